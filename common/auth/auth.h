@@ -1,0 +1,73 @@
+/* Bearer tokens → a principal. Tokens are JWT HS256 (HMAC-SHA256 through OpenSSL),
+ * with issuer and expiry checked. Missing/malformed/tampered/expired → UNAUTHENTICATED;
+ * a role check that fails → PERMISSION_DENIED. */
+#ifndef HD_AUTH_AUTH_H
+#define HD_AUTH_AUTH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef enum hd_role {
+  HD_ROLE_CUSTOMER = 1u << 0,
+  HD_ROLE_AGENT = 1u << 1,
+  HD_ROLE_TEAM_LEAD = 1u << 2,
+  HD_ROLE_SUPERVISOR = 1u << 3,
+  HD_ROLE_TENANT_ADMIN = 1u << 4,
+  HD_ROLE_SERVICE = 1u << 5
+} hd_role;
+
+#define HD_ROLES_STAFF \
+  (HD_ROLE_AGENT | HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR | HD_ROLE_TENANT_ADMIN | HD_ROLE_SERVICE)
+
+#define HD_TENANT_MAX 64
+#define HD_USER_ID_MAX 128
+
+/* Who is calling. Claims: iss, sub (user id), tenant, roles (array of role names), exp, iat. */
+typedef struct hd_principal {
+  char tenant[HD_TENANT_MAX + 1];
+  char user_id[HD_USER_ID_MAX + 1];
+  unsigned roles; /* bit set of hd_role */
+  int64_t expires_at_s;
+} hd_principal;
+
+typedef struct hd_auth_config {
+  const char *secret; /* HMAC key; borrowed */
+  size_t secret_len;
+  const char *issuer; /* required "iss"; borrowed */
+  int64_t leeway_s;   /* clock skew allowed on exp, e.g. 30 */
+} hd_auth_config;
+
+/* Mints a token for p valid ttl_s from now_s. Caller frees *out_token with free().
+ * INVALID_ARGUMENT when tenant/user id are empty, too long, or contain '"' or '\\'. */
+int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s, int64_t ttl_s,
+                 char **out_token, hd_err *err);
+
+/* Verifies token[0..len): three base64url parts, header alg HS256 (anything else refused),
+ * signature in constant time, iss == cfg->issuer, exp > now_s - leeway, tenant and sub present
+ * and within limits, roles known. On success fills *out. UNAUTHENTICATED otherwise, with a
+ * message that says which check failed (never echoing the token). */
+int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int64_t now_s,
+                   hd_principal *out, hd_err *err);
+
+/* Parses an `authorization` header value "Bearer <token>" (scheme case-insensitive) and
+ * verifies the token. UNAUTHENTICATED when value is NULL, empty or not a Bearer value. */
+int hd_auth_bearer(const hd_auth_config *cfg, const char *value, size_t len, int64_t now_s,
+                   hd_principal *out, hd_err *err);
+
+/* 0 when p holds any role of any_of; PERMISSION_DENIED naming the roles needed otherwise. */
+int hd_auth_require(const hd_principal *p, unsigned any_of, hd_err *err);
+
+static inline bool hd_principal_has(const hd_principal *p, unsigned roles) {
+  return (p->roles & roles) != 0;
+}
+
+/* "customer", "agent", "team_lead", "supervisor", "tenant_admin", "service". */
+const char *hd_role_name(hd_role r);
+
+/* Parses a role name; -1 when unknown. */
+int hd_role_parse(const char *name, size_t len, hd_role *out);
+
+#endif

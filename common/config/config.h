@@ -1,0 +1,48 @@
+/* Configuration from HELPDESK_* environment variables, with defaults that work locally.
+ * Every accessor validates and reports a bad value instead of silently using a default. */
+#ifndef HD_CONFIG_CONFIG_H
+#define HD_CONFIG_CONFIG_H
+
+#include <stdint.h>
+
+#include "core/err.h"
+
+/* The value of env var `name`, or def when unset or empty. Borrowed (environment or def). */
+const char *hd_config_str(const char *name, const char *def);
+
+/* Integer in [min, max]; INVALID_ARGUMENT naming the variable when malformed or out of range. */
+int hd_config_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out, hd_err *err);
+
+/* Duration such as "250ms", "30s", "5m", "72h", "3d" (bare number = seconds), in microseconds. */
+int hd_config_duration_us(const char *name, int64_t def_us, int64_t *out_us, hd_err *err);
+
+/* Parses a duration string as above; -1 when malformed. */
+int hd_parse_duration_us(const char *s, int64_t *out_us);
+
+/* Settings every service shares; filled by hd_common_config_load(). Strings are borrowed
+ * from the environment or are literals. */
+typedef struct hd_common_config {
+  const char *service;       /* "tickets" etc. */
+  const char *listen_addr;   /* HELPDESK_<SVC>_ADDR, default 0.0.0.0:<port> */
+  int64_t workers;           /* HELPDESK_WORKERS, default 8 */
+  int64_t max_message_bytes; /* HELPDESK_MAX_MESSAGE_BYTES, default 8 MiB */
+  int64_t grace_us;          /* HELPDESK_SHUTDOWN_GRACE, default 10s */
+  const char *db_host;       /* HELPDESK_DB_HOST, default 127.0.0.1 */
+  int64_t db_port;           /* HELPDESK_DB_PORT, default 3306 */
+  const char *db_socket;     /* HELPDESK_DB_SOCKET, default none */
+  const char *db_user;       /* HELPDESK_DB_USER, default root */
+  const char *db_password;   /* HELPDESK_DB_PASSWORD, default empty */
+  const char *db_name;       /* HELPDESK_<SVC>_DB_NAME, default helpdesk_<svc> */
+  const char *redis_host;    /* HELPDESK_REDIS_HOST, default 127.0.0.1 */
+  int64_t redis_port;        /* HELPDESK_REDIS_PORT, default 6379 */
+  const char *auth_secret;   /* HELPDESK_AUTH_SECRET, default a local development secret */
+  const char *auth_issuer;   /* HELPDESK_AUTH_ISSUER, default "helpdesk" */
+  const char *log_level;     /* HELPDESK_LOG_LEVEL, default info */
+  char listen_buf_[128];     /* storage behind listen_addr when defaulted */
+  char db_name_buf_[64];     /* storage behind db_name when defaulted */
+} hd_common_config;
+
+/* Loads the shared settings for `service` whose default port is default_port. */
+int hd_common_config_load(const char *service, int default_port, hd_common_config *out, hd_err *err);
+
+#endif

@@ -1,0 +1,129 @@
+/* Redis through hiredis: a connection with reconnect, and the primitives the services need:
+ * leases with fencing tokens, idempotency keys, streams with consumer groups, timer wake-ups.
+ * Keys one Lua script touches share a hash tag ({...}) so Redis Cluster can be used later.
+ * Redis holds only what can be rebuilt; MariaDB stays the source of truth. */
+#ifndef HD_KV_KV_H
+#define HD_KV_KV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+typedef struct hd_kv_config {
+  const char *host; /* borrowed for the life of the hd_kv */
+  unsigned port;
+  unsigned timeout_ms; /* connect and command timeout, default 2000 when 0 */
+} hd_kv_config;
+
+typedef struct hd_kv hd_kv;
+
+/* Creates a handle; connects lazily and reconnects after any I/O error (a service starts while
+ * Redis is down). Caller frees with hd_kv_close(). -1 only on out of memory. */
+int hd_kv_new(const hd_kv_config *cfg, hd_kv **out, hd_err *err);
+void hd_kv_close(hd_kv *kv);
+
+/* PING; UNAVAILABLE when Redis does not answer. */
+int hd_kv_ping(hd_kv *kv, hd_err *err);
+
+/* A reply, simplified. Caller frees with hd_kv_reply_free(). */
+typedef enum hd_kv_reply_type {
+  HD_KV_NIL, HD_KV_INT, HD_KV_STR, HD_KV_ARRAY, HD_KV_STATUS
+} hd_kv_reply_type;
+typedef struct hd_kv_reply {
+  hd_kv_reply_type type;
+  int64_t integer;
+  char *str; /* STR / STATUS, NUL-terminated */
+  size_t len;
+  struct hd_kv_reply **elems; /* ARRAY */
+  size_t n;
+} hd_kv_reply;
+void hd_kv_reply_free(hd_kv_reply *r);
+
+/* Runs one command given as binary-safe arguments. A Redis error reply → INTERNAL with its text;
+ * an I/O error → UNAVAILABLE (and one retry after reconnect for commands the caller marks
+ * idempotent). *out (may be NULL to discard) owned by caller. */
+int hd_kv_cmd(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,
+              hd_kv_reply **out, hd_err *err);
+
+/* ---- leases with fencing (keys: "{lease:<name>}" and "{lease:<name>}:fence") ---- */
+
+/* Takes the lease `name` for ttl_ms if free: SET NX PX, value = holder + fencing token, where the
+ * token comes from INCR on the fence key (strictly increasing for the name, never reused).
+ * *acquired false when someone else holds it. *fence receives the token when acquired. */
+int hd_kv_lease_acquire(hd_kv *kv, const char *name, const char *holder, int64_t ttl_ms,
+                        bool *acquired, int64_t *fence, hd_err *err);
+
+/* Extends the lease if (and only if) holder with that fence still holds it (Lua compare-and-
+ * pexpire). *still_held false otherwise. */
+int hd_kv_lease_renew(hd_kv *kv, const char *name, const char *holder, int64_t fence,
+                      int64_t ttl_ms, bool *still_held, hd_err *err);
+
+/* Releases the lease if holder with that fence holds it (Lua compare-and-delete).
+ * *released false when it had expired or was taken by another. */
+int hd_kv_lease_release(hd_kv *kv, const char *name, const char *holder, int64_t fence,
+                        bool *released, hd_err *err);
+
+/* ---- idempotency keys (key: "idem:{<scope>}:<key>") ---- */
+
+/* Claims key in scope for ttl_ms, storing value: SET NX PX. When it already exists *claimed is
+ * false and *existing (caller frees with free(), may be NULL to ignore) receives the stored value.
+ * MariaDB's unique key stays the real guarantee; this is a fast path. */
+int hd_kv_idem_claim(hd_kv *kv, const char *scope, const char *key, const char *value,
+                     int64_t ttl_ms, bool *claimed, char **existing, hd_err *err);
+
+/* ---- streams with consumer groups ---- */
+
+typedef struct hd_kv_field {
+  const char *name;
+  const char *value;
+  size_t value_len;
+} hd_kv_field;
+
+/* XADD stream MAXLEN ~ maxlen * fields... ; *id (caller frees, may be NULL) gets the entry id. */
+int hd_kv_stream_add(hd_kv *kv, const char *stream, int64_t maxlen, const hd_kv_field *fields,
+                     size_t n, char **id, hd_err *err);
+
+/* XGROUP CREATE stream group $ MKSTREAM; an existing group (BUSYGROUP) is success. */
+int hd_kv_group_ensure(hd_kv *kv, const char *stream, const char *group, hd_err *err);
+
+/* One stream entry read by a consumer. */
+typedef struct hd_kv_entry {
+  char *id;
+  hd_kv_field *fields; /* names and values owned by the entry */
+  size_t n;
+  int64_t deliveries; /* 1 for fresh reads; from XPENDING/XAUTOCLAIM otherwise when known */
+} hd_kv_entry;
+
+typedef struct hd_kv_batch {
+  hd_kv_entry *entries;
+  size_t n;
+} hd_kv_batch;
+void hd_kv_batch_free(hd_kv_batch *b); /* frees the entries, not b itself */
+
+/* XREADGROUP GROUP group consumer COUNT count BLOCK block_ms STREAMS stream >.
+ * block_ms < 0 → no BLOCK. An empty batch when nothing arrived. */
+int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const char *consumer,
+                      size_t count, int64_t block_ms, hd_kv_batch *out, hd_err *err);
+
+/* XACK stream group id. */
+int hd_kv_stream_ack(hd_kv *kv, const char *stream, const char *group, const char *id, hd_err *err);
+
+/* XAUTOCLAIM stream group consumer min_idle_ms 0-0 COUNT count: takes over messages left
+ * pending by a dead consumer for longer than min_idle_ms. */
+int hd_kv_stream_claim_stale(hd_kv *kv, const char *stream, const char *group, const char *consumer,
+                             int64_t min_idle_ms, size_t count, hd_kv_batch *out, hd_err *err);
+
+/* ---- timer wake-ups (a sorted set; losing it loses nothing, MariaDB holds the due times) ---- */
+
+/* ZADD zset due_us member. */
+int hd_kv_timer_schedule(hd_kv *kv, const char *zset, const char *member, int64_t due_us, hd_err *err);
+
+/* The earliest due time in zset, or *has = false when empty. */
+int hd_kv_timer_next(hd_kv *kv, const char *zset, bool *has, int64_t *due_us, hd_err *err);
+
+/* Removes members due at or before now_us (ZREMRANGEBYSCORE), returning how many. */
+int hd_kv_timer_pop_due(hd_kv *kv, const char *zset, int64_t now_us, int64_t *popped, hd_err *err);
+
+#endif

@@ -43,9 +43,10 @@ typedef struct hd_method_impl {
 } hd_method_impl;
 
 /* Per worker-thread state (database and Redis connections, say): init runs once on each worker
- * thread before it serves, fini when it stops. Both may be NULL. */
-typedef int (*hd_worker_init_fn)(void *service, void **worker, hd_err *err);
-typedef void (*hd_worker_fini_fn)(void *service, void *worker);
+ * thread before it serves, fini when it stops; arg is hd_server_config.worker_arg. Both may be
+ * NULL. A worker whose init fails answers its calls UNAVAILABLE. */
+typedef int (*hd_worker_init_fn)(void *arg, void **worker, hd_err *err);
+typedef void (*hd_worker_fini_fn)(void *arg, void *worker);
 
 /* Health probe: called every interval on the runtime's health thread; returns true when the
  * service's dependencies answer. The service is SERVING only while it returns true. */
@@ -62,6 +63,7 @@ typedef struct hd_server_config {
   const char *tls_key_file;
   hd_worker_init_fn worker_init;
   hd_worker_fini_fn worker_fini;
+  void *worker_arg;
   hd_health_probe_fn health_probe;
   void *health_arg;
   int64_t health_interval_us;  /* default 1s when 0 */

@@ -1,0 +1,200 @@
+/* One call, end to end: deadline, token, unpack with the method's protobuf-c descriptor,
+ * handler, pack, and the single reply batch. Internal errors become a gRPC status here. */
+#include <stdio.h>
+#include <string.h>
+
+#include <grpc/byte_buffer_reader.h>
+#include <grpc/support/time.h>
+
+#include "clock/clock.h"
+#include "log/log.h"
+#include "rpc/server_internal.h"
+
+/* Per-call arena cap: the largest request plus what a handler builds for its reply. */
+#define RPC_ARENA_SLACK (64u << 20)
+
+static bool dispatch__md_value(const grpc_metadata_array *md, const char *key, const char **val,
+                               size_t *len) {
+  for (size_t i = 0; i < md->count; i++) {
+    if (grpc_slice_str_cmp(md->metadata[i].key, key) == 0) {
+      *val = (const char *)GRPC_SLICE_START_PTR(md->metadata[i].value);
+      *len = GRPC_SLICE_LENGTH(md->metadata[i].value);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Remaining time before the call's deadline, in microseconds (INT64_MAX when none). */
+static int64_t dispatch__remaining_us(gpr_timespec deadline) {
+  if (gpr_time_cmp(deadline, gpr_inf_future(deadline.clock_type)) == 0) return INT64_MAX;
+  gpr_timespec now = gpr_now(deadline.clock_type);
+  gpr_timespec left = gpr_time_sub(deadline, now);
+  return (int64_t)left.tv_sec * 1000000 + left.tv_nsec / 1000;
+}
+
+/* Starts the reply batch: initial metadata, message (on OK), status, and receive-close. */
+static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, const char *msg) {
+  grpc_op ops[4];
+  size_t n = 0;
+  memset(ops, 0, sizeof ops);
+  ops[n].op = GRPC_OP_SEND_INITIAL_METADATA;
+  n++;
+  if (code == GRPC_STATUS_OK && c->reply) {
+    ops[n].op = GRPC_OP_SEND_MESSAGE;
+    ops[n].data.send_message.send_message = c->reply;
+    n++;
+  }
+  c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
+  ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
+  ops[n].data.send_status_from_server.status = code;
+  ops[n].data.send_status_from_server.status_details = &c->status_details;
+  n++;
+  ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
+  ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
+  n++;
+  c->kind = RPC_TAG_REPLY_SENT;
+  grpc_call_error e = grpc_call_start_batch(c->call, ops, n, c, NULL);
+  if (e != GRPC_CALL_OK) {
+    char ebuf[16];
+    snprintf(ebuf, sizeof ebuf, "%d", (int)e);
+    hd_log_error("rpc.reply_failed", "call_error", ebuf);
+    rpc_call_free(c);
+    pthread_mutex_lock(&s->mu);
+    atomic_fetch_sub(&s->inflight, 1);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+  }
+}
+
+static void dispatch__log(const char *method, hd_code code, int64_t started_us, const char *tenant,
+                          const char *request_id, const char *msg) {
+  char dur[32];
+  snprintf(dur, sizeof dur, "%.3f", (double)(hd_monotonic_us() - started_us) / 1000.0);
+  if (code == HD_OK)
+    hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
+                "request_id", request_id);
+  else
+    hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
+                "request_id", request_id, "error", msg);
+}
+
+void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
+  char msg[300];
+  char method[200];
+  size_t ml = GRPC_SLICE_LENGTH(c->details.method);
+  if (ml >= sizeof method) ml = sizeof method - 1;
+  memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
+  method[ml] = '\0';
+  snprintf(msg, sizeof msg, "method %s is not served here", method);
+  dispatch__log(method, HD_UNIMPLEMENTED, hd_monotonic_us(), "", "", msg);
+  dispatch__send(s, c, GRPC_STATUS_UNIMPLEMENTED, msg);
+}
+
+void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
+  const rpc_method *m = c->method;
+  int64_t started = hd_monotonic_us();
+  hd_principal principal;
+  hd_call call;
+  memset(&call, 0, sizeof call);
+  call.method = m->path;
+  call.service = m->service;
+  call.worker = worker;
+  char rid[80];
+  const char *v;
+  size_t vl;
+  if (dispatch__md_value(&c->md, "x-request-id", &v, &vl) && vl > 0 && vl < sizeof rid) {
+    memcpy(rid, v, vl);
+    rid[vl] = '\0';
+    for (size_t i = 0; i < vl; i++)
+      if (rid[i] < 0x21 || rid[i] > 0x7e) rid[i] = '_';
+  } else {
+    snprintf(rid, sizeof rid, "%d-%lu", s->port, atomic_fetch_add(&s->request_seq, 1) + 1);
+  }
+  call.request_id = rid;
+  const char *tenant = "";
+
+  int64_t left = dispatch__remaining_us(c->deadline);
+  call.deadline_us = left == INT64_MAX ? INT64_MAX : started + left;
+  if (left <= 0) {
+    hd_err_set(&call.err, HD_DEADLINE_EXCEEDED, "the call's deadline had passed before it was served");
+    goto fail;
+  }
+  if (!m->fn) {
+    hd_err_set(&call.err, HD_UNIMPLEMENTED, "%s is not implemented yet", m->path);
+    goto fail;
+  }
+  if (!worker_ok) {
+    hd_err_set(&call.err, HD_UNAVAILABLE, "this worker could not start; retry");
+    goto fail;
+  }
+  if (!(m->flags & HD_METHOD_PUBLIC)) {
+    const char *auth = NULL;
+    size_t alen = 0;
+    dispatch__md_value(&c->md, "authorization", &auth, &alen);
+    int64_t now_s = s->cfg.clock ? hd_clock_now_us(s->cfg.clock) / HD_US_PER_S : (int64_t)time(NULL);
+    if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, &principal, &call.err) != 0) goto fail;
+    call.principal = &principal;
+    tenant = principal.tenant;
+  }
+  if (!c->payload) {
+    hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the call carried no request message");
+    goto fail;
+  }
+  size_t payload_len = grpc_byte_buffer_length(c->payload);
+  c->arena = hd_arena_new(payload_len * 2 + RPC_ARENA_SLACK);
+  if (!c->arena) {
+    hd_err_set(&call.err, HD_RESOURCE_EXHAUSTED, "out of memory");
+    goto fail;
+  }
+  call.arena = c->arena;
+
+  grpc_byte_buffer_reader reader;
+  if (!grpc_byte_buffer_reader_init(&reader, c->payload)) {
+    hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the request could not be decompressed");
+    goto fail;
+  }
+  grpc_slice raw = grpc_byte_buffer_reader_readall(&reader);
+  grpc_byte_buffer_reader_destroy(&reader);
+  ProtobufCAllocator alloc = hd_arena_pb_allocator(c->arena);
+  ProtobufCMessage *req = protobuf_c_message_unpack(m->input, &alloc, GRPC_SLICE_LENGTH(raw),
+                                                    GRPC_SLICE_START_PTR(raw));
+  grpc_slice_unref(raw);
+  if (!req) {
+    hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the request is not a valid %s message", m->input->name);
+    goto fail;
+  }
+  ProtobufCMessage *resp = hd_arena_new_message(c->arena, m->output);
+  if (!resp) {
+    hd_err_set(&call.err, HD_RESOURCE_EXHAUSTED, "out of memory");
+    goto fail;
+  }
+  if (m->fn(&call, req, resp) != 0) {
+    if (call.err.code == HD_OK) hd_err_set(&call.err, HD_INTERNAL, "the handler failed without saying why");
+    goto fail;
+  }
+  size_t size = protobuf_c_message_get_packed_size(resp);
+  grpc_slice out = grpc_slice_malloc(size);
+  protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(out));
+  c->reply = grpc_raw_byte_buffer_create(&out, 1);
+  grpc_slice_unref(out);
+  dispatch__log(m->path, HD_OK, started, tenant, rid, NULL);
+  dispatch__send(s, c, GRPC_STATUS_OK, NULL);
+  return;
+
+fail:
+  dispatch__log(m->path, call.err.code, started, tenant, rid, call.err.msg);
+  dispatch__send(s, c, (grpc_status_code)call.err.code, call.err.msg);
+}
+
+int hd_call_check_deadline(hd_call *call) {
+  if (call->deadline_us != INT64_MAX && hd_monotonic_us() >= call->deadline_us)
+    return hd_err_set(&call->err, HD_DEADLINE_EXCEEDED, "the call's deadline passed while it was served");
+  return 0;
+}
+
+int hd_call_require(hd_call *call, unsigned any_of) {
+  if (!call->principal)
+    return hd_err_set(&call->err, HD_UNAUTHENTICATED, "this call needs a bearer token");
+  return hd_auth_require(call->principal, any_of, &call->err);
+}

@@ -1,0 +1,74 @@
+/* grpc.health.v1.Health/Check, answered from a flag the probe thread keeps current:
+ * SERVING only while the service's probe (MariaDB and Redis answer) succeeds and the server
+ * is not draining. It recovers by itself when the dependencies come back. */
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+#include "grpc/health/v1/health.pb-c.h"
+#include "log/log.h"
+#include "rpc/server_internal.h"
+
+int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
+                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err);
+
+static int health__check(hd_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm) {
+  hd_server *s = call->service;
+  const Grpc__Health__V1__HealthCheckRequest *req = (const void *)reqm;
+  Grpc__Health__V1__HealthCheckResponse *resp = (void *)respm;
+  if (req->service && req->service[0]) {
+    bool known = false;
+    for (size_t i = 0; i < s->n_services; i++)
+      if (strcmp(s->service_names[i], req->service) == 0) known = true;
+    if (!known)
+      return hd_err_set(&call->err, HD_NOT_FOUND, "no service named \"%.200s\" here", req->service);
+  }
+  bool up = atomic_load(&s->healthy) && !atomic_load(&s->stopping);
+  resp->status = up ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+                    : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
+  return 0;
+}
+
+int rpc_health_register(hd_server *s, hd_err *err) {
+  static const hd_method_impl impls[] = {{"Check", health__check, HD_METHOD_PUBLIC}};
+  return rpc_server_add_methods(s, &grpc__health__v1__health__descriptor, impls, 1, s, err);
+}
+
+static void *health__loop(void *arg) {
+  hd_server *s = arg;
+  bool last = false, first = true;
+  while (!atomic_load(&s->stopping)) {
+    bool up = s->cfg.health_probe ? s->cfg.health_probe(s->cfg.health_arg) : true;
+    atomic_store(&s->healthy, up);
+    if (first || up != last)
+      hd_log_info("health", "status", up ? "SERVING" : "NOT_SERVING");
+    last = up;
+    first = false;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    int64_t ns = until.tv_nsec + (s->cfg.health_interval_us % 1000000) * 1000;
+    until.tv_sec += (time_t)(s->cfg.health_interval_us / 1000000 + ns / 1000000000);
+    until.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&s->mu);
+    while (!atomic_load(&s->stopping))
+      if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) break;
+    pthread_mutex_unlock(&s->mu);
+  }
+  return NULL;
+}
+
+int rpc_health_start(hd_server *s, hd_err *err) {
+  if (pthread_create(&s->health_thread, NULL, health__loop, s) != 0)
+    return hd_err_set(err, HD_INTERNAL, "cannot start the health thread");
+  s->health_started = true;
+  return 0;
+}
+
+void rpc_health_stop(hd_server *s) {
+  if (!s->health_started) return;
+  pthread_mutex_lock(&s->mu);
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+  pthread_join(s->health_thread, NULL);
+  s->health_started = false;
+}

@@ -1,0 +1,379 @@
+/* gRPC server lifecycle on the C core: registration, worker threads over one completion queue,
+ * request posting, graceful drain. The handling of one call is in dispatch.c. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <grpc/grpc_security.h>
+#include <grpc/support/time.h>
+
+#include "log/log.h"
+#include "rpc/server_internal.h"
+
+/* Requests kept posted per method so that calls never wait for one to be re-posted. */
+#define RPC_POSTED_PER_METHOD 4u
+#define RPC_POSTED_UNREGISTERED 2u
+
+int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
+  hd_server *s = calloc(1, sizeof *s);
+  if (!s) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the server");
+  s->cfg = *cfg;
+  if (!s->cfg.workers) s->cfg.workers = 4;
+  if (!s->cfg.health_interval_us) s->cfg.health_interval_us = 1000000;
+  if (s->cfg.max_message_bytes <= 0) s->cfg.max_message_bytes = 8 << 20;
+  pthread_mutex_init(&s->mu, NULL);
+  pthread_cond_init(&s->cv, NULL);
+  s->shutdown_tag.kind = RPC_TAG_SHUTDOWN;
+  grpc_init();
+
+  grpc_arg args[2];
+  args[0].type = GRPC_ARG_INTEGER;
+  args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
+  args[0].value.integer = s->cfg.max_message_bytes > INT32_MAX ? INT32_MAX : (int)s->cfg.max_message_bytes;
+  args[1].type = GRPC_ARG_INTEGER;
+  args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
+  args[1].value.integer = args[0].value.integer;
+  grpc_channel_args chargs = {.num_args = 2, .args = args};
+  s->server = grpc_server_create(&chargs, NULL);
+  s->cq = grpc_completion_queue_create_for_next(NULL);
+  grpc_server_register_completion_queue(s->server, s->cq, NULL);
+  if (rpc_health_register(s, err) != 0) {
+    hd_server_destroy(s);
+    return -1;
+  }
+  *out = s;
+  return 0;
+}
+
+static int server__add_method(hd_server *s, const char *path, hd_handler_fn fn, unsigned flags,
+                              const ProtobufCMessageDescriptor *in,
+                              const ProtobufCMessageDescriptor *outd, void *service, hd_err *err) {
+  if (s->n_methods == s->cap_methods) {
+    size_t cap = s->cap_methods ? s->cap_methods * 2 : 16;
+    rpc_method *m = realloc(s->methods, cap * sizeof *m);
+    if (!m) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory registering %s", path);
+    s->methods = m;
+    s->cap_methods = cap;
+  }
+  rpc_method *m = &s->methods[s->n_methods];
+  memset(m, 0, sizeof *m);
+  m->path = strdup(path);
+  if (!m->path) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory registering %s", path);
+  m->handle = grpc_server_register_method(s->server, m->path, NULL,
+                                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+  if (!m->handle) {
+    free(m->path);
+    return hd_err_set(err, HD_INTERNAL, "gRPC refused to register %s (registered twice?)", path);
+  }
+  m->fn = fn;
+  m->flags = flags;
+  m->input = in;
+  m->output = outd;
+  m->service = service;
+  s->n_methods++;
+  return 0;
+}
+
+/* Registers one service's methods; used for ours and for the built-in health service. */
+int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
+                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err);
+
+int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
+                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err) {
+  for (size_t k = 0; k < n_impls; k++) {
+    bool known = false;
+    for (unsigned i = 0; i < desc->n_methods; i++)
+      if (strcmp(desc->methods[i].name, impls[k].name) == 0) known = true;
+    if (!known)
+      return hd_err_set(err, HD_INTERNAL, "handler %s is not a method of %s", impls[k].name, desc->name);
+  }
+  for (unsigned i = 0; i < desc->n_methods; i++) {
+    const ProtobufCMethodDescriptor *md = &desc->methods[i];
+    const hd_method_impl *impl = NULL;
+    for (size_t k = 0; k < n_impls; k++)
+      if (strcmp(impls[k].name, md->name) == 0) impl = &impls[k];
+    char path[256];
+    snprintf(path, sizeof path, "/%s/%s", desc->name, md->name);
+    if (server__add_method(s, path, impl ? impl->fn : NULL, impl ? impl->flags : 0, md->input,
+                           md->output, service, err) != 0)
+      return -1;
+  }
+  char **names = realloc(s->service_names, (s->n_services + 1) * sizeof *names);
+  if (!names) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory registering %s", desc->name);
+  s->service_names = names;
+  names[s->n_services] = strdup(desc->name);
+  if (!names[s->n_services]) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  s->n_services++;
+  return 0;
+}
+
+int hd_server_add_service(hd_server *s, const ProtobufCServiceDescriptor *desc,
+                          const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err) {
+  if (s->started) return hd_err_set(err, HD_FAILED_PRECONDITION, "add services before starting the server");
+  return rpc_server_add_methods(s, desc, impls, n_impls, service, err);
+}
+
+/* Posts one request for a new call of method m (NULL: any unregistered path). */
+static void server__post(hd_server *s, rpc_method *m) {
+  if (atomic_load(&s->stopping)) return;
+  rpc_call *c = calloc(1, sizeof *c);
+  if (!c) {
+    hd_log_error("rpc.post_failed", "reason", "out of memory");
+    return;
+  }
+  c->srv = s;
+  c->method = m;
+  grpc_metadata_array_init(&c->md);
+  grpc_call_error e;
+  if (m) {
+    c->kind = RPC_TAG_NEW_REGISTERED;
+    e = grpc_server_request_registered_call(s->server, m->handle, &c->call, &c->deadline, &c->md,
+                                            &c->payload, s->cq, s->cq, c);
+  } else {
+    c->kind = RPC_TAG_NEW_UNREGISTERED;
+    grpc_call_details_init(&c->details);
+    c->has_details = true;
+    e = grpc_server_request_call(s->server, &c->call, &c->details, &c->md, s->cq, s->cq, c);
+  }
+  if (e != GRPC_CALL_OK) {
+    hd_log_error("rpc.post_failed", "method", m ? m->path : "(unregistered)");
+    rpc_call_free(c);
+  }
+}
+
+void rpc_call_free(rpc_call *c) {
+  if (!c) return;
+  if (c->call) grpc_call_unref(c->call);
+  grpc_metadata_array_destroy(&c->md);
+  if (c->has_details) grpc_call_details_destroy(&c->details);
+  if (c->payload) grpc_byte_buffer_destroy(c->payload);
+  if (c->reply) grpc_byte_buffer_destroy(c->reply);
+  grpc_slice_unref(c->status_details);
+  hd_arena_free(c->arena);
+  free(c);
+}
+
+static void *server__worker(void *arg) {
+  hd_server *s = arg;
+  void *wstate = NULL;
+  bool wok = true;
+  if (s->cfg.worker_init) {
+    hd_err err = {0};
+    if (s->cfg.worker_init(s->cfg.worker_arg, &wstate, &err) != 0) {
+      hd_log_error("rpc.worker_init_failed", "reason", err.msg);
+      wok = false;
+    }
+  }
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+    if (ev.type != GRPC_OP_COMPLETE) continue;
+    enum rpc_tag_kind kind = *(enum rpc_tag_kind *)ev.tag;
+    if (kind == RPC_TAG_SHUTDOWN) {
+      pthread_mutex_lock(&s->mu);
+      s->shutdown_tag_seen = true;
+      pthread_cond_broadcast(&s->cv);
+      pthread_mutex_unlock(&s->mu);
+      continue;
+    }
+    rpc_call *c = ev.tag;
+    if (kind == RPC_TAG_REPLY_SENT) {
+      rpc_call_free(c);
+      pthread_mutex_lock(&s->mu);
+      atomic_fetch_sub(&s->inflight, 1);
+      pthread_cond_broadcast(&s->cv);
+      pthread_mutex_unlock(&s->mu);
+      continue;
+    }
+    if (!ev.success) { /* the server is shutting down: the posted request is void */
+      rpc_call_free(c);
+      continue;
+    }
+    atomic_fetch_add(&s->inflight, 1);
+    server__post(s, c->method); /* keep one posted in its place */
+    if (kind == RPC_TAG_NEW_REGISTERED)
+      rpc_dispatch(s, c, wstate, wok);
+    else
+      rpc_reply_unimplemented(s, c);
+  }
+  if (s->cfg.worker_fini && wok) s->cfg.worker_fini(s->cfg.worker_arg, wstate);
+  return NULL;
+}
+
+static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out, hd_err *err);
+
+int hd_server_start(hd_server *s, hd_err *err) {
+  grpc_server_credentials *creds = NULL;
+  if (server__credentials(&s->cfg, &creds, err) != 0) return -1;
+  s->port = grpc_server_add_http2_port(s->server, s->cfg.listen_addr, creds);
+  grpc_server_credentials_release(creds);
+  if (s->port <= 0)
+    return hd_err_set(err, HD_UNAVAILABLE, "cannot listen on %s (address in use or invalid?)",
+                      s->cfg.listen_addr);
+  grpc_server_start(s->server);
+  s->started = true;
+  unsigned per = s->cfg.workers < RPC_POSTED_PER_METHOD ? s->cfg.workers : RPC_POSTED_PER_METHOD;
+  for (size_t i = 0; i < s->n_methods; i++)
+    for (unsigned k = 0; k < per; k++) server__post(s, &s->methods[i]);
+  for (unsigned k = 0; k < RPC_POSTED_UNREGISTERED; k++) server__post(s, NULL);
+
+  s->workers = calloc(s->cfg.workers, sizeof *s->workers);
+  if (!s->workers) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory starting workers");
+  for (unsigned i = 0; i < s->cfg.workers; i++) {
+    if (pthread_create(&s->workers[i], NULL, server__worker, s) != 0) {
+      hd_err_set(err, HD_INTERNAL, "cannot start worker thread %u: %s", i, strerror(errno));
+      hd_server_shutdown(s);
+      return -1;
+    }
+    s->n_workers++;
+  }
+  if (rpc_health_start(s, err) != 0) {
+    hd_server_shutdown(s);
+    return -1;
+  }
+  char port[16];
+  snprintf(port, sizeof port, "%d", s->port);
+  hd_log_info("rpc.listening", "addr", s->cfg.listen_addr, "port", port, "tls",
+              s->cfg.tls_cert_file ? "on" : "off");
+  return 0;
+}
+
+int hd_server_port(const hd_server *s) { return s->port; }
+
+static void server__abs_deadline(struct timespec *ts, int64_t from_now_us) {
+  clock_gettime(CLOCK_REALTIME, ts);
+  int64_t ns = ts->tv_nsec + (from_now_us % 1000000) * 1000;
+  ts->tv_sec += (time_t)(from_now_us / 1000000 + ns / 1000000000);
+  ts->tv_nsec = (long)(ns % 1000000000);
+}
+
+void hd_server_shutdown(hd_server *s) {
+  if (!s || s->shut_down) return;
+  s->shut_down = true;
+  atomic_store(&s->stopping, true);
+  atomic_store(&s->healthy, false);
+  if (s->started) {
+    grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+    /* Let in-flight calls finish within the grace period, then cancel the rest. */
+    struct timespec until;
+    server__abs_deadline(&until, s->cfg.grace_us);
+    pthread_mutex_lock(&s->mu);
+    while (atomic_load(&s->inflight) > 0 && s->n_workers > 0)
+      if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) break;
+    long left = atomic_load(&s->inflight);
+    pthread_mutex_unlock(&s->mu);
+    if (left > 0) {
+      char n[24];
+      snprintf(n, sizeof n, "%ld", left);
+      hd_log_warn("rpc.drain_timeout", "cancelled_calls", n);
+      grpc_server_cancel_all_calls(s->server);
+    }
+    pthread_mutex_lock(&s->mu);
+    while (!s->shutdown_tag_seen && s->n_workers > 0) pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+  }
+  rpc_health_stop(s);
+  grpc_server_destroy(s->server);
+  s->server = NULL;
+  grpc_completion_queue_shutdown(s->cq);
+  if (s->n_workers == 0) { /* nobody drains the queue: do it here */
+    for (;;) {
+      grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+      if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+      if (ev.type == GRPC_OP_COMPLETE && *(enum rpc_tag_kind *)ev.tag != RPC_TAG_SHUTDOWN)
+        rpc_call_free(ev.tag);
+    }
+  }
+  for (unsigned i = 0; i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
+  grpc_completion_queue_destroy(s->cq);
+  s->cq = NULL;
+  hd_log_info("rpc.stopped", "addr", s->cfg.listen_addr);
+}
+
+void hd_server_destroy(hd_server *s) {
+  if (!s) return;
+  hd_server_shutdown(s);
+  for (size_t i = 0; i < s->n_methods; i++) free(s->methods[i].path);
+  free(s->methods);
+  for (size_t i = 0; i < s->n_services; i++) free(s->service_names[i]);
+  free(s->service_names);
+  free(s->workers);
+  pthread_mutex_destroy(&s->mu);
+  pthread_cond_destroy(&s->cv);
+  free(s);
+  grpc_shutdown();
+}
+
+/* Reads a whole PEM file; caller frees *out. */
+static int server__read_file(const char *path, char **out, hd_err *err) {
+  int rc = -1;
+  FILE *f = fopen(path, "rb");
+  char *buf = NULL;
+  if (!f) return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot open %s: %s", path, strerror(errno));
+  if (fseek(f, 0, SEEK_END) != 0) goto done;
+  long n = ftell(f);
+  if (n < 0 || n > (1 << 20)) {
+    hd_err_set(err, HD_FAILED_PRECONDITION, "%s is not a PEM file of at most 1 MiB", path);
+    goto done;
+  }
+  rewind(f);
+  buf = malloc((size_t)n + 1);
+  if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+    hd_err_set(err, HD_FAILED_PRECONDITION, "cannot read %s", path);
+    goto done;
+  }
+  buf[n] = '\0';
+  *out = buf;
+  buf = NULL;
+  rc = 0;
+done:
+  free(buf);
+  fclose(f);
+  return rc;
+}
+
+static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out, hd_err *err) {
+  if (!cfg->tls_cert_file || !cfg->tls_key_file) {
+    *out = grpc_insecure_server_credentials_create();
+    return 0;
+  }
+  char *cert = NULL, *key = NULL;
+  int rc = -1;
+  if (server__read_file(cfg->tls_cert_file, &cert, err) != 0) goto done;
+  if (server__read_file(cfg->tls_key_file, &key, err) != 0) goto done;
+  grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
+  *out = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+  if (!*out) {
+    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS certificate %s or key %s is not valid",
+               cfg->tls_cert_file, cfg->tls_key_file);
+    goto done;
+  }
+  rc = 0;
+done:
+  free(cert);
+  free(key);
+  return rc;
+}
+
+void hd_signals_block(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int hd_signals_wait(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  while (sigwait(&set, &sig) != 0) {
+  }
+  return sig;
+}

@@ -1,0 +1,83 @@
+/* Internals shared by the files of the rpc server (server.c, dispatch.c, health.c). */
+#ifndef HD_RPC_SERVER_INTERNAL_H
+#define HD_RPC_SERVER_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include <grpc/grpc.h>
+
+#include "rpc/server.h"
+
+/* One registered method: its path, the core's handle, its handler and message types. */
+typedef struct rpc_method {
+  char *path; /* "/helpdesk.v1.TicketService/CreateTicket"; owned */
+  void *handle;
+  hd_handler_fn fn; /* NULL → UNIMPLEMENTED */
+  unsigned flags;
+  const ProtobufCMessageDescriptor *input;
+  const ProtobufCMessageDescriptor *output;
+  void *service;
+} rpc_method;
+
+enum rpc_tag_kind { RPC_TAG_NEW_REGISTERED = 1, RPC_TAG_NEW_UNREGISTERED, RPC_TAG_REPLY_SENT, RPC_TAG_SHUTDOWN };
+
+/* The state of one call, from the request posted to the core until the reply has been sent.
+ * Its address is the completion-queue tag. */
+typedef struct rpc_call {
+  enum rpc_tag_kind kind;
+  struct hd_server *srv;
+  rpc_method *method; /* NULL for an unregistered path */
+  grpc_call *call;
+  gpr_timespec deadline;
+  grpc_metadata_array md;
+  grpc_call_details details;
+  bool has_details;
+  grpc_byte_buffer *payload;
+  grpc_byte_buffer *reply;
+  grpc_slice status_details;
+  int cancelled;
+  hd_arena *arena;
+} rpc_call;
+
+struct hd_server {
+  hd_server_config cfg;
+  grpc_server *server;
+  grpc_completion_queue *cq;
+  int port;
+  rpc_method *methods;
+  size_t n_methods, cap_methods;
+  char **service_names; /* for health: registered service full names; owned */
+  size_t n_services;
+  pthread_t *workers;
+  unsigned n_workers;
+  pthread_t health_thread;
+  bool health_started;
+  bool started;
+  bool shut_down;
+  _Atomic bool stopping;
+  _Atomic bool healthy;
+  _Atomic long inflight;
+  _Atomic unsigned long request_seq;
+  bool shutdown_tag_seen;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  struct { enum rpc_tag_kind kind; } shutdown_tag;
+};
+
+/* Handles a call that has just arrived: runs the handler and starts the reply batch.
+ * Runs on a worker thread; worker is that thread's state. */
+void rpc_dispatch(struct hd_server *s, rpc_call *c, void *worker, bool worker_ok);
+
+/* Answers an unregistered path with UNIMPLEMENTED. */
+void rpc_reply_unimplemented(struct hd_server *s, rpc_call *c);
+
+/* Frees a call once its reply batch has completed (or it never started). */
+void rpc_call_free(rpc_call *c);
+
+/* The health service: registers /grpc.health.v1.Health/Check; and the probe thread. */
+int rpc_health_register(struct hd_server *s, hd_err *err);
+int rpc_health_start(struct hd_server *s, hd_err *err);
+void rpc_health_stop(struct hd_server *s);
+
+#endif

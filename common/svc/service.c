@@ -1,0 +1,242 @@
+/* The start-up and shutdown every service shares (see service.h). */
+#include "svc/service.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log/log.h"
+
+/* The health probe's own connections and whether the schema is in place. */
+typedef struct svc_probe {
+  hd_worker conns;
+  const hd_service_def *def;
+  bool migrated;
+} svc_probe;
+
+struct hd_svc {
+  const hd_service_def *def;
+  hd_svc_env env;
+  hd_clock real_clock;
+  hd_server *server;
+  svc_probe probe;
+  pthread_t *loop_threads;
+  size_t n_loops;
+  _Atomic bool stop_loops;
+  char listen_override[128];
+  char db_name_override[65];
+};
+
+static int svc__worker_open(const hd_svc_env *env, hd_worker *w, hd_err *err) {
+  memset(w, 0, sizeof *w);
+  if (hd_db_new(&env->db, &w->db, err) != 0) return -1;
+  if (hd_kv_new(&env->kv, &w->kv, err) != 0) {
+    hd_db_close(w->db);
+    w->db = NULL;
+    return -1;
+  }
+  return 0;
+}
+
+static void svc__worker_close(hd_worker *w) {
+  hd_db_close(w->db);
+  hd_kv_close(w->kv);
+  w->db = NULL;
+  w->kv = NULL;
+}
+
+static int svc__worker_init(void *arg, void **out, hd_err *err) {
+  hd_worker *w = malloc(sizeof *w);
+  if (!w) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  if (svc__worker_open(arg, w, err) != 0) {
+    free(w);
+    return -1;
+  }
+  *out = w;
+  return 0;
+}
+
+static void svc__worker_fini(void *arg, void *wp) {
+  (void)arg;
+  hd_worker *w = wp;
+  if (!w) return;
+  svc__worker_close(w);
+  free(w);
+}
+
+static int svc__migrate(svc_probe *p, hd_err *err) {
+  if (p->migrated || !p->def->migrations) {
+    p->migrated = true;
+    return 0;
+  }
+  size_t n = 0;
+  while (p->def->migrations[n].version != 0) n++;
+  size_t applied = 0;
+  if (hd_migrate(p->conns.db, p->def->migrations, n, &applied, err) != 0) return -1;
+  char buf[24];
+  snprintf(buf, sizeof buf, "%zu", applied);
+  hd_log_info("db.migrated", "applied", buf);
+  p->migrated = true;
+  return 0;
+}
+
+/* Runs on the server's health thread: MariaDB and Redis must answer and the schema be current. */
+static bool svc__probe(void *arg) {
+  svc_probe *p = arg;
+  hd_err err = {0};
+  bool ok = true;
+  if (hd_db_ping(p->conns.db, &err) != 0) {
+    hd_log_warn("health.db_down", "reason", err.msg);
+    ok = false;
+  } else if (svc__migrate(p, &err) != 0) {
+    hd_log_warn("health.migrations_pending", "reason", err.msg);
+    ok = false;
+  }
+  hd_err_clear(&err);
+  if (hd_kv_ping(p->conns.kv, &err) != 0) {
+    hd_log_warn("health.redis_down", "reason", err.msg);
+    ok = false;
+  }
+  return ok;
+}
+
+typedef struct loop_arg {
+  hd_svc *svc;
+  hd_loop_fn fn;
+} loop_arg;
+
+static void *svc__loop_main(void *argp) {
+  loop_arg *a = argp;
+  hd_worker w;
+  hd_err err = {0};
+  if (svc__worker_open(&a->svc->env, &w, &err) != 0) {
+    hd_log_error("loop.start_failed", "reason", err.msg);
+    free(a);
+    return NULL;
+  }
+  a->fn(&a->svc->env, &w, &a->svc->stop_loops);
+  svc__worker_close(&w);
+  free(a);
+  return NULL;
+}
+
+int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc **out, hd_err *err) {
+  hd_svc *s = calloc(1, sizeof *s);
+  if (!s) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  s->def = def;
+  hd_svc_env *env = &s->env;
+  if (hd_common_config_load(def->name, def->default_port, &env->config, err) != 0) goto fail;
+  if (opts && opts->listen_addr) {
+    snprintf(s->listen_override, sizeof s->listen_override, "%s", opts->listen_addr);
+    env->config.listen_addr = s->listen_override;
+  }
+  if (opts && opts->db_name) {
+    snprintf(s->db_name_override, sizeof s->db_name_override, "%s", opts->db_name);
+    env->config.db_name = s->db_name_override;
+  }
+  hd_clock_init_real(&s->real_clock);
+  env->clock = (opts && opts->clock) ? opts->clock : &s->real_clock;
+  env->auth = (hd_auth_config){.secret = env->config.auth_secret,
+                               .secret_len = strlen(env->config.auth_secret),
+                               .issuer = env->config.auth_issuer,
+                               .leeway_s = 30};
+  env->db = (hd_db_config){.host = env->config.db_host,
+                           .port = (unsigned)env->config.db_port,
+                           .socket = env->config.db_socket,
+                           .user = env->config.db_user,
+                           .password = env->config.db_password,
+                           .database = env->config.db_name};
+  env->kv = (hd_kv_config){.host = env->config.redis_host, .port = (unsigned)env->config.redis_port};
+  if (def->setup && def->setup(env, err) != 0) goto fail;
+
+  s->probe.def = def;
+  if (svc__worker_open(env, &s->probe.conns, err) != 0) goto fail;
+  hd_err merr = {0};
+  if (hd_db_ping(s->probe.conns.db, &merr) == 0 && svc__migrate(&s->probe, &merr) != 0 &&
+      merr.code != HD_UNAVAILABLE) {
+    *err = merr;
+    goto fail;
+  }
+  if (merr.code != HD_OK) hd_log_warn("db.not_ready", "reason", merr.msg, "then", "serving NOT_SERVING until it is");
+
+  hd_server_config scfg = {
+      .listen_addr = env->config.listen_addr,
+      .workers = (unsigned)env->config.workers,
+      .max_message_bytes = env->config.max_message_bytes,
+      .grace_us = env->config.grace_us,
+      .auth = &env->auth,
+      .clock = env->clock,
+      .tls_cert_file = hd_config_str("HELPDESK_TLS_CERT", NULL),
+      .tls_key_file = hd_config_str("HELPDESK_TLS_KEY", NULL),
+      .worker_init = svc__worker_init,
+      .worker_fini = svc__worker_fini,
+      .worker_arg = env,
+      .health_probe = svc__probe,
+      .health_arg = &s->probe,
+  };
+  if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
+  if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) != 0)
+    goto fail;
+  if (hd_server_start(s->server, err) != 0) goto fail;
+
+  if (def->n_loops) {
+    s->loop_threads = calloc(def->n_loops, sizeof *s->loop_threads);
+    if (!s->loop_threads) {
+      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+      goto fail;
+    }
+    for (size_t i = 0; i < def->n_loops; i++) {
+      loop_arg *a = malloc(sizeof *a);
+      if (!a) {
+        hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+        goto fail;
+      }
+      a->svc = s;
+      a->fn = def->loops[i];
+      if (pthread_create(&s->loop_threads[i], NULL, svc__loop_main, a) != 0) {
+        free(a);
+        hd_err_set(err, HD_INTERNAL, "cannot start a background loop");
+        goto fail;
+      }
+      s->n_loops++;
+    }
+  }
+  *out = s;
+  return 0;
+fail:
+  hd_svc_stop(s);
+  return -1;
+}
+
+int hd_svc_port(const hd_svc *s) { return hd_server_port(s->server); }
+
+hd_svc_env *hd_svc_env_of(hd_svc *s) { return &s->env; }
+
+void hd_svc_stop(hd_svc *s) {
+  if (!s) return;
+  hd_server_destroy(s->server); /* drains in-flight calls first */
+  atomic_store(&s->stop_loops, true);
+  for (size_t i = 0; i < s->n_loops; i++) pthread_join(s->loop_threads[i], NULL);
+  free(s->loop_threads);
+  svc__worker_close(&s->probe.conns);
+  if (s->def->teardown) s->def->teardown(&s->env);
+  free(s);
+}
+
+int hd_service_main(const hd_service_def *def) {
+  hd_signals_block();
+  hd_log_setup(def->name, hd_log_level_parse(hd_config_str("HELPDESK_LOG_LEVEL", "info")));
+  hd_svc *s = NULL;
+  hd_err err = {0};
+  if (hd_svc_start(def, NULL, &s, &err) != 0) {
+    hd_log_error("start_failed", "status", hd_code_name(err.code), "reason", err.msg);
+    return 1;
+  }
+  int sig = hd_signals_wait();
+  hd_log_info("stopping", "signal", sig == 15 ? "SIGTERM" : "SIGINT");
+  hd_svc_stop(s);
+  hd_log_info("stopped");
+  return 0;
+}

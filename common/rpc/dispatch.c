@@ -67,10 +67,14 @@ static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, con
   }
 }
 
-static void dispatch__log(const char *method, hd_code code, int64_t started_us, const char *tenant,
-                          const char *request_id, const char *msg) {
+/* The call's one log line, and its metrics under metric_method (a registered path, or
+ * "unregistered" so that made-up paths cannot grow the series without bound). */
+static void dispatch__log(const hd_server *s, const char *method, const char *metric_method, hd_code code,
+                          int64_t started_us, const char *tenant, const char *request_id, const char *msg) {
+  int64_t took_us = hd_monotonic_us() - started_us;
+  hd_metrics_observe_rpc(s->cfg.metrics, metric_method, code, took_us);
   char dur[32];
-  snprintf(dur, sizeof dur, "%.3f", (double)(hd_monotonic_us() - started_us) / 1000.0);
+  snprintf(dur, sizeof dur, "%.3f", (double)took_us / 1000.0);
   if (code == HD_OK)
     hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
                 "request_id", request_id);
@@ -87,7 +91,7 @@ void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
   memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
   method[ml] = '\0';
   snprintf(msg, sizeof msg, "method %s is not served here", method);
-  dispatch__log(method, HD_UNIMPLEMENTED, hd_monotonic_us(), "", "", msg);
+  dispatch__log(s, method, "unregistered", HD_UNIMPLEMENTED, hd_monotonic_us(), "", "", msg);
   dispatch__send(s, c, GRPC_STATUS_UNIMPLEMENTED, msg);
 }
 
@@ -178,12 +182,12 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(out));
   c->reply = grpc_raw_byte_buffer_create(&out, 1);
   grpc_slice_unref(out);
-  dispatch__log(m->path, HD_OK, started, tenant, rid, NULL);
+  dispatch__log(s, m->path, m->path, HD_OK, started, tenant, rid, NULL);
   dispatch__send(s, c, GRPC_STATUS_OK, NULL);
   return;
 
 fail:
-  dispatch__log(m->path, call.err.code, started, tenant, rid, call.err.msg);
+  dispatch__log(s, m->path, m->path, call.err.code, started, tenant, rid, call.err.msg);
   dispatch__send(s, c, (grpc_status_code)call.err.code, call.err.msg);
 }
 

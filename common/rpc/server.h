@@ -13,6 +13,7 @@
 #include "clock/clock.h"
 #include "core/arena.h"
 #include "core/err.h"
+#include "metrics/metrics.h"
 
 typedef struct hd_server hd_server;
 
@@ -67,6 +68,7 @@ typedef struct hd_server_config {
   hd_health_probe_fn health_probe;
   void *health_arg;
   int64_t health_interval_us;  /* default 1s when 0 */
+  hd_metrics *metrics;         /* optional, borrowed: every call is counted here by method and code */
 } hd_server_config;
 
 /* Creates a server (grpc_init is called here). Caller frees with hd_server_destroy(). */

@@ -13,6 +13,7 @@
 typedef struct svc_probe {
   hd_worker conns;
   const hd_service_def *def;
+  hd_metrics *metrics; /* borrowed: counts the probe's failed pings */
   bool migrated;
 } svc_probe;
 
@@ -21,12 +22,14 @@ struct hd_svc {
   hd_svc_env env;
   hd_clock real_clock;
   hd_server *server;
+  hd_metrics_http *metrics_http; /* NULL when HELPDESK_METRICS_ADDR=off */
   svc_probe probe;
   pthread_t *loop_threads;
   size_t n_loops;
   _Atomic bool stop_loops;
   char listen_override[128];
   char db_name_override[65];
+  char metrics_addr[160];
 };
 
 static int svc__worker_open(const hd_svc_env *env, hd_worker *w, hd_err *err) {
@@ -88,6 +91,7 @@ static bool svc__probe(void *arg) {
   hd_err err = {0};
   bool ok = true;
   if (hd_db_ping(p->conns.db, &err) != 0) {
+    hd_metrics_db_error(p->metrics);
     hd_log_warn("health.db_down", "reason", err.msg);
     ok = false;
   } else if (svc__migrate(p, &err) != 0) {
@@ -96,6 +100,7 @@ static bool svc__probe(void *arg) {
   }
   hd_err_clear(&err);
   if (hd_kv_ping(p->conns.kv, &err) != 0) {
+    hd_metrics_redis_error(p->metrics);
     hd_log_warn("health.redis_down", "reason", err.msg);
     ok = false;
   }
@@ -122,6 +127,30 @@ static void *svc__loop_main(void *argp) {
   return NULL;
 }
 
+/* The /metrics address: HELPDESK_METRICS_ADDR, else the gRPC listen host with its port + 1000
+ * (0 stays 0: a free port). Writes "" for "off". */
+static int svc__metrics_addr(const char *listen, char *buf, size_t size, hd_err *err) {
+  const char *set = hd_config_str("HELPDESK_METRICS_ADDR", NULL);
+  if (set) {
+    if (strcmp(set, "off") == 0) set = "";
+    if ((size_t)snprintf(buf, size, "%s", set) >= size)
+      return hd_err_set(err, HD_INVALID_ARGUMENT, "HELPDESK_METRICS_ADDR is longer than %zu bytes", size - 1);
+    return 0;
+  }
+  const char *colon = strrchr(listen, ':');
+  char *end = NULL;
+  long port = colon ? strtol(colon + 1, &end, 10) : -1;
+  if (!colon || !end || *end != '\0' || end == colon + 1 || port < 0 || port > 65535)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "cannot derive a metrics port from listen address %s; "
+                      "set HELPDESK_METRICS_ADDR", listen);
+  if (port > 0) port += 1000;
+  if (port > 65535)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "the gRPC port + 1000 is past 65535; set HELPDESK_METRICS_ADDR");
+  if ((size_t)snprintf(buf, size, "%.*s:%ld", (int)(colon - listen), listen, port) >= size)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "listen address %s is too long", listen);
+  return 0;
+}
+
 int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc **out, hd_err *err) {
   hd_svc *s = calloc(1, sizeof *s);
   if (!s) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
@@ -136,6 +165,8 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
     snprintf(s->db_name_override, sizeof s->db_name_override, "%s", opts->db_name);
     env->config.db_name = s->db_name_override;
   }
+  if (svc__metrics_addr(env->config.listen_addr, s->metrics_addr, sizeof s->metrics_addr, err) != 0) goto fail;
+  if (hd_metrics_new(&env->metrics, err) != 0) goto fail;
   hd_clock_init_real(&s->real_clock);
   env->clock = (opts && opts->clock) ? opts->clock : &s->real_clock;
   env->auth = (hd_auth_config){.secret = env->config.auth_secret,
@@ -152,6 +183,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;
+  s->probe.metrics = env->metrics;
   if (svc__worker_open(env, &s->probe.conns, err) != 0) goto fail;
   hd_err merr = {0};
   if (hd_db_ping(s->probe.conns.db, &merr) == 0 && svc__migrate(&s->probe, &merr) != 0 &&
@@ -175,11 +207,14 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .worker_arg = env,
       .health_probe = svc__probe,
       .health_arg = &s->probe,
+      .metrics = env->metrics,
   };
   if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
   if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) != 0)
     goto fail;
   if (hd_server_start(s->server, err) != 0) goto fail;
+  if (s->metrics_addr[0] && hd_metrics_http_start(env->metrics, s->metrics_addr, &s->metrics_http, err) != 0)
+    goto fail;
 
   if (def->n_loops) {
     s->loop_threads = calloc(def->n_loops, sizeof *s->loop_threads);
@@ -212,6 +247,8 @@ fail:
 
 int hd_svc_port(const hd_svc *s) { return hd_server_port(s->server); }
 
+int hd_svc_metrics_port(const hd_svc *s) { return s->metrics_http ? hd_metrics_http_port(s->metrics_http) : 0; }
+
 hd_svc_env *hd_svc_env_of(hd_svc *s) { return &s->env; }
 
 void hd_svc_stop(hd_svc *s) {
@@ -222,6 +259,8 @@ void hd_svc_stop(hd_svc *s) {
   free(s->loop_threads);
   svc__worker_close(&s->probe.conns);
   if (s->def->teardown) s->def->teardown(&s->env);
+  hd_metrics_http_stop(s->metrics_http); /* scrapeable until the very end of the drain */
+  hd_metrics_free(s->env.metrics);
   free(s);
 }
 

@@ -13,6 +13,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "kv/kv.h"
+#include "metrics/metrics.h"
 #include "rpc/server.h"
 
 /* Shared by all handlers of a service; read-only once the service has started.
@@ -23,6 +24,7 @@ typedef struct hd_svc_env {
   hd_clock *clock;     /* the real clock, or the test's manual clock */
   hd_db_config db;
   hd_kv_config kv;
+  hd_metrics *metrics; /* the service's Prometheus registry: count db/redis errors, set gauges */
   void *app;           /* the service's own context, from hd_service_def.setup */
 } hd_svc_env;
 
@@ -69,6 +71,10 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
 
 /* The bound port, and the environment handlers see (for tests). */
 int hd_svc_port(const hd_svc *s);
+
+/* The bound port of the /metrics endpoint: HELPDESK_METRICS_ADDR, by default the gRPC host and
+ * the gRPC port + 1000 (port 0 when the gRPC port is 0: a free one); 0 when it is "off". */
+int hd_svc_metrics_port(const hd_svc *s);
 hd_svc_env *hd_svc_env_of(hd_svc *s);
 
 /* Drains and stops the server, stops the loops, closes everything, frees. NULL is a no-op. */

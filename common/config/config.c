@@ -3,9 +3,12 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static bool config__is_digit(char c) { return c >= '0' && c <= '9'; }
 
 const char *hd_config_str(const char *name, const char *def) {
   const char *v = getenv(name);
@@ -18,35 +21,61 @@ int hd_config_int(const char *name, int64_t def, int64_t min, int64_t max, int64
     *out = def;
     return 0;
   }
+  /* Only an optional '-' and digits: strtoll alone would also take spaces and '+'. */
+  if (*v != '-' && !config__is_digit(*v))
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "%s=%s is not a whole number", name, v);
   char *end = NULL;
   errno = 0;
   long long x = strtoll(v, &end, 10);
-  if (errno || end == v || *end != '\0')
+  if (end == v || *end != '\0' || (errno && errno != ERANGE))
     return hd_err_set(err, HD_INVALID_ARGUMENT, "%s=%s is not a whole number", name, v);
-  if (x < min || x > max)
+  if (errno == ERANGE || x < min || x > max)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "%s=%s is out of range [%lld, %lld]", name, v,
                       (long long)min, (long long)max);
   *out = x;
   return 0;
 }
 
+/* Microseconds per unit suffix; 0 when the suffix is unknown. A bare number is seconds. */
+static int64_t config__unit_us(const char *unit) {
+  static const struct {
+    const char *suffix;
+    int64_t us;
+  } units[] = {{"", 1000000LL},      {"s", 1000000LL},     {"ms", 1000LL},        {"us", 1LL},
+               {"m", 60000000LL},   {"h", 3600000000LL}, {"d", 86400000000LL}};
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+    if (strcmp(unit, units[i].suffix) == 0) return units[i].us;
+  return 0;
+}
+
+/* Digits, an optional fraction of at most CONFIG_FRACTION_DIGITS digits, then a unit.
+ * Integer arithmetic throughout: no locale, no NaN, no rounding surprises. */
+#define CONFIG_FRACTION_DIGITS 6
+
 int hd_parse_duration_us(const char *s, int64_t *out_us) {
-  if (!s || !*s) return -1;
-  char *end = NULL;
-  errno = 0;
-  double x = strtod(s, &end);
-  if (errno || end == s || x < 0) return -1;
-  double mult;
-  if (*end == '\0' || strcmp(end, "s") == 0) mult = 1e6;
-  else if (strcmp(end, "ms") == 0) mult = 1e3;
-  else if (strcmp(end, "us") == 0) mult = 1;
-  else if (strcmp(end, "m") == 0) mult = 60e6;
-  else if (strcmp(end, "h") == 0) mult = 3600e6;
-  else if (strcmp(end, "d") == 0) mult = 86400e6;
-  else return -1;
-  double us = x * mult;
-  if (us > 9.0e18) return -1;
-  *out_us = (int64_t)us;
+  if (!s || !out_us || !config__is_digit(*s)) return -1;
+  const char *p = s;
+  int64_t whole = 0, frac = 0, scale = 1;
+  for (; config__is_digit(*p); p++) {
+    int64_t d = *p - '0';
+    if (whole > (INT64_MAX - d) / 10) return -1;
+    whole = whole * 10 + d;
+  }
+  if (*p == '.') {
+    p++;
+    if (!config__is_digit(*p)) return -1;
+    for (int n = 0; config__is_digit(*p); p++, n++) {
+      if (n == CONFIG_FRACTION_DIGITS) return -1;
+      frac = frac * 10 + (*p - '0');
+      scale *= 10;
+    }
+  }
+  int64_t unit = config__unit_us(p);
+  if (unit == 0 || whole > INT64_MAX / unit) return -1;
+  int64_t us = whole * unit;
+  int64_t part = frac * unit / scale; /* frac < 10^6 and unit <= 8.64e10: no overflow */
+  if (us > INT64_MAX - part) return -1;
+  *out_us = us + part;
   return 0;
 }
 
@@ -66,7 +95,9 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   char upper[32], var[96];
   size_t i;
   memset(c, 0, sizeof *c);
-  for (i = 0; service[i] && i < sizeof upper - 1; i++) upper[i] = (char)toupper((unsigned char)service[i]);
+  if (!service || !*service || strlen(service) >= sizeof upper)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "service name must be 1 to %zu characters", sizeof upper - 1);
+  for (i = 0; service[i]; i++) upper[i] = (char)toupper((unsigned char)service[i]);
   upper[i] = '\0';
   c->service = service;
 

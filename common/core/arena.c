@@ -43,10 +43,12 @@ void *hd_arena_alloc(hd_arena *a, size_t size) {
   if (!a) return NULL;
   if (size == 0) size = 1;
   size_t need = (size + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
-  if (need < size || a->total + need > a->cap) return NULL;
+  /* total <= cap always, so cap - total cannot wrap; total + need could. */
+  if (need < size || need > a->cap - a->total) return NULL;
   arena_block *b = a->head;
   if (!b || b->size - b->used < need) {
     size_t bsize = need > ARENA_BLOCK / 2 ? need : ARENA_BLOCK;
+    if (bsize > SIZE_MAX - sizeof *b) return NULL;
     b = malloc(sizeof *b + bsize);
     if (!b) return NULL;
     b->size = bsize;
@@ -68,6 +70,7 @@ void *hd_arena_alloc(hd_arena *a, size_t size) {
 }
 
 char *hd_arena_strndup(hd_arena *a, const char *s, size_t n) {
+  if (n == SIZE_MAX) return NULL;
   char *p = hd_arena_alloc(a, n + 1);
   if (!p) return NULL;
   if (n) memcpy(p, s, n);

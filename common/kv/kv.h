@@ -11,12 +11,28 @@
 
 #include "core/err.h"
 
+/* Limits on every input, checked before anything is sent (INVALID_ARGUMENT past them). */
+#define HD_KV_MAX_NAME 200                      /* bytes of a lease name or holder, an idempotency scope or
+                                                   key, a stream, group, consumer, entry id or field name,
+                                                   a sorted set or a member; never empty */
+#define HD_KV_MAX_VALUE (16u << 20)             /* bytes of an idempotency value or a stream field value */
+#define HD_KV_MAX_FIELDS 256                    /* fields of one stream entry (at least 1) */
+#define HD_KV_MAX_COUNT 10000                   /* entries read or claimed by one call (at least 1) */
+#define HD_KV_MAX_BLOCK_MS 60000                /* longest blocking read */
+#define HD_KV_MAX_TTL_MS (30LL * 86400 * 1000)  /* longest lease or idempotency ttl (at least 1 ms) */
+#define HD_KV_MAX_DUE_US (1LL << 53)            /* |due_us| of a timer: a sorted-set score (a double)
+                                                   holds integers exactly up to 2^53 */
+#define HD_KV_MAX_ARGS 4096                     /* arguments of one hd_kv_cmd (at least 1) */
+
 typedef struct hd_kv_config {
   const char *host; /* borrowed for the life of the hd_kv */
   unsigned port;
   unsigned timeout_ms; /* connect and command timeout, default 2000 when 0 */
 } hd_kv_config;
 
+/* One connection. A handle is used by one thread at a time (the runtime gives each worker and
+ * loop its own). The process must ignore SIGPIPE (the rpc server does), since hiredis writes to
+ * sockets the server may have closed. */
 typedef struct hd_kv hd_kv;
 
 /* Creates a handle; connects lazily and reconnects after any I/O error (a service starts while
@@ -41,9 +57,10 @@ typedef struct hd_kv_reply {
 } hd_kv_reply;
 void hd_kv_reply_free(hd_kv_reply *r);
 
-/* Runs one command given as binary-safe arguments. A Redis error reply → INTERNAL with its text;
- * an I/O error → UNAVAILABLE (and one retry after reconnect for commands the caller marks
- * idempotent). *out (may be NULL to discard) owned by caller. */
+/* Runs one command given as binary-safe arguments (argvlen NULL: every argument is a C string).
+ * A Redis error reply → INTERNAL with its text, also when it is nested in an array; an I/O error
+ * → UNAVAILABLE (and one retry after reconnect for commands the caller marks idempotent).
+ * *out (may be NULL to discard) owned by caller. */
 int hd_kv_cmd(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,
               hd_kv_reply **out, hd_err *err);
 
@@ -51,7 +68,8 @@ int hd_kv_cmd(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, boo
 
 /* Takes the lease `name` for ttl_ms if free: SET NX PX, value = holder + fencing token, where the
  * token comes from INCR on the fence key (strictly increasing for the name, never reused).
- * *acquired false when someone else holds it. *fence receives the token when acquired. */
+ * *acquired false when someone else holds it. *fence receives the token when acquired (0 when not).
+ * The holder must not contain '|' (the stored value is "<holder>|<fence>"). */
 int hd_kv_lease_acquire(hd_kv *kv, const char *name, const char *holder, int64_t ttl_ms,
                         bool *acquired, int64_t *fence, hd_err *err);
 
@@ -69,6 +87,8 @@ int hd_kv_lease_release(hd_kv *kv, const char *name, const char *holder, int64_t
 
 /* Claims key in scope for ttl_ms, storing value: SET NX PX. When it already exists *claimed is
  * false and *existing (caller frees with free(), may be NULL to ignore) receives the stored value.
+ * The scope must not contain '{' or '}' (it is the key's hash tag). Needs Redis >= 7.0
+ * (SET ... NX GET does both in one atomic step).
  * MariaDB's unique key stays the real guarantee; this is a fast path. */
 int hd_kv_idem_claim(hd_kv *kv, const char *scope, const char *key, const char *value,
                      int64_t ttl_ms, bool *claimed, char **existing, hd_err *err);
@@ -103,7 +123,9 @@ typedef struct hd_kv_batch {
 void hd_kv_batch_free(hd_kv_batch *b); /* frees the entries, not b itself */
 
 /* XREADGROUP GROUP group consumer COUNT count BLOCK block_ms STREAMS stream >.
- * block_ms < 0 → no BLOCK. An empty batch when nothing arrived. */
+ * block_ms < 0 → no BLOCK; 0 (Redis: wait forever) is INVALID_ARGUMENT, pass a bound up to
+ * HD_KV_MAX_BLOCK_MS. An empty batch when nothing arrived. *out is emptied first; caller frees
+ * its entries with hd_kv_batch_free() (also after a failure). */
 int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const char *consumer,
                       size_t count, int64_t block_ms, hd_kv_batch *out, hd_err *err);
 
@@ -111,7 +133,9 @@ int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const ch
 int hd_kv_stream_ack(hd_kv *kv, const char *stream, const char *group, const char *id, hd_err *err);
 
 /* XAUTOCLAIM stream group consumer min_idle_ms 0-0 COUNT count: takes over messages left
- * pending by a dead consumer for longer than min_idle_ms. */
+ * pending by a dead consumer for longer than min_idle_ms (needs Redis >= 6.2). deliveries comes
+ * from XPENDING over the claimed ids; 2 ("at least the second delivery") when XPENDING could not
+ * tell. *out as for hd_kv_stream_read. */
 int hd_kv_stream_claim_stale(hd_kv *kv, const char *stream, const char *group, const char *consumer,
                              int64_t min_idle_ms, size_t count, hd_kv_batch *out, hd_err *err);
 

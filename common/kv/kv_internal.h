@@ -1,0 +1,49 @@
+/* Internals shared by the files of common/kv (kv.c, kv_lease.c, kv_idem.c, kv_stream.c,
+ * kv_timer.c): the raw call that keeps hiredis's reply, Lua scripts, and input checks. */
+#ifndef HD_KV_KV_INTERNAL_H
+#define HD_KV_KV_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+
+#include "kv/kv.h"
+
+/* Room for an int64 in decimal with its sign and NUL. */
+#define KV_I64_BUF 24
+
+/* Sends one command and hands back Redis's reply as it is, error replies included, so callers
+ * can look at BUSYGROUP or NOSCRIPT. An I/O or protocol error drops the connection (the next
+ * call reconnects) and is UNAVAILABLE; an idempotent command that failed on a connection made
+ * by an earlier call is sent once more on a fresh one. extra_ms lengthens the socket timeout of
+ * this one command (a blocking read). *out owned by caller: freeReplyObject(). */
+int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent, int64_t extra_ms,
+            redisReply **out, hd_err *err);
+
+/* INTERNAL: "redis <cmd>: <Redis's error text>". Returns -1. */
+int kv_reply_error(const redisReply *r, const char *cmd, hd_err *err);
+
+/* INTERNAL: "unexpected reply to <cmd>". Returns -1. */
+int kv_reply_unexpected(const char *cmd, hd_err *err);
+
+/* Runs a Lua script with nkeys keys followed by the other arguments in args (n in all, at most
+ * KV_EVAL_MAX_ARGS): EVALSHA, then EVAL when Redis answers NOSCRIPT (a restart or SCRIPT FLUSH
+ * emptied its cache; the script has not run then, so EVAL is safe for any script).
+ * *out owned by caller: freeReplyObject(); error replies are handed back as for kv_call. */
+#define KV_EVAL_MAX_ARGS 8
+int kv_eval(hd_kv *kv, const char *script, int nkeys, const char *const *args, const size_t *lens, int n,
+            bool idempotent, redisReply **out, hd_err *err);
+
+/* INVALID_ARGUMENT unless s is non-NULL, non-empty and at most HD_KV_MAX_NAME bytes; `what`
+ * names the argument in the message. */
+int kv_check_name(const char *what, const char *s, hd_err *err);
+
+/* INVALID_ARGUMENT unless 1 <= ttl_ms <= HD_KV_MAX_TTL_MS. */
+int kv_check_ttl(int64_t ttl_ms, hd_err *err);
+
+/* Writes v in decimal into buf (KV_I64_BUF bytes); returns its length. */
+size_t kv_fmt_i64(char buf[KV_I64_BUF], int64_t v);
+
+#endif

@@ -1,6 +1,7 @@
 /* grpc.health.v1.Health/Check, answered from a flag the probe thread keeps current:
  * SERVING only while the service's probe (MariaDB and Redis answer) succeeds and the server
- * is not draining. It recovers by itself when the dependencies come back. */
+ * is not draining. It recovers by itself when the dependencies come back.
+ * The pseudo-service HD_HEALTH_LIVENESS is SERVING whenever the server answers (liveness probes). */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,11 @@ static int health__check(hd_call *call, const ProtobufCMessage *reqm, ProtobufCM
   hd_server *s = call->service;
   const Grpc__Health__V1__HealthCheckRequest *req = (const void *)reqm;
   Grpc__Health__V1__HealthCheckResponse *resp = (void *)respm;
+  if (req->service && strcmp(req->service, HD_HEALTH_LIVENESS) == 0) {
+    /* Answering at all is the proof of life: a MariaDB or Redis outage must not get us restarted. */
+    resp->status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
+    return 0;
+  }
   if (req->service && req->service[0]) {
     bool known = false;
     for (size_t i = 0; i < s->n_services; i++)

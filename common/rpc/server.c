@@ -9,6 +9,9 @@
 
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "log/log.h"
 #include "rpc/server_internal.h"
@@ -335,6 +338,36 @@ done:
   return rc;
 }
 
+/* The core only finds a bad certificate or a key of another certificate when it binds, and says
+ * "cannot listen"; checking here names the file at fault. */
+/* Never prompts for a passphrase (OpenSSL's default would read the terminal). */
+static int server__no_passphrase(char *buf, int size, int rwflag, void *u) {
+  (void)buf, (void)size, (void)rwflag, (void)u;
+  return 0;
+}
+
+static int server__check_pem_pair(const hd_server_config *cfg, const char *cert, const char *key, hd_err *err) {
+  int rc = -1;
+  BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
+  X509 *x = cb ? PEM_read_bio_X509(cb, NULL, server__no_passphrase, NULL) : NULL;
+  EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, server__no_passphrase, NULL) : NULL;
+  if (!x)
+    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS certificate %s is not a PEM certificate", cfg->tls_cert_file);
+  else if (!k)
+    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s is not an unencrypted PEM private key", cfg->tls_key_file);
+  else if (X509_check_private_key(x, k) != 1)
+    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s does not belong to certificate %s", cfg->tls_key_file,
+               cfg->tls_cert_file);
+  else
+    rc = 0;
+  ERR_clear_error();
+  X509_free(x);
+  EVP_PKEY_free(k);
+  BIO_free(cb);
+  BIO_free(kb);
+  return rc;
+}
+
 static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out, hd_err *err) {
   if (!cfg->tls_cert_file || !cfg->tls_key_file) {
     *out = grpc_insecure_server_credentials_create();
@@ -344,6 +377,7 @@ static int server__credentials(const hd_server_config *cfg, grpc_server_credenti
   int rc = -1;
   if (server__read_file(cfg->tls_cert_file, &cert, err) != 0) goto done;
   if (server__read_file(cfg->tls_key_file, &key, err) != 0) goto done;
+  if (server__check_pem_pair(cfg, cert, key, err) != 0) goto done;
   grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
   *out = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
   if (!*out) {

@@ -17,6 +17,11 @@
 
 typedef struct hd_server hd_server;
 
+/* grpc.health.v1.Health/Check with this service name answers SERVING whenever the server answers
+ * at all, whatever MariaDB and Redis do: for liveness probes, which must not restart a pod over a
+ * dependency's outage. The empty name ("") is readiness: SERVING only with dependencies up. */
+#define HD_HEALTH_LIVENESS "liveness"
+
 /* What a handler sees of one call. Everything in it is valid until the handler returns, except
  * what is allocated in arena, which lives until the reply has been sent. */
 typedef struct hd_call {

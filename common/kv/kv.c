@@ -29,17 +29,15 @@ int hd_kv_new(const hd_kv_config *cfg, hd_kv **out, hd_err *err) {
   hd_kv *kv = calloc(1, sizeof *kv);
   const char *host = (cfg && cfg->host && cfg->host[0]) ? cfg->host : KV_DEFAULT_HOST;
   *out = NULL;
-  if (!kv) goto oom;
-  kv->host = strdup(host);
-  if (!kv->host) goto oom;
+  if (!kv || !(kv->host = strdup(host))) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the redis handle");
+    goto done;
+  }
   kv->port = (cfg && cfg->port) ? cfg->port : KV_DEFAULT_PORT;
   kv->timeout_ms = (cfg && cfg->timeout_ms) ? cfg->timeout_ms : KV_DEFAULT_TIMEOUT_MS;
   *out = kv;
   kv = NULL;
   rc = 0;
-  goto done;
-oom:
-  hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the redis handle");
 done:
   hd_kv_close(kv);
   return rc;
@@ -178,12 +176,19 @@ void hd_kv_reply_free(hd_kv_reply *r) {
   free(r);
 }
 
+static int kv__oom(const char *cmd, hd_err *err) {
+  return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading the reply to redis %s", cmd);
+}
+
 /* Converts a hiredis reply; an error reply anywhere in it fails the whole conversion.
  * *out owned by caller: hd_kv_reply_free(). Recursion is bounded by hiredis's nesting limit. */
 static int kv__convert(const redisReply *r, const char *cmd, hd_kv_reply **out, hd_err *err) {
   int rc = -1;
   hd_kv_reply *x = calloc(1, sizeof *x);
-  if (!x) goto oom;
+  if (!x) {
+    kv__oom(cmd, err);
+    goto done;
+  }
   switch (r->type) {
   case REDIS_REPLY_ERROR:
     kv_reply_error(r, cmd, err);
@@ -199,7 +204,10 @@ static int kv__convert(const redisReply *r, const char *cmd, hd_kv_reply **out, 
   case REDIS_REPLY_STATUS:
     x->type = r->type == REDIS_REPLY_STRING ? HD_KV_STR : HD_KV_STATUS;
     x->str = malloc(r->len + 1);
-    if (!x->str) goto oom;
+    if (!x->str) {
+      kv__oom(cmd, err);
+      goto done;
+    }
     if (r->len) memcpy(x->str, r->str, r->len);
     x->str[r->len] = '\0';
     x->len = r->len;
@@ -208,7 +216,10 @@ static int kv__convert(const redisReply *r, const char *cmd, hd_kv_reply **out, 
     x->type = HD_KV_ARRAY;
     if (r->elements) {
       x->elems = calloc(r->elements, sizeof *x->elems);
-      if (!x->elems) goto oom;
+      if (!x->elems) {
+        kv__oom(cmd, err);
+        goto done;
+      }
       x->n = r->elements;
       for (size_t i = 0; i < r->elements; i++)
         if (kv__convert(r->element[i], cmd, &x->elems[i], err) != 0) goto done;
@@ -221,9 +232,6 @@ static int kv__convert(const redisReply *r, const char *cmd, hd_kv_reply **out, 
   *out = x;
   x = NULL;
   rc = 0;
-  goto done;
-oom:
-  hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading the reply to redis %s", cmd);
 done:
   hd_kv_reply_free(x);
   return rc;

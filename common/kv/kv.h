@@ -25,8 +25,8 @@
 #define HD_KV_MAX_ARGS 4096                     /* arguments of one hd_kv_cmd (at least 1) */
 
 typedef struct hd_kv_config {
-  const char *host; /* borrowed for the life of the hd_kv */
-  unsigned port;
+  const char *host; /* borrowed for the life of the hd_kv (copied); NULL or "" → 127.0.0.1 */
+  unsigned port;    /* 0 → 6379 */
   unsigned timeout_ms; /* connect and command timeout, default 2000 when 0 */
 } hd_kv_config;
 
@@ -58,7 +58,9 @@ typedef struct hd_kv_reply {
 void hd_kv_reply_free(hd_kv_reply *r);
 
 /* Runs one command given as binary-safe arguments (argvlen NULL: every argument is a C string).
- * A Redis error reply → INTERNAL with its text, also when it is nested in an array; an I/O error
+ * A Redis error reply → INTERNAL with its text, also when it is nested in an array (every call
+ * below maps them the same way, except that LOADING, BUSY, MASTERDOWN, TRYAGAIN, CLUSTERDOWN and
+ * READONLY, which a retry can cure, are UNAVAILABLE, and OOM is RESOURCE_EXHAUSTED); an I/O error
  * → UNAVAILABLE (and one retry after reconnect for commands the caller marks idempotent).
  * *out (may be NULL to discard) owned by caller. */
 int hd_kv_cmd(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,

@@ -47,33 +47,37 @@ void hd_kv_batch_free(hd_kv_batch *b) {
 static int kv_stream__entry(const redisReply *r, const char *cmd, int64_t deliveries, hd_kv_entry *e, hd_err *err) {
   int rc = -1;
   memset(e, 0, sizeof *e);
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING) goto bad;
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+      (r->element[1]->type != REDIS_REPLY_NIL &&
+       (r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements % 2 != 0))) {
+    kv_reply_unexpected(cmd, err);
+    goto done;
+  }
   const redisReply *f = r->element[1];
-  if (f->type != REDIS_REPLY_NIL && (f->type != REDIS_REPLY_ARRAY || f->elements % 2 != 0)) goto bad;
   e->deliveries = deliveries;
   e->id = kv_stream__dup(r->element[0]);
-  if (!e->id) goto oom;
-  if (f->type == REDIS_REPLY_ARRAY && f->elements > 0) {
-    e->fields = calloc(f->elements / 2, sizeof *e->fields);
-    if (!e->fields) goto oom;
-    for (size_t i = 0; i + 1 < f->elements; i += 2) {
-      const redisReply *name = f->element[i], *value = f->element[i + 1];
-      if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING) goto bad;
-      hd_kv_field *out = &e->fields[e->n];
-      out->name = kv_stream__dup(name);
-      out->value = kv_stream__dup(value);
-      out->value_len = value->len;
-      e->n++; /* counted now so a failure below frees both copies */
-      if (!out->name || !out->value) goto oom;
+  if (!e->id || (f->type == REDIS_REPLY_ARRAY && f->elements > 0 &&
+                 !(e->fields = calloc(f->elements / 2, sizeof *e->fields)))) {
+    kv_stream__oom(cmd, err);
+    goto done;
+  }
+  for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i + 1 < f->elements; i += 2) {
+    const redisReply *name = f->element[i], *value = f->element[i + 1];
+    if (name->type != REDIS_REPLY_STRING || value->type != REDIS_REPLY_STRING) {
+      kv_reply_unexpected(cmd, err);
+      goto done;
+    }
+    hd_kv_field *out = &e->fields[e->n];
+    out->name = kv_stream__dup(name);
+    out->value = kv_stream__dup(value);
+    out->value_len = value->len;
+    e->n++; /* counted now so a failure below frees both copies */
+    if (!out->name || !out->value) {
+      kv_stream__oom(cmd, err);
+      goto done;
     }
   }
   rc = 0;
-  goto done;
-bad:
-  kv_reply_unexpected(cmd, err);
-  goto done;
-oom:
-  kv_stream__oom(cmd, err);
 done:
   if (rc != 0) kv_stream__entry_free(e);
   return rc;

@@ -1,0 +1,111 @@
+/* The ticket's status life cycle: every status-changing operation and the statuses it may start
+ * from, as ONE table (ticket_state.c). Handlers ask ticket_transition() before they change a
+ * status; anything not in the table is FAILED_PRECONDITION naming the status and the operation.
+ *
+ *   op                from                                                  to
+ *   ACKNOWLEDGE       PENDING_RESPONSE, FEEDBACK, PROCESSING (progress)     PROCESSING
+ *   REQUEST_INFO      PENDING_RESPONSE, PROCESSING, FEEDBACK, PENDING_FEEDBACK   PENDING_FEEDBACK
+ *   PROPOSE_SOLUTION  (same as REQUEST_INFO)                                PENDING_FEEDBACK
+ *   FOLLOW_UP         PENDING_FEEDBACK                                      PENDING_FEEDBACK
+ *   FOLLOW_UP_LAST    PENDING_FEEDBACK                                      TO_BE_CONFIRMED
+ *   FINAL_ANSWER      PENDING_RESPONSE, PROCESSING, PENDING_FEEDBACK, FEEDBACK   TO_BE_CONFIRMED
+ *   CUSTOMER_REPLY    PROCESSING, PENDING_FEEDBACK, FEEDBACK, TO_BE_CONFIRMED    FEEDBACK
+ *                     PENDING_RESPONSE (nobody picked it up yet)            PENDING_RESPONSE
+ *   CLOSE             every open status (SUSPENDED included)                CLOSED
+ *   AUTO_CLOSE        TO_BE_CONFIRMED                                       CLOSED
+ *   CANCEL            every open status (SUSPENDED included)                CANCELLED
+ *   SUSPEND           PENDING_RESPONSE, PROCESSING, PENDING_FEEDBACK, FEEDBACK   SUSPENDED
+ *   RESUME            SUSPENDED                                             facts->suspended_from
+ *   RESTART           CLOSED, CANCELLED                       PROCESSING if facts->has_owner,
+ *                                                             else PENDING_RESPONSE
+ *   MERGE_CLOSE       every open status (SUSPENDED included)                CLOSED
+ *
+ * "Open" is every status but CLOSED and CANCELLED. TO_BE_CONFIRMED is not suspendable: its
+ * auto-close timer runs. A customer's reply to a SUSPENDED ticket is refused: the ticket is on
+ * hold; it is resumed (or restarted once closed) first. Rules that need more than the status
+ * (a merged ticket cannot be restarted, who may do what) are the handlers'. */
+#ifndef TICKETS_TICKET_STATE_H
+#define TICKETS_TICKET_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/err.h"
+#include "helpdesk/v1/tickets.pb-c.h"
+
+/* The contract's TicketStatus under short names; the numbers are the .proto's, so a value
+ * converts to and from Helpdesk__V1__TicketStatus with a cast (see the helpers below). */
+typedef enum ticket_status {
+  TICKET_STATUS_NONE = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_UNSPECIFIED,
+  TICKET_PENDING_RESPONSE = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_RESPONSE,
+  TICKET_PROCESSING = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PROCESSING,
+  TICKET_PENDING_FEEDBACK = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_FEEDBACK,
+  TICKET_FEEDBACK = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_FEEDBACK,
+  TICKET_TO_BE_CONFIRMED = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_TO_BE_CONFIRMED,
+  TICKET_CLOSED = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED,
+  TICKET_SUSPENDED = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_SUSPENDED,
+  TICKET_CANCELLED = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CANCELLED
+} ticket_status;
+
+#define TICKET_STATUS_COUNT 9 /* NONE .. CANCELLED */
+
+static inline ticket_status ticket_status_from_pb(Helpdesk__V1__TicketStatus s) {
+  return (ticket_status)s;
+}
+static inline Helpdesk__V1__TicketStatus ticket_status_to_pb(ticket_status s) {
+  return (Helpdesk__V1__TicketStatus)s;
+}
+
+/* Every operation that may change a ticket's status. */
+typedef enum ticket_op {
+  TICKET_OP_ACKNOWLEDGE,
+  TICKET_OP_REQUEST_INFO,
+  TICKET_OP_PROPOSE_SOLUTION,
+  TICKET_OP_FOLLOW_UP,      /* a follow-up that is not the configured last unanswered one */
+  TICKET_OP_FOLLOW_UP_LAST, /* the configured last unanswered follow-up (default the 3rd) */
+  TICKET_OP_FINAL_ANSWER,
+  TICKET_OP_CUSTOMER_REPLY,
+  TICKET_OP_CLOSE,
+  TICKET_OP_AUTO_CLOSE,
+  TICKET_OP_CANCEL,
+  TICKET_OP_SUSPEND,
+  TICKET_OP_RESUME,
+  TICKET_OP_RESTART,
+  TICKET_OP_MERGE_CLOSE,
+  TICKET_OP_COUNT
+} ticket_op;
+
+/* What some operations need to know besides the status. */
+typedef struct ticket_facts {
+  ticket_status suspended_from; /* RESUME: the status the ticket had before SUSPENDED */
+  bool has_owner;               /* RESTART: the ticket has an owner */
+} ticket_facts;
+
+/* Whether op may start from `from`, and the status it leads to. facts may be NULL for every op
+ * but RESUME (NULL there is treated as "no status to resume to") and RESTART (NULL = no owner).
+ * 0 with *to set, or -1 with err:
+ *  - FAILED_PRECONDITION "cannot <OP> a ticket in status <STATUS>" (for a customer's reply to a
+ *    CLOSED or CANCELLED ticket followed by what to do instead);
+ *  - INTERNAL when a SUSPENDED ticket has no valid status to resume to (a damaged row);
+ *  - INVALID_ARGUMENT for an op or status outside the enums. */
+int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *facts, ticket_status *to,
+                      hd_err *err);
+
+/* Whether the table allows op from `from` (no message, no facts needed). */
+bool ticket_transition_allowed(ticket_op op, ticket_status from);
+
+/* True for every status but CLOSED and CANCELLED (and NONE). */
+bool ticket_status_is_open(ticket_status s);
+
+/* "PENDING_RESPONSE" ... "CANCELLED"; "UNSPECIFIED" for NONE; "UNKNOWN" outside the enum.
+ * Static storage. These are the names stored in the tickets schema. */
+const char *ticket_status_name(ticket_status s);
+
+/* Parses a status name as ticket_status_name gives it (exact). 0, or -1 when unknown or
+ * "UNSPECIFIED". */
+int ticket_status_parse(const char *name, size_t len, ticket_status *out);
+
+/* "ACKNOWLEDGE" ... "MERGE_CLOSE"; "UNKNOWN" outside the enum. Static storage. */
+const char *ticket_op_name(ticket_op op);
+
+#endif

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Starts or stops a local MariaDB and Redis whose data live in one folder (no systemd, no docker).
-#   scripts/servers.sh start DIR [DB_PORT REDIS_PORT]   prints the env to use (HELPDESK_DB_*, ...)
+#   scripts/servers.sh start DIR [DB_PORT REDIS_PORT]   prints the env to use (export HELPDESK_DB_*, ...)
 #   scripts/servers.sh stop DIR
-# Ports default to free ones picked at random; start is a no-op when DIR's servers already run.
+# Ports default to free ones picked at random. Start is a no-op for a server of DIR that already
+# runs (it keeps the port it was started on); stop is a no-op when nothing of DIR runs.
+# Both servers speak only on 127.0.0.1 and a socket in DIR; a system MariaDB (3306) or Redis
+# (6379) is neither used nor disturbed: every client call here passes --no-defaults.
 set -euo pipefail
 
-cmd=${1:?usage: servers.sh start|stop DIR [DB_PORT REDIS_PORT]}
-dir=${2:?usage: servers.sh start|stop DIR [DB_PORT REDIS_PORT]}
+usage="usage: servers.sh start|stop DIR [DB_PORT REDIS_PORT]"
+cmd=${1:?$usage}
+dir=${2:?$usage}
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
+me=$(id -un)
 
 free_port() {
   /usr/bin/python3 - <<'PY'
@@ -17,37 +22,72 @@ s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.clos
 PY
 }
 
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# True when the pid in file $1 is a live process whose command line contains $2.
+alive() {
+  local pid cmdline
+  [ -f "$1" ] || return 1
+  pid=$(cat "$1" 2>/dev/null) || return 1
+  [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+  cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+  [[ $cmdline == *"$2"* ]]
+}
+
+db_ping() { mariadb-admin --no-defaults --socket="$dir/mariadb.sock" -uroot ping >/dev/null 2>&1; }
+redis_ping() { [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = "PONG" ]; }
 
 start() {
-  local db_port=${3:-} redis_port=${4:-}
+  local db_port=${1:-} redis_port=${2:-} old_db='' old_redis=''
   if [ -f "$dir/ports" ]; then
-    # shellcheck disable=SC1091
-    . "$dir/ports"
+    old_db=$(sed -n 's/^DB_PORT=//p' "$dir/ports")
+    old_redis=$(sed -n 's/^REDIS_PORT=//p' "$dir/ports")
   fi
-  db_port=${db_port:-${DB_PORT:-$(free_port)}}
-  redis_port=${redis_port:-${REDIS_PORT:-$(free_port)}}
+  # A server that already runs keeps its port; one that does not takes the asked or a free one.
+  local db_running=0 redis_running=0
+  if alive "$dir/mariadb.pid" mariadbd; then db_running=1; fi
+  if alive "$dir/redis.pid" redis-server; then redis_running=1; fi
+  if [ "$db_running" = 1 ] && [ -n "$old_db" ]; then
+    [ -z "$db_port" ] || [ "$db_port" = "$old_db" ] ||
+      echo "servers.sh: MariaDB of $dir already runs on port $old_db (not $db_port); keeping it" >&2
+    db_port=$old_db
+  fi
+  if [ "$redis_running" = 1 ] && [ -n "$old_redis" ]; then
+    [ -z "$redis_port" ] || [ "$redis_port" = "$old_redis" ] ||
+      echo "servers.sh: Redis of $dir already runs on port $old_redis (not $redis_port); keeping it" >&2
+    redis_port=$old_redis
+  fi
+  db_port=${db_port:-${old_db:-$(free_port)}}
+  redis_port=${redis_port:-${old_redis:-$(free_port)}}
   printf 'DB_PORT=%s\nREDIS_PORT=%s\n' "$db_port" "$redis_port" >"$dir/ports"
 
-  if ! alive "$dir/mariadb.pid"; then
+  local db_pid=''
+  if [ "$db_running" = 0 ]; then
     if [ ! -d "$dir/mariadb/mysql" ]; then
+      rm -rf "$dir/mariadb"
       mkdir -p "$dir/mariadb"
-      mariadb-install-db --no-defaults --datadir="$dir/mariadb" --user="$(id -un)" \
+      if ! mariadb-install-db --no-defaults --datadir="$dir/mariadb" --user="$me" \
         --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
-        >"$dir/mariadb-install.log" 2>&1
+        >"$dir/mariadb-install.log" 2>&1; then
+        echo "servers.sh: mariadb-install-db failed; see $dir/mariadb-install.log" >&2
+        tail -n 20 "$dir/mariadb-install.log" >&2
+        return 1
+      fi
     fi
-    mariadbd --no-defaults --user="$(id -un)" --datadir="$dir/mariadb" --socket="$dir/mariadb.sock" \
+    rm -f "$dir/mariadb.sock"
+    mariadbd --no-defaults --user="$me" --datadir="$dir/mariadb" --socket="$dir/mariadb.sock" \
       --port="$db_port" --bind-address=127.0.0.1 --pid-file="$dir/mariadb.pid" \
       --log-error="$dir/mariadb.log" --skip-name-resolve --max-connections=500 \
-      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M >/dev/null 2>&1 &
+      --innodb-buffer-pool-size=512M --innodb-log-file-size=256M </dev/null >/dev/null 2>&1 &
+    db_pid=$!
   fi
-  if ! alive "$dir/redis.pid"; then
-    redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" >/dev/null
+  if [ "$redis_running" = 0 ]; then
+    if ! redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+      --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" </dev/null >/dev/null; then
+      echo "servers.sh: redis-server did not start; see $dir/redis.log" >&2
+      return 1
+    fi
   fi
-  for _ in $(seq 1 150); do
-    if mariadb-admin --no-defaults --socket="$dir/mariadb.sock" -uroot ping >/dev/null 2>&1 &&
-      redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+  for _ in $(seq 1 300); do
+    if db_ping && redis_ping "$redis_port"; then
       cat <<ENV
 export HELPDESK_DB_HOST=127.0.0.1
 export HELPDESK_DB_PORT=$db_port
@@ -58,25 +98,39 @@ export HELPDESK_REDIS_PORT=$redis_port
 ENV
       return 0
     fi
+    if [ -n "$db_pid" ] && ! kill -0 "$db_pid" 2>/dev/null; then
+      echo "servers.sh: mariadbd exited at start (port $db_port taken?); last lines of $dir/mariadb.log:" >&2
+      tail -n 15 "$dir/mariadb.log" >&2 || true
+      return 1
+    fi
     sleep 0.1
   done
-  echo "servers.sh: MariaDB or Redis did not come up; see $dir/mariadb.log and $dir/redis.log" >&2
+  echo "servers.sh: MariaDB or Redis did not answer within 30 s; see $dir/mariadb.log and $dir/redis.log" >&2
   return 1
 }
 
+# Sends SIGTERM to the process in pid file $1 (if it is $2) and waits up to 30 s for it to exit.
+stop_one() {
+  local pid
+  alive "$1" "$2" || { rm -f "$1"; return 0; }
+  pid=$(cat "$1")
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 300); do
+    kill -0 "$pid" 2>/dev/null || { rm -f "$1"; return 0; }
+    sleep 0.1
+  done
+  echo "servers.sh: $2 (pid $pid) did not exit within 30 s of SIGTERM; killing it" >&2
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$1"
+}
+
 stop() {
-  if alive "$dir/redis.pid"; then kill "$(cat "$dir/redis.pid")" 2>/dev/null || true; fi
-  if alive "$dir/mariadb.pid"; then
-    local pid
-    pid=$(cat "$dir/mariadb.pid")
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  fi
-  rm -f "$dir/redis.pid"
+  stop_one "$dir/redis.pid" redis-server
+  stop_one "$dir/mariadb.pid" mariadbd
 }
 
 case "$cmd" in
-  start) start "$@" ;;
+  start) start "${3:-}" "${4:-}" ;;
   stop) stop ;;
-  *) echo "usage: servers.sh start|stop DIR [DB_PORT REDIS_PORT]" >&2; exit 2 ;;
+  *) echo "$usage" >&2; exit 2 ;;
 esac

@@ -128,9 +128,10 @@ const char *file_type_describe(const unsigned char *p, size_t len) {
   if (ft__starts(p, len, "%PDF-", 5)) return "a PDF document";
   if (ft__starts(p, len, SIG_OLE2, sizeof SIG_OLE2)) return "an OLE2 (.doc) document";
   if (ft__is_docx(p, len)) return "a Word (.docx) document";
-  if (ft__starts(p, len, SIG_ZIP_LOCAL, sizeof SIG_ZIP_LOCAL)) return "a ZIP archive without a word/ part";
+  if (ft__starts(p, len, SIG_ZIP_LOCAL, sizeof SIG_ZIP_LOCAL))
+    return "a ZIP archive without a word/ part";
   if (ft__starts(p, len, "MZ", 2)) return "a Windows executable";
-  if (ft__starts(p, len, "\x7f" "ELF", 4)) return "an ELF executable";
+  if (ft__starts(p, len, "\x7f\x45\x4c\x46", 4)) return "an ELF executable"; /* \x7f E L F */
   if (ft__starts(p, len, "#!", 2)) return "a script";
   return "an unknown format";
 }
@@ -142,7 +143,8 @@ const char *file_type_content_type(file_type_kind kind) {
   case FILE_TYPE_GIF: return "image/gif";
   case FILE_TYPE_PDF: return "application/pdf";
   case FILE_TYPE_DOC: return "application/msword";
-  case FILE_TYPE_DOCX: return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+  case FILE_TYPE_DOCX:
+    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
   }
   return "application/octet-stream";
 }
@@ -174,17 +176,19 @@ int file_type_check_name(const char *name, size_t n, file_type_kind *kind, hd_er
   if (!hd_utf8_valid(name, n, NULL))
     return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment file name is not valid UTF-8");
   if (memchr(name, '/', n) || memchr(name, '\\', n))
-    return hd_err_set(err, HD_INVALID_ARGUMENT,
-                      "attachment file name must not contain '/' or '\\' (give the name, not a path)");
+    return hd_err_set(
+        err, HD_INVALID_ARGUMENT,
+        "attachment file name must not contain '/' or '\\' (give the name, not a path)");
   if (ft__has_forbidden_char((const unsigned char *)name, n))
     return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "attachment file name contains control or text-direction characters");
   const char *dot = memrchr(name, '.', n);
   if (!dot || dot == name + n - 1)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment file name has no extension; allowed: %s",
-                      ALLOWED_LIST);
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "attachment file name has no extension; allowed: %s", ALLOWED_LIST);
   if (dot == name)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment file name has nothing before its extension");
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "attachment file name has nothing before its extension");
   const char *ext = dot + 1;
   const size_t ext_len = (size_t)(name + n - ext);
   const ft__ext *found = NULL;
@@ -192,8 +196,9 @@ int file_type_check_name(const char *name, size_t n, file_type_kind *kind, hd_er
     if (ft__ext_is(ext, ext_len, EXTENSIONS[i].ext)) found = &EXTENSIONS[i];
   if (!found) {
     if (ext_len <= 16)
-      return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment type .%.*s is not allowed; allowed: %s",
-                        (int)ext_len, ext, ALLOWED_LIST);
+      return hd_err_set(err, HD_INVALID_ARGUMENT,
+                        "attachment type .%.*s is not allowed; allowed: %s", (int)ext_len, ext,
+                        ALLOWED_LIST);
     return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment type is not allowed; allowed: %s",
                       ALLOWED_LIST);
   }

@@ -1,4 +1,5 @@
-/* Page tokens: hex of "v1:<key>:<id>:<first 16 hex digits of SHA-256(scope)>" (see page_token.h). */
+/* Page tokens (see page_token.h): hex of "v1:<key>:<id>:<scope hash>", where the scope hash is
+ * the first 16 hex digits of SHA-256(scope). */
 #include "page_token.h"
 
 #include <inttypes.h>
@@ -13,7 +14,8 @@
 
 static const char HEX[] = "0123456789abcdef";
 
-static int pt__scope_hash(const void *scope, size_t len, char out[SCOPE_HASH_HEX + 1], hd_err *err) {
+static int pt__scope_hash(const void *scope, size_t len, char out[SCOPE_HASH_HEX + 1],
+                          hd_err *err) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned md_len = 0;
   if (EVP_Digest(scope, len, md, &md_len, EVP_sha256(), NULL) != 1 || md_len < SCOPE_HASH_HEX / 2)
@@ -61,8 +63,9 @@ int page_size_resolve(int32_t requested, size_t *out, hd_err *err) {
     return 0;
   }
   if (requested < 0 || requested > PAGE_SIZE_MAX)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "page_size must be between 1 and %d (0 for %d), got %d",
-                      PAGE_SIZE_MAX, PAGE_SIZE_DEFAULT, (int)requested);
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "page_size must be between 1 and %d (0 for %d), got %d", PAGE_SIZE_MAX,
+                      PAGE_SIZE_DEFAULT, (int)requested);
   *out = (size_t)requested;
   return 0;
 }
@@ -72,8 +75,10 @@ int page_token_encode(const page_pos *pos, const void *scope, size_t scope_len, 
   char hash[SCOPE_HASH_HEX + 1];
   if (pt__scope_hash(scope, scope_len, hash, err) != 0) return -1;
   char plain[PLAIN_MAX];
-  const int n = snprintf(plain, sizeof plain, "v1:%" PRId64 ":%" PRId64 ":%s", pos->key, pos->id, hash);
-  if (n < 0 || (size_t)n >= sizeof plain) return hd_err_set(err, HD_INTERNAL, "page token too long");
+  const int n =
+      snprintf(plain, sizeof plain, "v1:%" PRId64 ":%" PRId64 ":%s", pos->key, pos->id, hash);
+  if (n < 0 || (size_t)n >= sizeof plain)
+    return hd_err_set(err, HD_INTERNAL, "page token too long");
   char *tok = hd_arena_alloc(arena, 2 * (size_t)n + 1);
   if (!tok) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory for a page token");
   for (int i = 0; i < n; i++) {
@@ -100,7 +105,8 @@ int page_token_decode(const char *token, size_t len, const void *scope, size_t s
   plain[n] = '\0';
   int64_t key = 0, id = 0;
   const char *at = plain, *end = plain + n;
-  if (n < 3 || memcmp(at, "v1:", 3) != 0) return hd_err_set(err, HD_INVALID_ARGUMENT, "page_token is malformed");
+  if (n < 3 || memcmp(at, "v1:", 3) != 0)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "page_token is malformed");
   at += 3;
   if (pt__parse_i64(&at, end, &key) != 0 || at == end || *at++ != ':' ||
       pt__parse_i64(&at, end, &id) != 0 || at == end || *at++ != ':' || id <= 0 ||

@@ -12,7 +12,8 @@ static size_t enum__prefix_len(const ProtobufCEnumDescriptor *d) {
     if (d->values[i].value != 0) continue;
     const char *n = d->values[i].name;
     const size_t len = strlen(n), suffix = sizeof ENUM_ZERO_SUFFIX - 1;
-    if (len >= suffix && memcmp(n + len - suffix, ENUM_ZERO_SUFFIX, suffix) == 0) return len - suffix;
+    if (len >= suffix && memcmp(n + len - suffix, ENUM_ZERO_SUFFIX, suffix) == 0)
+      return len - suffix;
   }
   return 0;
 }

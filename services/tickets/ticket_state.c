@@ -96,8 +96,8 @@ bool ticket_transition_allowed(ticket_op op, ticket_status from) {
   return state__find(op, from) != NULL;
 }
 
-int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *facts, ticket_status *to,
-                      hd_err *err) {
+int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *facts,
+                      ticket_status *to, hd_err *err) {
   if ((unsigned)op >= TICKET_OP_COUNT)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "unknown ticket operation %d", (int)op);
   if (!state__status_valid(from))

@@ -88,8 +88,8 @@ typedef struct ticket_facts {
  *    CLOSED or CANCELLED ticket followed by what to do instead);
  *  - INTERNAL when a SUSPENDED ticket has no valid status to resume to (a damaged row);
  *  - INVALID_ARGUMENT for an op or status outside the enums. */
-int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *facts, ticket_status *to,
-                      hd_err *err);
+int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *facts,
+                      ticket_status *to, hd_err *err);
 
 /* Whether the table allows op from `from` (no message, no facts needed). */
 bool ticket_transition_allowed(ticket_op op, ticket_status from);

@@ -34,9 +34,10 @@ static void test_object_with_every_member_kind_is_written_compactly(void **state
   size_t len = 0;
   hd_err err = {0};
   assert_int_equal(event_json_finish(&j, &out, &len, &err), 0);
-  assert_string_equal(out, "{\"event\":\"ticket.created\",\"ticket_id\":42,\"neg\":-9223372036854775808,"
-                           "\"resolved\":true,\"owner_id\":null,\"ticket\":{\"status\":\"CLOSED\"},"
-                           "\"empty\":{}}");
+  assert_string_equal(out,
+                      "{\"event\":\"ticket.created\",\"ticket_id\":42,\"neg\":-9223372036854775808,"
+                      "\"resolved\":true,\"owner_id\":null,\"ticket\":{\"status\":\"CLOSED\"},"
+                      "\"empty\":{}}");
   assert_int_equal(len, strlen(out));
   event_json_free(&j);
 }
@@ -226,7 +227,8 @@ static void test_malformed_tokens_are_refused(void **state) {
   for (size_t i = 0; i < sizeof plains / sizeof plains[0]; i++) {
     char hex[PAGE_TOKEN_MAX + 1];
     size_t n = 0;
-    for (const char *c = plains[i]; *c; c++) n += (size_t)snprintf(hex + n, sizeof hex - n, "%02x", (unsigned char)*c);
+    for (const char *c = plains[i]; *c; c++)
+      n += (size_t)snprintf(hex + n, sizeof hex - n, "%02x", (unsigned char)*c);
     assert_int_equal(page_token_decode(hex, n, "s", 1, &back, &err), -1);
     assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   }

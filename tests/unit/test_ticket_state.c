@@ -185,7 +185,8 @@ static void test_every_pair_not_listed_is_failed_precondition_naming_op_and_stat
   size_t allowed = 0, forbidden = 0;
   for (unsigned op = 0; op < TICKET_OP_COUNT; op++) {
     for (unsigned s = 0; s < TICKET_STATUS_COUNT; s++) {
-      if (find_allowed((ticket_op)op, (ticket_status)s) || facts_driven((ticket_op)op, (ticket_status)s)) {
+      if (find_allowed((ticket_op)op, (ticket_status)s) ||
+          facts_driven((ticket_op)op, (ticket_status)s)) {
         allowed++;
         continue;
       }
@@ -241,7 +242,8 @@ static void test_follow_up_outside_pending_feedback_is_refused(void **state) {
 static void test_auto_close_only_fires_in_to_be_confirmed(void **state) {
   (void)state;
   const ticket_status from[] = {PR, PROC, PF, FB, CLOSED, SUSP, CANC};
-  for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) assert_forbidden(TICKET_OP_AUTO_CLOSE, from[i]);
+  for (size_t i = 0; i < sizeof from / sizeof from[0]; i++)
+    assert_forbidden(TICKET_OP_AUTO_CLOSE, from[i]);
 }
 
 static void test_finished_tickets_accept_nothing_but_restart(void **state) {
@@ -258,7 +260,8 @@ static void test_finished_tickets_accept_nothing_but_restart(void **state) {
 static void test_restart_of_an_open_ticket_is_refused(void **state) {
   (void)state;
   const ticket_status from[] = {PR, PROC, PF, FB, TBC, SUSP};
-  for (size_t i = 0; i < sizeof from / sizeof from[0]; i++) assert_forbidden(TICKET_OP_RESTART, from[i]);
+  for (size_t i = 0; i < sizeof from / sizeof from[0]; i++)
+    assert_forbidden(TICKET_OP_RESTART, from[i]);
 }
 
 static void test_suspend_twice_and_suspend_to_be_confirmed_are_refused(void **state) {
@@ -270,7 +273,8 @@ static void test_suspend_twice_and_suspend_to_be_confirmed_are_refused(void **st
 
 static void test_unspecified_status_allows_nothing(void **state) {
   (void)state;
-  for (unsigned op = 0; op < TICKET_OP_COUNT; op++) assert_forbidden((ticket_op)op, TICKET_STATUS_NONE);
+  for (unsigned op = 0; op < TICKET_OP_COUNT; op++)
+    assert_forbidden((ticket_op)op, TICKET_STATUS_NONE);
 }
 
 static void test_op_or_status_outside_the_enums_is_invalid_argument(void **state) {
@@ -279,7 +283,8 @@ static void test_op_or_status_outside_the_enums_is_invalid_argument(void **state
   ticket_status to = TICKET_STATUS_NONE;
   assert_int_equal(ticket_transition(TICKET_OP_COUNT, PR, NULL, &to, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(ticket_transition(TICKET_OP_CLOSE, (ticket_status)TICKET_STATUS_COUNT, NULL, &to, &err), -1);
+  assert_int_equal(
+      ticket_transition(TICKET_OP_CLOSE, (ticket_status)TICKET_STATUS_COUNT, NULL, &to, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_false(ticket_transition_allowed(TICKET_OP_CLOSE, (ticket_status)-1));
 }
@@ -347,7 +352,8 @@ static void test_enum_short_names_strip_the_prefix_and_parse_back(void **state) 
   int v = -1;
   assert_int_equal(ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "VPS", 3, &v), 0);
   assert_int_equal(v, HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_VPS);
-  assert_int_equal(ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "SERVICE_TYPE_VPS", 16, &v), -1);
+  assert_int_equal(
+      ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "SERVICE_TYPE_VPS", 16, &v), -1);
   assert_int_equal(ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "vps", 3, &v), -1);
   assert_int_equal(ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "", 0, &v), -1);
 }

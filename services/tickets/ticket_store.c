@@ -1,0 +1,898 @@
+/* The tickets table: rows ↔ Helpdesk__V1__Ticket, the change pipeline (version, fence, history,
+ * outbox), lists, history and idempotency keys (see ticket_store.h). */
+#include "ticket_store.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "event_json.h"
+#include "page_token.h"
+#include "ticket_enum.h"
+
+#define STORE_SCRATCH_MAX (8u << 20) /* the "before" snapshot of an update: one ticket */
+#define STORE_ASSOCIATED_MAX 100000u /* ids parsed from GROUP_CONCAT */
+#define STORE_SQL_MAX 2048
+#define STORE_SCOPE_MAX 1024
+
+/* The columns every ticket read selects, in this order (see the enum below). The description
+ * and the followed flag differ between a single read and a list. */
+#define COLS_HEAD "t.id, t.tenant, t.customer_id, t.subject, t.title, "
+#define COLS_TAIL                                                                                  \
+  "t.product, t.brand, t.service_type, t.issue_type, t.status, t.suspended_from, t.owner_id, "    \
+  "t.department, t.level, t.category, t.version, t.fence, t.follow_up_count, t.resolved, "        \
+  "t.merged_into_id, t.timer_kind, t.timer_due_us, t.last_customer_reply_us, t.created_at_us, "   \
+  "t.updated_at_us, t.closed_at_us, "                                                              \
+  "(SELECT GROUP_CONCAT(m.id ORDER BY m.id SEPARATOR ',') FROM tickets m "                        \
+  "WHERE m.tenant = t.tenant AND m.merged_into_id = t.id) AS associated, "
+
+enum {
+  C_ID, C_TENANT, C_CUSTOMER, C_SUBJECT, C_TITLE, C_DESCRIPTION, C_PRODUCT, C_BRAND,
+  C_SERVICE_TYPE, C_ISSUE_TYPE, C_STATUS, C_SUSPENDED_FROM, C_OWNER, C_DEPARTMENT, C_LEVEL,
+  C_CATEGORY, C_VERSION, C_FENCE, C_FOLLOW_UPS, C_RESOLVED, C_MERGED_INTO, C_TIMER_KIND,
+  C_TIMER_DUE, C_LAST_CUSTOMER_REPLY, C_CREATED, C_UPDATED, C_CLOSED, C_ASSOCIATED, C_FOLLOWED,
+  C_COUNT
+};
+
+static const char SQL_GET[] = "SELECT " COLS_HEAD "t.description, " COLS_TAIL
+                              "0 AS followed FROM tickets t WHERE t.tenant = ? AND t.id = ?";
+static const char SQL_GET_FOR_UPDATE[] = "SELECT " COLS_HEAD "t.description, " COLS_TAIL
+                                         "0 AS followed FROM tickets t WHERE t.tenant = ? AND "
+                                         "t.id = ? FOR UPDATE";
+
+static const char SQL_HISTORY_INSERT[] =
+    "INSERT INTO ticket_history (tenant, ticket_id, actor_id, actor_role, action, field, "
+    "from_value, to_value, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_OUTBOX_INSERT[] =
+    "INSERT INTO outbox (tenant, aggregate_id, event_type, payload, created_at_us) "
+    "VALUES (?, ?, ?, ?, ?)";
+
+/* ---- small helpers ---- */
+
+const char *ticket_timer_kind_name(ticket_timer_kind k) {
+  switch (k) {
+  case TICKET_TIMER_FOLLOW_UP: return "FOLLOW_UP";
+  case TICKET_TIMER_AUTO_CLOSE: return "AUTO_CLOSE";
+  case TICKET_TIMER_NONE: break;
+  }
+  return NULL;
+}
+
+static int store__timer_parse(const char *s, size_t len, ticket_timer_kind *out) {
+  if (len == 9 && memcmp(s, "FOLLOW_UP", 9) == 0) *out = TICKET_TIMER_FOLLOW_UP;
+  else if (len == 10 && memcmp(s, "AUTO_CLOSE", 10) == 0) *out = TICKET_TIMER_AUTO_CLOSE;
+  else return -1;
+  return 0;
+}
+
+ticket_actor ticket_actor_of(const hd_principal *p) {
+  static const hd_role order[] = {HD_ROLE_TENANT_ADMIN, HD_ROLE_SUPERVISOR, HD_ROLE_TEAM_LEAD,
+                                  HD_ROLE_AGENT,        HD_ROLE_SERVICE,    HD_ROLE_CUSTOMER};
+  const char *role = "unknown";
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
+    if (p->roles & order[i]) {
+      role = hd_role_name(order[i]);
+      break;
+    }
+  }
+  return (ticket_actor){.user_id = p->user_id, .role = role};
+}
+
+/* NULL for "" so optional text columns store NULL. */
+static hd_db_param store__opt_text(const char *s) {
+  return s && *s ? hd_db_text(s) : hd_db_null();
+}
+
+static hd_db_param store__opt_int(int64_t v) { return v ? hd_db_int(v) : hd_db_null(); }
+
+static const char *store__enum_name(const ProtobufCEnumDescriptor *d, int v) {
+  return v ? ticket_enum_name(d, v) : NULL;
+}
+
+/* A copy of a cell in the arena ("" for NULL). */
+static char *store__cell(const hd_db_rows *rows, size_t r, size_t c, hd_arena *a) {
+  size_t len = 0;
+  const char *s = hd_db_str(rows, r, c, &len);
+  return hd_arena_strndup(a, s, len);
+}
+
+static int store__cell_enum(const hd_db_rows *rows, size_t r, size_t c,
+                            const ProtobufCEnumDescriptor *d, int64_t id, int *out, hd_err *err) {
+  if (hd_db_is_null(rows, r, c)) {
+    *out = 0;
+    return 0;
+  }
+  size_t len = 0;
+  const char *s = hd_db_str(rows, r, c, &len);
+  if (ticket_enum_parse(d, s, len, out) != 0)
+    return hd_err_set(err, HD_INTERNAL, "ticket %" PRId64 " has an unknown %s value", id,
+                      d->short_name);
+  return 0;
+}
+
+/* Parses "3,17,42" into an arena array. */
+static int store__parse_ids(const char *s, size_t len, hd_arena *a, int64_t **out, size_t *n,
+                            hd_err *err) {
+  *out = NULL;
+  *n = 0;
+  if (len == 0) return 0;
+  size_t count = 1;
+  for (size_t i = 0; i < len; i++) count += s[i] == ',';
+  if (count > STORE_ASSOCIATED_MAX)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "a ticket has more than %u associated tickets",
+                      STORE_ASSOCIATED_MAX);
+  int64_t *ids = HD_ARENA_ARRAY(a, int64_t, count);
+  if (!ids)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading associated tickets");
+  size_t k = 0;
+  int64_t v = 0;
+  for (size_t i = 0; i <= len; i++) {
+    if (i == len || s[i] == ',') {
+      ids[k++] = v;
+      v = 0;
+    } else if (s[i] >= '0' && s[i] <= '9' && v <= (INT64_MAX - 9) / 10) {
+      v = v * 10 + (s[i] - '0');
+    } else {
+      return hd_err_set(err, HD_INTERNAL, "malformed associated ticket list");
+    }
+  }
+  *out = ids;
+  *n = k;
+  return 0;
+}
+
+/* Row r of a ticket query → a Ticket in the arena (and meta, may be NULL). */
+static int store__to_proto(const hd_db_rows *rows, size_t r, hd_arena *a,
+                           Helpdesk__V1__Ticket **out, ticket_meta *meta, hd_err *err) {
+  Helpdesk__V1__Ticket *t = hd_arena_new_message(a, &helpdesk__v1__ticket__descriptor);
+  if (!t) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading a ticket");
+  t->id = hd_db_i64(rows, r, C_ID);
+  t->tenant = store__cell(rows, r, C_TENANT, a);
+  t->customer_id = store__cell(rows, r, C_CUSTOMER, a);
+  t->subject = store__cell(rows, r, C_SUBJECT, a);
+  t->title = store__cell(rows, r, C_TITLE, a);
+  t->description = store__cell(rows, r, C_DESCRIPTION, a);
+  t->product = store__cell(rows, r, C_PRODUCT, a);
+  t->brand = store__cell(rows, r, C_BRAND, a);
+  t->owner_id = store__cell(rows, r, C_OWNER, a);
+  t->department = store__cell(rows, r, C_DEPARTMENT, a);
+  if (!t->tenant || !t->customer_id || !t->subject || !t->title || !t->description ||
+      !t->product || !t->brand || !t->owner_id || !t->department)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading ticket %" PRId64, t->id);
+  static const struct {
+    size_t col;
+    const ProtobufCEnumDescriptor *desc;
+  } ENUMS[] = {{C_SERVICE_TYPE, &helpdesk__v1__service_type__descriptor},
+               {C_ISSUE_TYPE, &helpdesk__v1__issue_type__descriptor},
+               {C_STATUS, &helpdesk__v1__ticket_status__descriptor},
+               {C_SUSPENDED_FROM, &helpdesk__v1__ticket_status__descriptor},
+               {C_CATEGORY, &helpdesk__v1__category__descriptor}};
+  int v[sizeof ENUMS / sizeof ENUMS[0]];
+  for (size_t i = 0; i < sizeof ENUMS / sizeof ENUMS[0]; i++)
+    if (store__cell_enum(rows, r, ENUMS[i].col, ENUMS[i].desc, t->id, &v[i], err) != 0) return -1;
+  t->service_type = (Helpdesk__V1__ServiceType)v[0];
+  t->issue_type = (Helpdesk__V1__IssueType)v[1];
+  t->status = (Helpdesk__V1__TicketStatus)v[2];
+  t->suspended_from = (Helpdesk__V1__TicketStatus)v[3];
+  t->category = (Helpdesk__V1__Category)v[4];
+  t->level = (int32_t)hd_db_i64(rows, r, C_LEVEL);
+  t->version = hd_db_i64(rows, r, C_VERSION);
+  t->follow_up_count = (int32_t)hd_db_i64(rows, r, C_FOLLOW_UPS);
+  t->resolved = hd_db_i64(rows, r, C_RESOLVED) != 0;
+  t->merged_into_id = hd_db_i64(rows, r, C_MERGED_INTO);
+  t->due_time_us = hd_db_i64(rows, r, C_TIMER_DUE);
+  t->create_time_us = hd_db_i64(rows, r, C_CREATED);
+  t->update_time_us = hd_db_i64(rows, r, C_UPDATED);
+  t->close_time_us = hd_db_i64(rows, r, C_CLOSED);
+  t->followed = hd_db_i64(rows, r, C_FOLLOWED) != 0;
+  size_t len = 0;
+  const char *assoc = hd_db_str(rows, r, C_ASSOCIATED, &len);
+  if (store__parse_ids(assoc, len, a, &t->associated_ticket_ids, &t->n_associated_ticket_ids, err))
+    return -1;
+  if (meta) {
+    *meta = (ticket_meta){.fence = hd_db_i64(rows, r, C_FENCE),
+                          .timer_due_us = hd_db_i64(rows, r, C_TIMER_DUE),
+                          .last_customer_reply_us = hd_db_i64(rows, r, C_LAST_CUSTOMER_REPLY)};
+    if (!hd_db_is_null(rows, r, C_TIMER_KIND)) {
+      const char *k = hd_db_str(rows, r, C_TIMER_KIND, &len);
+      if (store__timer_parse(k, len, &meta->timer_kind) != 0)
+        return hd_err_set(err, HD_INTERNAL, "ticket %" PRId64 " has an unknown timer kind", t->id);
+    }
+  }
+  *out = t;
+  return 0;
+}
+
+/* ---- read ---- */
+
+int ticket_store_get(hd_db *db, const char *tenant, int64_t id, bool for_update, hd_arena *arena,
+                     Helpdesk__V1__Ticket **out, ticket_meta *meta, hd_err *err) {
+  hd_db_rows *rows = NULL;
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(id)};
+  int rc = hd_db_query(db, for_update ? SQL_GET_FOR_UPDATE : SQL_GET, p, 2, 1, &rows, err);
+  if (rc != 0) goto done;
+  if (hd_db_rows_count(rows) == 0) {
+    rc = hd_err_set(err, HD_NOT_FOUND, "ticket %" PRId64 " not found", id);
+    goto done;
+  }
+  rc = store__to_proto(rows, 0, arena, out, meta, err);
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, const char *agent_id,
+                          bool *out, hd_err *err) {
+  *out = false;
+  if (!agent_id || !*agent_id) return 0;
+  hd_db_rows *rows = NULL;
+  const hd_db_param p[] = {hd_db_int(ticket_id), hd_db_text(agent_id), hd_db_text(tenant)};
+  const int rc =
+      hd_db_query(db, "SELECT 1 FROM follows WHERE ticket_id = ? AND agent_id = ? AND tenant = ?",
+                  p, 3, 1, &rows, err);
+  if (rc == 0) *out = hd_db_rows_count(rows) > 0;
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+/* ---- history and outbox rows ---- */
+
+int ticket_store_history_append(hd_db *db, const char *tenant, int64_t ticket_id,
+                                const ticket_actor *actor, const char *action, const char *field,
+                                const char *from_value, const char *to_value, int64_t now_us,
+                                hd_err *err) {
+  const hd_db_param p[] = {hd_db_text(tenant),     hd_db_int(ticket_id), hd_db_text(actor->user_id),
+                           hd_db_text(actor->role), hd_db_text(action),  hd_db_text(field),
+                           hd_db_text(from_value), hd_db_text(to_value), hd_db_int(now_us)};
+  return hd_db_exec(db, SQL_HISTORY_INSERT, p, 9, NULL, NULL, err);
+}
+
+int ticket_store_outbox_append(hd_db *db, const char *tenant, int64_t ticket_id,
+                               const char *event_type, const char *payload, size_t payload_len,
+                               int64_t now_us, hd_err *err) {
+  if (payload_len > EVENT_JSON_DEFAULT_MAX)
+    return hd_err_set(err, HD_INTERNAL, "%s event payload is %zu bytes; at most %d", event_type,
+                      payload_len, EVENT_JSON_DEFAULT_MAX);
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(ticket_id), hd_db_text(event_type),
+                           hd_db_textn(payload, payload_len), hd_db_int(now_us)};
+  return hd_db_exec(db, SQL_OUTBOX_INSERT, p, 5, NULL, NULL, err);
+}
+
+static void store__envelope(event_json *j, const char *event_type, const char *tenant,
+                            int64_t ticket_id, const ticket_actor *actor, int64_t now_us) {
+  event_json_open(j, NULL);
+  event_json_str(j, "event", event_type);
+  event_json_str(j, "tenant", tenant);
+  event_json_int(j, "ticket_id", ticket_id);
+  event_json_str(j, "actor_id", actor->user_id);
+  event_json_str(j, "actor_role", actor->role);
+  event_json_int(j, "time_us", now_us);
+}
+
+static void store__fields(event_json *j, const ticket_event_field *f, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    if (f[i].is_int)
+      event_json_int(j, f[i].key, f[i].num);
+    else
+      event_json_str(j, f[i].key, f[i].str);
+  }
+}
+
+/* Closes the root object and writes the outbox row. */
+static int store__emit(hd_db *db, event_json *j, const char *tenant, int64_t ticket_id,
+                       const char *event_type, int64_t now_us, hd_err *err) {
+  const char *payload = NULL;
+  size_t len = 0;
+  event_json_close(j);
+  if (event_json_finish(j, &payload, &len, err) != 0) return -1;
+  return ticket_store_outbox_append(db, tenant, ticket_id, event_type, payload, len, now_us, err);
+}
+
+int ticket_store_event(hd_db *db, const char *tenant, int64_t ticket_id, const char *event_type,
+                       const ticket_actor *actor, int64_t now_us, const ticket_event_field *fields,
+                       size_t n, hd_err *err) {
+  event_json j;
+  event_json_init(&j, 0);
+  store__envelope(&j, event_type, tenant, ticket_id, actor, now_us);
+  store__fields(&j, fields, n);
+  const int rc = store__emit(db, &j, tenant, ticket_id, event_type, now_us, err);
+  event_json_free(&j);
+  return rc;
+}
+
+/* ---- create ---- */
+
+int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
+                        const ticket_actor *actor, int64_t *out_id, hd_err *err) {
+  event_json j;
+  event_json_init(&j, 0);
+  int rc = -1;
+  const char *status = ticket_status_name(TICKET_PENDING_RESPONSE);
+  const char *service_type =
+      ticket_enum_name(&helpdesk__v1__service_type__descriptor, t->service_type);
+  const char *issue_type = ticket_enum_name(&helpdesk__v1__issue_type__descriptor, t->issue_type);
+  if (!service_type || !issue_type || !t->customer_id || !t->subject || !t->description) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "a new ticket needs a customer, a subject, a description, "
+                                         "a service type and an issue type");
+    goto done;
+  }
+  const bool has_department = t->department && *t->department;
+  const hd_db_param p[] = {
+      hd_db_text(tenant),     hd_db_text(t->customer_id), hd_db_text(t->subject),
+      hd_db_text(t->subject), hd_db_text(t->description), hd_db_text(t->product ? t->product : ""),
+      hd_db_text(t->brand ? t->brand : ""), hd_db_text(service_type), hd_db_text(issue_type),
+      hd_db_text(status),     store__opt_text(t->department), hd_db_int(now_us),
+      hd_db_int(now_us)};
+  uint64_t id = 0;
+  if (hd_db_exec(db,
+                 "INSERT INTO tickets (tenant, customer_id, subject, title, description, product, "
+                 "brand, service_type, issue_type, status, department, level, version, fence, "
+                 "follow_up_count, resolved, created_at_us, updated_at_us) VALUES "
+                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0, 0, 0, ?, ?)",
+                 p, sizeof p / sizeof p[0], NULL, &id, err) != 0)
+    goto done;
+  const int64_t tid = (int64_t)id;
+  if (ticket_store_history_append(db, tenant, tid, actor, "CREATE", "status", NULL, status, now_us,
+                                  err) != 0)
+    goto done;
+  if (has_department && ticket_store_history_append(db, tenant, tid, actor, "CREATE", "department",
+                                                    NULL, t->department, now_us, err) != 0)
+    goto done;
+  store__envelope(&j, TICKET_EVENT_CREATED, tenant, tid, actor, now_us);
+  event_json_int(&j, "version", 1);
+  event_json_str(&j, "action", "CREATE");
+  event_json_open(&j, "ticket");
+  event_json_str(&j, "status", status);
+  event_json_str(&j, "owner_id", NULL);
+  event_json_str(&j, "department", has_department ? t->department : NULL);
+  event_json_str(&j, "customer_id", t->customer_id);
+  event_json_str(&j, "category", NULL);
+  event_json_int(&j, "level", 1);
+  event_json_str(&j, "service_type", service_type);
+  event_json_str(&j, "issue_type", issue_type);
+  event_json_int(&j, "create_time_us", now_us);
+  event_json_close(&j);
+  if (store__emit(db, &j, tenant, tid, TICKET_EVENT_CREATED, now_us, err) != 0) goto done;
+  *out_id = tid;
+  rc = 0;
+done:
+  event_json_free(&j);
+  return rc;
+}
+
+/* ---- change ---- */
+
+/* The columns an update may write, before or after the change. Strings borrow from the
+ * snapshot or the change. */
+typedef struct store__state {
+  ticket_status status;
+  ticket_status suspended_from;
+  const char *owner_id;   /* NULL = none */
+  const char *department; /* NULL = none */
+  const char *title;
+  int64_t level;
+  int category;
+  int64_t follow_up_count;
+  int64_t resolved;
+  int64_t merged_into_id;
+  int64_t close_time_us;
+  int64_t last_customer_reply_us;
+  int64_t fence;
+  ticket_timer_kind timer_kind;
+  int64_t timer_due_us;
+} store__state;
+
+static const char *store__none_if_empty(const char *s) { return s && *s ? s : NULL; }
+
+static store__state store__state_of(const Helpdesk__V1__Ticket *t, const ticket_meta *m) {
+  return (store__state){
+      .status = ticket_status_from_pb(t->status),
+      .suspended_from = ticket_status_from_pb(t->suspended_from),
+      .owner_id = store__none_if_empty(t->owner_id),
+      .department = store__none_if_empty(t->department),
+      .title = t->title,
+      .level = t->level,
+      .category = t->category,
+      .follow_up_count = t->follow_up_count,
+      .resolved = t->resolved,
+      .merged_into_id = t->merged_into_id,
+      .close_time_us = t->close_time_us,
+      .last_customer_reply_us = m->last_customer_reply_us,
+      .fence = m->fence,
+      .timer_kind = m->timer_kind,
+      .timer_due_us = m->timer_due_us,
+  };
+}
+
+static bool store__finished(ticket_status s) { return s == TICKET_CLOSED || s == TICKET_CANCELLED; }
+
+static store__state store__apply(const store__state *b, const ticket_change *ch, int64_t now_us) {
+  store__state a = *b;
+  if (ch->status != TICKET_STATUS_NONE) a.status = ch->status;
+  if (ch->suspended_from.set) a.suspended_from = (ticket_status)ch->suspended_from.value;
+  if (ch->owner_id) a.owner_id = store__none_if_empty(ch->owner_id);
+  if (ch->department) a.department = store__none_if_empty(ch->department);
+  if (ch->title) a.title = ch->title;
+  if (ch->level.set) a.level = ch->level.value;
+  if (ch->category) a.category = ch->category;
+  if (ch->follow_up_count.set) a.follow_up_count = ch->follow_up_count.value;
+  if (ch->resolved.set) a.resolved = ch->resolved.value != 0;
+  if (ch->merged_into_id.set) a.merged_into_id = ch->merged_into_id.value;
+  if (ch->close_time_us.set) a.close_time_us = ch->close_time_us.value;
+  if (ch->last_customer_reply_us.set) a.last_customer_reply_us = ch->last_customer_reply_us.value;
+  if (ch->timer.set) {
+    a.timer_kind = ch->timer.kind;
+    a.timer_due_us = ch->timer.kind == TICKET_TIMER_NONE ? 0 : ch->timer.due_us;
+  }
+  if (ch->fence > 0) a.fence = ch->fence;
+  if (a.status != b->status && store__finished(a.status) && !store__finished(b->status)) {
+    if (!ch->close_time_us.set) a.close_time_us = now_us;
+    if (!ch->timer.set) {
+      a.timer_kind = TICKET_TIMER_NONE;
+      a.timer_due_us = 0;
+    }
+  } else if (a.status != b->status && store__finished(b->status) && !store__finished(a.status)) {
+    if (!ch->close_time_us.set) a.close_time_us = 0;
+  }
+  return a;
+}
+
+/* One audited field that changed; values as history stores them. */
+typedef struct store__diff {
+  const char *field;
+  const char *from;
+  const char *to;
+  char from_buf[24];
+  char to_buf[24];
+} store__diff;
+
+#define STORE_MAX_DIFFS 10
+
+typedef struct store__diffs {
+  store__diff d[STORE_MAX_DIFFS];
+  size_t n;
+} store__diffs;
+
+static void store__diff_str(store__diffs *ds, const char *field, const char *from, const char *to) {
+  from = from ? from : "";
+  to = to ? to : "";
+  if (strcmp(from, to) == 0) return;
+  store__diff *d = &ds->d[ds->n++];
+  d->field = field;
+  d->from = from;
+  d->to = to;
+}
+
+static void store__diff_int(store__diffs *ds, const char *field, int64_t from, int64_t to,
+                            bool zero_is_none) {
+  if (from == to) return;
+  store__diff *d = &ds->d[ds->n++];
+  d->field = field;
+  snprintf(d->from_buf, sizeof d->from_buf, "%" PRId64, from);
+  snprintf(d->to_buf, sizeof d->to_buf, "%" PRId64, to);
+  d->from = zero_is_none && from == 0 ? "" : d->from_buf;
+  d->to = zero_is_none && to == 0 ? "" : d->to_buf;
+}
+
+static const char *store__status_text(ticket_status s) {
+  return s == TICKET_STATUS_NONE ? NULL : ticket_status_name(s);
+}
+
+static void store__diff_all(const store__state *b, const store__state *a, store__diffs *ds) {
+  ds->n = 0;
+  store__diff_str(ds, "status", store__status_text(b->status), store__status_text(a->status));
+  store__diff_str(ds, "suspended_from", store__status_text(b->suspended_from),
+                  store__status_text(a->suspended_from));
+  store__diff_str(ds, "owner_id", b->owner_id, a->owner_id);
+  store__diff_str(ds, "department", b->department, a->department);
+  store__diff_str(ds, "title", b->title, a->title);
+  store__diff_int(ds, "level", b->level, a->level, false);
+  store__diff_str(ds, "category",
+                  store__enum_name(&helpdesk__v1__category__descriptor, b->category),
+                  store__enum_name(&helpdesk__v1__category__descriptor, a->category));
+  store__diff_int(ds, "follow_up_count", b->follow_up_count, a->follow_up_count, false);
+  if (b->resolved != a->resolved)
+    store__diff_str(ds, "resolved", b->resolved ? "true" : "false", a->resolved ? "true" : "false");
+  store__diff_int(ds, "merged_into_id", b->merged_into_id, a->merged_into_id, true);
+}
+
+static const char *store__default_event(const store__diffs *ds) {
+  for (size_t i = 0; i < ds->n; i++)
+    if (strcmp(ds->d[i].field, "status") == 0) return TICKET_EVENT_STATUS_CHANGED;
+  for (size_t i = 0; i < ds->n; i++)
+    if (strcmp(ds->d[i].field, "owner_id") == 0) return TICKET_EVENT_OWNER_CHANGED;
+  return ds->n ? TICKET_EVENT_UPDATED : NULL;
+}
+
+static int store__write_row(hd_db *db, const char *tenant, int64_t id, int64_t version,
+                            const store__state *a, int64_t now_us, hd_err *err) {
+  const char *category = store__enum_name(&helpdesk__v1__category__descriptor, a->category);
+  const char *timer = ticket_timer_kind_name(a->timer_kind);
+  const hd_db_param p[] = {
+      hd_db_text(ticket_status_name(a->status)),
+      a->suspended_from ? hd_db_text(ticket_status_name(a->suspended_from)) : hd_db_null(),
+      store__opt_text(a->owner_id),
+      store__opt_text(a->department),
+      hd_db_text(a->title),
+      hd_db_int(a->level),
+      store__opt_text(category),
+      hd_db_int(a->follow_up_count),
+      hd_db_int(a->resolved),
+      store__opt_int(a->merged_into_id),
+      timer ? hd_db_text(timer) : hd_db_null(),
+      timer ? hd_db_int(a->timer_due_us) : hd_db_null(),
+      store__opt_int(a->last_customer_reply_us),
+      store__opt_int(a->close_time_us),
+      hd_db_int(a->fence),
+      hd_db_int(now_us),
+      hd_db_text(tenant),
+      hd_db_int(id),
+      hd_db_int(version),
+  };
+  uint64_t affected = 0;
+  if (hd_db_exec(
+          db,
+          "UPDATE tickets SET status = ?, suspended_from = ?, owner_id = ?, department = ?, "
+          "title = ?, level = ?, category = ?, follow_up_count = ?, resolved = ?, "
+          "merged_into_id = ?, timer_kind = ?, timer_due_us = ?, last_customer_reply_us = ?, "
+          "closed_at_us = ?, fence = ?, version = version + 1, updated_at_us = ? "
+          "WHERE tenant = ? AND id = ? AND version = ?",
+          p, sizeof p / sizeof p[0], &affected, NULL, err) != 0)
+    return -1;
+  if (affected != 1)
+    return hd_err_set(err, HD_ABORTED, "ticket %" PRId64 " was changed by someone else: retry", id);
+  return 0;
+}
+
+static int store__change_event(hd_db *db, const char *tenant, int64_t id, const char *type,
+                               const ticket_change *ch, const Helpdesk__V1__Ticket *before,
+                               const store__state *a, const store__diffs *ds, int64_t version,
+                               int64_t now_us, const ticket_actor *actor, hd_err *err) {
+  event_json j;
+  event_json_init(&j, 0);
+  store__envelope(&j, type, tenant, id, actor, now_us);
+  event_json_int(&j, "version", version);
+  event_json_str(&j, "action", ch->action);
+  event_json_open(&j, "ticket");
+  event_json_str(&j, "status", ticket_status_name(a->status));
+  event_json_str(&j, "owner_id", a->owner_id);
+  event_json_str(&j, "department", a->department);
+  event_json_str(&j, "customer_id", before->customer_id);
+  event_json_str(&j, "category",
+                 store__enum_name(&helpdesk__v1__category__descriptor, a->category));
+  event_json_int(&j, "level", a->level);
+  event_json_str(&j, "service_type",
+                 ticket_enum_name(&helpdesk__v1__service_type__descriptor, before->service_type));
+  event_json_str(&j, "issue_type",
+                 ticket_enum_name(&helpdesk__v1__issue_type__descriptor, before->issue_type));
+  event_json_close(&j);
+  event_json_open(&j, "changes");
+  for (size_t i = 0; i < ds->n; i++) {
+    event_json_open(&j, ds->d[i].field);
+    event_json_str(&j, "from", ds->d[i].from);
+    event_json_str(&j, "to", ds->d[i].to);
+    event_json_close(&j);
+  }
+  event_json_close(&j);
+  store__fields(&j, ch->event_fields, ch->n_event_fields);
+  const int rc = store__emit(db, &j, tenant, id, type, now_us, err);
+  event_json_free(&j);
+  return rc;
+}
+
+int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expected_version,
+                        const ticket_change *ch, int64_t now_us, const ticket_actor *actor,
+                        hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
+  int rc = -1;
+  hd_arena *scratch = hd_arena_new(STORE_SCRATCH_MAX);
+  if (!scratch) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory updating ticket %" PRId64, id);
+    goto done;
+  }
+  if (!ch->action || !*ch->action) {
+    hd_err_set(err, HD_INTERNAL, "a ticket change needs an action");
+    goto done;
+  }
+  Helpdesk__V1__Ticket *before = NULL;
+  ticket_meta meta;
+  if (ticket_store_get(db, tenant, id, true, scratch, &before, &meta, err) != 0) goto done;
+  if (expected_version != 0 && expected_version != before->version) {
+    hd_err_set(err, HD_ABORTED,
+               "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
+               ", you sent %" PRId64,
+               id, before->version, expected_version);
+    goto done;
+  }
+  if (ch->fence > 0 && ch->fence <= meta.fence) {
+    hd_err_set(err, HD_ABORTED,
+               "ticket %" PRId64 " was written by a newer claim: fence %" PRId64
+               " is not greater than %" PRId64,
+               id, ch->fence, meta.fence);
+    goto done;
+  }
+  const store__state b = store__state_of(before, &meta);
+  const store__state a = store__apply(&b, ch, now_us);
+  store__diffs ds;
+  store__diff_all(&b, &a, &ds);
+  if (store__write_row(db, tenant, id, before->version, &a, now_us, err) != 0) goto done;
+  for (size_t i = 0; i < ds.n; i++) {
+    if (ticket_store_history_append(db, tenant, id, actor, ch->action, ds.d[i].field,
+                                    ds.d[i].from, ds.d[i].to, now_us, err) != 0)
+      goto done;
+  }
+  const char *type = ch->event_type ? ch->event_type : store__default_event(&ds);
+  if (type && store__change_event(db, tenant, id, type, ch, before, &a, &ds, before->version + 1,
+                                  now_us, actor, err) != 0)
+    goto done;
+  if (out && ticket_store_get(db, tenant, id, true, arena, out, NULL, err) != 0) goto done;
+  rc = 0;
+done:
+  hd_arena_free(scratch);
+  return rc;
+}
+
+/* ---- list ---- */
+
+/* Appends text to a bounded SQL buffer; false when it would not fit. */
+static bool store__sql_add(char *buf, size_t cap, size_t *len, const char *text) {
+  const size_t n = strlen(text);
+  if (n >= cap - *len) return false;
+  memcpy(buf + *len, text, n + 1);
+  *len += n;
+  return true;
+}
+
+int ticket_store_list(hd_db *db, const char *tenant, const ticket_list_query *q, hd_arena *arena,
+                      ticket_page *out, hd_err *err) {
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  size_t page_size = 0;
+  *out = (ticket_page){.next_page_token = ""};
+  if (page_size_resolve(q->page_size, &page_size, err) != 0) goto done;
+  const char *owner = store__none_if_empty(q->owner_id);
+  const char *department = store__none_if_empty(q->department);
+  const char *customer = store__none_if_empty(q->customer_id);
+  const char *status = q->status ? ticket_status_name(q->status) : NULL;
+
+  /* The listing's identity, so a token cannot continue a different one. */
+  char scope[STORE_SCOPE_MAX];
+  const int scope_len = snprintf(scope, sizeof scope, "tickets\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s",
+                                 tenant, status ? status : "", owner ? owner : "",
+                                 department ? department : "", customer ? customer : "",
+                                 q->newest_first ? "desc" : "asc");
+  if (scope_len < 0 || (size_t)scope_len >= sizeof scope) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "list filters are too long");
+    goto done;
+  }
+  page_pos after = {0};
+  const bool has_token = q->page_token && *q->page_token;
+  if (has_token && page_token_decode(q->page_token, strlen(q->page_token), scope, (size_t)scope_len,
+                                     &after, err) != 0)
+    goto done;
+
+  char sql[STORE_SQL_MAX];
+  size_t len = 0;
+  hd_db_param p[10];
+  size_t n = 0;
+  bool ok = store__sql_add(sql, sizeof sql, &len,
+                           "SELECT " COLS_HEAD "'' AS description, " COLS_TAIL
+                           "(f.agent_id IS NOT NULL) AS followed FROM tickets t "
+                           "LEFT JOIN follows f ON f.ticket_id = t.id AND f.agent_id = ? "
+                           "WHERE t.tenant = ?");
+  p[n++] = store__opt_text(q->viewer_id);
+  p[n++] = hd_db_text(tenant);
+  if (status) {
+    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.status = ?");
+    p[n++] = hd_db_text(status);
+  }
+  if (owner) {
+    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.owner_id = ?");
+    p[n++] = hd_db_text(owner);
+  }
+  if (department) {
+    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.department = ?");
+    p[n++] = hd_db_text(department);
+  }
+  if (customer) {
+    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.customer_id = ?");
+    p[n++] = hd_db_text(customer);
+  }
+  if (has_token) {
+    ok = ok &&
+         store__sql_add(sql, sizeof sql, &len,
+                        q->newest_first
+                            ? " AND (t.created_at_us < ? OR (t.created_at_us = ? AND t.id < ?))"
+                            : " AND (t.created_at_us > ? OR (t.created_at_us = ? AND t.id > ?))");
+    p[n++] = hd_db_int(after.key);
+    p[n++] = hd_db_int(after.key);
+    p[n++] = hd_db_int(after.id);
+  }
+  ok = ok && store__sql_add(sql, sizeof sql, &len,
+                            q->newest_first ? " ORDER BY t.created_at_us DESC, t.id DESC LIMIT ?"
+                                            : " ORDER BY t.created_at_us ASC, t.id ASC LIMIT ?");
+  p[n++] = hd_db_int((int64_t)page_size + 1);
+  if (!ok) {
+    hd_err_set(err, HD_INTERNAL, "ticket list query does not fit its buffer");
+    goto done;
+  }
+  if (hd_db_query(db, sql, p, n, page_size + 1, &rows, err) != 0) goto done;
+
+  const size_t count = hd_db_rows_count(rows);
+  const size_t shown = count > page_size ? page_size : count;
+  out->tickets = HD_ARENA_ARRAY(arena, Helpdesk__V1__Ticket *, shown ? shown : 1);
+  if (!out->tickets) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory listing tickets");
+    goto done;
+  }
+  for (size_t i = 0; i < shown; i++) {
+    if (store__to_proto(rows, i, arena, &out->tickets[i], NULL, err) != 0) goto done;
+  }
+  out->n = shown;
+  if (count > page_size) {
+    const Helpdesk__V1__Ticket *last = out->tickets[shown - 1];
+    const page_pos pos = {.key = last->create_time_us, .id = last->id};
+    if (page_token_encode(&pos, scope, (size_t)scope_len, arena, &out->next_page_token, err) != 0)
+      goto done;
+  }
+  rc = 0;
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+/* ---- history ---- */
+
+int ticket_store_history_list(hd_db *db, const char *tenant, int64_t ticket_id, int32_t page_size,
+                              const char *page_token, hd_arena *arena,
+                              Helpdesk__V1__HistoryEntry ***out, size_t *n_out, char **next_token,
+                              hd_err *err) {
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  size_t size = 0;
+  *out = NULL;
+  *n_out = 0;
+  *next_token = "";
+  if (page_size_resolve(page_size, &size, err) != 0) goto done;
+  char scope[STORE_SCOPE_MAX];
+  const int scope_len =
+      snprintf(scope, sizeof scope, "history\x1f%s\x1f%" PRId64, tenant, ticket_id);
+  if (scope_len < 0 || (size_t)scope_len >= sizeof scope) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "tenant name is too long");
+    goto done;
+  }
+  page_pos after = {0};
+  if (page_token && *page_token &&
+      page_token_decode(page_token, strlen(page_token), scope, (size_t)scope_len, &after, err) != 0)
+    goto done;
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(ticket_id), hd_db_int(after.id),
+                           hd_db_int((int64_t)size + 1)};
+  if (hd_db_query(
+          db,
+          "SELECT id, ticket_id, actor_id, actor_role, action, field, from_value, to_value, "
+          "created_at_us FROM ticket_history WHERE tenant = ? AND ticket_id = ? AND id > ? "
+          "ORDER BY id LIMIT ?",
+          p, 4, size + 1, &rows, err) != 0)
+    goto done;
+  const size_t count = hd_db_rows_count(rows);
+  const size_t shown = count > size ? size : count;
+  Helpdesk__V1__HistoryEntry **entries =
+      HD_ARENA_ARRAY(arena, Helpdesk__V1__HistoryEntry *, shown ? shown : 1);
+  if (!entries) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading history");
+    goto done;
+  }
+  for (size_t i = 0; i < shown; i++) {
+    Helpdesk__V1__HistoryEntry *e =
+        hd_arena_new_message(arena, &helpdesk__v1__history_entry__descriptor);
+    if (!e) {
+      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading history");
+      goto done;
+    }
+    e->id = hd_db_i64(rows, i, 0);
+    e->ticket_id = hd_db_i64(rows, i, 1);
+    e->actor_id = store__cell(rows, i, 2, arena);
+    e->actor_role = store__cell(rows, i, 3, arena);
+    e->action = store__cell(rows, i, 4, arena);
+    e->field = store__cell(rows, i, 5, arena);
+    e->from_value = store__cell(rows, i, 6, arena);
+    e->to_value = store__cell(rows, i, 7, arena);
+    e->create_time_us = hd_db_i64(rows, i, 8);
+    if (!e->actor_id || !e->actor_role || !e->action || !e->field || !e->from_value ||
+        !e->to_value) {
+      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading history");
+      goto done;
+    }
+    entries[i] = e;
+  }
+  if (count > size) {
+    const page_pos pos = {.key = 0, .id = entries[shown - 1]->id};
+    if (page_token_encode(&pos, scope, (size_t)scope_len, arena, next_token, err) != 0) goto done;
+  }
+  *out = entries;
+  *n_out = shown;
+  rc = 0;
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+/* ---- idempotency keys ---- */
+
+int ticket_store_idem_find(hd_db *db, const char *tenant, const char *caller_id, const char *key,
+                           int64_t not_before_us, ticket_idem *out, bool *found, hd_err *err) {
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  *found = false;
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(caller_id), hd_db_text(key)};
+  if (hd_db_query(db,
+                  "SELECT request_hash, ticket_id, created_at_us FROM idempotency_keys "
+                  "WHERE tenant = ? AND caller_id = ? AND idem_key = ? LOCK IN SHARE MODE",
+                  p, 3, 1, &rows, err) != 0)
+    goto done;
+  if (hd_db_rows_count(rows) == 1) {
+    const int64_t created = hd_db_i64(rows, 0, 2);
+    if (created < not_before_us) {
+      if (hd_db_exec(
+              db,
+              "DELETE FROM idempotency_keys WHERE tenant = ? AND caller_id = ? AND idem_key = ?", p,
+              3, NULL, NULL, err) != 0)
+        goto done;
+    } else {
+      size_t len = 0;
+      const char *hash = hd_db_str(rows, 0, 0, &len);
+      if (len != 64) {
+        hd_err_set(err, HD_INTERNAL, "idempotency key row has a malformed request hash");
+        goto done;
+      }
+      memcpy(out->request_hash, hash, 64);
+      out->request_hash[64] = '\0';
+      out->ticket_id = hd_db_i64(rows, 0, 1);
+      out->created_at_us = created;
+      *found = true;
+    }
+  }
+  rc = 0;
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+int ticket_store_idem_insert(hd_db *db, const char *tenant, const char *caller_id, const char *key,
+                             const char *request_hash, int64_t ticket_id, int64_t now_us,
+                             hd_err *err) {
+  const hd_db_param p[] = {hd_db_text(tenant),       hd_db_text(caller_id), hd_db_text(key),
+                           hd_db_text(request_hash), hd_db_int(ticket_id),  hd_db_int(now_us)};
+  if (hd_db_exec(
+          db,
+          "INSERT INTO idempotency_keys (tenant, caller_id, idem_key, request_hash, ticket_id, "
+          "created_at_us) VALUES (?, ?, ?, ?, ?, ?)",
+          p, 6, NULL, NULL, err) != 0) {
+    if (err && err->code == HD_ALREADY_EXISTS)
+      hd_err_set(err, HD_ALREADY_EXISTS, "idempotency key is already in use");
+    return -1;
+  }
+  return 0;
+}
+
+int ticket_store_idem_purge(hd_db *db, int64_t before_us, size_t limit, uint64_t *deleted,
+                            hd_err *err) {
+  const hd_db_param p[] = {hd_db_int(before_us), hd_db_int((int64_t)limit)};
+  return hd_db_exec(db, "DELETE FROM idempotency_keys WHERE created_at_us < ? LIMIT ?", p, 2,
+                    deleted, NULL, err);
+}
+
+int ticket_store_sha256_hex(const void *p, size_t n, char out[65], hd_err *err) {
+  static const char hex[] = "0123456789abcdef";
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned md_len = 0;
+  if (EVP_Digest(p, n, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
+    return hd_err_set(err, HD_INTERNAL, "SHA-256 failed");
+  for (size_t i = 0; i < 32; i++) {
+    out[2 * i] = hex[md[i] >> 4];
+    out[2 * i + 1] = hex[md[i] & 0xF];
+  }
+  out[64] = '\0';
+  return 0;
+}

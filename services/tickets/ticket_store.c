@@ -818,6 +818,59 @@ done:
   return rc;
 }
 
+/* ---- timers ---- */
+
+int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena, ticket_due **out,
+                          size_t *n, hd_err *err) {
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  *out = NULL;
+  *n = 0;
+  if (max == 0 || max > PAGE_SIZE_MAX) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "take 1 to %d due tickets at a time", PAGE_SIZE_MAX);
+    goto done;
+  }
+  const hd_db_param p[] = {hd_db_int(now_us), hd_db_int((int64_t)max)};
+  if (hd_db_query(db,
+                  "SELECT tenant, id, timer_kind, timer_due_us FROM tickets WHERE timer_due_us <= ? "
+                  "ORDER BY timer_due_us, id LIMIT ? FOR UPDATE SKIP LOCKED",
+                  p, 2, max, &rows, err) != 0)
+    goto done;
+  const size_t count = hd_db_rows_count(rows);
+  if (count == 0) {
+    rc = 0;
+    goto done;
+  }
+  ticket_due *due = HD_ARENA_ARRAY(arena, ticket_due, count);
+  if (!due) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading due timers");
+    goto done;
+  }
+  for (size_t i = 0; i < count; i++) {
+    size_t len = 0;
+    const char *tenant = hd_db_str(rows, i, 0, &len);
+    due[i].id = hd_db_i64(rows, i, 1);
+    if (len > HD_TENANT_MAX) {
+      hd_err_set(err, HD_INTERNAL, "ticket %" PRId64 " has an overlong tenant", due[i].id);
+      goto done;
+    }
+    memcpy(due[i].tenant, tenant, len);
+    due[i].tenant[len] = '\0';
+    const char *kind = hd_db_str(rows, i, 2, &len);
+    if (store__timer_parse(kind, len, &due[i].kind) != 0) {
+      hd_err_set(err, HD_INTERNAL, "ticket %" PRId64 " has an unknown timer kind", due[i].id);
+      goto done;
+    }
+    due[i].due_us = hd_db_i64(rows, i, 3);
+  }
+  *out = due;
+  *n = count;
+  rc = 0;
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
 /* ---- idempotency keys ---- */
 
 int ticket_store_idem_find(hd_db *db, const char *tenant, const char *caller_id, const char *key,

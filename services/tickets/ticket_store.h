@@ -31,6 +31,7 @@
 #include "core/err.h"
 #include "db/db.h"
 #include "helpdesk/v1/tickets.pb-c.h"
+#include "ticket_limits.h"
 #include "ticket_state.h"
 
 /* Outbox event types (the Redis stream's `type`); payloads are described at ticket_store_update
@@ -254,9 +255,26 @@ int ticket_store_history_list(hd_db *db, const char *tenant, int64_t ticket_id, 
                               Helpdesk__V1__HistoryEntry ***out, size_t *n, char **next_token,
                               hd_err *err);
 
+/* ---- timers ---- */
+
+/* A ticket whose timer is due. */
+typedef struct ticket_due {
+  char tenant[HD_TENANT_MAX + 1];
+  int64_t id;
+  ticket_timer_kind kind;
+  int64_t due_us;
+} ticket_due;
+
+/* Takes up to max (1..PAGE_SIZE_MAX) tickets whose timer is due (timer_due_us <= now_us), the
+ * earliest first, and locks them with FOR UPDATE SKIP LOCKED, so scheduler replicas running at
+ * once never take the same ticket. Call inside hd_db_tx and apply each one with
+ * ticket_store_update in the same transaction, re-checking the status there (a customer reply
+ * clears the timer, so an answered ticket is no longer due). *out in arena (NULL when *n == 0). */
+int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena, ticket_due **out,
+                          size_t *n, hd_err *err);
+
 /* ---- idempotency keys (CreateTicket) ---- */
 
-#define TICKET_IDEM_KEY_MAX 128
 #define TICKET_IDEM_WINDOW_US (24LL * 3600 * 1000000) /* how long a key is remembered */
 
 typedef struct ticket_idem {

@@ -1025,6 +1025,88 @@ static void test_history_pages_oldest_first(void **state) {
   hd_arena_free(a);
 }
 
+/* ---- timers ---- */
+
+typedef struct due_args {
+  const char *dbname;
+  int64_t now_us;
+  hd_arena *arena;
+  ticket_due *due;
+  size_t n;
+  ticket_due *other_due; /* what a second connection takes meanwhile */
+  size_t other_n;
+} due_args;
+
+static int other_take_body(hd_db *db, void *arg, hd_err *err) {
+  due_args *a = arg;
+  return ticket_store_take_due(db, a->now_us, 10, a->arena, &a->other_due, &a->other_n, err);
+}
+
+/* Takes the due tickets, and while holding them lets a second connection take what is left. */
+static int take_due_body(hd_db *db, void *arg, hd_err *err) {
+  due_args *a = arg;
+  if (ticket_store_take_due(db, a->now_us, 2, a->arena, &a->due, &a->n, err) != 0) return -1;
+  if (!a->dbname) return 0;
+  hd_db_config cfg;
+  hd_test_db_config(&cfg, a->dbname);
+  hd_db *other = NULL;
+  int rc = hd_db_new(&cfg, &other, err);
+  if (rc == 0) rc = hd_db_tx(other, other_take_body, a, 0, err);
+  hd_db_close(other);
+  return rc;
+}
+
+static void test_due_timers_are_taken_earliest_first_and_skipped_while_locked(void **state) {
+  fixture *f = *state;
+  char tenant[64];
+  tenant_name(tenant, sizeof tenant);
+  /* Far in the past so that other tests' tickets (no timers, or due later) do not interfere. */
+  const int64_t base = 1000;
+  int64_t ids[4];
+  for (int i = 0; i < 4; i++) ids[i] = insert_at(f->db, tenant, "c1", NULL, T0 + i);
+  hd_err err = {0};
+  const ticket_timer timers[4] = {TICKET_TIMER_SET(TICKET_TIMER_AUTO_CLOSE, base + 30),
+                                  TICKET_TIMER_SET(TICKET_TIMER_FOLLOW_UP, base + 10),
+                                  TICKET_TIMER_SET(TICKET_TIMER_AUTO_CLOSE, base + 20),
+                                  TICKET_TIMER_SET(TICKET_TIMER_FOLLOW_UP, base + 99)};
+  for (int i = 0; i < 4; i++) {
+    const ticket_change ch = {.action = "SET_TIMER", .timer = timers[i]};
+    assert_int_equal(update_tx(f->db, tenant, ids[i], 0, &ch, T0 + 10, NULL, NULL, &err), 0);
+  }
+  hd_arena *a = hd_arena_new(ARENA_CAP);
+  due_args d = {.dbname = f->dbname, .now_us = base + 30, .arena = a};
+  assert_int_equal(hd_db_tx(f->db, take_due_body, &d, 0, &err), 0);
+  assert_int_equal(d.n, 2);
+  assert_int_equal(d.due[0].id, ids[1]);
+  assert_int_equal(d.due[0].kind, TICKET_TIMER_FOLLOW_UP);
+  assert_int_equal(d.due[0].due_us, base + 10);
+  assert_string_equal(d.due[0].tenant, tenant);
+  assert_int_equal(d.due[1].id, ids[2]);
+  assert_int_equal(d.due[1].kind, TICKET_TIMER_AUTO_CLOSE);
+  /* the other connection skipped the two locked rows and got the last due one (due at +30) */
+  assert_int_equal(d.other_n, 1);
+  assert_int_equal(d.other_due[0].id, ids[0]);
+
+  /* the exact due time counts; one microsecond earlier it does not */
+  due_args early = {.now_us = base + 9, .arena = a};
+  assert_int_equal(hd_db_tx(f->db, take_due_body, &early, 0, &err), 0);
+  assert_int_equal(early.n, 0);
+  due_args edge = {.now_us = base + 10, .arena = a};
+  assert_int_equal(hd_db_tx(f->db, take_due_body, &edge, 0, &err), 0);
+  assert_int_equal(edge.n, 1);
+
+  /* a cleared timer is no longer due */
+  const ticket_change clear = {.action = "CUSTOMER_REPLY", .timer = TICKET_TIMER_CLEAR};
+  assert_int_equal(update_tx(f->db, tenant, ids[1], 0, &clear, T0 + 20, NULL, NULL, &err), 0);
+  assert_int_equal(hd_db_tx(f->db, take_due_body, &edge, 0, &err), 0);
+  assert_int_equal(edge.n, 0);
+  ticket_due *none = NULL;
+  size_t n = 0;
+  assert_int_equal(ticket_store_take_due(f->db, base, 0, a, &none, &n, &err), -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+  hd_arena_free(a);
+}
+
 /* ---- idempotency keys ---- */
 
 static void test_idempotency_key_is_found_until_it_expires(void **state) {
@@ -1116,6 +1198,7 @@ int main(void) {
       cmocka_unit_test(test_list_only_shows_the_callers_tenant),
       cmocka_unit_test(test_list_and_followed_mark_the_viewers_follows),
       cmocka_unit_test(test_history_pages_oldest_first),
+      cmocka_unit_test(test_due_timers_are_taken_earliest_first_and_skipped_while_locked),
       cmocka_unit_test(test_idempotency_key_is_found_until_it_expires),
       cmocka_unit_test(test_idempotency_purge_deletes_only_expired_keys),
   };

@@ -831,10 +831,11 @@ int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena
     goto done;
   }
   const hd_db_param p[] = {hd_db_int(now_us), hd_db_int((int64_t)max)};
-  if (hd_db_query(db,
-                  "SELECT tenant, id, timer_kind, timer_due_us FROM tickets WHERE timer_due_us <= ? "
-                  "ORDER BY timer_due_us, id LIMIT ? FOR UPDATE SKIP LOCKED",
-                  p, 2, max, &rows, err) != 0)
+  if (hd_db_query(
+          db,
+          "SELECT tenant, id, timer_kind, timer_due_us FROM tickets WHERE timer_due_us <= ? "
+          "ORDER BY timer_due_us, id LIMIT ? FOR UPDATE SKIP LOCKED",
+          p, 2, max, &rows, err) != 0)
     goto done;
   const size_t count = hd_db_rows_count(rows);
   if (count == 0) {
@@ -873,38 +874,29 @@ done:
 
 /* ---- idempotency keys ---- */
 
-int ticket_store_idem_find(hd_db *db, const char *tenant, const char *caller_id, const char *key,
-                           int64_t not_before_us, ticket_idem *out, bool *found, hd_err *err) {
+/* Reads the key's row with a shared lock (a locking read sees the latest committed row). */
+static int store__idem_read(hd_db *db, const hd_db_param key[3], ticket_idem *out, bool *found,
+                            hd_err *err) {
   hd_db_rows *rows = NULL;
   int rc = -1;
   *found = false;
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(caller_id), hd_db_text(key)};
   if (hd_db_query(db,
                   "SELECT request_hash, ticket_id, created_at_us FROM idempotency_keys "
                   "WHERE tenant = ? AND caller_id = ? AND idem_key = ? LOCK IN SHARE MODE",
-                  p, 3, 1, &rows, err) != 0)
+                  key, 3, 1, &rows, err) != 0)
     goto done;
   if (hd_db_rows_count(rows) == 1) {
-    const int64_t created = hd_db_i64(rows, 0, 2);
-    if (created < not_before_us) {
-      if (hd_db_exec(
-              db,
-              "DELETE FROM idempotency_keys WHERE tenant = ? AND caller_id = ? AND idem_key = ?", p,
-              3, NULL, NULL, err) != 0)
-        goto done;
-    } else {
-      size_t len = 0;
-      const char *hash = hd_db_str(rows, 0, 0, &len);
-      if (len != 64) {
-        hd_err_set(err, HD_INTERNAL, "idempotency key row has a malformed request hash");
-        goto done;
-      }
-      memcpy(out->request_hash, hash, 64);
-      out->request_hash[64] = '\0';
-      out->ticket_id = hd_db_i64(rows, 0, 1);
-      out->created_at_us = created;
-      *found = true;
+    size_t len = 0;
+    const char *hash = hd_db_str(rows, 0, 0, &len);
+    if (len != 64) {
+      hd_err_set(err, HD_INTERNAL, "idempotency key row has a malformed request hash");
+      goto done;
     }
+    memcpy(out->request_hash, hash, 64);
+    out->request_hash[64] = '\0';
+    out->ticket_id = hd_db_i64(rows, 0, 1);
+    out->created_at_us = hd_db_i64(rows, 0, 2);
+    *found = true;
   }
   rc = 0;
 done:
@@ -912,20 +904,48 @@ done:
   return rc;
 }
 
-int ticket_store_idem_insert(hd_db *db, const char *tenant, const char *caller_id, const char *key,
-                             const char *request_hash, int64_t ticket_id, int64_t now_us,
-                             hd_err *err) {
-  const hd_db_param p[] = {hd_db_text(tenant),       hd_db_text(caller_id), hd_db_text(key),
-                           hd_db_text(request_hash), hd_db_int(ticket_id),  hd_db_int(now_us)};
-  if (hd_db_exec(
-          db,
-          "INSERT INTO idempotency_keys (tenant, caller_id, idem_key, request_hash, ticket_id, "
-          "created_at_us) VALUES (?, ?, ?, ?, ?, ?)",
-          p, 6, NULL, NULL, err) != 0) {
-    if (err && err->code == HD_ALREADY_EXISTS)
-      hd_err_set(err, HD_ALREADY_EXISTS, "idempotency key is already in use");
-    return -1;
+int ticket_store_idem_claim(hd_db *db, const char *tenant, const char *caller_id, const char *key,
+                            const char *request_hash, int64_t now_us, int64_t not_before_us,
+                            bool *claimed, ticket_idem *seen, hd_err *err) {
+  const hd_db_param row[] = {hd_db_text(tenant),       hd_db_text(caller_id), hd_db_text(key),
+                             hd_db_text(request_hash), hd_db_int(now_us)};
+  *claimed = false;
+  /* Twice at most: a second round only after an expired row was deleted, or a row vanished
+   * between the duplicate-key error and the read (purged meanwhile). */
+  for (int round = 0; round < 2; round++) {
+    hd_err insert_err = {0};
+    if (hd_db_exec(db,
+                   "INSERT INTO idempotency_keys (tenant, caller_id, idem_key, request_hash, "
+                   "ticket_id, created_at_us) VALUES (?, ?, ?, ?, 0, ?)",
+                   row, 5, NULL, NULL, &insert_err) == 0) {
+      *claimed = true;
+      return 0;
+    }
+    if (insert_err.code != HD_ALREADY_EXISTS)
+      return hd_err_set(err, insert_err.code, "%s", insert_err.msg);
+    bool found = false;
+    if (store__idem_read(db, row, seen, &found, err) != 0) return -1;
+    if (found && seen->created_at_us >= not_before_us) return 0;
+    if (found && hd_db_exec(db,
+                            "DELETE FROM idempotency_keys WHERE tenant = ? AND caller_id = ? AND "
+                            "idem_key = ?",
+                            row, 3, NULL, NULL, err) != 0)
+      return -1;
   }
+  return hd_err_set(err, HD_ABORTED, "idempotency key changed while being claimed: retry");
+}
+
+int ticket_store_idem_set_ticket(hd_db *db, const char *tenant, const char *caller_id,
+                                 const char *key, int64_t ticket_id, hd_err *err) {
+  const hd_db_param p[] = {hd_db_int(ticket_id), hd_db_text(tenant), hd_db_text(caller_id),
+                           hd_db_text(key)};
+  uint64_t affected = 0;
+  if (hd_db_exec(db,
+                 "UPDATE idempotency_keys SET ticket_id = ? WHERE tenant = ? AND caller_id = ? AND "
+                 "idem_key = ?",
+                 p, 4, &affected, NULL, err) != 0)
+    return -1;
+  if (affected != 1) return hd_err_set(err, HD_NOT_FOUND, "idempotency key was not claimed");
   return 0;
 }
 

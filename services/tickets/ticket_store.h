@@ -273,7 +273,22 @@ typedef struct ticket_due {
 int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena, ticket_due **out,
                           size_t *n, hd_err *err);
 
-/* ---- idempotency keys (CreateTicket) ---- */
+/* ---- idempotency keys (CreateTicket) ----
+ *
+ * The key row is inserted FIRST, in the same transaction as the ticket: a concurrent call with
+ * the same key blocks on the unique key until the first one commits (or rolls back), so under N
+ * concurrent calls exactly one creates the ticket and the others return it. In a hd_db_tx body:
+ *
+ *   bool claimed; ticket_idem seen;
+ *   if (ticket_store_idem_claim(db, tenant, caller, key, hash, now, now - TICKET_IDEM_WINDOW_US,
+ *                               &claimed, &seen, err)) return -1;
+ *   if (!claimed) {   // a retry, or a concurrent twin that won
+ *     if (strcmp(seen.request_hash, hash) != 0) return hd_err_set(err, HD_ALREADY_EXISTS, ...);
+ *     return ticket_store_get(db, tenant, seen.ticket_id, false, arena, &out, NULL, err);
+ *   }
+ *   ticket_store_insert(..., &id, err); ticket_store_idem_set_ticket(db, tenant, caller, key, id,
+ * err);
+ */
 
 #define TICKET_IDEM_WINDOW_US (24LL * 3600 * 1000000) /* how long a key is remembered */
 
@@ -283,18 +298,18 @@ typedef struct ticket_idem {
   int64_t created_at_us;
 } ticket_idem;
 
-/* Looks up (tenant, caller_id, key) with a locking read, so it waits for a concurrent
- * transaction that inserted the same key and then sees its row. A row created before
- * not_before_us has expired: it is deleted and reported as not found. Call inside hd_db_tx
- * (two concurrent first uses of a key may deadlock on the gap lock: hd_db_tx retries the loser,
- * which then finds the winner's row). */
-int ticket_store_idem_find(hd_db *db, const char *tenant, const char *caller_id, const char *key,
-                           int64_t not_before_us, ticket_idem *out, bool *found, hd_err *err);
+/* Claims (tenant, caller_id, key) for a request whose hash is request_hash (64 hex digits).
+ * *claimed = true: the key is new (or its row had expired: created before not_before_us, and was
+ * replaced); the caller creates the ticket and records it with ticket_store_idem_set_ticket.
+ * *claimed = false: the key is in use; *seen holds its row (after waiting for the transaction
+ * that inserted it to end). */
+int ticket_store_idem_claim(hd_db *db, const char *tenant, const char *caller_id, const char *key,
+                            const char *request_hash, int64_t now_us, int64_t not_before_us,
+                            bool *claimed, ticket_idem *seen, hd_err *err);
 
-/* Records a key for ticket_id. ALREADY_EXISTS when the key is taken. */
-int ticket_store_idem_insert(hd_db *db, const char *tenant, const char *caller_id, const char *key,
-                             const char *request_hash, int64_t ticket_id, int64_t now_us,
-                             hd_err *err);
+/* Records the ticket a claimed key created. NOT_FOUND when the key was not claimed. */
+int ticket_store_idem_set_ticket(hd_db *db, const char *tenant, const char *caller_id,
+                                 const char *key, int64_t ticket_id, hd_err *err);
 
 /* Deletes at most limit keys created before before_us; *deleted (may be NULL) gets how many. */
 int ticket_store_idem_purge(hd_db *db, int64_t before_us, size_t limit, uint64_t *deleted,

@@ -1109,45 +1109,108 @@ static void test_due_timers_are_taken_earliest_first_and_skipped_while_locked(vo
 
 /* ---- idempotency keys ---- */
 
-static void test_idempotency_key_is_found_until_it_expires(void **state) {
+static void test_idempotency_key_is_claimed_once_until_it_expires(void **state) {
   fixture *f = *state;
   char tenant[64];
   tenant_name(tenant, sizeof tenant);
   hd_err err = {0};
-  char hash[65];
+  char hash[65], other_hash[65];
   assert_int_equal(ticket_store_sha256_hex("request", 7, hash, &err), 0);
+  assert_int_equal(ticket_store_sha256_hex("another", 7, other_hash, &err), 0);
   assert_int_equal(strlen(hash), 64);
-  ticket_idem idem;
-  bool found = true;
-  assert_int_equal(ticket_store_idem_find(f->db, tenant, "cust-1", "k1", 0, &idem, &found, &err),
-                   0);
-  assert_false(found);
-  assert_int_equal(ticket_store_idem_insert(f->db, tenant, "cust-1", "k1", hash, 42, T0, &err), 0);
-  assert_int_equal(
-      ticket_store_idem_find(f->db, tenant, "cust-1", "k1", T0 - 1, &idem, &found, &err), 0);
-  assert_true(found);
-  assert_string_equal(idem.request_hash, hash);
-  assert_int_equal(idem.ticket_id, 42);
-  assert_int_equal(idem.created_at_us, T0);
+  bool claimed = false;
+  ticket_idem seen;
+  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", hash, T0, 0, &claimed,
+                                           &seen, &err), 0);
+  assert_true(claimed);
+  assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "k1", 42, &err), 0);
+  /* the same key again: not claimed, the first request's row comes back */
+  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", other_hash, T0 + 5,
+                                           T0, &claimed, &seen, &err), 0);
+  assert_false(claimed);
+  assert_string_equal(seen.request_hash, hash);
+  assert_int_equal(seen.ticket_id, 42);
+  assert_int_equal(seen.created_at_us, T0);
   /* the same key of another caller or tenant is another key */
-  assert_int_equal(ticket_store_idem_find(f->db, tenant, "cust-2", "k1", 0, &idem, &found, &err),
-                   0);
-  assert_false(found);
-  assert_int_equal(ticket_store_idem_find(f->db, "other", "cust-1", "k1", 0, &idem, &found, &err),
-                   0);
-  assert_false(found);
-  /* taken */
-  assert_int_equal(ticket_store_idem_insert(f->db, tenant, "cust-1", "k1", hash, 43, T0, &err), -1);
-  assert_int_equal(err.code, HD_ALREADY_EXISTS);
-  /* at the window's edge it still counts; one microsecond later it has expired and is gone */
-  assert_int_equal(ticket_store_idem_find(f->db, tenant, "cust-1", "k1", T0, &idem, &found, &err),
-                   0);
-  assert_true(found);
-  assert_int_equal(
-      ticket_store_idem_find(f->db, tenant, "cust-1", "k1", T0 + 1, &idem, &found, &err), 0);
-  assert_false(found);
-  assert_int_equal(ticket_store_idem_insert(f->db, tenant, "cust-1", "k1", hash, 44, T0 + 1, &err),
-                   0);
+  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-2", "k1", hash, T0, 0, &claimed,
+                                           &seen, &err), 0);
+  assert_true(claimed);
+  assert_int_equal(ticket_store_idem_claim(f->db, "other", "cust-1", "k1", hash, T0, 0, &claimed,
+                                           &seen, &err), 0);
+  assert_true(claimed);
+  /* one microsecond past the window the old row has expired: replaced and claimed anew */
+  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", other_hash, T0 + 9,
+                                           T0 + 1, &claimed, &seen, &err), 0);
+  assert_true(claimed);
+  assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "k1", 43, &err), 0);
+  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", hash, T0 + 10, T0 + 9,
+                                           &claimed, &seen, &err), 0);
+  assert_false(claimed);
+  assert_string_equal(seen.request_hash, other_hash);
+  assert_int_equal(seen.ticket_id, 43);
+  assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "never", 1, &err), -1);
+  assert_int_equal(err.code, HD_NOT_FOUND);
+}
+
+/* CreateTicket's pattern: look the key up, else insert the ticket and the key, in one tx. */
+typedef struct idem_race {
+  const char *dbname;
+  const char *tenant;
+  int64_t ticket_id;
+  int rc;
+  char msg[HD_ERR_MSG_MAX];
+} idem_race;
+
+static int idem_create_body(hd_db *db, void *arg, hd_err *err) {
+  idem_race *r = arg;
+  ticket_idem seen;
+  bool claimed = false;
+  char hash[65];
+  if (ticket_store_sha256_hex("same request", 12, hash, err) != 0) return -1;
+  if (ticket_store_idem_claim(db, r->tenant, "cust-1", "key-1", hash, T0,
+                              T0 - TICKET_IDEM_WINDOW_US, &claimed, &seen, err) != 0)
+    return -1;
+  if (!claimed) {
+    r->ticket_id = seen.ticket_id;
+    return strcmp(seen.request_hash, hash) == 0 ? 0
+                                                : hd_err_set(err, HD_ALREADY_EXISTS, "differs");
+  }
+  const ticket_new t = a_ticket("cust-1", NULL);
+  if (ticket_store_insert(db, r->tenant, &t, T0, &CUSTOMER, &r->ticket_id, err) != 0) return -1;
+  return ticket_store_idem_set_ticket(db, r->tenant, "cust-1", "key-1", r->ticket_id, err);
+}
+
+static void *idem_thread(void *p) {
+  idem_race *r = p;
+  hd_db_config cfg;
+  hd_test_db_config(&cfg, r->dbname);
+  hd_db *db = NULL;
+  hd_err err = {0};
+  r->rc = hd_db_new(&cfg, &db, &err);
+  if (r->rc == 0) r->rc = hd_db_tx(db, idem_create_body, r, 0, &err);
+  snprintf(r->msg, sizeof r->msg, "%s", err.msg);
+  hd_db_close(db);
+  return NULL;
+}
+
+static void test_concurrent_first_uses_of_a_key_create_exactly_one_ticket(void **state) {
+  fixture *f = *state;
+  char tenant[64];
+  tenant_name(tenant, sizeof tenant);
+  enum { N = 8 };
+  pthread_t th[N];
+  idem_race r[N];
+  for (int i = 0; i < N; i++) {
+    r[i] = (idem_race){.dbname = f->dbname, .tenant = tenant};
+    assert_int_equal(pthread_create(&th[i], NULL, idem_thread, &r[i]), 0);
+  }
+  for (int i = 0; i < N; i++) pthread_join(th[i], NULL);
+  for (int i = 0; i < N; i++) {
+    if (r[i].rc != 0) fail_msg("caller %d failed: %s", i, r[i].msg);
+    assert_int_equal(r[i].ticket_id, r[0].ticket_id);
+  }
+  assert_int_equal(count_rows(f->db, "SELECT COUNT(*) FROM tickets WHERE tenant = ?", tenant), 1);
+  assert_int_equal(count_rows(f->db, "SELECT COUNT(*) FROM outbox WHERE tenant = ?", tenant), 1);
 }
 
 static void test_idempotency_purge_deletes_only_expired_keys(void **state) {
@@ -1159,9 +1222,14 @@ static void test_idempotency_purge_deletes_only_expired_keys(void **state) {
   assert_int_equal(ticket_store_sha256_hex("", 0, hash, &err), 0);
   assert_string_equal(hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   /* far in the past, so other tests' keys are not touched */
-  assert_int_equal(ticket_store_idem_insert(f->db, tenant, "c", "old1", hash, 1, 1000, &err), 0);
-  assert_int_equal(ticket_store_idem_insert(f->db, tenant, "c", "old2", hash, 2, 1001, &err), 0);
-  assert_int_equal(ticket_store_idem_insert(f->db, tenant, "c", "new", hash, 3, 2000, &err), 0);
+  bool claimed = false;
+  ticket_idem seen;
+  assert_int_equal(
+      ticket_store_idem_claim(f->db, tenant, "c", "old1", hash, 1000, 0, &claimed, &seen, &err), 0);
+  assert_int_equal(
+      ticket_store_idem_claim(f->db, tenant, "c", "old2", hash, 1001, 0, &claimed, &seen, &err), 0);
+  assert_int_equal(
+      ticket_store_idem_claim(f->db, tenant, "c", "new", hash, 2000, 0, &claimed, &seen, &err), 0);
   uint64_t deleted = 0;
   assert_int_equal(ticket_store_idem_purge(f->db, 2000, 100, &deleted, &err), 0);
   assert_int_equal(deleted, 2);
@@ -1199,7 +1267,8 @@ int main(void) {
       cmocka_unit_test(test_list_and_followed_mark_the_viewers_follows),
       cmocka_unit_test(test_history_pages_oldest_first),
       cmocka_unit_test(test_due_timers_are_taken_earliest_first_and_skipped_while_locked),
-      cmocka_unit_test(test_idempotency_key_is_found_until_it_expires),
+      cmocka_unit_test(test_idempotency_key_is_claimed_once_until_it_expires),
+      cmocka_unit_test(test_concurrent_first_uses_of_a_key_create_exactly_one_ticket),
       cmocka_unit_test(test_idempotency_purge_deletes_only_expired_keys),
   };
   return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,7 +7,7 @@
 #define TICKET_IDEMPOTENCY_KEY_MAX 128 /* CreateTicket.idempotency_key, 1.. */
 #define TICKET_USER_ID_MAX 128         /* customer_id, owner_id, assignee_id (= HD_USER_ID_MAX) */
 #define TICKET_SUBJECT_MAX 200         /* 1.. */
-#define TICKET_TEXT_MAX 20000          /* description, reply / comment body, internal record, note */
+#define TICKET_TEXT_MAX 20000          /* description, reply or comment body, record, note */
 #define TICKET_PRODUCT_MAX 100
 #define TICKET_BRAND_MAX 100
 #define TICKET_DEPARTMENT_MAX 64

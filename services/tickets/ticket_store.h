@@ -6,14 +6,16 @@
  * How a mutating handler uses it (everything inside one hd_db_tx body, so a failure anywhere
  * rolls back the ticket, its history and its event together):
  *
- *   Helpdesk__V1__Ticket *t; ticket_meta meta;
- *   if (ticket_store_get(db, tenant, id, true, arena, &t, &meta, err)) return -1;  // locks the row
+ *   Helpdesk__V1__Ticket *t;
+ *   ticket_meta meta;
+ *   if (ticket_store_get(db, tenant, id, true, arena, &t, &meta, err)) return -1; // locks the row
  *   ... permission checks on t ...
  *   ticket_status to;
  *   if (ticket_transition(TICKET_OP_CLOSE, ticket_status_from_pb(t->status), NULL, &to, err))
- * return -1; const ticket_change ch = {.action = "CLOSE", .event_type = TICKET_EVENT_CLOSED,
- * .status = to}; return ticket_store_update(db, tenant, id, req->expected_version, &ch, now_us,
- * &actor, arena, &resp_ticket, err);
+ *     return -1;
+ *   const ticket_change ch = {.action = "CLOSE", .event_type = TICKET_EVENT_CLOSED, .status = to};
+ *   return ticket_store_update(db, tenant, id, req->expected_version, &ch, now_us, &actor, arena,
+ *                              &resp_ticket, err);
  *
  * Every function takes the tenant and puts it in every WHERE: a ticket of another tenant is
  * NOT_FOUND exactly like a missing one. Strings passed in are borrowed for the call; strings
@@ -163,7 +165,7 @@ typedef struct ticket_change {
                                an update that changes no audited field and has no event_type
                                writes no event */
   ticket_status status;     /* TICKET_STATUS_NONE = unchanged */
-  ticket_set suspended_from;/* a ticket_status; TICKET_SET(TICKET_STATUS_NONE) clears it */
+  ticket_set suspended_from; /* a ticket_status; TICKET_SET(TICKET_STATUS_NONE) clears it */
   const char *owner_id;     /* NULL = unchanged, "" = no owner */
   const char *department;   /* NULL = unchanged, "" = none */
   const char *title;        /* NULL = unchanged */
@@ -193,9 +195,10 @@ typedef struct ticket_change {
  *     action, field, from → to (enum names, decimal numbers, "" for none), actor, role, now;
  *  6. one outbox row: {"event": type, "tenant", "ticket_id", "version" (new), "action",
  *     "actor_id", "actor_role", "time_us", "ticket": {"status", "owner_id", "department",
- *     "customer_id", "category", "level"} after the change, "changes": {field: {"from", "to"}},
- *     then the change's event_fields}.
- * out (may be NULL) receives the ticket after the change, in arena. */
+ *     "customer_id", "category", "level", "service_type", "issue_type"} after the change
+ *     (none = null), "changes": {field: {"from", "to"}}, then the change's event_fields}.
+ * out (may be NULL; then arena may be NULL too) receives the ticket after the change, in arena.
+ * Timers, fence and last_customer_reply_us are columns, not history: they change silently. */
 int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expected_version,
                         const ticket_change *change, int64_t now_us, const ticket_actor *actor,
                         hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err);
@@ -286,9 +289,9 @@ int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena
  *     if (strcmp(seen.request_hash, hash) != 0) return hd_err_set(err, HD_ALREADY_EXISTS, ...);
  *     return ticket_store_get(db, tenant, seen.ticket_id, false, arena, &out, NULL, err);
  *   }
- *   ticket_store_insert(..., &id, err); ticket_store_idem_set_ticket(db, tenant, caller, key, id,
- * err);
- */
+ *   ticket_store_insert(db, tenant, &new_ticket, now, &actor, &id, err);
+ *   ticket_store_idem_set_ticket(db, tenant, caller, key, id, err);
+ * (check each call's result). A retry after the window (24 h) creates a new ticket. */
 
 #define TICKET_IDEM_WINDOW_US (24LL * 3600 * 1000000) /* how long a key is remembered */
 

@@ -1,6 +1,15 @@
 /* MariaDB access: one connection per worker thread, prepared statements only (a per-connection
  * statement cache keyed by SQL text), transactions that roll back on every error path and are
- * retried on deadlock / lock-wait timeout, reconnect after the server went away. */
+ * retried on deadlock / lock-wait timeout, reconnect after the server went away.
+ *
+ * Threads: an hd_db belongs to one thread at a time; handles share nothing, so each thread
+ * uses its own. The client library is initialised once per process by the first hd_db_new;
+ * mariadb-connector-c 3 keeps no per-thread state, so threads need no mysql_thread_init/end.
+ *
+ * Each connection runs with utf8mb4, sql_mode STRICT_ALL_TABLES (+ NO_ZERO_DATE,
+ * NO_ZERO_IN_DATE, ERROR_FOR_DIVISION_BY_ZERO), time_zone '+00:00', autocommit, and
+ * innodb_lock_wait_timeout = rw_timeout_s / 2 (so a blocked statement ends as a retryable
+ * lock-wait timeout before the client gives up on the connection). */
 #ifndef HD_DB_DB_H
 #define HD_DB_DB_H
 
@@ -11,12 +20,13 @@
 #include "core/err.h"
 
 typedef struct hd_db_config {
-  const char *host;     /* borrowed for the life of the hd_db */
+  const char *host;     /* default 127.0.0.1; hd_db_new copies every string */
   unsigned port;
   const char *socket;   /* NULL → TCP */
   const char *user;
   const char *password;
-  const char *database; /* the service's own schema; created by hd_db_open when missing */
+  const char *database; /* the service's own schema, [A-Za-z0-9_]{1,64}; created on connect when
+                         * missing. NULL: no database selected (administrative handles) */
   unsigned connect_timeout_s; /* default 3 when 0 */
   unsigned rw_timeout_s;      /* read/write timeout, default 30 when 0 */
 } hd_db_config;
@@ -24,11 +34,17 @@ typedef struct hd_db_config {
 typedef struct hd_db hd_db;
 
 /* Creates a handle; connects lazily on first use (so a service starts while MariaDB is down).
- * Caller frees with hd_db_close(). Returns -1 only on out of memory. */
+ * Caller frees with hd_db_close(). Never fails because the server is down: -1 only on out of
+ * memory (RESOURCE_EXHAUSTED) or a database name or port that can never work (INVALID_ARGUMENT). */
 int hd_db_new(const hd_db_config *cfg, hd_db **out, hd_err *err);
 
 /* Closes the connection and its statement cache. NULL is a no-op. */
 void hd_db_close(hd_db *db);
+
+/* Frees the client library's process-wide state (mysql_library_end). Optional: only for a
+ * process that wants nothing left at exit (tests under a leak checker), after every hd_db is
+ * closed and no thread uses one any more. */
+void hd_db_library_end(void);
 
 /* Connects now if not connected (creating the database if missing) and pings.
  * UNAVAILABLE with the server's message when it cannot. */
@@ -68,34 +84,52 @@ int64_t hd_db_i64(const hd_db_rows *r, size_t row, size_t col); /* 0 for NULL */
 double hd_db_f64(const hd_db_rows *r, size_t row, size_t col);
 void hd_db_rows_free(hd_db_rows *r);
 
-/* Runs a statement that returns no rows. affected / insert_id may be NULL.
- * Errors: ALREADY_EXISTS for a duplicate key (ER_DUP_ENTRY), ABORTED for deadlock or lock-wait
- * timeout (so a transaction retry can see it), UNAVAILABLE when the server is gone (the handle
- * reconnects on next use; outside a transaction a statement is retried once after reconnect),
- * INTERNAL otherwise. Messages name the failing statement's first words, never the values. */
+/* Runs a statement that returns no rows. affected (rows changed, MariaDB's default meaning) and
+ * insert_id may be NULL. Errors: ALREADY_EXISTS for a duplicate key (ER_DUP_ENTRY; the message
+ * names the key), ABORTED for deadlock or lock-wait timeout (so a transaction retry can see it),
+ * UNAVAILABLE when the server is gone (the handle drops the connection and its statements and
+ * reconnects on next use), INTERNAL otherwise (a wrong parameter count included).
+ * Reconnect: a connection the server closed while idle (KILL, wait_timeout, restart) is noticed
+ * before sending and replaced. Outside a transaction, a statement whose connection broke is run
+ * once more on a new connection when it certainly did not run (the request could not be sent,
+ * or the server refused it as it killed the connection); when the connection broke while waiting
+ * for the answer, the statement may have been applied, and hd_db_exec reports UNAVAILABLE
+ * rather than risk applying it twice. Inside a transaction nothing is retried: the transaction
+ * is lost, and every statement until hd_db_tx ends fails with UNAVAILABLE.
+ * Messages name the failing statement's first words, never the bound values. */
 int hd_db_exec(hd_db *db, const char *sql, const hd_db_param *params, size_t n, uint64_t *affected,
                uint64_t *insert_id, hd_err *err);
 
-/* Runs a query and fetches every row (max_rows caps it: more rows → RESOURCE_EXHAUSTED).
- * *out owned by caller (hd_db_rows_free). */
+/* Runs a query and fetches every row (max_rows caps it: more rows → RESOURCE_EXHAUSTED; 0 allows
+ * only an empty result). At most max_rows + 1 rows are read into memory. Errors as hd_db_exec;
+ * the statement must be a read: after a broken connection it is run once more on a new one.
+ * *out owned by caller (hd_db_rows_free); NULL on failure. DOUBLE / FLOAT cells hold the
+ * shortest text that reads back as the same number. */
 int hd_db_query(hd_db *db, const char *sql, const hd_db_param *params, size_t n, size_t max_rows,
                 hd_db_rows **out, hd_err *err);
 
 /* The body of a transaction: returns 0 to commit, -1 (with err set) to roll back. */
 typedef int (*hd_db_tx_fn)(hd_db *db, void *arg, hd_err *err);
 
-/* BEGIN; fn; COMMIT. Any error → ROLLBACK. A deadlock or lock-wait timeout (ABORTED from the
- * server, ER_LOCK_DEADLOCK 1213 / ER_LOCK_WAIT_TIMEOUT 1205) anywhere in fn or at COMMIT is
- * retried up to max_attempts times in all (default 5 when 0), with a short jittered back-off;
- * fn must therefore be safe to run again (no side effects outside the database).
- * Only a failure the server reported as 1213/1205 (the handle remembers the last server errno)
- * is retried; an ABORTED the body sets itself (a stale version, say) is returned as is. */
+/* BEGIN; fn; COMMIT. Any error → ROLLBACK (when ROLLBACK itself fails the connection is closed,
+ * which rolls back too). A deadlock or lock-wait timeout (ABORTED from the server,
+ * ER_LOCK_DEADLOCK 1213 / ER_LOCK_WAIT_TIMEOUT 1205) anywhere in fn or at COMMIT is
+ * retried up to max_attempts times in all (default 5 when 0), with a short jittered back-off
+ * (1-3 ms, doubling per attempt, at most 64 ms); fn must therefore be safe to run again (no side
+ * effects outside the database). Only fn failing with ABORTED right after a statement the server
+ * failed with 1213/1205 (the handle remembers the last statement's errno) is retried; an ABORTED
+ * the body sets itself (a stale version, say) is returned as is. A lost connection is never
+ * retried (UNAVAILABLE; at COMMIT the message says the outcome is unknown).
+ * Called while a transaction is open on db (from inside fn): INTERNAL, nothing is run —
+ * transactions do not nest. err may be NULL. */
 int hd_db_tx(hd_db *db, hd_db_tx_fn fn, void *arg, unsigned max_attempts, hd_err *err);
 
 /* True while a transaction is open on db. */
 bool hd_db_in_tx(const hd_db *db);
 
-/* Runs several ;-separated statements as plain text (migrations only, never with input). */
+/* Runs several statements as plain text (migrations only, never with input): a statement ends
+ * where a line ends with ';'; lines starting with "--" are left out. Stops at the first error,
+ * mapped as for hd_db_exec. Statements that return rows have them discarded. */
 int hd_db_exec_script(hd_db *db, const char *sql, hd_err *err);
 
 #endif

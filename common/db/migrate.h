@@ -15,10 +15,19 @@ typedef struct hd_migration {
 } hd_migration;
 
 /* Applies, in order, each migration whose version is not yet in schema_migrations
- * (version PRIMARY KEY, name, applied_at). Replicas serialise on a named lock
- * (GET_LOCK('<database>.migrate', timeout)); each one re-reads the applied set under the lock.
- * *applied (may be NULL) receives how many this call applied. UNAVAILABLE when the database
- * cannot be reached or the lock not taken in time; INTERNAL naming the migration that failed. */
+ * (version PRIMARY KEY, name, applied_at UTC), creating that table when missing. migs ends after
+ * n entries or at an entry whose version is 0, whichever comes first; versions must strictly
+ * increase (else INVALID_ARGUMENT, nothing run). Replicas serialise on a named lock
+ * (GET_LOCK('<database>.migrate'), waited for up to 30 s); each one re-reads the applied set under
+ * the lock, and stops rather than go on without it when its connection is lost. A migration is
+ * recorded after its last statement succeeded; MariaDB commits DDL at once, so a migration that
+ * failed half-way is run again from its start next time: write its statements to be re-runnable
+ * (IF NOT EXISTS) when there is more than one. Each statement must finish within the handle's
+ * rw_timeout_s.
+ * *applied (may be NULL) receives how many this call applied, also on failure. UNAVAILABLE when
+ * the database cannot be reached or the lock not taken in time; INTERNAL naming the migration
+ * that failed (UNAVAILABLE, naming it, when the server went away during it); migrations before
+ * it stay applied. The lock is always released. Not inside a transaction (INTERNAL). */
 int hd_migrate(hd_db *db, const hd_migration *migs, size_t n, size_t *applied, hd_err *err);
 
 #endif

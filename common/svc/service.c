@@ -15,6 +15,7 @@ typedef struct svc_probe {
   const hd_service_def *def;
   hd_metrics *metrics; /* borrowed: counts the probe's failed pings */
   bool migrated;
+  bool db_down, redis_down, migrations_failing; /* as of the last probe: log changes, not every probe */
 } svc_probe;
 
 struct hd_svc {
@@ -85,26 +86,32 @@ static int svc__migrate(svc_probe *p, hd_err *err) {
   return 0;
 }
 
+/* One line when a dependency goes down (with the reason) and one when it is back, however many
+ * probes fail in between (each failed ping still counts in the metrics). */
+static void svc__note(bool *down, bool now_down, const char *down_event, const char *up_event, const hd_err *err) {
+  if (now_down && !*down) hd_log_warn(down_event, "reason", err->msg);
+  if (!now_down && *down) hd_log_info(up_event);
+  *down = now_down;
+}
+
 /* Runs on the server's health thread: MariaDB and Redis must answer and the schema be current. */
 static bool svc__probe(void *arg) {
   svc_probe *p = arg;
   hd_err err = {0};
-  bool ok = true;
-  if (hd_db_ping(p->conns.db, &err) != 0) {
-    hd_metrics_db_error(p->metrics);
-    hd_log_warn("health.db_down", "reason", err.msg);
-    ok = false;
-  } else if (svc__migrate(p, &err) != 0) {
-    hd_log_warn("health.migrations_pending", "reason", err.msg);
-    ok = false;
+  bool db_ok = hd_db_ping(p->conns.db, &err) == 0;
+  if (!db_ok) hd_metrics_db_error(p->metrics);
+  svc__note(&p->db_down, !db_ok, "health.db_down", "health.db_up", &err);
+  bool migrated = false;
+  if (db_ok) {
+    hd_err_clear(&err);
+    migrated = svc__migrate(p, &err) == 0;
+    svc__note(&p->migrations_failing, !migrated, "health.migrations_pending", "health.migrations_done", &err);
   }
   hd_err_clear(&err);
-  if (hd_kv_ping(p->conns.kv, &err) != 0) {
-    hd_metrics_redis_error(p->metrics);
-    hd_log_warn("health.redis_down", "reason", err.msg);
-    ok = false;
-  }
-  return ok;
+  bool kv_ok = hd_kv_ping(p->conns.kv, &err) == 0;
+  if (!kv_ok) hd_metrics_redis_error(p->metrics);
+  svc__note(&p->redis_down, !kv_ok, "health.redis_down", "health.redis_up", &err);
+  return db_ok && migrated && kv_ok;
 }
 
 typedef struct loop_arg {

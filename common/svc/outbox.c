@@ -1,0 +1,97 @@
+/* Outbox relay: MariaDB outbox rows → Redis stream, at least once, in order within a batch. */
+#include "svc/outbox.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log/log.h"
+
+#define OUTBOX_STREAM_MAXLEN 1000000
+
+typedef struct relay_ctx {
+  const hd_svc_env *env;
+  hd_worker *w;
+  size_t published;
+} relay_ctx;
+
+static int outbox__batch(hd_db *db, void *arg, hd_err *err) {
+  relay_ctx *r = arg;
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  r->published = 0;
+  hd_db_param lim = hd_db_int(HD_OUTBOX_BATCH);
+  if (hd_db_query(db,
+                  "SELECT id, tenant, aggregate_id, event_type, payload, created_at_us FROM outbox "
+                  "WHERE published_at_us IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED",
+                  &lim, 1, HD_OUTBOX_BATCH, &rows, err) != 0)
+    goto done;
+  char stream[96];
+  snprintf(stream, sizeof stream, "%s%s", HD_OUTBOX_STREAM_PREFIX, r->env->config.service);
+  int64_t now = hd_clock_now_us(r->env->clock);
+  for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
+    char event_id[96];
+    snprintf(event_id, sizeof event_id, "%s-%s", r->env->config.service, hd_db_str(rows, i, 0, NULL));
+    size_t plen = 0;
+    const char *payload = hd_db_str(rows, i, 4, &plen);
+    hd_kv_field f[] = {
+        {"event_id", event_id, strlen(event_id)},
+        {"type", hd_db_str(rows, i, 3, NULL), strlen(hd_db_str(rows, i, 3, NULL))},
+        {"tenant", hd_db_str(rows, i, 1, NULL), strlen(hd_db_str(rows, i, 1, NULL))},
+        {"aggregate_id", hd_db_str(rows, i, 2, NULL), strlen(hd_db_str(rows, i, 2, NULL))},
+        {"created_at_us", hd_db_str(rows, i, 5, NULL), strlen(hd_db_str(rows, i, 5, NULL))},
+        {"payload", payload, plen},
+    };
+    if (hd_kv_stream_add(r->w->kv, stream, OUTBOX_STREAM_MAXLEN, f, 6, NULL, err) != 0) goto done;
+    hd_db_param p[] = {hd_db_int(now), hd_db_int(hd_db_i64(rows, i, 0))};
+    if (hd_db_exec(db, "UPDATE outbox SET published_at_us = ? WHERE id = ?", p, 2, NULL, NULL, err) != 0)
+      goto done;
+    r->published++;
+  }
+  rc = 0;
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+int hd_outbox_relay_once(const hd_svc_env *env, hd_worker *w, size_t *published, hd_err *err) {
+  relay_ctx r = {.env = env, .w = w};
+  int rc = hd_db_tx(w->db, outbox__batch, &r, 0, err);
+  if (published) *published = rc == 0 ? r.published : 0;
+  return rc;
+}
+
+static void outbox__purge(const hd_svc_env *env, hd_worker *w, int64_t retention_us) {
+  hd_err err = {0};
+  hd_db_param p = hd_db_int(hd_clock_now_us(env->clock) - retention_us);
+  uint64_t n = 0;
+  if (hd_db_exec(w->db, "DELETE FROM outbox WHERE published_at_us IS NOT NULL AND published_at_us < ? LIMIT 5000",
+                 &p, 1, &n, NULL, &err) != 0)
+    hd_log_warn("outbox.purge_failed", "reason", err.msg);
+}
+
+void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
+  int64_t poll_us = 100000, retention_us = 7 * 86400 * HD_US_PER_S;
+  hd_err err = {0};
+  if (hd_config_duration_us("HELPDESK_OUTBOX_POLL", poll_us, &poll_us, &err) != 0 ||
+      hd_config_duration_us("HELPDESK_OUTBOX_RETENTION", retention_us, &retention_us, &err) != 0)
+    hd_log_warn("outbox.config", "reason", err.msg, "then", "using defaults");
+  unsigned rounds = 0;
+  bool failing = false;
+  while (!atomic_load(stop)) {
+    size_t n = 0;
+    hd_err_clear(&err);
+    if (hd_outbox_relay_once(env, w, &n, &err) != 0) {
+      if (!failing) hd_log_warn("outbox.relay_failed", "reason", err.msg, "then", "retrying");
+      failing = true;
+    } else {
+      if (failing) hd_log_info("outbox.relay_recovered");
+      failing = false;
+    }
+    if (++rounds % 600 == 0) outbox__purge(env, w, retention_us);
+    if (n == HD_OUTBOX_BATCH) continue;
+    /* Sleep in short steps so a stop is seen quickly. */
+    for (int64_t slept = 0; slept < poll_us && !atomic_load(stop); slept += 50000)
+      usleep((useconds_t)(poll_us - slept < 50000 ? poll_us - slept : 50000));
+  }
+}

@@ -1,0 +1,47 @@
+/* hd-bench: a load generator on the gRPC core client. A scenario is one operation (one or several
+ * calls) run by every worker thread in a loop; the driver measures each operation's latency. */
+#ifndef HD_BENCH_H
+#define HD_BENCH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/arena.h"
+#include "core/err.h"
+#include "rpc/client.h"
+
+typedef struct bench_opts {
+  const char *target;    /* host:port of the service under test */
+  const char *token;     /* bearer token (minted by the driver from HELPDESK_AUTH_SECRET) */
+  const char *scenario;
+  unsigned concurrency;  /* worker threads, each with its own channel */
+  double duration_s;     /* run time, when calls == 0 */
+  uint64_t calls;        /* total operations, 0 → duration */
+  double rate;           /* operations/s across all workers, 0 → as fast as possible */
+  uint64_t prepare;      /* objects a scenario creates beforehand (tickets) */
+  const char *tenant;
+} bench_opts;
+
+/* One worker's view. */
+typedef struct bench_worker {
+  const bench_opts *opts;
+  hd_client *client;
+  unsigned index;
+  void *shared; /* the scenario's shared state from prepare */
+  uint64_t seq;  /* operations this worker has started */
+} bench_worker;
+
+typedef struct bench_scenario {
+  const char *name;
+  const char *what;
+  /* Optional: builds shared state before the clock starts (e.g. creates tickets). */
+  int (*prepare)(const bench_opts *o, hd_client *c, void **shared, hd_err *err);
+  /* One operation. Returns 0, or -1 with err set (counted as an error). */
+  int (*op)(bench_worker *w, hd_arena *a, hd_err *err);
+  void (*cleanup)(void *shared);
+} bench_scenario;
+
+/* The scenarios (scenarios.c); NULL-terminated. */
+extern const bench_scenario *const bench_scenarios[];
+
+#endif

@@ -1,0 +1,19 @@
+/* The scenarios hd-bench can run. Adding one: write its op (and prepare when it needs objects
+ * made beforehand), and list it in bench_scenarios below. */
+#include <stdio.h>
+#include <string.h>
+
+#include "bench.h"
+#include "grpc/health/v1/health.pb-c.h"
+
+static int health_op(bench_worker *w, hd_arena *a, hd_err *err) {
+  Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+  ProtobufCMessage *resp = NULL;
+  return hd_client_call(w->client, "/grpc.health.v1.Health/Check", NULL, 0, &req.base,
+                        &grpc__health__v1__health_check_response__descriptor, a, &resp, err);
+}
+
+static const bench_scenario health = {
+    .name = "health", .what = "grpc.health.v1.Health/Check: the floor of gRPC itself", .op = health_op};
+
+const bench_scenario *const bench_scenarios[] = {&health, NULL};

@@ -1,0 +1,50 @@
+# A thin front over CMake (as Neovim's is): the commands a newcomer needs.
+#   make run     install missing Debian packages, build, start MariaDB, Redis and the four services
+#   make stop    stop what `make run` started
+#   make test    the whole test suite (unit, integration, Python interop) with its own servers
+#   make         build only (into build/)
+#   make asan    the rpc and auth tests built with ASan+UBSan (into build-asan/)
+#   make valgrind  the rpc and auth tests under valgrind
+#   make deps    install the missing Debian packages
+#   make clean   remove build/ and build-asan/
+# CI=1 (any non-empty value) turns warnings into errors.
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# The tests `make asan` and `make valgrind` run: the gRPC runtime, auth, and the service runtime.
+SANITIZE_TESTS ?= ^test_(rpc|auth|base64url|service_health)$$
+
+WERROR := $(if $(CI),ON,OFF)
+
+.DEFAULT_GOAL := build
+.PHONY: deps build run stop test asan valgrind clean
+
+deps:
+	scripts/deps.sh
+
+build:
+	cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DHD_WERROR=$(WERROR) -DHD_SANITIZE=OFF
+	cmake --build $(BUILD_DIR) -j$(JOBS)
+
+run:
+	scripts/run.sh
+
+stop:
+	scripts/stop.sh
+
+test:
+	scripts/test.sh
+
+asan:
+	scripts/deps.sh
+	cmake -S . -B $(ASAN_DIR) -DCMAKE_BUILD_TYPE=Debug -DHD_WERROR=$(WERROR) -DHD_SANITIZE=ON
+	cmake --build $(ASAN_DIR) -j$(JOBS)
+	scripts/check-memory.sh asan $(ASAN_DIR) '$(SANITIZE_TESTS)'
+
+valgrind: build
+	scripts/check-memory.sh valgrind $(BUILD_DIR) '$(SANITIZE_TESTS)'
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

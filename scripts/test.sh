@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# make test (and CI, through .ci/run): the whole test suite, with the servers it needs.
+#  1. installs the missing Debian packages and builds (warnings are errors when CI is set);
+#  2. starts a private MariaDB and Redis on free ports in a fresh temporary folder;
+#  3. runs every unit and integration test (ctest);
+#  4. starts the four service binaries on free ports and runs the Python interop test
+#     (tests/python/health_check.py) against them;
+#  5. stops them with SIGTERM and checks that each drains and exits 0;
+#  6. stops everything and removes the folder, also when a step failed or was interrupted.
+# The last line is "N passed, N failed", the sum of steps 3 to 5; the exit status is 0 only when
+# nothing failed. HELPDESK_CTEST_ARGS adds arguments to ctest (e.g. "-R test_auth").
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+build="$root/build"
+jobs=$(nproc 2>/dev/null || echo 2)
+
+"$root/scripts/deps.sh"
+make --no-print-directory -C "$root" build
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/hd-test.XXXXXX")
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  "$root/scripts/services.sh" stop "$tmp/svc" >/dev/null 2>&1 || true
+  "$root/scripts/servers.sh" stop "$tmp/servers" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+echo "== MariaDB and Redis (private, in $tmp/servers)"
+eval "$("$root/scripts/servers.sh" start "$tmp/servers")"
+echo "MariaDB on 127.0.0.1:$HELPDESK_DB_PORT, Redis on 127.0.0.1:$HELPDESK_REDIS_PORT"
+
+# --- 3. ctest ---------------------------------------------------------------------------------
+echo "== unit and integration tests (ctest)"
+read -r -a ctest_args <<<"${HELPDESK_CTEST_ARGS:-}"
+set +e
+ctest --test-dir "$build" --output-on-failure --no-tests=error -j"$jobs" "${ctest_args[@]}" 2>&1 |
+  tee "$tmp/ctest.log"
+ctest_rc=${PIPESTATUS[0]}
+set -e
+# ctest's summary: "100% tests passed, 0 tests failed out of 31".
+summary=$(sed -n 's/^[0-9]*% tests passed, \([0-9]*\) tests\{0,1\} failed out of \([0-9]*\)$/\1 \2/p' \
+  "$tmp/ctest.log" | tail -n 1)
+if [ -n "$summary" ]; then
+  ctest_failed=${summary% *}
+  ctest_passed=$(( ${summary#* } - ctest_failed ))
+else
+  ctest_passed=0 ctest_failed=1
+  echo "ctest printed no summary (exit $ctest_rc): counted as one failure"
+fi
+if [ "$ctest_rc" -ne 0 ] && [ "$ctest_failed" -eq 0 ]; then
+  ctest_failed=1
+  echo "ctest exited $ctest_rc with no failed test: counted as one failure"
+fi
+
+# --- 4. the four services and the Python interop test -----------------------------------------
+echo "== the four services on free ports, called from Python (python3-grpcio)"
+for svc in tickets routing accounts kpi; do
+  export "HELPDESK_${svc^^}_ADDR=127.0.0.1:$(free_port)"
+done
+services_up=1
+HELPDESK_METRICS_ADDR=127.0.0.1:0 "$root/scripts/services.sh" start "$tmp/svc" "$build" || services_up=0
+
+set +e
+/usr/bin/python3 "$root/tests/python/health_check.py" --wait 30 2>&1 | tee "$tmp/python.log"
+python_rc=${PIPESTATUS[0]}
+set -e
+summary=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$tmp/python.log" | tail -n 1)
+if [ -n "$summary" ]; then
+  python_passed=${summary% *} python_failed=${summary#* }
+else
+  python_passed=0 python_failed=1
+  echo "health_check.py printed no summary (exit $python_rc): counted as one failure"
+fi
+if [ "$python_rc" -ne 0 ] && [ "$python_failed" -eq 0 ]; then python_failed=1; fi
+
+# --- 5. graceful stop ---------------------------------------------------------------------------
+echo "== SIGTERM: each service drains and exits 0"
+set +e
+"$root/scripts/services.sh" stop "$tmp/svc" | tee "$tmp/stop.log"
+set -e
+stop_passed=$(grep -c 'stopped (exit 0)$' "$tmp/stop.log" || true)
+stop_failed=$((4 - stop_passed))
+
+if [ "$services_up" = 0 ] || [ "$python_failed" -ne 0 ] || [ "$stop_failed" -ne 0 ]; then
+  for svc in tickets routing accounts kpi; do
+    echo "--- last lines of helpdesk-$svc's log"
+    tail -n 20 "$tmp/svc/logs/$svc.log" 2>/dev/null || true
+  done
+fi
+
+passed=$((ctest_passed + python_passed + stop_passed))
+failed=$((ctest_failed + python_failed + stop_failed))
+echo "== ctest: $ctest_passed passed, $ctest_failed failed; python interop: $python_passed passed," \
+  "$python_failed failed; graceful stop: $stop_passed passed, $stop_failed failed"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,115 @@
+/* Helpers every ticket handler shares (see ticket_call.h). */
+#include "ticket_call.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/utf8.h"
+#include "log/log.h"
+
+bool tk_is_staff(const hd_principal *p) { return (p->roles & HD_ROLES_STAFF) != 0; }
+
+bool tk_is_customer_only(const hd_principal *p) {
+  return (p->roles & HD_ROLE_CUSTOMER) && !tk_is_staff(p);
+}
+
+bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t) {
+  return t->owner_id && t->owner_id[0] && strcmp(t->owner_id, p->user_id) == 0;
+}
+
+int tk_check_id(hd_call *c, const char *field, int64_t id) {
+  if (id > 0) return 0;
+  return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s must be a positive id, got %" PRId64,
+                    field, id);
+}
+
+int tk_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
+  if (!s) s = "";
+  const size_t len = strlen(s);
+  size_t chars = 0;
+  if (!hd_utf8_valid(s, len, &chars))
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is not valid UTF-8", field);
+  if (chars == 0 && min > 0)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is required", field);
+  if (chars < min)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "%s has %zu characters; at least %zu are needed", field, chars, min);
+  if (chars > max)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "%s has %zu characters; at most %zu are allowed", field, chars, max);
+  return 0;
+}
+
+int tk_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescriptor *desc, int value,
+                  bool allow_zero) {
+  if (value == 0) {
+    if (allow_zero) return 0;
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is required", field);
+  }
+  if (!protobuf_c_enum_descriptor_get_value(desc, value))
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s has no value %d", field, value);
+  return 0;
+}
+
+int tk_tx(hd_call *c, hd_db_tx_fn fn, void *arg) {
+  if (hd_db_tx(tk_db(c), fn, arg, 0, &c->err)) {
+    if (c->err.code == HD_OK) hd_err_set(&c->err, HD_INTERNAL, "the transaction failed");
+    return -1;
+  }
+  return 0;
+}
+
+int tk_ticket_load(hd_call *c, hd_db *db, int64_t id, bool for_update, Helpdesk__V1__Ticket **t,
+                   ticket_meta *meta, hd_err *err) {
+  if (id <= 0)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "ticket_id must be a positive id, got %" PRId64,
+                      id);
+  if (ticket_store_get(db, tk_tenant(c), id, for_update, c->arena, t, meta, err)) return -1;
+  if (tk_is_customer_only(c->principal) && strcmp((*t)->customer_id, c->principal->user_id) != 0)
+    return hd_err_set(err, HD_NOT_FOUND, "ticket %" PRId64 " not found", id);
+  return 0;
+}
+
+static void call__roles(unsigned roles, char *buf, size_t cap) {
+  static const hd_role all[] = {HD_ROLE_TEAM_LEAD, HD_ROLE_SUPERVISOR, HD_ROLE_TENANT_ADMIN,
+                                HD_ROLE_SERVICE, HD_ROLE_AGENT, HD_ROLE_CUSTOMER};
+  size_t used = 0;
+  buf[0] = '\0';
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+    if (!(roles & all[i])) continue;
+    int n = snprintf(buf + used, cap - used, "%s%s", used ? " or " : "", hd_role_name(all[i]));
+    if (n < 0 || (size_t)n >= cap - used) break;
+    used += (size_t)n;
+  }
+}
+
+int tk_require_owner_or(hd_call *c, const Helpdesk__V1__Ticket *t, unsigned any_of,
+                        const char *what, hd_err *err) {
+  if (tk_is_owner(c->principal, t) || (c->principal->roles & any_of)) return 0;
+  char roles[128];
+  call__roles(any_of, roles, sizeof roles);
+  if (t->owner_id && t->owner_id[0])
+    return hd_err_set(err, HD_PERMISSION_DENIED,
+                      "%s is for the ticket's owner or a %s; ticket %" PRId64 " is owned by %s",
+                      what, roles, t->id, t->owner_id);
+  return hd_err_set(err, HD_PERMISSION_DENIED,
+                    "%s is for the ticket's owner or a %s; ticket %" PRId64
+                    " has no owner yet (assign it first)",
+                    what, roles, t->id);
+}
+
+int tickets_timer_zset(const hd_svc_env *env, char *buf, size_t cap) {
+  const char *db = env->db.database ? env->db.database : "";
+  int n = snprintf(buf, cap, "helpdesk:{tickets}:timers:%s", db);
+  return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+void tk_timer_wake(hd_call *c, int64_t ticket_id, int64_t due_us) {
+  char member[96], zset[128];
+  snprintf(member, sizeof member, "%s:%" PRId64, tk_tenant(c), ticket_id);
+  hd_err err = {0};
+  if (tickets_timer_zset(hd_call_env(c), zset, sizeof zset) == 0 &&
+      hd_kv_timer_schedule(tk_kv(c), zset, member, due_us, &err))
+    hd_log_warn("tickets.timer_schedule_failed", "ticket", member, "error", err.msg);
+}

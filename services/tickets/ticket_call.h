@@ -1,0 +1,87 @@
+/* What every ticket handler does with its call: the service's settings and clock, the caller's
+ * tenant and roles, input checks with messages a person can act on, one transaction on the
+ * worker's connection, and loading a ticket the caller is allowed to see.
+ *
+ * A mutating handler reads like this (the body runs inside one transaction, so a failure
+ * anywhere leaves nothing behind; it may run again after a deadlock, so it only writes to the
+ * database and to its arg):
+ *
+ *   static int close__tx(hd_db *db, void *arg, hd_err *err) {
+ *     close_ctx *x = arg;
+ *     Helpdesk__V1__Ticket *t;
+ *     if (tk_ticket_load(x->call, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+ *     ...
+ *   }
+ *   int tickets_close(hd_call *call, const ProtobufCMessage *rq, ProtobufCMessage *rs) {
+ *     ... check the request's fields with tk_check_* (before any database work) ...
+ *     return tk_tx(call, close__tx, &ctx);
+ *   }
+ */
+#ifndef TICKETS_TICKET_CALL_H
+#define TICKETS_TICKET_CALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "helpdesk/v1/tickets.pb-c.h"
+#include "svc/service.h"
+#include "ticket_store.h"
+#include "tickets_config.h"
+
+static inline const tickets_config *tk_config(const hd_call *c) {
+  return (const tickets_config *)hd_call_env(c)->app;
+}
+static inline int64_t tk_now(const hd_call *c) { return hd_clock_now_us(hd_call_env(c)->clock); }
+static inline hd_db *tk_db(const hd_call *c) { return hd_call_worker(c)->db; }
+static inline hd_kv *tk_kv(const hd_call *c) { return hd_call_worker(c)->kv; }
+static inline const char *tk_tenant(const hd_call *c) { return c->principal->tenant; }
+static inline ticket_actor tk_actor(const hd_call *c) { return ticket_actor_of(c->principal); }
+
+/* Holds any staff role (agent, team_lead, supervisor, tenant_admin, service). */
+bool tk_is_staff(const hd_principal *p);
+
+/* A customer and nothing else: sees and acts on their own tickets only. */
+bool tk_is_customer_only(const hd_principal *p);
+
+/* The ticket's owner (owner_id == the caller's user id; never true for an unowned ticket). */
+bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t);
+
+/* Sets call->err INVALID_ARGUMENT "<field> must be a positive id" unless id > 0. 0 / -1. */
+int tk_check_id(hd_call *c, const char *field, int64_t id);
+
+/* Checks s as UTF-8 text of min..max characters (code points). INVALID_ARGUMENT
+ * "<field> is not valid UTF-8", "<field> is required", "<field> has 20001 characters; at most
+ * 20000 are allowed". NULL counts as "". */
+int tk_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max);
+
+/* Checks a protobuf enum value: defined by desc and not 0 (UNSPECIFIED) unless allow_zero.
+ * INVALID_ARGUMENT "<field> is required" or "<field> has no value 42". */
+int tk_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescriptor *desc, int value,
+                  bool allow_zero);
+
+/* Runs fn(db, arg, &call->err) in one transaction on the worker's connection (hd_db_tx, retried
+ * on deadlock). 0, or -1 with call->err set. */
+int tk_tx(hd_call *c, hd_db_tx_fn fn, void *arg);
+
+/* Loads ticket id of the caller's tenant (ticket_store_get), and refuses what the caller may not
+ * see: a customer asking for another customer's ticket gets NOT_FOUND exactly as for a missing
+ * one (ids are not probed). *t and its strings in call->arena. meta may be NULL. */
+int tk_ticket_load(hd_call *c, hd_db *db, int64_t id, bool for_update, Helpdesk__V1__Ticket **t,
+                   ticket_meta *meta, hd_err *err);
+
+/* PERMISSION_DENIED "<what> is for the ticket's owner or a <roles>; ticket 42 is owned by bob"
+ * unless the caller owns t or holds one of any_of. */
+int tk_require_owner_or(hd_call *c, const Helpdesk__V1__Ticket *t, unsigned any_of,
+                        const char *what, hd_err *err);
+
+/* Schedules a timer wake-up in Redis after its transaction committed (best effort: MariaDB holds
+ * the due time, and the timer loop's sweep finds it without Redis). */
+void tk_timer_wake(hd_call *c, int64_t ticket_id, int64_t due_us);
+
+/* The sorted set of timer wake-ups the timer loop watches, one per database (so services and
+ * test fixtures sharing a Redis do not take each other's wake-ups):
+ * "helpdesk:{tickets}:timers:<database>". 0, or -1 when buf is too small. */
+int tickets_timer_zset(const hd_svc_env *env, char *buf, size_t cap);
+
+#endif

@@ -70,6 +70,25 @@ static void outbox__purge(const hd_svc_env *env, hd_worker *w, int64_t retention
     hd_log_warn("outbox.purge_failed", "reason", err.msg);
 }
 
+/* Sets the lag gauges: how many rows wait to be published, and the age of the oldest one (0 when
+ * none waits). Both read the (published_at_us, id) index's NULL range only. */
+static void outbox__gauges(const hd_svc_env *env, hd_worker *w) {
+  hd_err err = {0};
+  hd_db_rows *rows = NULL;
+  if (hd_db_query(w->db, "SELECT COUNT(*), MIN(created_at_us) FROM outbox WHERE published_at_us IS NULL",
+                  NULL, 0, 1, &rows, &err) != 0) {
+    hd_metrics_db_error(env->metrics);
+    return;
+  }
+  const int64_t pending = hd_db_i64(rows, 0, 0);
+  const int64_t oldest = hd_db_is_null(rows, 0, 1) ? 0 : hd_db_i64(rows, 0, 1);
+  hd_db_rows_free(rows);
+  const int64_t now = hd_clock_now_us(env->clock);
+  const double lag_s = pending > 0 && now > oldest ? (double)(now - oldest) / (double)HD_US_PER_S : 0.0;
+  hd_metrics_gauge_set(env->metrics, HD_METRIC_OUTBOX_PENDING, NULL, (double)pending, &err);
+  hd_metrics_gauge_set(env->metrics, HD_METRIC_OUTBOX_LAG_SECONDS, NULL, lag_s, &err);
+}
+
 void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
   int64_t poll_us = 100000, retention_us = 7 * 86400 * HD_US_PER_S;
   hd_err err = {0};
@@ -89,6 +108,7 @@ void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *sto
       failing = false;
     }
     if (++rounds % 600 == 0) outbox__purge(env, w, retention_us);
+    if (rounds % 10 == 1) outbox__gauges(env, w);
     if (n == HD_OUTBOX_BATCH) continue;
     /* Sleep in short steps so a stop is seen quickly. */
     for (int64_t slept = 0; slept < poll_us && !atomic_load(stop); slept += 50000)

@@ -26,7 +26,8 @@ int hd_outbox_relay_once(const hd_svc_env *env, hd_worker *w, size_t *published,
 
 /* The background loop (an hd_loop_fn): relays every HELPDESK_OUTBOX_POLL (default 100 ms), at
  * once again while batches come back full, and deletes published rows older than
- * HELPDESK_OUTBOX_RETENTION (default 7d) now and then. */
+ * HELPDESK_OUTBOX_RETENTION (default 7d) now and then. About once a second it sets the gauges
+ * helpdesk_outbox_pending and helpdesk_outbox_lag_seconds (age of the oldest unpublished row). */
 void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop);
 
 #endif

@@ -3,11 +3,13 @@
 #  1. installs the missing Debian packages and builds (warnings are errors when CI is set);
 #  2. starts a private MariaDB and Redis on free ports in a fresh temporary folder;
 #  3. runs every unit and integration test (ctest);
-#  4. starts the four service binaries on free ports and runs the Python interop test
-#     (tests/python/health_check.py) against them;
+#  4. starts the four service binaries on free ports and runs the Python tests against them
+#     (tests/python/*.py: health interop, TLS);
 #  5. stops them with SIGTERM and checks that each drains and exits 0;
-#  6. stops everything and removes the folder, also when a step failed or was interrupted.
-# The last line is "N passed, N failed", the sum of steps 3 to 5; the exit status is 0 only when
+#  6. validates the deployment files (scripts/validate-deploy.sh: docker-compose config,
+#     yamllint, Kubernetes schemas);
+#  7. stops everything and removes the folder, also when a step failed or was interrupted.
+# The last line is "N passed, N failed", the sum of steps 3 to 6; the exit status is 0 only when
 # nothing failed. HELPDESK_CTEST_ARGS adds arguments to ctest (e.g. "-R test_auth").
 set -euo pipefail
 
@@ -63,7 +65,28 @@ if [ "$ctest_rc" -ne 0 ] && [ "$ctest_failed" -eq 0 ]; then
   echo "ctest exited $ctest_rc with no failed test: counted as one failure"
 fi
 
-# --- 4. the four services and the Python interop test -----------------------------------------
+# --- 4. the four services and the Python tests ------------------------------------------------
+# run_counted NAME CMD...: runs a test program whose last "N passed, N failed" line is added to
+# the totals (no such line, or a failing exit with no failure counted, is one failure).
+python_passed=0 python_failed=0
+run_counted() {
+  local name=$1 log="$tmp/$1.log" rc summary p f
+  shift
+  set +e
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  set -e
+  summary=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$log" | tail -n 1)
+  if [ -n "$summary" ]; then
+    p=${summary% *} f=${summary#* }
+  else
+    p=0 f=1
+    echo "$name printed no summary (exit $rc): counted as one failure"
+  fi
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  python_passed=$((python_passed + p)) python_failed=$((python_failed + f))
+}
+
 echo "== the four services on free ports, called from Python (python3-grpcio)"
 for svc in tickets routing accounts kpi; do
   export "HELPDESK_${svc^^}_ADDR=127.0.0.1:$(free_port)"
@@ -71,18 +94,9 @@ done
 services_up=1
 HELPDESK_METRICS_ADDR=127.0.0.1:0 "$root/scripts/services.sh" start "$tmp/svc" "$build" || services_up=0
 
-set +e
-/usr/bin/python3 "$root/tests/python/health_check.py" --wait 30 2>&1 | tee "$tmp/python.log"
-python_rc=${PIPESTATUS[0]}
-set -e
-summary=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$tmp/python.log" | tail -n 1)
-if [ -n "$summary" ]; then
-  python_passed=${summary% *} python_failed=${summary#* }
-else
-  python_passed=0 python_failed=1
-  echo "health_check.py printed no summary (exit $python_rc): counted as one failure"
-fi
-if [ "$python_rc" -ne 0 ] && [ "$python_failed" -eq 0 ]; then python_failed=1; fi
+run_counted health_check /usr/bin/python3 "$root/tests/python/health_check.py" --wait 30
+echo "== TLS from Python: a TLS call succeeds, a plaintext call to the TLS port fails cleanly"
+run_counted tls_check env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/tls_check.py"
 
 # --- 5. graceful stop ---------------------------------------------------------------------------
 echo "== SIGTERM: each service drains and exits 0"
@@ -99,9 +113,15 @@ if [ "$services_up" = 0 ] || [ "$python_failed" -ne 0 ] || [ "$stop_failed" -ne 
   done
 fi
 
-passed=$((ctest_passed + python_passed + stop_passed))
-failed=$((ctest_failed + python_failed + stop_failed))
-echo "== ctest: $ctest_passed passed, $ctest_failed failed; python interop: $python_passed passed," \
-  "$python_failed failed; graceful stop: $stop_passed passed, $stop_failed failed"
+# --- 6. deployment files ---------------------------------------------------------------------------
+echo "== deployment files: docker-compose config, yamllint, Kubernetes schemas"
+deploy_passed=0 deploy_failed=0
+if "$root/scripts/validate-deploy.sh"; then deploy_passed=1; else deploy_failed=1; fi
+
+passed=$((ctest_passed + python_passed + stop_passed + deploy_passed))
+failed=$((ctest_failed + python_failed + stop_failed + deploy_failed))
+echo "== ctest: $ctest_passed passed, $ctest_failed failed; python: $python_passed passed," \
+  "$python_failed failed; graceful stop: $stop_passed passed, $stop_failed failed;" \
+  "deployment files: $deploy_passed passed, $deploy_failed failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -106,11 +106,17 @@ char *tf_fingerprint(tf *t) {
   hd_test_db_config(&cfg, t->f.db_name);
   if (!out || hd_db_new(&cfg, &db, &err) != 0) goto fail;
   for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
-    char sql[128];
+    char sql[256];
     hd_db_rows *rows = NULL;
     /* CHECKSUM TABLE ... EXTENDED reads every row: any inserted, deleted or changed row changes
-     * it. Its answer is (table, checksum). */
-    snprintf(sql, sizeof sql, "CHECKSUM TABLE %s EXTENDED", tables[i]);
+     * it. Its answer is (table, checksum). The outbox leaves out published_at_us, which the relay
+     * sets in the background whatever the test does. */
+    if (strcmp(tables[i], "outbox") == 0)
+      snprintf(sql, sizeof sql,
+               "SELECT 'outbox', CONCAT(COUNT(*), ':', COALESCE(SUM(CRC32(CONCAT_WS('|', id, "
+               "tenant, aggregate_id, event_type, payload, created_at_us))), 0)) FROM outbox");
+    else
+      snprintf(sql, sizeof sql, "CHECKSUM TABLE %s EXTENDED", tables[i]);
     if (hd_db_query(db, sql, NULL, 0, 1, &rows, &err) != 0) goto fail;
     const char *sum = hd_db_rows_count(rows) ? hd_db_str(rows, 0, 1, NULL) : "?";
     int n = snprintf(out + used, cap - used, "%s=%s ", tables[i], sum);

@@ -43,8 +43,9 @@ Helpdesk__V1__Ticket *tf_get(tf *t, const char *token, int64_t id);
 /* The first column of the first row of sql on the service's database (0 when no row). */
 int64_t tf_sql(tf *t, const char *sql);
 
-/* A fingerprint of every row of every table of the service's database (CHECKSUM TABLE): equal
- * before and after a call that failed means it wrote nothing. Caller frees. */
+/* A fingerprint of every row of every table of the service's database (CHECKSUM TABLE; the
+ * outbox without the relay's published_at_us): equal before and after a call that failed means
+ * it wrote nothing. Caller frees. */
 char *tf_fingerprint(tf *t);
 
 #endif

@@ -1,50 +1,401 @@
-/* Create, read and list tickets; following; history; tenant settings: not built yet; each answers UNIMPLEMENTED until its handlers land. */
+/* Create, read and list tickets; following; history; tenant settings. CreateTicket is
+ * idempotent by a key per caller, claimed in the ticket's own transaction (see ticket_store.h). */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include <strings.h>
+
+#include "page_token.h"
+#include "tenant_settings.h"
+#include "ticket_call.h"
 #include "ticket_handlers.h"
 
+/* Who may follow a ticket: a person working tickets, not a service or a customer. */
+#define FOLLOWERS (HD_ROLE_AGENT | HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR)
+
+/* ---- shared by the handlers of this file ---- */
+
+/* Makes sure a failed store or database call leaves a status on the call; returns -1. */
+static int ticket__failed(hd_call *c) {
+  if (c->err.code == HD_OK) hd_err_set(&c->err, HD_INTERNAL, "reading tickets failed");
+  return -1;
+}
+
+/* Checks a PageRequest (NULL = the defaults) before any database work: the size rule and the
+ * token's length. *size and *token (borrowed from page, or "") for the store. 0 / -1. */
+static int ticket__check_page(hd_call *c, const Helpdesk__V1__PageRequest *page, int32_t *size,
+                              const char **token) {
+  size_t resolved = 0;
+  *size = page ? page->page_size : 0;
+  *token = page && page->page_token ? page->page_token : "";
+  if (page_size_resolve(*size, &resolved, &c->err)) return -1;
+  return tk_check_text(c, "page.page_token", *token, 0, PAGE_TOKEN_MAX);
+}
+
+/* A PageInfo in the call's arena carrying next (borrowed: arena or static). NULL when full. */
+static Helpdesk__V1__PageInfo *ticket__page_info(hd_call *c, char *next) {
+  Helpdesk__V1__PageInfo *p = hd_arena_new_message(c->arena, &helpdesk__v1__page_info__descriptor);
+  if (!p) {
+    hd_err_set(&c->err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
+    return NULL;
+  }
+  p->next_page_token = next ? next : "";
+  return p;
+}
+
+/* Fills t->followed for the caller. */
+static int ticket__mark_followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t, hd_err *err) {
+  bool followed = false;
+  if (ticket_store_followed(db, tk_tenant(c), t->id, c->principal->user_id, &followed, err))
+    return -1;
+  t->followed = followed;
+  return 0;
+}
+
+/* ---- CreateTicket ---- */
+
+typedef struct create__ctx {
+  hd_call *call;
+  const char *key;          /* the idempotency key, borrowed from the request */
+  ticket_new ticket;        /* strings borrowed from the request and the principal */
+  char hash[65];            /* SHA-256 of the request as the customer it is for */
+  Helpdesk__V1__Ticket *out; /* the created (or first call's) ticket, in call->arena */
+} create__ctx;
+
+/* Claims the key first: a concurrent twin waits on its unique key until this transaction ends,
+ * then finds the ticket this one created. Runs again after a deadlock, so it resets out. */
+static int create__tx(hd_db *db, void *arg, hd_err *err) {
+  create__ctx *x = arg;
+  hd_call *c = x->call;
+  const char *tenant = tk_tenant(c);
+  const char *caller = c->principal->user_id;
+  const int64_t now = tk_now(c);
+  const ticket_actor actor = tk_actor(c);
+  bool claimed = false;
+  ticket_idem seen;
+  int64_t id = 0;
+  x->out = NULL;
+  if (ticket_store_idem_claim(db, tenant, caller, x->key, x->hash, now,
+                              now - TICKET_IDEM_WINDOW_US, &claimed, &seen, err))
+    return -1;
+  if (claimed) {
+    if (ticket_store_insert(db, tenant, &x->ticket, now, &actor, &id, err) ||
+        ticket_store_idem_set_ticket(db, tenant, caller, x->key, id, err))
+      return -1;
+  } else {
+    if (strcmp(seen.request_hash, x->hash) != 0)
+      return hd_err_set(err, HD_ALREADY_EXISTS,
+                        "idempotency_key '%s' was already used for a different request (ticket "
+                        "%" PRId64 "); use a new key for a new ticket",
+                        x->key, seen.ticket_id);
+    if (seen.ticket_id <= 0)
+      return hd_err_set(err, HD_ABORTED, "idempotency_key '%s' is being used by a call that "
+                                         "has not finished; retry", x->key);
+    id = seen.ticket_id;
+  }
+  /* A locking read: it sees the twin's committed ticket whatever this transaction's snapshot. */
+  if (ticket_store_get(db, tenant, id, true, c->arena, &x->out, NULL, err)) return -1;
+  return ticket__mark_followed(c, db, x->out, err);
+}
+
+/* The request as it is remembered for its key: customer_id resolved (a customer's "" and their
+ * own id are the same request), packed (deterministic for equal values) and hashed. */
+static int create__hash(hd_call *c, const Helpdesk__V1__CreateTicketRequest *rq,
+                        const char *customer_id, char out[65]) {
+  Helpdesk__V1__CreateTicketRequest norm = *rq;
+  norm.customer_id = (char *)customer_id;
+  const size_t n = protobuf_c_message_get_packed_size(&norm.base);
+  uint8_t *buf = hd_arena_alloc(c->arena, n ? n : 1);
+  if (!buf) return hd_err_set(&c->err, HD_RESOURCE_EXHAUSTED, "the request is too large");
+  protobuf_c_message_pack(&norm.base, buf);
+  return ticket_store_sha256_hex(buf, n, out, &c->err);
+}
+
+/* CreateTicket (tickets.proto): every field checked first; a customer opens for themself, staff
+ * and services name the customer; then the key claim and the insert in one transaction. */
 TICKETS_HANDLER(tickets_create_ticket) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "CreateTicket is not built yet");
+  const Helpdesk__V1__CreateTicketRequest *rq = (const Helpdesk__V1__CreateTicketRequest *)req;
+  const hd_principal *p = call->principal;
+  if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF)) return -1;
+  if (tk_check_text(call, "idempotency_key", rq->idempotency_key, 1, TICKET_IDEMPOTENCY_KEY_MAX) ||
+      tk_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX) ||
+      tk_check_text(call, "subject", rq->subject, 1, TICKET_SUBJECT_MAX) ||
+      tk_check_text(call, "description", rq->description, 1, TICKET_TEXT_MAX) ||
+      tk_check_text(call, "product", rq->product, 0, TICKET_PRODUCT_MAX) ||
+      tk_check_text(call, "brand", rq->brand, 0, TICKET_BRAND_MAX) ||
+      tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      tk_check_enum(call, "service_type", &helpdesk__v1__service_type__descriptor,
+                    (int)rq->service_type, false) ||
+      tk_check_enum(call, "issue_type", &helpdesk__v1__issue_type__descriptor,
+                    (int)rq->issue_type, false))
+    return -1;
+  const char *customer = rq->customer_id ? rq->customer_id : "";
+  if (tk_is_customer_only(p)) {
+    if (*customer && strcmp(customer, p->user_id) != 0)
+      return hd_err_set(&call->err, HD_PERMISSION_DENIED,
+                        "a customer opens tickets for themself only: leave customer_id empty or "
+                        "set it to \"%s\"; staff open tickets on a customer's behalf",
+                        p->user_id);
+    customer = p->user_id;
+  } else if (!*customer) {
+    return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
+                      "customer_id is required when staff or a service opens a ticket: name the "
+                      "customer it is for");
+  }
+  create__ctx x = {
+      .call = call,
+      .key = rq->idempotency_key,
+      .ticket = {.customer_id = customer,
+                 .subject = rq->subject,
+                 .description = rq->description,
+                 .product = rq->product,
+                 .brand = rq->brand,
+                 .service_type = rq->service_type,
+                 .issue_type = rq->issue_type,
+                 .department = rq->department},
+  };
+  if (create__hash(call, rq, customer, x.hash)) return -1;
+  if (tk_tx(call, create__tx, &x)) return -1;
+  *(Helpdesk__V1__Ticket *)resp = *x.out;
+  return 0;
 }
 
+/* ---- GetTicket ---- */
+
+/* GetTicket: the ticket with `followed` for the caller; another customer's is NOT_FOUND. */
 TICKETS_HANDLER(tickets_get_ticket) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "GetTicket is not built yet");
+  const Helpdesk__V1__GetTicketRequest *rq = (const Helpdesk__V1__GetTicketRequest *)req;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF) ||
+      tk_check_id(call, "ticket_id", rq->ticket_id))
+    return -1;
+  hd_db *db = tk_db(call);
+  if (tk_ticket_load(call, db, rq->ticket_id, false, &t, NULL, &call->err) ||
+      ticket__mark_followed(call, db, t, &call->err))
+    return ticket__failed(call);
+  *(Helpdesk__V1__Ticket *)resp = *t;
+  return 0;
 }
 
+/* ---- ListTickets ---- */
+
+/* ListTickets: the store's keyset page; a customer's listing is always narrowed to themself. */
 TICKETS_HANDLER(tickets_list_tickets) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "ListTickets is not built yet");
+  const Helpdesk__V1__ListTicketsRequest *rq = (const Helpdesk__V1__ListTicketsRequest *)req;
+  Helpdesk__V1__ListTicketsResponse *out = (Helpdesk__V1__ListTicketsResponse *)resp;
+  const hd_principal *p = call->principal;
+  int32_t page_size = 0;
+  const char *page_token = "";
+  if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF)) return -1;
+  if (tk_check_enum(call, "status", &helpdesk__v1__ticket_status__descriptor, (int)rq->status,
+                    true) ||
+      tk_check_text(call, "owner_id", rq->owner_id, 0, TICKET_USER_ID_MAX) ||
+      tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      tk_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX) ||
+      ticket__check_page(call, rq->page, &page_size, &page_token))
+    return -1;
+  const char *customer = rq->customer_id ? rq->customer_id : "";
+  if (tk_is_customer_only(p)) {
+    if (*customer && strcmp(customer, p->user_id) != 0)
+      return hd_err_set(&call->err, HD_PERMISSION_DENIED,
+                        "a customer lists only their own tickets: leave customer_id empty or set "
+                        "it to \"%s\"",
+                        p->user_id);
+    customer = p->user_id;
+  }
+  const ticket_list_query q = {
+      .status = ticket_status_from_pb(rq->status),
+      .owner_id = rq->owner_id,
+      .department = rq->department,
+      .customer_id = customer,
+      .newest_first = rq->newest_first,
+      .page_size = page_size,
+      .page_token = page_token,
+      .viewer_id = p->user_id,
+  };
+  ticket_page pg;
+  if (ticket_store_list(tk_db(call), tk_tenant(call), &q, call->arena, &pg, &call->err))
+    return ticket__failed(call);
+  out->tickets = pg.tickets;
+  out->n_tickets = pg.n;
+  out->page = ticket__page_info(call, pg.next_page_token);
+  return out->page ? 0 : -1;
+}
+
+/* ---- FollowTicket / UnfollowTicket ---- */
+
+typedef struct follow__ctx {
+  hd_call *call;
+  int64_t ticket_id;
+  bool follow;               /* true: follow; false: unfollow */
+  Helpdesk__V1__Ticket *out; /* in call->arena */
+} follow__ctx;
+
+/* Not a change of the ticket: no version, history or event; only the follows row. The ticket is
+ * locked so the reply shows it as it is when the follow commits. */
+static int follow__tx(hd_db *db, void *arg, hd_err *err) {
+  follow__ctx *x = arg;
+  hd_call *c = x->call;
+  Helpdesk__V1__Ticket *t = NULL;
+  x->out = NULL;
+  if (tk_ticket_load(c, db, x->ticket_id, true, &t, NULL, err)) return -1;
+  if (x->follow) {
+    const hd_db_param p[] = {hd_db_int(x->ticket_id), hd_db_text(c->principal->user_id),
+                             hd_db_text(tk_tenant(c)), hd_db_int(tk_now(c))};
+    if (hd_db_exec(db,
+                   "INSERT IGNORE INTO follows (ticket_id, agent_id, tenant, created_at_us) "
+                   "VALUES (?, ?, ?, ?)",
+                   p, 4, NULL, NULL, err))
+      return -1;
+  } else {
+    const hd_db_param p[] = {hd_db_int(x->ticket_id), hd_db_text(c->principal->user_id),
+                             hd_db_text(tk_tenant(c))};
+    if (hd_db_exec(db, "DELETE FROM follows WHERE ticket_id = ? AND agent_id = ? AND tenant = ?",
+                   p, 3, NULL, NULL, err))
+      return -1;
+  }
+  t->followed = x->follow;
+  x->out = t;
+  return 0;
+}
+
+/* FollowTicket and UnfollowTicket: the same checks, the opposite row; the reply is the ticket
+ * with `followed` as it now is. */
+static int follow__run(hd_call *call, int64_t ticket_id, bool follow, ProtobufCMessage *resp) {
+  if (!(call->principal->roles & FOLLOWERS))
+    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
+                      "%s a ticket is for an agent, team_lead or supervisor; user \"%s\" is not "
+                      "one",
+                      follow ? "following" : "unfollowing", call->principal->user_id);
+  if (tk_check_id(call, "ticket_id", ticket_id)) return -1;
+  follow__ctx x = {.call = call, .ticket_id = ticket_id, .follow = follow};
+  if (tk_tx(call, follow__tx, &x)) return -1;
+  *(Helpdesk__V1__Ticket *)resp = *x.out;
+  return 0;
 }
 
 TICKETS_HANDLER(tickets_follow_ticket) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "FollowTicket is not built yet");
+  return follow__run(call, ((const Helpdesk__V1__FollowTicketRequest *)req)->ticket_id, true,
+                     resp);
 }
 
 TICKETS_HANDLER(tickets_unfollow_ticket) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "UnfollowTicket is not built yet");
+  return follow__run(call, ((const Helpdesk__V1__UnfollowTicketRequest *)req)->ticket_id, false,
+                     resp);
 }
 
+/* ---- GetTicketHistory ---- */
+
+/* GetTicketHistory: staff only; NOT_FOUND unless the ticket exists in the caller's tenant. */
 TICKETS_HANDLER(tickets_get_ticket_history) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "GetTicketHistory is not built yet");
+  const Helpdesk__V1__GetTicketHistoryRequest *rq =
+      (const Helpdesk__V1__GetTicketHistoryRequest *)req;
+  Helpdesk__V1__GetTicketHistoryResponse *out = (Helpdesk__V1__GetTicketHistoryResponse *)resp;
+  int32_t page_size = 0;
+  const char *page_token = "";
+  char *next = "";
+  Helpdesk__V1__Ticket *t = NULL;
+  if (!tk_is_staff(call->principal))
+    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
+                      "a ticket's history is for staff (agent, team_lead, supervisor, "
+                      "tenant_admin, service); customers see the conversation instead");
+  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
+      ticket__check_page(call, rq->page, &page_size, &page_token))
+    return -1;
+  hd_db *db = tk_db(call);
+  if (tk_ticket_load(call, db, rq->ticket_id, false, &t, NULL, &call->err) ||
+      ticket_store_history_list(db, tk_tenant(call), rq->ticket_id, page_size, page_token,
+                                call->arena, &out->entries, &out->n_entries, &next, &call->err))
+    return ticket__failed(call);
+  out->page = ticket__page_info(call, next);
+  return out->page ? 0 : -1;
 }
 
+/* ---- GetTenantSettings / UpdateTenantSettings ---- */
+
+/* review_link: empty, or an https:// URL (scheme in any case) with something after the scheme
+ * and no space or control character. Its length was checked as text. */
+static int settings__check_review_link(hd_call *c, const char *s) {
+  static const char scheme[] = "https://";
+  const size_t n = strlen(s);
+  if (n == 0) return 0;
+  if (n <= sizeof scheme - 1 || strncasecmp(s, scheme, sizeof scheme - 1) != 0)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "review_link must be an https:// URL such as "
+                      "https://www.trustpilot.com/review/example.com, or empty for none");
+  for (size_t i = 0; i < n; i++) {
+    const unsigned char ch = (unsigned char)s[i];
+    if (ch <= 0x20 || ch == 0x7F)
+      return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                        "review_link has a space or control character at byte %zu; encode it "
+                        "(%%20 for a space)",
+                        i);
+  }
+  return 0;
+}
+
+/* The rules of TenantSettings (tenant is ignored). */
+static int settings__check(hd_call *c, const Helpdesk__V1__TenantSettings *s) {
+  if (!s) return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "settings is required");
+  const char *target = s->reminder_target ? s->reminder_target : "";
+  if (tk_check_enum(c, "settings.reminder_channel", &helpdesk__v1__reminder_channel__descriptor,
+                    (int)s->reminder_channel, true) ||
+      tk_check_text(c, "settings.reminder_target", target, 0, TICKET_REMINDER_TARGET_MAX) ||
+      tk_check_text(c, "settings.review_link", s->review_link, 0, TICKET_REVIEW_LINK_MAX) ||
+      settings__check_review_link(c, s->review_link ? s->review_link : ""))
+    return -1;
+  if (s->reminder_channel && !*target)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "settings.reminder_target is required with a reminder_channel: the email "
+                      "address or phone number reminders go through (1..%d characters)",
+                      TICKET_REMINDER_TARGET_MAX);
+  if (!s->reminder_channel && *target)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "settings.reminder_target is set but reminder_channel is not: set the "
+                      "channel (EMAIL or SMS) or leave the target empty");
+  return 0;
+}
+
+typedef struct settings__ctx {
+  hd_call *call;
+  const Helpdesk__V1__TenantSettings *in; /* borrowed from the request */
+  Helpdesk__V1__TenantSettings *out;      /* in call->arena */
+} settings__ctx;
+
+static int settings__put_tx(hd_db *db, void *arg, hd_err *err) {
+  settings__ctx *x = arg;
+  hd_call *c = x->call;
+  x->out = NULL;
+  if (tenant_settings_put(db, tk_tenant(c), x->in, c->principal->user_id, tk_now(c), err))
+    return -1;
+  return tenant_settings_get(db, tk_tenant(c), c->arena, &x->out, err);
+}
+
+/* GetTenantSettings: staff; the defaults when the tenant never set any. */
 TICKETS_HANDLER(tickets_get_tenant_settings) {
   (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "GetTenantSettings is not built yet");
+  Helpdesk__V1__TenantSettings *s = NULL;
+  if (!tk_is_staff(call->principal))
+    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
+                      "tenant settings are for staff (agent, team_lead, supervisor, "
+                      "tenant_admin, service)");
+  if (tenant_settings_get(tk_db(call), tk_tenant(call), call->arena, &s, &call->err))
+    return ticket__failed(call);
+  *(Helpdesk__V1__TenantSettings *)resp = *s;
+  return 0;
 }
 
+/* UpdateTenantSettings: a tenant_admin replaces the whole settings; the reply reads them back. */
 TICKETS_HANDLER(tickets_update_tenant_settings) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "UpdateTenantSettings is not built yet");
+  const Helpdesk__V1__UpdateTenantSettingsRequest *rq =
+      (const Helpdesk__V1__UpdateTenantSettingsRequest *)req;
+  if (!(call->principal->roles & HD_ROLE_TENANT_ADMIN))
+    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
+                      "changing tenant settings is for a tenant_admin; user \"%s\" is not one",
+                      call->principal->user_id);
+  if (settings__check(call, rq->settings)) return -1;
+  settings__ctx x = {.call = call, .in = rq->settings};
+  if (tk_tx(call, settings__put_tx, &x)) return -1;
+  *(Helpdesk__V1__TenantSettings *)resp = *x.out;
+  return 0;
 }

@@ -32,11 +32,14 @@ static int owner__require_open(const Helpdesk__V1__Ticket *t, const char *op, hd
                     ticket_status_name(s));
 }
 
-/* PERMISSION_DENIED for a customer before any database work: rpc is staff's. */
-static int owner__require_staff(hd_call *c, const char *rpc, const char *who) {
+/* PERMISSION_DENIED for a customer before any database work: rpc is for the ticket's owner or
+ * a team lead / supervisor. */
+static int owner__require_staff(hd_call *c, const char *rpc) {
   if (tk_is_staff(c->principal)) return 0;
-  return hd_err_set(&c->err, HD_PERMISSION_DENIED, "%s is for %s; customers cannot do it", rpc,
-                    who);
+  return hd_err_set(&c->err, HD_PERMISSION_DENIED,
+                    "%s is for the ticket's owner or a team_lead or supervisor; customers cannot "
+                    "do it",
+                    rpc);
 }
 
 /* Fills t->followed for the caller (an agent's own follow; false for anyone else). */
@@ -119,7 +122,7 @@ TICKETS_HANDLER(tickets_transfer_ticket) {
       tk_check_text(call, "new_owner_id", rq->new_owner_id, 1, TICKET_USER_ID_MAX) ||
       tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
       tk_check_text(call, "note", rq->note, 0, TICKET_TEXT_MAX) ||
-      owner__require_staff(call, "TransferTicket", "the ticket's owner or a team_lead or supervisor"))
+      owner__require_staff(call, "TransferTicket"))
     return -1;
   transfer_ctx x = {.call = call, .req = rq};
   if (tk_tx(call, transfer__tx, &x)) return -1;
@@ -249,7 +252,7 @@ TICKETS_HANDLER(tickets_upgrade_ticket) {
   const Helpdesk__V1__UpgradeTicketRequest *rq = (const Helpdesk__V1__UpgradeTicketRequest *)req;
   if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
       owner__check_version(call, "expected_version", rq->expected_version) ||
-      owner__require_staff(call, "UpgradeTicket", "the ticket's owner or a team_lead or supervisor"))
+      owner__require_staff(call, "UpgradeTicket"))
     return -1;
   upgrade_ctx x = {.call = call, .req = rq};
   if (tk_tx(call, upgrade__tx, &x)) return -1;

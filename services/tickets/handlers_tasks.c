@@ -273,7 +273,8 @@ TICKETS_HANDLER(tickets_update_task) {
       tk_check_text(call, "title", rq->title, 0, TICKET_TASK_TITLE_MAX) ||
       tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
       tk_check_text(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
-      tk_check_enum(call, "status", &helpdesk__v1__task_status__descriptor, (int)rq->status, true) ||
+      tk_check_enum(call, "status", &helpdesk__v1__task_status__descriptor, (int)rq->status,
+                    true) ||
       tasks__check_due(call, rq->due_time_us))
     return -1;
   const bool has_assignee = rq->assignee_id && rq->assignee_id[0];
@@ -316,8 +317,7 @@ TICKETS_HANDLER(tickets_list_tasks) {
       tasks__require_staff(call, "ListTasks"))
     goto done;
   char scope[TASKS_SCOPE_MAX];
-  const int scope_len =
-      snprintf(scope, sizeof scope, "tasks|%s|%" PRId64, tenant, rq->ticket_id);
+  const int scope_len = snprintf(scope, sizeof scope, "tasks|%s|%" PRId64, tenant, rq->ticket_id);
   if (scope_len < 0 || (size_t)scope_len >= sizeof scope) {
     hd_err_set(&call->err, HD_INTERNAL, "task list scope does not fit its buffer");
     goto done;
@@ -333,7 +333,8 @@ TICKETS_HANDLER(tickets_list_tasks) {
   if (hd_db_query(db, SQL_TASK_LIST, p, 4, size + 1, &rows, &call->err)) goto done;
   const size_t count = hd_db_rows_count(rows);
   const size_t shown = count > size ? size : count;
-  Helpdesk__V1__PageInfo *page = hd_arena_new_message(call->arena, &helpdesk__v1__page_info__descriptor);
+  Helpdesk__V1__PageInfo *page =
+      hd_arena_new_message(call->arena, &helpdesk__v1__page_info__descriptor);
   Helpdesk__V1__Task **tasks = HD_ARENA_ARRAY(call->arena, Helpdesk__V1__Task *, shown ? shown : 1);
   if (!page || !tasks) {
     hd_err_set(&call->err, HD_RESOURCE_EXHAUSTED, "out of memory listing tasks");

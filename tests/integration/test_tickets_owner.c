@@ -241,8 +241,8 @@ static int64_t owned_ticket(fx *x, const char *subject) {
 
 static int64_t events(fx *x, const char *type, int64_t ticket_id) {
   char sql[160];
-  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM outbox WHERE event_type = '%s' AND aggregate_id = ?",
-           type);
+  snprintf(sql, sizeof sql,
+           "SELECT COUNT(*) FROM outbox WHERE event_type = '%s' AND aggregate_id = ?", type);
   return count1(x, sql, ticket_id);
 }
 
@@ -320,7 +320,8 @@ static void test_transfer_inputs_at_their_limits_and_one_past(void **state) {
   REFUSED(x, HD_INVALID_ARGUMENT,
           transfer(x, x->t.agent, id, 0, "agent-2", NULL, note20001, NULL));
   ERR_HAS(x, "note has 20001 characters; at most 20000");
-  REFUSED(x, HD_INVALID_ARGUMENT, transfer(x, x->t.agent, id, 0, "agent-2", NULL, "bad \xff", NULL));
+  REFUSED(x, HD_INVALID_ARGUMENT,
+          transfer(x, x->t.agent, id, 0, "agent-2", NULL, "bad \xff", NULL));
   ERR_HAS(x, "note is not valid UTF-8");
   REFUSED(x, HD_INVALID_ARGUMENT, transfer(x, x->t.agent, 0, 0, "agent-2", NULL, NULL, NULL));
   REFUSED(x, HD_INVALID_ARGUMENT, transfer(x, x->t.agent, id, -1, "agent-2", NULL, NULL, NULL));

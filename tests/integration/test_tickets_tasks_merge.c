@@ -9,6 +9,7 @@
  * CreateTicket, GetTicket, CloseTicket and SuspendTicket are built in parallel, so these tests do
  * not depend on them. */
 #include <inttypes.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,7 +230,8 @@ static hd_code merge(fx *x, const char *token, int64_t target, const int64_t *so
   merge((x), (token), (target), (const int64_t[]){__VA_ARGS__},                                    \
         sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t), (expected), (out))
 
-/* A ticket of customer in acme owned by agent-1 (set directly: AssignTicket is tested elsewhere). */
+/* A PROCESSING ticket of customer in acme owned by agent-1, set directly (AssignTicket and
+ * ReplyToTicket are not what this file tests). */
 static int64_t owned(fx *x, const char *customer, const char *subject) {
   const int64_t id = seed(x, "acme", customer, subject);
   sql1(x, "UPDATE tickets SET owner_id = 'agent-1', status = 'PROCESSING' WHERE id = ?", id);
@@ -696,6 +698,59 @@ static void test_merge_takes_twenty_sources_at_once(void **state) {
                    20);
 }
 
+/* One of two merges racing over the same tickets, on its own thread with its own reply arena. */
+typedef struct race_arg {
+  hd_fixture *f;
+  const char *token;
+  int64_t target;
+  int64_t sources[2];
+  hd_code code;
+  hd_err err;
+} race_arg;
+
+static void *race_merge(void *p) {
+  race_arg *a = p;
+  Helpdesk__V1__MergeTicketsRequest rq = HELPDESK__V1__MERGE_TICKETS_REQUEST__INIT;
+  rq.target_ticket_id = a->target;
+  rq.source_ticket_ids = a->sources;
+  rq.n_source_ticket_ids = 2;
+  hd_arena *arena = hd_arena_new(1u << 20);
+  a->code = arena ? hd_fixture_call(a->f, "/helpdesk.v1.TicketService/MergeTickets", a->token,
+                                    &rq.base, &helpdesk__v1__ticket__descriptor, arena, NULL,
+                                    &a->err)
+                  : HD_RESOURCE_EXHAUSTED;
+  hd_arena_free(arena);
+  return NULL;
+}
+
+static void test_concurrent_merges_over_the_same_tickets_leave_no_cycle(void **state) {
+  fx *x = *state;
+  for (int round = 0; round < 5; round++) {
+    const int64_t a = owned(x, "cust-1", "A"), b = owned(x, "cust-1", "B");
+    const int64_t c = owned(x, "cust-1", "C"), d = owned(x, "cust-1", "D");
+    /* b, d → a against a, c → d: each wants the other's target as a source. */
+    race_arg r1 = {.f = &x->t.f, .token = x->t.lead, .target = a, .sources = {d, b}};
+    race_arg r2 = {.f = &x->t.f, .token = x->t.supervisor, .target = d, .sources = {a, c}};
+    pthread_t t1, t2;
+    assert_int_equal(pthread_create(&t1, NULL, race_merge, &r1), 0);
+    assert_int_equal(pthread_create(&t2, NULL, race_merge, &r2), 0);
+    pthread_join(t1, NULL);
+    pthread_join(t2, NULL);
+    /* Exactly one wins; the loser is refused by the rules, not by a deadlock or an error. */
+    const bool first = r1.code == HD_OK;
+    if (first == (r2.code == HD_OK))
+      fail_msg("round %d: %s (%s) and %s (%s)", round, hd_code_name(r1.code), r1.err.msg,
+               hd_code_name(r2.code), r2.err.msg);
+    assert_int_equal(first ? r2.code : r1.code, HD_FAILED_PRECONDITION);
+    const int64_t winner = first ? a : d, loser = first ? d : a;
+    assert_int_equal(stored(x, winner)->merged_into_id, 0);
+    assert_int_equal(stored(x, winner)->n_associated_ticket_ids, 2);
+    assert_int_equal(stored(x, loser)->merged_into_id, winner);
+    assert_int_equal(stored(x, loser)->n_associated_ticket_ids, 0);
+    assert_int_equal(stored(x, first ? c : b)->merged_into_id, 0); /* the loser's other source */
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_tasks_are_created_updated_and_listed_oldest_first,
@@ -721,6 +776,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_merge_with_a_stale_target_version_is_aborted, setup,
                                       teardown),
       cmocka_unit_test_setup_teardown(test_merge_takes_twenty_sources_at_once, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concurrent_merges_over_the_same_tickets_leave_no_cycle,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -46,7 +46,7 @@ TICKETS_HANDLER(tickets_add_attachment);
 TICKETS_HANDLER(tickets_list_attachments);
 TICKETS_HANDLER(tickets_get_attachment);
 
-/* handlers_tasks.c: Case tasks and merging. */
+/* handlers_tasks.c: Case tasks; handlers_merge.c: merging. */
 TICKETS_HANDLER(tickets_create_task);
 TICKETS_HANDLER(tickets_update_task);
 TICKETS_HANDLER(tickets_list_tasks);

@@ -20,7 +20,8 @@
 static int status__check_expected(hd_call *c, int64_t expected) {
   if (expected >= 0) return 0;
   return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                    "expected_version must be 0 (don't check) or the version you read, got %" PRId64,
+                    "expected_version must be 0 (don't check) or the version you read, "
+                    "got %" PRId64,
                     expected);
 }
 

@@ -145,7 +145,8 @@ static const char *sql_str(lt *l, const char *sql) {
   hd_db_rows *rows = NULL;
   hd_err err = {0};
   if (hd_db_query(l->db, sql, NULL, 0, 1000, &rows, &err) != 0) fail_msg("%s: %s", sql, err.msg);
-  const char *v = hd_arena_strdup(l->t.arena, hd_db_rows_count(rows) ? hd_db_str(rows, 0, 0, NULL) : "");
+  const char *cell = hd_db_rows_count(rows) ? hd_db_str(rows, 0, 0, NULL) : "";
+  const char *v = hd_arena_strdup(l->t.arena, cell);
   hd_db_rows_free(rows);
   return v;
 }
@@ -216,7 +217,8 @@ static hd_code customer_reply(lt *l, const char *token, int64_t id, const char *
 static Helpdesk__V1__AddCustomerReplyResponse *must_customer_reply(lt *l, int64_t id) {
   Helpdesk__V1__AddCustomerReplyResponse *r = NULL;
   hd_err err;
-  hd_code code = customer_reply(l, l->t.customer, id, "Here is the log you asked for.", 0, &r, &err);
+  hd_code code =
+      customer_reply(l, l->t.customer, id, "Here is the log you asked for.", 0, &r, &err);
   if (code != HD_OK) fail_msg("AddCustomerReply: %s: %s", hd_code_name(code), err.msg);
   return r;
 }

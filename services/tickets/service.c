@@ -7,6 +7,7 @@
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "svc/outbox.h"
 #include "ticket_handlers.h"
+#include "ticket_timers.h"
 #include "tickets_config.h"
 
 extern const hd_migration tickets_migrations[];
@@ -64,7 +65,7 @@ static void tickets__teardown(hd_svc_env *env) {
   env->app = NULL;
 }
 
-static const hd_loop_fn tickets__loops[] = {hd_outbox_relay_loop};
+static const hd_loop_fn tickets__loops[] = {hd_outbox_relay_loop, tickets_timer_loop};
 
 const hd_service_def tickets_service_def = {
     .name = "tickets",

@@ -1,0 +1,487 @@
+/* Durable ticket timers driven by the fixture's manual clock: the follow-ups the system sends to
+ * a silent customer, the move to TO_BE_CONFIRMED after the last one, the auto-close after the
+ * configured silence, a customer's reply stopping it all, and timers that still fire after the
+ * Redis wake-ups are deleted or the service restarts. The loop polls Redis every 50 ms here;
+ * tests wait for it with a bounded poll (at most 5 s), never by sleeping out an interval.
+ * tickets_timers_fire_due is also called directly at chosen times (on its own connections).
+ *
+ * Tickets are created and assigned through the store and read back through ticket_store_get,
+ * so the only RPCs used are ReplyToTicket, AddCustomerReply, SuspendTicket and ResumeTicket. */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "clock/clock.h"
+#include "test_env.h"
+#include "ticket_call.h"
+#include "ticket_fixture.h"
+#include "ticket_state.h"
+#include "ticket_store.h"
+#include "ticket_timers.h"
+#include "tickets_service.h"
+
+#define TENANT "acme"
+#define HOUR_US (3600LL * HD_US_PER_S)
+#define DAY_US (24 * HOUR_US)
+#define INTENT(x) HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##x
+#define PB_STATUS(x) HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
+
+typedef struct lt {
+  tf t;
+  hd_worker w; /* the test's own connections: setup, checks, direct tickets_timers_fire_due */
+} lt;
+
+/* ---- fixture (one service per test: the clock and the timers are the service's) ---- */
+
+static int setup(void **state) {
+  setenv("HELPDESK_TICKETS_TIMER_POLL", "50ms", 1);
+  lt *l = calloc(1, sizeof *l);
+  if (!l || tf_start(&l->t) != 0) {
+    free(l);
+    return -1;
+  }
+  hd_db_config cfg;
+  hd_test_db_config(&cfg, l->t.f.db_name);
+  hd_kv_config kc;
+  hd_test_kv_config(&kc);
+  hd_err err = {0};
+  if (hd_db_new(&cfg, &l->w.db, &err) != 0 || hd_kv_new(&kc, &l->w.kv, &err) != 0) {
+    hd_db_close(l->w.db);
+    tf_stop(&l->t);
+    free(l);
+    return -1;
+  }
+  *state = l;
+  return 0;
+}
+
+/* The service's wake-up set, for this test's database. */
+static void zset_name(lt *l, char *buf, size_t cap) {
+  assert_int_equal(tickets_timer_zset(hd_svc_env_of(l->t.f.svc), buf, cap), 0);
+}
+
+static void delete_wake_ups(lt *l) {
+  char zset[128];
+  if (!l->t.f.svc) fail_msg("the wake-up set is named by the running service");
+  zset_name(l, zset, sizeof zset);
+  const char *argv[] = {"DEL", zset};
+  hd_err err = {0};
+  if (hd_kv_cmd(l->w.kv, 2, argv, NULL, true, NULL, &err) != 0) fail_msg("DEL: %s", err.msg);
+}
+
+static int teardown(void **state) {
+  lt *l = *state;
+  delete_wake_ups(l);
+  hd_kv_close(l->w.kv);
+  hd_db_close(l->w.db);
+  tf_stop(&l->t);
+  free(l);
+  return 0;
+}
+
+static int64_t now_us(lt *l) { return hd_clock_now_us(&l->t.f.clock); }
+
+static void advance(lt *l, int64_t us) { hd_clock_advance(&l->t.f.clock, us); }
+
+/* ---- setup and checks through the store ---- */
+
+typedef struct seed_args {
+  int64_t now;
+  int64_t id;
+} seed_args;
+
+static int seed__tx(hd_db *db, void *arg, hd_err *err) {
+  seed_args *a = arg;
+  const ticket_new n = {.customer_id = "cust-1",
+                        .subject = "Mail bounces",
+                        .description = "Every mail to my domain bounces since yesterday.",
+                        .product = "Shared Hosting",
+                        .brand = "Acme Hosting",
+                        .service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED,
+                        .issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_EMAIL};
+  const ticket_actor cust = {.user_id = "cust-1", .role = "customer"};
+  const ticket_actor lead = {.user_id = "lead-1", .role = "team_lead"};
+  const ticket_change assign = {
+      .action = "ASSIGN", .event_type = TICKET_EVENT_ASSIGNED, .owner_id = "agent-1"};
+  if (ticket_store_insert(db, TENANT, &n, a->now, &cust, &a->id, err) != 0) return -1;
+  return ticket_store_update(db, TENANT, a->id, 0, &assign, a->now, &lead, NULL, NULL, err);
+}
+
+/* A PENDING_RESPONSE ticket of cust-1 owned by agent-1. */
+static int64_t new_ticket(lt *l) {
+  seed_args a = {.now = now_us(l)};
+  hd_err err = {0};
+  if (hd_db_tx(l->w.db, seed__tx, &a, 0, &err) != 0) fail_msg("seed ticket: %s", err.msg);
+  return a.id;
+}
+
+static Helpdesk__V1__Ticket *get(lt *l, int64_t id) {
+  Helpdesk__V1__Ticket *t = NULL;
+  hd_err err = {0};
+  if (ticket_store_get(l->w.db, TENANT, id, false, l->t.arena, &t, NULL, &err) != 0)
+    fail_msg("get ticket %" PRId64 ": %s", id, err.msg);
+  return t;
+}
+
+static int64_t sql_i64(lt *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int64_t sql_i64(lt *l, const char *fmt, ...) {
+  char sql[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(sql, sizeof sql, fmt, ap);
+  va_end(ap);
+  return tf_sql(&l->t, sql);
+}
+
+/* Polls (every 20 ms, at most 5 s) until the timer loop has brought the ticket to status with
+ * follow_ups sent. */
+static Helpdesk__V1__Ticket *wait_for(lt *l, int64_t id, Helpdesk__V1__TicketStatus status,
+                                      int32_t follow_ups) {
+  Helpdesk__V1__Ticket *t = NULL;
+  for (int i = 0; i < 250; i++) {
+    t = get(l, id);
+    if (t->status == status && t->follow_up_count == follow_ups) return t;
+    usleep(20000);
+  }
+  fail_msg("ticket %" PRId64 " stayed in status %d with %d follow-ups (waited for %d with %d)", id,
+           (int)t->status, (int)t->follow_up_count, (int)status, (int)follow_ups);
+  return NULL;
+}
+
+/* Gives the loop time for several rounds (50 ms each) to show that it does nothing. */
+static void let_the_loop_run(void) { usleep(300000); }
+
+/* ---- calls ---- */
+
+static Helpdesk__V1__Ticket *must_reply(lt *l, int64_t id, Helpdesk__V1__ReplyIntent intent) {
+  Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
+  req.ticket_id = id;
+  req.intent = intent;
+  req.body = "Could you send us the bounce message you receive?";
+  ProtobufCMessage *resp = NULL;
+  hd_err err;
+  hd_code code = tf_call(&l->t, "ReplyToTicket", l->t.agent, &req.base,
+                         &helpdesk__v1__reply_to_ticket_response__descriptor, &resp, &err);
+  if (code != HD_OK) fail_msg("ReplyToTicket: %s: %s", hd_code_name(code), err.msg);
+  return ((Helpdesk__V1__ReplyToTicketResponse *)resp)->ticket;
+}
+
+static Helpdesk__V1__Ticket *must_customer_reply(lt *l, int64_t id) {
+  Helpdesk__V1__AddCustomerReplyRequest req = HELPDESK__V1__ADD_CUSTOMER_REPLY_REQUEST__INIT;
+  req.ticket_id = id;
+  req.body = "Here it is: 550 mailbox unavailable.";
+  ProtobufCMessage *resp = NULL;
+  hd_err err;
+  hd_code code = tf_call(&l->t, "AddCustomerReply", l->t.customer, &req.base,
+                         &helpdesk__v1__add_customer_reply_response__descriptor, &resp, &err);
+  if (code != HD_OK) fail_msg("AddCustomerReply: %s: %s", hd_code_name(code), err.msg);
+  return ((Helpdesk__V1__AddCustomerReplyResponse *)resp)->ticket;
+}
+
+static Helpdesk__V1__Ticket *must_op(lt *l, const char *rpc, int64_t id) {
+  Helpdesk__V1__SuspendTicketRequest suspend = HELPDESK__V1__SUSPEND_TICKET_REQUEST__INIT;
+  Helpdesk__V1__ResumeTicketRequest resume = HELPDESK__V1__RESUME_TICKET_REQUEST__INIT;
+  suspend.ticket_id = resume.ticket_id = id;
+  const ProtobufCMessage *req = strcmp(rpc, "SuspendTicket") == 0 ? &suspend.base : &resume.base;
+  ProtobufCMessage *resp = NULL;
+  hd_err err;
+  hd_code code =
+      tf_call(&l->t, rpc, l->t.agent, req, &helpdesk__v1__ticket__descriptor, &resp, &err);
+  if (code != HD_OK) fail_msg("%s: %s: %s", rpc, hd_code_name(code), err.msg);
+  return (Helpdesk__V1__Ticket *)resp;
+}
+
+/* tickets_timers_fire_due at at_us on the test's own connections; returns how many fired. */
+static size_t fire_due(lt *l, int64_t at_us) {
+  size_t fired = 99;
+  hd_err err = {0};
+  if (tickets_timers_fire_due(hd_svc_env_of(l->t.f.svc), &l->w, at_us, &fired, &err) != 0)
+    fail_msg("fire_due: %s", err.msg);
+  return fired;
+}
+
+/* ---- the loop, on the clock ---- */
+
+static void test_unanswered_request_info_is_followed_up_three_times_then_auto_closed(void **state) {
+  lt *l = *state;
+  const int64_t id = new_ticket(l);
+  const int64_t t0 = now_us(l);
+  Helpdesk__V1__Ticket *t = must_reply(l, id, INTENT(REQUEST_INFO));
+  assert_int_equal(t->due_time_us, t0 + DAY_US);
+
+  /* A second before the interval: nothing. */
+  advance(l, DAY_US - HD_US_PER_S);
+  let_the_loop_run();
+  t = get(l, id);
+  assert_int_equal(t->status, PB_STATUS(PENDING_FEEDBACK));
+  assert_int_equal(t->follow_up_count, 0);
+  const int64_t version = t->version;
+
+  advance(l, 2 * HD_US_PER_S);
+  t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 1);
+  assert_int_equal(t->version, version + 1);
+  assert_int_equal(t->due_time_us, t0 + 2 * DAY_US); /* from the due time */
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64
+                              " AND author_id = 'system' AND author_role = 'system' AND body LIKE "
+                              "'We have not heard from you%%(follow-up 1 of 3)'",
+                           id),
+                   1);
+
+  advance(l, DAY_US);
+  t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 2);
+  assert_int_equal(t->due_time_us, t0 + 3 * DAY_US);
+
+  advance(l, DAY_US);
+  t = wait_for(l, id, PB_STATUS(TO_BE_CONFIRMED), 3);
+  assert_int_equal(t->due_time_us, t0 + 3 * DAY_US + 3 * DAY_US);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64
+                              " AND author_id = 'system' AND body LIKE '%%closes by itself in 3 "
+                              "days%%(follow-up 3 of 3)'",
+                           id),
+                   1);
+
+  advance(l, 3 * DAY_US);
+  t = wait_for(l, id, PB_STATUS(CLOSED), 3);
+  assert_int_equal(t->due_time_us, 0);
+  assert_true(t->close_time_us >= t0 + 6 * DAY_US);
+
+  /* The history says the system did it, step by step. */
+  static const char *const steps[] = {
+      "action = 'FOLLOW_UP' AND field = 'follow_up_count' AND from_value = '0' AND to_value = '1'",
+      "action = 'FOLLOW_UP' AND field = 'follow_up_count' AND from_value = '1' AND to_value = '2'",
+      "action = 'FOLLOW_UP_LAST' AND field = 'status' AND from_value = 'PENDING_FEEDBACK' AND "
+      "to_value = 'TO_BE_CONFIRMED'",
+      "action = 'AUTO_CLOSE' AND field = 'status' AND from_value = 'TO_BE_CONFIRMED' AND "
+      "to_value = 'CLOSED'",
+  };
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++)
+    assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
+                                " AND actor_id = 'system' AND actor_role = 'system' AND %s",
+                             id, steps[i]),
+                     1);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
+                              " AND actor_id = 'system' AND field = 'comment'", id),
+                   3);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
+                              " AND event_type = 'ticket.auto_closed' AND payload LIKE "
+                              "'%%\"actor_id\":\"system\"%%'",
+                           id),
+                   1);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
+                              " AND event_type = 'ticket.replied' AND payload LIKE "
+                              "'%%\"actor_id\":\"system\"%%'",
+                           id),
+                   3);
+}
+
+static void test_customer_reply_stops_the_follow_ups_and_later_time_changes_nothing(void **state) {
+  lt *l = *state;
+  const int64_t id = new_ticket(l);
+  must_reply(l, id, INTENT(REQUEST_INFO));
+  advance(l, DAY_US + HD_US_PER_S);
+  wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 1);
+
+  Helpdesk__V1__Ticket *t = must_customer_reply(l, id);
+  assert_int_equal(t->status, PB_STATUS(FEEDBACK));
+  assert_int_equal(t->follow_up_count, 0);
+  assert_int_equal(t->due_time_us, 0);
+  const int64_t version = t->version;
+
+  advance(l, 10 * DAY_US);
+  assert_int_equal(fire_due(l, now_us(l)), 0);
+  let_the_loop_run();
+  t = get(l, id);
+  assert_int_equal(t->status, PB_STATUS(FEEDBACK));
+  assert_int_equal(t->follow_up_count, 0);
+  assert_int_equal(t->version, version);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64
+                              " AND author_id = 'system'", id),
+                   1);
+}
+
+static void test_final_answer_closes_by_itself_after_three_days_of_silence(void **state) {
+  lt *l = *state;
+  const int64_t id = new_ticket(l);
+  Helpdesk__V1__Ticket *t = must_reply(l, id, INTENT(FINAL_ANSWER));
+  assert_int_equal(t->status, PB_STATUS(TO_BE_CONFIRMED));
+  assert_int_equal(t->due_time_us, now_us(l) + 3 * DAY_US);
+
+  advance(l, 3 * DAY_US - HD_US_PER_S);
+  let_the_loop_run();
+  assert_int_equal(get(l, id)->status, PB_STATUS(TO_BE_CONFIRMED));
+
+  advance(l, 2 * HD_US_PER_S);
+  t = wait_for(l, id, PB_STATUS(CLOSED), 0);
+  assert_true(t->close_time_us > 0);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
+                              " AND event_type = 'ticket.auto_closed'", id),
+                   1);
+}
+
+static void test_auto_close_fires_by_the_sweep_after_the_redis_wake_ups_are_deleted(void **state) {
+  lt *l = *state;
+  const int64_t id = new_ticket(l);
+  must_reply(l, id, INTENT(FINAL_ANSWER));
+  char zset[128];
+  zset_name(l, zset, sizeof zset);
+  hd_kv_reply *r = NULL;
+  hd_err err = {0};
+  const char *card[] = {"ZCARD", zset};
+  assert_int_equal(hd_kv_cmd(l->w.kv, 2, card, NULL, true, &r, &err), 0);
+  assert_int_equal(r->integer, 1); /* the wake-up the reply scheduled */
+  hd_kv_reply_free(r);
+
+  delete_wake_ups(l);
+  assert_int_equal(hd_kv_cmd(l->w.kv, 2, card, NULL, true, &r, &err), 0);
+  assert_int_equal(r->integer, 0);
+  hd_kv_reply_free(r);
+
+  /* Nothing in Redis says the ticket is due; MariaDB does, and the sweep (every 30 s of the
+   * service's clock) asks it. */
+  advance(l, 3 * DAY_US + HD_US_PER_S);
+  wait_for(l, id, PB_STATUS(CLOSED), 0);
+}
+
+static void test_due_timer_fires_after_a_service_restart_with_redis_wiped(void **state) {
+  lt *l = *state;
+  const int64_t id = new_ticket(l);
+  must_reply(l, id, INTENT(REQUEST_INFO));
+
+  /* Down for two days, and Redis lost its wake-ups meanwhile. */
+  delete_wake_ups(l);
+  hd_svc_stop(l->t.f.svc);
+  l->t.f.svc = NULL;
+  advance(l, 2 * DAY_US);
+  const hd_svc_options opts = {
+      .listen_addr = "127.0.0.1:0", .clock = &l->t.f.clock, .db_name = l->t.f.db_name};
+  hd_err err = {0};
+  if (hd_svc_start(&tickets_service_def, &opts, &l->t.f.svc, &err) != 0)
+    fail_msg("restart: %s", err.msg);
+
+  /* Both follow-ups that fell due while it was down are sent, from their own due times. */
+  Helpdesk__V1__Ticket *t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 2);
+  assert_int_equal(t->due_time_us, t->create_time_us + 3 * DAY_US);
+}
+
+static void test_resumed_ticket_is_followed_up_again_from_the_resume(void **state) {
+  lt *l = *state;
+  const int64_t id = new_ticket(l);
+  must_reply(l, id, INTENT(REQUEST_INFO));
+  must_op(l, "SuspendTicket", id);
+  advance(l, 5 * DAY_US);
+  assert_int_equal(fire_due(l, now_us(l)), 0); /* suspended: no timer */
+  Helpdesk__V1__Ticket *t = must_op(l, "ResumeTicket", id);
+  assert_int_equal(t->status, PB_STATUS(PENDING_FEEDBACK));
+  assert_int_equal(t->due_time_us, now_us(l) + DAY_US);
+  advance(l, DAY_US);
+  wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 1);
+}
+
+/* ---- tickets_timers_fire_due at chosen times ---- */
+
+static void test_fire_due_catches_up_from_due_times_not_from_now(void **state) {
+  lt *l = *state;
+  const int64_t t0 = now_us(l);
+  const int64_t a = new_ticket(l);
+  const int64_t b = new_ticket(l);
+  must_reply(l, a, INTENT(REQUEST_INFO)); /* follow-ups due t0 + 1d, 2d, 3d */
+  must_reply(l, b, INTENT(FINAL_ANSWER)); /* auto-close due t0 + 3d */
+
+  assert_int_equal(fire_due(l, t0 + HOUR_US), 0);
+
+  /* Five minutes late: the next follow-up is still a day after the first was due. */
+  assert_int_equal(fire_due(l, t0 + DAY_US + 5 * 60 * HD_US_PER_S), 1);
+  Helpdesk__V1__Ticket *t = get(l, a);
+  assert_int_equal(t->follow_up_count, 1);
+  assert_int_equal(t->due_time_us, t0 + 2 * DAY_US);
+
+  /* At 100 hours: a's 2nd (due 48 h) and 3rd (due 72 h) follow-ups, b's auto-close (due 72 h);
+   * a's auto-close is due three days after its 3rd follow-up was due (144 h), not after now. */
+  assert_int_equal(fire_due(l, t0 + 100 * HOUR_US), 3);
+  t = get(l, a);
+  assert_int_equal(t->status, PB_STATUS(TO_BE_CONFIRMED));
+  assert_int_equal(t->follow_up_count, 3);
+  assert_int_equal(t->due_time_us, t0 + 144 * HOUR_US);
+  assert_int_equal(get(l, b)->status, PB_STATUS(CLOSED));
+  assert_int_equal(get(l, b)->close_time_us, t0 + 100 * HOUR_US);
+
+  assert_int_equal(fire_due(l, t0 + 144 * HOUR_US - 1), 0);
+  assert_int_equal(fire_due(l, t0 + 144 * HOUR_US), 1);
+  assert_int_equal(get(l, a)->status, PB_STATUS(CLOSED));
+  assert_int_equal(fire_due(l, t0 + 30 * DAY_US), 0);
+}
+
+typedef struct move_args {
+  int64_t id;
+  int64_t now;
+} move_args;
+
+/* Moves the ticket to PROCESSING without touching its timer (as a faulty operation would). */
+static int move__tx(hd_db *db, void *arg, hd_err *err) {
+  const move_args *x = arg;
+  const ticket_actor sup = {.user_id = "sup-1", .role = "supervisor"};
+  const ticket_change ch = {.action = "TEST_MOVE", .status = TICKET_PROCESSING};
+  return ticket_store_update(db, TENANT, x->id, 0, &ch, x->now, &sup, NULL, NULL, err);
+}
+
+static void test_fire_due_clears_a_timer_the_status_no_longer_fits(void **state) {
+  lt *l = *state;
+  const int64_t t0 = now_us(l);
+  const int64_t id = new_ticket(l);
+  must_reply(l, id, INTENT(REQUEST_INFO));
+  /* Another operation moved the ticket on and left the follow-up timer behind. */
+  move_args x = {.id = id, .now = t0};
+  hd_err err = {0};
+  assert_int_equal(hd_db_tx(l->w.db, move__tx, &x, 0, &err), 0);
+  const int64_t events =
+      sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64, id);
+  const int64_t history =
+      sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64, id);
+
+  assert_int_equal(fire_due(l, t0 + 2 * DAY_US), 1);
+  Helpdesk__V1__Ticket *t = get(l, id);
+  assert_int_equal(t->status, PB_STATUS(PROCESSING));
+  assert_int_equal(t->follow_up_count, 0);
+  assert_int_equal(t->due_time_us, 0);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64
+                              " AND timer_kind IS NULL", id),
+                   1);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64, id), 1);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64, id),
+                   events);
+  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64, id),
+                   history);
+  assert_int_equal(fire_due(l, t0 + 2 * DAY_US), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(
+          test_unanswered_request_info_is_followed_up_three_times_then_auto_closed, setup,
+          teardown),
+      cmocka_unit_test_setup_teardown(
+          test_customer_reply_stops_the_follow_ups_and_later_time_changes_nothing, setup,
+          teardown),
+      cmocka_unit_test_setup_teardown(
+          test_final_answer_closes_by_itself_after_three_days_of_silence, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_auto_close_fires_by_the_sweep_after_the_redis_wake_ups_are_deleted, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_due_timer_fires_after_a_service_restart_with_redis_wiped,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_resumed_ticket_is_followed_up_again_from_the_resume,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_fire_due_catches_up_from_due_times_not_from_now, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_fire_due_clears_a_timer_the_status_no_longer_fits, setup,
+                                      teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

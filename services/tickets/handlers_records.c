@@ -62,6 +62,8 @@ typedef struct records__page {
   size_t scope_len;
 } records__page;
 
+/* Fills *out from the request's page (NULL: the first page of PAGE_SIZE_DEFAULT). 0, or -1 with
+ * call->err INVALID_ARGUMENT for a bad size or a token of another list. */
 static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
                                const Helpdesk__V1__PageRequest *req, records__page *out) {
   const int n = snprintf(out->scope, sizeof out->scope, "%s|%s|%" PRId64, list, tk_tenant(c),
@@ -107,6 +109,7 @@ static char *records__cell(hd_call *c, const hd_db_rows *rows, size_t r, size_t 
   return hd_arena_strndup(c->arena, s, len);
 }
 
+/* A PageInfo carrying next (borrowed from the arena); NULL when the arena is full. */
 static Helpdesk__V1__PageInfo *records__page_info(hd_call *c, char *next) {
   Helpdesk__V1__PageInfo *pi = hd_arena_new_message(c->arena, &helpdesk__v1__page_info__descriptor);
   if (pi) pi->next_page_token = next;
@@ -324,7 +327,8 @@ static int record__list_tx(hd_db *db, void *arg, hd_err *err) {
   rc = 0;
   goto done;
 too_large:
-  hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the page of internal records is too large: ask for fewer");
+  hd_err_set(err, HD_RESOURCE_EXHAUSTED,
+             "the page of internal records is too large: ask for fewer");
 done:
   hd_db_rows_free(rows);
   return rc;

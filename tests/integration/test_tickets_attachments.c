@@ -156,7 +156,9 @@ static void assert_ok(hd_code got, const hd_err *err) {
 
 /* ---- file contents ---- */
 
-typedef enum kind { K_JPEG, K_PNG, K_GIF87, K_GIF89, K_PDF, K_DOC, K_DOCX, K_EXE, K_ELF, K_TEXT } kind;
+typedef enum kind {
+  K_JPEG, K_PNG, K_GIF87, K_GIF89, K_PDF, K_DOC, K_DOCX, K_EXE, K_ELF, K_TEXT
+} kind;
 
 /* A file of n bytes of kind: its signature as file_type.c checks it, then noise of every byte
  * value (zeros for DOCX, whose tail must not look like a ZIP directory). Caller frees. */
@@ -504,7 +506,8 @@ static void test_attachment_bytes_come_back_identical(void **state) {
   /* The stored hash is of the stored bytes. */
   assert_int_equal(sql_i64(t,
                            "SELECT COUNT(*) FROM attachments WHERE id = %" PRId64
-                           " AND BINARY sha256 = BINARY SHA2(data, 256) AND size_bytes = LENGTH(data)",
+                           " AND BINARY sha256 = BINARY SHA2(data, 256) AND "
+                           "size_bytes = LENGTH(data)",
                            a->id),
                    1);
   free(p);

@@ -319,8 +319,8 @@ static void test_comments_by_customer_and_staff_list_oldest_first_and_each_bumps
     /* One history row naming the comment, one event carrying its id. */
     assert_int_equal(sql_i64(t,
                              "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                             " AND action = 'COMMENT' AND field = 'comment' AND to_value = '%" PRId64
-                             "' AND actor_id = '%s'",
+                             " AND action = 'COMMENT' AND field = 'comment' AND "
+                             "to_value = '%" PRId64 "' AND actor_id = '%s'",
                              id, c->id, authors[i]),
                      1);
     assert_int_equal(sql_i64(t,
@@ -658,8 +658,9 @@ static void test_consent_round_trip_with_its_history_entry_and_event(void **stat
   const int64_t v0 = version_of(t, id);
   const char *words = "Yes, you may reset my DNS zone to the defaults. — Jane";
   Helpdesk__V1__Consent *c = NULL;
-  assert_ok(record_consent(t, t->agent, id, v0, HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE,
-                           words, &c, &err),
+  assert_ok(record_consent(t, t->agent, id, v0,
+                           HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE, words, &c,
+                           &err),
             &err);
   assert_int_equal(c->ticket_id, id);
   assert_int_equal(c->scope, HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE);
@@ -703,7 +704,8 @@ static void test_consent_round_trip_with_its_history_entry_and_event(void **stat
     assert_string_equal(l->consents[0]->recorded_by, "agent-1");
     assert_int_equal(l->consents[0]->create_time_us, c->create_time_us);
     assert_int_equal(l->consents[1]->id, c2->id);
-    assert_int_equal(l->consents[1]->scope, HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_MAILBOX_TEST);
+    assert_int_equal(l->consents[1]->scope,
+                     HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_MAILBOX_TEST);
     assert_string_equal(l->consents[1]->recorded_by, "sup-1");
     assert_string_equal(l->page->next_page_token, "");
   }

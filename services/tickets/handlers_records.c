@@ -1,38 +1,489 @@
-/* The conversation, internal records and consents: not built yet; each answers UNIMPLEMENTED until its handlers land. */
+/* The conversation (comments), internal records (the ticket's owner and tenant admins only) and
+ * the customer's consents: adding one is a change of the ticket (version + 1, a history row
+ * naming the new row's id, an outbox event), listing them is oldest first by id, keyset-paged. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "page_token.h"
+#include "ticket_call.h"
+#include "ticket_enum.h"
 #include "ticket_handlers.h"
+#include "ticket_limits.h"
+#include "ticket_records.h"
 
+#define RECORDS_SCOPE_MAX 160 /* "<list>|<tenant>|<ticket id>" */
+
+/* ---- shared by the three kinds of rows ---- */
+
+/* INVALID_ARGUMENT unless expected_version is 0 (don't check) or a possible version. */
+static int records__check_version(hd_call *c, int64_t expected_version) {
+  if (expected_version >= 0) return 0;
+  return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                    "expected_version must be 0 (don't check) or the version you saw, got %" PRId64,
+                    expected_version);
+}
+
+/* FAILED_PRECONDITION "ticket 42 is CLOSED: <then>" unless t is open. */
+static int records__require_open(const Helpdesk__V1__Ticket *t, const char *then, hd_err *err) {
+  const ticket_status s = ticket_status_from_pb(t->status);
+  if (ticket_status_is_open(s)) return 0;
+  return hd_err_set(err, HD_FAILED_PRECONDITION, "ticket %" PRId64 " is %s: %s", t->id,
+                    ticket_status_name(s), then);
+}
+
+/* A row added to the ticket: the ticket's version + 1 and an event (ticket_store_update, which
+ * also checks expected_version), and a history row whose field names the kind of row and whose
+ * to_value is its id. Inside the caller's transaction. fields[0..n) extend the event. */
+static int records__child_added(hd_call *c, hd_db *db, int64_t ticket_id,
+                                int64_t expected_version, const char *action,
+                                const char *event_type, const char *field, int64_t child_id,
+                                const ticket_event_field *fields, size_t n, int64_t now_us,
+                                hd_err *err) {
+  const ticket_actor actor = tk_actor(c);
+  const ticket_change ch = {
+      .action = action, .event_type = event_type, .event_fields = fields, .n_event_fields = n};
+  if (ticket_store_update(db, tk_tenant(c), ticket_id, expected_version, &ch, now_us, &actor,
+                          NULL, NULL, err))
+    return -1;
+  char id[24];
+  snprintf(id, sizeof id, "%" PRId64, child_id);
+  return ticket_store_history_append(db, tk_tenant(c), ticket_id, &actor, action, field, NULL, id,
+                                     now_us, err);
+}
+
+/* Where a list of one ticket's rows starts: the page size and the id after which it continues,
+ * from the request's page (checked before any database work). scope names the list, the tenant
+ * and the ticket, so a token cannot continue another list. */
+typedef struct records__page {
+  size_t size;
+  int64_t after_id; /* 0 = from the start */
+  char scope[RECORDS_SCOPE_MAX];
+  size_t scope_len;
+} records__page;
+
+/* Fills *out from the request's page (NULL: the first page of PAGE_SIZE_DEFAULT). 0, or -1 with
+ * call->err INVALID_ARGUMENT for a bad size or a token of another list. */
+static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
+                               const Helpdesk__V1__PageRequest *req, records__page *out) {
+  const int n = snprintf(out->scope, sizeof out->scope, "%s|%s|%" PRId64, list, tk_tenant(c),
+                         ticket_id);
+  if (n < 0 || (size_t)n >= sizeof out->scope)
+    return hd_err_set(&c->err, HD_INTERNAL, "list scope does not fit its buffer");
+  out->scope_len = (size_t)n;
+  out->after_id = 0;
+  if (page_size_resolve(req ? req->page_size : 0, &out->size, &c->err)) return -1;
+  const char *token = req ? req->page_token : NULL;
+  if (!token || !*token) return 0;
+  page_pos pos;
+  if (page_token_decode(token, strlen(token), out->scope, out->scope_len, &pos, &c->err))
+    return -1;
+  out->after_id = pos.id;
+  return 0;
+}
+
+/* Runs sql (parameters: tenant, ticket id, after id, limit; its first column the row id, ordered
+ * by id) for one page. *rows (caller frees with hd_db_rows_free) holds up to size + 1 rows;
+ * *shown how many belong to this page; *next the token of the next page ("" on the last), in
+ * the arena. */
+static int records__page_query(hd_call *c, hd_db *db, int64_t ticket_id, const records__page *pg,
+                               const char *sql, hd_db_rows **rows, size_t *shown, char **next,
+                               hd_err *err) {
+  *rows = NULL;
+  *shown = 0;
+  *next = "";
+  const hd_db_param p[] = {hd_db_text(tk_tenant(c)), hd_db_int(ticket_id),
+                           hd_db_int(pg->after_id), hd_db_int((int64_t)pg->size + 1)};
+  if (hd_db_query(db, sql, p, 4, pg->size + 1, rows, err)) return -1;
+  const size_t count = hd_db_rows_count(*rows);
+  *shown = count > pg->size ? pg->size : count;
+  if (count <= pg->size) return 0;
+  const page_pos pos = {.key = 0, .id = hd_db_i64(*rows, *shown - 1, 0)};
+  return page_token_encode(&pos, pg->scope, pg->scope_len, c->arena, next, err);
+}
+
+/* A copy of a cell in the arena ("" for NULL); NULL when the arena is full. */
+static char *records__cell(hd_call *c, const hd_db_rows *rows, size_t r, size_t col) {
+  size_t len = 0;
+  const char *s = hd_db_str(rows, r, col, &len);
+  return hd_arena_strndup(c->arena, s, len);
+}
+
+/* A PageInfo carrying next (borrowed from the arena); NULL when the arena is full. */
+static Helpdesk__V1__PageInfo *records__page_info(hd_call *c, char *next) {
+  Helpdesk__V1__PageInfo *pi = hd_arena_new_message(c->arena, &helpdesk__v1__page_info__descriptor);
+  if (pi) pi->next_page_token = next;
+  return pi;
+}
+
+/* ---- comments ---- */
+
+typedef struct comment_add {
+  hd_call *call;
+  const Helpdesk__V1__AddCommentRequest *req;
+  Helpdesk__V1__Comment *out;
+} comment_add;
+
+static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
+  comment_add *x = arg;
+  hd_call *c = x->call;
+  x->out = NULL;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  if (records__require_open(t, "comments are closed; have it restarted or open a new ticket",
+                            err))
+    return -1;
+  const ticket_actor actor = tk_actor(c);
+  const int64_t now = tk_now(c);
+  if (ticket_comment_insert(db, tk_tenant(c), t->id, &actor, x->req->body, now, c->arena, &x->out,
+                            err))
+    return -1;
+  const ticket_event_field ev[] = {TICKET_EV_INT("comment_id", x->out->id)};
+  return records__child_added(c, db, t->id, x->req->expected_version, "COMMENT",
+                              TICKET_EVENT_COMMENTED, "comment", x->out->id, ev, 1, now, err);
+}
+
+/* AddComment: the ticket's customer or staff of its tenant; open tickets only. The status does
+ * not change (replies that drive it are ReplyToTicket and AddCustomerReply). */
 TICKETS_HANDLER(tickets_add_comment) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "AddComment is not built yet");
+  const Helpdesk__V1__AddCommentRequest *rq = (const Helpdesk__V1__AddCommentRequest *)req;
+  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
+      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+      records__check_version(call, rq->expected_version) ||
+      tk_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
+    return -1;
+  comment_add x = {.call = call, .req = rq};
+  if (tk_tx(call, comment__add_tx, &x)) return -1;
+  *(Helpdesk__V1__Comment *)resp = *x.out;
+  return 0;
 }
 
+typedef struct comment_list {
+  hd_call *call;
+  int64_t ticket_id;
+  const records__page *page;
+  Helpdesk__V1__ListCommentsResponse *out;
+} comment_list;
+
+static int comment__list_tx(hd_db *db, void *arg, hd_err *err) {
+  comment_list *x = arg;
+  hd_call *c = x->call;
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  x->out->comments = NULL;
+  x->out->n_comments = 0;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (tk_ticket_load(c, db, x->ticket_id, false, &t, NULL, err)) goto done;
+  size_t shown = 0;
+  char *next = "";
+  if (records__page_query(c, db, t->id, x->page,
+                          "SELECT id, ticket_id, author_id, author_role, body, created_at_us "
+                          "FROM comments WHERE tenant = ? AND ticket_id = ? AND id > ? "
+                          "ORDER BY id LIMIT ?",
+                          &rows, &shown, &next, err))
+    goto done;
+  Helpdesk__V1__Comment **items = HD_ARENA_ARRAY(c->arena, Helpdesk__V1__Comment *, shown + 1);
+  if (!items) goto too_large;
+  for (size_t i = 0; i < shown; i++) {
+    Helpdesk__V1__Comment *m = hd_arena_new_message(c->arena, &helpdesk__v1__comment__descriptor);
+    if (!m) goto too_large;
+    m->id = hd_db_i64(rows, i, 0);
+    m->ticket_id = hd_db_i64(rows, i, 1);
+    m->author_id = records__cell(c, rows, i, 2);
+    m->author_role = records__cell(c, rows, i, 3);
+    m->body = records__cell(c, rows, i, 4);
+    m->create_time_us = hd_db_i64(rows, i, 5);
+    if (!m->author_id || !m->author_role || !m->body) goto too_large;
+    items[i] = m;
+  }
+  x->out->page = records__page_info(c, next);
+  if (!x->out->page) goto too_large;
+  x->out->comments = items;
+  x->out->n_comments = shown;
+  rc = 0;
+  goto done;
+too_large:
+  hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the page of comments is too large: ask for fewer");
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+/* ListComments: the ticket's customer or staff of its tenant; oldest first. */
 TICKETS_HANDLER(tickets_list_comments) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "ListComments is not built yet");
+  const Helpdesk__V1__ListCommentsRequest *rq = (const Helpdesk__V1__ListCommentsRequest *)req;
+  records__page page;
+  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
+      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+      records__page_start(call, "comments", rq->ticket_id, rq->page, &page))
+    return -1;
+  comment_list x = {.call = call,
+                    .ticket_id = rq->ticket_id,
+                    .page = &page,
+                    .out = (Helpdesk__V1__ListCommentsResponse *)resp};
+  return tk_tx(call, comment__list_tx, &x);
 }
 
+/* ---- internal records ---- */
+
+/* PERMISSION_DENIED unless the caller owns t or is a tenant_admin (read and write alike). */
+static int record__require_access(hd_call *c, const Helpdesk__V1__Ticket *t, hd_err *err) {
+  if (tk_is_owner(c->principal, t) || hd_principal_has(c->principal, HD_ROLE_TENANT_ADMIN))
+    return 0;
+  if (t->owner_id && t->owner_id[0])
+    return hd_err_set(err, HD_PERMISSION_DENIED,
+                      "internal records are for the ticket's owner (%s) or a tenant_admin",
+                      t->owner_id);
+  return hd_err_set(err, HD_PERMISSION_DENIED,
+                    "internal records are for the ticket's owner or a tenant_admin; ticket %" PRId64
+                    " has no owner yet",
+                    t->id);
+}
+
+typedef struct record_add {
+  hd_call *call;
+  const Helpdesk__V1__AddInternalRecordRequest *req;
+  Helpdesk__V1__InternalRecord *out;
+} record_add;
+
+static int record__add_tx(hd_db *db, void *arg, hd_err *err) {
+  record_add *x = arg;
+  hd_call *c = x->call;
+  x->out = NULL;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  if (record__require_access(c, t, err)) return -1;
+  const int64_t now = tk_now(c);
+  if (ticket_record_insert(db, tk_tenant(c), t->id, c->principal->user_id, x->req->body, now,
+                           c->arena, &x->out, err))
+    return -1;
+  /* The body stays out of the event and the history: both reach readers who may not see it. */
+  const ticket_event_field ev[] = {TICKET_EV_INT("record_id", x->out->id)};
+  return records__child_added(c, db, t->id, x->req->expected_version, "INTERNAL_RECORD",
+                              TICKET_EVENT_RECORD_ADDED, "internal_record", x->out->id, ev, 1,
+                              now, err);
+}
+
+/* AddInternalRecord: the ticket's owner or a tenant_admin; closed tickets too (notes written
+ * after the fact). */
 TICKETS_HANDLER(tickets_add_internal_record) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "AddInternalRecord is not built yet");
+  const Helpdesk__V1__AddInternalRecordRequest *rq =
+      (const Helpdesk__V1__AddInternalRecordRequest *)req;
+  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
+      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+      records__check_version(call, rq->expected_version) ||
+      tk_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
+    return -1;
+  record_add x = {.call = call, .req = rq};
+  if (tk_tx(call, record__add_tx, &x)) return -1;
+  *(Helpdesk__V1__InternalRecord *)resp = *x.out;
+  return 0;
 }
 
+typedef struct record_list {
+  hd_call *call;
+  int64_t ticket_id;
+  const records__page *page;
+  Helpdesk__V1__ListInternalRecordsResponse *out;
+} record_list;
+
+static int record__list_tx(hd_db *db, void *arg, hd_err *err) {
+  record_list *x = arg;
+  hd_call *c = x->call;
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  x->out->records = NULL;
+  x->out->n_records = 0;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (tk_ticket_load(c, db, x->ticket_id, false, &t, NULL, err)) goto done;
+  if (record__require_access(c, t, err)) goto done;
+  size_t shown = 0;
+  char *next = "";
+  if (records__page_query(c, db, t->id, x->page,
+                          "SELECT id, ticket_id, author_id, body, created_at_us "
+                          "FROM internal_records WHERE tenant = ? AND ticket_id = ? AND id > ? "
+                          "ORDER BY id LIMIT ?",
+                          &rows, &shown, &next, err))
+    goto done;
+  Helpdesk__V1__InternalRecord **items =
+      HD_ARENA_ARRAY(c->arena, Helpdesk__V1__InternalRecord *, shown + 1);
+  if (!items) goto too_large;
+  for (size_t i = 0; i < shown; i++) {
+    Helpdesk__V1__InternalRecord *m =
+        hd_arena_new_message(c->arena, &helpdesk__v1__internal_record__descriptor);
+    if (!m) goto too_large;
+    m->id = hd_db_i64(rows, i, 0);
+    m->ticket_id = hd_db_i64(rows, i, 1);
+    m->author_id = records__cell(c, rows, i, 2);
+    m->body = records__cell(c, rows, i, 3);
+    m->create_time_us = hd_db_i64(rows, i, 4);
+    if (!m->author_id || !m->body) goto too_large;
+    items[i] = m;
+  }
+  x->out->page = records__page_info(c, next);
+  if (!x->out->page) goto too_large;
+  x->out->records = items;
+  x->out->n_records = shown;
+  rc = 0;
+  goto done;
+too_large:
+  hd_err_set(err, HD_RESOURCE_EXHAUSTED,
+             "the page of internal records is too large: ask for fewer");
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+/* ListInternalRecords: the ticket's owner or a tenant_admin; oldest first. */
 TICKETS_HANDLER(tickets_list_internal_records) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "ListInternalRecords is not built yet");
+  const Helpdesk__V1__ListInternalRecordsRequest *rq =
+      (const Helpdesk__V1__ListInternalRecordsRequest *)req;
+  records__page page;
+  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
+      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+      records__page_start(call, "internal_records", rq->ticket_id, rq->page, &page))
+    return -1;
+  record_list x = {.call = call,
+                   .ticket_id = rq->ticket_id,
+                   .page = &page,
+                   .out = (Helpdesk__V1__ListInternalRecordsResponse *)resp};
+  return tk_tx(call, record__list_tx, &x);
 }
 
+/* ---- consents ---- */
+
+static const char SQL_CONSENT_INSERT[] =
+    "INSERT INTO consents (tenant, ticket_id, scope, customer_words, recorded_by, created_at_us) "
+    "VALUES (?, ?, ?, ?, ?, ?)";
+
+typedef struct consent_add {
+  hd_call *call;
+  const Helpdesk__V1__RecordConsentRequest *req;
+  const char *scope; /* its short name, as stored */
+  int64_t id;
+  int64_t now_us;
+} consent_add;
+
+static int consent__add_tx(hd_db *db, void *arg, hd_err *err) {
+  consent_add *x = arg;
+  hd_call *c = x->call;
+  x->id = 0;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  if (records__require_open(t, "consents are recorded on open tickets only; have it restarted "
+                               "first",
+                            err))
+    return -1;
+  x->now_us = tk_now(c);
+  const hd_db_param p[] = {hd_db_text(tk_tenant(c)),         hd_db_int(t->id),
+                           hd_db_text(x->scope),             hd_db_text(x->req->customer_words),
+                           hd_db_text(c->principal->user_id), hd_db_int(x->now_us)};
+  uint64_t id = 0;
+  if (hd_db_exec(db, SQL_CONSENT_INSERT, p, 6, NULL, &id, err)) return -1;
+  x->id = (int64_t)id;
+  const ticket_event_field ev[] = {TICKET_EV_INT("consent_id", x->id),
+                                   TICKET_EV_STR("scope", x->scope)};
+  return records__child_added(c, db, t->id, x->req->expected_version, "CONSENT",
+                              TICKET_EVENT_CONSENT_RECORDED, "consent", x->id, ev, 2, x->now_us,
+                              err);
+}
+
+/* RecordConsent: staff record what the customer allowed, in the customer's words; open tickets
+ * only. */
 TICKETS_HANDLER(tickets_record_consent) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "RecordConsent is not built yet");
+  const Helpdesk__V1__RecordConsentRequest *rq = (const Helpdesk__V1__RecordConsentRequest *)req;
+  if (hd_call_require(call, HD_ROLES_STAFF) || tk_check_id(call, "ticket_id", rq->ticket_id) ||
+      records__check_version(call, rq->expected_version) ||
+      tk_check_enum(call, "scope", &helpdesk__v1__consent_scope__descriptor, (int)rq->scope,
+                    false) ||
+      tk_check_text(call, "customer_words", rq->customer_words, 1, TICKET_CONSENT_WORDS_MAX))
+    return -1;
+  consent_add x = {
+      .call = call,
+      .req = rq,
+      .scope = ticket_enum_name(&helpdesk__v1__consent_scope__descriptor, (int)rq->scope)};
+  if (tk_tx(call, consent__add_tx, &x)) return -1;
+  Helpdesk__V1__Consent *out = (Helpdesk__V1__Consent *)resp;
+  out->id = x.id;
+  out->ticket_id = rq->ticket_id;
+  out->scope = rq->scope;
+  out->customer_words = rq->customer_words; /* the request lives in the arena too */
+  out->recorded_by = hd_arena_strdup(call->arena, call->principal->user_id);
+  out->create_time_us = x.now_us;
+  if (!out->recorded_by)
+    return hd_err_set(&call->err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
+  return 0;
 }
 
+typedef struct consent_list {
+  hd_call *call;
+  int64_t ticket_id;
+  const records__page *page;
+  Helpdesk__V1__ListConsentsResponse *out;
+} consent_list;
+
+static int consent__list_tx(hd_db *db, void *arg, hd_err *err) {
+  consent_list *x = arg;
+  hd_call *c = x->call;
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  x->out->consents = NULL;
+  x->out->n_consents = 0;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (tk_ticket_load(c, db, x->ticket_id, false, &t, NULL, err)) goto done;
+  size_t shown = 0;
+  char *next = "";
+  if (records__page_query(c, db, t->id, x->page,
+                          "SELECT id, ticket_id, scope, customer_words, recorded_by, "
+                          "created_at_us FROM consents WHERE tenant = ? AND ticket_id = ? AND "
+                          "id > ? ORDER BY id LIMIT ?",
+                          &rows, &shown, &next, err))
+    goto done;
+  Helpdesk__V1__Consent **items = HD_ARENA_ARRAY(c->arena, Helpdesk__V1__Consent *, shown + 1);
+  if (!items) goto too_large;
+  for (size_t i = 0; i < shown; i++) {
+    Helpdesk__V1__Consent *m = hd_arena_new_message(c->arena, &helpdesk__v1__consent__descriptor);
+    if (!m) goto too_large;
+    m->id = hd_db_i64(rows, i, 0);
+    m->ticket_id = hd_db_i64(rows, i, 1);
+    size_t len = 0;
+    const char *scope = hd_db_str(rows, i, 2, &len);
+    int v = 0;
+    if (ticket_enum_parse(&helpdesk__v1__consent_scope__descriptor, scope, len, &v)) {
+      hd_err_set(err, HD_INTERNAL, "consent %" PRId64 " has an unknown scope", m->id);
+      goto done;
+    }
+    m->scope = (Helpdesk__V1__ConsentScope)v;
+    m->customer_words = records__cell(c, rows, i, 3);
+    m->recorded_by = records__cell(c, rows, i, 4);
+    m->create_time_us = hd_db_i64(rows, i, 5);
+    if (!m->customer_words || !m->recorded_by) goto too_large;
+    items[i] = m;
+  }
+  x->out->page = records__page_info(c, next);
+  if (!x->out->page) goto too_large;
+  x->out->consents = items;
+  x->out->n_consents = shown;
+  rc = 0;
+  goto done;
+too_large:
+  hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the page of consents is too large: ask for fewer");
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+/* ListConsents: staff of the tenant and the ticket's customer; oldest first. */
 TICKETS_HANDLER(tickets_list_consents) {
-  (void)req;
-  (void)resp;
-  return hd_err_set(&call->err, HD_UNIMPLEMENTED, "ListConsents is not built yet");
+  const Helpdesk__V1__ListConsentsRequest *rq = (const Helpdesk__V1__ListConsentsRequest *)req;
+  records__page page;
+  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
+      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+      records__page_start(call, "consents", rq->ticket_id, rq->page, &page))
+    return -1;
+  consent_list x = {.call = call,
+                    .ticket_id = rq->ticket_id,
+                    .page = &page,
+                    .out = (Helpdesk__V1__ListConsentsResponse *)resp};
+  return tk_tx(call, consent__list_tx, &x);
 }

@@ -4,7 +4,7 @@
 #  2. starts a private MariaDB and Redis on free ports in a fresh temporary folder;
 #  3. runs every unit and integration test (ctest);
 #  4. starts the four service binaries on free ports and runs the Python tests against them
-#     (tests/python/*.py: health interop, TLS);
+#     (tests/python/*.py: health interop, TLS, a ticket's walk to its automatic close);
 #  5. stops them with SIGTERM and checks that each drains and exits 0;
 #  6. validates the deployment files (scripts/validate-deploy.sh: docker-compose config,
 #     yamllint, Kubernetes schemas);
@@ -97,6 +97,8 @@ HELPDESK_METRICS_ADDR=127.0.0.1:0 "$root/scripts/services.sh" start "$tmp/svc" "
 run_counted health_check /usr/bin/python3 "$root/tests/python/health_check.py" --wait 30
 echo "== TLS from Python: a TLS call succeeds, a plaintext call to the TLS port fails cleanly"
 run_counted tls_check env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/tls_check.py"
+echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-tickets, short timers)"
+run_counted ticket_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/ticket_walk.py"
 
 # --- 5. graceful stop ---------------------------------------------------------------------------
 echo "== SIGTERM: each service drains and exits 0"

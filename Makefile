@@ -6,6 +6,7 @@
 #   make asan    the rpc and auth tests built with ASan+UBSan (into build-asan/)
 #   make valgrind  the rpc and auth tests under valgrind
 #   make deps    install the missing Debian packages
+#   make bench   the benchmarks against the `make run` stack; writes BENCHMARKS.md
 #   make clean   remove build/ and build-asan/
 # CI=1 (any non-empty value) turns warnings into errors.
 
@@ -19,7 +20,7 @@ SANITIZE_TESTS ?= ^test_(rpc|auth|base64url|service_health)$$
 WERROR := $(if $(CI),ON,OFF)
 
 .DEFAULT_GOAL := build
-.PHONY: deps build run stop test asan valgrind clean
+.PHONY: deps build run stop test bench asan valgrind clean
 
 deps:
 	scripts/deps.sh
@@ -36,6 +37,9 @@ stop:
 
 test:
 	scripts/test.sh
+
+bench:
+	bench/run_all.py
 
 asan:
 	scripts/deps.sh

@@ -1,0 +1,230 @@
+#!/usr/bin/python3
+"""Runs every benchmark against the stack `make run` starts and writes BENCHMARKS.md.
+
+    make bench                      (or: bench/run_all.py [--duration 10] [--out BENCHMARKS.md])
+
+What it does, in order:
+  1. `make run` (installs, builds, starts MariaDB, Redis and the four services; idempotent), then
+     empties the ticket service's database so every run starts from the same state;
+  2. scale: loads 10,000 tickets (bench/load-tickets.sh) and measures GetTicket and ListTickets
+     (oldest first; by status; by owner), then loads up to 1,000,000 and measures them again;
+  3. throughput: the health RPC, CreateTicket, GetTicket, ListTickets at 1, 8 and 16 concurrent
+     callers, the owner's work loop (ACKNOWLEDGE, FINAL_ANSWER, CloseTicket) at 8;
+  4. MariaDB's own one-row durable insert rate (mariadb-slap, autocommit, InnoDB with
+     innodb_flush_log_at_trx_commit=1) at the same concurrencies, and CreateTicket as a ratio;
+  5. each service's peak RSS (VmHWM) after all of it.
+Figures are printed as they come and written to the report with the machine's description.
+Not a test: nothing here passes or fails on a number.
+"""
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.join(ROOT, "build", "bench", "hd-bench")
+TICKETS = "127.0.0.1:50051"
+CONCURRENCY = (1, 8, 16)
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, text=True,
+                          capture_output=True, cwd=ROOT, **kw).stdout
+
+
+def run_env():
+    env = dict(os.environ)
+    with open(os.path.join(ROOT, ".run", "env")) as f:
+        for line in f:
+            m = re.match(r"export (\w+)=(.*)", line.strip())
+            if m:
+                env[m.group(1)] = m.group(2)
+    return env
+
+
+def sql(env, query, db="helpdesk_tickets"):
+    return subprocess.run(["mariadb", f"--socket={env['HELPDESK_DB_SOCKET']}", "-u", env.get("HELPDESK_DB_USER", "root"),
+                           "-N", "-e", query] + ([db] if db else []),
+                          check=True, text=True, capture_output=True).stdout.strip()
+
+
+def bench(scenario, concurrency, duration, tenant="bench", prepare=None, calls=None, target=TICKETS):
+    cmd = [BENCH, "--target", target, "--scenario", scenario, "--concurrency", str(concurrency),
+           "--tenant", tenant]
+    cmd += ["--calls", str(calls)] if calls else ["--duration", str(duration)]
+    if prepare is not None:
+        cmd += ["--prepare", str(prepare)]
+    out = subprocess.run(cmd, check=True, text=True, capture_output=True).stdout
+    line = [l for l in out.splitlines() if l.startswith("scenario=")][-1]
+    r = dict(kv.split("=", 1) for kv in line.split())
+    err = [l for l in out.splitlines() if l.startswith("first_error=")]
+    r["first_error"] = err[0].split("=", 1)[1] if err else ""
+    print("  " + line + (f" {err[0]}" if err else ""), flush=True)
+    return r
+
+
+def slap(env, concurrency, queries):
+    sql(env, "CREATE DATABASE IF NOT EXISTS hd_slap", db=None)
+    sql(env, "DROP TABLE IF EXISTS t; CREATE TABLE t (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
+             "tenant VARCHAR(64) NOT NULL, body VARCHAR(200) NOT NULL, created_at_us BIGINT NOT NULL) "
+             "ENGINE=InnoDB", db="hd_slap")
+    out = subprocess.run(["mariadb-slap", f"--socket={env['HELPDESK_DB_SOCKET']}", "-u", "root",
+                          "--create-schema=hd_slap", "--no-drop", f"--concurrency={concurrency}",
+                          "--iterations=1", f"--number-of-queries={queries}",
+                          "--query=INSERT INTO t (tenant, body, created_at_us) VALUES ('bench', 'one row', 1)"],
+                         check=True, text=True, capture_output=True).stdout
+    secs = float(re.search(r"Average number of seconds to run all queries: ([\d.]+)", out).group(1))
+    rate = queries / secs if secs > 0 else 0.0
+    print(f"  mariadb-slap concurrency={concurrency} inserts={queries} seconds={secs:.3f} inserts_per_s={rate:.0f}",
+          flush=True)
+    return rate
+
+
+def peak_rss_mb():
+    out = {}
+    for svc in ("tickets", "routing", "accounts", "kpi"):
+        try:
+            with open(os.path.join(ROOT, ".run", "pids", f"{svc}.pid")) as f:
+                pid = f.read().strip()
+            with open(f"/proc/{pid}/status") as f:
+                kb = int(re.search(r"VmHWM:\s+(\d+) kB", f.read()).group(1))
+            out[svc] = kb / 1024.0
+        except (OSError, AttributeError, ValueError):
+            out[svc] = None
+    return out
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            m = re.search(r"model name\s*:\s*(.+)", f.read())
+            cpu = m.group(1).strip() if m else cpu
+    except OSError:
+        pass
+    with open("/proc/meminfo") as f:
+        mem_gib = int(re.search(r"MemTotal:\s+(\d+)", f.read()).group(1)) / 1024 / 1024
+    mariadb = sh(["mariadb", "--version"]).strip()
+    return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB memory, {platform.system()} {platform.release()}; {mariadb}"
+
+
+def ms(r, key):
+    return f"{float(r[key]):.2f}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--duration", type=float, default=10, help="seconds per throughput run (default 10)")
+    ap.add_argument("--million", type=int, default=1_000_000, help="tickets for the large scale run")
+    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    a = ap.parse_args()
+    d = a.duration
+
+    print("== make run, with an empty ticket database", flush=True)
+    subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    env = run_env()
+    sql(env, "DROP DATABASE IF EXISTS helpdesk_tickets", db=None)
+    # Restarts the services: the ticket service creates and migrates its database again.
+    subprocess.run(["make", "--no-print-directory", "run"], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(["cmake", "--build", "build", "--target", "hd-bench"], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)
+
+    print("== scale: 10,000 tickets, then a million", flush=True)
+    scale = {}
+    loaded = 0
+    for size in (10_000, a.million):
+        out = sh([os.path.join(ROOT, "bench", "load-tickets.sh"), str(size - loaded), "scale"])
+        print("  " + out.strip(), flush=True)
+        loaded = size
+        sql(env, "ANALYZE TABLE tickets")
+        for sc in ("get", "list", "list_status", "list_owner"):
+            prep = 0 if sc == "get" else None
+            scale[(size, sc, 1)] = bench(sc, 1, d / 2, tenant="scale", prepare=prep)
+            scale[(size, sc, 16)] = bench(sc, 16, d / 2, tenant="scale", prepare=prep)
+
+    print("== throughput", flush=True)
+    thr = {}
+    for c in CONCURRENCY:
+        thr[("health", c)] = bench("health", c, d)
+        thr[("create", c)] = bench("create", c, d)
+        thr[("get", c)] = bench("get", c, d, prepare=2000 if c == 1 else 0)
+        thr[("list", c)] = bench("list", c, d)
+    loop_calls = 1500
+    thr[("workloop", 8)] = bench("workloop", 8, d, prepare=loop_calls, calls=loop_calls)
+
+    print("== MariaDB's one-row durable inserts (mariadb-slap)", flush=True)
+    slap_rate = {c: slap(env, c, 2000 * max(1, c)) for c in CONCURRENCY}
+    rss = peak_rss_mb()
+    print("== peak RSS (MiB): " + ", ".join(f"{k} {v:.1f}" if v else f"{k} ?" for k, v in rss.items()))
+
+    # ---- the report ----
+    L = []
+    L.append("# Benchmarks\n")
+    L.append("Measured by `bench/run_all.py` (`make bench`) against the stack `make run` starts: the four "
+             "services, MariaDB and Redis on one machine, the load generator `hd-bench` (gRPC C core "
+             "client, one channel per caller) on the same machine. Every caller runs its operation in a "
+             "closed loop; latency is per operation.\n")
+    L.append(f"- Machine: {machine()}")
+    L.append(f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {d:g} s per throughput run, "
+             f"{d / 2:g} s per scale run")
+    L.append("- Reproduce: `make bench` (or `bench/run_all.py --duration 10`)\n")
+    L.append("## Throughput and latency\n")
+    L.append("| scenario | callers | calls/s | p50 ms | p99 ms | p99.9 ms | errors |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for (sc, c), r in thr.items():
+        L.append(f"| {sc} | {c} | {float(r['ops_per_s']):.0f} | {ms(r, 'p50_ms')} | {ms(r, 'p99_ms')} | "
+                 f"{ms(r, 'p999_ms')} | {r['errors']} |")
+    L.append("\nThe work loop is one operation of three calls (ReplyToTicket ACKNOWLEDGE, ReplyToTicket "
+             "FINAL_ANSWER, CloseTicket) on tickets created beforehand.\n")
+    L.append("## CreateTicket against MariaDB's own limit\n")
+    L.append("MariaDB's one-row durable insert: `mariadb-slap`, autocommit `INSERT` of one row into an "
+             "InnoDB table with a primary key, `innodb_flush_log_at_trx_commit=1`, same server, same "
+             "concurrency. CreateTicket writes more in its one transaction: the ticket (seven secondary "
+             "indexes), its idempotency key, a history row and an outbox row, after reading the key.\n")
+    L.append("| callers | MariaDB inserts/s | CreateTicket/s | ratio |")
+    L.append("|---:|---:|---:|---:|")
+    for c in CONCURRENCY:
+        cr = float(thr[("create", c)]["ops_per_s"])
+        L.append(f"| {c} | {slap_rate[c]:.0f} | {cr:.0f} | {100 * cr / slap_rate[c]:.0f}% |")
+    L.append("\n## GetTicket against the health RPC\n")
+    L.append("| callers | health calls/s | GetTicket/s | ratio |")
+    L.append("|---:|---:|---:|---:|")
+    for c in CONCURRENCY:
+        h, g = float(thr[("health", c)]["ops_per_s"]), float(thr[("get", c)]["ops_per_s"])
+        L.append(f"| {c} | {h:.0f} | {g:.0f} | {100 * g / h:.0f}% |")
+    L.append("\n## Scale: 10,000 and 1,000,000 tickets\n")
+    L.append("The tenant `scale` loaded by `bench/load-tickets.sh` (six statuses in turn, every tenth "
+             "ticket owned by `bench-owner`). GetTicket reads a random ticket; ListTickets reads the "
+             "first page of 50, oldest first.\n")
+    L.append("| scenario | callers | p50 ms at 10k | p50 ms at 1M | p99 ms at 10k | p99 ms at 1M | "
+             "calls/s at 10k | calls/s at 1M | p50 1M/10k |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for sc in ("get", "list", "list_status", "list_owner"):
+        for c in (1, 16):
+            s, m = scale[(10_000, sc, c)], scale[(a.million, sc, c)]
+            ratio = float(m["p50_ms"]) / float(s["p50_ms"]) if float(s["p50_ms"]) > 0 else 0
+            L.append(f"| {sc} | {c} | {ms(s, 'p50_ms')} | {ms(m, 'p50_ms')} | {ms(s, 'p99_ms')} | "
+                     f"{ms(m, 'p99_ms')} | {float(s['ops_per_s']):.0f} | {float(m['ops_per_s']):.0f} | "
+                     f"{ratio:.2f}x |")
+    L.append("\n## Memory\n")
+    L.append("Peak resident set (VmHWM) of each service after all the runs above:\n")
+    L.append("| service | peak RSS MiB |")
+    L.append("|---|---:|")
+    for k, v in rss.items():
+        L.append(f"| {k} | {v:.1f} |" if v else f"| {k} | not running |")
+    L.append("")
+    notes = os.path.join(ROOT, "bench", "NOTES.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            L.append(f.read())
+    with open(a.out, "w") as f:
+        f.write("\n".join(L) + "\n")
+    print(f"wrote {a.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

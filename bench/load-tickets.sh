@@ -4,8 +4,10 @@
 #   bench/load-tickets.sh 1000000 [TENANT]
 # Against the stack `make run` started (.run/env); the service must have run once (migrations).
 # Rows look like real ones: six statuses in turn, 200 owners plus "bench-owner" on every tenth,
-# 50,000 customers, creation times one second apart ending now. No history or outbox rows: this
-# is a read-scale fixture, not a replay.
+# 50,000 customers. Ids follow on from the table's highest id without gaps (so a benchmark can read
+# random ids of the tenant), and creation times grow with the id, one second apart, from
+# 2023-11-14 (so "oldest first" and id order agree). No history or outbox rows: this is a
+# read-scale fixture, not a replay.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:?usage: load-tickets.sh N [TENANT]}
@@ -17,20 +19,20 @@ db=${HELPDESK_TICKETS_DB_NAME:-helpdesk_tickets}
 sql() { mariadb --socket="$HELPDESK_DB_SOCKET" -u "${HELPDESK_DB_USER:-root}" "$db" -N -e "$1"; }
 
 batch=100000
-now_us=$(( $(date +%s) * 1000000 ))
-start_us=$(( now_us - n * 1000000 ))
+base_us=1700000000000000 # 2023-11-14T22:13:20Z; ticket id i was created at base + i seconds
+first=$(( $(sql "SELECT COALESCE(MAX(id), 0) FROM tickets") + 1 ))
 done_rows=0
 t0=$(date +%s.%N)
 while [ "$done_rows" -lt "$n" ]; do
   size=$(( n - done_rows < batch ? n - done_rows : batch ))
-  sql "INSERT INTO tickets (tenant, customer_id, subject, title, description, product, brand,
+  sql "INSERT INTO tickets (id, tenant, customer_id, subject, title, description, product, brand,
          service_type, issue_type, status, owner_id, department, created_at_us, updated_at_us)
-       SELECT '$tenant', CONCAT('cust-', s.seq % 50000), 'Loaded ticket', 'Loaded ticket',
+       SELECT $first - 1 + s.seq, '$tenant', CONCAT('cust-', s.seq % 50000), 'Loaded ticket', 'Loaded ticket',
          'A ticket loaded for the scale benchmark.', 'Web Hosting', 'Bench', 'SHARED', 'TECHNICAL',
          ELT(1 + s.seq % 6, 'PENDING_RESPONSE', 'PROCESSING', 'PENDING_FEEDBACK', 'FEEDBACK',
              'TO_BE_CONFIRMED', 'CLOSED'),
          IF(s.seq % 10 = 0, 'bench-owner', CONCAT('agent-', s.seq % 200)), 'support',
-         $start_us + s.seq * 1000000, $start_us + s.seq * 1000000
+         $base_us + ($first - 1 + s.seq) * 1000000, $base_us + ($first - 1 + s.seq) * 1000000
        FROM seq_$((done_rows + 1))_to_$((done_rows + size)) s"
   done_rows=$(( done_rows + size ))
 done

@@ -8,6 +8,10 @@
 #include "log/log.h"
 
 #define OUTBOX_STREAM_MAXLEN 1000000
+#define OUTBOX_MARK_IDS 16 /* ids one UPDATE marks as published */
+
+static const char outbox__mark_sql[] =
+    "UPDATE outbox SET published_at_us = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 typedef struct relay_ctx {
   const hd_svc_env *env;
@@ -43,10 +47,19 @@ static int outbox__batch(hd_db *db, void *arg, hd_err *err) {
         {"payload", payload, plen},
     };
     if (hd_kv_stream_add(r->w->kv, stream, OUTBOX_STREAM_MAXLEN, f, 6, NULL, err) != 0) goto done;
-    hd_db_param p[] = {hd_db_int(now), hd_db_int(hd_db_i64(rows, i, 0))};
-    if (hd_db_exec(db, "UPDATE outbox SET published_at_us = ? WHERE id = ?", p, 2, NULL, NULL, err) != 0)
-      goto done;
     r->published++;
+  }
+  /* Marks exactly the rows this batch locked and published, OUTBOX_MARK_IDS at a time (one
+   * statement text: the last id repeats to fill a short chunk). Never a range: a row between two
+   * of ours may belong to a transaction still open, not yet published. */
+  for (size_t i = 0; i < r->published; i += OUTBOX_MARK_IDS) {
+    hd_db_param p[1 + OUTBOX_MARK_IDS];
+    p[0] = hd_db_int(now);
+    for (size_t k = 0; k < OUTBOX_MARK_IDS; k++) {
+      const size_t row = i + k < r->published ? i + k : r->published - 1;
+      p[1 + k] = hd_db_int(hd_db_i64(rows, row, 0));
+    }
+    if (hd_db_exec(db, outbox__mark_sql, p, 1 + OUTBOX_MARK_IDS, NULL, NULL, err) != 0) goto done;
   }
   rc = 0;
 done:

@@ -79,9 +79,12 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
                               now - TICKET_IDEM_WINDOW_US, &claimed, &seen, err))
     return -1;
   if (claimed) {
-    if (ticket_store_insert(db, tenant, &x->ticket, now, &actor, &id, err) ||
-        ticket_store_idem_set_ticket(db, tenant, caller, x->key, id, err))
-      return -1;
+    /* The reply is what was just written: no read back (a new ticket has no follower). */
+    return ticket_store_insert(db, tenant, &x->ticket, now, &actor, &id, err) ||
+                   ticket_store_idem_set_ticket(db, tenant, caller, x->key, id, err) ||
+                   ticket_store_new_proto(tenant, &x->ticket, id, now, c->arena, &x->out, err)
+               ? -1
+               : 0;
   } else {
     if (strcmp(seen.request_hash, x->hash) != 0)
       return hd_err_set(err, HD_ALREADY_EXISTS,
@@ -169,10 +172,12 @@ TICKETS_HANDLER(tickets_get_ticket) {
   if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF) ||
       tk_check_id(call, "ticket_id", rq->ticket_id))
     return -1;
-  hd_db *db = tk_db(call);
-  if (tk_ticket_load(call, db, rq->ticket_id, false, &t, NULL, &call->err) ||
-      ticket__mark_followed(call, db, t, &call->err))
+  if (ticket_store_get_viewed(tk_db(call), tk_tenant(call), rq->ticket_id,
+                              call->principal->user_id, call->arena, &t, &call->err))
     return ticket__failed(call);
+  /* A customer asking for another customer's ticket: NOT_FOUND, exactly as a missing one. */
+  if (tk_is_customer_only(call->principal) && strcmp(t->customer_id, call->principal->user_id) != 0)
+    return hd_err_set(&call->err, HD_NOT_FOUND, "ticket %" PRId64 " not found", rq->ticket_id);
   *(Helpdesk__V1__Ticket *)resp = *t;
   return 0;
 }

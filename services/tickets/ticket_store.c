@@ -24,9 +24,7 @@
   "t.product, t.brand, t.service_type, t.issue_type, t.status, t.suspended_from, t.owner_id, "    \
   "t.department, t.level, t.category, t.version, t.fence, t.follow_up_count, t.resolved, "        \
   "t.merged_into_id, t.timer_kind, t.timer_due_us, t.last_customer_reply_us, t.created_at_us, "   \
-  "t.updated_at_us, t.closed_at_us, "                                                              \
-  "(SELECT GROUP_CONCAT(m.id ORDER BY m.id SEPARATOR ',') FROM tickets m "                        \
-  "WHERE m.tenant = t.tenant AND m.merged_into_id = t.id) AS associated, "
+  "t.updated_at_us, t.closed_at_us, t.associated_count, "
 
 enum {
   C_ID, C_TENANT, C_CUSTOMER, C_SUBJECT, C_TITLE, C_DESCRIPTION, C_PRODUCT, C_BRAND,
@@ -41,6 +39,13 @@ static const char SQL_GET[] = "SELECT " COLS_HEAD "t.description, " COLS_TAIL
 static const char SQL_GET_FOR_UPDATE[] = "SELECT " COLS_HEAD "t.description, " COLS_TAIL
                                          "0 AS followed FROM tickets t WHERE t.tenant = ? AND "
                                          "t.id = ? FOR UPDATE";
+
+/* A plain read with `followed` for one agent (the first parameter), in one round trip. */
+static const char SQL_GET_VIEWED[] =
+    "SELECT " COLS_HEAD "t.description, " COLS_TAIL
+    "(f.agent_id IS NOT NULL) AS followed FROM tickets t LEFT JOIN follows f ON "
+    "f.ticket_id = t.id AND f.agent_id = ? AND f.tenant = t.tenant "
+    "WHERE t.tenant = ? AND t.id = ?";
 
 static const char SQL_HISTORY_INSERT[] =
     "INSERT INTO ticket_history (tenant, ticket_id, actor_id, actor_role, action, field, "
@@ -112,38 +117,34 @@ static int store__cell_enum(const hd_db_rows *rows, size_t r, size_t c,
   return 0;
 }
 
-/* Parses "3,17,42" into an arena array. */
-static int store__parse_ids(const char *s, size_t len, hd_arena *a, int64_t **out, size_t *n,
-                            hd_err *err) {
-  *out = NULL;
-  *n = 0;
-  if (len == 0) return 0;
-  size_t count = 1;
-  for (size_t i = 0; i < len; i++) count += s[i] == ',';
-  if (count > STORE_ASSOCIATED_MAX)
+/* Reads the ids of the tickets merged into t (t->n_associated_ticket_ids of them, as the row's
+ * associated_count said; 0 reads nothing) into an arena array, ascending. */
+static int store__fill_associated(hd_db *db, Helpdesk__V1__Ticket *t, hd_arena *a, hd_err *err) {
+  const size_t want = t->n_associated_ticket_ids;
+  t->n_associated_ticket_ids = 0;
+  t->associated_ticket_ids = NULL;
+  if (want == 0) return 0;
+  if (want > STORE_ASSOCIATED_MAX)
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "a ticket has more than %u associated tickets",
                       STORE_ASSOCIATED_MAX);
-  int64_t *ids = HD_ARENA_ARRAY(a, int64_t, count);
-  if (!ids)
+  hd_db_rows *rows = NULL;
+  const hd_db_param p[] = {hd_db_text(t->tenant), hd_db_int(t->id)};
+  if (hd_db_query(db, "SELECT id FROM tickets WHERE tenant = ? AND merged_into_id = ? ORDER BY id",
+                  p, 2, STORE_ASSOCIATED_MAX, &rows, err) != 0)
+    return -1;
+  const size_t n = hd_db_rows_count(rows);
+  int64_t *ids = n ? HD_ARENA_ARRAY(a, int64_t, n) : NULL;
+  if (n && !ids) {
+    hd_db_rows_free(rows);
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading associated tickets");
-  size_t k = 0;
-  int64_t v = 0;
-  for (size_t i = 0; i <= len; i++) {
-    if (i == len || s[i] == ',') {
-      ids[k++] = v;
-      v = 0;
-    } else if (s[i] >= '0' && s[i] <= '9' && v <= (INT64_MAX - 9) / 10) {
-      v = v * 10 + (s[i] - '0');
-    } else {
-      return hd_err_set(err, HD_INTERNAL, "malformed associated ticket list");
-    }
   }
-  *out = ids;
-  *n = k;
+  for (size_t i = 0; i < n; i++) ids[i] = hd_db_i64(rows, i, 0);
+  hd_db_rows_free(rows);
+  t->associated_ticket_ids = ids;
+  t->n_associated_ticket_ids = n;
   return 0;
 }
 
-/* Row r of a ticket query → a Ticket in the arena (and meta, may be NULL). */
 static int store__to_proto(const hd_db_rows *rows, size_t r, hd_arena *a,
                            Helpdesk__V1__Ticket **out, ticket_meta *meta, hd_err *err) {
   Helpdesk__V1__Ticket *t = hd_arena_new_message(a, &helpdesk__v1__ticket__descriptor);
@@ -188,9 +189,9 @@ static int store__to_proto(const hd_db_rows *rows, size_t r, hd_arena *a,
   t->close_time_us = hd_db_i64(rows, r, C_CLOSED);
   t->followed = hd_db_i64(rows, r, C_FOLLOWED) != 0;
   size_t len = 0;
-  const char *assoc = hd_db_str(rows, r, C_ASSOCIATED, &len);
-  if (store__parse_ids(assoc, len, a, &t->associated_ticket_ids, &t->n_associated_ticket_ids, err))
-    return -1;
+  /* The count only; store__fill_associated reads the ids when there are any. */
+  const int64_t associated = hd_db_i64(rows, r, C_ASSOCIATED);
+  t->n_associated_ticket_ids = associated > 0 ? (size_t)associated : 0;
   if (meta) {
     *meta = (ticket_meta){.fence = hd_db_i64(rows, r, C_FENCE),
                           .timer_due_us = hd_db_i64(rows, r, C_TIMER_DUE),
@@ -218,6 +219,25 @@ int ticket_store_get(hd_db *db, const char *tenant, int64_t id, bool for_update,
     goto done;
   }
   rc = store__to_proto(rows, 0, arena, out, meta, err);
+  if (rc == 0) rc = store__fill_associated(db, *out, arena, err);
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const char *viewer_id,
+                            hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
+  hd_db_rows *rows = NULL;
+  const hd_db_param p[] = {hd_db_text(viewer_id ? viewer_id : ""), hd_db_text(tenant),
+                           hd_db_int(id)};
+  int rc = hd_db_query(db, SQL_GET_VIEWED, p, 3, 1, &rows, err);
+  if (rc != 0) goto done;
+  if (hd_db_rows_count(rows) == 0) {
+    rc = hd_err_set(err, HD_NOT_FOUND, "ticket %" PRId64 " not found", id);
+    goto done;
+  }
+  rc = store__to_proto(rows, 0, arena, out, NULL, err);
+  if (rc == 0) rc = store__fill_associated(db, *out, arena, err);
 done:
   hd_db_rows_free(rows);
   return rc;
@@ -360,6 +380,34 @@ int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int6
 done:
   event_json_free(&j);
   return rc;
+}
+
+int ticket_store_new_proto(const char *tenant, const ticket_new *t, int64_t id, int64_t now_us,
+                           hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
+  Helpdesk__V1__Ticket *m = hd_arena_new_message(arena, &helpdesk__v1__ticket__descriptor);
+  if (!m) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory building ticket %" PRId64, id);
+  m->id = id;
+  m->tenant = hd_arena_strdup(arena, tenant);
+  m->customer_id = hd_arena_strdup(arena, t->customer_id);
+  m->subject = hd_arena_strdup(arena, t->subject);
+  m->title = m->subject;
+  m->description = hd_arena_strdup(arena, t->description);
+  m->product = hd_arena_strdup(arena, t->product ? t->product : "");
+  m->brand = hd_arena_strdup(arena, t->brand ? t->brand : "");
+  m->owner_id = "";
+  m->department = hd_arena_strdup(arena, t->department ? t->department : "");
+  if (!m->tenant || !m->customer_id || !m->subject || !m->description || !m->product ||
+      !m->brand || !m->department)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory building ticket %" PRId64, id);
+  m->service_type = t->service_type;
+  m->issue_type = t->issue_type;
+  m->status = ticket_status_to_pb(TICKET_PENDING_RESPONSE);
+  m->level = 1;
+  m->version = 1;
+  m->create_time_us = now_us;
+  m->update_time_us = now_us;
+  *out = m;
+  return 0;
 }
 
 /* ---- change ---- */
@@ -546,6 +594,24 @@ static int store__write_row(hd_db *db, const char *tenant, int64_t id, int64_t v
   return 0;
 }
 
+/* Keeps tickets.associated_count in step when a change moves merged_into_id from `from` to `to`
+ * (0 = none): the old target counts one less, the new one one more. */
+static int store__count_associated(hd_db *db, const char *tenant, int64_t from, int64_t to,
+                                   hd_err *err) {
+  if (from == to) return 0;
+  static const char sql[] = "UPDATE tickets SET associated_count = associated_count + ? "
+                            "WHERE tenant = ? AND id = ?";
+  if (from > 0) {
+    const hd_db_param p[] = {hd_db_int(-1), hd_db_text(tenant), hd_db_int(from)};
+    if (hd_db_exec(db, sql, p, 3, NULL, NULL, err) != 0) return -1;
+  }
+  if (to > 0) {
+    const hd_db_param p[] = {hd_db_int(1), hd_db_text(tenant), hd_db_int(to)};
+    if (hd_db_exec(db, sql, p, 3, NULL, NULL, err) != 0) return -1;
+  }
+  return 0;
+}
+
 static int store__change_event(hd_db *db, const char *tenant, int64_t id, const char *type,
                                const ticket_change *ch, const Helpdesk__V1__Ticket *before,
                                const store__state *a, const store__diffs *ds, int64_t version,
@@ -616,7 +682,9 @@ int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expec
   const store__state a = store__apply(&b, ch, now_us);
   store__diffs ds;
   store__diff_all(&b, &a, &ds);
-  if (store__write_row(db, tenant, id, before->version, &a, now_us, err) != 0) goto done;
+  if (store__write_row(db, tenant, id, before->version, &a, now_us, err) != 0 ||
+      store__count_associated(db, tenant, b.merged_into_id, a.merged_into_id, err) != 0)
+    goto done;
   for (size_t i = 0; i < ds.n; i++) {
     if (ticket_store_history_append(db, tenant, id, actor, ch->action, ds.d[i].field,
                                     ds.d[i].from, ds.d[i].to, now_us, err) != 0)
@@ -727,7 +795,9 @@ int ticket_store_list(hd_db *db, const char *tenant, const ticket_list_query *q,
     goto done;
   }
   for (size_t i = 0; i < shown; i++) {
-    if (store__to_proto(rows, i, arena, &out->tickets[i], NULL, err) != 0) goto done;
+    if (store__to_proto(rows, i, arena, &out->tickets[i], NULL, err) != 0 ||
+        store__fill_associated(db, out->tickets[i], arena, err) != 0)
+      goto done;
   }
   out->n = shown;
   if (count > page_size) {

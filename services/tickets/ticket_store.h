@@ -99,6 +99,11 @@ ticket_actor ticket_actor_of(const hd_principal *p);
 int ticket_store_get(hd_db *db, const char *tenant, int64_t id, bool for_update, hd_arena *arena,
                      Helpdesk__V1__Ticket **out, ticket_meta *meta, hd_err *err);
 
+/* A plain (non-locking) read of ticket id with Ticket.followed filled for viewer_id (NULL or ""
+ * → false), in one query; as ticket_store_get otherwise. */
+int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const char *viewer_id,
+                            hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err);
+
 /* *out = whether agent_id follows ticket_id (false for NULL or empty agent_id). */
 int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, const char *agent_id,
                           bool *out, hd_err *err);
@@ -122,6 +127,12 @@ typedef struct ticket_new {
  * Call inside hd_db_tx. *out_id receives the new id. */
 int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
                         const ticket_actor *actor, int64_t *out_id, hd_err *err);
+
+/* The Ticket a successful ticket_store_insert of t just wrote (id, now_us), built without reading
+ * it back: what the row holds right after the insert (nobody follows a new ticket, nothing is
+ * merged into it). *out and its strings in arena. */
+int ticket_store_new_proto(const char *tenant, const ticket_new *t, int64_t id, int64_t now_us,
+                           hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err);
 
 /* ---- change ---- */
 

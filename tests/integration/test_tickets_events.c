@@ -105,9 +105,38 @@ static void test_a_created_ticket_is_published_once_to_the_event_stream(void **s
   tf_stop(&t);
 }
 
+/* A batch larger than one marking statement (16 ids): every event is published once and every
+ * outbox row is marked. */
+static void test_a_batch_of_events_is_published_and_marked_exactly_once(void **state) {
+  (void)state;
+  tf t;
+  assert_int_equal(tf_start(&t), 0);
+  char tenant[64];
+  hd_test_unique(tenant, sizeof tenant, "events");
+  char *agent = hd_fixture_token(&t.f, tenant, "agent-1", HD_ROLE_AGENT);
+  hd_kv_config kc;
+  hd_test_kv_config(&kc);
+  hd_kv *kv = NULL;
+  hd_err err = {0};
+  assert_int_equal(hd_kv_new(&kc, &kv, &err), 0);
+  for (int i = 0; i < 37; i++) tf_create(&t, agent, "cust-1", "Invoice charged twice");
+  int64_t unpublished = -1;
+  for (int i = 0; i < 100 && unpublished != 0; i++) {
+    unpublished = tf_sql(&t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL");
+    if (unpublished) usleep(50 * 1000);
+  }
+  assert_int_equal(unpublished, 0);
+  assert_int_equal(tf_sql(&t, "SELECT COUNT(*) FROM outbox"), 37);
+  assert_int_equal(stream_count(kv, tenant, "ticket.created", NULL), 37);
+  hd_kv_close(kv);
+  free(agent);
+  tf_stop(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_a_created_ticket_is_published_once_to_the_event_stream),
+      cmocka_unit_test(test_a_batch_of_events_is_published_and_marked_exactly_once),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

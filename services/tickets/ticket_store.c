@@ -648,6 +648,45 @@ static int store__change_event(hd_db *db, const char *tenant, int64_t id, const 
   return rc;
 }
 
+/* The ticket as the update left it, built from the row read under the lock (before, in the
+ * scratch arena) and the columns written (a), without reading it again: *out and every string in
+ * arena. */
+static int store__after(const Helpdesk__V1__Ticket *before, const store__state *a, int64_t now_us,
+                        hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
+  Helpdesk__V1__Ticket *t = hd_arena_new_message(arena, &helpdesk__v1__ticket__descriptor);
+  if (!t) goto oom;
+  *t = *before;
+  char **strs[] = {&t->tenant, &t->customer_id, &t->subject, &t->description, &t->product,
+                   &t->brand};
+  for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+    if (!(*strs[i] = hd_arena_strdup(arena, *strs[i] ? *strs[i] : ""))) goto oom;
+  t->title = hd_arena_strdup(arena, a->title ? a->title : "");
+  t->owner_id = hd_arena_strdup(arena, a->owner_id ? a->owner_id : "");
+  t->department = hd_arena_strdup(arena, a->department ? a->department : "");
+  if (!t->title || !t->owner_id || !t->department) goto oom;
+  if (before->n_associated_ticket_ids) {
+    t->associated_ticket_ids = hd_arena_memdup(
+        arena, before->associated_ticket_ids, before->n_associated_ticket_ids * sizeof(int64_t));
+    if (!t->associated_ticket_ids) goto oom;
+  }
+  t->status = ticket_status_to_pb(a->status);
+  t->suspended_from = ticket_status_to_pb(a->suspended_from);
+  t->level = (int32_t)a->level;
+  t->category = (Helpdesk__V1__Category)a->category;
+  t->follow_up_count = (int32_t)a->follow_up_count;
+  t->resolved = a->resolved != 0;
+  t->merged_into_id = a->merged_into_id;
+  t->due_time_us = a->timer_kind != TICKET_TIMER_NONE ? a->timer_due_us : 0;
+  t->close_time_us = a->close_time_us;
+  t->version = before->version + 1;
+  t->update_time_us = now_us;
+  *out = t;
+  return 0;
+oom:
+  return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory building ticket %" PRId64,
+                    before->id);
+}
+
 int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expected_version,
                         const ticket_change *ch, int64_t now_us, const ticket_actor *actor,
                         hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
@@ -694,7 +733,7 @@ int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expec
   if (type && store__change_event(db, tenant, id, type, ch, before, &a, &ds, before->version + 1,
                                   now_us, actor, err) != 0)
     goto done;
-  if (out && ticket_store_get(db, tenant, id, true, arena, out, NULL, err) != 0) goto done;
+  if (out && store__after(before, &a, now_us, arena, out, err) != 0) goto done;
   rc = 0;
 done:
   hd_arena_free(scratch);

@@ -1237,9 +1237,79 @@ static void test_idempotency_purge_deletes_only_expired_keys(void **state) {
       count_rows(f->db, "SELECT COUNT(*) FROM idempotency_keys WHERE tenant = ?", tenant), 1);
 }
 
+/* The ticket an update hands back is built from the locked row and the columns written, not read
+ * again: it must equal a fresh read byte for byte, after changes that touch every column kind
+ * (status, owner, department, title, level, category, counters, flags, timer, close time), and
+ * for a merge target whose sources were merged in the same transaction. */
+static void packed_equal(const Helpdesk__V1__Ticket *x, const Helpdesk__V1__Ticket *y) {
+  const size_t nx = protobuf_c_message_get_packed_size(&x->base);
+  const size_t ny = protobuf_c_message_get_packed_size(&y->base);
+  assert_int_equal(nx, ny);
+  uint8_t *bx = malloc(nx ? nx : 1), *by = malloc(ny ? ny : 1);
+  assert_non_null(bx);
+  assert_non_null(by);
+  protobuf_c_message_pack(&x->base, bx);
+  protobuf_c_message_pack(&y->base, by);
+  assert_memory_equal(bx, by, nx);
+  free(bx);
+  free(by);
+}
+
+static void test_update_answers_the_ticket_exactly_as_a_fresh_read(void **state) {
+  fixture *f = *state;
+  char tenant[64];
+  tenant_name(tenant, sizeof tenant);
+  hd_arena *a = hd_arena_new(ARENA_CAP);
+  hd_err err = {0};
+  const int64_t id = insert_at(f->db, tenant, "cust-1", "billing", T0);
+  const ticket_change changes[] = {
+      {.action = "ASSIGN", .owner_id = "agent-1", .department = "email"},
+      {.action = "ACKNOWLEDGE", .status = TICKET_PROCESSING},
+      {.action = "UPGRADE", .level = TICKET_SET(2), .title = "[Upgraded L2] Website down",
+       .category = HELPDESK__V1__CATEGORY__CATEGORY_HARD},
+      {.action = "REQUEST_INFO", .status = TICKET_PENDING_FEEDBACK, .follow_up_count = TICKET_SET(1),
+       .timer = TICKET_TIMER_SET(TICKET_TIMER_FOLLOW_UP, T0 + 86400000000LL)},
+      {.action = "SUSPEND", .status = TICKET_SUSPENDED,
+       .suspended_from = TICKET_SET(TICKET_PENDING_FEEDBACK), .timer = TICKET_TIMER_CLEAR},
+      {.action = "FINAL_ANSWER", .status = TICKET_TO_BE_CONFIRMED, .resolved = TICKET_SET(1),
+       .suspended_from = TICKET_SET(TICKET_STATUS_NONE),
+       .timer = TICKET_TIMER_SET(TICKET_TIMER_AUTO_CLOSE, T0 + 3 * 86400000000LL)},
+      {.action = "CLOSE", .status = TICKET_CLOSED},
+  };
+  for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+    Helpdesk__V1__Ticket *out = NULL;
+    if (update_tx(f->db, tenant, id, 0, &changes[i], T0 + (int64_t)i + 1, a, &out, &err) != 0)
+      fail_msg("%s: %s", changes[i].action, err.msg);
+    packed_equal(out, get(f->db, tenant, id, a, NULL));
+  }
+  /* A merge: two sources into a target, then the target's own change sees them. */
+  const int64_t target = insert_at(f->db, tenant, "cust-1", NULL, T0);
+  const int64_t s1 = insert_at(f->db, tenant, "cust-1", NULL, T0);
+  const int64_t s2 = insert_at(f->db, tenant, "cust-1", NULL, T0);
+  const int64_t sources[] = {s1, s2};
+  for (size_t i = 0; i < 2; i++) {
+    const ticket_change m = {.action = "MERGE", .status = TICKET_CLOSED,
+                             .merged_into_id = TICKET_SET(target)};
+    Helpdesk__V1__Ticket *out = NULL;
+    if (update_tx(f->db, tenant, sources[i], 0, &m, T0 + 10, a, &out, &err) != 0)
+      fail_msg("merge: %s", err.msg);
+    packed_equal(out, get(f->db, tenant, sources[i], a, NULL));
+  }
+  const ticket_change t_change = {.action = "MERGE", .event_type = TICKET_EVENT_MERGED};
+  Helpdesk__V1__Ticket *out = NULL;
+  if (update_tx(f->db, tenant, target, 0, &t_change, T0 + 11, a, &out, &err) != 0)
+    fail_msg("merge target: %s", err.msg);
+  assert_int_equal(out->n_associated_ticket_ids, 2);
+  assert_int_equal(out->associated_ticket_ids[0], s1);
+  assert_int_equal(out->associated_ticket_ids[1], s2);
+  packed_equal(out, get(f->db, tenant, target, a, NULL));
+  hd_arena_free(a);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_migrations_applied_again_change_nothing),
+      cmocka_unit_test(test_update_answers_the_ticket_exactly_as_a_fresh_read),
       cmocka_unit_test(test_inserted_ticket_reads_back_in_pending_response_at_version_1),
       cmocka_unit_test(test_insert_writes_create_history_and_a_created_event),
       cmocka_unit_test(test_ticket_of_another_tenant_is_not_found),

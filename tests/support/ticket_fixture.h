@@ -38,7 +38,7 @@ int tf_start(tf *t);
 void tf_stop(tf *t);
 
 /* cmocka set-up and tear-down (per test or per group): *state is a started tf, freed by
- * tf_teardown. */
+ * tf_teardown (which does nothing when tf_setup failed). */
 int tf_setup(void **state);
 int tf_teardown(void **state);
 

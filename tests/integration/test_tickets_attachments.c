@@ -97,11 +97,8 @@ static hd_code add_file(tf *t, const char *tok, int64_t id, int64_t version, con
                         hd_err *err) {
   Helpdesk__V1__AddAttachmentRequest req;
   add_request(&req, id, version, name, data, len);
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "AddAttachment", tok, &req.base,
-                               &helpdesk__v1__attachment__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__Attachment *)resp;
-  return code;
+  return tf_call(t, "AddAttachment", tok, &req.base, &helpdesk__v1__attachment__descriptor, out,
+                 err);
 }
 
 /* Adds a generated file of kind and n bytes. */
@@ -117,11 +114,8 @@ static hd_code list_files(tf *t, const char *tok, int64_t id,
                           Helpdesk__V1__ListAttachmentsResponse **out, hd_err *err) {
   Helpdesk__V1__ListAttachmentsRequest req = HELPDESK__V1__LIST_ATTACHMENTS_REQUEST__INIT;
   req.ticket_id = id;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListAttachments", tok, &req.base,
-                               &helpdesk__v1__list_attachments_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListAttachmentsResponse *)resp;
-  return code;
+  return tf_call(t, "ListAttachments", tok, &req.base,
+                 &helpdesk__v1__list_attachments_response__descriptor, out, err);
 }
 
 static hd_code get_file(tf *t, const char *tok, int64_t id, int64_t attachment_id,
@@ -129,11 +123,8 @@ static hd_code get_file(tf *t, const char *tok, int64_t id, int64_t attachment_i
   Helpdesk__V1__GetAttachmentRequest req = HELPDESK__V1__GET_ATTACHMENT_REQUEST__INIT;
   req.ticket_id = id;
   req.attachment_id = attachment_id;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "GetAttachment", tok, &req.base,
-                               &helpdesk__v1__get_attachment_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__GetAttachmentResponse *)resp;
-  return code;
+  return tf_call(t, "GetAttachment", tok, &req.base,
+                 &helpdesk__v1__get_attachment_response__descriptor, out, err);
 }
 
 /* Fails unless attachment a_id of ticket id reads back as data[0..len). */

@@ -38,11 +38,7 @@ static Helpdesk__V1__CreateTicketRequest create_req(const char *key, const char 
 
 static hd_code create(tf *t, const char *token, const Helpdesk__V1__CreateTicketRequest *r,
                       Helpdesk__V1__Ticket **out, hd_err *err) {
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "CreateTicket", token, &r->base, &helpdesk__v1__ticket__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__Ticket *)resp : NULL;
-  return code;
+  return tf_call(t, "CreateTicket", token, &r->base, &helpdesk__v1__ticket__descriptor, out, err);
 }
 
 static Helpdesk__V1__Ticket *create_ok(tf *t, const char *token,
@@ -63,11 +59,8 @@ static void expect_create_refused(tf *t, const char *token,
 
 static hd_code list(tf *t, const char *token, const Helpdesk__V1__ListTicketsRequest *r,
                     Helpdesk__V1__ListTicketsResponse **out, hd_err *err) {
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListTickets", token, &r->base,
-                               &helpdesk__v1__list_tickets_response__descriptor, &resp, err);
-  *out = code == HD_OK ? (Helpdesk__V1__ListTicketsResponse *)resp : NULL;
-  return code;
+  return tf_call(t, "ListTickets", token, &r->base,
+                 &helpdesk__v1__list_tickets_response__descriptor, out, err);
 }
 
 static Helpdesk__V1__ListTicketsResponse *list_ok(tf *t, const char *token,

@@ -18,20 +18,10 @@
 
 /* ---- fixture and helpers ---- */
 
-static ProtobufCMessage *call_ok(tf *t, const char *rpc, const char *token,
-                                 const ProtobufCMessage *req,
-                                 const ProtobufCMessageDescriptor *resp_desc) {
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  const hd_code code = tf_call(t, rpc, token, req, resp_desc, &resp, &err);
-  if (code != HD_OK) fail_msg("%s: %s: %s", rpc, hd_code_name(code), err.msg);
-  return resp;
-}
-
 static Helpdesk__V1__Ticket *follow(tf *t, const char *rpc, const char *token, int64_t id) {
   Helpdesk__V1__FollowTicketRequest r = HELPDESK__V1__FOLLOW_TICKET_REQUEST__INIT;
   r.ticket_id = id; /* FollowTicketRequest and UnfollowTicketRequest have the same wire form */
-  return (Helpdesk__V1__Ticket *)call_ok(t, rpc, token, &r.base, &helpdesk__v1__ticket__descriptor);
+  return (Helpdesk__V1__Ticket *)tf_must(t, rpc, token, &r.base, &helpdesk__v1__ticket__descriptor);
 }
 
 static void expect_follow_refused(tf *t, const char *rpc, const char *token, int64_t id,
@@ -43,7 +33,7 @@ static void expect_follow_refused(tf *t, const char *rpc, const char *token, int
 
 static bool listed_as_followed(tf *t, const char *token, int64_t id) {
   Helpdesk__V1__ListTicketsRequest r = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
-  Helpdesk__V1__ListTicketsResponse *l = (Helpdesk__V1__ListTicketsResponse *)call_ok(
+  Helpdesk__V1__ListTicketsResponse *l = (Helpdesk__V1__ListTicketsResponse *)tf_must(
       t, "ListTickets", token, &r.base, &helpdesk__v1__list_tickets_response__descriptor);
   for (size_t i = 0; i < l->n_tickets; i++)
     if (l->tickets[i]->id == id) return l->tickets[i]->followed;
@@ -56,7 +46,7 @@ static Helpdesk__V1__GetTicketHistoryResponse *history(tf *t, const char *token,
   Helpdesk__V1__GetTicketHistoryRequest r = HELPDESK__V1__GET_TICKET_HISTORY_REQUEST__INIT;
   r.ticket_id = id;
   r.page = page;
-  Helpdesk__V1__GetTicketHistoryResponse *h = (Helpdesk__V1__GetTicketHistoryResponse *)call_ok(
+  Helpdesk__V1__GetTicketHistoryResponse *h = (Helpdesk__V1__GetTicketHistoryResponse *)tf_must(
       t, "GetTicketHistory", token, &r.base,
       &helpdesk__v1__get_ticket_history_response__descriptor);
   assert_non_null(h->page);
@@ -65,7 +55,7 @@ static Helpdesk__V1__GetTicketHistoryResponse *history(tf *t, const char *token,
 
 static Helpdesk__V1__TenantSettings *settings_get(tf *t, const char *token) {
   Helpdesk__V1__GetTenantSettingsRequest r = HELPDESK__V1__GET_TENANT_SETTINGS_REQUEST__INIT;
-  return (Helpdesk__V1__TenantSettings *)call_ok(t, "GetTenantSettings", token, &r.base,
+  return (Helpdesk__V1__TenantSettings *)tf_must(t, "GetTenantSettings", token, &r.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }
 
@@ -73,7 +63,7 @@ static Helpdesk__V1__TenantSettings *settings_put(tf *t, const char *token,
                                                   Helpdesk__V1__TenantSettings *s) {
   Helpdesk__V1__UpdateTenantSettingsRequest r = HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   r.settings = s;
-  return (Helpdesk__V1__TenantSettings *)call_ok(t, "UpdateTenantSettings", token, &r.base,
+  return (Helpdesk__V1__TenantSettings *)tf_must(t, "UpdateTenantSettings", token, &r.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }
 
@@ -186,7 +176,7 @@ static void test_history_lists_the_create_entry_oldest_first_for_staff(void **st
   r.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_VPS;
   r.issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_BILLING;
   r.department = "billing";
-  Helpdesk__V1__Ticket *c = (Helpdesk__V1__Ticket *)call_ok(t, "CreateTicket", t->customer, &r.base,
+  Helpdesk__V1__Ticket *c = (Helpdesk__V1__Ticket *)tf_must(t, "CreateTicket", t->customer, &r.base,
                                                             &helpdesk__v1__ticket__descriptor);
   const char *staff[] = {t->agent, t->lead, t->supervisor, t->admin, t->service};
   for (size_t i = 0; i < sizeof staff / sizeof staff[0]; i++) {

@@ -50,11 +50,8 @@ static hd_code reply(tf *l, const char *token, int64_t id, Helpdesk__V1__ReplyIn
   req.body = (char *)body;
   req.resolved = resolved;
   req.expected_version = expected;
-  ProtobufCMessage *resp = NULL;
-  hd_code code = tf_call(l, "ReplyToTicket", token, &req.base,
-                         &helpdesk__v1__reply_to_ticket_response__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__ReplyToTicketResponse *)resp : NULL;
-  return code;
+  return tf_call(l, "ReplyToTicket", token, &req.base,
+                 &helpdesk__v1__reply_to_ticket_response__descriptor, out, err);
 }
 
 static Helpdesk__V1__ReplyToTicketResponse *must_reply(tf *l, const char *token, int64_t id,
@@ -73,11 +70,8 @@ static hd_code customer_reply(tf *l, const char *token, int64_t id, const char *
   req.ticket_id = id;
   req.body = (char *)body;
   req.expected_version = expected;
-  ProtobufCMessage *resp = NULL;
-  hd_code code = tf_call(l, "AddCustomerReply", token, &req.base,
-                         &helpdesk__v1__add_customer_reply_response__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__AddCustomerReplyResponse *)resp : NULL;
-  return code;
+  return tf_call(l, "AddCustomerReply", token, &req.base,
+                 &helpdesk__v1__add_customer_reply_response__descriptor, out, err);
 }
 
 static Helpdesk__V1__AddCustomerReplyResponse *must_customer_reply(tf *l, int64_t id) {
@@ -111,10 +105,7 @@ static hd_code case_op(tf *l, const char *rpc, const char *token, int64_t id, in
   CASE_OP_REQ("RestartTicket", restart)
 #undef CASE_OP_REQ
   assert_non_null(req);
-  ProtobufCMessage *resp = NULL;
-  hd_code code = tf_call(l, rpc, token, req, &helpdesk__v1__ticket__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__Ticket *)resp : NULL;
-  return code;
+  return tf_call(l, rpc, token, req, &helpdesk__v1__ticket__descriptor, out, err);
 }
 
 static Helpdesk__V1__Ticket *must_op(tf *l, const char *rpc, const char *token, int64_t id) {
@@ -795,8 +786,8 @@ static void test_restart_of_a_merged_ticket_points_to_its_target(void **state) {
   merge.target_ticket_id = target;
   merge.source_ticket_ids = (int64_t[]){source};
   merge.n_source_ticket_ids = 1;
-  TF_OK(l, tf_rpc(l, "MergeTickets", l->lead, &merge.base, &helpdesk__v1__ticket__descriptor,
-                  NULL));
+  TF_OK(l, tf_call(l, "MergeTickets", l->lead, &merge.base, &helpdesk__v1__ticket__descriptor,
+                   NULL, NULL));
   char *before = tf_fingerprint(l);
   hd_err err;
   assert_int_equal(case_op(l, "RestartTicket", l->lead, source, 0, NULL, &err),

@@ -29,7 +29,8 @@ static hd_code transfer(tf *x, const char *token, int64_t id, int64_t expected, 
   rq.new_owner_id = (char *)owner;
   rq.department = (char *)(department ? department : "");
   rq.note = (char *)(note ? note : "");
-  return tf_rpc(x, "TransferTicket", token, &rq.base, &helpdesk__v1__ticket__descriptor, out);
+  return tf_call(x, "TransferTicket", token, &rq.base, &helpdesk__v1__ticket__descriptor, out,
+                 NULL);
 }
 
 static hd_code assign(tf *x, const char *token, int64_t id, const char *owner, int64_t fence,
@@ -38,12 +39,12 @@ static hd_code assign(tf *x, const char *token, int64_t id, const char *owner, i
   rq.ticket_id = id;
   rq.owner_id = (char *)owner;
   rq.fence = fence;
-  return tf_rpc(x, "AssignTicket", token, &rq.base, &helpdesk__v1__ticket__descriptor, out);
+  return tf_call(x, "AssignTicket", token, &rq.base, &helpdesk__v1__ticket__descriptor, out, NULL);
 }
 
 static hd_code assign_req(tf *x, const char *token, Helpdesk__V1__AssignTicketRequest *rq,
                           Helpdesk__V1__Ticket **out) {
-  return tf_rpc(x, "AssignTicket", token, &rq->base, &helpdesk__v1__ticket__descriptor, out);
+  return tf_call(x, "AssignTicket", token, &rq->base, &helpdesk__v1__ticket__descriptor, out, NULL);
 }
 
 static hd_code upgrade(tf *x, const char *token, int64_t id, int64_t expected,
@@ -51,14 +52,14 @@ static hd_code upgrade(tf *x, const char *token, int64_t id, int64_t expected,
   Helpdesk__V1__UpgradeTicketRequest rq = HELPDESK__V1__UPGRADE_TICKET_REQUEST__INIT;
   rq.ticket_id = id;
   rq.expected_version = expected;
-  return tf_rpc(x, "UpgradeTicket", token, &rq.base, &helpdesk__v1__ticket__descriptor, out);
+  return tf_call(x, "UpgradeTicket", token, &rq.base, &helpdesk__v1__ticket__descriptor, out, NULL);
 }
 
 static hd_code urge(tf *x, const char *token, int64_t id, int channel, Helpdesk__V1__Urge **out) {
   Helpdesk__V1__UrgeTicketRequest rq = HELPDESK__V1__URGE_TICKET_REQUEST__INIT;
   rq.ticket_id = id;
   rq.channel = (Helpdesk__V1__ReminderChannel)channel;
-  return tf_rpc(x, "UrgeTicket", token, &rq.base, &helpdesk__v1__urge__descriptor, out);
+  return tf_call(x, "UrgeTicket", token, &rq.base, &helpdesk__v1__urge__descriptor, out, NULL);
 }
 
 static hd_code set_category(tf *x, const char *token, int64_t id, int64_t expected, int category,
@@ -67,7 +68,7 @@ static hd_code set_category(tf *x, const char *token, int64_t id, int64_t expect
   rq.ticket_id = id;
   rq.expected_version = expected;
   rq.category = (Helpdesk__V1__Category)category;
-  return tf_rpc(x, "SetCategory", token, &rq.base, &helpdesk__v1__ticket__descriptor, out);
+  return tf_call(x, "SetCategory", token, &rq.base, &helpdesk__v1__ticket__descriptor, out, NULL);
 }
 
 /* A new ticket of cust-1, opened by them, nobody's yet. */

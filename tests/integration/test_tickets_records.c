@@ -43,11 +43,7 @@ static hd_code add_comment(tf *t, const char *tok, int64_t id, int64_t version, 
   req.ticket_id = id;
   req.expected_version = version;
   req.body = (char *)body;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "AddComment", tok, &req.base, &helpdesk__v1__comment__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__Comment *)resp;
-  return code;
+  return tf_call(t, "AddComment", tok, &req.base, &helpdesk__v1__comment__descriptor, out, err);
 }
 
 static hd_code list_comments(tf *t, const char *tok, int64_t id, int32_t size, const char *token,
@@ -58,11 +54,8 @@ static hd_code list_comments(tf *t, const char *tok, int64_t id, int32_t size, c
   Helpdesk__V1__ListCommentsRequest req = HELPDESK__V1__LIST_COMMENTS_REQUEST__INIT;
   req.ticket_id = id;
   req.page = &page;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListComments", tok, &req.base,
-                               &helpdesk__v1__list_comments_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListCommentsResponse *)resp;
-  return code;
+  return tf_call(t, "ListComments", tok, &req.base,
+                 &helpdesk__v1__list_comments_response__descriptor, out, err);
 }
 
 static hd_code add_record(tf *t, const char *tok, int64_t id, const char *body,
@@ -70,11 +63,8 @@ static hd_code add_record(tf *t, const char *tok, int64_t id, const char *body,
   Helpdesk__V1__AddInternalRecordRequest req = HELPDESK__V1__ADD_INTERNAL_RECORD_REQUEST__INIT;
   req.ticket_id = id;
   req.body = (char *)body;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "AddInternalRecord", tok, &req.base,
-                               &helpdesk__v1__internal_record__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__InternalRecord *)resp;
-  return code;
+  return tf_call(t, "AddInternalRecord", tok, &req.base, &helpdesk__v1__internal_record__descriptor,
+                 out, err);
 }
 
 static hd_code list_records(tf *t, const char *tok, int64_t id, const char *token,
@@ -85,12 +75,8 @@ static hd_code list_records(tf *t, const char *tok, int64_t id, const char *toke
       HELPDESK__V1__LIST_INTERNAL_RECORDS_REQUEST__INIT;
   req.ticket_id = id;
   req.page = &page;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "ListInternalRecords", tok, &req.base,
-              &helpdesk__v1__list_internal_records_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListInternalRecordsResponse *)resp;
-  return code;
+  return tf_call(t, "ListInternalRecords", tok, &req.base,
+                 &helpdesk__v1__list_internal_records_response__descriptor, out, err);
 }
 
 static hd_code record_consent(tf *t, const char *tok, int64_t id, int64_t version, int scope,
@@ -100,22 +86,15 @@ static hd_code record_consent(tf *t, const char *tok, int64_t id, int64_t versio
   req.expected_version = version;
   req.scope = (Helpdesk__V1__ConsentScope)scope;
   req.customer_words = (char *)words;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "RecordConsent", tok, &req.base, &helpdesk__v1__consent__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__Consent *)resp;
-  return code;
+  return tf_call(t, "RecordConsent", tok, &req.base, &helpdesk__v1__consent__descriptor, out, err);
 }
 
 static hd_code list_consents(tf *t, const char *tok, int64_t id,
                              Helpdesk__V1__ListConsentsResponse **out, hd_err *err) {
   Helpdesk__V1__ListConsentsRequest req = HELPDESK__V1__LIST_CONSENTS_REQUEST__INIT;
   req.ticket_id = id;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListConsents", tok, &req.base,
-                               &helpdesk__v1__list_consents_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListConsentsResponse *)resp;
-  return code;
+  return tf_call(t, "ListConsents", tok, &req.base,
+                 &helpdesk__v1__list_consents_response__descriptor, out, err);
 }
 
 /* ---- group fixture: one service for every test ---- */

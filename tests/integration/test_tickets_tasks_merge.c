@@ -35,12 +35,12 @@ static Helpdesk__V1__CreateTaskRequest task_req(int64_t ticket_id, const char *t
 
 static hd_code create_task(tf *x, const char *token, const Helpdesk__V1__CreateTaskRequest *rq,
                            Helpdesk__V1__Task **out) {
-  return tf_rpc(x, "CreateTask", token, &rq->base, &helpdesk__v1__task__descriptor, out);
+  return tf_call(x, "CreateTask", token, &rq->base, &helpdesk__v1__task__descriptor, out, NULL);
 }
 
 static hd_code update_task(tf *x, const char *token, const Helpdesk__V1__UpdateTaskRequest *rq,
                            Helpdesk__V1__Task **out) {
-  return tf_rpc(x, "UpdateTask", token, &rq->base, &helpdesk__v1__task__descriptor, out);
+  return tf_call(x, "UpdateTask", token, &rq->base, &helpdesk__v1__task__descriptor, out, NULL);
 }
 
 static hd_code list_tasks(tf *x, const char *token, int64_t ticket_id, int32_t page_size,
@@ -51,8 +51,8 @@ static hd_code list_tasks(tf *x, const char *token, int64_t ticket_id, int32_t p
   page.page_token = (char *)(token_in ? token_in : "");
   rq.ticket_id = ticket_id;
   rq.page = &page;
-  return tf_rpc(x, "ListTasks", token, &rq.base, &helpdesk__v1__list_tasks_response__descriptor,
-                out);
+  return tf_call(x, "ListTasks", token, &rq.base, &helpdesk__v1__list_tasks_response__descriptor,
+                 out, NULL);
 }
 
 static hd_code merge(tf *x, const char *token, int64_t target, const int64_t *sources, size_t n,
@@ -62,7 +62,7 @@ static hd_code merge(tf *x, const char *token, int64_t target, const int64_t *so
   rq.source_ticket_ids = (int64_t *)sources;
   rq.n_source_ticket_ids = n;
   rq.expected_target_version = expected;
-  return tf_rpc(x, "MergeTickets", token, &rq.base, &helpdesk__v1__ticket__descriptor, out);
+  return tf_call(x, "MergeTickets", token, &rq.base, &helpdesk__v1__ticket__descriptor, out, NULL);
 }
 
 #define MERGE(x, token, target, expected, out, ...)                                                \
@@ -514,8 +514,8 @@ static void test_merge_with_a_stale_target_version_is_aborted(void **state) {
     Helpdesk__V1__AddCommentRequest rq = HELPDESK__V1__ADD_COMMENT_REQUEST__INIT;
     rq.ticket_id = target;
     rq.body = "Any news?";
-    TF_OK(x, tf_rpc(x, "AddComment", x->customer, &rq.base, &helpdesk__v1__comment__descriptor,
-                    NULL));
+    TF_OK(x, tf_call(x, "AddComment", x->customer, &rq.base, &helpdesk__v1__comment__descriptor,
+                     NULL, NULL));
   }
   TF_REFUSED(x, HD_ABORTED, MERGE(x, x->agent, target, seen, NULL, a));
   tf_expect_err_has(x, "was changed by someone else");

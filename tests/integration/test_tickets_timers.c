@@ -123,24 +123,20 @@ static Helpdesk__V1__Ticket *must_reply(lt *l, int64_t id, Helpdesk__V1__ReplyIn
   req.ticket_id = id;
   req.intent = intent;
   req.body = "Could you send us the bounce message you receive?";
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  hd_code code = tf_call(&l->t, "ReplyToTicket", l->t.agent, &req.base,
-                         &helpdesk__v1__reply_to_ticket_response__descriptor, &resp, &err);
-  if (code != HD_OK) fail_msg("ReplyToTicket: %s: %s", hd_code_name(code), err.msg);
-  return ((Helpdesk__V1__ReplyToTicketResponse *)resp)->ticket;
+  return ((Helpdesk__V1__ReplyToTicketResponse *)tf_must(
+              &l->t, "ReplyToTicket", l->t.agent, &req.base,
+              &helpdesk__v1__reply_to_ticket_response__descriptor))
+      ->ticket;
 }
 
 static Helpdesk__V1__Ticket *must_customer_reply(lt *l, int64_t id) {
   Helpdesk__V1__AddCustomerReplyRequest req = HELPDESK__V1__ADD_CUSTOMER_REPLY_REQUEST__INIT;
   req.ticket_id = id;
   req.body = "Here it is: 550 mailbox unavailable.";
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  hd_code code = tf_call(&l->t, "AddCustomerReply", l->t.customer, &req.base,
-                         &helpdesk__v1__add_customer_reply_response__descriptor, &resp, &err);
-  if (code != HD_OK) fail_msg("AddCustomerReply: %s: %s", hd_code_name(code), err.msg);
-  return ((Helpdesk__V1__AddCustomerReplyResponse *)resp)->ticket;
+  return ((Helpdesk__V1__AddCustomerReplyResponse *)tf_must(
+              &l->t, "AddCustomerReply", l->t.customer, &req.base,
+              &helpdesk__v1__add_customer_reply_response__descriptor))
+      ->ticket;
 }
 
 static Helpdesk__V1__Ticket *must_op(lt *l, const char *rpc, int64_t id) {
@@ -148,12 +144,8 @@ static Helpdesk__V1__Ticket *must_op(lt *l, const char *rpc, int64_t id) {
   Helpdesk__V1__ResumeTicketRequest resume = HELPDESK__V1__RESUME_TICKET_REQUEST__INIT;
   suspend.ticket_id = resume.ticket_id = id;
   const ProtobufCMessage *req = strcmp(rpc, "SuspendTicket") == 0 ? &suspend.base : &resume.base;
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  hd_code code =
-      tf_call(&l->t, rpc, l->t.agent, req, &helpdesk__v1__ticket__descriptor, &resp, &err);
-  if (code != HD_OK) fail_msg("%s: %s: %s", rpc, hd_code_name(code), err.msg);
-  return (Helpdesk__V1__Ticket *)resp;
+  return (Helpdesk__V1__Ticket *)tf_must(&l->t, rpc, l->t.agent, req,
+                                         &helpdesk__v1__ticket__descriptor);
 }
 
 /* tickets_timers_fire_due at at_us on the test's own connections; returns how many fired. */

@@ -109,27 +109,21 @@ void tf_delete_wake_ups(tf *t) {
 /* ---- calls ---- */
 
 hd_code tf_call(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
-                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, hd_err *err) {
+                const ProtobufCMessageDescriptor *resp_desc, void *resp, hd_err *err) {
   char method[128];
   snprintf(method, sizeof method, "/helpdesk.v1.TicketService/%s", rpc);
+  if (!err) err = &t->err;
   memset(err, 0, sizeof *err);
-  return hd_fixture_call(&t->f, method, token, req, resp_desc, t->arena, resp, err);
-}
-
-hd_code tf_rpc(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
-               const ProtobufCMessageDescriptor *resp_desc, void *out) {
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, rpc, token, req, resp_desc, &resp, &t->err);
-  if (out) *(ProtobufCMessage **)out = code == HD_OK ? resp : NULL;
+  ProtobufCMessage *reply = NULL;
+  const hd_code code = hd_fixture_call(&t->f, method, token, req, resp_desc, t->arena, &reply, err);
+  if (resp) *(ProtobufCMessage **)resp = code == HD_OK ? reply : NULL;
   return code;
 }
 
-/* tf_rpc that fails the test unless it succeeds; the reply. */
-static ProtobufCMessage *tf__must(tf *t, const char *rpc, const char *token,
-                                  const ProtobufCMessage *req,
-                                  const ProtobufCMessageDescriptor *resp_desc) {
+ProtobufCMessage *tf_must(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
+                          const ProtobufCMessageDescriptor *resp_desc) {
   ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_rpc(t, rpc, token, req, resp_desc, &resp);
+  const hd_code code = tf_call(t, rpc, token, req, resp_desc, &resp, NULL);
   if (code != HD_OK) fail_msg("%s: %s: %s", rpc, hd_code_name(code), t->err.msg);
   return resp;
 }
@@ -150,23 +144,23 @@ Helpdesk__V1__Ticket *tf_create(tf *t, const char *token, const char *customer_i
   req.brand = "Acme Hosting";
   req.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED;
   req.issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL;
-  return (Helpdesk__V1__Ticket *)tf__must(t, "CreateTicket", token, &req.base,
-                                          &helpdesk__v1__ticket__descriptor);
+  return (Helpdesk__V1__Ticket *)tf_must(t, "CreateTicket", token, &req.base,
+                                         &helpdesk__v1__ticket__descriptor);
 }
 
 Helpdesk__V1__Ticket *tf_get(tf *t, const char *token, int64_t id) {
   Helpdesk__V1__GetTicketRequest req = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
   req.ticket_id = id;
-  return (Helpdesk__V1__Ticket *)tf__must(t, "GetTicket", token, &req.base,
-                                          &helpdesk__v1__ticket__descriptor);
+  return (Helpdesk__V1__Ticket *)tf_must(t, "GetTicket", token, &req.base,
+                                         &helpdesk__v1__ticket__descriptor);
 }
 
 Helpdesk__V1__Ticket *tf_assign(tf *t, int64_t id, const char *owner_id) {
   Helpdesk__V1__AssignTicketRequest req = HELPDESK__V1__ASSIGN_TICKET_REQUEST__INIT;
   req.ticket_id = id;
   req.owner_id = (char *)owner_id;
-  return (Helpdesk__V1__Ticket *)tf__must(t, "AssignTicket", t->lead, &req.base,
-                                          &helpdesk__v1__ticket__descriptor);
+  return (Helpdesk__V1__Ticket *)tf_must(t, "AssignTicket", t->lead, &req.base,
+                                         &helpdesk__v1__ticket__descriptor);
 }
 
 /* One case operation (the five requests share their fields) as the team lead. */
@@ -176,13 +170,11 @@ static Helpdesk__V1__Ticket *tf__case_op(tf *t, const char *rpc, int64_t id) {
   Helpdesk__V1__SuspendTicketRequest suspend = HELPDESK__V1__SUSPEND_TICKET_REQUEST__INIT;
   Helpdesk__V1__RestartTicketRequest restart = HELPDESK__V1__RESTART_TICKET_REQUEST__INIT;
   close.ticket_id = cancel.ticket_id = suspend.ticket_id = restart.ticket_id = id;
-  const ProtobufCMessage *req = strcmp(rpc, "CloseTicket") == 0    ? &close.base
-                                : strcmp(rpc, "CancelTicket") == 0 ? &cancel.base
-                                : strcmp(rpc, "SuspendTicket") == 0
-                                    ? &suspend.base
-                                    : &restart.base;
-  return (Helpdesk__V1__Ticket *)tf__must(t, rpc, t->lead, req,
-                                          &helpdesk__v1__ticket__descriptor);
+  const ProtobufCMessage *req = strcmp(rpc, "CloseTicket") == 0     ? &close.base
+                                : strcmp(rpc, "CancelTicket") == 0  ? &cancel.base
+                                : strcmp(rpc, "SuspendTicket") == 0 ? &suspend.base
+                                                                    : &restart.base;
+  return (Helpdesk__V1__Ticket *)tf_must(t, rpc, t->lead, req, &helpdesk__v1__ticket__descriptor);
 }
 
 Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatus status) {
@@ -197,7 +189,7 @@ Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatu
     req.ticket_id = id;
     req.intent = HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_ACKNOWLEDGE;
     req.body = "We are looking into it.";
-    tk = ((Helpdesk__V1__ReplyToTicketResponse *)tf__must(
+    tk = ((Helpdesk__V1__ReplyToTicketResponse *)tf_must(
               t, "ReplyToTicket", t->lead, &req.base,
               &helpdesk__v1__reply_to_ticket_response__descriptor))
              ->ticket;
@@ -230,8 +222,8 @@ Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChann
   Helpdesk__V1__UpdateTenantSettingsRequest req =
       HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   req.settings = &s;
-  return (Helpdesk__V1__TenantSettings *)tf__must(t, "UpdateTenantSettings", t->admin, &req.base,
-                                                  &helpdesk__v1__tenant_settings__descriptor);
+  return (Helpdesk__V1__TenantSettings *)tf_must(t, "UpdateTenantSettings", t->admin, &req.base,
+                                                 &helpdesk__v1__tenant_settings__descriptor);
 }
 
 typedef struct tf__change {
@@ -310,8 +302,8 @@ const char *tf_sqlf_str(tf *t, const char *fmt, ...) {
   tf__format(sql, fmt, ap);
   va_end(ap);
   hd_db_rows *rows = tf__query(t, sql);
-  const char *v = hd_arena_strdup(t->arena, hd_db_rows_count(rows) ? hd_db_str(rows, 0, 0, NULL)
-                                                                    : "");
+  const char *v =
+      hd_arena_strdup(t->arena, hd_db_rows_count(rows) ? hd_db_str(rows, 0, 0, NULL) : "");
   hd_db_rows_free(rows);
   assert_non_null(v);
   return v;
@@ -408,7 +400,7 @@ void tf_call_refused_at(tf *t, const char *rpc, const char *token, const Protobu
                         const ProtobufCMessageDescriptor *resp_desc, hd_code want,
                         const char *msg_part, const char *file, int line) {
   char *before = tf_fingerprint(t);
-  const hd_code got = tf_rpc(t, rpc, token, req, resp_desc, NULL);
+  const hd_code got = tf_call(t, rpc, token, req, resp_desc, NULL, NULL);
   if (!tf__code_is(got, &t->err, want, msg_part, rpc)) {
     free(before);
     _fail(file, line);

@@ -16,7 +16,7 @@ typedef struct tf {
   hd_fixture f;
   hd_arena *arena; /* replies and tf_repeat's strings live here until tf_stop */
   hd_db *db;       /* tf_sqlf's own connection to the service's database; opened on first use */
-  hd_err err;      /* the last error of a call made through tf_rpc (the error lives here) */
+  hd_err err;      /* the last error of a tf_call given no err of its own (it lives here) */
   /* Tokens, tenant "acme" unless said otherwise. */
   char *customer;     /* cust-1, customer */
   char *customer2;    /* cust-2, customer */
@@ -51,14 +51,15 @@ void tf_delete_wake_ups(tf *t);
 
 /* ---- calls ---- */
 
-/* Calls /helpdesk.v1.TicketService/<rpc>; the status code, err the message, *resp in t->arena. */
+/* Calls /helpdesk.v1.TicketService/<rpc> as token (NULL: no token) and returns the status code.
+ * *(ProtobufCMessage **)resp is the reply (in t->arena) on HD_OK and NULL otherwise; resp may be
+ * NULL. err gets the message; NULL keeps it in t->err. */
 hd_code tf_call(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
-                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, hd_err *err);
+                const ProtobufCMessageDescriptor *resp_desc, void *resp, hd_err *err);
 
-/* tf_call with the message kept in t->err: *(ProtobufCMessage **)out is the reply on HD_OK and
- * NULL otherwise (out may be NULL). */
-hd_code tf_rpc(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
-               const ProtobufCMessageDescriptor *resp_desc, void *out);
+/* tf_call that fails the test unless the call succeeds; the reply. */
+ProtobufCMessage *tf_must(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
+                          const ProtobufCMessageDescriptor *resp_desc);
 
 /* ---- set-up through the real RPCs (each fails the test unless it succeeds) ---- */
 
@@ -141,17 +142,17 @@ char *tf_fingerprint(tf *t);
 /* Fails the test unless got is HD_OK, printing err's message. */
 #define tf_expect_ok(got, err) tf_expect_code_at((got), (err), HD_OK, NULL, __FILE__, __LINE__)
 
-/* Fails the test unless t->err's message (the last tf_rpc's) contains text. */
+/* Fails the test unless t->err's message contains text. */
 #define tf_expect_err_has(t, text) tf_expect_err_has_at((t), (text), __FILE__, __LINE__)
 
-/* Calls rpc as token (tf_rpc: the message in t->err) and fails the test unless it answers want
+/* Calls rpc as token (tf_call: the message in t->err) and fails the test unless it answers want
  * with msg_part (NULL: any) in its message and leaves the fingerprint as it was. */
 #define tf_call_refused(t, rpc, token, req, resp_desc, want, msg_part)                             \
-  tf_call_refused_at((t), (rpc), (token), (req), (resp_desc), (want), (msg_part), __FILE__,       \
+  tf_call_refused_at((t), (rpc), (token), (req), (resp_desc), (want), (msg_part), __FILE__,        \
                      __LINE__)
 
-/* Fails the test unless expr (a call whose message lands in t->err, such as tf_rpc) answers want
- * and writes nothing (fingerprints before and after). */
+/* Fails the test unless expr (a call whose message lands in t->err: tf_call with no err) answers
+ * want and writes nothing (fingerprints before and after). */
 #define TF_REFUSED(t, want, expr)                                                                  \
   do {                                                                                             \
     char *tf_before_ = tf_fingerprint(t);                                                          \

@@ -78,11 +78,13 @@ Helpdesk__V1__Ticket *tf_assign(tf *t, int64_t id, const char *owner_id);
 /* A Helpdesk__V1__TicketStatus by its short name: TF_STATUS(CLOSED). */
 #define TF_STATUS(name) HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##name
 
-/* Brings ticket id to status through the case RPCs, as the team lead: a CLOSED or CANCELLED
- * ticket is restarted first (RestartTicket: PROCESSING when owned), then PROCESSING by
- * ReplyToTicket ACKNOWLEDGE (a comment by lead-1), CLOSED by CloseTicket, CANCELLED by
- * CancelTicket, SUSPENDED by SuspendTicket (suspended from the status it had). Only these four
- * statuses; a ticket already in status is left alone. */
+/* Brings ticket id to status through the real RPCs, as the team lead (lead-1): a CLOSED or
+ * CANCELLED ticket is restarted first (RestartTicket: PROCESSING when owned, PENDING_RESPONSE
+ * when not); then PROCESSING by ReplyToTicket ACKNOWLEDGE (which adds a comment by lead-1),
+ * CLOSED by CloseTicket, CANCELLED by CancelTicket, SUSPENDED by SuspendTicket (suspended from
+ * the status it had). Only these four statuses, from a ticket the tests left in
+ * PENDING_RESPONSE, PROCESSING, CLOSED or CANCELLED; a ticket already in status is left alone.
+ * Fails the test unless the ticket ends in status. */
 Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatus status);
 
 /* UpdateTenantSettings for acme as its tenant_admin (admin-1). */

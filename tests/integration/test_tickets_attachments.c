@@ -4,10 +4,8 @@
  * back identical, who may add and read them, closed tickets, the version, history and event an
  * added file writes, and that every refused call leaves the database exactly as it was.
  *
- * Set-up that needs other engineers' RPCs (CloseTicket, built in parallel) is done with direct
- * SQL on the service's database: a closed ticket is an UPDATE of tickets.status. Tickets are
- * opened with CreateTicket, or through the store layer (ticket_store_insert, the rows
- * CreateTicket writes) while CreateTicket still answers UNIMPLEMENTED. */
+ * Set-up goes through the real RPCs (ticket_fixture): tickets are opened with CreateTicket and
+ * closed with CloseTicket. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -18,11 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "test_env.h"
 #include "ticket_fixture.h"
 #include "ticket_store.h"
 
@@ -30,128 +26,9 @@
 
 /* ---- set-up helpers ---- */
 
-static hd_db *open_db(tf *t) {
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, t->f.db_name);
-  hd_db *db = NULL;
-  hd_err err = {0};
-  if (hd_db_new(&cfg, &db, &err) != 0) fprintf(stderr, "open_db: %s\n", err.msg);
-  assert_non_null(db);
-  return db;
-}
-
-/* Runs one statement on the service's database; fails the test unless it succeeds. */
-static void sql_exec(tf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sql_exec(tf *t, const char *fmt, ...) {
-  char sql[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(sql, sizeof sql, fmt, ap);
-  va_end(ap);
-  hd_db *db = open_db(t);
-  hd_err err = {0};
-  const int rc = hd_db_exec(db, sql, NULL, 0, NULL, NULL, &err);
-  if (rc != 0) fprintf(stderr, "sql_exec: %s: %s\n", sql, err.msg);
-  hd_db_close(db);
-  assert_int_equal(rc, 0);
-}
-
-static int64_t sql_i64(tf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t sql_i64(tf *t, const char *fmt, ...) {
-  char sql[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(sql, sizeof sql, fmt, ap);
-  va_end(ap);
-  return tf_sql(t, sql);
-}
-
-static int64_t version_of(tf *t, int64_t id) {
-  return sql_i64(t, "SELECT version FROM tickets WHERE id = %" PRId64, id);
-}
-
-typedef struct seed {
-  const char *tenant;
-  const char *customer_id;
-  int64_t now_us;
-  int64_t id;
-} seed;
-
-static int seed__tx(hd_db *db, void *arg, hd_err *err) {
-  seed *s = arg;
-  const ticket_new n = {.customer_id = s->customer_id,
-                        .subject = "Screenshots of the error",
-                        .description = "My website shows a 500 error since this morning.",
-                        .product = "Web Hosting",
-                        .brand = "Acme Hosting",
-                        .service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED,
-                        .issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL};
-  const ticket_actor actor = {.user_id = s->customer_id, .role = "customer"};
-  return ticket_store_insert(db, s->tenant, &n, s->now_us, &actor, &s->id, err);
-}
-
-/* A new PENDING_RESPONSE ticket of customer_id in tenant, opened by token (the customer's own,
- * or staff of tenant on their behalf). */
-static int64_t new_ticket(tf *t, const char *token, const char *tenant, const char *customer_id) {
-  static int seq;
-  char key[32];
-  snprintf(key, sizeof key, "attachments-%d", ++seq);
-  Helpdesk__V1__CreateTicketRequest req = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
-  req.idempotency_key = key;
-  req.customer_id = (char *)customer_id;
-  req.subject = "Screenshots of the error";
-  req.description = "My website shows a 500 error since this morning.";
-  req.product = "Web Hosting";
-  req.brand = "Acme Hosting";
-  req.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED;
-  req.issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL;
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  const hd_code code = tf_call(t, "CreateTicket", token, &req.base,
-                               &helpdesk__v1__ticket__descriptor, &resp, &err);
-  if (code == HD_OK) return ((Helpdesk__V1__Ticket *)resp)->id;
-  assert_int_equal(code, HD_UNIMPLEMENTED); /* CreateTicket is not merged yet */
-  seed s = {.tenant = tenant, .customer_id = customer_id, .now_us = hd_clock_now_us(&t->f.clock)};
-  hd_db *db = open_db(t);
-  const int rc = hd_db_tx(db, seed__tx, &s, 0, &err);
-  if (rc != 0) fprintf(stderr, "new_ticket: %s\n", err.msg);
-  hd_db_close(db);
-  assert_int_equal(rc, 0);
-  return s.id;
-}
-
-static int64_t acme_ticket(tf *t) { return new_ticket(t, t->customer, "acme", "cust-1"); }
-
-/* The fingerprint once the outbox relay has published what was written so far (it marks rows
- * published in the background, which would change the fingerprint under a refused call). */
-static char *fingerprint(tf *t) {
-  for (int i = 0; i < 250 && tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL");
-       i++)
-    usleep(20000);
-  char *fp = tf_fingerprint(t);
-  assert_non_null(fp);
-  return fp;
-}
-
-/* Fails unless the database is as it was at `before`; frees before. */
-static void assert_unchanged(tf *t, char *before) {
-  char *after = fingerprint(t);
-  assert_string_equal(before, after);
-  free(after);
-  free(before);
-}
-
-static void assert_refused(hd_code got, const hd_err *err, hd_code want, const char *msg_part) {
-  if (got != want || !strstr(err->msg, msg_part))
-    fprintf(stderr, "want %s \"%s\", got %s \"%s\"\n", hd_code_name(want), msg_part,
-            hd_code_name(got), err->msg);
-  assert_int_equal(got, want);
-  assert_non_null(strstr(err->msg, msg_part));
-}
-
-static void assert_ok(hd_code got, const hd_err *err) {
-  if (got != HD_OK) fprintf(stderr, "want OK, got %s \"%s\"\n", hd_code_name(got), err->msg);
-  assert_int_equal(got, HD_OK);
+/* A new PENDING_RESPONSE ticket of cust-1 in acme, opened by them. */
+static int64_t acme_ticket(tf *t) {
+  return tf_create(t, t->customer, NULL, "Screenshots of the error")->id;
 }
 
 /* ---- file contents ---- */
@@ -220,11 +97,8 @@ static hd_code add_file(tf *t, const char *tok, int64_t id, int64_t version, con
                         hd_err *err) {
   Helpdesk__V1__AddAttachmentRequest req;
   add_request(&req, id, version, name, data, len);
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "AddAttachment", tok, &req.base,
-                               &helpdesk__v1__attachment__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__Attachment *)resp;
-  return code;
+  return tf_call(t, "AddAttachment", tok, &req.base, &helpdesk__v1__attachment__descriptor, out,
+                 err);
 }
 
 /* Adds a generated file of kind and n bytes. */
@@ -240,11 +114,8 @@ static hd_code list_files(tf *t, const char *tok, int64_t id,
                           Helpdesk__V1__ListAttachmentsResponse **out, hd_err *err) {
   Helpdesk__V1__ListAttachmentsRequest req = HELPDESK__V1__LIST_ATTACHMENTS_REQUEST__INIT;
   req.ticket_id = id;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListAttachments", tok, &req.base,
-                               &helpdesk__v1__list_attachments_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListAttachmentsResponse *)resp;
-  return code;
+  return tf_call(t, "ListAttachments", tok, &req.base,
+                 &helpdesk__v1__list_attachments_response__descriptor, out, err);
 }
 
 static hd_code get_file(tf *t, const char *tok, int64_t id, int64_t attachment_id,
@@ -252,11 +123,8 @@ static hd_code get_file(tf *t, const char *tok, int64_t id, int64_t attachment_i
   Helpdesk__V1__GetAttachmentRequest req = HELPDESK__V1__GET_ATTACHMENT_REQUEST__INIT;
   req.ticket_id = id;
   req.attachment_id = attachment_id;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "GetAttachment", tok, &req.base,
-                               &helpdesk__v1__get_attachment_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__GetAttachmentResponse *)resp;
-  return code;
+  return tf_call(t, "GetAttachment", tok, &req.base,
+                 &helpdesk__v1__get_attachment_response__descriptor, out, err);
 }
 
 /* Fails unless attachment a_id of ticket id reads back as data[0..len). */
@@ -264,7 +132,7 @@ static void assert_bytes_back(tf *t, const char *tok, int64_t id, int64_t a_id,
                               const unsigned char *data, size_t len) {
   hd_err err;
   Helpdesk__V1__GetAttachmentResponse *g = NULL;
-  assert_ok(get_file(t, tok, id, a_id, &g, &err), &err);
+  tf_expect_ok(get_file(t, tok, id, a_id, &g, &err), &err);
   assert_int_equal(g->content.len, len);
   assert_int_equal(memcmp(g->content.data, data, len), 0);
   char sent[65], got[65];
@@ -278,20 +146,8 @@ static void assert_bytes_back(tf *t, const char *tok, int64_t id, int64_t a_id,
 
 /* ---- group fixture: one service for every test ---- */
 
-static int setup(void **state) {
-  tf *t = calloc(1, sizeof *t);
-  if (!t || tf_start(t) != 0) {
-    free(t);
-    return -1;
-  }
-  *state = t;
-  return 0;
-}
-
 static int teardown(void **state) {
-  tf *t = *state;
-  tf_stop(t);
-  free(t);
+  tf_teardown(state);
   hd_db_library_end();
   return 0;
 }
@@ -321,43 +177,42 @@ static void test_each_allowed_type_is_accepted_by_name_and_signature(void **stat
   int64_t ids[8];
   for (size_t i = 0; i < 8; i++) {
     const int64_t id = tickets[i / 5];
-    const int64_t v = version_of(t, id);
+    const int64_t v = tf_version(t, id);
     unsigned char *p = file_of(files[i].k, files[i].n);
     char sha[65];
     sha256_of(p, files[i].n, sha);
     Helpdesk__V1__Attachment *a = NULL;
-    assert_ok(add_file(t, t->customer, id, v, files[i].name, p, files[i].n, &a, &err), &err);
+    tf_expect_ok(add_file(t, t->customer, id, v, files[i].name, p, files[i].n, &a, &err), &err);
     assert_int_equal(a->ticket_id, id);
     assert_string_equal(a->filename, files[i].name);
     assert_string_equal(a->content_type, files[i].content_type);
     assert_int_equal(a->size_bytes, (int64_t)files[i].n);
     assert_string_equal(a->sha256_hex, sha);
     assert_string_equal(a->uploaded_by, "cust-1");
-    assert_int_equal(a->create_time_us, hd_clock_now_us(&t->f.clock));
-    assert_int_equal(version_of(t, id), v + 1);
+    assert_int_equal(a->create_time_us, tf_now(t));
+    assert_int_equal(tf_version(t, id), v + 1);
     assert_bytes_back(t, t->agent, id, a->id, p, files[i].n);
     free(p);
     ids[i] = a->id;
     /* A history row names the attachment; the event carries its id, name and size. */
-    assert_int_equal(sql_i64(t,
-                             "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                             " AND action = 'ATTACHMENT' AND field = 'attachment' AND "
-                             "to_value = '%" PRId64 "'",
+    assert_int_equal(tf_sqlf(t,
+                             "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " "
+                             "AND action = 'ATTACHMENT' AND field = 'attachment' AND to_value = "
+                             "'%" PRId64 "'",
                              id, a->id),
                      1);
-    assert_int_equal(sql_i64(t,
-                             "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                             " AND event_type = 'ticket.attachment_added' AND "
-                             "JSON_VALUE(payload, '$.attachment_id') = %" PRId64
-                             " AND JSON_VALUE(payload, '$.filename') = '%s' AND "
-                             "JSON_VALUE(payload, '$.size') = %zu",
+    assert_int_equal(tf_sqlf(t,
+                             "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                             "event_type = 'ticket.attachment_added' AND JSON_VALUE(payload, "
+                             "'$.attachment_id') = %" PRId64 " AND JSON_VALUE(payload, "
+                             "'$.filename') = '%s' AND JSON_VALUE(payload, '$.size') = %zu",
                              id, a->id, files[i].name, files[i].n),
                      1);
   }
   /* Listed oldest first, without bytes. */
   for (int k = 0; k < 2; k++) {
     Helpdesk__V1__ListAttachmentsResponse *l = NULL;
-    assert_ok(list_files(t, t->customer, tickets[k], &l, &err), &err);
+    tf_expect_ok(list_files(t, t->customer, tickets[k], &l, &err), &err);
     assert_int_equal(l->n_attachments, k == 0 ? 5 : 3);
     for (size_t i = 0; i < l->n_attachments; i++) {
       const size_t f = (size_t)k * 5 + i;
@@ -374,25 +229,25 @@ static void test_sixth_attachment_is_refused_and_writes_nothing(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  const int64_t v0 = version_of(t, id);
+  const int64_t v0 = tf_version(t, id);
   for (int i = 0; i < 5; i++) {
     char name[32];
     snprintf(name, sizeof name, "shot-%d.png", i);
-    assert_ok(add_kind(t, i % 2 ? t->agent : t->customer, id, name, K_PNG, 100, NULL, &err),
-              &err);
-    assert_int_equal(version_of(t, id), v0 + i + 1);
+    tf_expect_ok(add_kind(t, i % 2 ? t->agent : t->customer, id, name, K_PNG, 100, NULL, &err),
+                 &err);
+    assert_int_equal(tf_version(t, id), v0 + i + 1);
   }
-  char *fp = fingerprint(t);
+  char *fp = tf_fingerprint(t);
   char want[96];
   snprintf(want, sizeof want, "ticket %" PRId64 " has 5 attachments; at most 5 are allowed", id);
-  assert_refused(add_kind(t, t->customer, id, "shot-6.png", K_PNG, 100, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->customer, id, "shot-6.png", K_PNG, 100, NULL, &err), &err,
                  HD_FAILED_PRECONDITION, want);
   assert_string_equal(err.msg, want);
-  assert_refused(add_kind(t, t->admin, id, "tiny.jpg", K_JPEG, 3, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->admin, id, "tiny.jpg", K_JPEG, 3, NULL, &err), &err,
                  HD_FAILED_PRECONDITION, want);
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
   Helpdesk__V1__ListAttachmentsResponse *l = NULL;
-  assert_ok(list_files(t, t->customer, id, &l, &err), &err);
+  tf_expect_ok(list_files(t, t->customer, id, &l, &err), &err);
   assert_int_equal(l->n_attachments, 5);
 }
 
@@ -402,62 +257,63 @@ static void test_exactly_5_mib_in_total_is_accepted_and_one_byte_more_is_refused
   char want[192];
   /* 5,242,877 + a 3-byte JPEG (the smallest valid file) = exactly 5 MiB. */
   const int64_t full = acme_ticket(t);
-  assert_ok(add_kind(t, t->customer, full, "big.pdf", K_PDF, MIB5 - 3, NULL, &err), &err);
-  assert_ok(add_kind(t, t->customer, full, "dot.jpg", K_JPEG, 3, NULL, &err), &err);
-  assert_int_equal(sql_i64(t, "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64,
+  tf_expect_ok(add_kind(t, t->customer, full, "big.pdf", K_PDF, MIB5 - 3, NULL, &err), &err);
+  tf_expect_ok(add_kind(t, t->customer, full, "dot.jpg", K_JPEG, 3, NULL, &err), &err);
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64,
                            full),
                    MIB5);
-  char *fp = fingerprint(t);
+  char *fp = tf_fingerprint(t);
   snprintf(want, sizeof want,
            "this file (3 bytes) would bring ticket %" PRId64
            "'s attachments to 5,242,883 bytes; at most 5,242,880 are allowed",
            full);
-  assert_refused(add_kind(t, t->customer, full, "dot2.jpg", K_JPEG, 3, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->customer, full, "dot2.jpg", K_JPEG, 3, NULL, &err), &err,
                  HD_FAILED_PRECONDITION, want);
   assert_string_equal(err.msg, want);
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 
   /* 5,242,878 + 3 = 5,242,881: one byte past the limit. */
   const int64_t over = acme_ticket(t);
-  assert_ok(add_kind(t, t->customer, over, "big.pdf", K_PDF, MIB5 - 2, NULL, &err), &err);
-  fp = fingerprint(t);
+  tf_expect_ok(add_kind(t, t->customer, over, "big.pdf", K_PDF, MIB5 - 2, NULL, &err), &err);
+  fp = tf_fingerprint(t);
   snprintf(want, sizeof want,
            "this file (3 bytes) would bring ticket %" PRId64
            "'s attachments to 5,242,881 bytes; at most 5,242,880 are allowed",
            over);
-  assert_refused(add_kind(t, t->customer, over, "dot.jpg", K_JPEG, 3, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->customer, over, "dot.jpg", K_JPEG, 3, NULL, &err), &err,
                  HD_FAILED_PRECONDITION, want);
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 
   /* One file of exactly 5 MiB fits, comes back identical, and leaves no room for 1,024 bytes. */
   const int64_t one = acme_ticket(t), fresh = acme_ticket(t);
   unsigned char *p = file_of(K_PNG, MIB5);
   Helpdesk__V1__Attachment *a = NULL;
-  assert_ok(add_file(t, t->customer, one, 0, "huge.png", p, MIB5, &a, &err), &err);
+  tf_expect_ok(add_file(t, t->customer, one, 0, "huge.png", p, MIB5, &a, &err), &err);
   assert_int_equal(a->size_bytes, MIB5);
   assert_bytes_back(t, t->customer, one, a->id, p, MIB5);
   free(p);
-  fp = fingerprint(t);
+  fp = tf_fingerprint(t);
   snprintf(want, sizeof want,
            "this file (1,024 bytes) would bring ticket %" PRId64
            "'s attachments to 5,243,904 bytes; at most 5,242,880 are allowed",
            one);
-  assert_refused(add_kind(t, t->customer, one, "more.jpg", K_JPEG, 1024, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->customer, one, "more.jpg", K_JPEG, 1024, NULL, &err), &err,
                  HD_FAILED_PRECONDITION, want);
   assert_string_equal(err.msg, want);
 
   /* One file of 5 MiB + 1 byte can never fit: refused before any database work. */
-  assert_refused(add_kind(t, t->customer, fresh, "huge.png", K_PNG, MIB5 + 1, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->customer, fresh, "huge.png", K_PNG, MIB5 + 1, NULL, &err), &err,
                  HD_INVALID_ARGUMENT,
                  "this file (5,242,881 bytes) is larger than the 5,242,880 bytes");
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 }
 
 static void test_a_renamed_executable_and_types_not_allowed_are_refused(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  char *fp = fingerprint(t);
+  char *fp = tf_fingerprint(t);
   static const struct {
     const char *name;
     kind k;
@@ -478,16 +334,16 @@ static void test_a_renamed_executable_and_types_not_allowed_are_refused(void **s
       {"noextension", K_PNG, 100, HD_INVALID_ARGUMENT, "has no extension"},
   };
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-    assert_refused(add_kind(t, t->customer, id, refused[i].name, refused[i].k, refused[i].n, NULL,
+    tf_expect_code(add_kind(t, t->customer, id, refused[i].name, refused[i].k, refused[i].n, NULL,
                             &err),
                    &err, refused[i].code, refused[i].msg);
-  assert_refused(add_file(t, t->customer, id, 0, "empty.png", NULL, 0, NULL, &err), &err,
+  tf_expect_code(add_file(t, t->customer, id, 0, "empty.png", NULL, 0, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "content is empty");
-  assert_refused(add_file(t, t->customer, id, 0, "", (const unsigned char *)"GIF89a", 6, NULL,
+  tf_expect_code(add_file(t, t->customer, id, 0, "", (const unsigned char *)"GIF89a", 6, NULL,
                           &err),
                  &err, HD_INVALID_ARGUMENT, "file name is empty");
-  assert_unchanged(t, fp);
-  assert_int_equal(sql_i64(t, "SELECT COUNT(*) FROM attachments WHERE ticket_id = %" PRId64, id),
+  tf_expect_unchanged(t, fp);
+  assert_int_equal(tf_sqlf(t, "SELECT COUNT(*) FROM attachments WHERE ticket_id = %" PRId64, id),
                    0);
 }
 
@@ -500,14 +356,13 @@ static void test_attachment_bytes_come_back_identical(void **state) {
   unsigned char *p = file_of(K_PNG, n);
   for (size_t i = 8; i < 8 + 256 * 4; i++) p[i] = (unsigned char)i;
   Helpdesk__V1__Attachment *a = NULL;
-  assert_ok(add_file(t, t->agent, id, 0, "binary.png", p, n, &a, &err), &err);
+  tf_expect_ok(add_file(t, t->agent, id, 0, "binary.png", p, n, &a, &err), &err);
   assert_bytes_back(t, t->customer, id, a->id, p, n);
   assert_bytes_back(t, t->admin, id, a->id, p, n);
   /* The stored hash is of the stored bytes. */
-  assert_int_equal(sql_i64(t,
-                           "SELECT COUNT(*) FROM attachments WHERE id = %" PRId64
-                           " AND BINARY sha256 = BINARY SHA2(data, 256) AND "
-                           "size_bytes = LENGTH(data)",
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM attachments WHERE id = %" PRId64 " AND BINARY "
+                           "sha256 = BINARY SHA2(data, 256) AND size_bytes = LENGTH(data)",
                            a->id),
                    1);
   free(p);
@@ -522,44 +377,44 @@ static void test_attachments_are_for_the_tickets_customer_and_staff_of_its_tenan
   int64_t ids[5];
   for (int i = 0; i < 5; i++) {
     Helpdesk__V1__Attachment *a = NULL;
-    assert_ok(add_kind(t, writers[i], id, "shot.gif", K_GIF89, 64, &a, &err), &err);
+    tf_expect_ok(add_kind(t, writers[i], id, "shot.gif", K_GIF89, 64, &a, &err), &err);
     assert_string_equal(a->uploaded_by, uploaders[i]);
     ids[i] = a->id;
   }
   const char *readers[] = {t->customer, t->agent, t->supervisor, t->service};
   for (int i = 0; i < 4; i++) {
     Helpdesk__V1__ListAttachmentsResponse *l = NULL;
-    assert_ok(list_files(t, readers[i], id, &l, &err), &err);
+    tf_expect_ok(list_files(t, readers[i], id, &l, &err), &err);
     assert_int_equal(l->n_attachments, 5);
     Helpdesk__V1__GetAttachmentResponse *g = NULL;
-    assert_ok(get_file(t, readers[i], id, ids[i], &g, &err), &err);
+    tf_expect_ok(get_file(t, readers[i], id, ids[i], &g, &err), &err);
     assert_int_equal(g->content.len, 64);
   }
   /* Another tenant's ticket and attachment. */
-  const int64_t foreign = new_ticket(t, t->other_tenant, "globex", "cust-9");
+  const int64_t foreign = tf_create(t, t->other_tenant, "cust-9", "Their screenshots")->id;
   Helpdesk__V1__Attachment *fa = NULL;
-  assert_ok(add_kind(t, t->other_tenant, foreign, "theirs.pdf", K_PDF, 64, &fa, &err), &err);
+  tf_expect_ok(add_kind(t, t->other_tenant, foreign, "theirs.pdf", K_PDF, 64, &fa, &err), &err);
 
-  char *fp = fingerprint(t);
+  char *fp = tf_fingerprint(t);
   const char *hidden[] = {t->customer2, t->other_tenant};
   for (int i = 0; i < 2; i++) {
-    assert_refused(add_kind(t, hidden[i], id, "x.png", K_PNG, 64, NULL, &err), &err,
+    tf_expect_code(add_kind(t, hidden[i], id, "x.png", K_PNG, 64, NULL, &err), &err,
                    HD_NOT_FOUND, "not found");
-    assert_refused(list_files(t, hidden[i], id, NULL, &err), &err, HD_NOT_FOUND, "not found");
-    assert_refused(get_file(t, hidden[i], id, ids[0], NULL, &err), &err, HD_NOT_FOUND,
+    tf_expect_code(list_files(t, hidden[i], id, NULL, &err), &err, HD_NOT_FOUND, "not found");
+    tf_expect_code(get_file(t, hidden[i], id, ids[0], NULL, &err), &err, HD_NOT_FOUND,
                    "not found");
   }
   /* An attachment is read through its own ticket only. */
   char want[96];
   snprintf(want, sizeof want, "attachment %" PRId64 " not found on ticket %" PRId64, ids[0],
            sibling);
-  assert_refused(get_file(t, t->customer, sibling, ids[0], NULL, &err), &err, HD_NOT_FOUND, want);
-  assert_refused(get_file(t, t->agent, id, fa->id, NULL, &err), &err, HD_NOT_FOUND, "not found");
-  assert_refused(get_file(t, t->agent, foreign, fa->id, NULL, &err), &err, HD_NOT_FOUND,
+  tf_expect_code(get_file(t, t->customer, sibling, ids[0], NULL, &err), &err, HD_NOT_FOUND, want);
+  tf_expect_code(get_file(t, t->agent, id, fa->id, NULL, &err), &err, HD_NOT_FOUND, "not found");
+  tf_expect_code(get_file(t, t->agent, foreign, fa->id, NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
-  assert_refused(get_file(t, t->agent, id, 0, NULL, &err), &err, HD_INVALID_ARGUMENT,
+  tf_expect_code(get_file(t, t->agent, id, 0, NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "attachment_id must be a positive id");
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 }
 
 static void test_attachments_are_added_to_open_tickets_only(void **state) {
@@ -567,26 +422,23 @@ static void test_attachments_are_added_to_open_tickets_only(void **state) {
   hd_err err;
   const int64_t id = acme_ticket(t);
   Helpdesk__V1__Attachment *a = NULL;
-  assert_ok(add_kind(t, t->customer, id, "before.pdf", K_PDF, 64, &a, &err), &err);
-  /* CloseTicket is built in parallel: closed by SQL. */
-  sql_exec(t,
-           "UPDATE tickets SET status = 'CLOSED', closed_at_us = updated_at_us WHERE id = %" PRId64,
-           id);
-  char *fp = fingerprint(t);
+  tf_expect_ok(add_kind(t, t->customer, id, "before.pdf", K_PDF, 64, &a, &err), &err);
+  tf_set_status(t, id, TF_STATUS(CLOSED));
+  char *fp = tf_fingerprint(t);
   char want[160];
   snprintf(want, sizeof want,
            "ticket %" PRId64 " is CLOSED: attachments are added to open tickets only", id);
-  assert_refused(add_kind(t, t->customer, id, "after.pdf", K_PDF, 64, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->customer, id, "after.pdf", K_PDF, 64, NULL, &err), &err,
                  HD_FAILED_PRECONDITION, want);
-  assert_refused(add_kind(t, t->agent, id, "after.pdf", K_PDF, 64, NULL, &err), &err,
+  tf_expect_code(add_kind(t, t->agent, id, "after.pdf", K_PDF, 64, NULL, &err), &err,
                  HD_FAILED_PRECONDITION, want);
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
   /* What it has stays readable. */
   Helpdesk__V1__ListAttachmentsResponse *l = NULL;
-  assert_ok(list_files(t, t->customer, id, &l, &err), &err);
+  tf_expect_ok(list_files(t, t->customer, id, &l, &err), &err);
   assert_int_equal(l->n_attachments, 1);
   Helpdesk__V1__GetAttachmentResponse *g = NULL;
-  assert_ok(get_file(t, t->customer, id, a->id, &g, &err), &err);
+  tf_expect_ok(get_file(t, t->customer, id, a->id, &g, &err), &err);
 }
 
 static void test_attachment_with_a_stale_expected_version_is_aborted_and_writes_nothing(
@@ -594,15 +446,15 @@ static void test_attachment_with_a_stale_expected_version_is_aborted_and_writes_
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  const int64_t v = version_of(t, id);
+  const int64_t v = tf_version(t, id);
   unsigned char *p = file_of(K_JPEG, 500);
-  assert_ok(add_file(t, t->customer, id, v, "a.jpg", p, 500, NULL, &err), &err);
-  char *fp = fingerprint(t);
+  tf_expect_ok(add_file(t, t->customer, id, v, "a.jpg", p, 500, NULL, &err), &err);
+  char *fp = tf_fingerprint(t);
   char want[96];
   snprintf(want, sizeof want, "version is now %" PRId64 ", you sent %" PRId64, v + 1, v);
-  assert_refused(add_file(t, t->agent, id, v, "b.jpg", p, 500, NULL, &err), &err, HD_ABORTED,
+  tf_expect_code(add_file(t, t->agent, id, v, "b.jpg", p, 500, NULL, &err), &err, HD_ABORTED,
                  want);
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
   free(p);
 }
 
@@ -651,7 +503,7 @@ static int race(tf *t, int64_t id, int n, const unsigned char *data, size_t len)
     if (r[i].code == HD_OK) {
       ok++;
     } else {
-      assert_refused(r[i].code, &r[i].err, HD_FAILED_PRECONDITION, "at most");
+      tf_expect_code(r[i].code, &r[i].err, HD_FAILED_PRECONDITION, "at most");
     }
   }
   pthread_barrier_destroy(&start);
@@ -664,21 +516,22 @@ static void test_concurrent_uploads_cannot_pass_the_limits_together(void **state
   /* Four files on the ticket, six uploads at once: exactly one becomes the fifth. */
   const int64_t id = acme_ticket(t);
   for (int i = 0; i < 4; i++)
-    assert_ok(add_kind(t, t->customer, id, "pre.pdf", K_PDF, 100, NULL, &err), &err);
-  const int64_t v = version_of(t, id);
+    tf_expect_ok(add_kind(t, t->customer, id, "pre.pdf", K_PDF, 100, NULL, &err), &err);
+  const int64_t v = tf_version(t, id);
   unsigned char *small = file_of(K_PDF, 100);
   assert_int_equal(race(t, id, 6, small, 100), 1);
   free(small);
-  assert_int_equal(sql_i64(t, "SELECT COUNT(*) FROM attachments WHERE ticket_id = %" PRId64, id),
+  assert_int_equal(tf_sqlf(t, "SELECT COUNT(*) FROM attachments WHERE ticket_id = %" PRId64, id),
                    5);
-  assert_int_equal(version_of(t, id), v + 1);
+  assert_int_equal(tf_version(t, id), v + 1);
 
   /* Three uploads of 2,000,000 bytes at once on an empty ticket: two fit in 5 MiB, three not. */
   const int64_t bytes = acme_ticket(t);
   unsigned char *big = file_of(K_PDF, 2000000);
   assert_int_equal(race(t, bytes, 3, big, 2000000), 2);
   free(big);
-  assert_int_equal(sql_i64(t, "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64,
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64,
                            bytes),
                    4000000);
 }
@@ -695,5 +548,5 @@ int main(void) {
       cmocka_unit_test(test_attachment_with_a_stale_expected_version_is_aborted_and_writes_nothing),
       cmocka_unit_test(test_concurrent_uploads_cannot_pass_the_limits_together),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, tf_setup, teardown);
 }

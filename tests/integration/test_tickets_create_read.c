@@ -13,56 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "db/db.h"
-#include "test_env.h"
 #include "ticket_fixture.h"
 
 #define RPC_PREFIX "/helpdesk.v1.TicketService/"
 
 /* ---- fixture and helpers ---- */
-
-static int setup(void **state) {
-  tf *t = calloc(1, sizeof *t);
-  if (!t) return -1;
-  if (tf_start(t) != 0) {
-    free(t);
-    return -1;
-  }
-  *state = t;
-  return 0;
-}
-
-static int teardown(void **state) {
-  tf *t = *state;
-  tf_stop(t);
-  free(t);
-  return 0;
-}
-
-/* unit repeated n times, in the fixture's arena. */
-static char *repeat(tf *t, const char *unit, size_t n) {
-  const size_t len = strlen(unit);
-  char *s = hd_arena_alloc(t->arena, len * n + 1);
-  assert_non_null(s);
-  for (size_t i = 0; i < n; i++) memcpy(s + i * len, unit, len);
-  s[len * n] = '\0';
-  return s;
-}
-
-/* Runs a statement on the service's database (test set-up a handler of another group would do). */
-static void sql_exec(tf *t, const char *sql) {
-  hd_db_config cfg;
-  hd_db *db = NULL;
-  hd_err err = {0};
-  hd_test_db_config(&cfg, t->f.db_name);
-  if (hd_db_new(&cfg, &db, &err) != 0 || hd_db_exec(db, sql, NULL, 0, NULL, NULL, &err) != 0)
-    fail_msg("%s: %s", sql, err.msg);
-  hd_db_close(db);
-}
 
 static Helpdesk__V1__CreateTicketRequest create_req(const char *key, const char *customer_id,
                                                     const char *subject) {
@@ -80,11 +38,7 @@ static Helpdesk__V1__CreateTicketRequest create_req(const char *key, const char 
 
 static hd_code create(tf *t, const char *token, const Helpdesk__V1__CreateTicketRequest *r,
                       Helpdesk__V1__Ticket **out, hd_err *err) {
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "CreateTicket", token, &r->base, &helpdesk__v1__ticket__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__Ticket *)resp : NULL;
-  return code;
+  return tf_call(t, "CreateTicket", token, &r->base, &helpdesk__v1__ticket__descriptor, out, err);
 }
 
 static Helpdesk__V1__Ticket *create_ok(tf *t, const char *token,
@@ -96,64 +50,17 @@ static Helpdesk__V1__Ticket *create_ok(tf *t, const char *token,
   return out;
 }
 
-/* Waits (at most 5 s) until the outbox relay has published every event: it stamps
- * published_at_us in the background, which would change a fingerprint taken meanwhile. */
-static void outbox_settled(tf *t) {
-  for (int i = 0; i < 250; i++) {
-    if (tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL") == 0) return;
-    usleep(20000);
-  }
-  fail_msg("the outbox relay did not publish within 5 s");
-}
-
-/* The database's fingerprint once the outbox relay is idle. Caller frees. */
-static char *fingerprint(tf *t) {
-  outbox_settled(t);
-  char *fp = tf_fingerprint(t);
-  assert_non_null(fp);
-  return fp;
-}
-
-/* Frees both fingerprints (NULL when taking one failed), then fails unless they are equal. */
-static void expect_same_fingerprint(char *before, char *after) {
-  const bool same = before && after && strcmp(before, after) == 0;
-  if (!same)
-    fprintf(stderr, "before: %s\nafter:  %s\n", before ? before : "?", after ? after : "?");
-  free(before);
-  free(after);
-  assert_true(same);
-}
-
-/* Calls rpc expecting code with msg_part in the message, and proves it wrote nothing. */
-static void expect_refused(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
-                           const ProtobufCMessageDescriptor *resp_desc, hd_code code,
-                           const char *msg_part) {
-  char *before = fingerprint(t);
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  const hd_code got = tf_call(t, rpc, token, req, resp_desc, &resp, &err);
-  if (got != code || (msg_part && !strstr(err.msg, msg_part))) {
-    free(before);
-    fail_msg("%s: expected %s with \"%s\", got %s: %s", rpc, hd_code_name(code),
-             msg_part ? msg_part : "", hd_code_name(got), err.msg);
-  }
-  expect_same_fingerprint(before, tf_fingerprint(t));
-}
-
 static void expect_create_refused(tf *t, const char *token,
                                   const Helpdesk__V1__CreateTicketRequest *r, hd_code code,
                                   const char *msg_part) {
-  expect_refused(t, "CreateTicket", token, &r->base, &helpdesk__v1__ticket__descriptor, code,
-                 msg_part);
+  tf_call_refused(t, "CreateTicket", token, &r->base, &helpdesk__v1__ticket__descriptor, code,
+                  msg_part);
 }
 
 static hd_code list(tf *t, const char *token, const Helpdesk__V1__ListTicketsRequest *r,
                     Helpdesk__V1__ListTicketsResponse **out, hd_err *err) {
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListTickets", token, &r->base,
-                               &helpdesk__v1__list_tickets_response__descriptor, &resp, err);
-  *out = code == HD_OK ? (Helpdesk__V1__ListTicketsResponse *)resp : NULL;
-  return code;
+  return tf_call(t, "ListTickets", token, &r->base,
+                 &helpdesk__v1__list_tickets_response__descriptor, out, err);
 }
 
 static Helpdesk__V1__ListTicketsResponse *list_ok(tf *t, const char *token,
@@ -264,7 +171,7 @@ static void test_every_text_field_is_accepted_at_its_limit_and_refused_one_past_
     snprintf(key_past, sizeof key_past, "past-%s", l->field);
     /* Staff name the customer, so customer_id can be any length; an agent calls throughout. */
     Helpdesk__V1__CreateTicketRequest edge = create_req(key_edge, "cust-1", "Limits");
-    char *value = repeat(t, l->unit, l->max);
+    char *value = tf_repeat(t, l->unit, l->max);
     *(char **)((char *)&edge + l->offset) = value;
     Helpdesk__V1__Ticket *c = create_ok(t, t->agent, &edge);
     made++;
@@ -274,7 +181,7 @@ static void test_every_text_field_is_accepted_at_its_limit_and_refused_one_past_
     }
 
     Helpdesk__V1__CreateTicketRequest past = create_req(key_past, "cust-1", "Limits");
-    *(char **)((char *)&past + l->offset) = repeat(t, l->unit, l->max + 1);
+    *(char **)((char *)&past + l->offset) = tf_repeat(t, l->unit, l->max + 1);
     snprintf(msg, sizeof msg, "%s has %zu characters; at most %zu are allowed", l->field,
              l->max + 1, l->max);
     expect_create_refused(t, t->agent, &past, HD_INVALID_ARGUMENT, msg);
@@ -285,13 +192,13 @@ static void test_every_text_field_is_accepted_at_its_limit_and_refused_one_past_
 static void test_multibyte_subject_of_exactly_200_characters_round_trips(void **state) {
   tf *t = *state;
   /* 200 characters, 800 bytes: counted as characters, stored byte for byte. */
-  char *subject = repeat(t, "🚀", 200);
+  char *subject = tf_repeat(t, "🚀", 200);
   Helpdesk__V1__CreateTicketRequest r = create_req("mb-200", "", subject);
   Helpdesk__V1__Ticket *c = create_ok(t, t->customer, &r);
   assert_int_equal(strlen(c->subject), 800);
   assert_string_equal(tf_get(t, t->customer, c->id)->subject, subject);
   assert_string_equal(tf_get(t, t->customer, c->id)->title, subject);
-  Helpdesk__V1__CreateTicketRequest past = create_req("mb-201", "", repeat(t, "🚀", 201));
+  Helpdesk__V1__CreateTicketRequest past = create_req("mb-201", "", tf_repeat(t, "🚀", 201));
   expect_create_refused(t, t->customer, &past, HD_INVALID_ARGUMENT,
                         "subject has 201 characters; at most 200 are allowed");
 }
@@ -351,13 +258,13 @@ static void test_retry_with_the_same_key_returns_the_same_ticket_and_creates_not
   tf *t = *state;
   Helpdesk__V1__CreateTicketRequest r = create_req("retry-1", "", "Site down");
   Helpdesk__V1__Ticket *first = create_ok(t, t->customer, &r);
-  char *before = fingerprint(t);
+  char *before = tf_fingerprint(t);
   hd_clock_advance(&t->f.clock, 60 * HD_US_PER_S); /* a retry a minute later */
   Helpdesk__V1__Ticket *again = create_ok(t, t->customer, &r);
   /* The same request naming the customer's own id is the same request. */
   Helpdesk__V1__CreateTicketRequest named = create_req("retry-1", "cust-1", "Site down");
   Helpdesk__V1__Ticket *named_again = create_ok(t, t->customer, &named);
-  expect_same_fingerprint(before, tf_fingerprint(t));
+  tf_expect_unchanged(t, before);
   assert_int_equal(again->id, first->id);
   assert_int_equal(named_again->id, first->id);
   assert_int_equal(again->version, 1);
@@ -466,12 +373,12 @@ static void test_customer_never_sees_another_customers_ticket(void **state) {
   /* Another customer's ticket answers exactly like a missing one. */
   gr.ticket_id = theirs->id;
   snprintf(msg, sizeof msg, "ticket %" PRId64 " not found", theirs->id);
-  expect_refused(t, "GetTicket", t->customer, &gr.base, &helpdesk__v1__ticket__descriptor,
-                 HD_NOT_FOUND, msg);
+  tf_call_refused(t, "GetTicket", t->customer, &gr.base, &helpdesk__v1__ticket__descriptor,
+                  HD_NOT_FOUND, msg);
   gr.ticket_id = theirs->id + 1000;
   snprintf(msg, sizeof msg, "ticket %" PRId64 " not found", theirs->id + 1000);
-  expect_refused(t, "GetTicket", t->customer, &gr.base, &helpdesk__v1__ticket__descriptor,
-                 HD_NOT_FOUND, msg);
+  tf_call_refused(t, "GetTicket", t->customer, &gr.base, &helpdesk__v1__ticket__descriptor,
+                  HD_NOT_FOUND, msg);
 
   l = list_ok(t, t->customer, &lr);
   assert_int_equal(l->n_tickets, 1);
@@ -481,9 +388,9 @@ static void test_customer_never_sees_another_customers_ticket(void **state) {
   assert_int_equal(l->n_tickets, 1);
   assert_int_equal(l->tickets[0]->id, mine->id);
   lr.customer_id = "cust-2";
-  expect_refused(t, "ListTickets", t->customer, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_PERMISSION_DENIED,
-                 "a customer lists only their own tickets");
+  tf_call_refused(t, "ListTickets", t->customer, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_PERMISSION_DENIED,
+                  "a customer lists only their own tickets");
 
   /* Staff see both, and can narrow to one customer. */
   lr.customer_id = "";
@@ -499,8 +406,8 @@ static void test_another_tenants_agent_gets_not_found_and_an_empty_list(void **s
   Helpdesk__V1__Ticket *c = tf_create(t, t->customer, NULL, "Acme only");
   Helpdesk__V1__GetTicketRequest gr = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
   gr.ticket_id = c->id;
-  expect_refused(t, "GetTicket", t->other_tenant, &gr.base, &helpdesk__v1__ticket__descriptor,
-                 HD_NOT_FOUND, "not found");
+  tf_call_refused(t, "GetTicket", t->other_tenant, &gr.base, &helpdesk__v1__ticket__descriptor,
+                  HD_NOT_FOUND, "not found");
   Helpdesk__V1__ListTicketsRequest lr = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
   assert_int_equal(list_ok(t, t->other_tenant, &lr)->n_tickets, 0);
   lr.customer_id = "cust-1";
@@ -517,14 +424,14 @@ static void test_another_tenants_agent_gets_not_found_and_an_empty_list(void **s
 static void test_get_checks_the_id_and_names_a_missing_ticket(void **state) {
   tf *t = *state;
   Helpdesk__V1__GetTicketRequest gr = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
-  expect_refused(t, "GetTicket", t->agent, &gr.base, &helpdesk__v1__ticket__descriptor,
-                 HD_INVALID_ARGUMENT, "ticket_id must be a positive id");
+  tf_call_refused(t, "GetTicket", t->agent, &gr.base, &helpdesk__v1__ticket__descriptor,
+                  HD_INVALID_ARGUMENT, "ticket_id must be a positive id");
   gr.ticket_id = -4;
-  expect_refused(t, "GetTicket", t->agent, &gr.base, &helpdesk__v1__ticket__descriptor,
-                 HD_INVALID_ARGUMENT, "ticket_id must be a positive id, got -4");
+  tf_call_refused(t, "GetTicket", t->agent, &gr.base, &helpdesk__v1__ticket__descriptor,
+                  HD_INVALID_ARGUMENT, "ticket_id must be a positive id, got -4");
   gr.ticket_id = 77;
-  expect_refused(t, "GetTicket", t->agent, &gr.base, &helpdesk__v1__ticket__descriptor,
-                 HD_NOT_FOUND, "ticket 77 not found");
+  tf_call_refused(t, "GetTicket", t->agent, &gr.base, &helpdesk__v1__ticket__descriptor,
+                  HD_NOT_FOUND, "ticket 77 not found");
 }
 
 /* ---- the list: order, filters, pages ---- */
@@ -587,14 +494,10 @@ static void test_list_filters_by_status_owner_department_and_customer(void **sta
   Helpdesk__V1__CreateTicketRequest billing = create_req("billing-1", "cust-2", "Invoice");
   billing.department = "billing";
   ids[3] = create_ok(t, t->agent, &billing)->id;
-  /* What AssignTicket and a reply would do (another group's handlers). */
-  char sql[160];
-  snprintf(sql, sizeof sql,
-           "UPDATE tickets SET owner_id = 'agent-1', status = 'PROCESSING' WHERE id = %" PRId64,
-           ids[1]);
-  sql_exec(t, sql);
-  snprintf(sql, sizeof sql, "UPDATE tickets SET owner_id = 'agent-2' WHERE id = %" PRId64, ids[2]);
-  sql_exec(t, sql);
+  /* Owned by agent-1 and acknowledged (PROCESSING); owned by agent-2 and still waiting. */
+  tf_assign(t, ids[1], "agent-1");
+  tf_set_status(t, ids[1], TF_STATUS(PROCESSING));
+  tf_assign(t, ids[2], "agent-2");
 
   Helpdesk__V1__ListTicketsRequest lr = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
   Helpdesk__V1__ListTicketsResponse *l;
@@ -640,19 +543,19 @@ static void test_list_filters_by_status_owner_department_and_customer(void **sta
 
   lr = (Helpdesk__V1__ListTicketsRequest)HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
   lr.status = (Helpdesk__V1__TicketStatus)42;
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "status has no value 42");
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "status has no value 42");
   lr.status = 0;
-  lr.owner_id = repeat(t, "o", 129);
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "owner_id has 129 characters; at most 128 are allowed");
+  lr.owner_id = tf_repeat(t, "o", 129);
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "owner_id has 129 characters; at most 128 are allowed");
   lr.owner_id = "";
-  lr.department = repeat(t, "d", 65);
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "department has 65 characters; at most 64 are allowed");
+  lr.department = tf_repeat(t, "d", 65);
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "department has 65 characters; at most 64 are allowed");
 }
 
 static void test_page_token_replayed_with_other_filters_or_order_is_invalid_argument(
@@ -669,49 +572,49 @@ static void test_page_token_replayed_with_other_filters_or_order_is_invalid_argu
   page.page_token = token;
 
   lr.status = HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_RESPONSE;
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "page_token");
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "page_token");
   lr.status = 0;
   lr.newest_first = true;
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "page_token");
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "page_token");
   lr.newest_first = false;
   lr.customer_id = "cust-1";
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "page_token");
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "page_token");
   lr.customer_id = "";
   /* With its own listing it continues. */
   Helpdesk__V1__ListTicketsResponse *l = list_ok(t, t->agent, &lr);
   assert_int_equal(l->n_tickets, 1);
   assert_int_equal(l->tickets[0]->id, ids[1]);
   /* Another tenant cannot continue it. */
-  expect_refused(t, "ListTickets", t->other_tenant, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "page_token");
+  tf_call_refused(t, "ListTickets", t->other_tenant, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "page_token");
 
   page.page_token = "not-a-token";
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "page_token");
-  page.page_token = repeat(t, "A", 257);
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
-                 "page.page_token has 257 characters");
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "page_token");
+  page.page_token = tf_repeat(t, "A", 257);
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT,
+                  "page.page_token has 257 characters");
   page.page_token = "";
   page.page_size = 501;
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT, "500");
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT, "500");
   page.page_size = -1;
-  expect_refused(t, "ListTickets", t->agent, &lr.base,
-                 &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT, NULL);
+  tf_call_refused(t, "ListTickets", t->agent, &lr.base,
+                  &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT, NULL);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
       T(test_customer_creates_a_ticket_for_themself_in_pending_response),
       T(test_staff_and_services_create_on_a_customers_behalf),
       T(test_customer_cannot_open_a_ticket_for_another_customer),

@@ -51,34 +51,60 @@ static double sample(const char *text, const char *series) {
   return -1;
 }
 
-static void test_a_created_ticket_is_published_once_to_the_event_stream(void **state) {
-  (void)state;
+/* ---- fixture: a service, a tenant of this test's own (the stream is shared), Redis ---- */
+
+typedef struct ev {
   tf t;
-  assert_int_equal(tf_start(&t), 0);
   char tenant[64];
-  hd_test_unique(tenant, sizeof tenant, "events");
-  char *agent = hd_fixture_token(&t.f, tenant, "agent-1", HD_ROLE_AGENT);
+  char *agent; /* agent-1 of tenant */
+  hd_kv *kv;   /* the test's own connection, to read the stream */
+} ev;
+
+static int setup(void **state) {
+  ev *e = calloc(1, sizeof *e);
+  if (!e || tf_start(&e->t) != 0) {
+    free(e);
+    return -1;
+  }
+  hd_test_unique(e->tenant, sizeof e->tenant, "events");
+  e->agent = hd_fixture_token(&e->t.f, e->tenant, "agent-1", HD_ROLE_AGENT);
   hd_kv_config kc;
   hd_test_kv_config(&kc);
-  hd_kv *kv = NULL;
   hd_err err = {0};
-  assert_int_equal(hd_kv_new(&kc, &kv, &err), 0);
+  *state = e;
+  return e->agent && hd_kv_new(&kc, &e->kv, &err) == 0 ? 0 : -1;
+}
 
-  const Helpdesk__V1__Ticket *tk = tf_create(&t, agent, "cust-1", "Invoice charged twice");
+static int teardown(void **state) {
+  ev *e = *state;
+  if (!e) return 0;
+  hd_kv_close(e->kv);
+  free(e->agent);
+  tf_stop(&e->t);
+  free(e);
+  return 0;
+}
+
+/* ---- tests ---- */
+
+static void test_a_created_ticket_is_published_once_to_the_event_stream(void **state) {
+  ev *e = *state;
+  tf *t = &e->t;
+  const Helpdesk__V1__Ticket *tk = tf_create(t, e->agent, "cust-1", "Invoice charged twice");
   char needle[64];
   snprintf(needle, sizeof needle, "\"ticket_id\":%" PRId64, tk->id);
   /* the relay polls every 100 ms: wait at most 5 s */
   size_t n = 0;
   for (int i = 0; i < 100 && n == 0; i++) {
-    n = stream_count(kv, tenant, "ticket.created", needle);
+    n = stream_count(e->kv, e->tenant, "ticket.created", needle);
     if (n == 0) usleep(50 * 1000);
   }
   assert_int_equal(n, 1);
-  assert_int_equal(tf_sql(&t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL"), 0);
-  assert_int_equal(tf_sql(&t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NOT NULL"), 1);
+  assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL"), 0);
+  assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NOT NULL"), 1);
   /* a second relay round does not publish it again */
   usleep(300 * 1000);
-  assert_int_equal(stream_count(kv, tenant, "ticket.created", needle), 1);
+  assert_int_equal(stream_count(e->kv, e->tenant, "ticket.created", needle), 1);
 
   /* /metrics: the call is counted and the outbox has nothing pending */
   char *resp = NULL;
@@ -88,7 +114,7 @@ static void test_a_created_ticket_is_published_once_to_the_event_stream(void **s
   for (int i = 0; i < 40; i++) {
     free(resp);
     resp = NULL;
-    assert_int_equal(hd_test_http_get(hd_svc_metrics_port(t.f.svc), "/metrics", &status, &resp,
+    assert_int_equal(hd_test_http_get(hd_svc_metrics_port(t->f.svc), "/metrics", &status, &resp,
                                       &body), 0);
     pending = sample(body, "helpdesk_outbox_pending");
     if (pending == 0) break;
@@ -100,43 +126,30 @@ static void test_a_created_ticket_is_published_once_to_the_event_stream(void **s
   assert_true(sample(body, "helpdesk_rpc_requests_total{method=\"/helpdesk.v1.TicketService/"
                            "CreateTicket\",code=\"OK\"}") >= 1);
   free(resp);
-  hd_kv_close(kv);
-  free(agent);
-  tf_stop(&t);
 }
 
 /* A batch larger than one marking statement (16 ids): every event is published once and every
  * outbox row is marked. */
 static void test_a_batch_of_events_is_published_and_marked_exactly_once(void **state) {
-  (void)state;
-  tf t;
-  assert_int_equal(tf_start(&t), 0);
-  char tenant[64];
-  hd_test_unique(tenant, sizeof tenant, "events");
-  char *agent = hd_fixture_token(&t.f, tenant, "agent-1", HD_ROLE_AGENT);
-  hd_kv_config kc;
-  hd_test_kv_config(&kc);
-  hd_kv *kv = NULL;
-  hd_err err = {0};
-  assert_int_equal(hd_kv_new(&kc, &kv, &err), 0);
-  for (int i = 0; i < 37; i++) tf_create(&t, agent, "cust-1", "Invoice charged twice");
+  ev *e = *state;
+  tf *t = &e->t;
+  for (int i = 0; i < 37; i++) tf_create(t, e->agent, "cust-1", "Invoice charged twice");
   int64_t unpublished = -1;
   for (int i = 0; i < 100 && unpublished != 0; i++) {
-    unpublished = tf_sql(&t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL");
+    unpublished = tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL");
     if (unpublished) usleep(50 * 1000);
   }
   assert_int_equal(unpublished, 0);
-  assert_int_equal(tf_sql(&t, "SELECT COUNT(*) FROM outbox"), 37);
-  assert_int_equal(stream_count(kv, tenant, "ticket.created", NULL), 37);
-  hd_kv_close(kv);
-  free(agent);
-  tf_stop(&t);
+  assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM outbox"), 37);
+  assert_int_equal(stream_count(e->kv, e->tenant, "ticket.created", NULL), 37);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_a_created_ticket_is_published_once_to_the_event_stream),
-      cmocka_unit_test(test_a_batch_of_events_is_published_and_marked_exactly_once),
+      cmocka_unit_test_setup_teardown(test_a_created_ticket_is_published_once_to_the_event_stream,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_batch_of_events_is_published_and_marked_exactly_once,
+                                      setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,124 +11,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "db/db.h"
-#include "test_env.h"
 #include "ticket_fixture.h"
 
 /* ---- fixture and helpers ---- */
 
-static int setup(void **state) {
-  tf *t = calloc(1, sizeof *t);
-  if (!t) return -1;
-  if (tf_start(t) != 0) {
-    free(t);
-    return -1;
-  }
-  *state = t;
-  return 0;
-}
-
-static int teardown(void **state) {
-  tf *t = *state;
-  tf_stop(t);
-  free(t);
-  return 0;
-}
-
-static char *repeat(tf *t, const char *unit, size_t n) {
-  const size_t len = strlen(unit);
-  char *s = hd_arena_alloc(t->arena, len * n + 1);
-  assert_non_null(s);
-  for (size_t i = 0; i < n; i++) memcpy(s + i * len, unit, len);
-  s[len * n] = '\0';
-  return s;
-}
-
-/* Runs a statement on the service's database (test set-up a handler of another group would do). */
-static void sql_exec(tf *t, const char *sql) {
-  hd_db_config cfg;
-  hd_db *db = NULL;
-  hd_err err = {0};
-  hd_test_db_config(&cfg, t->f.db_name);
-  if (hd_db_new(&cfg, &db, &err) != 0 || hd_db_exec(db, sql, NULL, 0, NULL, NULL, &err) != 0)
-    fail_msg("%s: %s", sql, err.msg);
-  hd_db_close(db);
-}
-
-/* Waits (at most 5 s) until the outbox relay has published every event: it stamps
- * published_at_us in the background, which would change a fingerprint taken meanwhile. */
-static void outbox_settled(tf *t) {
-  for (int i = 0; i < 250; i++) {
-    if (tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL") == 0) return;
-    usleep(20000);
-  }
-  fail_msg("the outbox relay did not publish within 5 s");
-}
-
-/* The database's fingerprint once the outbox relay is idle. Caller frees. */
-static char *fingerprint(tf *t) {
-  outbox_settled(t);
-  char *fp = tf_fingerprint(t);
-  assert_non_null(fp);
-  return fp;
-}
-
-/* Frees both fingerprints (NULL when taking one failed), then fails unless they are equal. */
-static void expect_same_fingerprint(char *before, char *after) {
-  const bool same = before && after && strcmp(before, after) == 0;
-  if (!same)
-    fprintf(stderr, "before: %s\nafter:  %s\n", before ? before : "?", after ? after : "?");
-  free(before);
-  free(after);
-  assert_true(same);
-}
-
-/* Calls rpc expecting code with msg_part in the message, and proves it wrote nothing. */
-static void expect_refused(tf *t, const char *rpc, const char *token, const ProtobufCMessage *req,
-                           const ProtobufCMessageDescriptor *resp_desc, hd_code code,
-                           const char *msg_part) {
-  char *before = fingerprint(t);
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  const hd_code got = tf_call(t, rpc, token, req, resp_desc, &resp, &err);
-  if (got != code || (msg_part && !strstr(err.msg, msg_part))) {
-    free(before);
-    fail_msg("%s: expected %s with \"%s\", got %s: %s", rpc, hd_code_name(code),
-             msg_part ? msg_part : "", hd_code_name(got), err.msg);
-  }
-  expect_same_fingerprint(before, tf_fingerprint(t));
-}
-
-static ProtobufCMessage *call_ok(tf *t, const char *rpc, const char *token,
-                                 const ProtobufCMessage *req,
-                                 const ProtobufCMessageDescriptor *resp_desc) {
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  const hd_code code = tf_call(t, rpc, token, req, resp_desc, &resp, &err);
-  if (code != HD_OK) fail_msg("%s: %s: %s", rpc, hd_code_name(code), err.msg);
-  return resp;
-}
-
 static Helpdesk__V1__Ticket *follow(tf *t, const char *rpc, const char *token, int64_t id) {
   Helpdesk__V1__FollowTicketRequest r = HELPDESK__V1__FOLLOW_TICKET_REQUEST__INIT;
   r.ticket_id = id; /* FollowTicketRequest and UnfollowTicketRequest have the same wire form */
-  return (Helpdesk__V1__Ticket *)call_ok(t, rpc, token, &r.base, &helpdesk__v1__ticket__descriptor);
+  return (Helpdesk__V1__Ticket *)tf_must(t, rpc, token, &r.base, &helpdesk__v1__ticket__descriptor);
 }
 
 static void expect_follow_refused(tf *t, const char *rpc, const char *token, int64_t id,
                                   hd_code code, const char *msg_part) {
   Helpdesk__V1__FollowTicketRequest r = HELPDESK__V1__FOLLOW_TICKET_REQUEST__INIT;
   r.ticket_id = id;
-  expect_refused(t, rpc, token, &r.base, &helpdesk__v1__ticket__descriptor, code, msg_part);
+  tf_call_refused(t, rpc, token, &r.base, &helpdesk__v1__ticket__descriptor, code, msg_part);
 }
 
 static bool listed_as_followed(tf *t, const char *token, int64_t id) {
   Helpdesk__V1__ListTicketsRequest r = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
-  Helpdesk__V1__ListTicketsResponse *l = (Helpdesk__V1__ListTicketsResponse *)call_ok(
+  Helpdesk__V1__ListTicketsResponse *l = (Helpdesk__V1__ListTicketsResponse *)tf_must(
       t, "ListTickets", token, &r.base, &helpdesk__v1__list_tickets_response__descriptor);
   for (size_t i = 0; i < l->n_tickets; i++)
     if (l->tickets[i]->id == id) return l->tickets[i]->followed;
@@ -141,7 +46,7 @@ static Helpdesk__V1__GetTicketHistoryResponse *history(tf *t, const char *token,
   Helpdesk__V1__GetTicketHistoryRequest r = HELPDESK__V1__GET_TICKET_HISTORY_REQUEST__INIT;
   r.ticket_id = id;
   r.page = page;
-  Helpdesk__V1__GetTicketHistoryResponse *h = (Helpdesk__V1__GetTicketHistoryResponse *)call_ok(
+  Helpdesk__V1__GetTicketHistoryResponse *h = (Helpdesk__V1__GetTicketHistoryResponse *)tf_must(
       t, "GetTicketHistory", token, &r.base,
       &helpdesk__v1__get_ticket_history_response__descriptor);
   assert_non_null(h->page);
@@ -150,7 +55,7 @@ static Helpdesk__V1__GetTicketHistoryResponse *history(tf *t, const char *token,
 
 static Helpdesk__V1__TenantSettings *settings_get(tf *t, const char *token) {
   Helpdesk__V1__GetTenantSettingsRequest r = HELPDESK__V1__GET_TENANT_SETTINGS_REQUEST__INIT;
-  return (Helpdesk__V1__TenantSettings *)call_ok(t, "GetTenantSettings", token, &r.base,
+  return (Helpdesk__V1__TenantSettings *)tf_must(t, "GetTenantSettings", token, &r.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }
 
@@ -158,7 +63,7 @@ static Helpdesk__V1__TenantSettings *settings_put(tf *t, const char *token,
                                                   Helpdesk__V1__TenantSettings *s) {
   Helpdesk__V1__UpdateTenantSettingsRequest r = HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   r.settings = s;
-  return (Helpdesk__V1__TenantSettings *)call_ok(t, "UpdateTenantSettings", token, &r.base,
+  return (Helpdesk__V1__TenantSettings *)tf_must(t, "UpdateTenantSettings", token, &r.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }
 
@@ -166,8 +71,8 @@ static void expect_settings_refused(tf *t, const char *token, Helpdesk__V1__Tena
                                     hd_code code, const char *msg_part) {
   Helpdesk__V1__UpdateTenantSettingsRequest r = HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   r.settings = s;
-  expect_refused(t, "UpdateTenantSettings", token, &r.base,
-                 &helpdesk__v1__tenant_settings__descriptor, code, msg_part);
+  tf_call_refused(t, "UpdateTenantSettings", token, &r.base,
+                  &helpdesk__v1__tenant_settings__descriptor, code, msg_part);
 }
 
 static Helpdesk__V1__TenantSettings settings_of(Helpdesk__V1__ReminderChannel channel,
@@ -232,9 +137,7 @@ static void test_followed_flag_is_per_agent(void **state) {
 static void test_a_ticket_in_any_status_can_be_followed(void **state) {
   tf *t = *state;
   Helpdesk__V1__Ticket *c = tf_create(t, t->customer, NULL, "Closed already");
-  char sql[128];
-  snprintf(sql, sizeof sql, "UPDATE tickets SET status = 'CLOSED' WHERE id = %" PRId64, c->id);
-  sql_exec(t, sql);
+  tf_set_status(t, c->id, TF_STATUS(CLOSED));
   Helpdesk__V1__Ticket *f = follow(t, "FollowTicket", t->agent, c->id);
   assert_true(f->followed);
   assert_int_equal(f->status, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED);
@@ -273,7 +176,7 @@ static void test_history_lists_the_create_entry_oldest_first_for_staff(void **st
   r.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_VPS;
   r.issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_BILLING;
   r.department = "billing";
-  Helpdesk__V1__Ticket *c = (Helpdesk__V1__Ticket *)call_ok(t, "CreateTicket", t->customer, &r.base,
+  Helpdesk__V1__Ticket *c = (Helpdesk__V1__Ticket *)tf_must(t, "CreateTicket", t->customer, &r.base,
                                                             &helpdesk__v1__ticket__descriptor);
   const char *staff[] = {t->agent, t->lead, t->supervisor, t->admin, t->service};
   for (size_t i = 0; i < sizeof staff / sizeof staff[0]; i++) {
@@ -311,14 +214,14 @@ static void test_history_lists_the_create_entry_oldest_first_for_staff(void **st
   Helpdesk__V1__GetTicketHistoryRequest hr = HELPDESK__V1__GET_TICKET_HISTORY_REQUEST__INIT;
   hr.ticket_id = other->id;
   hr.page = &page;
-  expect_refused(t, "GetTicketHistory", t->agent, &hr.base,
-                 &helpdesk__v1__get_ticket_history_response__descriptor, HD_INVALID_ARGUMENT,
-                 "page_token");
+  tf_call_refused(t, "GetTicketHistory", t->agent, &hr.base,
+                  &helpdesk__v1__get_ticket_history_response__descriptor, HD_INVALID_ARGUMENT,
+                  "page_token");
   page.page_token = "";
   page.page_size = 501;
-  expect_refused(t, "GetTicketHistory", t->agent, &hr.base,
-                 &helpdesk__v1__get_ticket_history_response__descriptor, HD_INVALID_ARGUMENT,
-                 "500");
+  tf_call_refused(t, "GetTicketHistory", t->agent, &hr.base,
+                  &helpdesk__v1__get_ticket_history_response__descriptor, HD_INVALID_ARGUMENT,
+                  "500");
 }
 
 static void test_history_is_refused_to_a_customer_and_needs_a_visible_ticket(void **state) {
@@ -327,21 +230,21 @@ static void test_history_is_refused_to_a_customer_and_needs_a_visible_ticket(voi
   Helpdesk__V1__GetTicketHistoryRequest hr = HELPDESK__V1__GET_TICKET_HISTORY_REQUEST__INIT;
   hr.ticket_id = c->id;
   /* Even their own ticket. */
-  expect_refused(t, "GetTicketHistory", t->customer, &hr.base,
-                 &helpdesk__v1__get_ticket_history_response__descriptor, HD_PERMISSION_DENIED,
-                 "history is for staff");
-  expect_refused(t, "GetTicketHistory", t->other_tenant, &hr.base,
-                 &helpdesk__v1__get_ticket_history_response__descriptor, HD_NOT_FOUND,
-                 "not found");
+  tf_call_refused(t, "GetTicketHistory", t->customer, &hr.base,
+                  &helpdesk__v1__get_ticket_history_response__descriptor, HD_PERMISSION_DENIED,
+                  "history is for staff");
+  tf_call_refused(t, "GetTicketHistory", t->other_tenant, &hr.base,
+                  &helpdesk__v1__get_ticket_history_response__descriptor, HD_NOT_FOUND,
+                  "not found");
   hr.ticket_id = c->id + 50;
   char msg[64];
   snprintf(msg, sizeof msg, "ticket %" PRId64 " not found", c->id + 50);
-  expect_refused(t, "GetTicketHistory", t->agent, &hr.base,
-                 &helpdesk__v1__get_ticket_history_response__descriptor, HD_NOT_FOUND, msg);
+  tf_call_refused(t, "GetTicketHistory", t->agent, &hr.base,
+                  &helpdesk__v1__get_ticket_history_response__descriptor, HD_NOT_FOUND, msg);
   hr.ticket_id = 0;
-  expect_refused(t, "GetTicketHistory", t->agent, &hr.base,
-                 &helpdesk__v1__get_ticket_history_response__descriptor, HD_INVALID_ARGUMENT,
-                 "ticket_id must be a positive id");
+  tf_call_refused(t, "GetTicketHistory", t->agent, &hr.base,
+                  &helpdesk__v1__get_ticket_history_response__descriptor, HD_INVALID_ARGUMENT,
+                  "ticket_id must be a positive id");
 }
 
 /* ---- tenant settings ---- */
@@ -358,9 +261,9 @@ static void test_settings_default_to_no_reminder_and_no_review_link(void **state
     assert_string_equal(s->review_link, "");
   }
   Helpdesk__V1__GetTenantSettingsRequest r = HELPDESK__V1__GET_TENANT_SETTINGS_REQUEST__INIT;
-  expect_refused(t, "GetTenantSettings", t->customer, &r.base,
-                 &helpdesk__v1__tenant_settings__descriptor, HD_PERMISSION_DENIED,
-                 "tenant settings are for staff");
+  tf_call_refused(t, "GetTenantSettings", t->customer, &r.base,
+                  &helpdesk__v1__tenant_settings__descriptor, HD_PERMISSION_DENIED,
+                  "tenant settings are for staff");
   assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM tenant_settings"), 0);
 }
 
@@ -431,7 +334,7 @@ static void test_bad_settings_are_refused_and_write_nothing(void **state) {
   s = settings_of((Helpdesk__V1__ReminderChannel)9, "oncall@acme.example", "");
   expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT,
                           "reminder_channel has no value 9");
-  s = settings_of(email, repeat(t, "t", 201), "");
+  s = settings_of(email, tf_repeat(t, "t", 201), "");
   expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT,
                           "reminder_target has 201 characters; at most 200 are allowed");
 
@@ -450,20 +353,20 @@ static void test_bad_settings_are_refused_and_write_nothing(void **state) {
   expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT,
                           "review_link has a space or control character");
   /* 500 characters is the limit: "https://" + 492; one more is refused. */
-  char *past = hd_arena_printf(t->arena, "https://%s", repeat(t, "a", 493));
+  char *past = hd_arena_printf(t->arena, "https://%s", tf_repeat(t, "a", 493));
   s = settings_of(none, "", past);
   expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT,
                           "review_link has 501 characters; at most 500 are allowed");
   Helpdesk__V1__UpdateTenantSettingsRequest missing =
       HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
-  expect_refused(t, "UpdateTenantSettings", t->admin, &missing.base,
-                 &helpdesk__v1__tenant_settings__descriptor, HD_INVALID_ARGUMENT,
-                 "settings is required");
+  tf_call_refused(t, "UpdateTenantSettings", t->admin, &missing.base,
+                  &helpdesk__v1__tenant_settings__descriptor, HD_INVALID_ARGUMENT,
+                  "settings is required");
   assert_string_equal(settings_get(t, t->agent)->review_link, "https://a.example/r");
 
   /* The edges are accepted. */
-  char *edge = hd_arena_printf(t->arena, "https://%s", repeat(t, "a", 492));
-  char *target = repeat(t, "電", 200);
+  char *edge = hd_arena_printf(t->arena, "https://%s", tf_repeat(t, "a", 492));
+  char *target = tf_repeat(t, "電", 200);
   s = settings_of(email, target, edge);
   Helpdesk__V1__TenantSettings *out = settings_put(t, t->admin, &s);
   assert_string_equal(out->review_link, edge);
@@ -475,7 +378,7 @@ static void test_bad_settings_are_refused_and_write_nothing(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
       T(test_follow_and_unfollow_are_idempotent_and_keep_the_version),
       T(test_followed_flag_is_per_agent),
       T(test_a_ticket_in_any_status_can_be_followed),

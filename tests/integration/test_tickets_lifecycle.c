@@ -4,9 +4,9 @@
  * versions, the timers a change arms or clears, the review link, and that a failed call writes
  * nothing. One service for the group; each test makes its own tickets.
  *
- * Tickets are created and assigned through the store (ticket_store_insert / _update on the
- * service's database) and read back through ticket_store_get: the operations under test are
- * the only RPCs used, so the tests do not depend on CreateTicket, AssignTicket or GetTicket. */
+ * Tickets are opened with CreateTicket, given their owner with AssignTicket, merged with
+ * MergeTickets and read back with GetTicket (ticket_fixture); the review link is set with
+ * UpdateTenantSettings. */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,167 +15,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "clock/clock.h"
-#include "test_env.h"
 #include "ticket_call.h"
 #include "ticket_fixture.h"
 #include "ticket_state.h"
-#include "ticket_store.h"
 
-#define TENANT "acme"
 #define DAY_US (24LL * 3600 * HD_US_PER_S)
 #define INTENT(x) HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##x
 #define PB_STATUS(x) HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
 
-typedef struct lt {
-  tf t;
-  hd_db *db; /* the service's database: setup and checks */
-} lt;
+/* ---- set-up through the RPCs ---- */
 
-/* ---- fixture ---- */
-
-static int group_setup(void **state) {
-  lt *l = calloc(1, sizeof *l);
-  if (!l || tf_start(&l->t) != 0) {
-    free(l);
-    return -1;
-  }
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, l->t.f.db_name);
-  hd_err err = {0};
-  if (hd_db_new(&cfg, &l->db, &err) != 0) {
-    tf_stop(&l->t);
-    free(l);
-    return -1;
-  }
-  *state = l;
-  return 0;
+/* A new PENDING_RESPONSE ticket of cust-1 (opened by them), owned by owner (NULL: nobody). */
+static int64_t new_ticket(tf *l, const char *owner) {
+  const int64_t id = tf_create(l, l->customer, NULL, "Website down")->id;
+  if (owner) tf_assign(l, id, owner);
+  return id;
 }
 
-static int group_teardown(void **state) {
-  lt *l = *state;
-  char zset[128];
-  if (tickets_timer_zset(hd_svc_env_of(l->t.f.svc), zset, sizeof zset) == 0) {
-    hd_kv_config kc;
-    hd_test_kv_config(&kc);
-    hd_kv *kv = NULL;
-    hd_err err = {0};
-    const char *argv[] = {"DEL", zset};
-    if (hd_kv_new(&kc, &kv, &err) == 0) hd_kv_cmd(kv, 2, argv, NULL, true, NULL, &err);
-    hd_kv_close(kv);
-  }
-  hd_db_close(l->db);
-  tf_stop(&l->t);
-  free(l);
-  return 0;
-}
-
-static int64_t now_us(lt *l) { return hd_clock_now_us(&l->t.f.clock); }
-
-/* ---- setup through the store ---- */
-
-typedef struct seed_args {
-  const char *customer;
-  const char *owner;
-  int64_t now;
-  int64_t id;
-} seed_args;
-
-static int seed__tx(hd_db *db, void *arg, hd_err *err) {
-  seed_args *a = arg;
-  const ticket_new n = {.customer_id = a->customer,
-                        .subject = "Website down",
-                        .description = "My site shows a 500 error since this morning.",
-                        .product = "Shared Hosting",
-                        .brand = "Acme Hosting",
-                        .service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED,
-                        .issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL,
-                        .department = "technical"};
-  const ticket_actor cust = {.user_id = a->customer, .role = "customer"};
-  if (ticket_store_insert(db, TENANT, &n, a->now, &cust, &a->id, err) != 0) return -1;
-  if (!a->owner) return 0;
-  const ticket_actor lead = {.user_id = "lead-1", .role = "team_lead"};
-  const ticket_change ch = {
-      .action = "ASSIGN", .event_type = TICKET_EVENT_ASSIGNED, .owner_id = a->owner};
-  return ticket_store_update(db, TENANT, a->id, 0, &ch, a->now, &lead, NULL, NULL, err);
-}
-
-/* A new PENDING_RESPONSE ticket of customer, owned by owner (NULL: nobody). */
-static int64_t new_ticket(lt *l, const char *customer, const char *owner) {
-  seed_args a = {.customer = customer, .owner = owner, .now = now_us(l)};
-  hd_err err = {0};
-  if (hd_db_tx(l->db, seed__tx, &a, 0, &err) != 0) fail_msg("seed ticket: %s", err.msg);
-  return a.id;
-}
-
-typedef struct change_args {
-  int64_t id;
-  const ticket_change *ch;
-  int64_t now;
-} change_args;
-
-static int change__tx(hd_db *db, void *arg, hd_err *err) {
-  change_args *a = arg;
-  const ticket_actor sys = {.user_id = "test", .role = "supervisor"};
-  return ticket_store_update(db, TENANT, a->id, 0, a->ch, a->now, &sys, NULL, NULL, err);
-}
-
-/* Changes a ticket directly (what another group's RPC would do, e.g. a merge). */
-static void store_change(lt *l, int64_t id, const ticket_change *ch) {
-  change_args a = {.id = id, .ch = ch, .now = now_us(l)};
-  hd_err err = {0};
-  if (hd_db_tx(l->db, change__tx, &a, 0, &err) != 0) fail_msg("store change: %s", err.msg);
-}
-
-/* The ticket as stored now (in the fixture's arena). */
-static Helpdesk__V1__Ticket *get(lt *l, int64_t id) {
-  Helpdesk__V1__Ticket *t = NULL;
-  hd_err err = {0};
-  if (ticket_store_get(l->db, TENANT, id, false, l->t.arena, &t, NULL, &err) != 0)
-    fail_msg("get ticket %" PRId64 ": %s", id, err.msg);
-  return t;
-}
-
-/* First column of the first row as text ("" when no row), in the fixture's arena. */
-static const char *sql_str(lt *l, const char *sql) {
-  hd_db_rows *rows = NULL;
-  hd_err err = {0};
-  if (hd_db_query(l->db, sql, NULL, 0, 1000, &rows, &err) != 0) fail_msg("%s: %s", sql, err.msg);
-  const char *cell = hd_db_rows_count(rows) ? hd_db_str(rows, 0, 0, NULL) : "";
-  const char *v = hd_arena_strdup(l->t.arena, cell);
-  hd_db_rows_free(rows);
-  return v;
-}
-
-static int64_t sql_i64(lt *l, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t sql_i64(lt *l, const char *fmt, ...) {
-  char sql[1024];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(sql, sizeof sql, fmt, ap);
-  va_end(ap);
-  return tf_sql(&l->t, sql);
-}
-
-/* A fingerprint taken once the outbox relay has published every event (it marks rows, which
- * would change the fingerprint under a test's feet). Caller frees. */
-static char *quiet_fingerprint(lt *l) {
-  for (int i = 0; i < 300; i++) {
-    if (tf_sql(&l->t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL") == 0) break;
-    usleep(10000);
-  }
-  char *fp = tf_fingerprint(&l->t);
-  assert_non_null(fp);
-  return fp;
-}
+/* The ticket as it is now (GetTicket as the team lead). */
+static Helpdesk__V1__Ticket *get(tf *l, int64_t id) { return tf_get(l, l->lead, id); }
 
 /* ---- calls ---- */
 
-static hd_code reply(lt *l, const char *token, int64_t id, Helpdesk__V1__ReplyIntent intent,
+static hd_code reply(tf *l, const char *token, int64_t id, Helpdesk__V1__ReplyIntent intent,
                      const char *body, bool resolved, int64_t expected,
                      Helpdesk__V1__ReplyToTicketResponse **out, hd_err *err) {
   Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
@@ -184,14 +50,11 @@ static hd_code reply(lt *l, const char *token, int64_t id, Helpdesk__V1__ReplyIn
   req.body = (char *)body;
   req.resolved = resolved;
   req.expected_version = expected;
-  ProtobufCMessage *resp = NULL;
-  hd_code code = tf_call(&l->t, "ReplyToTicket", token, &req.base,
-                         &helpdesk__v1__reply_to_ticket_response__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__ReplyToTicketResponse *)resp : NULL;
-  return code;
+  return tf_call(l, "ReplyToTicket", token, &req.base,
+                 &helpdesk__v1__reply_to_ticket_response__descriptor, out, err);
 }
 
-static Helpdesk__V1__ReplyToTicketResponse *must_reply(lt *l, const char *token, int64_t id,
+static Helpdesk__V1__ReplyToTicketResponse *must_reply(tf *l, const char *token, int64_t id,
                                                        Helpdesk__V1__ReplyIntent intent) {
   Helpdesk__V1__ReplyToTicketResponse *r = NULL;
   hd_err err;
@@ -200,31 +63,28 @@ static Helpdesk__V1__ReplyToTicketResponse *must_reply(lt *l, const char *token,
   return r;
 }
 
-static hd_code customer_reply(lt *l, const char *token, int64_t id, const char *body,
+static hd_code customer_reply(tf *l, const char *token, int64_t id, const char *body,
                               int64_t expected, Helpdesk__V1__AddCustomerReplyResponse **out,
                               hd_err *err) {
   Helpdesk__V1__AddCustomerReplyRequest req = HELPDESK__V1__ADD_CUSTOMER_REPLY_REQUEST__INIT;
   req.ticket_id = id;
   req.body = (char *)body;
   req.expected_version = expected;
-  ProtobufCMessage *resp = NULL;
-  hd_code code = tf_call(&l->t, "AddCustomerReply", token, &req.base,
-                         &helpdesk__v1__add_customer_reply_response__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__AddCustomerReplyResponse *)resp : NULL;
-  return code;
+  return tf_call(l, "AddCustomerReply", token, &req.base,
+                 &helpdesk__v1__add_customer_reply_response__descriptor, out, err);
 }
 
-static Helpdesk__V1__AddCustomerReplyResponse *must_customer_reply(lt *l, int64_t id) {
+static Helpdesk__V1__AddCustomerReplyResponse *must_customer_reply(tf *l, int64_t id) {
   Helpdesk__V1__AddCustomerReplyResponse *r = NULL;
   hd_err err;
   hd_code code =
-      customer_reply(l, l->t.customer, id, "Here is the log you asked for.", 0, &r, &err);
+      customer_reply(l, l->customer, id, "Here is the log you asked for.", 0, &r, &err);
   if (code != HD_OK) fail_msg("AddCustomerReply: %s: %s", hd_code_name(code), err.msg);
   return r;
 }
 
 /* CloseTicket, CancelTicket, SuspendTicket, ResumeTicket or RestartTicket (same fields). */
-static hd_code case_op(lt *l, const char *rpc, const char *token, int64_t id, int64_t expected,
+static hd_code case_op(tf *l, const char *rpc, const char *token, int64_t id, int64_t expected,
                        Helpdesk__V1__Ticket **out, hd_err *err) {
   Helpdesk__V1__CloseTicketRequest close = HELPDESK__V1__CLOSE_TICKET_REQUEST__INIT;
   Helpdesk__V1__CancelTicketRequest cancel = HELPDESK__V1__CANCEL_TICKET_REQUEST__INIT;
@@ -245,13 +105,10 @@ static hd_code case_op(lt *l, const char *rpc, const char *token, int64_t id, in
   CASE_OP_REQ("RestartTicket", restart)
 #undef CASE_OP_REQ
   assert_non_null(req);
-  ProtobufCMessage *resp = NULL;
-  hd_code code = tf_call(&l->t, rpc, token, req, &helpdesk__v1__ticket__descriptor, &resp, err);
-  if (out) *out = code == HD_OK ? (Helpdesk__V1__Ticket *)resp : NULL;
-  return code;
+  return tf_call(l, rpc, token, req, &helpdesk__v1__ticket__descriptor, out, err);
 }
 
-static Helpdesk__V1__Ticket *must_op(lt *l, const char *rpc, const char *token, int64_t id) {
+static Helpdesk__V1__Ticket *must_op(tf *l, const char *rpc, const char *token, int64_t id) {
   Helpdesk__V1__Ticket *t = NULL;
   hd_err err;
   hd_code code = case_op(l, rpc, token, id, 0, &t, &err);
@@ -264,9 +121,9 @@ static void assert_contains(const char *s, const char *part) {
 }
 
 /* A ticket owned by agent-1 brought to status s through the RPCs under test. */
-static int64_t ticket_in(lt *l, ticket_status s) {
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  const char *agent = l->t.agent;
+static int64_t ticket_in(tf *l, ticket_status s) {
+  const int64_t id = new_ticket(l, "agent-1");
+  const char *agent = l->agent;
   switch (s) {
   case TICKET_PROCESSING:
     must_reply(l, agent, id, INTENT(ACKNOWLEDGE));
@@ -341,7 +198,7 @@ static const matrix_op MATRIX[] = {
 };
 
 static void test_every_reply_and_case_operation_follows_the_transition_table(void **state) {
-  lt *l = *state;
+  tf *l = *state;
   static const ticket_status all[] = {PR, PROC, PF, FB, TBC, CL, SU, CA};
   int allowed = 0, refused = 0;
   for (size_t o = 0; o < sizeof MATRIX / sizeof MATRIX[0]; o++) {
@@ -355,15 +212,15 @@ static void test_every_reply_and_case_operation_follows_the_transition_table(voi
       Helpdesk__V1__Ticket *after = NULL;
       if (m->by == BY_REPLY) {
         Helpdesk__V1__ReplyToTicketResponse *r = NULL;
-        code = reply(l, l->t.agent, id, m->intent, "An update on your ticket.", false, version,
+        code = reply(l, l->agent, id, m->intent, "An update on your ticket.", false, version,
                      &r, &err);
         if (r) after = r->ticket;
       } else if (m->by == BY_CUSTOMER) {
         Helpdesk__V1__AddCustomerReplyResponse *r = NULL;
-        code = customer_reply(l, l->t.customer, id, "Any news?", version, &r, &err);
+        code = customer_reply(l, l->customer, id, "Any news?", version, &r, &err);
         if (r) after = r->ticket;
       } else {
-        code = case_op(l, m->rpc, l->t.agent, id, version, &after, &err);
+        code = case_op(l, m->rpc, l->agent, id, version, &after, &err);
       }
       const ticket_status want = m->to[from];
       if (want != TICKET_STATUS_NONE) {
@@ -396,11 +253,11 @@ static void test_every_reply_and_case_operation_follows_the_transition_table(voi
 /* ---- ReplyToTicket ---- */
 
 static void test_reply_is_stored_as_a_comment_with_history_and_a_replied_event(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
   hd_err err;
   Helpdesk__V1__ReplyToTicketResponse *r = NULL;
-  assert_int_equal(reply(l, l->t.agent, id, INTENT(ACKNOWLEDGE), "We are looking into it.", false,
+  assert_int_equal(reply(l, l->agent, id, INTENT(ACKNOWLEDGE), "We are looking into it.", false,
                          1 + 1, &r, &err),
                    HD_OK);
   assert_int_equal(r->ticket->id, id);
@@ -412,28 +269,30 @@ static void test_reply_is_stored_as_a_comment_with_history_and_a_replied_event(v
   assert_string_equal(r->comment->author_id, "agent-1");
   assert_string_equal(r->comment->author_role, "agent");
   assert_string_equal(r->comment->body, "We are looking into it.");
-  assert_int_equal(r->comment->create_time_us, now_us(l));
+  assert_int_equal(r->comment->create_time_us, tf_now(l));
   assert_string_equal(r->review_link, "");
 
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64
-                              " AND body = 'We are looking into it.'", id),
-                   1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND action = 'ACKNOWLEDGE' AND field = 'comment' AND to_value = "
-                              "'%" PRId64 "' AND actor_id = 'agent-1'",
-                           id, r->comment->id),
-                   1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND action = 'ACKNOWLEDGE' AND field = 'status' AND from_value = "
-                              "'PENDING_RESPONSE' AND to_value = 'PROCESSING'",
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64 " AND body "
+                           "= 'We are looking into it.'",
                            id),
                    1);
-  char sql[256];
-  snprintf(sql, sizeof sql,
-           "SELECT payload FROM outbox WHERE aggregate_id = %" PRId64
-           " AND event_type = 'ticket.replied' ORDER BY id DESC LIMIT 1",
-           id);
-  const char *payload = sql_str(l, sql);
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'ACKNOWLEDGE' AND field = 'comment' AND to_value = '%" PRId64
+                           "' AND actor_id = 'agent-1'",
+                           id, r->comment->id),
+                   1);
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'ACKNOWLEDGE' AND field = 'status' AND from_value = "
+                           "'PENDING_RESPONSE' AND to_value = 'PROCESSING'",
+                           id),
+                   1);
+  const char *payload = tf_sqlf_str(l,
+                                    "SELECT payload FROM outbox WHERE aggregate_id = %" PRId64 " "
+                                    "AND event_type = 'ticket.replied' ORDER BY id DESC LIMIT 1",
+                                    id);
   assert_contains(payload, "\"intent\":\"ACKNOWLEDGE\"");
   char cid[64];
   snprintf(cid, sizeof cid, "\"comment_id\":%" PRId64, r->comment->id);
@@ -441,11 +300,11 @@ static void test_reply_is_stored_as_a_comment_with_history_and_a_replied_event(v
 }
 
 static void test_reply_checks_its_fields_before_touching_the_database(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  char *before = quiet_fingerprint(l);
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
+  char *before = tf_fingerprint(l);
   hd_err err;
-  const char *agent = l->t.agent;
+  const char *agent = l->agent;
 
   assert_int_equal(reply(l, agent, 0, INTENT(ACKNOWLEDGE), "hi", false, 0, NULL, &err),
                    HD_INVALID_ARGUMENT);
@@ -483,9 +342,7 @@ static void test_reply_checks_its_fields_before_touching_the_database(void **sta
                    HD_INVALID_ARGUMENT);
   assert_string_equal(err.msg, "body has 20001 characters; at most 20000 are allowed");
 
-  char *after = quiet_fingerprint(l);
-  assert_string_equal(before, after);
-  free(after);
+  tf_expect_unchanged(l, before);
 
   /* Exactly 20,000 (40,000 bytes) is accepted and comes back whole. */
   body[2 * max] = '\0';
@@ -494,150 +351,144 @@ static void test_reply_checks_its_fields_before_touching_the_database(void **sta
   assert_string_equal(r->comment->body, body);
   assert_int_equal(reply(l, agent, id, INTENT(ACKNOWLEDGE), "x", false, 0, NULL, &err), HD_OK);
   free(body);
-  free(before);
 }
 
 static void test_reply_is_for_the_owner_or_a_team_lead_or_supervisor(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  char *before = quiet_fingerprint(l);
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
+  char *before = tf_fingerprint(l);
   hd_err err;
   const Helpdesk__V1__ReplyIntent ack = INTENT(ACKNOWLEDGE);
 
-  assert_int_equal(reply(l, l->t.agent2, id, ack, "hi", false, 0, NULL, &err),
+  assert_int_equal(reply(l, l->agent2, id, ack, "hi", false, 0, NULL, &err),
                    HD_PERMISSION_DENIED);
   assert_contains(err.msg, "ReplyToTicket is for the ticket's owner or a team_lead or supervisor");
   assert_contains(err.msg, "is owned by agent-1");
-  assert_int_equal(reply(l, l->t.customer, id, ack, "hi", false, 0, NULL, &err),
+  assert_int_equal(reply(l, l->customer, id, ack, "hi", false, 0, NULL, &err),
                    HD_PERMISSION_DENIED);
-  assert_int_equal(reply(l, l->t.admin, id, ack, "hi", false, 0, NULL, &err),
+  assert_int_equal(reply(l, l->admin, id, ack, "hi", false, 0, NULL, &err),
                    HD_PERMISSION_DENIED);
-  assert_int_equal(reply(l, l->t.service, id, ack, "hi", false, 0, NULL, &err),
+  assert_int_equal(reply(l, l->service, id, ack, "hi", false, 0, NULL, &err),
                    HD_PERMISSION_DENIED);
   /* Another customer's ticket and another tenant's ticket do not exist for the caller. */
-  assert_int_equal(reply(l, l->t.customer2, id, ack, "hi", false, 0, NULL, &err), HD_NOT_FOUND);
-  assert_int_equal(reply(l, l->t.other_tenant, id, ack, "hi", false, 0, NULL, &err),
+  assert_int_equal(reply(l, l->customer2, id, ack, "hi", false, 0, NULL, &err), HD_NOT_FOUND);
+  assert_int_equal(reply(l, l->other_tenant, id, ack, "hi", false, 0, NULL, &err),
                    HD_NOT_FOUND);
-  assert_int_equal(reply(l, l->t.agent, 999999999, ack, "hi", false, 0, NULL, &err), HD_NOT_FOUND);
+  assert_int_equal(reply(l, l->agent, 999999999, ack, "hi", false, 0, NULL, &err), HD_NOT_FOUND);
   assert_string_equal(err.msg, "ticket 999999999 not found");
+  tf_expect_unchanged(l, before);
 
   /* Nobody owns it yet: an agent is told to have it assigned first. */
-  const int64_t unowned = new_ticket(l, "cust-1", NULL);
-  char *before2 = quiet_fingerprint(l);
-  assert_int_equal(reply(l, l->t.agent, unowned, ack, "hi", false, 0, NULL, &err),
+  const int64_t unowned = new_ticket(l, NULL);
+  char *before2 = tf_fingerprint(l);
+  assert_int_equal(reply(l, l->agent, unowned, ack, "hi", false, 0, NULL, &err),
                    HD_PERMISSION_DENIED);
   assert_contains(err.msg, "has no owner yet (assign it first)");
-  char *after = quiet_fingerprint(l);
-  assert_string_equal(before2, after);
-  free(after);
-  free(before2);
-  free(before);
+  tf_expect_unchanged(l, before2);
 
   Helpdesk__V1__ReplyToTicketResponse *r = NULL;
-  assert_int_equal(reply(l, l->t.lead, id, ack, "A lead answers.", false, 0, &r, &err), HD_OK);
+  assert_int_equal(reply(l, l->lead, id, ack, "A lead answers.", false, 0, &r, &err), HD_OK);
   assert_string_equal(r->comment->author_role, "team_lead");
-  assert_int_equal(reply(l, l->t.supervisor, id, ack, "A supervisor answers.", false, 0, &r, &err),
+  assert_int_equal(reply(l, l->supervisor, id, ack, "A supervisor answers.", false, 0, &r, &err),
                    HD_OK);
   assert_string_equal(r->comment->author_role, "supervisor");
-  assert_int_equal(reply(l, l->t.agent, id, ack, "The owner answers.", false, 0, &r, &err), HD_OK);
-  assert_int_equal(reply(l, l->t.lead, unowned, ack, "A lead answers.", false, 0, &r, &err), HD_OK);
+  assert_int_equal(reply(l, l->agent, id, ack, "The owner answers.", false, 0, &r, &err), HD_OK);
+  assert_int_equal(reply(l, l->lead, unowned, ack, "A lead answers.", false, 0, &r, &err), HD_OK);
 }
 
 static void test_replies_arm_and_clear_the_follow_up_timer(void **state) {
-  lt *l = *state;
-  const tickets_config *cfg = hd_svc_env_of(l->t.f.svc)->app;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  const char *a = l->t.agent;
+  tf *l = *state;
+  const tickets_config *cfg = hd_svc_env_of(l->f.svc)->app;
+  const int64_t id = new_ticket(l, "agent-1");
+  const char *a = l->agent;
   Helpdesk__V1__ReplyToTicketResponse *r = must_reply(l, a, id, INTENT(REQUEST_INFO));
   assert_int_equal(r->ticket->status, PB_STATUS(PENDING_FEEDBACK));
-  assert_int_equal(r->ticket->due_time_us, now_us(l) + cfg->follow_up_interval_us);
+  assert_int_equal(r->ticket->due_time_us, tf_now(l) + cfg->follow_up_interval_us);
   assert_int_equal(cfg->follow_up_interval_us, DAY_US);
 
-  hd_clock_advance(&l->t.f.clock, 3600 * HD_US_PER_S); /* well before anything is due */
+  hd_clock_advance(&l->f.clock, 3600 * HD_US_PER_S); /* well before anything is due */
   r = must_reply(l, a, id, INTENT(PROPOSE_SOLUTION));
   assert_int_equal(r->ticket->status, PB_STATUS(PENDING_FEEDBACK));
-  assert_int_equal(r->ticket->due_time_us, now_us(l) + DAY_US);
+  assert_int_equal(r->ticket->due_time_us, tf_now(l) + DAY_US);
   assert_int_equal(r->ticket->follow_up_count, 0);
 
   must_customer_reply(l, id);
   r = must_reply(l, a, id, INTENT(ACKNOWLEDGE));
   assert_int_equal(r->ticket->status, PB_STATUS(PROCESSING));
   assert_int_equal(r->ticket->due_time_us, 0);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64
-                              " AND timer_kind IS NULL AND timer_due_us IS NULL", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND timer_kind IS "
+                           "NULL AND timer_due_us IS NULL",
+                           id),
                    1);
 }
 
 static void test_third_manual_follow_up_moves_to_to_be_confirmed_with_auto_close(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  const char *a = l->t.agent;
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
+  const char *a = l->agent;
   must_reply(l, a, id, INTENT(REQUEST_INFO));
   Helpdesk__V1__ReplyToTicketResponse *r = must_reply(l, a, id, INTENT(FOLLOW_UP));
   assert_int_equal(r->ticket->status, PB_STATUS(PENDING_FEEDBACK));
   assert_int_equal(r->ticket->follow_up_count, 1);
-  assert_int_equal(r->ticket->due_time_us, now_us(l) + DAY_US);
+  assert_int_equal(r->ticket->due_time_us, tf_now(l) + DAY_US);
   r = must_reply(l, a, id, INTENT(FOLLOW_UP));
   assert_int_equal(r->ticket->status, PB_STATUS(PENDING_FEEDBACK));
   assert_int_equal(r->ticket->follow_up_count, 2);
   r = must_reply(l, a, id, INTENT(FOLLOW_UP));
   assert_int_equal(r->ticket->status, PB_STATUS(TO_BE_CONFIRMED));
   assert_int_equal(r->ticket->follow_up_count, 3);
-  assert_int_equal(r->ticket->due_time_us, now_us(l) + 3 * DAY_US);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64
-                              " AND timer_kind = 'AUTO_CLOSE'", id),
+  assert_int_equal(r->ticket->due_time_us, tf_now(l) + 3 * DAY_US);
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND timer_kind = "
+                           "'AUTO_CLOSE'",
+                           id),
                    1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND action = 'FOLLOW_UP_LAST' AND field = 'status' AND to_value = "
-                              "'TO_BE_CONFIRMED'",
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'FOLLOW_UP_LAST' AND field = 'status' AND to_value = "
+                           "'TO_BE_CONFIRMED'",
                            id),
                    1);
 
   /* A fourth is refused: the ticket no longer waits on the customer. */
-  char *before = quiet_fingerprint(l);
+  char *before = tf_fingerprint(l);
   hd_err err;
   assert_int_equal(reply(l, a, id, INTENT(FOLLOW_UP), "Still there?", false, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot FOLLOW_UP_LAST a ticket in status TO_BE_CONFIRMED");
-  char *after = quiet_fingerprint(l);
-  assert_string_equal(before, after);
-  free(before);
-  free(after);
+  tf_expect_unchanged(l, before);
 }
 
 static void test_final_answer_offers_the_review_link_only_when_resolved(void **state) {
-  lt *l = *state;
-  const char *a = l->t.agent;
+  tf *l = *state;
+  const char *a = l->agent;
   hd_err err;
   Helpdesk__V1__ReplyToTicketResponse *r = NULL;
 
   /* No link configured: nothing to offer, even resolved. */
-  int64_t id = new_ticket(l, "cust-1", "agent-1");
+  int64_t id = new_ticket(l, "agent-1");
   assert_int_equal(reply(l, a, id, INTENT(FINAL_ANSWER), "Fixed.", true, 0, &r, &err), HD_OK);
   assert_string_equal(r->review_link, "");
   assert_true(r->ticket->resolved);
   assert_int_equal(r->ticket->status, PB_STATUS(TO_BE_CONFIRMED));
-  assert_int_equal(r->ticket->due_time_us, now_us(l) + 3 * DAY_US);
+  assert_int_equal(r->ticket->due_time_us, tf_now(l) + 3 * DAY_US);
 
-  hd_err serr = {0};
-  if (hd_db_exec_script(l->db,
-                        "INSERT INTO tenant_settings (tenant, reminder_channel, reminder_target, "
-                        "review_link, updated_by, updated_at_us) VALUES ('acme', NULL, '', "
-                        "'https://www.trustpilot.com/evaluate/acme.example', 'admin-1', 1);",
-                        &serr) != 0)
-    fail_msg("settings: %s", serr.msg);
+  tf_put_settings(l, 0, "", "https://www.trustpilot.com/evaluate/acme.example");
 
-  id = new_ticket(l, "cust-1", "agent-1");
+  id = new_ticket(l, "agent-1");
   assert_int_equal(reply(l, a, id, INTENT(FINAL_ANSWER), "Fixed for good.", true, 0, &r, &err),
                    HD_OK);
   assert_string_equal(r->review_link, "https://www.trustpilot.com/evaluate/acme.example");
   assert_true(r->ticket->resolved);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND field = 'resolved' AND to_value = 'true'", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "field = 'resolved' AND to_value = 'true'",
+                           id),
                    1);
 
   /* A final answer that does not resolve the issue offers no link. */
-  id = new_ticket(l, "cust-1", "agent-1");
+  id = new_ticket(l, "agent-1");
   assert_int_equal(reply(l, a, id, INTENT(FINAL_ANSWER), "We cannot fix this.", false, 0, &r, &err),
                    HD_OK);
   assert_string_equal(r->review_link, "");
@@ -645,20 +496,20 @@ static void test_final_answer_offers_the_review_link_only_when_resolved(void **s
   assert_int_equal(reply(l, a, id, INTENT(FINAL_ANSWER), "x", false, 0, &r, &err),
                    HD_FAILED_PRECONDITION);
 
-  hd_db_exec_script(l->db, "DELETE FROM tenant_settings WHERE tenant = 'acme';", &serr);
+  tf_put_settings(l, 0, "", ""); /* no link for the tests after this one */
 }
 
 /* ---- AddCustomerReply ---- */
 
 static void test_customer_reply_moves_to_feedback_resets_follow_ups_and_stops_timers(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  must_reply(l, l->t.agent, id, INTENT(REQUEST_INFO));
-  must_reply(l, l->t.agent, id, INTENT(FOLLOW_UP));
-  must_reply(l, l->t.agent, id, INTENT(FOLLOW_UP));
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
+  must_reply(l, l->agent, id, INTENT(REQUEST_INFO));
+  must_reply(l, l->agent, id, INTENT(FOLLOW_UP));
+  must_reply(l, l->agent, id, INTENT(FOLLOW_UP));
   assert_int_equal(get(l, id)->follow_up_count, 2);
 
-  hd_clock_advance(&l->t.f.clock, 5 * HD_US_PER_S);
+  hd_clock_advance(&l->f.clock, 5 * HD_US_PER_S);
   Helpdesk__V1__AddCustomerReplyResponse *r = must_customer_reply(l, id);
   assert_int_equal(r->ticket->status, PB_STATUS(FEEDBACK));
   assert_int_equal(r->ticket->follow_up_count, 0);
@@ -666,151 +517,150 @@ static void test_customer_reply_moves_to_feedback_resets_follow_ups_and_stops_ti
   assert_string_equal(r->comment->author_id, "cust-1");
   assert_string_equal(r->comment->author_role, "customer");
   assert_string_equal(r->comment->body, "Here is the log you asked for.");
-  assert_int_equal(sql_i64(l, "SELECT last_customer_reply_us FROM tickets WHERE id = %" PRId64, id),
-                   now_us(l));
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND action = 'CUSTOMER_REPLY' AND field = 'follow_up_count' AND "
-                              "from_value = '2' AND to_value = '0'",
+  assert_int_equal(tf_sqlf(l, "SELECT last_customer_reply_us FROM tickets WHERE id = %" PRId64, id),
+                   tf_now(l));
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'CUSTOMER_REPLY' AND field = 'follow_up_count' AND "
+                           "from_value = '2' AND to_value = '0'",
                            id),
                    1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                              " AND event_type = 'ticket.customer_replied'", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.customer_replied'",
+                           id),
                    1);
 
   /* A customer's reply to a TO_BE_CONFIRMED ticket stops its auto-close. */
-  must_reply(l, l->t.agent, id, INTENT(FINAL_ANSWER));
+  must_reply(l, l->agent, id, INTENT(FINAL_ANSWER));
   assert_true(get(l, id)->due_time_us > 0);
   r = must_customer_reply(l, id);
   assert_int_equal(r->ticket->status, PB_STATUS(FEEDBACK));
   assert_int_equal(r->ticket->due_time_us, 0);
 
   /* Nobody picked the ticket up yet: it stays in the queue. */
-  const int64_t fresh = new_ticket(l, "cust-1", NULL);
+  const int64_t fresh = new_ticket(l, NULL);
   r = must_customer_reply(l, fresh);
   assert_int_equal(r->ticket->status, PB_STATUS(PENDING_RESPONSE));
   assert_int_equal(r->ticket->version, 2);
 }
 
 static void test_customer_reply_is_for_the_ticket_customer_only(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  char *before = quiet_fingerprint(l);
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
+  char *before = tf_fingerprint(l);
   hd_err err;
-  const char *staff[] = {l->t.agent, l->t.lead, l->t.supervisor, l->t.admin, l->t.service};
+  const char *staff[] = {l->agent, l->lead, l->supervisor, l->admin, l->service};
   for (size_t i = 0; i < sizeof staff / sizeof staff[0]; i++) {
     assert_int_equal(customer_reply(l, staff[i], id, "hi", 0, NULL, &err), HD_PERMISSION_DENIED);
     assert_contains(err.msg, "only the ticket's customer");
   }
-  assert_int_equal(customer_reply(l, l->t.customer2, id, "hi", 0, NULL, &err), HD_NOT_FOUND);
+  assert_int_equal(customer_reply(l, l->customer2, id, "hi", 0, NULL, &err), HD_NOT_FOUND);
   assert_contains(err.msg, "not found");
-  assert_int_equal(customer_reply(l, l->t.other_tenant, id, "hi", 0, NULL, &err), HD_NOT_FOUND);
-  assert_int_equal(customer_reply(l, l->t.customer, id, "", 0, NULL, &err), HD_INVALID_ARGUMENT);
+  assert_int_equal(customer_reply(l, l->other_tenant, id, "hi", 0, NULL, &err), HD_NOT_FOUND);
+  assert_int_equal(customer_reply(l, l->customer, id, "", 0, NULL, &err), HD_INVALID_ARGUMENT);
   assert_string_equal(err.msg, "body is required");
-  assert_int_equal(customer_reply(l, l->t.customer, 0, "hi", 0, NULL, &err), HD_INVALID_ARGUMENT);
-  char *after = quiet_fingerprint(l);
-  assert_string_equal(before, after);
-  free(before);
-  free(after);
+  assert_int_equal(customer_reply(l, l->customer, 0, "hi", 0, NULL, &err), HD_INVALID_ARGUMENT);
+  tf_expect_unchanged(l, before);
 }
 
 static void test_customer_reply_to_a_closed_ticket_says_open_a_new_one(void **state) {
-  lt *l = *state;
+  tf *l = *state;
   const int64_t closed = ticket_in(l, TICKET_CLOSED);
   const int64_t cancelled = ticket_in(l, TICKET_CANCELLED);
   const int64_t suspended = ticket_in(l, TICKET_SUSPENDED);
-  char *before = quiet_fingerprint(l);
+  char *before = tf_fingerprint(l);
   hd_err err;
-  assert_int_equal(customer_reply(l, l->t.customer, closed, "It broke again", 0, NULL, &err),
+  assert_int_equal(customer_reply(l, l->customer, closed, "It broke again", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot CUSTOMER_REPLY a ticket in status CLOSED: open a new "
                                "ticket, or ask for this one to be restarted");
-  assert_int_equal(customer_reply(l, l->t.customer, cancelled, "Wait", 0, NULL, &err),
+  assert_int_equal(customer_reply(l, l->customer, cancelled, "Wait", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_contains(err.msg, "status CANCELLED: open a new ticket");
-  assert_int_equal(customer_reply(l, l->t.customer, suspended, "Hello?", 0, NULL, &err),
+  assert_int_equal(customer_reply(l, l->customer, suspended, "Hello?", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot CUSTOMER_REPLY a ticket in status SUSPENDED");
-  char *after = quiet_fingerprint(l);
-  assert_string_equal(before, after);
-  free(before);
-  free(after);
+  tf_expect_unchanged(l, before);
 }
 
 /* ---- Close, Cancel ---- */
 
 static void test_close_and_cancel_are_for_the_customer_the_owner_or_a_lead(void **state) {
-  lt *l = *state;
+  tf *l = *state;
   static const char *const rpcs[] = {"CloseTicket", "CancelTicket"};
   static const Helpdesk__V1__TicketStatus done[] = {PB_STATUS(CLOSED), PB_STATUS(CANCELLED)};
   for (size_t i = 0; i < 2; i++) {
-    const int64_t id = new_ticket(l, "cust-1", "agent-1");
-    char *before = quiet_fingerprint(l);
+    const int64_t id = new_ticket(l, "agent-1");
+    char *before = tf_fingerprint(l);
     hd_err err;
-    assert_int_equal(case_op(l, rpcs[i], l->t.agent2, id, 0, NULL, &err), HD_PERMISSION_DENIED);
+    assert_int_equal(case_op(l, rpcs[i], l->agent2, id, 0, NULL, &err), HD_PERMISSION_DENIED);
     char want[160];
     snprintf(want, sizeof want,
              "%s is for the ticket's customer, its owner or a team_lead or supervisor; ticket "
              "%" PRId64 " is owned by agent-1",
              rpcs[i], id);
     assert_string_equal(err.msg, want);
-    assert_int_equal(case_op(l, rpcs[i], l->t.admin, id, 0, NULL, &err), HD_PERMISSION_DENIED);
-    assert_int_equal(case_op(l, rpcs[i], l->t.customer2, id, 0, NULL, &err), HD_NOT_FOUND);
-    assert_int_equal(case_op(l, rpcs[i], l->t.other_tenant, id, 0, NULL, &err), HD_NOT_FOUND);
-    assert_int_equal(case_op(l, rpcs[i], l->t.agent, 0, 0, NULL, &err), HD_INVALID_ARGUMENT);
-    char *after = quiet_fingerprint(l);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    assert_int_equal(case_op(l, rpcs[i], l->admin, id, 0, NULL, &err), HD_PERMISSION_DENIED);
+    assert_int_equal(case_op(l, rpcs[i], l->customer2, id, 0, NULL, &err), HD_NOT_FOUND);
+    assert_int_equal(case_op(l, rpcs[i], l->other_tenant, id, 0, NULL, &err), HD_NOT_FOUND);
+    assert_int_equal(case_op(l, rpcs[i], l->agent, 0, 0, NULL, &err), HD_INVALID_ARGUMENT);
+    tf_expect_unchanged(l, before);
 
     /* The customer, the owner, a team lead and a supervisor may. */
-    const char *who[] = {l->t.customer, l->t.agent, l->t.lead, l->t.supervisor};
+    const char *who[] = {l->customer, l->agent, l->lead, l->supervisor};
     for (size_t w = 0; w < 4; w++) {
-      const int64_t t = new_ticket(l, "cust-1", "agent-1");
+      const int64_t t = new_ticket(l, "agent-1");
       Helpdesk__V1__Ticket *out = NULL;
       assert_int_equal(case_op(l, rpcs[i], who[w], t, 0, &out, &err), HD_OK);
       assert_int_equal(out->status, done[i]);
-      assert_int_equal(out->close_time_us, now_us(l));
+      assert_int_equal(out->close_time_us, tf_now(l));
       assert_int_equal(out->version, 3);
     }
     /* An unowned ticket: the customer may, another agent may not. */
-    const int64_t unowned = new_ticket(l, "cust-1", NULL);
-    assert_int_equal(case_op(l, rpcs[i], l->t.agent, unowned, 0, NULL, &err),
+    const int64_t unowned = new_ticket(l, NULL);
+    assert_int_equal(case_op(l, rpcs[i], l->agent, unowned, 0, NULL, &err),
                      HD_PERMISSION_DENIED);
     assert_contains(err.msg, "has no owner yet");
-    assert_int_equal(case_op(l, rpcs[i], l->t.customer, unowned, 0, NULL, &err), HD_OK);
+    assert_int_equal(case_op(l, rpcs[i], l->customer, unowned, 0, NULL, &err), HD_OK);
   }
 }
 
 static void test_close_and_cancel_record_the_operation_and_stop_timers(void **state) {
-  lt *l = *state;
+  tf *l = *state;
   int64_t id = ticket_in(l, TICKET_TO_BE_CONFIRMED);
   assert_true(get(l, id)->due_time_us > 0);
-  Helpdesk__V1__Ticket *t = must_op(l, "CloseTicket", l->t.customer, id);
+  Helpdesk__V1__Ticket *t = must_op(l, "CloseTicket", l->customer, id);
   assert_int_equal(t->due_time_us, 0);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND action = 'CLOSE' AND field = 'status' AND from_value = "
-                              "'TO_BE_CONFIRMED' AND to_value = 'CLOSED' AND actor_id = 'cust-1'",
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'CLOSE' AND field = 'status' AND from_value = "
+                           "'TO_BE_CONFIRMED' AND to_value = 'CLOSED' AND actor_id = 'cust-1'",
                            id),
                    1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                              " AND event_type = 'ticket.closed'", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.closed'",
+                           id),
                    1);
 
   /* A suspended ticket that is cancelled forgets the status it was suspended from. */
   id = ticket_in(l, TICKET_SUSPENDED);
   assert_int_equal(get(l, id)->suspended_from, PB_STATUS(PROCESSING));
-  t = must_op(l, "CancelTicket", l->t.lead, id);
+  t = must_op(l, "CancelTicket", l->lead, id);
   assert_int_equal(t->status, PB_STATUS(CANCELLED));
   assert_int_equal(t->suspended_from, PB_STATUS(UNSPECIFIED));
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                              " AND event_type = 'ticket.cancelled'", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.cancelled'",
+                           id),
                    1);
 }
 
 /* ---- Suspend, Resume, Restart ---- */
 
 static void test_suspend_resume_restart_are_for_the_owner_or_a_lead(void **state) {
-  lt *l = *state;
+  tf *l = *state;
   static const struct {
     const char *rpc;
     ticket_status from;
@@ -822,9 +672,9 @@ static void test_suspend_resume_restart_are_for_the_owner_or_a_lead(void **state
   };
   for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
     const int64_t id = ticket_in(l, ops[i].from);
-    char *before = quiet_fingerprint(l);
+    char *before = tf_fingerprint(l);
     hd_err err;
-    const char *denied[] = {l->t.customer, l->t.agent2, l->t.admin, l->t.service};
+    const char *denied[] = {l->customer, l->agent2, l->admin, l->service};
     for (size_t d = 0; d < 4; d++) {
       assert_int_equal(case_op(l, ops[i].rpc, denied[d], id, 0, NULL, &err),
                        HD_PERMISSION_DENIED);
@@ -833,14 +683,11 @@ static void test_suspend_resume_restart_are_for_the_owner_or_a_lead(void **state
                ops[i].rpc);
       assert_contains(err.msg, want);
     }
-    assert_int_equal(case_op(l, ops[i].rpc, l->t.customer2, id, 0, NULL, &err), HD_NOT_FOUND);
-    assert_int_equal(case_op(l, ops[i].rpc, l->t.other_tenant, id, 0, NULL, &err), HD_NOT_FOUND);
-    char *after = quiet_fingerprint(l);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    assert_int_equal(case_op(l, ops[i].rpc, l->customer2, id, 0, NULL, &err), HD_NOT_FOUND);
+    assert_int_equal(case_op(l, ops[i].rpc, l->other_tenant, id, 0, NULL, &err), HD_NOT_FOUND);
+    tf_expect_unchanged(l, before);
 
-    const char *allowed[] = {l->t.agent, l->t.lead, l->t.supervisor};
+    const char *allowed[] = {l->agent, l->lead, l->supervisor};
     for (size_t a = 0; a < 3; a++) {
       const int64_t t = a == 0 ? id : ticket_in(l, ops[i].from);
       Helpdesk__V1__Ticket *out = NULL;
@@ -851,106 +698,112 @@ static void test_suspend_resume_restart_are_for_the_owner_or_a_lead(void **state
 }
 
 static void test_suspend_remembers_the_status_and_resume_returns_with_its_timer(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  must_reply(l, l->t.agent, id, INTENT(REQUEST_INFO));
-  must_reply(l, l->t.agent, id, INTENT(FOLLOW_UP));
-  Helpdesk__V1__Ticket *t = must_op(l, "SuspendTicket", l->t.agent, id);
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
+  must_reply(l, l->agent, id, INTENT(REQUEST_INFO));
+  must_reply(l, l->agent, id, INTENT(FOLLOW_UP));
+  Helpdesk__V1__Ticket *t = must_op(l, "SuspendTicket", l->agent, id);
   assert_int_equal(t->status, PB_STATUS(SUSPENDED));
   assert_int_equal(t->suspended_from, PB_STATUS(PENDING_FEEDBACK));
   assert_int_equal(t->due_time_us, 0); /* on hold: no follow-ups */
   assert_int_equal(t->follow_up_count, 1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                              " AND event_type = 'ticket.suspended'", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.suspended'",
+                           id),
                    1);
 
-  hd_clock_advance(&l->t.f.clock, 2 * 3600 * HD_US_PER_S);
-  t = must_op(l, "ResumeTicket", l->t.lead, id);
+  hd_clock_advance(&l->f.clock, 2 * 3600 * HD_US_PER_S);
+  t = must_op(l, "ResumeTicket", l->lead, id);
   assert_int_equal(t->status, PB_STATUS(PENDING_FEEDBACK));
   assert_int_equal(t->suspended_from, PB_STATUS(UNSPECIFIED));
   assert_int_equal(t->follow_up_count, 1);
-  assert_int_equal(t->due_time_us, now_us(l) + DAY_US); /* the wait starts again */
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND action = 'RESUME' AND field = 'suspended_from' AND from_value "
-                              "= 'PENDING_FEEDBACK' AND to_value = ''",
+  assert_int_equal(t->due_time_us, tf_now(l) + DAY_US); /* the wait starts again */
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'RESUME' AND field = 'suspended_from' AND from_value = "
+                           "'PENDING_FEEDBACK' AND to_value = ''",
                            id),
                    1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                              " AND event_type = 'ticket.resumed'", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.resumed'",
+                           id),
                    1);
 
   /* Back to FEEDBACK: no timer there. */
   const int64_t fb = ticket_in(l, TICKET_FEEDBACK);
-  must_op(l, "SuspendTicket", l->t.agent, fb);
-  t = must_op(l, "ResumeTicket", l->t.agent, fb);
+  must_op(l, "SuspendTicket", l->agent, fb);
+  t = must_op(l, "ResumeTicket", l->agent, fb);
   assert_int_equal(t->status, PB_STATUS(FEEDBACK));
   assert_int_equal(t->due_time_us, 0);
 }
 
 static void test_restart_reopens_and_resets_follow_ups_and_resolved(void **state) {
-  lt *l = *state;
-  const int64_t id = new_ticket(l, "cust-1", "agent-1");
-  must_reply(l, l->t.agent, id, INTENT(REQUEST_INFO));
-  must_reply(l, l->t.agent, id, INTENT(FOLLOW_UP));
+  tf *l = *state;
+  const int64_t id = new_ticket(l, "agent-1");
+  must_reply(l, l->agent, id, INTENT(REQUEST_INFO));
+  must_reply(l, l->agent, id, INTENT(FOLLOW_UP));
   hd_err err;
-  assert_int_equal(reply(l, l->t.agent, id, INTENT(FINAL_ANSWER), "Done.", true, 0, NULL, &err),
+  assert_int_equal(reply(l, l->agent, id, INTENT(FINAL_ANSWER), "Done.", true, 0, NULL, &err),
                    HD_OK);
-  must_op(l, "CloseTicket", l->t.customer, id);
+  must_op(l, "CloseTicket", l->customer, id);
   Helpdesk__V1__Ticket *t = get(l, id);
   assert_true(t->resolved);
   assert_int_equal(t->follow_up_count, 1);
   assert_true(t->close_time_us > 0);
 
-  t = must_op(l, "RestartTicket", l->t.agent, id);
+  t = must_op(l, "RestartTicket", l->agent, id);
   assert_int_equal(t->status, PB_STATUS(PROCESSING));
   assert_false(t->resolved);
   assert_int_equal(t->follow_up_count, 0);
   assert_int_equal(t->close_time_us, 0);
   assert_int_equal(t->due_time_us, 0);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                              " AND event_type = 'ticket.restarted'", id),
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.restarted'",
+                           id),
                    1);
-  assert_int_equal(sql_i64(l, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                              " AND action = 'RESTART' AND field = 'status' AND from_value = "
-                              "'CLOSED' AND to_value = 'PROCESSING'",
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'RESTART' AND field = 'status' AND from_value = 'CLOSED' AND "
+                           "to_value = 'PROCESSING'",
                            id),
                    1);
 
   /* Without an owner it goes back to the queue; a lead may restart it. */
-  const int64_t unowned = new_ticket(l, "cust-1", NULL);
-  must_op(l, "CancelTicket", l->t.customer, unowned);
-  t = must_op(l, "RestartTicket", l->t.lead, unowned);
+  const int64_t unowned = new_ticket(l, NULL);
+  must_op(l, "CancelTicket", l->customer, unowned);
+  t = must_op(l, "RestartTicket", l->lead, unowned);
   assert_int_equal(t->status, PB_STATUS(PENDING_RESPONSE));
 }
 
 static void test_restart_of_a_merged_ticket_points_to_its_target(void **state) {
-  lt *l = *state;
-  const int64_t target = new_ticket(l, "cust-1", "agent-1");
-  const int64_t source = new_ticket(l, "cust-1", "agent-1");
-  const ticket_change merge = {.action = "MERGE",
-                               .event_type = TICKET_EVENT_MERGED,
-                               .status = TICKET_CLOSED,
-                               .merged_into_id = TICKET_SET(target)};
-  store_change(l, source, &merge);
-  char *before = quiet_fingerprint(l);
+  tf *l = *state;
+  const int64_t target = new_ticket(l, "agent-1");
+  const int64_t source = new_ticket(l, "agent-1");
+  Helpdesk__V1__MergeTicketsRequest merge = HELPDESK__V1__MERGE_TICKETS_REQUEST__INIT;
+  merge.target_ticket_id = target;
+  merge.source_ticket_ids = (int64_t[]){source};
+  merge.n_source_ticket_ids = 1;
+  TF_OK(l, tf_call(l, "MergeTickets", l->lead, &merge.base, &helpdesk__v1__ticket__descriptor,
+                   NULL, NULL));
+  char *before = tf_fingerprint(l);
   hd_err err;
-  assert_int_equal(case_op(l, "RestartTicket", l->t.lead, source, 0, NULL, &err),
+  assert_int_equal(case_op(l, "RestartTicket", l->lead, source, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   char want[128];
   snprintf(want, sizeof want,
            "ticket %" PRId64 " was merged into ticket %" PRId64 "; work on ticket %" PRId64, source,
            target, target);
   assert_string_equal(err.msg, want);
-  char *after = quiet_fingerprint(l);
-  assert_string_equal(before, after);
-  free(before);
-  free(after);
+  tf_expect_unchanged(l, before);
 }
 
 /* ---- every RPC: stale versions and forbidden changes write nothing ---- */
 
 static void test_stale_expected_version_is_aborted_and_writes_nothing(void **state) {
-  lt *l = *state;
+  tf *l = *state;
   static const struct {
     const char *rpc; /* NULL: ReplyToTicket; "customer": AddCustomerReply */
     ticket_status from;
@@ -961,17 +814,17 @@ static void test_stale_expected_version_is_aborted_and_writes_nothing(void **sta
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
     const int64_t id = ticket_in(l, calls[i].from);
     const int64_t version = get(l, id)->version;
-    char *before = quiet_fingerprint(l);
+    char *before = tf_fingerprint(l);
     hd_err err;
     hd_code code;
     for (int attempt = 0; attempt < 2; attempt++) {
       const int64_t sent = attempt == 0 ? version - 1 : version + 1;
       if (!calls[i].rpc)
-        code = reply(l, l->t.agent, id, INTENT(FINAL_ANSWER), "Done.", false, sent, NULL, &err);
+        code = reply(l, l->agent, id, INTENT(FINAL_ANSWER), "Done.", false, sent, NULL, &err);
       else if (strcmp(calls[i].rpc, "customer") == 0)
-        code = customer_reply(l, l->t.customer, id, "Here you go.", sent, NULL, &err);
+        code = customer_reply(l, l->customer, id, "Here you go.", sent, NULL, &err);
       else
-        code = case_op(l, calls[i].rpc, l->t.agent, id, sent, NULL, &err);
+        code = case_op(l, calls[i].rpc, l->agent, id, sent, NULL, &err);
       assert_int_equal(code, HD_ABORTED);
       char want[128];
       snprintf(want, sizeof want,
@@ -980,57 +833,51 @@ static void test_stale_expected_version_is_aborted_and_writes_nothing(void **sta
                id, version, sent);
       assert_string_equal(err.msg, want);
     }
-    char *after = quiet_fingerprint(l);
-    assert_string_equal(before, after);
-    free(before);
-    free(after);
+    tf_expect_unchanged(l, before);
 
     /* The version read is accepted. */
     if (!calls[i].rpc)
-      code = reply(l, l->t.agent, id, INTENT(FINAL_ANSWER), "Done.", false, version, NULL, &err);
+      code = reply(l, l->agent, id, INTENT(FINAL_ANSWER), "Done.", false, version, NULL, &err);
     else if (strcmp(calls[i].rpc, "customer") == 0)
-      code = customer_reply(l, l->t.customer, id, "Here you go.", version, NULL, &err);
+      code = customer_reply(l, l->customer, id, "Here you go.", version, NULL, &err);
     else
-      code = case_op(l, calls[i].rpc, l->t.agent, id, version, NULL, &err);
+      code = case_op(l, calls[i].rpc, l->agent, id, version, NULL, &err);
     assert_int_equal(code, HD_OK);
     assert_int_equal(get(l, id)->version, version + 1);
   }
 }
 
 static void test_forbidden_changes_name_status_and_operation_and_write_nothing(void **state) {
-  lt *l = *state;
+  tf *l = *state;
   const int64_t closed = ticket_in(l, TICKET_CLOSED);
   const int64_t processing = ticket_in(l, TICKET_PROCESSING);
   const int64_t tbc = ticket_in(l, TICKET_TO_BE_CONFIRMED);
   const int64_t cancelled = ticket_in(l, TICKET_CANCELLED);
-  char *before = quiet_fingerprint(l);
+  char *before = tf_fingerprint(l);
   hd_err err;
-  assert_int_equal(reply(l, l->t.agent, closed, INTENT(FINAL_ANSWER), "Done.", true, 0, NULL, &err),
+  assert_int_equal(reply(l, l->agent, closed, INTENT(FINAL_ANSWER), "Done.", true, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot FINAL_ANSWER a ticket in status CLOSED");
-  assert_int_equal(case_op(l, "ResumeTicket", l->t.agent, processing, 0, NULL, &err),
+  assert_int_equal(case_op(l, "ResumeTicket", l->agent, processing, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot RESUME a ticket in status PROCESSING");
-  assert_int_equal(case_op(l, "SuspendTicket", l->t.agent, tbc, 0, NULL, &err),
+  assert_int_equal(case_op(l, "SuspendTicket", l->agent, tbc, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot SUSPEND a ticket in status TO_BE_CONFIRMED");
-  assert_int_equal(case_op(l, "RestartTicket", l->t.agent, processing, 0, NULL, &err),
+  assert_int_equal(case_op(l, "RestartTicket", l->agent, processing, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot RESTART a ticket in status PROCESSING");
-  assert_int_equal(case_op(l, "CloseTicket", l->t.customer, cancelled, 0, NULL, &err),
+  assert_int_equal(case_op(l, "CloseTicket", l->customer, cancelled, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot CLOSE a ticket in status CANCELLED");
-  assert_int_equal(reply(l, l->t.agent, processing, INTENT(FOLLOW_UP), "Hello?", false, 0, NULL,
+  assert_int_equal(reply(l, l->agent, processing, INTENT(FOLLOW_UP), "Hello?", false, 0, NULL,
                          &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot FOLLOW_UP a ticket in status PROCESSING");
-  assert_int_equal(customer_reply(l, l->t.customer, closed, "Again", 0, NULL, &err),
+  assert_int_equal(customer_reply(l, l->customer, closed, "Again", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_contains(err.msg, "open a new ticket");
-  char *after = quiet_fingerprint(l);
-  assert_string_equal(before, after);
-  free(before);
-  free(after);
+  tf_expect_unchanged(l, before);
 }
 
 int main(void) {
@@ -1054,5 +901,5 @@ int main(void) {
       cmocka_unit_test(test_stale_expected_version_is_aborted_and_writes_nothing),
       cmocka_unit_test(test_forbidden_changes_name_status_and_operation_and_write_nothing),
   };
-  return cmocka_run_group_tests(tests, group_setup, group_teardown);
+  return cmocka_run_group_tests(tests, tf_setup, tf_teardown);
 }

@@ -3,11 +3,9 @@
  * bytes), closed tickets, paging, the version, history and event every added row writes, and
  * that every refused call leaves the database exactly as it was.
  *
- * Set-up that needs other engineers' RPCs (AssignTicket, CloseTicket, CancelTicket, built in
- * parallel) is done with direct SQL on the service's database instead: an owner is set with
- * UPDATE tickets.owner_id, a closed ticket with UPDATE tickets.status. Tickets are opened with
- * CreateTicket, or through the store layer (ticket_store_insert, the rows CreateTicket writes)
- * while CreateTicket still answers UNIMPLEMENTED. */
+ * Set-up goes through the real RPCs (ticket_fixture): tickets are opened with CreateTicket, given
+ * an owner with AssignTicket (their status stays PENDING_RESPONSE) and closed or cancelled with
+ * CloseTicket / CancelTicket. */
 #include <inttypes.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,175 +15,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
-#include "test_env.h"
 #include "ticket_fixture.h"
-#include "ticket_store.h"
 
 #define E_ACUTE "\xC3\xA9"          /* é: 2 bytes, 1 character */
 #define GRINNING "\xF0\x9F\x98\x80" /* 😀: 4 bytes, 1 character */
 
 /* ---- set-up helpers ---- */
 
-static hd_db *open_db(tf *t) {
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, t->f.db_name);
-  hd_db *db = NULL;
-  hd_err err = {0};
-  if (hd_db_new(&cfg, &db, &err) != 0) fprintf(stderr, "open_db: %s\n", err.msg);
-  assert_non_null(db);
-  return db;
-}
+/* A new PENDING_RESPONSE ticket of cust-1 in acme, opened by them. */
+static int64_t acme_ticket(tf *t) { return tf_create(t, t->customer, NULL, "Website down")->id; }
 
-/* Runs one statement on the service's database; fails the test unless it succeeds. */
-static void sql_exec(tf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sql_exec(tf *t, const char *fmt, ...) {
-  char sql[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(sql, sizeof sql, fmt, ap);
-  va_end(ap);
-  hd_db *db = open_db(t);
-  hd_err err = {0};
-  const int rc = hd_db_exec(db, sql, NULL, 0, NULL, NULL, &err);
-  if (rc != 0) fprintf(stderr, "sql_exec: %s: %s\n", sql, err.msg);
-  hd_db_close(db);
-  assert_int_equal(rc, 0);
-}
-
-static int64_t sql_i64(tf *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t sql_i64(tf *t, const char *fmt, ...) {
-  char sql[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(sql, sizeof sql, fmt, ap);
-  va_end(ap);
-  return tf_sql(t, sql);
-}
-
-static int64_t version_of(tf *t, int64_t id) {
-  return sql_i64(t, "SELECT version FROM tickets WHERE id = %" PRId64, id);
-}
-
-typedef struct seed {
-  const char *tenant;
-  const char *customer_id;
-  int64_t now_us;
-  int64_t id;
-} seed;
-
-static int seed__tx(hd_db *db, void *arg, hd_err *err) {
-  seed *s = arg;
-  const ticket_new n = {.customer_id = s->customer_id,
-                        .subject = "Website down",
-                        .description = "My website shows a 500 error since this morning.",
-                        .product = "Web Hosting",
-                        .brand = "Acme Hosting",
-                        .service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED,
-                        .issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL};
-  const ticket_actor actor = {.user_id = s->customer_id, .role = "customer"};
-  return ticket_store_insert(db, s->tenant, &n, s->now_us, &actor, &s->id, err);
-}
-
-/* A new PENDING_RESPONSE ticket of customer_id in tenant, opened by token (the customer's own,
- * or staff of tenant on their behalf). */
-static int64_t new_ticket(tf *t, const char *token, const char *tenant, const char *customer_id) {
-  static int seq;
-  char key[32];
-  snprintf(key, sizeof key, "records-%d", ++seq);
-  Helpdesk__V1__CreateTicketRequest req = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
-  req.idempotency_key = key;
-  req.customer_id = (char *)customer_id;
-  req.subject = "Website down";
-  req.description = "My website shows a 500 error since this morning.";
-  req.product = "Web Hosting";
-  req.brand = "Acme Hosting";
-  req.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED;
-  req.issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL;
-  ProtobufCMessage *resp = NULL;
-  hd_err err;
-  const hd_code code = tf_call(t, "CreateTicket", token, &req.base,
-                               &helpdesk__v1__ticket__descriptor, &resp, &err);
-  if (code == HD_OK) return ((Helpdesk__V1__Ticket *)resp)->id;
-  assert_int_equal(code, HD_UNIMPLEMENTED); /* CreateTicket is not merged yet */
-  seed s = {.tenant = tenant, .customer_id = customer_id, .now_us = hd_clock_now_us(&t->f.clock)};
-  hd_db *db = open_db(t);
-  const int rc = hd_db_tx(db, seed__tx, &s, 0, &err);
-  if (rc != 0) fprintf(stderr, "new_ticket: %s\n", err.msg);
-  hd_db_close(db);
-  assert_int_equal(rc, 0);
-  return s.id;
-}
-
-static int64_t acme_ticket(tf *t) { return new_ticket(t, t->customer, "acme", "cust-1"); }
-
-/* Makes agent-1 the owner and the status PROCESSING (AssignTicket is built in parallel). */
-static void set_owner(tf *t, int64_t id, const char *owner) {
-  sql_exec(t, "UPDATE tickets SET owner_id = '%s', status = 'PROCESSING' WHERE id = %" PRId64,
-           owner, id);
-}
-
-/* CLOSED or CANCELLED by SQL (CloseTicket / CancelTicket are built in parallel). */
-static void set_finished(tf *t, int64_t id, const char *status) {
-  sql_exec(t,
-           "UPDATE tickets SET status = '%s', closed_at_us = updated_at_us, timer_kind = NULL, "
-           "timer_due_us = NULL WHERE id = %" PRId64,
-           status, id);
-}
-
-/* The fingerprint once the outbox relay has published what was written so far (it marks rows
- * published in the background, which would change the fingerprint under a refused call). */
-static char *fingerprint(tf *t) {
-  for (int i = 0; i < 250 && tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL");
-       i++)
-    usleep(20000);
-  char *fp = tf_fingerprint(t);
-  assert_non_null(fp);
-  return fp;
-}
-
-/* Fails unless the database is as it was at `before`; frees before. */
-static void assert_unchanged(tf *t, char *before) {
-  char *after = fingerprint(t);
-  assert_string_equal(before, after);
-  free(after);
-  free(before);
-}
-
-static void assert_refused(hd_code got, const hd_err *err, hd_code want, const char *msg_part) {
-  if (got != want || !strstr(err->msg, msg_part))
-    fprintf(stderr, "want %s \"%s\", got %s \"%s\"\n", hd_code_name(want), msg_part,
-            hd_code_name(got), err->msg);
-  assert_int_equal(got, want);
-  assert_non_null(strstr(err->msg, msg_part));
-}
-
-static void assert_ok(hd_code got, const hd_err *err) {
-  if (got != HD_OK) fprintf(stderr, "want OK, got %s \"%s\"\n", hd_code_name(got), err->msg);
-  assert_int_equal(got, HD_OK);
-}
-
-/* unit repeated n times; caller frees. */
-static char *repeat(const char *unit, size_t n) {
-  const size_t len = strlen(unit);
-  char *s = malloc(len * n + 1);
+/* a followed by b, in the fixture's arena. */
+static char *concat(tf *t, const char *a, const char *b) {
+  char *s = hd_arena_printf(t->arena, "%s%s", a, b);
   assert_non_null(s);
-  for (size_t i = 0; i < n; i++) memcpy(s + i * len, unit, len);
-  s[len * n] = '\0';
   return s;
-}
-
-/* s (malloc'd, taken over) followed by tail; caller frees the result. */
-static char *concat(char *s, const char *tail) {
-  assert_non_null(s);
-  const size_t len = strlen(s), tail_len = strlen(tail);
-  char *out = realloc(s, len + tail_len + 1);
-  assert_non_null(out);
-  memcpy(out + len, tail, tail_len + 1);
-  return out;
 }
 
 /* ---- calls ---- */
@@ -196,11 +43,7 @@ static hd_code add_comment(tf *t, const char *tok, int64_t id, int64_t version, 
   req.ticket_id = id;
   req.expected_version = version;
   req.body = (char *)body;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "AddComment", tok, &req.base, &helpdesk__v1__comment__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__Comment *)resp;
-  return code;
+  return tf_call(t, "AddComment", tok, &req.base, &helpdesk__v1__comment__descriptor, out, err);
 }
 
 static hd_code list_comments(tf *t, const char *tok, int64_t id, int32_t size, const char *token,
@@ -211,11 +54,8 @@ static hd_code list_comments(tf *t, const char *tok, int64_t id, int32_t size, c
   Helpdesk__V1__ListCommentsRequest req = HELPDESK__V1__LIST_COMMENTS_REQUEST__INIT;
   req.ticket_id = id;
   req.page = &page;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListComments", tok, &req.base,
-                               &helpdesk__v1__list_comments_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListCommentsResponse *)resp;
-  return code;
+  return tf_call(t, "ListComments", tok, &req.base,
+                 &helpdesk__v1__list_comments_response__descriptor, out, err);
 }
 
 static hd_code add_record(tf *t, const char *tok, int64_t id, const char *body,
@@ -223,11 +63,8 @@ static hd_code add_record(tf *t, const char *tok, int64_t id, const char *body,
   Helpdesk__V1__AddInternalRecordRequest req = HELPDESK__V1__ADD_INTERNAL_RECORD_REQUEST__INIT;
   req.ticket_id = id;
   req.body = (char *)body;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "AddInternalRecord", tok, &req.base,
-                               &helpdesk__v1__internal_record__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__InternalRecord *)resp;
-  return code;
+  return tf_call(t, "AddInternalRecord", tok, &req.base, &helpdesk__v1__internal_record__descriptor,
+                 out, err);
 }
 
 static hd_code list_records(tf *t, const char *tok, int64_t id, const char *token,
@@ -238,12 +75,8 @@ static hd_code list_records(tf *t, const char *tok, int64_t id, const char *toke
       HELPDESK__V1__LIST_INTERNAL_RECORDS_REQUEST__INIT;
   req.ticket_id = id;
   req.page = &page;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "ListInternalRecords", tok, &req.base,
-              &helpdesk__v1__list_internal_records_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListInternalRecordsResponse *)resp;
-  return code;
+  return tf_call(t, "ListInternalRecords", tok, &req.base,
+                 &helpdesk__v1__list_internal_records_response__descriptor, out, err);
 }
 
 static hd_code record_consent(tf *t, const char *tok, int64_t id, int64_t version, int scope,
@@ -253,40 +86,21 @@ static hd_code record_consent(tf *t, const char *tok, int64_t id, int64_t versio
   req.expected_version = version;
   req.scope = (Helpdesk__V1__ConsentScope)scope;
   req.customer_words = (char *)words;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code =
-      tf_call(t, "RecordConsent", tok, &req.base, &helpdesk__v1__consent__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__Consent *)resp;
-  return code;
+  return tf_call(t, "RecordConsent", tok, &req.base, &helpdesk__v1__consent__descriptor, out, err);
 }
 
 static hd_code list_consents(tf *t, const char *tok, int64_t id,
                              Helpdesk__V1__ListConsentsResponse **out, hd_err *err) {
   Helpdesk__V1__ListConsentsRequest req = HELPDESK__V1__LIST_CONSENTS_REQUEST__INIT;
   req.ticket_id = id;
-  ProtobufCMessage *resp = NULL;
-  const hd_code code = tf_call(t, "ListConsents", tok, &req.base,
-                               &helpdesk__v1__list_consents_response__descriptor, &resp, err);
-  if (out) *out = (Helpdesk__V1__ListConsentsResponse *)resp;
-  return code;
+  return tf_call(t, "ListConsents", tok, &req.base,
+                 &helpdesk__v1__list_consents_response__descriptor, out, err);
 }
 
 /* ---- group fixture: one service for every test ---- */
 
-static int setup(void **state) {
-  tf *t = calloc(1, sizeof *t);
-  if (!t || tf_start(t) != 0) {
-    free(t);
-    return -1;
-  }
-  *state = t;
-  return 0;
-}
-
 static int teardown(void **state) {
-  tf *t = *state;
-  tf_stop(t);
-  free(t);
+  tf_teardown(state);
   hd_db_library_end();
   return 0;
 }
@@ -298,7 +112,7 @@ static void test_comments_by_customer_and_staff_list_oldest_first_and_each_bumps
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  const int64_t v0 = version_of(t, id);
+  const int64_t v0 = tf_version(t, id);
   const char *tokens[] = {t->customer, t->agent, t->lead, t->service};
   const char *authors[] = {"cust-1", "agent-1", "lead-1", "svc-router"};
   const char *roles[] = {"customer", "agent", "team_lead", "service"};
@@ -308,36 +122,36 @@ static void test_comments_by_customer_and_staff_list_oldest_first_and_each_bumps
     snprintf(body, sizeof body, "comment %d", i);
     Helpdesk__V1__Comment *c = NULL;
     /* The version the caller saw passes the check. */
-    assert_ok(add_comment(t, tokens[i], id, v0 + i, body, &c, &err), &err);
+    tf_expect_ok(add_comment(t, tokens[i], id, v0 + i, body, &c, &err), &err);
     assert_int_equal(c->ticket_id, id);
     assert_string_equal(c->author_id, authors[i]);
     assert_string_equal(c->author_role, roles[i]);
     assert_string_equal(c->body, body);
-    assert_int_equal(c->create_time_us, hd_clock_now_us(&t->f.clock));
-    assert_int_equal(version_of(t, id), v0 + i + 1);
+    assert_int_equal(c->create_time_us, tf_now(t));
+    assert_int_equal(tf_version(t, id), v0 + i + 1);
     ids[i] = c->id;
     /* One history row naming the comment, one event carrying its id. */
-    assert_int_equal(sql_i64(t,
-                             "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                             " AND action = 'COMMENT' AND field = 'comment' AND "
-                             "to_value = '%" PRId64 "' AND actor_id = '%s'",
+    assert_int_equal(tf_sqlf(t,
+                             "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " "
+                             "AND action = 'COMMENT' AND field = 'comment' AND to_value = "
+                             "'%" PRId64 "' AND actor_id = '%s'",
                              id, c->id, authors[i]),
                      1);
-    assert_int_equal(sql_i64(t,
-                             "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                             " AND event_type = 'ticket.commented' AND "
-                             "JSON_VALUE(payload, '$.comment_id') = %" PRId64,
+    assert_int_equal(tf_sqlf(t,
+                             "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                             "event_type = 'ticket.commented' AND JSON_VALUE(payload, "
+                             "'$.comment_id') = %" PRId64,
                              id, c->id),
                      1);
   }
   /* A comment does not drive the status. */
-  assert_int_equal(sql_i64(t,
-                           "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64
-                           " AND status = 'PENDING_RESPONSE'",
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND status = "
+                           "'PENDING_RESPONSE'",
                            id),
                    1);
   Helpdesk__V1__ListCommentsResponse *l = NULL;
-  assert_ok(list_comments(t, t->customer, id, 0, NULL, &l, &err), &err);
+  tf_expect_ok(list_comments(t, t->customer, id, 0, NULL, &l, &err), &err);
   assert_int_equal(l->n_comments, 4);
   for (int i = 0; i < 4; i++) {
     assert_int_equal(l->comments[i]->id, ids[i]);
@@ -345,7 +159,7 @@ static void test_comments_by_customer_and_staff_list_oldest_first_and_each_bumps
   }
   assert_string_equal(l->page->next_page_token, "");
   /* Staff of the tenant read it too. */
-  assert_ok(list_comments(t, t->agent2, id, 0, NULL, &l, &err), &err);
+  tf_expect_ok(list_comments(t, t->agent2, id, 0, NULL, &l, &err), &err);
   assert_int_equal(l->n_comments, 4);
 }
 
@@ -353,27 +167,25 @@ static void test_comment_body_is_1_to_20000_characters_of_utf8(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  char *emoji = repeat(GRINNING, 20000); /* 80,000 bytes */
+  char *emoji = tf_repeat(t, GRINNING, 20000); /* 80,000 bytes */
   Helpdesk__V1__Comment *c = NULL;
-  assert_ok(add_comment(t, t->customer, id, 0, emoji, &c, &err), &err);
+  tf_expect_ok(add_comment(t, t->customer, id, 0, emoji, &c, &err), &err);
   Helpdesk__V1__ListCommentsResponse *l = NULL;
-  assert_ok(list_comments(t, t->agent, id, 0, NULL, &l, &err), &err);
+  tf_expect_ok(list_comments(t, t->agent, id, 0, NULL, &l, &err), &err);
   assert_int_equal(l->n_comments, 1);
   assert_string_equal(l->comments[0]->body, emoji);
-  free(emoji);
 
-  char *fp = fingerprint(t);
-  char *over = repeat(E_ACUTE, 20001);
-  assert_refused(add_comment(t, t->customer, id, 0, over, NULL, &err), &err, HD_INVALID_ARGUMENT,
+  char *fp = tf_fingerprint(t);
+  char *over = tf_repeat(t, E_ACUTE, 20001);
+  tf_expect_code(add_comment(t, t->customer, id, 0, over, NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body has 20001 characters; at most 20000 are allowed");
-  free(over);
-  assert_refused(add_comment(t, t->customer, id, 0, "", NULL, &err), &err, HD_INVALID_ARGUMENT,
+  tf_expect_code(add_comment(t, t->customer, id, 0, "", NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body is required");
-  assert_refused(add_comment(t, t->customer, id, 0, "bad \xC3\x28 byte", NULL, &err), &err,
+  tf_expect_code(add_comment(t, t->customer, id, 0, "bad \xC3\x28 byte", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "body is not valid UTF-8");
-  assert_refused(add_comment(t, t->customer, id, -1, "hello", NULL, &err), &err,
+  tf_expect_code(add_comment(t, t->customer, id, -1, "hello", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "expected_version");
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 }
 
 static void test_comment_on_a_closed_or_cancelled_ticket_is_refused_and_writes_nothing(
@@ -381,25 +193,26 @@ static void test_comment_on_a_closed_or_cancelled_ticket_is_refused_and_writes_n
   tf *t = *state;
   hd_err err;
   const char *statuses[] = {"CLOSED", "CANCELLED"};
+  const Helpdesk__V1__TicketStatus finished[] = {TF_STATUS(CLOSED), TF_STATUS(CANCELLED)};
   for (int i = 0; i < 2; i++) {
     const int64_t id = acme_ticket(t);
-    assert_ok(add_comment(t, t->customer, id, 0, "before it closed", NULL, &err), &err);
-    set_finished(t, id, statuses[i]);
+    tf_expect_ok(add_comment(t, t->customer, id, 0, "before it closed", NULL, &err), &err);
+    tf_set_status(t, id, finished[i]);
     char want[160];
     snprintf(want, sizeof want,
              "ticket %" PRId64 " is %s: comments are closed; have it restarted or open a new "
              "ticket",
              id, statuses[i]);
-    char *fp = fingerprint(t);
-    assert_refused(add_comment(t, t->customer, id, 0, "are you there?", NULL, &err), &err,
+    char *fp = tf_fingerprint(t);
+    tf_expect_code(add_comment(t, t->customer, id, 0, "are you there?", NULL, &err), &err,
                    HD_FAILED_PRECONDITION, want);
     assert_string_equal(err.msg, want);
-    assert_refused(add_comment(t, t->agent, id, 0, "one more thing", NULL, &err), &err,
+    tf_expect_code(add_comment(t, t->agent, id, 0, "one more thing", NULL, &err), &err,
                    HD_FAILED_PRECONDITION, want);
-    assert_unchanged(t, fp);
+    tf_expect_unchanged(t, fp);
     /* The conversation stays readable. */
     Helpdesk__V1__ListCommentsResponse *l = NULL;
-    assert_ok(list_comments(t, t->customer, id, 0, NULL, &l, &err), &err);
+    tf_expect_ok(list_comments(t, t->customer, id, 0, NULL, &l, &err), &err);
     assert_int_equal(l->n_comments, 1);
   }
 }
@@ -408,20 +221,20 @@ static void test_comments_of_another_customers_or_tenants_ticket_are_not_found(v
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  char *fp = fingerprint(t);
-  assert_refused(add_comment(t, t->customer2, id, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
+  char *fp = tf_fingerprint(t);
+  tf_expect_code(add_comment(t, t->customer2, id, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
-  assert_refused(list_comments(t, t->customer2, id, 0, NULL, NULL, &err), &err, HD_NOT_FOUND,
+  tf_expect_code(list_comments(t, t->customer2, id, 0, NULL, NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
-  assert_refused(add_comment(t, t->other_tenant, id, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
+  tf_expect_code(add_comment(t, t->other_tenant, id, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
-  assert_refused(list_comments(t, t->other_tenant, id, 0, NULL, NULL, &err), &err, HD_NOT_FOUND,
+  tf_expect_code(list_comments(t, t->other_tenant, id, 0, NULL, NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
-  assert_refused(add_comment(t, t->agent, 987654321, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
+  tf_expect_code(add_comment(t, t->agent, 987654321, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
                  "ticket 987654321 not found");
-  assert_refused(add_comment(t, t->agent, 0, 0, "hi", NULL, &err), &err, HD_INVALID_ARGUMENT,
+  tf_expect_code(add_comment(t, t->agent, 0, 0, "hi", NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "ticket_id must be a positive id");
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 }
 
 static void test_comment_with_a_stale_expected_version_is_aborted_and_writes_nothing(
@@ -429,41 +242,41 @@ static void test_comment_with_a_stale_expected_version_is_aborted_and_writes_not
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  const int64_t v = version_of(t, id);
-  char *fp = fingerprint(t);
-  assert_ok(add_comment(t, t->agent, id, v, "first", NULL, &err), &err);
+  const int64_t v = tf_version(t, id);
+  char *fp = tf_fingerprint(t);
+  tf_expect_ok(add_comment(t, t->agent, id, v, "first", NULL, &err), &err);
   /* The fingerprint sees a change (so an equal one below means nothing was written). */
-  char *after = fingerprint(t);
+  char *after = tf_fingerprint(t);
   assert_string_not_equal(fp, after);
   free(fp);
   fp = after;
   char want[128];
   snprintf(want, sizeof want, "version is now %" PRId64 ", you sent %" PRId64, v + 1, v);
-  assert_refused(add_comment(t, t->customer, id, v, "second", NULL, &err), &err, HD_ABORTED,
+  tf_expect_code(add_comment(t, t->customer, id, v, "second", NULL, &err), &err, HD_ABORTED,
                  want);
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 }
 
 static void test_comment_pages_follow_ids_and_a_token_is_bound_to_its_list(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t), other = acme_ticket(t);
-  set_owner(t, id, "agent-1");
+  tf_assign(t, id, "agent-1");
   int64_t ids[5];
   for (int i = 0; i < 5; i++) {
     Helpdesk__V1__Comment *c = NULL;
     char body[16];
     snprintf(body, sizeof body, "c%d", i);
-    assert_ok(add_comment(t, t->customer, id, 0, body, &c, &err), &err);
+    tf_expect_ok(add_comment(t, t->customer, id, 0, body, &c, &err), &err);
     ids[i] = c->id;
   }
-  assert_ok(add_comment(t, t->customer, other, 0, "elsewhere", NULL, &err), &err);
+  tf_expect_ok(add_comment(t, t->customer, other, 0, "elsewhere", NULL, &err), &err);
   Helpdesk__V1__ListCommentsResponse *l = NULL;
   char *token = "";
   size_t seen = 0;
   char *first_token = NULL;
   for (int page = 0; page < 3; page++) {
-    assert_ok(list_comments(t, t->customer, id, 2, token, &l, &err), &err);
+    tf_expect_ok(list_comments(t, t->customer, id, 2, token, &l, &err), &err);
     assert_int_equal(l->n_comments, page < 2 ? 2 : 1);
     for (size_t i = 0; i < l->n_comments; i++) assert_int_equal(l->comments[i]->id, ids[seen++]);
     token = l->page->next_page_token;
@@ -473,15 +286,15 @@ static void test_comment_pages_follow_ids_and_a_token_is_bound_to_its_list(void 
   assert_string_equal(token, "");
   assert_int_equal(seen, 5);
   /* A token continues only the list it came from. */
-  assert_refused(list_comments(t, t->customer, other, 2, first_token, NULL, &err), &err,
+  tf_expect_code(list_comments(t, t->customer, other, 2, first_token, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "page_token belongs to another listing");
-  assert_refused(list_records(t, t->admin, id, first_token, NULL, &err), &err,
+  tf_expect_code(list_records(t, t->admin, id, first_token, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "page_token belongs to another listing");
-  assert_refused(list_comments(t, t->customer, id, 2, "zz", NULL, &err), &err,
+  tf_expect_code(list_comments(t, t->customer, id, 2, "zz", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "page_token is malformed");
-  assert_refused(list_comments(t, t->customer, id, 501, NULL, NULL, &err), &err,
+  tf_expect_code(list_comments(t, t->customer, id, 501, NULL, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "page_size must be between 1 and 500");
-  assert_ok(list_comments(t, t->customer, id, 500, NULL, &l, &err), &err);
+  tf_expect_ok(list_comments(t, t->customer, id, 500, NULL, &l, &err), &err);
   assert_int_equal(l->n_comments, 5);
 }
 
@@ -492,21 +305,21 @@ static void test_internal_records_are_written_and_read_by_the_owner_and_a_tenant
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  set_owner(t, id, "agent-1");
-  const int64_t v0 = version_of(t, id);
+  tf_assign(t, id, "agent-1");
+  const int64_t v0 = tf_version(t, id);
   Helpdesk__V1__InternalRecord *r1 = NULL, *r2 = NULL;
-  assert_ok(add_record(t, t->agent, id, "owner note: reseller plan, check quota", &r1, &err),
-            &err);
+  tf_expect_ok(add_record(t, t->agent, id, "owner note: reseller plan, check quota", &r1, &err),
+               &err);
   assert_string_equal(r1->author_id, "agent-1");
   assert_int_equal(r1->ticket_id, id);
-  assert_int_equal(version_of(t, id), v0 + 1);
-  assert_ok(add_record(t, t->admin, id, "admin note: VIP account", &r2, &err), &err);
+  assert_int_equal(tf_version(t, id), v0 + 1);
+  tf_expect_ok(add_record(t, t->admin, id, "admin note: VIP account", &r2, &err), &err);
   assert_string_equal(r2->author_id, "admin-1");
-  assert_int_equal(version_of(t, id), v0 + 2);
+  assert_int_equal(tf_version(t, id), v0 + 2);
   const char *readers[] = {t->agent, t->admin};
   for (int i = 0; i < 2; i++) {
     Helpdesk__V1__ListInternalRecordsResponse *l = NULL;
-    assert_ok(list_records(t, readers[i], id, NULL, &l, &err), &err);
+    tf_expect_ok(list_records(t, readers[i], id, NULL, &l, &err), &err);
     assert_int_equal(l->n_records, 2);
     assert_int_equal(l->records[0]->id, r1->id);
     assert_string_equal(l->records[0]->body, "owner note: reseller plan, check quota");
@@ -514,23 +327,25 @@ static void test_internal_records_are_written_and_read_by_the_owner_and_a_tenant
     assert_string_equal(l->records[1]->author_id, "admin-1");
   }
   /* History and event name the record by id and never carry its body. */
-  assert_int_equal(sql_i64(t,
-                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                           " AND action = 'INTERNAL_RECORD' AND field = 'internal_record' AND "
-                           "to_value IN ('%" PRId64 "', '%" PRId64 "')",
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'INTERNAL_RECORD' AND field = 'internal_record' AND to_value "
+                           "IN ('%" PRId64 "', '%" PRId64 "')",
                            id, r1->id, r2->id),
                    2);
-  assert_int_equal(sql_i64(t,
-                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                           " AND event_type = 'ticket.internal_record_added' AND "
-                           "JSON_VALUE(payload, '$.record_id') IN (%" PRId64 ", %" PRId64 ")",
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.internal_record_added' AND JSON_VALUE(payload, "
+                           "'$.record_id') IN (%" PRId64 ", %" PRId64 ")",
                            id, r1->id, r2->id),
                    2);
-  assert_int_equal(sql_i64(t, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%%quota%%' OR "
-                              "payload LIKE '%%VIP%%'"),
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%%quota%%' OR payload "
+                           "LIKE '%%VIP%%'"),
                    0);
-  assert_int_equal(sql_i64(t, "SELECT COUNT(*) FROM ticket_history WHERE to_value LIKE '%%quota%%' "
-                              "OR to_value LIKE '%%VIP%%'"),
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM ticket_history WHERE to_value LIKE '%%quota%%' "
+                           "OR to_value LIKE '%%VIP%%'"),
                    0);
 }
 
@@ -539,94 +354,92 @@ static void test_internal_records_are_refused_to_everyone_but_the_owner_and_a_te
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  set_owner(t, id, "agent-1");
-  assert_ok(add_record(t, t->agent, id, "owner's note", NULL, &err), &err);
-  char *fp = fingerprint(t);
+  tf_assign(t, id, "agent-1");
+  tf_expect_ok(add_record(t, t->agent, id, "owner's note", NULL, &err), &err);
+  char *fp = tf_fingerprint(t);
   const char *denied[] = {t->agent2, t->lead, t->supervisor, t->service, t->customer};
   for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
-    assert_refused(add_record(t, denied[i], id, "may I?", NULL, &err), &err, HD_PERMISSION_DENIED,
+    tf_expect_code(add_record(t, denied[i], id, "may I?", NULL, &err), &err, HD_PERMISSION_DENIED,
                    "internal records are for the ticket's owner (agent-1) or a tenant_admin");
     assert_string_equal(err.msg,
                         "internal records are for the ticket's owner (agent-1) or a tenant_admin");
-    assert_refused(list_records(t, denied[i], id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
+    tf_expect_code(list_records(t, denied[i], id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
                    "internal records are for the ticket's owner (agent-1) or a tenant_admin");
   }
   /* Another customer and another tenant do not learn that the ticket exists. */
   const char *hidden[] = {t->customer2, t->other_tenant};
   for (size_t i = 0; i < 2; i++) {
-    assert_refused(add_record(t, hidden[i], id, "may I?", NULL, &err), &err, HD_NOT_FOUND,
+    tf_expect_code(add_record(t, hidden[i], id, "may I?", NULL, &err), &err, HD_NOT_FOUND,
                    "not found");
-    assert_refused(list_records(t, hidden[i], id, NULL, NULL, &err), &err, HD_NOT_FOUND,
+    tf_expect_code(list_records(t, hidden[i], id, NULL, NULL, &err), &err, HD_NOT_FOUND,
                    "not found");
   }
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 
   /* A ticket nobody owns yet: only a tenant_admin. */
   const int64_t unowned = acme_ticket(t);
-  fp = fingerprint(t);
-  assert_refused(add_record(t, t->agent, unowned, "mine?", NULL, &err), &err,
+  fp = tf_fingerprint(t);
+  tf_expect_code(add_record(t, t->agent, unowned, "mine?", NULL, &err), &err,
                  HD_PERMISSION_DENIED, "has no owner yet");
-  assert_unchanged(t, fp);
-  assert_ok(add_record(t, t->admin, unowned, "admin's note", NULL, &err), &err);
+  tf_expect_unchanged(t, fp);
+  tf_expect_ok(add_record(t, t->admin, unowned, "admin's note", NULL, &err), &err);
 }
 
 static void test_internal_record_limit_is_20000_characters_not_bytes(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  set_owner(t, id, "agent-1");
-  int64_t v = version_of(t, id);
+  tf_assign(t, id, "agent-1");
+  int64_t v = tf_version(t, id);
   const char *units[] = {"a", E_ACUTE, GRINNING};
   for (int i = 0; i < 3; i++) {
-    char *at_limit = repeat(units[i], 20000); /* 20,000, 40,000 and 80,000 bytes */
+    char *at_limit = tf_repeat(t, units[i], 20000); /* 20,000, 40,000 and 80,000 bytes */
     Helpdesk__V1__InternalRecord *r = NULL;
-    assert_ok(add_record(t, t->agent, id, at_limit, &r, &err), &err);
-    assert_int_equal(version_of(t, id), ++v);
+    tf_expect_ok(add_record(t, t->agent, id, at_limit, &r, &err), &err);
+    assert_int_equal(tf_version(t, id), ++v);
     Helpdesk__V1__ListInternalRecordsResponse *l = NULL;
-    assert_ok(list_records(t, t->agent, id, NULL, &l, &err), &err);
+    tf_expect_ok(list_records(t, t->agent, id, NULL, &l, &err), &err);
     assert_int_equal(l->n_records, (size_t)i + 1);
     assert_int_equal(l->records[i]->id, r->id);
     assert_string_equal(l->records[i]->body, at_limit);
-    free(at_limit);
   }
-  char *fp = fingerprint(t);
+  char *fp = tf_fingerprint(t);
   for (int i = 0; i < 3; i++) {
-    char *past = repeat(units[i], 20001);
-    assert_refused(add_record(t, t->agent, id, past, NULL, &err), &err, HD_INVALID_ARGUMENT,
+    char *past = tf_repeat(t, units[i], 20001);
+    tf_expect_code(add_record(t, t->agent, id, past, NULL, &err), &err, HD_INVALID_ARGUMENT,
                    "body has 20001 characters; at most 20000 are allowed");
-    free(past);
   }
   /* 19,999 é and one 😀: 20,000 characters is fine; one more é is not. */
-  char *mixed = concat(repeat(E_ACUTE, 19999), GRINNING);
-  char *mixed_past = concat(strdup(mixed), E_ACUTE);
-  assert_refused(add_record(t, t->agent, id, mixed_past, NULL, &err), &err, HD_INVALID_ARGUMENT,
+  char *mixed = concat(t, tf_repeat(t, E_ACUTE, 19999), GRINNING);
+  char *mixed_past = concat(t, mixed, E_ACUTE);
+  tf_expect_code(add_record(t, t->agent, id, mixed_past, NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body has 20001 characters");
-  free(mixed_past);
   const char *invalid[] = {
       "half \xC3\x28 a character", "overlong \xC0\xAF slash", "surrogate \xED\xA0\x80 half",
       "past U+10FFFF \xF4\x90\x80\x80", "cut short \xF0\x9F\x98", "stray \x80 continuation"};
   for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
-    assert_refused(add_record(t, t->agent, id, invalid[i], NULL, &err), &err,
+    tf_expect_code(add_record(t, t->agent, id, invalid[i], NULL, &err), &err,
                    HD_INVALID_ARGUMENT, "body is not valid UTF-8");
-  assert_refused(add_record(t, t->agent, id, "", NULL, &err), &err, HD_INVALID_ARGUMENT,
+  tf_expect_code(add_record(t, t->agent, id, "", NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body is required");
-  assert_unchanged(t, fp);
-  assert_ok(add_record(t, t->agent, id, mixed, NULL, &err), &err);
-  free(mixed);
+  tf_expect_unchanged(t, fp);
+  tf_expect_ok(add_record(t, t->agent, id, mixed, NULL, &err), &err);
 }
 
 static void test_internal_records_may_be_added_to_a_closed_ticket(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  set_owner(t, id, "agent-1");
-  set_finished(t, id, "CLOSED");
-  const int64_t v = version_of(t, id);
-  assert_ok(add_record(t, t->agent, id, "after the fact: root cause was a full disk", NULL, &err),
-            &err);
-  assert_int_equal(version_of(t, id), v + 1);
-  assert_int_equal(sql_i64(t, "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64
-                              " AND status = 'CLOSED'", id),
+  tf_assign(t, id, "agent-1");
+  tf_set_status(t, id, TF_STATUS(CLOSED));
+  const int64_t v = tf_version(t, id);
+  tf_expect_ok(
+      add_record(t, t->agent, id, "after the fact: root cause was a full disk", NULL, &err), &err);
+  assert_int_equal(tf_version(t, id), v + 1);
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND status = "
+                           "'CLOSED'",
+                           id),
                    1);
 }
 
@@ -634,18 +447,19 @@ static void test_a_customer_never_sees_internal_records(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  set_owner(t, id, "agent-1");
-  assert_ok(add_comment(t, t->agent, id, 0, "We are looking into it.", NULL, &err), &err);
-  assert_ok(add_record(t, t->agent, id, "INTERNAL-ONLY: suspect the customer's plugin", NULL, &err),
-            &err);
+  tf_assign(t, id, "agent-1");
+  tf_expect_ok(add_comment(t, t->agent, id, 0, "We are looking into it.", NULL, &err), &err);
+  tf_expect_ok(
+      add_record(t, t->agent, id, "INTERNAL-ONLY: suspect the customer's plugin", NULL, &err),
+      &err);
   Helpdesk__V1__ListCommentsResponse *l = NULL;
-  assert_ok(list_comments(t, t->customer, id, 0, NULL, &l, &err), &err);
+  tf_expect_ok(list_comments(t, t->customer, id, 0, NULL, &l, &err), &err);
   assert_int_equal(l->n_comments, 1);
   assert_null(strstr(l->comments[0]->body, "INTERNAL-ONLY"));
-  assert_refused(list_records(t, t->customer, id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
+  tf_expect_code(list_records(t, t->customer, id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
                  "internal records are for the ticket's owner");
   /* Nor through the event stream: the event carries the id only. */
-  assert_int_equal(sql_i64(t, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%%INTERNAL-ONLY%%'"),
+  assert_int_equal(tf_sqlf(t, "SELECT COUNT(*) FROM outbox WHERE payload LIKE '%%INTERNAL-ONLY%%'"),
                    0);
 }
 
@@ -655,46 +469,48 @@ static void test_consent_round_trip_with_its_history_entry_and_event(void **stat
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
-  const int64_t v0 = version_of(t, id);
+  const int64_t v0 = tf_version(t, id);
   const char *words = "Yes, you may reset my DNS zone to the defaults. — Jane";
   Helpdesk__V1__Consent *c = NULL;
-  assert_ok(record_consent(t, t->agent, id, v0,
+  tf_expect_ok(record_consent(t, t->agent, id, v0,
                            HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE, words, &c,
                            &err),
-            &err);
+               &err);
   assert_int_equal(c->ticket_id, id);
   assert_int_equal(c->scope, HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE);
   assert_string_equal(c->customer_words, words);
   assert_string_equal(c->recorded_by, "agent-1");
-  assert_int_equal(c->create_time_us, hd_clock_now_us(&t->f.clock));
-  assert_int_equal(version_of(t, id), v0 + 1);
+  assert_int_equal(c->create_time_us, tf_now(t));
+  assert_int_equal(tf_version(t, id), v0 + 1);
   /* Stored under the scope's short name. */
-  assert_int_equal(sql_i64(t, "SELECT COUNT(*) FROM consents WHERE id = %" PRId64
-                              " AND scope = 'SERVICE_CHANGE'", c->id),
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM consents WHERE id = %" PRId64 " AND scope = "
+                           "'SERVICE_CHANGE'",
+                           c->id),
                    1);
-  assert_int_equal(sql_i64(t,
-                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
-                           " AND action = 'CONSENT' AND field = 'consent' AND to_value = '%" PRId64
-                           "' AND actor_id = 'agent-1'",
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'CONSENT' AND field = 'consent' AND to_value = '%" PRId64 "' "
+                           "AND actor_id = 'agent-1'",
                            id, c->id),
                    1);
-  assert_int_equal(sql_i64(t,
-                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
-                           " AND event_type = 'ticket.consent_recorded' AND "
-                           "JSON_VALUE(payload, '$.consent_id') = %" PRId64
-                           " AND JSON_VALUE(payload, '$.scope') = 'SERVICE_CHANGE'",
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.consent_recorded' AND JSON_VALUE(payload, "
+                           "'$.consent_id') = %" PRId64 " AND JSON_VALUE(payload, '$.scope') = "
+                           "'SERVICE_CHANGE'",
                            id, c->id),
                    1);
   Helpdesk__V1__Consent *c2 = NULL;
-  assert_ok(record_consent(t, t->supervisor, id, 0,
+  tf_expect_ok(record_consent(t, t->supervisor, id, 0,
                            HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_MAILBOX_TEST,
                            "You can send a test mail to jane@example.com.", &c2, &err),
-            &err);
+               &err);
   /* The customer and staff read them back, oldest first. */
   const char *readers[] = {t->customer, t->lead};
   for (int i = 0; i < 2; i++) {
     Helpdesk__V1__ListConsentsResponse *l = NULL;
-    assert_ok(list_consents(t, readers[i], id, &l, &err), &err);
+    tf_expect_ok(list_consents(t, readers[i], id, &l, &err), &err);
     assert_int_equal(l->n_consents, 2);
     assert_int_equal(l->consents[0]->id, c->id);
     assert_int_equal(l->consents[0]->ticket_id, id);
@@ -717,46 +533,45 @@ static void test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_w
   hd_err err;
   const int scope = HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_BACKUP_RESTORE;
   const int64_t id = acme_ticket(t);
-  char *at_limit = repeat(E_ACUTE, 2000);
-  assert_ok(record_consent(t, t->agent2, id, 0, scope, at_limit, NULL, &err), &err);
-  free(at_limit);
-  const int64_t v = version_of(t, id);
+  char *at_limit = tf_repeat(t, E_ACUTE, 2000);
+  tf_expect_ok(record_consent(t, t->agent2, id, 0, scope, at_limit, NULL, &err), &err);
+  const int64_t v = tf_version(t, id);
 
-  char *fp = fingerprint(t);
-  assert_refused(record_consent(t, t->customer, id, 0, scope, "yes", NULL, &err), &err,
+  char *fp = tf_fingerprint(t);
+  tf_expect_code(record_consent(t, t->customer, id, 0, scope, "yes", NULL, &err), &err,
                  HD_PERMISSION_DENIED, "this call needs the role agent");
-  assert_refused(record_consent(t, t->other_tenant, id, 0, scope, "yes", NULL, &err), &err,
+  tf_expect_code(record_consent(t, t->other_tenant, id, 0, scope, "yes", NULL, &err), &err,
                  HD_NOT_FOUND, "not found");
-  assert_refused(list_consents(t, t->customer2, id, NULL, &err), &err, HD_NOT_FOUND, "not found");
-  assert_refused(list_consents(t, t->other_tenant, id, NULL, &err), &err, HD_NOT_FOUND,
+  tf_expect_code(list_consents(t, t->customer2, id, NULL, &err), &err, HD_NOT_FOUND, "not found");
+  tf_expect_code(list_consents(t, t->other_tenant, id, NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
-  assert_refused(record_consent(t, t->agent, id, 0, 0, "yes", NULL, &err), &err,
+  tf_expect_code(record_consent(t, t->agent, id, 0, 0, "yes", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "scope is required");
-  assert_refused(record_consent(t, t->agent, id, 0, 99, "yes", NULL, &err), &err,
+  tf_expect_code(record_consent(t, t->agent, id, 0, 99, "yes", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "scope has no value 99");
-  char *past = repeat(E_ACUTE, 2001);
-  assert_refused(record_consent(t, t->agent, id, 0, scope, past, NULL, &err), &err,
+  char *past = tf_repeat(t, E_ACUTE, 2001);
+  tf_expect_code(record_consent(t, t->agent, id, 0, scope, past, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "customer_words has 2001 characters; at most 2000");
-  free(past);
-  assert_refused(record_consent(t, t->agent, id, 0, scope, "", NULL, &err), &err,
+  tf_expect_code(record_consent(t, t->agent, id, 0, scope, "", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "customer_words is required");
-  assert_refused(record_consent(t, t->agent, id, 0, scope, "\xFF", NULL, &err), &err,
+  tf_expect_code(record_consent(t, t->agent, id, 0, scope, "\xFF", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "customer_words is not valid UTF-8");
-  assert_refused(record_consent(t, t->agent, id, v - 1, scope, "yes", NULL, &err), &err,
+  tf_expect_code(record_consent(t, t->agent, id, v - 1, scope, "yes", NULL, &err), &err,
                  HD_ABORTED, "was changed by someone else");
-  assert_unchanged(t, fp);
+  tf_expect_unchanged(t, fp);
 
   const char *statuses[] = {"CLOSED", "CANCELLED"};
+  const Helpdesk__V1__TicketStatus finished[] = {TF_STATUS(CLOSED), TF_STATUS(CANCELLED)};
   for (int i = 0; i < 2; i++) {
     const int64_t done = acme_ticket(t);
-    set_finished(t, done, statuses[i]);
+    tf_set_status(t, done, finished[i]);
     char want[128];
     snprintf(want, sizeof want, "ticket %" PRId64 " is %s: consents are recorded on open tickets",
              done, statuses[i]);
-    fp = fingerprint(t);
-    assert_refused(record_consent(t, t->agent, done, 0, scope, "yes", NULL, &err), &err,
+    fp = tf_fingerprint(t);
+    tf_expect_code(record_consent(t, t->agent, done, 0, scope, "yes", NULL, &err), &err,
                    HD_FAILED_PRECONDITION, want);
-    assert_unchanged(t, fp);
+    tf_expect_unchanged(t, fp);
   }
 }
 
@@ -779,5 +594,5 @@ int main(void) {
       cmocka_unit_test(test_consent_round_trip_with_its_history_entry_and_event),
       cmocka_unit_test(test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_words),
   };
-  return cmocka_run_group_tests(tests, setup, teardown);
+  return cmocka_run_group_tests(tests, tf_setup, teardown);
 }

@@ -100,8 +100,15 @@ static void test_a_created_ticket_is_published_once_to_the_event_stream(void **s
     if (n == 0) usleep(50 * 1000);
   }
   assert_int_equal(n, 1);
+  /* the relay marks the row in the transaction that published it: the mark may commit a moment
+   * after the entry shows in the stream */
+  int64_t marked = 0;
+  for (int i = 0; i < 100 && marked != 1; i++) {
+    marked = tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NOT NULL");
+    if (marked != 1) usleep(20 * 1000);
+  }
+  assert_int_equal(marked, 1);
   assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL"), 0);
-  assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NOT NULL"), 1);
   /* a second relay round does not publish it again */
   usleep(300 * 1000);
   assert_int_equal(stream_count(e->kv, e->tenant, "ticket.created", needle), 1);

@@ -209,6 +209,25 @@ def main():
             L.append(f"| {sc} | {c} | {ms(s, 'p50_ms')} | {ms(m, 'p50_ms')} | {ms(s, 'p99_ms')} | "
                      f"{ms(m, 'p99_ms')} | {float(s['ops_per_s']):.0f} | {float(m['ops_per_s']):.0f} | "
                      f"{ratio:.2f}x |")
+    L.append("\n## Against the targets (2-core machine)\n")
+    ratios_c = [float(thr[("create", c)]["ops_per_s"]) / slap_rate[c] for c in CONCURRENCY]
+    ratios_g = [float(thr[("get", c)]["ops_per_s"]) / float(thr[("health", c)]["ops_per_s"]) for c in CONCURRENCY]
+    p99_reads = {sc: float(thr[(sc, 16)]["p99_ms"]) for sc in ("get", "list")}
+    worst_scale = max(float(scale[(a.million, sc, c)]["p50_ms"]) / float(scale[(10_000, sc, c)]["p50_ms"])
+                      for sc in ("get", "list", "list_status", "list_owner") for c in (1, 16))
+    def verdict(ok):
+        return "met" if ok else "**missed**"
+    L.append("| target | measured | |")
+    L.append("|---|---|---|")
+    L.append(f"| CreateTicket >= 50% of MariaDB's one-row insert rate | "
+             f"{min(ratios_c) * 100:.0f}-{max(ratios_c) * 100:.0f}% | {verdict(min(ratios_c) >= 0.5)} |")
+    L.append(f"| GetTicket >= 30% of the health RPC's rate | "
+             f"{min(ratios_g) * 100:.0f}-{max(ratios_g) * 100:.0f}% | {verdict(min(ratios_g) >= 0.3)} |")
+    for sc, v in p99_reads.items():
+        L.append(f"| {sc} p99 < 10 ms at 16 callers | {v:.1f} ms | {verdict(v < 10)} |")
+    L.append(f"| ListTickets and GetTicket at 1M within 2x of 10k (p50) | at most {worst_scale:.2f}x | "
+             f"{verdict(worst_scale <= 2)} |")
+
     L.append("\n## Memory\n")
     L.append("Peak resident set (VmHWM) of each service after all the runs above:\n")
     L.append("| service | peak RSS MiB |")

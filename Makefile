@@ -3,8 +3,8 @@
 #   make stop    stop what `make run` started
 #   make test    the whole test suite (unit, integration, Python interop) with its own servers
 #   make         build only (into build/)
-#   make asan    the rpc and auth tests built with ASan+UBSan (into build-asan/)
-#   make valgrind  the rpc and auth tests under valgrind
+#   make asan    the rpc, auth and ticket tests built with ASan+UBSan (into build-asan/)
+#   make valgrind  the same tests under valgrind
 #   make deps    install the missing Debian packages
 #   make bench   the benchmarks against the `make run` stack; writes BENCHMARKS.md
 #   make clean   remove build/ and build-asan/
@@ -14,8 +14,9 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# The tests `make asan` and `make valgrind` run: the gRPC runtime, auth, and the service runtime.
-SANITIZE_TESTS ?= ^test_(rpc|auth|base64url|service_health)$$
+# The tests `make asan` and `make valgrind` run: the gRPC runtime, auth, the service runtime and
+# the ticket service (its store and every handler test).
+SANITIZE_TESTS ?= ^test_(rpc|auth|base64url|service_health|ticket_store|tickets_.*)$$
 
 WERROR := $(if $(CI),ON,OFF)
 

@@ -149,7 +149,7 @@ int hd_kv_timer_schedule(hd_kv *kv, const char *zset, const char *member, int64_
 /* The earliest due time in zset, or *has = false when empty. */
 int hd_kv_timer_next(hd_kv *kv, const char *zset, bool *has, int64_t *due_us, hd_err *err);
 
-/* Removes members due at or before now_us (ZREMRANGEBYSCORE), returning how many. */
+/* Removes members due at or before now_us (ZREMRANGEBYSCORE); *popped (may be NULL) gets how many. */
 int hd_kv_timer_pop_due(hd_kv *kv, const char *zset, int64_t now_us, int64_t *popped, hd_err *err);
 
 #endif

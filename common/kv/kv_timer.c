@@ -90,7 +90,7 @@ int hd_kv_timer_pop_due(hd_kv *kv, const char *zset, int64_t now_us, int64_t *po
   int rc = -1;
   redisReply *r = NULL;
   char now[KV_I64_BUF];
-  *popped = 0;
+  if (popped) *popped = 0;
   if (kv_check_name("sorted set name", zset, err) != 0 || kv_timer__check_time("now", now_us, err) != 0) goto done;
   kv_fmt_i64(now, now_us);
   const char *argv[] = {"ZREMRANGEBYSCORE", zset, "-inf", now};
@@ -104,7 +104,7 @@ int hd_kv_timer_pop_due(hd_kv *kv, const char *zset, int64_t now_us, int64_t *po
     kv_reply_unexpected("ZREMRANGEBYSCORE", err);
     goto done;
   }
-  *popped = r->integer;
+  if (popped) *popped = r->integer;
   rc = 0;
 done:
   if (r) freeReplyObject(r);

@@ -203,7 +203,8 @@ typedef struct ticket_change {
  *  4. UPDATE tickets SET ..., version = version + 1 WHERE tenant = ? AND id = ? AND version = ?;
  *  5. one ticket_history row per audited field that changed (status, suspended_from, owner_id,
  *     department, title, level, category, follow_up_count, resolved, merged_into_id) with
- *     action, field, from → to (enum names, decimal numbers, "" for none), actor, role, now;
+ *     action, field, from → to (enum names, decimal numbers, "true"/"false" for resolved, "" for
+ *     none), actor, role, now;
  *  6. one outbox row: {"event": type, "tenant", "ticket_id", "version" (new), "action",
  *     "actor_id", "actor_role", "time_us", "ticket": {"status", "owner_id", "department",
  *     "customer_id", "category", "level", "service_type", "issue_type"} after the change

@@ -23,12 +23,18 @@ int hd_fixture_start(hd_fixture *f, const hd_service_def *def) {
   }
   snprintf(f->target, sizeof f->target, "127.0.0.1:%d", hd_svc_port(f->svc));
   hd_client_config cc = {.target = f->target, .default_timeout_us = 20 * HD_US_PER_S};
-  if (hd_client_new(&cc, &f->client, &err) != 0) return -1;
+  if (hd_client_new(&cc, &f->client, &err) != 0) {
+    fprintf(stderr, "fixture: client: %s\n", err.msg);
+    goto fail;
+  }
   for (int i = 0; i < 500; i++) {
     if (hd_fixture_health(f) == 1) return 0;
     usleep(10000);
   }
   fprintf(stderr, "fixture: %s never reported SERVING\n", def->name);
+fail:
+  /* Stops what was started and drops its database, so a failed start leaves nothing behind. */
+  hd_fixture_stop(f);
   return -1;
 }
 

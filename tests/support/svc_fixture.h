@@ -14,7 +14,8 @@ typedef struct hd_fixture {
   char target[64];
 } hd_fixture;
 
-/* Starts def with a unique database and waits (bounded) until it reports SERVING. */
+/* Starts def with a unique database and waits (bounded) until it reports SERVING. On failure
+ * (-1) it has stopped what it started and dropped the database; calling hd_fixture_stop too is harmless. */
 int hd_fixture_start(hd_fixture *f, const hd_service_def *def);
 
 /* Stops the service, drops its database, frees the client. */

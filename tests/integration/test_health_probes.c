@@ -17,6 +17,7 @@
 #include "grpc/health/v1/health.pb-c.h"
 #include "helpdesk/v1/routing.pb-c.h"
 #include "svc_fixture.h"
+#include "test_env.h"
 
 #define HD_HEALTH_BIN HD_BINARY_DIR "/tools/hd-health"
 
@@ -60,17 +61,6 @@ static int hd_health(const char *args, char *out, size_t size) {
   return WEXITSTATUS(st);
 }
 
-static int free_port(void) {
-  FILE *p = popen("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                  "print(s.getsockname()[1])'", "r");
-  int port = 0;
-  if (p) {
-    if (fscanf(p, "%d", &port) != 1) port = 0;
-    pclose(p);
-  }
-  return port;
-}
-
 static void test_readiness_and_liveness_while_serving_and_hd_health_agrees(void **state) {
   (void)state;
   hd_fixture f;
@@ -93,7 +83,7 @@ static void test_readiness_and_liveness_while_serving_and_hd_health_agrees(void 
   assert_int_equal(hd_health(args, out, sizeof out), 1);
   assert_string_equal(out, "SERVICE_UNKNOWN");
   /* no answer, and bad usage */
-  snprintf(args, sizeof args, "--timeout 500ms 127.0.0.1:%d", free_port());
+  snprintf(args, sizeof args, "--timeout 500ms 127.0.0.1:%d", hd_test_free_port());
   assert_int_equal(hd_health(args, out, sizeof out), 2);
   assert_int_equal(hd_health("", out, sizeof out), 2);
   snprintf(args, sizeof args, "127.0.0.1:%d a b", port);
@@ -108,8 +98,8 @@ static void test_readiness_and_liveness_while_serving_and_hd_health_agrees(void 
 static void test_outage_of_mariadb_and_redis_fails_readiness_but_not_liveness(void **state) {
   (void)state;
   char db_port[16], redis_port[16];
-  snprintf(db_port, sizeof db_port, "%d", free_port());
-  snprintf(redis_port, sizeof redis_port, "%d", free_port());
+  snprintf(db_port, sizeof db_port, "%d", hd_test_free_port());
+  snprintf(redis_port, sizeof redis_port, "%d", hd_test_free_port());
   const char *names[4] = {"HELPDESK_DB_PORT", "HELPDESK_REDIS_PORT", "HELPDESK_DB_SOCKET", "HELPDESK_DB_HOST"};
   char *saved[4];
   for (int i = 0; i < 4; i++) saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;

@@ -35,18 +35,6 @@ static hd_kv_reply *kv_run(hd_kv *kv, hd_err *err, int argc, const char **argv) 
   return r;
 }
 
-/* A loopback port nothing listens on (bound, read, released). */
-static unsigned free_port(void) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  assert_true(fd >= 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK), .sin_port = 0};
-  assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
-  socklen_t len = sizeof a;
-  assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &len), 0);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 static int64_t client_id(hd_kv *kv) {
   hd_err err = {0};
   const char *argv[] = {"CLIENT", "ID"};
@@ -256,7 +244,7 @@ static void test_ping_answers_when_redis_is_up(void **state) {
 
 static void test_redis_down_is_unavailable_with_address_while_new_succeeds(void **state) {
   (void)state;
-  const unsigned port = free_port();
+  const unsigned port = (unsigned)hd_test_free_port();
   hd_kv_config cfg = {.host = "127.0.0.1", .port = port, .timeout_ms = 500};
   hd_kv *kv = NULL;
   hd_err err = {0};
@@ -320,7 +308,7 @@ static void test_killed_connection_fails_a_non_idempotent_command_once_without_r
 
 static void test_redis_started_after_the_handle_is_used_once_it_answers(void **state) {
   (void)state;
-  const unsigned port = free_port();
+  const unsigned port = (unsigned)hd_test_free_port();
   hd_kv_config cfg = {.host = "127.0.0.1", .port = port, .timeout_ms = 500};
   hd_kv *kv = NULL;
   hd_err err = {0};

@@ -16,6 +16,7 @@
 
 #include "echo_service.h"
 #include "svc_fixture.h"
+#include "test_env.h"
 
 #define SECRET_PASSWORD "db-password-that-must-not-be-logged"
 
@@ -145,22 +146,11 @@ static void test_each_call_is_one_line_with_its_fields_and_no_token_or_secret(vo
   free(tampered);
 }
 
-static int free_port(void) {
-  FILE *p = popen("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                  "print(s.getsockname()[1])'", "r");
-  int port = 0;
-  if (p) {
-    if (fscanf(p, "%d", &port) != 1) port = 0;
-    pclose(p);
-  }
-  return port;
-}
-
 static void test_an_outage_is_one_line_not_one_per_probe_and_the_password_stays_out(void **state) {
   (void)state;
   char db_port[16], redis_port[16];
-  snprintf(db_port, sizeof db_port, "%d", free_port());
-  snprintf(redis_port, sizeof redis_port, "%d", free_port());
+  snprintf(db_port, sizeof db_port, "%d", hd_test_free_port());
+  snprintf(redis_port, sizeof redis_port, "%d", hd_test_free_port());
   const char *names[5] = {"HELPDESK_DB_PORT", "HELPDESK_REDIS_PORT", "HELPDESK_DB_SOCKET", "HELPDESK_DB_HOST",
                           "HELPDESK_DB_PASSWORD"};
   char *saved[5];

@@ -156,22 +156,11 @@ static void test_other_paths_are_404_and_gauges_set_by_the_service_appear(void *
   hd_fixture_stop(&f);
 }
 
-static int free_port(void) {
-  FILE *p = popen("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                  "print(s.getsockname()[1])'", "r");
-  int port = 0;
-  if (p) {
-    if (fscanf(p, "%d", &port) != 1) port = 0;
-    pclose(p);
-  }
-  return port;
-}
-
 static void test_mariadb_and_redis_outages_count_as_errors(void **state) {
   (void)state;
   char db_port[16], redis_port[16];
-  snprintf(db_port, sizeof db_port, "%d", free_port());
-  snprintf(redis_port, sizeof redis_port, "%d", free_port());
+  snprintf(db_port, sizeof db_port, "%d", hd_test_free_port());
+  snprintf(redis_port, sizeof redis_port, "%d", hd_test_free_port());
   char *saved[4];
   const char *names[4] = {"HELPDESK_DB_PORT", "HELPDESK_REDIS_PORT", "HELPDESK_DB_SOCKET", "HELPDESK_DB_HOST"};
   for (int i = 0; i < 4; i++) saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
@@ -250,7 +239,7 @@ static void test_metrics_address_follows_the_setting_and_defaults_to_grpc_port_p
   /* default: the gRPC port + 1000 on the gRPC host (tried on a few ports, in case one is busy) */
   bool started = false;
   for (int attempt = 0; attempt < 5 && !started; attempt++) {
-    int p = free_port();
+    int p = hd_test_free_port();
     if (p <= 0 || p + 1000 > 65535) continue;
     char listen[32];
     snprintf(listen, sizeof listen, "127.0.0.1:%d", p);

@@ -13,6 +13,7 @@
 
 #include "helpdesk/v1/routing.pb-c.h"
 #include "svc_fixture.h"
+#include "test_env.h"
 
 extern const hd_migration routing_migrations[];
 
@@ -44,20 +45,9 @@ static void test_service_serves_health_and_unknown_methods_are_unimplemented(voi
   hd_fixture_stop(&f);
 }
 
-static int free_port(void) {
-  FILE *p = popen("/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind((\"127.0.0.1\",0)); "
-                  "print(s.getsockname()[1])'", "r");
-  int port = 0;
-  if (p) {
-    if (fscanf(p, "%d", &port) != 1) port = 0;
-    pclose(p);
-  }
-  return port;
-}
-
 static void test_service_started_without_mariadb_and_redis_serves_once_they_come_up(void **state) {
   (void)state;
-  int db_port = free_port(), redis_port = free_port();
+  int db_port = hd_test_free_port(), redis_port = hd_test_free_port();
   assert_true(db_port > 0 && redis_port > 0);
   char dir[128], buf[64], cmd[512];
   snprintf(dir, sizeof dir, "/tmp/hd-late-%d", (int)getpid());

@@ -1,8 +1,11 @@
 /* Test environment from HELPDESK_* variables set by scripts/test.sh. */
 #include "test_env.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -30,4 +33,17 @@ const char *hd_test_unique(char *buf, size_t size, const char *prefix) {
   static unsigned counter; /* test process only */
   snprintf(buf, size, "%s_%d_%u", prefix, (int)getpid(), ++counter);
   return buf;
+}
+
+int hd_test_free_port(void) {
+  int port = 0;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return 0;
+  if (bind(fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+      getsockname(fd, (struct sockaddr *)&a, &len) == 0)
+    port = ntohs(a.sin_port);
+  close(fd);
+  return port;
 }

@@ -16,4 +16,8 @@ void hd_test_kv_config(hd_kv_config *cfg);
  * "<prefix>_<pid>_<counter>" written into buf. */
 const char *hd_test_unique(char *buf, size_t size, const char *prefix);
 
+/* A loopback TCP port nothing listens on (bound to port 0, read, released); 0 on failure. For
+ * "the server is down" tests: point a client there. */
+int hd_test_free_port(void);
+
 #endif

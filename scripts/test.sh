@@ -4,7 +4,8 @@
 #  2. starts a private MariaDB and Redis on free ports in a fresh temporary folder;
 #  3. runs every unit and integration test (ctest);
 #  4. starts the four service binaries on free ports and runs the Python tests against them
-#     (tests/python/*.py: health interop, TLS, a ticket's walk to its automatic close);
+#     (tests/python/*.py: health interop, TLS, a ticket's walk to its automatic close) and a
+#     smoke run of the load generator (bench/hd-bench, every scenario, a few calls);
 #  5. stops them with SIGTERM and checks that each drains and exits 0;
 #  6. validates the deployment files (scripts/validate-deploy.sh: docker-compose config,
 #     yamllint, Kubernetes schemas);
@@ -100,6 +101,22 @@ run_counted tls_check env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/p
 echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-tickets, short timers)"
 run_counted ticket_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/ticket_walk.py"
 
+# A smoke run of the load generator against the running ticket service (not a measurement: it
+# proves hd-bench and its scenarios still work; make bench measures).
+echo "== hd-bench smoke run (every scenario, a few calls each)"
+bench_passed=0 bench_failed=0
+for sc in health create get list list_status list_owner workloop; do
+  out=$("$build/bench/hd-bench" --target "$HELPDESK_TICKETS_ADDR" --scenario "$sc" --concurrency 2 \
+    --calls 20 --prepare 20 --tenant smoke 2>&1) || true
+  echo "$out" | grep -E '^(scenario|first_error)=' || echo "$out"
+  if echo "$out" | grep -q '^scenario=.* ops=20 errors=0 '; then
+    bench_passed=$((bench_passed + 1))
+  else
+    bench_failed=$((bench_failed + 1))
+  fi
+done
+python_passed=$((python_passed + bench_passed)) python_failed=$((python_failed + bench_failed))
+
 # --- 5. graceful stop ---------------------------------------------------------------------------
 echo "== SIGTERM: each service drains and exits 0"
 set +e
@@ -122,7 +139,7 @@ if "$root/scripts/validate-deploy.sh"; then deploy_passed=1; else deploy_failed=
 
 passed=$((ctest_passed + python_passed + stop_passed + deploy_passed))
 failed=$((ctest_failed + python_failed + stop_failed + deploy_failed))
-echo "== ctest: $ctest_passed passed, $ctest_failed failed; python: $python_passed passed," \
+echo "== ctest: $ctest_passed passed, $ctest_failed failed; python and bench smoke: $python_passed passed," \
   "$python_failed failed; graceful stop: $stop_passed passed, $stop_failed failed;" \
   "deployment files: $deploy_passed passed, $deploy_failed failed"
 echo "$passed passed, $failed failed"

@@ -15,7 +15,7 @@
 #define STORE_SCRATCH_MAX (8u << 20) /* the "before" snapshot of an update: one ticket */
 #define STORE_ASSOCIATED_MAX 100000u /* ids parsed from GROUP_CONCAT */
 #define STORE_SQL_MAX 2048
-#define STORE_SCOPE_MAX 1024
+#define STORE_SCOPE_MAX 2048 /* tenant + owner + department + customer at 4 bytes a character */
 
 /* The columns every ticket read selects, in this order (see the enum below). The description
  * and the followed flag differ between a single read and a list. */
@@ -118,8 +118,12 @@ static int store__cell_enum(const hd_db_rows *rows, size_t r, size_t c,
 }
 
 /* Reads the ids of the tickets merged into t (t->n_associated_ticket_ids of them, as the row's
- * associated_count said; 0 reads nothing) into an arena array, ascending. */
-static int store__fill_associated(hd_db *db, Helpdesk__V1__Ticket *t, hd_arena *a, hd_err *err) {
+ * associated_count said; 0 reads nothing) into an arena array, ascending. locking: t was read
+ * FOR UPDATE, so the ids are read as a locking read too (the latest committed rows, not the
+ * transaction's older snapshot: a merge that committed while this one waited for t's lock must be
+ * seen, or a chain could slip through MergeTickets' checks). */
+static int store__fill_associated(hd_db *db, Helpdesk__V1__Ticket *t, bool locking, hd_arena *a,
+                                  hd_err *err) {
   const size_t want = t->n_associated_ticket_ids;
   t->n_associated_ticket_ids = 0;
   t->associated_ticket_ids = NULL;
@@ -129,7 +133,11 @@ static int store__fill_associated(hd_db *db, Helpdesk__V1__Ticket *t, hd_arena *
                       STORE_ASSOCIATED_MAX);
   hd_db_rows *rows = NULL;
   const hd_db_param p[] = {hd_db_text(t->tenant), hd_db_int(t->id)};
-  if (hd_db_query(db, "SELECT id FROM tickets WHERE tenant = ? AND merged_into_id = ? ORDER BY id",
+  if (hd_db_query(db,
+                  locking ? "SELECT id FROM tickets WHERE tenant = ? AND merged_into_id = ? "
+                            "ORDER BY id LOCK IN SHARE MODE"
+                          : "SELECT id FROM tickets WHERE tenant = ? AND merged_into_id = ? "
+                            "ORDER BY id",
                   p, 2, STORE_ASSOCIATED_MAX, &rows, err) != 0)
     return -1;
   const size_t n = hd_db_rows_count(rows);
@@ -219,7 +227,7 @@ int ticket_store_get(hd_db *db, const char *tenant, int64_t id, bool for_update,
     goto done;
   }
   rc = store__to_proto(rows, 0, arena, out, meta, err);
-  if (rc == 0) rc = store__fill_associated(db, *out, arena, err);
+  if (rc == 0) rc = store__fill_associated(db, *out, for_update, arena, err);
 done:
   hd_db_rows_free(rows);
   return rc;
@@ -237,7 +245,7 @@ int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const cha
     goto done;
   }
   rc = store__to_proto(rows, 0, arena, out, NULL, err);
-  if (rc == 0) rc = store__fill_associated(db, *out, arena, err);
+  if (rc == 0) rc = store__fill_associated(db, *out, false, arena, err);
 done:
   hd_db_rows_free(rows);
   return rc;
@@ -835,7 +843,7 @@ int ticket_store_list(hd_db *db, const char *tenant, const ticket_list_query *q,
   }
   for (size_t i = 0; i < shown; i++) {
     if (store__to_proto(rows, i, arena, &out->tickets[i], NULL, err) != 0 ||
-        store__fill_associated(db, out->tickets[i], arena, err) != 0)
+        store__fill_associated(db, out->tickets[i], false, arena, err) != 0)
       goto done;
   }
   out->n = shown;

@@ -1326,11 +1326,62 @@ static void test_update_answers_the_ticket_exactly_as_a_fresh_read(void **state)
   hd_arena_free(a);
 }
 
+/* A locked read sees the tickets merged into the ticket by a transaction that committed after this
+ * one took its snapshot: MergeTickets refuses a source with merged tickets, so the ids must come
+ * from the latest rows, not the snapshot (else a concurrent merge could build a chain). */
+typedef struct snapshot_args {
+  const char *tenant;
+  int64_t x, y;
+  hd_db *other; /* a second connection: the concurrent merge */
+  hd_arena *arena;
+  size_t n_seen;
+  int64_t first_seen;
+} snapshot_args;
+
+static int merge_y_into_x(hd_db *db, void *arg, hd_err *err) {
+  const snapshot_args *a = arg;
+  const ticket_change m = {.action = "MERGE", .status = TICKET_CLOSED,
+                           .merged_into_id = TICKET_SET(a->x)};
+  return ticket_store_update(db, a->tenant, a->y, 0, &m, T0 + 1, &AGENT, NULL, NULL, err);
+}
+
+static int snapshot_then_lock(hd_db *db, void *arg, hd_err *err) {
+  snapshot_args *a = arg;
+  Helpdesk__V1__Ticket *t = NULL;
+  /* a plain read fixes this transaction's snapshot (REPEATABLE READ) */
+  if (ticket_store_get(db, a->tenant, a->y, false, a->arena, &t, NULL, err) != 0) return -1;
+  /* meanwhile, on another connection, Y is merged into X and committed */
+  if (hd_db_tx(a->other, merge_y_into_x, a, 0, err) != 0) return -1;
+  if (ticket_store_get(db, a->tenant, a->x, true, a->arena, &t, NULL, err) != 0) return -1;
+  a->n_seen = t->n_associated_ticket_ids;
+  a->first_seen = t->n_associated_ticket_ids ? t->associated_ticket_ids[0] : 0;
+  return 0;
+}
+
+static void test_locked_read_sees_tickets_merged_after_its_snapshot(void **state) {
+  fixture *f = *state;
+  char tenant[64];
+  tenant_name(tenant, sizeof tenant);
+  hd_db_config cfg;
+  hd_test_db_config(&cfg, f->dbname);
+  hd_err err = {0};
+  snapshot_args a = {.tenant = tenant, .arena = hd_arena_new(ARENA_CAP)};
+  assert_int_equal(hd_db_new(&cfg, &a.other, &err), 0);
+  a.x = insert_at(f->db, tenant, "cust-1", NULL, T0);
+  a.y = insert_at(f->db, tenant, "cust-1", NULL, T0);
+  if (hd_db_tx(f->db, snapshot_then_lock, &a, 0, &err) != 0) fail_msg("tx: %s", err.msg);
+  assert_int_equal(a.n_seen, 1);
+  assert_int_equal(a.first_seen, a.y);
+  hd_db_close(a.other);
+  hd_arena_free(a.arena);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_migrations_applied_again_change_nothing),
       cmocka_unit_test(test_update_answers_the_ticket_exactly_as_a_fresh_read),
       cmocka_unit_test(test_new_ticket_built_without_a_read_equals_a_fresh_read),
+      cmocka_unit_test(test_locked_read_sees_tickets_merged_after_its_snapshot),
       cmocka_unit_test(test_inserted_ticket_reads_back_in_pending_response_at_version_1),
       cmocka_unit_test(test_insert_writes_create_history_and_a_created_event),
       cmocka_unit_test(test_ticket_of_another_tenant_is_not_found),

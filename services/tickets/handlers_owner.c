@@ -338,7 +338,8 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
  * ticket's customer or any staff may ask); the outbox event sends it. Replies with the Urge. */
 TICKETS_HANDLER(tickets_urge_ticket) {
   const Helpdesk__V1__UrgeTicketRequest *rq = (const Helpdesk__V1__UrgeTicketRequest *)req;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
+  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
+      tk_check_id(call, "ticket_id", rq->ticket_id) ||
       tk_check_enum(call, "channel", &helpdesk__v1__reminder_channel__descriptor, (int)rq->channel,
                     true))
     return -1;

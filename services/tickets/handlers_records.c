@@ -147,8 +147,14 @@ static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
  * not change (replies that drive it are ReplyToTicket and AddCustomerReply). */
 TICKETS_HANDLER(tickets_add_comment) {
   const Helpdesk__V1__AddCommentRequest *rq = (const Helpdesk__V1__AddCommentRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER)) return -1;
+  /* A customer's message is an answer: it must move the ticket to FEEDBACK and stop the
+   * follow-ups, or the timers would chase (and close) a ticket the customer did answer. */
+  if (tk_is_customer_only(call->principal))
+    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
+                      "customers answer with AddCustomerReply (it moves the ticket to FEEDBACK and "
+                      "stops the follow-ups); AddComment is for staff");
+  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
       records__check_version(call, rq->expected_version) ||
       tk_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
     return -1;

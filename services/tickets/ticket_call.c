@@ -15,7 +15,10 @@ bool tk_is_customer_only(const hd_principal *p) {
 }
 
 bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t) {
-  return t->owner_id && t->owner_id[0] && strcmp(t->owner_id, p->user_id) == 0;
+  /* Staff only: a ticket assigned by mistake to its customer's id (or a token without a staff
+   * role that carries an owner's id) gives no owner powers, internal records included. */
+  return tk_is_staff(p) && t->owner_id && t->owner_id[0] &&
+         strcmp(t->owner_id, p->user_id) == 0;
 }
 
 int tk_check_id(hd_call *c, const char *field, int64_t id) {

@@ -44,7 +44,8 @@ bool tk_is_staff(const hd_principal *p);
 /* A customer and nothing else: sees and acts on their own tickets only. */
 bool tk_is_customer_only(const hd_principal *p);
 
-/* The ticket's owner (owner_id == the caller's user id; never true for an unowned ticket). */
+/* The ticket's owner: a staff caller whose user id is owner_id (never true for an unowned ticket,
+ * nor for a caller without a staff role). */
 bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t);
 
 /* Sets call->err INVALID_ARGUMENT "<field> must be a positive id" unless id > 0. 0 / -1. */

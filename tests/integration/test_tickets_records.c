@@ -107,15 +107,20 @@ static int teardown(void **state) {
 
 /* ---- comments ---- */
 
-static void test_comments_by_customer_and_staff_list_oldest_first_and_each_bumps_the_version(
-    void **state) {
+static void test_comments_by_staff_list_oldest_first_and_each_bumps_the_version(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
+  /* A customer answers with AddCustomerReply (which drives the status and stops the follow-ups),
+   * never with AddComment: refused, nothing written. */
+  char *fp = tf_fingerprint(t);
+  tf_expect_code(add_comment(t, t->customer, id, 0, "hello?", NULL, &err), &err,
+                 HD_PERMISSION_DENIED, "customers answer with AddCustomerReply");
+  tf_expect_unchanged(t, fp);
   const int64_t v0 = tf_version(t, id);
-  const char *tokens[] = {t->customer, t->agent, t->lead, t->service};
-  const char *authors[] = {"cust-1", "agent-1", "lead-1", "svc-router"};
-  const char *roles[] = {"customer", "agent", "team_lead", "service"};
+  const char *tokens[] = {t->supervisor, t->agent, t->lead, t->service};
+  const char *authors[] = {"sup-1", "agent-1", "lead-1", "svc-router"};
+  const char *roles[] = {"supervisor", "agent", "team_lead", "service"};
   int64_t ids[4];
   for (int i = 0; i < 4; i++) {
     char body[64];
@@ -169,7 +174,7 @@ static void test_comment_body_is_1_to_20000_characters_of_utf8(void **state) {
   const int64_t id = acme_ticket(t);
   char *emoji = tf_repeat(t, GRINNING, 20000); /* 80,000 bytes */
   Helpdesk__V1__Comment *c = NULL;
-  tf_expect_ok(add_comment(t, t->customer, id, 0, emoji, &c, &err), &err);
+  tf_expect_ok(add_comment(t, t->agent, id, 0, emoji, &c, &err), &err);
   Helpdesk__V1__ListCommentsResponse *l = NULL;
   tf_expect_ok(list_comments(t, t->agent, id, 0, NULL, &l, &err), &err);
   assert_int_equal(l->n_comments, 1);
@@ -177,13 +182,13 @@ static void test_comment_body_is_1_to_20000_characters_of_utf8(void **state) {
 
   char *fp = tf_fingerprint(t);
   char *over = tf_repeat(t, E_ACUTE, 20001);
-  tf_expect_code(add_comment(t, t->customer, id, 0, over, NULL, &err), &err, HD_INVALID_ARGUMENT,
+  tf_expect_code(add_comment(t, t->agent, id, 0, over, NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body has 20001 characters; at most 20000 are allowed");
-  tf_expect_code(add_comment(t, t->customer, id, 0, "", NULL, &err), &err, HD_INVALID_ARGUMENT,
+  tf_expect_code(add_comment(t, t->agent, id, 0, "", NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body is required");
-  tf_expect_code(add_comment(t, t->customer, id, 0, "bad \xC3\x28 byte", NULL, &err), &err,
+  tf_expect_code(add_comment(t, t->agent, id, 0, "bad \xC3\x28 byte", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "body is not valid UTF-8");
-  tf_expect_code(add_comment(t, t->customer, id, -1, "hello", NULL, &err), &err,
+  tf_expect_code(add_comment(t, t->agent, id, -1, "hello", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "expected_version");
   tf_expect_unchanged(t, fp);
 }
@@ -196,7 +201,7 @@ static void test_comment_on_a_closed_or_cancelled_ticket_is_refused_and_writes_n
   const Helpdesk__V1__TicketStatus finished[] = {TF_STATUS(CLOSED), TF_STATUS(CANCELLED)};
   for (int i = 0; i < 2; i++) {
     const int64_t id = acme_ticket(t);
-    tf_expect_ok(add_comment(t, t->customer, id, 0, "before it closed", NULL, &err), &err);
+    tf_expect_ok(add_comment(t, t->agent, id, 0, "before it closed", NULL, &err), &err);
     tf_set_status(t, id, finished[i]);
     char want[160];
     snprintf(want, sizeof want,
@@ -204,7 +209,7 @@ static void test_comment_on_a_closed_or_cancelled_ticket_is_refused_and_writes_n
              "ticket",
              id, statuses[i]);
     char *fp = tf_fingerprint(t);
-    tf_expect_code(add_comment(t, t->customer, id, 0, "are you there?", NULL, &err), &err,
+    tf_expect_code(add_comment(t, t->lead, id, 0, "are you there?", NULL, &err), &err,
                    HD_FAILED_PRECONDITION, want);
     assert_string_equal(err.msg, want);
     tf_expect_code(add_comment(t, t->agent, id, 0, "one more thing", NULL, &err), &err,
@@ -222,8 +227,8 @@ static void test_comments_of_another_customers_or_tenants_ticket_are_not_found(v
   hd_err err;
   const int64_t id = acme_ticket(t);
   char *fp = tf_fingerprint(t);
-  tf_expect_code(add_comment(t, t->customer2, id, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
-                 "not found");
+  tf_expect_code(add_comment(t, t->customer2, id, 0, "hi", NULL, &err), &err,
+                 HD_PERMISSION_DENIED, "customers answer with AddCustomerReply");
   tf_expect_code(list_comments(t, t->customer2, id, 0, NULL, NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
   tf_expect_code(add_comment(t, t->other_tenant, id, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
@@ -252,7 +257,7 @@ static void test_comment_with_a_stale_expected_version_is_aborted_and_writes_not
   fp = after;
   char want[128];
   snprintf(want, sizeof want, "version is now %" PRId64 ", you sent %" PRId64, v + 1, v);
-  tf_expect_code(add_comment(t, t->customer, id, v, "second", NULL, &err), &err, HD_ABORTED,
+  tf_expect_code(add_comment(t, t->agent2, id, v, "second", NULL, &err), &err, HD_ABORTED,
                  want);
   tf_expect_unchanged(t, fp);
 }
@@ -267,10 +272,10 @@ static void test_comment_pages_follow_ids_and_a_token_is_bound_to_its_list(void 
     Helpdesk__V1__Comment *c = NULL;
     char body[16];
     snprintf(body, sizeof body, "c%d", i);
-    tf_expect_ok(add_comment(t, t->customer, id, 0, body, &c, &err), &err);
+    tf_expect_ok(add_comment(t, t->agent, id, 0, body, &c, &err), &err);
     ids[i] = c->id;
   }
-  tf_expect_ok(add_comment(t, t->customer, other, 0, "elsewhere", NULL, &err), &err);
+  tf_expect_ok(add_comment(t, t->agent, other, 0, "elsewhere", NULL, &err), &err);
   Helpdesk__V1__ListCommentsResponse *l = NULL;
   char *token = "";
   size_t seen = 0;
@@ -463,6 +468,31 @@ static void test_a_customer_never_sees_internal_records(void **state) {
                    0);
 }
 
+/* Owner powers are for staff: a ticket assigned (by mistake) to its own customer's id gives that
+ * customer no access to internal records, and a token without any role reaches nothing. */
+static void test_a_customer_assigned_as_owner_still_never_sees_internal_records(void **state) {
+  tf *t = *state;
+  hd_err err;
+  const int64_t id = acme_ticket(t);
+  tf_assign(t, id, "cust-1");
+  char *fp = tf_fingerprint(t);
+  tf_expect_code(add_record(t, t->customer, id, "let me in", NULL, &err), &err,
+                 HD_PERMISSION_DENIED, "internal records are for the ticket's owner");
+  tf_expect_code(list_records(t, t->customer, id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
+                 "internal records are for the ticket's owner");
+  char *nobody = hd_fixture_token(&t->f, "acme", "agent-1", 0);
+  tf_expect_code(list_records(t, nobody, id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
+                 "");
+  tf_expect_code(add_comment(t, nobody, id, 0, "hi", NULL, &err), &err, HD_PERMISSION_DENIED, "");
+  Helpdesk__V1__UrgeTicketRequest urge = HELPDESK__V1__URGE_TICKET_REQUEST__INIT;
+  urge.ticket_id = id;
+  tf_expect_code(tf_call(t, "UrgeTicket", nobody, &urge.base, &helpdesk__v1__urge__descriptor, NULL,
+                         &err),
+                 &err, HD_PERMISSION_DENIED, "");
+  free(nobody);
+  tf_expect_unchanged(t, fp);
+}
+
 /* ---- consents ---- */
 
 static void test_consent_round_trip_with_its_history_entry_and_event(void **state) {
@@ -578,7 +608,7 @@ static void test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_w
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(
-          test_comments_by_customer_and_staff_list_oldest_first_and_each_bumps_the_version),
+          test_comments_by_staff_list_oldest_first_and_each_bumps_the_version),
       cmocka_unit_test(test_comment_body_is_1_to_20000_characters_of_utf8),
       cmocka_unit_test(test_comment_on_a_closed_or_cancelled_ticket_is_refused_and_writes_nothing),
       cmocka_unit_test(test_comments_of_another_customers_or_tenants_ticket_are_not_found),
@@ -591,6 +621,7 @@ int main(void) {
       cmocka_unit_test(test_internal_record_limit_is_20000_characters_not_bytes),
       cmocka_unit_test(test_internal_records_may_be_added_to_a_closed_ticket),
       cmocka_unit_test(test_a_customer_never_sees_internal_records),
+      cmocka_unit_test(test_a_customer_assigned_as_owner_still_never_sees_internal_records),
       cmocka_unit_test(test_consent_round_trip_with_its_history_entry_and_event),
       cmocka_unit_test(test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_words),
   };

@@ -509,12 +509,12 @@ static void test_merge_with_a_stale_target_version_is_aborted(void **state) {
   const int64_t target = owned(x, "Target");
   const int64_t a = new_ticket(x, "A");
   const int64_t seen = tf_get(x, x->lead, target)->version;
-  /* Someone else changed the target twice since the caller read it (the customer commented). */
+  /* Someone else changed the target twice since the caller read it (a colleague commented). */
   for (int i = 0; i < 2; i++) {
     Helpdesk__V1__AddCommentRequest rq = HELPDESK__V1__ADD_COMMENT_REQUEST__INIT;
     rq.ticket_id = target;
-    rq.body = "Any news?";
-    TF_OK(x, tf_call(x, "AddComment", x->customer, &rq.base, &helpdesk__v1__comment__descriptor,
+    rq.body = "Checked the logs: nothing yet.";
+    TF_OK(x, tf_call(x, "AddComment", x->agent2, &rq.base, &helpdesk__v1__comment__descriptor,
                      NULL, NULL));
   }
   TF_REFUSED(x, HD_ABORTED, MERGE(x, x->agent, target, seen, NULL, a));

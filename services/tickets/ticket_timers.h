@@ -18,7 +18,8 @@
  * service's clock, or timer_sweep_us of the service's clock passed since the last sweep (the
  * first round always sweeps), or Redis failed, it runs tickets_timers_fire_due and then removes
  * the wake-ups due by now. Errors are logged and counted (helpdesk_db_errors_total /
- * helpdesk_redis_errors_total), never fatal; after a failure it waits 1 s. Looks at *stop at
+ * helpdesk_redis_errors_total), never fatal; after a failure it waits 1 s. At the sweep's pace
+ * it also deletes up to 1,000 idempotency keys older than their 24-hour window. Looks at *stop at
  * least every 50 ms. */
 void tickets_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop);
 

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -612,6 +613,21 @@ static void test_page_token_replayed_with_other_filters_or_order_is_invalid_argu
                   &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT, NULL);
 }
 
+/* Keys are remembered 24 hours: a day later the timer loop's housekeeping deletes them. Driven by
+ * the fixture's clock. */
+static void test_idempotency_keys_expire_after_a_day_and_are_purged(void **state) {
+  tf *t = *state;
+  tf_create(t, t->customer, NULL, "Website down");
+  assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM idempotency_keys"), 1);
+  hd_clock_advance(&t->f.clock, 25LL * 3600 * HD_US_PER_S);
+  int64_t left = 1;
+  for (int i = 0; i < 150 && left != 0; i++) {
+    left = tf_sql(t, "SELECT COUNT(*) FROM idempotency_keys");
+    if (left) usleep(20 * 1000);
+  }
+  assert_int_equal(left, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
@@ -630,6 +646,7 @@ int main(void) {
       T(test_list_is_oldest_first_and_pages_with_a_token),
       T(test_list_filters_by_status_owner_department_and_customer),
       T(test_page_token_replayed_with_other_filters_or_order_is_invalid_argument),
+      T(test_idempotency_keys_expire_after_a_day_and_are_purged),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

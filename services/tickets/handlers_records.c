@@ -12,6 +12,8 @@
 #include "ticket_limits.h"
 #include "ticket_records.h"
 
+#define RECORDS_PAGE_TEXT_MAX (4u << 20) /* text bytes of one list page (replies are capped at 8 MiB) */
+
 #define RECORDS_SCOPE_MAX 160 /* "<list>|<tenant>|<ticket id>" */
 
 /* ---- shared by the three kinds of rows ---- */
@@ -85,10 +87,12 @@ static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
 /* Runs sql (parameters: tenant, ticket id, after id, limit; its first column the row id, ordered
  * by id) for one page. *rows (caller frees with hd_db_rows_free) holds up to size + 1 rows;
  * *shown how many belong to this page; *next the token of the next page ("" on the last), in
- * the arena. */
+ * the arena. A page also ends early, with a token, once the text in column text_col adds up to
+ * RECORDS_PAGE_TEXT_MAX bytes (at least one row a page): 500 records of 20,000 four-byte
+ * characters would not fit a reply. */
 static int records__page_query(hd_call *c, hd_db *db, int64_t ticket_id, const records__page *pg,
-                               const char *sql, hd_db_rows **rows, size_t *shown, char **next,
-                               hd_err *err) {
+                               const char *sql, size_t text_col, hd_db_rows **rows,
+                               size_t *shown, char **next, hd_err *err) {
   *rows = NULL;
   *shown = 0;
   *next = "";
@@ -96,9 +100,19 @@ static int records__page_query(hd_call *c, hd_db *db, int64_t ticket_id, const r
                            hd_db_int(pg->after_id), hd_db_int((int64_t)pg->size + 1)};
   if (hd_db_query(db, sql, p, 4, pg->size + 1, rows, err)) return -1;
   const size_t count = hd_db_rows_count(*rows);
-  *shown = count > pg->size ? pg->size : count;
-  if (count <= pg->size) return 0;
-  const page_pos pos = {.key = 0, .id = hd_db_i64(*rows, *shown - 1, 0)};
+  size_t n = count > pg->size ? pg->size : count, bytes = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = 0;
+    hd_db_str(*rows, i, text_col, &len);
+    if (i > 0 && bytes + len > RECORDS_PAGE_TEXT_MAX) {
+      n = i;
+      break;
+    }
+    bytes += len;
+  }
+  *shown = n;
+  if (count <= n) return 0;
+  const page_pos pos = {.key = 0, .id = hd_db_i64(*rows, n - 1, 0)};
   return page_token_encode(&pos, pg->scope, pg->scope_len, c->arena, next, err);
 }
 
@@ -186,7 +200,7 @@ static int comment__list_tx(hd_db *db, void *arg, hd_err *err) {
                           "SELECT id, ticket_id, author_id, author_role, body, created_at_us "
                           "FROM comments WHERE tenant = ? AND ticket_id = ? AND id > ? "
                           "ORDER BY id LIMIT ?",
-                          &rows, &shown, &next, err))
+                          4, &rows, &shown, &next, err))
     goto done;
   Helpdesk__V1__Comment **items = HD_ARENA_ARRAY(c->arena, Helpdesk__V1__Comment *, shown + 1);
   if (!items) goto too_large;
@@ -309,7 +323,7 @@ static int record__list_tx(hd_db *db, void *arg, hd_err *err) {
                           "SELECT id, ticket_id, author_id, body, created_at_us "
                           "FROM internal_records WHERE tenant = ? AND ticket_id = ? AND id > ? "
                           "ORDER BY id LIMIT ?",
-                          &rows, &shown, &next, err))
+                          3, &rows, &shown, &next, err))
     goto done;
   Helpdesk__V1__InternalRecord **items =
       HD_ARENA_ARRAY(c->arena, Helpdesk__V1__InternalRecord *, shown + 1);
@@ -443,7 +457,7 @@ static int consent__list_tx(hd_db *db, void *arg, hd_err *err) {
                           "SELECT id, ticket_id, scope, customer_words, recorded_by, "
                           "created_at_us FROM consents WHERE tenant = ? AND ticket_id = ? AND "
                           "id > ? ORDER BY id LIMIT ?",
-                          &rows, &shown, &next, err))
+                          3, &rows, &shown, &next, err))
     goto done;
   Helpdesk__V1__Consent **items = HD_ARENA_ARRAY(c->arena, Helpdesk__V1__Consent *, shown + 1);
   if (!items) goto too_large;

@@ -468,6 +468,47 @@ static void test_a_customer_never_sees_internal_records(void **state) {
                    0);
 }
 
+/* A page of internal records ends early, with a token, once its text reaches 4 MiB: 120 records of
+ * 20,000 four-byte characters (9.6 MB) would not fit one reply (8 MiB), yet every record is
+ * listed, in order, over three pages. */
+static void test_record_pages_end_early_when_their_text_would_not_fit_a_reply(void **state) {
+  tf *t = *state;
+  hd_err err;
+  const int64_t id = acme_ticket(t);
+  tf_assign(t, id, "agent-1");
+  char *big = tf_repeat(t, GRINNING, 20000); /* 80,000 bytes */
+  int64_t ids[120];
+  for (int i = 0; i < 120; i++) {
+    Helpdesk__V1__InternalRecord *r = NULL;
+    tf_expect_ok(add_record(t, t->agent, id, big, &r, &err), &err);
+    ids[i] = r->id;
+  }
+  size_t seen = 0, pages = 0;
+  const char *token = "";
+  do {
+    /* the largest page size: only the text cap can end these pages early */
+    Helpdesk__V1__PageRequest page = HELPDESK__V1__PAGE_REQUEST__INIT;
+    page.page_size = 500;
+    page.page_token = (char *)token;
+    Helpdesk__V1__ListInternalRecordsRequest req =
+        HELPDESK__V1__LIST_INTERNAL_RECORDS_REQUEST__INIT;
+    req.ticket_id = id;
+    req.page = &page;
+    Helpdesk__V1__ListInternalRecordsResponse *l = NULL;
+    tf_expect_ok(tf_call(t, "ListInternalRecords", t->agent, &req.base,
+                         &helpdesk__v1__list_internal_records_response__descriptor, &l, &err),
+                 &err);
+    /* 52 x 80,000 bytes fit 4 MiB, 53 do not */
+    assert_int_equal(l->n_records, pages < 2 ? 52 : 16);
+    for (size_t i = 0; i < l->n_records; i++) assert_int_equal(l->records[i]->id, ids[seen + i]);
+    seen += l->n_records;
+    pages++;
+    token = l->page->next_page_token;
+  } while (token[0] && pages < 10);
+  assert_int_equal(seen, 120);
+  assert_int_equal(pages, 3);
+}
+
 /* Owner powers are for staff: a ticket assigned (by mistake) to its own customer's id gives that
  * customer no access to internal records, and a token without any role reaches nothing. */
 static void test_a_customer_assigned_as_owner_still_never_sees_internal_records(void **state) {
@@ -622,6 +663,7 @@ int main(void) {
       cmocka_unit_test(test_internal_records_may_be_added_to_a_closed_ticket),
       cmocka_unit_test(test_a_customer_never_sees_internal_records),
       cmocka_unit_test(test_a_customer_assigned_as_owner_still_never_sees_internal_records),
+      cmocka_unit_test(test_record_pages_end_early_when_their_text_would_not_fit_a_reply),
       cmocka_unit_test(test_consent_round_trip_with_its_history_entry_and_event),
       cmocka_unit_test(test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_words),
   };

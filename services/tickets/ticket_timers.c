@@ -20,6 +20,7 @@
 #define TIMERS_STEP_US (50 * HD_US_PER_MS) /* the loop looks at *stop this often */
 #define TIMERS_BACKOFF_US HD_US_PER_S
 #define TIMERS_PURGE_MAX 1000 /* expired idempotency keys deleted per sweep */
+#define TIMERS_POISON_DELAY_US (3600 * HD_US_PER_S) /* a ticket whose timer failed is retried after */
 
 static const ticket_actor SYSTEM = {.user_id = "system", .role = "system"};
 
@@ -42,6 +43,7 @@ typedef struct timers__batch {
   bool rearmed_due;    /* a timer was re-armed at or before now_us (a late sweep catching up) */
   timers__fired fired[TIMERS_BATCH];
   size_t n;
+  ticket_due poison;   /* a ticket whose timer failed for good (not a retryable error); id 0: none */
 } timers__batch;
 
 /* "3 days", "24 hours", "90 minutes", "45 seconds" into buf. */
@@ -157,6 +159,7 @@ static int timers__batch_tx(hd_db *db, void *arg, hd_err *err) {
   b->taken = 0;
   b->n = 0;
   b->rearmed_due = false;
+  b->poison.id = 0;
   hd_arena *a = hd_arena_new(TIMERS_TICKET_ARENA);
   ticket_due *due = NULL;
   if (!a) {
@@ -165,7 +168,12 @@ static int timers__batch_tx(hd_db *db, void *arg, hd_err *err) {
   }
   if (ticket_store_take_due(db, b->now_us, TIMERS_BATCH, a, &due, &b->taken, err)) goto done;
   for (size_t i = 0; i < b->taken; i++) {
-    if (timers__fire_one(db, b, &due[i], &b->fired[b->n], err)) goto done;
+    if (timers__fire_one(db, b, &due[i], &b->fired[b->n], err)) {
+      /* A deadlock or a lost connection is retried as it is; anything else is this ticket's
+       * (a damaged row): remember it, so it is set aside and the others go on. */
+      if (err->code != HD_ABORTED && err->code != HD_UNAVAILABLE) b->poison = due[i];
+      goto done;
+    }
     if (b->fired[b->n].next_kind != TICKET_TIMER_NONE && b->fired[b->n].next_due_us <= b->now_us)
       b->rearmed_due = true;
     b->n++;
@@ -214,7 +222,19 @@ int tickets_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, size_
   b->cfg = env->app;
   b->now_us = now_us;
   for (int round = 0; round < TIMERS_MAX_BATCHES; round++) {
-    if (hd_db_tx(w->db, timers__batch_tx, b, 0, err)) goto done;
+    if (hd_db_tx(w->db, timers__batch_tx, b, 0, err)) {
+      if (b->poison.id == 0) goto done;
+      /* Set the failing ticket aside for TIMERS_POISON_DELAY_US and go on with the others. */
+      char id[24];
+      snprintf(id, sizeof id, "%" PRId64, b->poison.id);
+      hd_log_error("tickets.timer_failed", "tenant", b->poison.tenant, "ticket", id, "reason",
+                   err->msg, "then", "retrying this ticket in 1 hour");
+      hd_metrics_db_error(env->metrics);
+      if (ticket_store_timer_postpone(w->db, b->poison.tenant, b->poison.id,
+                                      now_us + TIMERS_POISON_DELAY_US, err))
+        goto done;
+      continue;
+    }
     total += b->n;
     for (size_t i = 0; i < b->n; i++) {
       timers__log(&b->fired[i]);

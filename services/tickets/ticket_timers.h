@@ -34,6 +34,9 @@ void tickets_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop)
  * Every change is made as actor {"system", "system"} with history rows and an outbox event.
  * Batches repeat while one came back full or re-armed a timer that is already due. The new due
  * times are scheduled in Redis after each commit (best effort) and each fired timer is logged.
+ * A ticket whose timer fails for good (a damaged row; not a deadlock or a lost connection) is
+ * logged, counted as a database error and set aside for an hour, so it never holds back the
+ * others.
  * *fired (may be NULL) receives how many due timers were handled (cleared ones included), also
  * on failure (those committed before it). 0, or -1 with err set (what committed stays). */
 int tickets_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, size_t *fired,

@@ -379,6 +379,28 @@ static void test_fire_due_catches_up_from_due_times_not_from_now(void **state) {
   assert_int_equal(fire_due(l, t0 + 30 * DAY_US), 0);
 }
 
+/* A ticket whose timer cannot be applied (a damaged row) is set aside for an hour instead of
+ * failing every batch: the other due tickets still close. */
+static void test_a_damaged_ticket_does_not_hold_back_the_other_timers(void **state) {
+  lt *l = *state;
+  const int64_t t0 = tf_now(&l->t);
+  const int64_t bad = new_ticket(l), good = new_ticket(l);
+  must_reply(l, bad, INTENT(FINAL_ANSWER)); /* due first */
+  hd_clock_advance(&l->t.f.clock, HD_US_PER_S);
+  must_reply(l, good, INTENT(FINAL_ANSWER));
+  /* a status no release ever wrote: reading the row fails */
+  hd_err err = {0};
+  char sql[160];
+  snprintf(sql, sizeof sql, "UPDATE tickets SET status = 'DAMAGED' WHERE id = %" PRId64, bad);
+  assert_int_equal(hd_db_exec(l->w.db, sql, NULL, 0, NULL, NULL, &err), 0);
+
+  const int64_t at = t0 + 4 * DAY_US;
+  assert_int_equal(fire_due(l, at), 1);
+  assert_int_equal(get(l, good)->status, PB_STATUS(CLOSED));
+  assert_int_equal(tf_sqlf(&l->t, "SELECT timer_due_us FROM tickets WHERE id = %" PRId64, bad),
+                   at + 3600 * HD_US_PER_S);
+}
+
 static void test_fire_due_clears_a_timer_the_status_no_longer_fits(void **state) {
   lt *l = *state;
   const int64_t t0 = tf_now(&l->t);
@@ -434,6 +456,8 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_fire_due_catches_up_from_due_times_not_from_now, setup,
                                       teardown),
+      cmocka_unit_test_setup_teardown(test_a_damaged_ticket_does_not_hold_back_the_other_timers,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_fire_due_clears_a_timer_the_status_no_longer_fits, setup,
                                       teardown),
   };

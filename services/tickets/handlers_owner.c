@@ -272,6 +272,28 @@ typedef struct urge_ctx {
   Helpdesk__V1__Urge out; /* strings in call->arena */
 } urge_ctx;
 
+/* FAILED_PRECONDITION while the ticket's last reminder is younger than the configured cooldown
+ * (the caller holds the ticket's row lock, so two calls at once cannot both pass). */
+static int urge__check_cooldown(hd_call *c, hd_db *db, int64_t ticket_id, int64_t now,
+                                hd_err *err) {
+  const int64_t cooldown = tk_config(c)->urge_cooldown_us;
+  if (cooldown <= 0) return 0;
+  hd_db_rows *rows = NULL;
+  const hd_db_param p[] = {hd_db_text(tk_tenant(c)), hd_db_int(ticket_id)};
+  if (hd_db_query(db, "SELECT MAX(created_at_us) FROM urges WHERE tenant = ? AND ticket_id = ?", p,
+                  2, 1, &rows, err))
+    return -1;
+  const bool any = !hd_db_is_null(rows, 0, 0);
+  const int64_t last = hd_db_i64(rows, 0, 0);
+  hd_db_rows_free(rows);
+  if (!any || now - last >= cooldown) return 0;
+  const int64_t wait_s = (int64_t)((last + cooldown - now + HD_US_PER_S - 1) / HD_US_PER_S);
+  return hd_err_set(err, HD_FAILED_PRECONDITION,
+                    "ticket %" PRId64 "'s owner was reminded %" PRId64 " s ago; the next reminder "
+                    "can be sent in %" PRId64 " s",
+                    ticket_id, (int64_t)((now - last) / HD_US_PER_S), wait_s);
+}
+
 static int urge__tx(hd_db *db, void *arg, hd_err *err) {
   urge_ctx *x = arg;
   hd_call *c = x->call;
@@ -302,6 +324,7 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
         err, HD_FAILED_PRECONDITION,
         "tenant %s sends reminders by %s only; ask for %s or leave channel unset", tenant,
         configured, configured);
+  if (urge__check_cooldown(c, db, t->id, now, err)) return -1;
   const hd_db_param p[] = {hd_db_text(tenant),     hd_db_int(t->id),
                            hd_db_text(configured), hd_db_text(t->owner_id),
                            hd_db_text(actor.user_id), hd_db_int(now)};

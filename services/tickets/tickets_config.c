@@ -16,8 +16,12 @@ int tickets_config_load(tickets_config *out, hd_err *err) {
       hd_config_duration_us("HELPDESK_TICKETS_TIMER_POLL", 200 * HD_US_PER_MS, &c.timer_poll_us,
                             err) ||
       hd_config_duration_us("HELPDESK_TICKETS_TIMER_SWEEP", 30 * HD_US_PER_S, &c.timer_sweep_us,
-                            err))
+                            err) ||
+      hd_config_duration_us("HELPDESK_TICKETS_URGE_COOLDOWN", 15 * 60 * HD_US_PER_S,
+                            &c.urge_cooldown_us, err))
     return -1;
+  if (c.urge_cooldown_us < 0)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "HELPDESK_TICKETS_URGE_COOLDOWN must not be negative");
   if (c.follow_up_interval_us <= 0 || c.auto_close_after_us <= 0 || c.timer_poll_us <= 0 ||
       c.timer_sweep_us <= 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT,

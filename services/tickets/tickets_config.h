@@ -21,6 +21,10 @@ typedef struct tickets_config {
   /* HELPDESK_TICKETS_TIMER_SWEEP (default 30s, on the service's clock): how often the timer loop
    * asks MariaDB directly, so timers fire after a Redis wipe or a lost schedule. */
   int64_t timer_sweep_us;
+  /* HELPDESK_TICKETS_URGE_COOLDOWN (default 15m, on the service's clock): after a reminder,
+   * UrgeTicket on the same ticket is refused for this long (0 = never), so the owner is not
+   * flooded by repeated calls. */
+  int64_t urge_cooldown_us;
 } tickets_config;
 
 /* Reads the variables above; INVALID_ARGUMENT naming a malformed one. */

@@ -393,6 +393,11 @@ static void test_urge_records_a_reminder_to_the_owner_and_an_outbox_event(void *
                            "(to_value LIKE '%%5550100%%' OR from_value LIKE '%%5550100%%')",
                            id),
                    0);
+  /* A second reminder within the cooldown (15 minutes by default) is refused, writing nothing. */
+  TF_REFUSED(x, HD_FAILED_PRECONDITION,
+             urge(x, x->agent2, id, HELPDESK__V1__REMINDER_CHANNEL__REMINDER_CHANNEL_SMS, NULL));
+  tf_expect_err_has(x, "the next reminder can be sent in 900 s");
+  hd_clock_advance(&x->f.clock, 15 * 60 * HD_US_PER_S);
   /* Any staff may urge, naming the configured channel; another channel has no target. */
   TF_OK(x, urge(x, x->agent2, id, HELPDESK__V1__REMINDER_CHANNEL__REMINDER_CHANNEL_SMS, &u));
   assert_string_equal(u->requested_by, "agent-2");

@@ -15,20 +15,11 @@
 #include <cmocka.h>
 
 #include "grpc/health/v1/health.pb-c.h"
-#include "helpdesk/v1/routing.pb-c.h"
+#include "routing_service.h"
 #include "svc_fixture.h"
 #include "test_env.h"
 
 #define HD_HEALTH_BIN HD_BINARY_DIR "/tools/hd-health"
-
-extern const hd_migration routing_migrations[];
-
-static const hd_service_def routing_def = {
-    .name = "routing",
-    .default_port = 0,
-    .descriptor = &helpdesk__v1__routing_service__descriptor,
-    .migrations = routing_migrations,
-};
 
 /* Health of `service` through client c: 1 SERVING, 2 NOT_SERVING, or -(status code). */
 static int check(hd_client *c, const char *service) {
@@ -64,7 +55,7 @@ static int hd_health(const char *args, char *out, size_t size) {
 static void test_readiness_and_liveness_while_serving_and_hd_health_agrees(void **state) {
   (void)state;
   hd_fixture f;
-  assert_int_equal(hd_fixture_start(&f, &routing_def), 0);
+  assert_int_equal(hd_fixture_start(&f, &routing_service_def), 0);
   assert_int_equal(check(f.client, ""), 1);
   assert_int_equal(check(f.client, "helpdesk.v1.RoutingService"), 1);
   assert_int_equal(check(f.client, HD_HEALTH_LIVENESS), 1);
@@ -97,30 +88,12 @@ static void test_readiness_and_liveness_while_serving_and_hd_health_agrees(void 
 
 static void test_outage_of_mariadb_and_redis_fails_readiness_but_not_liveness(void **state) {
   (void)state;
-  char db_port[16], redis_port[16];
-  snprintf(db_port, sizeof db_port, "%d", hd_test_free_port());
-  snprintf(redis_port, sizeof redis_port, "%d", hd_test_free_port());
-  const char *names[4] = {"HELPDESK_DB_PORT", "HELPDESK_REDIS_PORT", "HELPDESK_DB_SOCKET", "HELPDESK_DB_HOST"};
-  char *saved[4];
-  for (int i = 0; i < 4; i++) saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
-  setenv("HELPDESK_DB_PORT", db_port, 1); /* nothing listens there */
-  setenv("HELPDESK_REDIS_PORT", redis_port, 1);
-  setenv("HELPDESK_DB_SOCKET", "", 1);
-  setenv("HELPDESK_DB_HOST", "127.0.0.1", 1);
-
-  hd_clock clock;
-  hd_clock_init_manual(&clock, 1767571200LL * HD_US_PER_S);
-  char db_name[64];
-  snprintf(db_name, sizeof db_name, "hd_probes_down_%d", (int)getpid());
-  hd_svc_options opts = {.listen_addr = "127.0.0.1:0", .clock = &clock, .db_name = db_name};
-  hd_svc *svc = NULL;
-  hd_err err = {0};
-  assert_int_equal(hd_svc_start(&routing_def, &opts, &svc, &err), 0);
-  char target[64];
-  snprintf(target, sizeof target, "127.0.0.1:%d", hd_svc_port(svc));
-  hd_client *c = NULL;
-  hd_client_config cc = {.target = target};
-  assert_int_equal(hd_client_new(&cc, &c, &err), 0);
+  hd_test_outage o;
+  assert_int_equal(hd_test_outage_begin(&o), 0);
+  hd_fixture f;
+  assert_int_equal(hd_fixture_start_unready(&f, &routing_service_def), 0);
+  hd_client *c = f.client;
+  const char *target = f.target;
   usleep(300000); /* the first probe has run */
   assert_int_equal(check(c, ""), 2);
   assert_int_equal(check(c, "helpdesk.v1.RoutingService"), 2);
@@ -132,13 +105,8 @@ static void test_outage_of_mariadb_and_redis_fails_readiness_but_not_liveness(vo
   snprintf(args, sizeof args, "%s liveness", target);
   assert_int_equal(hd_health(args, out, sizeof out), 0);
 
-  hd_client_destroy(c);
-  hd_svc_stop(svc);
-  for (int i = 0; i < 4; i++) {
-    if (saved[i]) setenv(names[i], saved[i], 1);
-    else unsetenv(names[i]);
-    free(saved[i]);
-  }
+  hd_test_outage_end(&o);
+  hd_fixture_stop(&f);
 }
 
 int main(void) {

@@ -148,17 +148,8 @@ static void test_each_call_is_one_line_with_its_fields_and_no_token_or_secret(vo
 
 static void test_an_outage_is_one_line_not_one_per_probe_and_the_password_stays_out(void **state) {
   (void)state;
-  char db_port[16], redis_port[16];
-  snprintf(db_port, sizeof db_port, "%d", hd_test_free_port());
-  snprintf(redis_port, sizeof redis_port, "%d", hd_test_free_port());
-  const char *names[5] = {"HELPDESK_DB_PORT", "HELPDESK_REDIS_PORT", "HELPDESK_DB_SOCKET", "HELPDESK_DB_HOST",
-                          "HELPDESK_DB_PASSWORD"};
-  char *saved[5];
-  for (int i = 0; i < 5; i++) saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
-  setenv("HELPDESK_DB_PORT", db_port, 1); /* nothing listens there */
-  setenv("HELPDESK_REDIS_PORT", redis_port, 1);
-  setenv("HELPDESK_DB_SOCKET", "", 1);
-  setenv("HELPDESK_DB_HOST", "127.0.0.1", 1);
+  hd_test_outage o;
+  assert_int_equal(hd_test_outage_begin(&o), 0);
   setenv("HELPDESK_DB_PASSWORD", SECRET_PASSWORD, 1);
 
   capture cap;
@@ -174,11 +165,7 @@ static void test_an_outage_is_one_line_not_one_per_probe_and_the_password_stays_
     hd_svc_stop(svc);
   }
   char *log = capture_end(&cap);
-  for (int i = 0; i < 5; i++) {
-    if (saved[i]) setenv(names[i], saved[i], 1);
-    else unsetenv(names[i]);
-    free(saved[i]);
-  }
+  hd_test_outage_end(&o);
   assert_int_equal(rc, 0);
   assert_int_equal(count_of(log, "event=health.db_down "), 1);
   assert_int_equal(count_of(log, "event=health.redis_down "), 1);

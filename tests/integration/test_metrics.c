@@ -16,20 +16,11 @@
 #include <cmocka.h>
 
 #include "grpc/health/v1/health.pb-c.h"
-#include "helpdesk/v1/routing.pb-c.h"
+#include "routing_service.h"
 #include "echo_service.h"
 #include "http_client.h"
 #include "svc_fixture.h"
 #include "test_env.h"
-
-extern const hd_migration routing_migrations[];
-
-static const hd_service_def routing_def = {
-    .name = "routing",
-    .default_port = 0,
-    .descriptor = &helpdesk__v1__routing_service__descriptor,
-    .migrations = routing_migrations,
-};
 
 #define HEALTH "/grpc.health.v1.Health/Check"
 
@@ -131,7 +122,7 @@ static void test_calls_move_the_counters_of_their_method_and_code(void **state) 
 static void test_other_paths_are_404_and_gauges_set_by_the_service_appear(void **state) {
   (void)state;
   hd_fixture f;
-  assert_int_equal(hd_fixture_start(&f, &routing_def), 0);
+  assert_int_equal(hd_fixture_start(&f, &routing_service_def), 0);
   int port = hd_svc_metrics_port(f.svc), status = 0;
   char *resp = NULL;
   assert_int_equal(hd_test_http_get(port, "/", &status, &resp, NULL), 0);
@@ -158,42 +149,23 @@ static void test_other_paths_are_404_and_gauges_set_by_the_service_appear(void *
 
 static void test_mariadb_and_redis_outages_count_as_errors(void **state) {
   (void)state;
-  char db_port[16], redis_port[16];
-  snprintf(db_port, sizeof db_port, "%d", hd_test_free_port());
-  snprintf(redis_port, sizeof redis_port, "%d", hd_test_free_port());
-  char *saved[4];
-  const char *names[4] = {"HELPDESK_DB_PORT", "HELPDESK_REDIS_PORT", "HELPDESK_DB_SOCKET", "HELPDESK_DB_HOST"};
-  for (int i = 0; i < 4; i++) saved[i] = getenv(names[i]) ? strdup(getenv(names[i])) : NULL;
-  setenv("HELPDESK_DB_PORT", db_port, 1); /* nothing listens there */
-  setenv("HELPDESK_REDIS_PORT", redis_port, 1);
-  setenv("HELPDESK_DB_SOCKET", "", 1);
-  setenv("HELPDESK_DB_HOST", "127.0.0.1", 1);
-
-  hd_clock clock;
-  hd_clock_init_manual(&clock, 1767571200LL * HD_US_PER_S);
-  char db_name[64];
-  snprintf(db_name, sizeof db_name, "hd_metrics_down_%d", (int)getpid());
-  hd_svc_options opts = {.listen_addr = "127.0.0.1:0", .clock = &clock, .db_name = db_name};
-  hd_svc *svc = NULL;
-  hd_err err = {0};
-  assert_int_equal(hd_svc_start(&routing_def, &opts, &svc, &err), 0);
+  hd_test_outage o;
+  assert_int_equal(hd_test_outage_begin(&o), 0);
+  hd_fixture f;
+  assert_int_equal(hd_fixture_start_unready(&f, &routing_service_def), 0);
   char *resp = NULL;
   double db = 0, redis = 0;
   for (int i = 0; i < 50 && (db < 2 || redis < 2); i++) { /* the probe runs every second */
     usleep(100000);
-    const char *body = scrape(hd_svc_metrics_port(svc), &resp);
+    const char *body = scrape(hd_svc_metrics_port(f.svc), &resp);
     db = sample(body, "helpdesk_db_errors_total");
     redis = sample(body, "helpdesk_redis_errors_total");
     free(resp);
   }
   assert_true(db >= 2);
   assert_true(redis >= 2);
-  hd_svc_stop(svc);
-  for (int i = 0; i < 4; i++) {
-    if (saved[i]) setenv(names[i], saved[i], 1);
-    else unsetenv(names[i]);
-    free(saved[i]);
-  }
+  hd_test_outage_end(&o);
+  hd_fixture_stop(&f);
 }
 
 /* Starts routing with HELPDESK_METRICS_ADDR set to value (NULL: unset) and listen_addr. */
@@ -204,7 +176,7 @@ static int start_with(const char *value, const char *listen, hd_fixture *f, hd_e
   hd_clock_init_manual(&f->clock, 1767571200LL * HD_US_PER_S);
   snprintf(f->db_name, sizeof f->db_name, "hd_metrics_addr_%d", (int)getpid());
   hd_svc_options opts = {.listen_addr = listen, .clock = &f->clock, .db_name = f->db_name};
-  int rc = hd_svc_start(&routing_def, &opts, &f->svc, err);
+  int rc = hd_svc_start(&routing_service_def, &opts, &f->svc, err);
   unsetenv("HELPDESK_METRICS_ADDR");
   return rc;
 }

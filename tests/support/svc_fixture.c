@@ -11,7 +11,7 @@
 
 #define FIXTURE_T0_US (1767571200LL * HD_US_PER_S) /* 2026-01-05T00:00:00Z */
 
-int hd_fixture_start(hd_fixture *f, const hd_service_def *def) {
+int hd_fixture_start_unready(hd_fixture *f, const hd_service_def *def) {
   memset(f, 0, sizeof *f);
   hd_clock_init_manual(&f->clock, FIXTURE_T0_US);
   hd_test_unique(f->db_name, sizeof f->db_name, "hdt");
@@ -25,14 +25,19 @@ int hd_fixture_start(hd_fixture *f, const hd_service_def *def) {
   hd_client_config cc = {.target = f->target, .default_timeout_us = 20 * HD_US_PER_S};
   if (hd_client_new(&cc, &f->client, &err) != 0) {
     fprintf(stderr, "fixture: client: %s\n", err.msg);
-    goto fail;
+    hd_fixture_stop(f);
+    return -1;
   }
+  return 0;
+}
+
+int hd_fixture_start(hd_fixture *f, const hd_service_def *def) {
+  if (hd_fixture_start_unready(f, def) != 0) return -1;
   for (int i = 0; i < 500; i++) {
     if (hd_fixture_health(f) == 1) return 0;
     usleep(10000);
   }
   fprintf(stderr, "fixture: %s never reported SERVING\n", def->name);
-fail:
   /* Stops what was started and drops its database, so a failed start leaves nothing behind. */
   hd_fixture_stop(f);
   return -1;

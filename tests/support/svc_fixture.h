@@ -18,6 +18,9 @@ typedef struct hd_fixture {
  * (-1) it has stopped what it started and dropped the database; calling hd_fixture_stop too is harmless. */
 int hd_fixture_start(hd_fixture *f, const hd_service_def *def);
 
+/* As hd_fixture_start without waiting for SERVING: for services started during an outage. */
+int hd_fixture_start_unready(hd_fixture *f, const hd_service_def *def);
+
 /* Stops the service, drops its database, frees the client. */
 void hd_fixture_stop(hd_fixture *f);
 

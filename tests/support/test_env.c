@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -46,4 +47,36 @@ int hd_test_free_port(void) {
     port = ntohs(a.sin_port);
   close(fd);
   return port;
+}
+
+static const char *const outage__vars[HD_TEST_OUTAGE_VARS] = {
+    "HELPDESK_DB_PORT", "HELPDESK_REDIS_PORT", "HELPDESK_DB_SOCKET", "HELPDESK_DB_HOST",
+    "HELPDESK_DB_PASSWORD"};
+
+int hd_test_outage_begin(hd_test_outage *o) {
+  memset(o, 0, sizeof *o);
+  o->db_port = hd_test_free_port();
+  o->redis_port = hd_test_free_port();
+  if (o->db_port <= 0 || o->redis_port <= 0) return -1;
+  for (int i = 0; i < HD_TEST_OUTAGE_VARS; i++) {
+    const char *v = getenv(outage__vars[i]);
+    o->saved[i] = v ? strdup(v) : NULL;
+  }
+  char port[16];
+  snprintf(port, sizeof port, "%d", o->db_port);
+  setenv("HELPDESK_DB_PORT", port, 1);
+  snprintf(port, sizeof port, "%d", o->redis_port);
+  setenv("HELPDESK_REDIS_PORT", port, 1);
+  setenv("HELPDESK_DB_SOCKET", "", 1); /* TCP, to the port where nothing listens */
+  setenv("HELPDESK_DB_HOST", "127.0.0.1", 1);
+  return 0;
+}
+
+void hd_test_outage_end(hd_test_outage *o) {
+  for (int i = 0; i < HD_TEST_OUTAGE_VARS; i++) {
+    if (o->saved[i]) setenv(outage__vars[i], o->saved[i], 1);
+    else unsetenv(outage__vars[i]);
+    free(o->saved[i]);
+    o->saved[i] = NULL;
+  }
 }

@@ -20,4 +20,20 @@ const char *hd_test_unique(char *buf, size_t size, const char *prefix);
  * "the server is down" tests: point a client there. */
 int hd_test_free_port(void);
 
+/* An outage for "MariaDB and Redis are down" tests: the datastore settings a service reads
+ * (HELPDESK_DB_PORT, _REDIS_PORT, _DB_SOCKET, _DB_HOST, _DB_PASSWORD) are saved, then MariaDB and
+ * Redis are pointed over TCP at loopback ports where nothing listens (db_port, redis_port: start
+ * servers there to end the outage). */
+#define HD_TEST_OUTAGE_VARS 5
+typedef struct hd_test_outage {
+  int db_port, redis_port;
+  char *saved[HD_TEST_OUTAGE_VARS];
+} hd_test_outage;
+
+/* Saves the settings and points them at nothing. 0, or -1 when no free port was found. */
+int hd_test_outage_begin(hd_test_outage *o);
+
+/* Restores the saved settings (unset ones are unset again) and frees the copies. */
+void hd_test_outage_end(hd_test_outage *o);
+
 #endif

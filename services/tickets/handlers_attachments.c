@@ -114,8 +114,9 @@ static int att__add_tx(hd_db *db, void *arg, hd_err *err) {
   const Helpdesk__V1__AddAttachmentRequest *rq = x->req;
   x->out = NULL;
   Helpdesk__V1__Ticket *t = NULL;
+  ticket_meta meta;
   /* The row lock serialises uploads to one ticket until this transaction ends. */
-  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, NULL, err)) return -1;
+  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, &meta, err)) return -1;
   const ticket_status s = ticket_status_from_pb(t->status);
   if (!ticket_status_is_open(s))
     return hd_err_set(err, HD_FAILED_PRECONDITION,
@@ -144,7 +145,7 @@ static int att__add_tx(hd_db *db, void *arg, hd_err *err) {
                             .event_type = TICKET_EVENT_ATTACHMENT_ADDED,
                             .event_fields = ev,
                             .n_event_fields = sizeof ev / sizeof ev[0]};
-  if (ticket_store_update(db, tk_tenant(c), t->id, rq->expected_version, &ch, now, &actor, NULL,
+  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, &ch, now, &actor, NULL,
                           NULL, err))
     return -1;
   char id_text[24];

@@ -73,7 +73,8 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
   const int64_t now = tk_now(c);
   x->out = NULL;
   Helpdesk__V1__Ticket *t;
-  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, &meta, err)) return -1;
   if (tk_require_owner_or(c, t, OWNER_LEADS, "TransferTicket", err)) return -1;
   if (owner__require_open(t, "TRANSFER", err)) return -1;
   if (t->owner_id[0] && strcmp(t->owner_id, rq->new_owner_id) == 0)
@@ -100,7 +101,7 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
       .event_fields = ev,
       .n_event_fields = n_ev,
   };
-  if (ticket_store_update(db, tenant, t->id, rq->expected_version, &ch, now, &actor, c->arena,
+  if (ticket_store_update_locked(db, tenant, &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, &ch, now, &actor, c->arena,
                           &x->out, err))
     return -1;
   if (note) {
@@ -148,7 +149,8 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
   const ticket_actor actor = tk_actor(c);
   x->out = NULL;
   Helpdesk__V1__Ticket *t;
-  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, &meta, err)) return -1;
   /* An agent alone: only an unowned ticket, only to themself (checked before the call). */
   if (!(c->principal->roles & ASSIGN_ANY) && t->owner_id[0])
     return hd_err_set(err, HD_PERMISSION_DENIED,
@@ -171,7 +173,7 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
       .event_fields = ev,
       .n_event_fields = sizeof ev / sizeof ev[0],
   };
-  if (ticket_store_update(db, tk_tenant(c), t->id, rq->expected_version, &ch, tk_now(c), &actor,
+  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, &ch, tk_now(c), &actor,
                           c->arena, &x->out, err))
     return -1;
   return owner__followed(c, db, x->out, err);
@@ -220,7 +222,8 @@ static int upgrade__tx(hd_db *db, void *arg, hd_err *err) {
   const ticket_actor actor = tk_actor(c);
   x->out = NULL;
   Helpdesk__V1__Ticket *t;
-  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
   if (tk_require_owner_or(c, t, OWNER_LEADS, "UpgradeTicket", err)) return -1;
   if (owner__require_open(t, "UPGRADE", err)) return -1;
   if (t->level >= INT32_MAX)
@@ -240,7 +243,7 @@ static int upgrade__tx(hd_db *db, void *arg, hd_err *err) {
       .event_fields = ev,
       .n_event_fields = sizeof ev / sizeof ev[0],
   };
-  if (ticket_store_update(db, tk_tenant(c), t->id, x->req->expected_version, &ch, tk_now(c),
+  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, &ch, tk_now(c),
                           &actor, c->arena, &x->out, err))
     return -1;
   return owner__followed(c, db, x->out, err);
@@ -302,8 +305,9 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
   const int64_t now = tk_now(c);
   x->out = (Helpdesk__V1__Urge)HELPDESK__V1__URGE__INIT;
   Helpdesk__V1__Ticket *t;
+  ticket_meta meta;
   /* A customer reaches only their own ticket (another's is NOT_FOUND); staff any of the tenant. */
-  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
   if (owner__require_open(t, "URGE", err)) return -1;
   if (!t->owner_id[0])
     return hd_err_set(err, HD_FAILED_PRECONDITION, "ticket %" PRId64 " has no owner to remind yet",
@@ -341,7 +345,7 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
                             .event_type = TICKET_EVENT_URGED,
                             .event_fields = ev,
                             .n_event_fields = sizeof ev / sizeof ev[0]};
-  if (ticket_store_update(db, tenant, t->id, 0, &ch, now, &actor, NULL, NULL, err)) return -1;
+  if (ticket_store_update_locked(db, tenant, &(const ticket_locked){.ticket = t, .meta = meta}, 0, &ch, now, &actor, NULL, NULL, err)) return -1;
   char id[24];
   snprintf(id, sizeof id, "%" PRIu64, urge_id);
   if (ticket_store_history_append(db, tenant, t->id, &actor, "URGE", "urge", NULL, id, now, err))
@@ -386,7 +390,8 @@ static int category__tx(hd_db *db, void *arg, hd_err *err) {
   const ticket_actor actor = tk_actor(c);
   x->out = NULL;
   Helpdesk__V1__Ticket *t;
-  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
   const char *name = ticket_enum_name(&helpdesk__v1__category__descriptor, (int)x->req->category);
   const ticket_event_field ev[] = {TICKET_EV_STR("category", name)};
   const ticket_change ch = {.action = "SET_CATEGORY",
@@ -394,7 +399,7 @@ static int category__tx(hd_db *db, void *arg, hd_err *err) {
                             .category = x->req->category,
                             .event_fields = ev,
                             .n_event_fields = 1};
-  if (ticket_store_update(db, tk_tenant(c), t->id, x->req->expected_version, &ch, tk_now(c),
+  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, &ch, tk_now(c),
                           &actor, c->arena, &x->out, err))
     return -1;
   return owner__followed(c, db, x->out, err);

@@ -37,7 +37,7 @@ static int records__require_open(const Helpdesk__V1__Ticket *t, const char *then
 /* A row added to the ticket: the ticket's version + 1 and an event (ticket_store_update, which
  * also checks expected_version), and a history row whose field names the kind of row and whose
  * to_value is its id. Inside the caller's transaction. fields[0..n) extend the event. */
-static int records__child_added(hd_call *c, hd_db *db, int64_t ticket_id,
+static int records__child_added(hd_call *c, hd_db *db, const ticket_locked *row,
                                 int64_t expected_version, const char *action,
                                 const char *event_type, const char *field, int64_t child_id,
                                 const ticket_event_field *fields, size_t n, int64_t now_us,
@@ -45,13 +45,13 @@ static int records__child_added(hd_call *c, hd_db *db, int64_t ticket_id,
   const ticket_actor actor = tk_actor(c);
   const ticket_change ch = {
       .action = action, .event_type = event_type, .event_fields = fields, .n_event_fields = n};
-  if (ticket_store_update(db, tk_tenant(c), ticket_id, expected_version, &ch, now_us, &actor,
-                          NULL, NULL, err))
+  if (ticket_store_update_locked(db, tk_tenant(c), row, expected_version, &ch, now_us, &actor,
+                                 NULL, NULL, err))
     return -1;
   char id[24];
   snprintf(id, sizeof id, "%" PRId64, child_id);
-  return ticket_store_history_append(db, tk_tenant(c), ticket_id, &actor, action, field, NULL, id,
-                                     now_us, err);
+  return ticket_store_history_append(db, tk_tenant(c), row->ticket->id, &actor, action, field,
+                                     NULL, id, now_us, err);
 }
 
 /* Where a list of one ticket's rows starts: the page size and the id after which it continues,
@@ -143,7 +143,8 @@ static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
   hd_call *c = x->call;
   x->out = NULL;
   Helpdesk__V1__Ticket *t = NULL;
-  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
   if (records__require_open(t, "comments are closed; have it restarted or open a new ticket",
                             err))
     return -1;
@@ -153,7 +154,7 @@ static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
                             err))
     return -1;
   const ticket_event_field ev[] = {TICKET_EV_INT("comment_id", x->out->id)};
-  return records__child_added(c, db, t->id, x->req->expected_version, "COMMENT",
+  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, "COMMENT",
                               TICKET_EVENT_COMMENTED, "comment", x->out->id, ev, 1, now, err);
 }
 
@@ -271,7 +272,8 @@ static int record__add_tx(hd_db *db, void *arg, hd_err *err) {
   hd_call *c = x->call;
   x->out = NULL;
   Helpdesk__V1__Ticket *t = NULL;
-  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
   if (record__require_access(c, t, err)) return -1;
   const int64_t now = tk_now(c);
   if (ticket_record_insert(db, tk_tenant(c), t->id, c->principal->user_id, x->req->body, now,
@@ -279,7 +281,7 @@ static int record__add_tx(hd_db *db, void *arg, hd_err *err) {
     return -1;
   /* The body stays out of the event and the history: both reach readers who may not see it. */
   const ticket_event_field ev[] = {TICKET_EV_INT("record_id", x->out->id)};
-  return records__child_added(c, db, t->id, x->req->expected_version, "INTERNAL_RECORD",
+  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, "INTERNAL_RECORD",
                               TICKET_EVENT_RECORD_ADDED, "internal_record", x->out->id, ev, 1,
                               now, err);
 }
@@ -389,7 +391,8 @@ static int consent__add_tx(hd_db *db, void *arg, hd_err *err) {
   hd_call *c = x->call;
   x->id = 0;
   Helpdesk__V1__Ticket *t = NULL;
-  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
   if (records__require_open(t, "consents are recorded on open tickets only; have it restarted "
                                "first",
                             err))
@@ -403,7 +406,7 @@ static int consent__add_tx(hd_db *db, void *arg, hd_err *err) {
   x->id = (int64_t)id;
   const ticket_event_field ev[] = {TICKET_EV_INT("consent_id", x->id),
                                    TICKET_EV_STR("scope", x->scope)};
-  return records__child_added(c, db, t->id, x->req->expected_version, "CONSENT",
+  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, "CONSENT",
                               TICKET_EVENT_CONSENT_RECORDED, "consent", x->id, ev, 2, x->now_us,
                               err);
 }

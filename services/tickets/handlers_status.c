@@ -125,7 +125,8 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
   x->timer = (ticket_timer){0};
 
   Helpdesk__V1__Ticket *t = NULL;
-  if (tk_ticket_load(c, db, req->ticket_id, true, &t, NULL, err) ||
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, req->ticket_id, true, &t, &meta, err) ||
       tk_require_owner_or(c, t, STATUS_LEADS, "ReplyToTicket", err) ||
       status__check_version(t, req->expected_version, err))
     return -1;
@@ -166,7 +167,7 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
       TICKET_EV_INT("comment_id", x->comment->id)};
   ch.event_fields = ev;
   ch.n_event_fields = sizeof ev / sizeof ev[0];
-  if (ticket_store_update(db, tk_tenant(c), t->id, req->expected_version, &ch, now, &actor,
+  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, req->expected_version, &ch, now, &actor,
                           c->arena, &x->ticket, err))
     return -1;
   x->timer = ch.timer;
@@ -218,7 +219,8 @@ static int customer_reply__tx(hd_db *db, void *arg, hd_err *err) {
   x->comment = NULL;
 
   Helpdesk__V1__Ticket *t = NULL;
-  if (tk_ticket_load(c, db, req->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, req->ticket_id, true, &t, &meta, err)) return -1;
   if (!status__is_customer_of(c->principal, t))
     return hd_err_set(err, HD_PERMISSION_DENIED,
                       "only the ticket's customer may add a customer reply; staff answer with "
@@ -245,7 +247,7 @@ static int customer_reply__tx(hd_db *db, void *arg, hd_err *err) {
                             .timer = TICKET_TIMER_CLEAR,
                             .event_fields = ev,
                             .n_event_fields = 1};
-  return ticket_store_update(db, tk_tenant(c), t->id, req->expected_version, &ch, now, &actor,
+  return ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, req->expected_version, &ch, now, &actor,
                              c->arena, &x->ticket, err);
 }
 
@@ -285,7 +287,8 @@ static int case_op__tx(hd_db *db, void *arg, hd_err *err) {
   x->timer = (ticket_timer){0};
 
   Helpdesk__V1__Ticket *t = NULL;
-  if (tk_ticket_load(c, db, x->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, x->ticket_id, true, &t, &meta, err)) return -1;
   const bool customer_may = x->op == TICKET_OP_CLOSE || x->op == TICKET_OP_CANCEL;
   if (customer_may ? status__require_customer_owner_or_lead(c, t, x->rpc, err)
                    : tk_require_owner_or(c, t, STATUS_LEADS, x->rpc, err))
@@ -327,7 +330,7 @@ static int case_op__tx(hd_db *db, void *arg, hd_err *err) {
     return hd_err_set(err, HD_INTERNAL, "%s is not a case operation", ticket_op_name(x->op));
   }
   const ticket_actor actor = tk_actor(c);
-  if (ticket_store_update(db, tk_tenant(c), t->id, x->expected_version, &ch, now, &actor,
+  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, x->expected_version, &ch, now, &actor,
                           c->arena, &x->ticket, err))
     return -1;
   x->timer = ch.timer;

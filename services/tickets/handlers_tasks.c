@@ -94,7 +94,7 @@ static const char *tasks__status_name(Helpdesk__V1__TaskStatus s) {
 
 /* The ticket side of a task change: version + 1 and the event (in ticket_store_update), and a
  * history row "task" whose to_value is the task's id. */
-static int tasks__touch_ticket(hd_call *c, hd_db *db, int64_t ticket_id, int64_t expected_version,
+static int tasks__touch_ticket(hd_call *c, hd_db *db, const ticket_locked *row, int64_t expected_version,
                                const char *action, const Helpdesk__V1__Task *task, hd_err *err) {
   const ticket_actor actor = tk_actor(c);
   const int64_t now = tk_now(c);
@@ -109,13 +109,13 @@ static int tasks__touch_ticket(hd_call *c, hd_db *db, int64_t ticket_id, int64_t
                             .event_type = TICKET_EVENT_TASK_CHANGED,
                             .event_fields = ev,
                             .n_event_fields = sizeof ev / sizeof ev[0]};
-  if (ticket_store_update(db, tk_tenant(c), ticket_id, expected_version, &ch, now, &actor, NULL,
-                          NULL, err))
+  if (ticket_store_update_locked(db, tk_tenant(c), row, expected_version, &ch, now, &actor, NULL,
+                                 NULL, err))
     return -1;
   char id[24];
   snprintf(id, sizeof id, "%" PRId64, task->id);
-  return ticket_store_history_append(db, tk_tenant(c), ticket_id, &actor, action, "task", NULL, id,
-                                     now, err);
+  return ticket_store_history_append(db, tk_tenant(c), row->ticket->id, &actor, action, "task",
+                                     NULL, id, now, err);
 }
 
 /* ---- CreateTask ---- */
@@ -133,7 +133,8 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
   const int64_t now = tk_now(c);
   x->out = NULL;
   Helpdesk__V1__Ticket *t;
-  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, NULL, err)) return -1;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, &meta, err)) return -1;
   const ticket_status st = ticket_status_from_pb(t->status);
   if (!ticket_status_is_open(st))
     return hd_err_set(err, HD_FAILED_PRECONDITION,
@@ -166,7 +167,7 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
   task->update_time_us = now;
   if (!task->title || !task->department || !task->assignee_id)
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating a task");
-  if (tasks__touch_ticket(c, db, t->id, rq->expected_version, "TASK_CREATED", task, err)) return -1;
+  if (tasks__touch_ticket(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, "TASK_CREATED", task, err)) return -1;
   x->out = task;
   return 0;
 }
@@ -206,7 +207,8 @@ static int update__tx(hd_db *db, void *arg, hd_err *err) {
   x->out = NULL;
   /* The ticket first (tenant and visibility, and the lock order every ticket change uses). */
   Helpdesk__V1__Ticket *t;
-  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, NULL, err)) goto done;
+  ticket_meta meta;
+  if (tk_ticket_load(c, db, rq->ticket_id, true, &t, &meta, err)) goto done;
   const hd_db_param key[] = {hd_db_text(tenant), hd_db_int(t->id), hd_db_int(rq->task_id)};
   if (hd_db_query(db, SQL_TASK_GET_FOR_UPDATE, key, 3, 1, &rows, err)) goto done;
   if (hd_db_rows_count(rows) == 0) {
@@ -256,7 +258,7 @@ static int update__tx(hd_db *db, void *arg, hd_err *err) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory updating a task");
     goto done;
   }
-  if (tasks__touch_ticket(c, db, t->id, 0, "TASK_UPDATED", task, err)) goto done;
+  if (tasks__touch_ticket(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, 0, "TASK_UPDATED", task, err)) goto done;
   x->out = task;
   rc = 0;
 done:

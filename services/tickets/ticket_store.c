@@ -700,17 +700,33 @@ int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expec
                         hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
   int rc = -1;
   hd_arena *scratch = hd_arena_new(STORE_SCRATCH_MAX);
+  ticket_locked row = {0};
+  Helpdesk__V1__Ticket *t = NULL;
   if (!scratch) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory updating ticket %" PRId64, id);
     goto done;
   }
+  if (ticket_store_get(db, tenant, id, true, scratch, &t, &row.meta, err) != 0) goto done;
+  row.ticket = t;
+  rc = ticket_store_update_locked(db, tenant, &row, expected_version, ch, now_us, actor, arena,
+                                  out, err);
+done:
+  hd_arena_free(scratch);
+  return rc;
+}
+
+int ticket_store_update_locked(hd_db *db, const char *tenant, const ticket_locked *row,
+                               int64_t expected_version, const ticket_change *ch, int64_t now_us,
+                               const ticket_actor *actor, hd_arena *arena,
+                               Helpdesk__V1__Ticket **out, hd_err *err) {
+  int rc = -1;
+  const Helpdesk__V1__Ticket *before = row->ticket;
+  const ticket_meta meta = row->meta;
+  const int64_t id = before->id;
   if (!ch->action || !*ch->action) {
     hd_err_set(err, HD_INTERNAL, "a ticket change needs an action");
     goto done;
   }
-  Helpdesk__V1__Ticket *before = NULL;
-  ticket_meta meta;
-  if (ticket_store_get(db, tenant, id, true, scratch, &before, &meta, err) != 0) goto done;
   if (expected_version != 0 && expected_version != before->version) {
     hd_err_set(err, HD_ABORTED,
                "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
@@ -744,7 +760,6 @@ int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expec
   if (out && store__after(before, &a, now_us, arena, out, err) != 0) goto done;
   rc = 0;
 done:
-  hd_arena_free(scratch);
   return rc;
 }
 

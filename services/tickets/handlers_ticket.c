@@ -175,9 +175,7 @@ TICKETS_HANDLER(tickets_get_ticket) {
   if (ticket_store_get_viewed(tk_db(call), tk_tenant(call), rq->ticket_id,
                               call->principal->user_id, call->arena, &t, &call->err))
     return ticket__failed(call);
-  /* A customer asking for another customer's ticket: NOT_FOUND, exactly as a missing one. */
-  if (tk_is_customer_only(call->principal) && strcmp(t->customer_id, call->principal->user_id) != 0)
-    return hd_err_set(&call->err, HD_NOT_FOUND, "ticket %" PRId64 " not found", rq->ticket_id);
+  if (tk_ticket_visible(call, t, &call->err)) return -1;
   *(Helpdesk__V1__Ticket *)resp = *t;
   return 0;
 }

@@ -69,8 +69,12 @@ int tk_ticket_load(hd_call *c, hd_db *db, int64_t id, bool for_update, Helpdesk_
     return hd_err_set(err, HD_INVALID_ARGUMENT, "ticket_id must be a positive id, got %" PRId64,
                       id);
   if (ticket_store_get(db, tk_tenant(c), id, for_update, c->arena, t, meta, err)) return -1;
-  if (tk_is_customer_only(c->principal) && strcmp((*t)->customer_id, c->principal->user_id) != 0)
-    return hd_err_set(err, HD_NOT_FOUND, "ticket %" PRId64 " not found", id);
+  return tk_ticket_visible(c, *t, err);
+}
+
+int tk_ticket_visible(const hd_call *c, const Helpdesk__V1__Ticket *t, hd_err *err) {
+  if (tk_is_customer_only(c->principal) && strcmp(t->customer_id, c->principal->user_id) != 0)
+    return hd_err_set(err, HD_NOT_FOUND, "ticket %" PRId64 " not found", t->id);
   return 0;
 }
 

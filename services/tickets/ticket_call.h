@@ -71,6 +71,10 @@ int tk_tx(hd_call *c, hd_db_tx_fn fn, void *arg);
 int tk_ticket_load(hd_call *c, hd_db *db, int64_t id, bool for_update, Helpdesk__V1__Ticket **t,
                    ticket_meta *meta, hd_err *err);
 
+/* The visibility rule tk_ticket_load applies, for a ticket read another way: NOT_FOUND (as for a
+ * missing ticket) when a customer-only caller is not the ticket's customer. 0 / -1. */
+int tk_ticket_visible(const hd_call *c, const Helpdesk__V1__Ticket *t, hd_err *err);
+
 /* PERMISSION_DENIED "<what> is for the ticket's owner or a <roles>; ticket 42 is owned by bob"
  * unless the caller owns t or holds one of any_of. */
 int tk_require_owner_or(hd_call *c, const Helpdesk__V1__Ticket *t, unsigned any_of,

@@ -167,6 +167,25 @@ static void test_only_agents_team_leads_and_supervisors_follow(void **state) {
 
 /* ---- history ---- */
 
+/* History is append-only: later changes add rows and never touch the earlier ones (who, when,
+ * what, from and to stay as they were written). */
+static void test_history_rows_are_never_changed_by_later_changes(void **state) {
+  tf *t = *state;
+  const int64_t id = tf_create(t, t->customer, NULL, "Mail bounces")->id;
+  tf_assign(t, id, "agent-1");
+  static const char sum[] =
+      "SELECT CONCAT(COUNT(*), ':', SUM(CRC32(CONCAT_WS('|', id, ticket_id, actor_id, actor_role, "
+      "action, field, IFNULL(from_value, '-'), IFNULL(to_value, '-'), created_at_us)))) "
+      "FROM ticket_history WHERE id <= %" PRId64;
+  const int64_t last = tf_sqlf(t, "SELECT MAX(id) FROM ticket_history");
+  const char *before = tf_sqlf_str(t, sum, last);
+  tf_set_status(t, id, TF_STATUS(PROCESSING));
+  tf_set_status(t, id, TF_STATUS(CLOSED));
+  assert_true(tf_sqlf(t, "SELECT MAX(id) FROM ticket_history") > last);
+  const char *after = tf_sqlf_str(t, sum, last);
+  assert_string_equal(before, after);
+}
+
 static void test_history_lists_the_create_entry_oldest_first_for_staff(void **state) {
   tf *t = *state;
   Helpdesk__V1__CreateTicketRequest r = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
@@ -384,6 +403,7 @@ int main(void) {
       T(test_a_ticket_in_any_status_can_be_followed),
       T(test_only_agents_team_leads_and_supervisors_follow),
       T(test_history_lists_the_create_entry_oldest_first_for_staff),
+      T(test_history_rows_are_never_changed_by_later_changes),
       T(test_history_is_refused_to_a_customer_and_needs_a_visible_ticket),
       T(test_settings_default_to_no_reminder_and_no_review_link),
       T(test_tenant_admin_replaces_settings_and_staff_read_them),

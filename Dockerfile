@@ -18,7 +18,7 @@ RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates \
       libgrpc-dev protobuf-c-compiler libprotobuf-c-dev \
-      libhiredis-dev libmariadb-dev libssl-dev libcmocka-dev \
+      libhiredis-dev libmariadb-dev libssl-dev libcmocka-dev libjansson-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -35,7 +35,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release \
 FROM debian:${DEBIAN_RELEASE}-slim AS runtime
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libgrpc29 libprotobuf-c1 libhiredis0.14 libmariadb3 libssl3 ca-certificates \
+      libgrpc29 libprotobuf-c1 libhiredis0.14 libmariadb3 libssl3 libjansson4 ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 helpdesk \
  && useradd --system --uid 10001 --gid helpdesk --no-create-home --home-dir /nonexistent \

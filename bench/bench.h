@@ -11,14 +11,14 @@
 #include "rpc/client.h"
 
 typedef struct bench_opts {
-  const char *target;    /* host:port of the service under test */
-  const char *token;     /* bearer token (minted by the driver from HELPDESK_AUTH_SECRET) */
+  const char *target; /* host:port of the service under test */
+  const char *token;  /* bearer token (minted by the driver from HELPDESK_AUTH_SECRET) */
   const char *scenario;
-  unsigned concurrency;  /* worker threads, each with its own channel */
-  double duration_s;     /* run time, when calls == 0 */
-  uint64_t calls;        /* total operations, 0 → duration */
-  double rate;           /* operations/s across all workers, 0 → as fast as possible */
-  uint64_t prepare;      /* objects a scenario creates beforehand (tickets) */
+  unsigned concurrency; /* worker threads, each with its own channel */
+  double duration_s;    /* run time, when calls == 0 */
+  uint64_t calls;       /* total operations, 0 → duration */
+  double rate;          /* operations/s across all workers, 0 → as fast as possible */
+  uint64_t prepare;     /* objects a scenario creates beforehand (tickets) */
   const char *tenant;
 } bench_opts;
 
@@ -28,7 +28,7 @@ typedef struct bench_worker {
   hd_client *client;
   unsigned index;
   void *shared; /* the scenario's shared state from prepare */
-  uint64_t seq;  /* operations this worker has started */
+  uint64_t seq; /* operations this worker has started */
 } bench_worker;
 
 typedef struct bench_scenario {

@@ -82,7 +82,8 @@ static void *bench__thread(void *argp) {
     hd_arena_free(a);
     if (rc != 0) {
       if (t->res.errors++ == 0)
-        snprintf(t->res.first_error, sizeof t->res.first_error, "%s: %s", hd_code_name(err.code), err.msg);
+        snprintf(t->res.first_error, sizeof t->res.first_error, "%s: %s", hd_code_name(err.code),
+                 err.msg);
       continue;
     }
     record(&t->res, (uint64_t)(t1 - t0));
@@ -106,36 +107,66 @@ static double pct(const uint64_t *v, uint64_t n, double p) {
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: hd-bench --target HOST:PORT --scenario NAME [--concurrency N] [--duration S | --calls N]\n"
+          "usage: hd-bench --target HOST:PORT --scenario NAME [--concurrency N] [--duration S | "
+          "--calls N]\n"
           "                [--rate OPS_PER_S] [--prepare N] [--tenant T]\n"
-          "The token is minted from HELPDESK_AUTH_SECRET / HELPDESK_AUTH_ISSUER (as the services read them).\n"
+          "The token is minted from HELPDESK_AUTH_SECRET / HELPDESK_AUTH_ISSUER (as the services "
+          "read them).\n"
           "scenarios:\n");
   for (size_t i = 0; bench_scenarios[i]; i++)
     fprintf(f, "  %-12s %s\n", bench_scenarios[i]->name, bench_scenarios[i]->what);
 }
 
 int main(int argc, char **argv) {
-  bench_opts o = {.target = "127.0.0.1:50051", .scenario = "health", .concurrency = 1, .duration_s = 5,
-                  .prepare = 2000, .tenant = "bench"};
-  static const struct option longopts[] = {
-      {"target", required_argument, NULL, 't'},   {"scenario", required_argument, NULL, 's'},
-      {"concurrency", required_argument, NULL, 'c'}, {"duration", required_argument, NULL, 'd'},
-      {"calls", required_argument, NULL, 'n'},    {"rate", required_argument, NULL, 'r'},
-      {"prepare", required_argument, NULL, 'p'},  {"tenant", required_argument, NULL, 'T'},
-      {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0}};
+  bench_opts o = {.target = "127.0.0.1:50051",
+                  .scenario = "health",
+                  .concurrency = 1,
+                  .duration_s = 5,
+                  .prepare = 2000,
+                  .tenant = "bench"};
+  static const struct option longopts[] = {{"target", required_argument, NULL, 't'},
+                                           {"scenario", required_argument, NULL, 's'},
+                                           {"concurrency", required_argument, NULL, 'c'},
+                                           {"duration", required_argument, NULL, 'd'},
+                                           {"calls", required_argument, NULL, 'n'},
+                                           {"rate", required_argument, NULL, 'r'},
+                                           {"prepare", required_argument, NULL, 'p'},
+                                           {"tenant", required_argument, NULL, 'T'},
+                                           {"help", no_argument, NULL, 'h'},
+                                           {NULL, 0, NULL, 0}};
   int ch;
   while ((ch = getopt_long(argc, argv, "t:s:c:d:n:r:p:T:h", longopts, NULL)) != -1) {
     switch (ch) {
-      case 't': o.target = optarg; break;
-      case 's': o.scenario = optarg; break;
-      case 'c': o.concurrency = (unsigned)strtoul(optarg, NULL, 10); break;
-      case 'd': o.duration_s = strtod(optarg, NULL); break;
-      case 'n': o.calls = strtoull(optarg, NULL, 10); break;
-      case 'r': o.rate = strtod(optarg, NULL); break;
-      case 'p': o.prepare = strtoull(optarg, NULL, 10); break;
-      case 'T': o.tenant = optarg; break;
-      case 'h': usage(stdout); return 0;
-      default: usage(stderr); return 2;
+      case 't':
+        o.target = optarg;
+        break;
+      case 's':
+        o.scenario = optarg;
+        break;
+      case 'c':
+        o.concurrency = (unsigned)strtoul(optarg, NULL, 10);
+        break;
+      case 'd':
+        o.duration_s = strtod(optarg, NULL);
+        break;
+      case 'n':
+        o.calls = strtoull(optarg, NULL, 10);
+        break;
+      case 'r':
+        o.rate = strtod(optarg, NULL);
+        break;
+      case 'p':
+        o.prepare = strtoull(optarg, NULL, 10);
+        break;
+      case 'T':
+        o.tenant = optarg;
+        break;
+      case 'h':
+        usage(stdout);
+        return 0;
+      default:
+        usage(stderr);
+        return 2;
     }
   }
   if (o.concurrency < 1 || o.concurrency > 1024 || (o.calls == 0 && o.duration_s <= 0)) {
@@ -153,7 +184,8 @@ int main(int argc, char **argv) {
 
   /* A token good for the run: staff roles, so every scenario may act. */
   const char *secret = hd_config_str("HELPDESK_AUTH_SECRET", "helpdesk-local-development-secret");
-  hd_auth_config auth = {.secret = secret, .secret_len = strlen(secret),
+  hd_auth_config auth = {.secret = secret,
+                         .secret_len = strlen(secret),
                          .issuer = hd_config_str("HELPDESK_AUTH_ISSUER", "helpdesk")};
   hd_principal p = {.roles = HD_ROLE_AGENT | HD_ROLE_SUPERVISOR | HD_ROLE_SERVICE};
   snprintf(p.tenant, sizeof p.tenant, "%s", o.tenant);
@@ -206,10 +238,13 @@ int main(int argc, char **argv) {
   }
   qsort(all, total, sizeof *all, cmp_u64);
   double ops = (double)total / elapsed;
-  printf("scenario=%s concurrency=%u ops=%llu errors=%llu seconds=%.2f ops_per_s=%.0f p50_ms=%.3f p99_ms=%.3f "
-         "p999_ms=%.3f max_ms=%.3f\n",
-         sc->name, o.concurrency, (unsigned long long)total, (unsigned long long)errors, elapsed, ops,
-         pct(all, total, 50), pct(all, total, 99), pct(all, total, 99.9), total ? (double)all[total - 1] / 1000.0 : 0);
+  printf(
+      "scenario=%s concurrency=%u ops=%llu errors=%llu seconds=%.2f ops_per_s=%.0f p50_ms=%.3f "
+      "p99_ms=%.3f "
+      "p999_ms=%.3f max_ms=%.3f\n",
+      sc->name, o.concurrency, (unsigned long long)total, (unsigned long long)errors, elapsed, ops,
+      pct(all, total, 50), pct(all, total, 99), pct(all, total, 99.9),
+      total ? (double)all[total - 1] / 1000.0 : 0);
   if (first_error) printf("first_error=\"%s\"\n", first_error);
   free(all);
   rc = errors && !total ? 1 : 0;

@@ -15,8 +15,10 @@ static int health_op(bench_worker *w, hd_arena *a, hd_err *err) {
 }
 
 static const bench_scenario health = {
-    .name = "health", .what = "grpc.health.v1.Health/Check: the floor of gRPC itself", .op = health_op};
+    .name = "health",
+    .what = "grpc.health.v1.Health/Check: the floor of gRPC itself",
+    .op = health_op};
 
 const bench_scenario *const bench_scenarios[] = {
-    &health, &bench_create, &bench_get, &bench_list, &bench_list_status, &bench_list_owner,
-    &bench_workloop, NULL};
+    &health,           &bench_create,   &bench_get, &bench_list, &bench_list_status,
+    &bench_list_owner, &bench_workloop, NULL};

@@ -13,12 +13,13 @@
 #include "helpdesk/v1/tickets.pb-c.h"
 
 #define TICKETS_METHOD(m) "/helpdesk.v1.TicketService/" m
-#define BENCH_OWNER "bench-owner" /* the owner list_owner filters on (bench/load-tickets.sh too) */
+/* The owner list_owner filters on (bench/load-tickets.sh too). */
+#define BENCH_OWNER "bench-owner"
 
 typedef struct tickets_shared {
-  int64_t *ids;         /* tickets made by prepare (workloop), in creation order */
+  int64_t *ids; /* tickets made by prepare (workloop), in creation order */
   size_t n;
-  _Atomic size_t next;  /* the workloop's next ticket */
+  _Atomic size_t next;    /* the workloop's next ticket */
   int64_t min_id, max_id; /* get: the tenant's id range */
 } tickets_shared;
 
@@ -31,8 +32,8 @@ static uint64_t bench__rand(bench_worker *w) {
   return x;
 }
 
-static int create__call(hd_client *c, const char *token, const char *key, hd_arena *a,
-                        int64_t *id, hd_err *err) {
+static int create__call(hd_client *c, const char *token, const char *key, hd_arena *a, int64_t *id,
+                        hd_err *err) {
   Helpdesk__V1__CreateTicketRequest req = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
   req.idempotency_key = (char *)key;
   req.customer_id = "bench-customer";
@@ -59,7 +60,8 @@ static int create_op(bench_worker *w, hd_arena *a, hd_err *err) {
 }
 
 const bench_scenario bench_create = {
-    .name = "create", .what = "TicketService/CreateTicket: a durable write (ticket, history, outbox)",
+    .name = "create",
+    .what = "TicketService/CreateTicket: a durable write (ticket, history, outbox)",
     .op = create_op};
 
 /* ---- prepare: tickets made beforehand ---- */
@@ -142,8 +144,11 @@ static int get_op(bench_worker *w, hd_arena *a, hd_err *err) {
 }
 
 const bench_scenario bench_get = {
-    .name = "get", .what = "TicketService/GetTicket of a random ticket of the tenant (a read)",
-    .prepare = get_prepare, .op = get_op, .cleanup = tickets_cleanup};
+    .name = "get",
+    .what = "TicketService/GetTicket of a random ticket of the tenant (a read)",
+    .prepare = get_prepare,
+    .op = get_op,
+    .cleanup = tickets_cleanup};
 
 /* ---- list ---- */
 
@@ -167,12 +172,12 @@ static int list_status_op(bench_worker *w, hd_arena *a, hd_err *err) {
   return list__page(w, a, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_RESPONSE, NULL, err);
 }
 static int list_owner_op(bench_worker *w, hd_arena *a, hd_err *err) {
-  return list__page(w, a, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_UNSPECIFIED, BENCH_OWNER,
-                    err);
+  return list__page(w, a, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_UNSPECIFIED, BENCH_OWNER, err);
 }
 
 const bench_scenario bench_list = {
-    .name = "list", .what = "TicketService/ListTickets: the first page of 50, oldest first",
+    .name = "list",
+    .what = "TicketService/ListTickets: the first page of 50, oldest first",
     .op = list_op};
 const bench_scenario bench_list_status = {
     .name = "list_status",
@@ -185,8 +190,8 @@ const bench_scenario bench_list_owner = {
 
 /* ---- the owner's work loop ---- */
 
-static int reply__call(bench_worker *w, hd_arena *a, int64_t id,
-                       Helpdesk__V1__ReplyIntent intent, const char *body, hd_err *err) {
+static int reply__call(bench_worker *w, hd_arena *a, int64_t id, Helpdesk__V1__ReplyIntent intent,
+                       const char *body, hd_err *err) {
   Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
   req.ticket_id = id;
   req.intent = intent;
@@ -219,6 +224,9 @@ static int workloop_op(bench_worker *w, hd_arena *a, hd_err *err) {
 
 const bench_scenario bench_workloop = {
     .name = "workloop",
-    .what = "the owner's loop on tickets made beforehand (--prepare): ReplyToTicket ACKNOWLEDGE, "
-            "ReplyToTicket FINAL_ANSWER, CloseTicket",
-    .prepare = tickets_prepare, .op = workloop_op, .cleanup = tickets_cleanup};
+    .what =
+        "the owner's loop on tickets made beforehand (--prepare): ReplyToTicket ACKNOWLEDGE, "
+        "ReplyToTicket FINAL_ANSWER, CloseTicket",
+    .prepare = tickets_prepare,
+    .op = workloop_op,
+    .cleanup = tickets_cleanup};

@@ -9,10 +9,10 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
-  libhiredis-dev libmariadb-dev libssl-dev libcmocka-dev
+  libhiredis-dev libmariadb-dev libssl-dev libcmocka-dev libjansson-dev
   mariadb-server mariadb-client redis-server redis-tools
   protobuf-compiler protobuf-compiler-grpc python3 python3-grpcio python3-protobuf
-  valgrind
+  valgrind clang-format
 )
 
 missing=()

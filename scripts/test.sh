@@ -8,7 +8,8 @@
 #     smoke run of the load generator (bench/hd-bench, every scenario, a few calls);
 #  5. stops them with SIGTERM and checks that each drains and exits 0;
 #  6. validates the deployment files (scripts/validate-deploy.sh: docker-compose config,
-#     yamllint, Kubernetes schemas);
+#     yamllint, Kubernetes schemas), and checks that every C file is formatted
+#     (scripts/check-format.sh, with a badly formatted file to prove the check can fail);
 #  7. stops everything and removes the folder, also when a step failed or was interrupted.
 # The last line is "N passed, N failed", the sum of steps 3 to 6; the exit status is 0 only when
 # nothing failed. HELPDESK_CTEST_ARGS adds arguments to ctest (e.g. "-R test_auth").
@@ -137,10 +138,27 @@ echo "== deployment files: docker-compose config, yamllint, Kubernetes schemas"
 deploy_passed=0 deploy_failed=0
 if "$root/scripts/validate-deploy.sh"; then deploy_passed=1; else deploy_failed=1; fi
 
+echo "== format: every C file as .clang-format formats it"
+printf 'int  main( void ){return 0;}\n' >"$tmp/unformatted.c"
+if "$root/scripts/check-format.sh" "$tmp/unformatted.c" >/dev/null; then
+  echo "format check passed a badly formatted file"
+  deploy_failed=$((deploy_failed + 1))
+else
+  echo "format check refuses a badly formatted file: ok"
+  deploy_passed=$((deploy_passed + 1))
+fi
+if "$root/scripts/check-format.sh" >"$tmp/format.log" 2>&1; then
+  tail -n 1 "$tmp/format.log"
+  deploy_passed=$((deploy_passed + 1))
+else
+  head -n 60 "$tmp/format.log"
+  deploy_failed=$((deploy_failed + 1))
+fi
+
 passed=$((ctest_passed + python_passed + stop_passed + deploy_passed))
 failed=$((ctest_failed + python_failed + stop_failed + deploy_failed))
 echo "== ctest: $ctest_passed passed, $ctest_failed failed; python and bench smoke: $python_passed passed," \
   "$python_failed failed; graceful stop: $stop_passed passed, $stop_failed failed;" \
-  "deployment files: $deploy_passed passed, $deploy_failed failed"
+  "deployment files and format: $deploy_passed passed, $deploy_failed failed"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

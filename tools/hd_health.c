@@ -34,21 +34,23 @@ int main(int argc, char **argv) {
   int opt;
   while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     switch (opt) {
-    case 'c':
-      ca = optarg;
-      break;
-    case 't':
-      if (hd_parse_duration_us(optarg, &timeout_us) != 0 || timeout_us <= 0 || timeout_us > 60000000) {
-        fprintf(stderr, "hd-health: --timeout %s is not a duration between 1us and 60s\n", optarg);
+      case 'c':
+        ca = optarg;
+        break;
+      case 't':
+        if (hd_parse_duration_us(optarg, &timeout_us) != 0 || timeout_us <= 0 ||
+            timeout_us > 60000000) {
+          fprintf(stderr, "hd-health: --timeout %s is not a duration between 1us and 60s\n",
+                  optarg);
+          return HEALTH_FAILED;
+        }
+        break;
+      case 'h':
+        health__usage(stdout);
+        return HEALTH_SERVING;
+      default:
+        health__usage(stderr);
         return HEALTH_FAILED;
-      }
-      break;
-    case 'h':
-      health__usage(stdout);
-      return HEALTH_SERVING;
-    default:
-      health__usage(stderr);
-      return HEALTH_FAILED;
     }
   }
   if (argc - optind < 1 || argc - optind > 2) {
@@ -74,7 +76,8 @@ int main(int argc, char **argv) {
     goto done;
   }
   if (hd_client_call(client, "/grpc.health.v1.Health/Check", NULL, timeout_us, &req.base,
-                     &grpc__health__v1__health_check_response__descriptor, arena, &resp, &err) != 0) {
+                     &grpc__health__v1__health_check_response__descriptor, arena, &resp,
+                     &err) != 0) {
     if (err.code == HD_NOT_FOUND) {
       printf("SERVICE_UNKNOWN\n");
       rc = HEALTH_NOT_SERVING;
@@ -84,12 +87,12 @@ int main(int argc, char **argv) {
     goto done;
   }
   const Grpc__Health__V1__HealthCheckResponse *r = (const void *)resp;
-  const ProtobufCEnumValue *v =
-      protobuf_c_enum_descriptor_get_value(&grpc__health__v1__health_check_response__serving_status__descriptor,
-                                           (int)r->status);
+  const ProtobufCEnumValue *v = protobuf_c_enum_descriptor_get_value(
+      &grpc__health__v1__health_check_response__serving_status__descriptor, (int)r->status);
   printf("%s\n", v ? v->name : "UNKNOWN");
-  rc = r->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING ? HEALTH_SERVING
-                                                                                    : HEALTH_NOT_SERVING;
+  rc = r->status == GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
+           ? HEALTH_SERVING
+           : HEALTH_NOT_SERVING;
 done:
   hd_client_destroy(client);
   hd_arena_free(arena);

@@ -44,8 +44,9 @@ static int token__parse_roles(const char *list, unsigned *out) {
     size_t n = comma ? (size_t)(comma - p) : strlen(p);
     hd_role r;
     if (hd_role_parse(p, n, &r) != 0) {
-      fprintf(stderr, "hd-token: unknown role \"%.*s\" (known: customer, agent, team_lead, supervisor, "
-                      "tenant_admin, service)\n",
+      fprintf(stderr,
+              "hd-token: unknown role \"%.*s\" (known: customer, agent, team_lead, supervisor, "
+              "tenant_admin, service)\n",
               (int)n, p);
       return -1;
     }
@@ -59,29 +60,37 @@ static int token__parse_roles(const char *list, unsigned *out) {
 
 /* Fills o from argv; 1 when --help was asked for, -1 (message on stderr) on bad arguments. */
 static int token__parse_args(int argc, char **argv, token_opts *o) {
-  static const struct option longopts[] = {{"tenant", required_argument, NULL, 't'},
-                                           {"user", required_argument, NULL, 'u'},
-                                           {"roles", required_argument, NULL, 'r'},
-                                           {"ttl", required_argument, NULL, 'l'},
-                                           {"help", no_argument, NULL, 'h'},
-                                           {NULL, 0, NULL, 0}};
+  static const struct option longopts[] = {
+      {"tenant", required_argument, NULL, 't'}, {"user", required_argument, NULL, 'u'},
+      {"roles", required_argument, NULL, 'r'},  {"ttl", required_argument, NULL, 'l'},
+      {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
   int c;
   int64_t ttl_us;
   o->ttl_s = TOKEN_TTL_DEFAULT_S;
   while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
     switch (c) {
-    case 't': o->tenant = optarg; break;
-    case 'u': o->user = optarg; break;
-    case 'r': o->roles = optarg; break;
-    case 'l':
-      if (hd_parse_duration_us(optarg, &ttl_us) != 0 || ttl_us < HD_US_PER_S) {
-        fprintf(stderr, "hd-token: --ttl %s is not a duration of at least 1s (e.g. 3600, 30m, 12h, 7d)\n", optarg);
-        return -1;
-      }
-      o->ttl_s = ttl_us / HD_US_PER_S;
-      break;
-    case 'h': return 1;
-    default: return -1; /* getopt_long has said what was wrong */
+      case 't':
+        o->tenant = optarg;
+        break;
+      case 'u':
+        o->user = optarg;
+        break;
+      case 'r':
+        o->roles = optarg;
+        break;
+      case 'l':
+        if (hd_parse_duration_us(optarg, &ttl_us) != 0 || ttl_us < HD_US_PER_S) {
+          fprintf(stderr,
+                  "hd-token: --ttl %s is not a duration of at least 1s (e.g. 3600, 30m, 12h, 7d)\n",
+                  optarg);
+          return -1;
+        }
+        o->ttl_s = ttl_us / HD_US_PER_S;
+        break;
+      case 'h':
+        return 1;
+      default:
+        return -1; /* getopt_long has said what was wrong */
     }
   }
   if (optind < argc) {
@@ -110,8 +119,8 @@ int main(int argc, char **argv) {
   hd_principal p = {0};
   if (token__parse_roles(o.roles, &p.roles) != 0) return 2;
   if (strlen(o.tenant) > HD_TENANT_MAX || strlen(o.user) > HD_USER_ID_MAX) {
-    fprintf(stderr, "hd-token: tenant is limited to %d characters and user id to %d\n", HD_TENANT_MAX,
-            HD_USER_ID_MAX);
+    fprintf(stderr, "hd-token: tenant is limited to %d characters and user id to %d\n",
+            HD_TENANT_MAX, HD_USER_ID_MAX);
     return 2;
   }
   snprintf(p.tenant, sizeof p.tenant, "%s", o.tenant);

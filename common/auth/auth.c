@@ -9,8 +9,8 @@ static const struct {
   hd_role role;
   const char *name;
 } auth__roles[] = {
-    {HD_ROLE_CUSTOMER, "customer"},     {HD_ROLE_AGENT, "agent"},
-    {HD_ROLE_TEAM_LEAD, "team_lead"},   {HD_ROLE_SUPERVISOR, "supervisor"},
+    {HD_ROLE_CUSTOMER, "customer"},         {HD_ROLE_AGENT, "agent"},
+    {HD_ROLE_TEAM_LEAD, "team_lead"},       {HD_ROLE_SUPERVISOR, "supervisor"},
     {HD_ROLE_TENANT_ADMIN, "tenant_admin"}, {HD_ROLE_SERVICE, "service"},
 };
 
@@ -55,12 +55,14 @@ int hd_auth_bearer(const hd_auth_config *cfg, const char *value, size_t len, int
   if (!value || len == 0)
     return hd_err_set(err, HD_UNAUTHENTICATED, "authorization metadata missing: %s", auth__how);
   if (!auth__starts_with_word(value, len, "bearer"))
-    return hd_err_set(err, HD_UNAUTHENTICATED, "authorization is not a Bearer token: %s", auth__how);
+    return hd_err_set(err, HD_UNAUTHENTICATED, "authorization is not a Bearer token: %s",
+                      auth__how);
   size_t start = 6, end = len;
   while (start < end && auth__is_blank(value[start])) start++;
   while (end > start && auth__is_blank(value[end - 1])) end--;
   if (start == end)
-    return hd_err_set(err, HD_UNAUTHENTICATED, "authorization has no token after 'Bearer': %s", auth__how);
+    return hd_err_set(err, HD_UNAUTHENTICATED, "authorization has no token after 'Bearer': %s",
+                      auth__how);
   return hd_auth_verify(cfg, value + start, end - start, now_s, out, err);
 }
 
@@ -88,9 +90,11 @@ static const char *auth__role_list(unsigned roles, const char *last_sep, char *o
 
 int hd_auth_require(const hd_principal *p, unsigned any_of, hd_err *err) {
   char need[128], has[128];
-  if (!p) return hd_err_set(err, HD_UNAUTHENTICATED, "this call needs a bearer token: %s", auth__how);
+  if (!p)
+    return hd_err_set(err, HD_UNAUTHENTICATED, "this call needs a bearer token: %s", auth__how);
   if (p->roles & any_of) return 0;
-  return hd_err_set(err, HD_PERMISSION_DENIED, "this call needs the role %s; user \"%.*s\" of tenant \"%.*s\" has %s",
+  return hd_err_set(err, HD_PERMISSION_DENIED,
+                    "this call needs the role %s; user \"%.*s\" of tenant \"%.*s\" has %s",
                     auth__role_list(any_of, " or ", need, sizeof need),
                     (int)strnlen(p->user_id, sizeof p->user_id), p->user_id,
                     (int)strnlen(p->tenant, sizeof p->tenant), p->tenant,

@@ -22,7 +22,7 @@ typedef enum hd_role {
 #define HD_ROLES_STAFF \
   (HD_ROLE_AGENT | HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR | HD_ROLE_TENANT_ADMIN | HD_ROLE_SERVICE)
 
-#define HD_TENANT_MAX 64
+#define HD_TENANT_MAX  64
 #define HD_USER_ID_MAX 128
 
 /* Who is calling. Claims: iss, sub (user id), tenant, roles (array of role names), exp, iat. */

@@ -23,7 +23,8 @@ size_t hd_b64url_encoded_len(size_t n) {
 
 size_t hd_b64url_decoded_max(size_t n) { return n / 4 * 3 + (n % 4 ? n % 4 - 1 : 0); }
 
-int hd_b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_size, size_t *out_len) {
+int hd_b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_size,
+                     size_t *out_len) {
   if (n > (SIZE_MAX - 1) / 4 * 3) return -1;
   size_t need = hd_b64url_encoded_len(n);
   if (!out || out_size < need + 1) return -1;
@@ -50,7 +51,8 @@ int hd_b64url_encode(const unsigned char *in, size_t n, char *out, size_t out_si
   return 0;
 }
 
-int hd_b64url_decode(const char *in, size_t n, unsigned char *out, size_t out_size, size_t *out_len) {
+int hd_b64url_decode(const char *in, size_t n, unsigned char *out, size_t out_size,
+                     size_t *out_len) {
   if (n % 4 == 1 || out_size < hd_b64url_decoded_max(n) || (n && (!in || !out))) return -1;
   const unsigned char *s = (const unsigned char *)in;
   uint32_t acc = 0;

@@ -39,10 +39,14 @@ static int json__hex4(json__parser *p, size_t at, unsigned *out) {
   for (size_t i = at; i < at + 4; i++) {
     char c = p->buf[i];
     unsigned d;
-    if (c >= '0' && c <= '9') d = (unsigned)(c - '0');
-    else if (c >= 'a' && c <= 'f') d = (unsigned)(c - 'a' + 10);
-    else if (c >= 'A' && c <= 'F') d = (unsigned)(c - 'A' + 10);
-    else return json__fail(p, "bad hex digit in a \\u escape");
+    if (c >= '0' && c <= '9')
+      d = (unsigned)(c - '0');
+    else if (c >= 'a' && c <= 'f')
+      d = (unsigned)(c - 'a' + 10);
+    else if (c >= 'A' && c <= 'F')
+      d = (unsigned)(c - 'A' + 10);
+    else
+      return json__fail(p, "bad hex digit in a \\u escape");
     v = v << 4 | d;
   }
   *out = v;
@@ -80,16 +84,34 @@ static int json__escape(json__parser *p, size_t *r, size_t *w) {
   if (*r >= p->len) return json__fail(p, "unterminated string");
   char e = b[(*r)++];
   switch (e) {
-  case '"': b[(*w)++] = '"'; return 0;
-  case '\\': b[(*w)++] = '\\'; return 0;
-  case '/': b[(*w)++] = '/'; return 0;
-  case 'b': b[(*w)++] = '\b'; return 0;
-  case 'f': b[(*w)++] = '\f'; return 0;
-  case 'n': b[(*w)++] = '\n'; return 0;
-  case 'r': b[(*w)++] = '\r'; return 0;
-  case 't': b[(*w)++] = '\t'; return 0;
-  case 'u': break;
-  default: return json__fail(p, "unknown escape in a string");
+    case '"':
+      b[(*w)++] = '"';
+      return 0;
+    case '\\':
+      b[(*w)++] = '\\';
+      return 0;
+    case '/':
+      b[(*w)++] = '/';
+      return 0;
+    case 'b':
+      b[(*w)++] = '\b';
+      return 0;
+    case 'f':
+      b[(*w)++] = '\f';
+      return 0;
+    case 'n':
+      b[(*w)++] = '\n';
+      return 0;
+    case 'r':
+      b[(*w)++] = '\r';
+      return 0;
+    case 't':
+      b[(*w)++] = '\t';
+      return 0;
+    case 'u':
+      break;
+    default:
+      return json__fail(p, "unknown escape in a string");
   }
   unsigned cp;
   if (json__hex4(p, *r, &cp) != 0) return -1;
@@ -198,7 +220,8 @@ static int json__value(json__parser *p, auth_json_member *m) {
     return json__int(p, &m->num);
   }
   if (c == '{') return json__fail(p, "nested objects are not accepted");
-  if (c == 't' || c == 'f' || c == 'n') return json__fail(p, "true, false and null are not accepted");
+  if (c == 't' || c == 'f' || c == 'n')
+    return json__fail(p, "true, false and null are not accepted");
   return json__fail(p, "expected a value");
 }
 

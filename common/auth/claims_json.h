@@ -8,7 +8,7 @@
 #include <stdint.h>
 
 #define AUTH_JSON_MAX_MEMBERS 16 /* members of the object */
-#define AUTH_JSON_MAX_ITEMS 16   /* strings across all arrays */
+#define AUTH_JSON_MAX_ITEMS   16 /* strings across all arrays */
 
 typedef enum auth_json_type { AUTH_JSON_STRING, AUTH_JSON_INT, AUTH_JSON_STRINGS } auth_json_type;
 

@@ -28,7 +28,7 @@ void hd_clock_set(hd_clock *c, int64_t t_us);
 static inline int64_t hd_clock_now_us(const hd_clock *c) { return c->now_us(c); }
 
 #define HD_US_PER_MS 1000LL
-#define HD_US_PER_S 1000000LL
+#define HD_US_PER_S  1000000LL
 
 /* Monotonic microseconds, for measuring durations (not a rule's time). */
 int64_t hd_monotonic_us(void);

@@ -15,7 +15,8 @@ const char *hd_config_str(const char *name, const char *def) {
   return (v && *v) ? v : def;
 }
 
-int hd_config_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out, hd_err *err) {
+int hd_config_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out,
+                  hd_err *err) {
   const char *v = getenv(name);
   if (!v || !*v) {
     *out = def;
@@ -41,8 +42,8 @@ static int64_t config__unit_us(const char *unit) {
   static const struct {
     const char *suffix;
     int64_t us;
-  } units[] = {{"", 1000000LL},      {"s", 1000000LL},     {"ms", 1000LL},        {"us", 1LL},
-               {"m", 60000000LL},   {"h", 3600000000LL}, {"d", 86400000000LL}};
+  } units[] = {{"", 1000000LL},   {"s", 1000000LL},    {"ms", 1000LL},      {"us", 1LL},
+               {"m", 60000000LL}, {"h", 3600000000LL}, {"d", 86400000000LL}};
   for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
     if (strcmp(unit, units[i].suffix) == 0) return units[i].us;
   return 0;
@@ -96,7 +97,8 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   size_t i;
   memset(c, 0, sizeof *c);
   if (!service || !*service || strlen(service) >= sizeof upper)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "service name must be 1 to %zu characters", sizeof upper - 1);
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "service name must be 1 to %zu characters",
+                      sizeof upper - 1);
   for (i = 0; service[i]; i++) upper[i] = (char)toupper((unsigned char)service[i]);
   upper[i] = '\0';
   c->service = service;
@@ -110,9 +112,11 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->db_name = hd_config_str(var, c->db_name_buf_);
 
   if (hd_config_int("HELPDESK_WORKERS", 8, 1, 256, &c->workers, err)) return -1;
-  if (hd_config_int("HELPDESK_MAX_MESSAGE_BYTES", 8 << 20, 1024, 1 << 30, &c->max_message_bytes, err))
+  if (hd_config_int("HELPDESK_MAX_MESSAGE_BYTES", 8 << 20, 1024, 1 << 30, &c->max_message_bytes,
+                    err))
     return -1;
-  if (hd_config_duration_us("HELPDESK_SHUTDOWN_GRACE", 10 * 1000000LL, &c->grace_us, err)) return -1;
+  if (hd_config_duration_us("HELPDESK_SHUTDOWN_GRACE", 10 * 1000000LL, &c->grace_us, err))
+    return -1;
   c->db_host = hd_config_str("HELPDESK_DB_HOST", "127.0.0.1");
   if (hd_config_int("HELPDESK_DB_PORT", 3306, 1, 65535, &c->db_port, err)) return -1;
   c->db_socket = hd_config_str("HELPDESK_DB_SOCKET", NULL);

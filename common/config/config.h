@@ -11,7 +11,8 @@
 const char *hd_config_str(const char *name, const char *def);
 
 /* Integer in [min, max]; INVALID_ARGUMENT naming the variable when malformed or out of range. */
-int hd_config_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out, hd_err *err);
+int hd_config_int(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out,
+                  hd_err *err);
 
 /* Duration such as "250ms", "30s", "5m", "72h", "3d" (bare number = seconds), in microseconds. */
 int hd_config_duration_us(const char *name, int64_t def_us, int64_t *out_us, hd_err *err);
@@ -43,6 +44,7 @@ typedef struct hd_common_config {
 } hd_common_config;
 
 /* Loads the shared settings for `service` whose default port is default_port. */
-int hd_common_config_load(const char *service, int default_port, hd_common_config *out, hd_err *err);
+int hd_common_config_load(const char *service, int default_port, hd_common_config *out,
+                          hd_err *err);
 
 #endif

@@ -13,12 +13,12 @@
 
 #include "db/db_internal.h"
 
-#define DB_DEFAULT_HOST "127.0.0.1"
-#define DB_DEFAULT_PORT 3306u
+#define DB_DEFAULT_HOST              "127.0.0.1"
+#define DB_DEFAULT_PORT              3306u
 #define DB_DEFAULT_CONNECT_TIMEOUT_S 3u
-#define DB_DEFAULT_RW_TIMEOUT_S 30u
-#define DB_NAME_MAX 64u
-#define DB_LOCK_WAIT_MAX_S 50u /* InnoDB's own default */
+#define DB_DEFAULT_RW_TIMEOUT_S      30u
+#define DB_NAME_MAX                  64u
+#define DB_LOCK_WAIT_MAX_S           50u /* InnoDB's own default */
 
 /* mysql_library_init is run once per process before the first handle. */
 static pthread_once_t db_library_once = PTHREAD_ONCE_INIT;
@@ -40,7 +40,8 @@ static bool db__name_ok(const char *name) {
   if (n == 0 || n > DB_NAME_MAX) return false;
   for (size_t i = 0; i < n; i++) {
     const char c = name[i];
-    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_')) return false;
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return false;
   }
   return true;
 }
@@ -69,12 +70,14 @@ int hd_db_new(const hd_db_config *cfg, hd_db **out, hd_err *err) {
   db = calloc(1, sizeof *db);
   if (!db || !db__dup(cfg->host && cfg->host[0] ? cfg->host : DB_DEFAULT_HOST, &db->host) ||
       !db__dup(cfg->socket && cfg->socket[0] ? cfg->socket : NULL, &db->socket) ||
-      !db__dup(cfg->user, &db->user) || !db__dup(cfg->password, &db->password) || !db__dup(name, &db->database)) {
+      !db__dup(cfg->user, &db->user) || !db__dup(cfg->password, &db->password) ||
+      !db__dup(name, &db->database)) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the database handle");
     goto done;
   }
   db->port = cfg->port ? cfg->port : DB_DEFAULT_PORT;
-  db->connect_timeout_s = cfg->connect_timeout_s ? cfg->connect_timeout_s : DB_DEFAULT_CONNECT_TIMEOUT_S;
+  db->connect_timeout_s =
+      cfg->connect_timeout_s ? cfg->connect_timeout_s : DB_DEFAULT_CONNECT_TIMEOUT_S;
   db->rw_timeout_s = cfg->rw_timeout_s ? cfg->rw_timeout_s : DB_DEFAULT_RW_TIMEOUT_S;
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -129,11 +132,12 @@ static int db__session(const hd_db *db, MYSQL *m) {
   if (lock_wait < 1) lock_wait = 1;
   if (lock_wait > DB_LOCK_WAIT_MAX_S) lock_wait = DB_LOCK_WAIT_MAX_S;
   char sql[320];
-  const int n = snprintf(sql, sizeof sql,
-                         "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
-                         "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', "
-                         "innodb_lock_wait_timeout = %u",
-                         lock_wait);
+  const int n =
+      snprintf(sql, sizeof sql,
+               "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_IN_DATE,NO_ZERO_DATE,"
+               "ERROR_FOR_DIVISION_BY_ZERO,NO_ENGINE_SUBSTITUTION', time_zone = '+00:00', "
+               "innodb_lock_wait_timeout = %u",
+               lock_wait);
   if (n < 0 || (size_t)n >= sizeof sql) return -1;
   if (mysql_real_query(m, sql, (unsigned long)n) != 0) return -1;
   return mysql_autocommit(m, 1) ? -1 : 0;
@@ -144,7 +148,8 @@ static int db__use_database(const hd_db *db, MYSQL *m) {
   if (!db->database || mysql_select_db(m, db->database) == 0) return 0;
   if (mysql_errno(m) != DB_ER_BAD_DB) return -1;
   char sql[128];
-  const int n = snprintf(sql, sizeof sql, "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4", db->database);
+  const int n = snprintf(sql, sizeof sql,
+                         "CREATE DATABASE IF NOT EXISTS `%s` CHARACTER SET utf8mb4", db->database);
   if (n < 0 || (size_t)n >= sizeof sql) return -1;
   if (mysql_real_query(m, sql, (unsigned long)n) != 0) return -1;
   return mysql_select_db(m, db->database) == 0 ? 0 : -1;
@@ -163,9 +168,12 @@ static int db__connect(hd_db *db, hd_err *err) {
   const unsigned protocol = db->socket ? MYSQL_PROTOCOL_SOCKET : MYSQL_PROTOCOL_TCP;
   const unsigned no_local_infile = 0;
   const my_bool no_reconnect = 0; /* a silent reconnect would lose a transaction and the cache */
-  if (mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) || mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout) ||
-      mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout) || mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol) ||
-      mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &no_local_infile) || mysql_options(m, MYSQL_OPT_RECONNECT, &no_reconnect) ||
+  if (mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &connect_timeout) ||
+      mysql_options(m, MYSQL_OPT_READ_TIMEOUT, &rw_timeout) ||
+      mysql_options(m, MYSQL_OPT_WRITE_TIMEOUT, &rw_timeout) ||
+      mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol) ||
+      mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &no_local_infile) ||
+      mysql_options(m, MYSQL_OPT_RECONNECT, &no_reconnect) ||
       mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4")) {
     hd_err_set(err, HD_INTERNAL, "cannot set the database connection options");
     goto done;
@@ -173,13 +181,14 @@ static int db__connect(hd_db *db, hd_err *err) {
   if (!mysql_real_connect(m, db->socket ? "localhost" : db->host, db->user, db->password, NULL,
                           db->socket ? 0 : db->port, db->socket, 0)) {
     db->last_errno = mysql_errno(m);
-    hd_err_set(err, HD_UNAVAILABLE, "database unavailable: cannot connect to %s: %s", where, mysql_error(m));
+    hd_err_set(err, HD_UNAVAILABLE, "database unavailable: cannot connect to %s: %s", where,
+               mysql_error(m));
     goto done;
   }
   if (db__session(db, m) != 0) {
     db->last_errno = mysql_errno(m);
-    hd_err_set(err, HD_UNAVAILABLE, "database unavailable: cannot set up the session on %s: %s", where,
-               mysql_error(m));
+    hd_err_set(err, HD_UNAVAILABLE, "database unavailable: cannot set up the session on %s: %s",
+               where, mysql_error(m));
     goto done;
   }
   if (db__use_database(db, m) != 0) {
@@ -209,20 +218,23 @@ int db_ready(hd_db *db, bool *reused, hd_err *err) {
   *reused = false;
   if (db->tx == DB_TX_LOST)
     return hd_err_set(err, HD_UNAVAILABLE,
-                      "database unavailable: the connection was lost inside the transaction (the server rolled it back)");
+                      "database unavailable: the connection was lost inside the transaction (the "
+                      "server rolled it back)");
   if (db->m && db__closed_by_server(db->m)) {
     const bool in_tx = db->tx == DB_TX_OPEN;
     db_drop(db);
     if (in_tx)
       return hd_err_set(err, HD_UNAVAILABLE,
-                        "database unavailable: the server closed the connection inside the transaction (rolled back)");
+                        "database unavailable: the server closed the connection inside the "
+                        "transaction (rolled back)");
   }
   if (db->m) {
     *reused = true;
     return 0;
   }
   if (db->pinned)
-    return hd_err_set(err, HD_UNAVAILABLE, "database unavailable: the connection holding a session lock was lost");
+    return hd_err_set(err, HD_UNAVAILABLE,
+                      "database unavailable: the connection holding a session lock was lost");
   return db__connect(db, err);
 }
 

@@ -20,9 +20,9 @@
 #include "core/err.h"
 
 typedef struct hd_db_config {
-  const char *host;     /* default 127.0.0.1; hd_db_new copies every string */
+  const char *host; /* default 127.0.0.1; hd_db_new copies every string */
   unsigned port;
-  const char *socket;   /* NULL → TCP */
+  const char *socket; /* NULL → TCP */
   const char *user;
   const char *password;
   const char *database; /* the service's own schema, [A-Za-z0-9_]{1,64}; created on connect when
@@ -62,7 +62,9 @@ typedef struct hd_db_param {
 
 static inline hd_db_param hd_db_int(int64_t v) { return (hd_db_param){.type = HD_DB_INT, .i = v}; }
 static inline hd_db_param hd_db_null(void) { return (hd_db_param){.type = HD_DB_NULL}; }
-static inline hd_db_param hd_db_double(double v) { return (hd_db_param){.type = HD_DB_DOUBLE, .d = v}; }
+static inline hd_db_param hd_db_double(double v) {
+  return (hd_db_param){.type = HD_DB_DOUBLE, .d = v};
+}
 /* TEXT from a NUL-terminated string; NULL → SQL NULL. */
 hd_db_param hd_db_text(const char *s);
 static inline hd_db_param hd_db_textn(const char *s, size_t n) {

@@ -9,16 +9,16 @@
 
 bool db_errno_gone(unsigned errnum) {
   switch (errnum) {
-  case DB_CR_CONNECTION_ERROR:
-  case DB_CR_CONN_HOST_ERROR:
-  case DB_CR_SERVER_GONE_ERROR:
-  case DB_CR_SERVER_LOST:
-  case DB_CR_SERVER_LOST_EXTENDED:
-  case DB_ER_CONNECTION_KILLED:
-  case DB_ER_SERVER_SHUTDOWN:
-    return true;
-  default:
-    return false;
+    case DB_CR_CONNECTION_ERROR:
+    case DB_CR_CONN_HOST_ERROR:
+    case DB_CR_SERVER_GONE_ERROR:
+    case DB_CR_SERVER_LOST:
+    case DB_CR_SERVER_LOST_EXTENDED:
+    case DB_ER_CONNECTION_KILLED:
+    case DB_ER_SERVER_SHUTDOWN:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -27,7 +27,8 @@ bool db_errno_not_run(unsigned errnum) {
    * kill instead of running it (a statement killed midway is rolled back, like any failed
    * statement). Not 2013: the connection broke while waiting for the answer, so the statement
    * may have been applied. */
-  return errnum == DB_CR_SERVER_GONE_ERROR || errnum == DB_ER_CONNECTION_KILLED || errnum == DB_ER_SERVER_SHUTDOWN;
+  return errnum == DB_CR_SERVER_GONE_ERROR || errnum == DB_ER_CONNECTION_KILLED ||
+         errnum == DB_ER_SERVER_SHUTDOWN;
 }
 
 bool db_errno_retryable(unsigned errnum) {
@@ -67,8 +68,9 @@ void db_sql_quote(const char *sql, char *buf, size_t size) {
 /* True when the word just before in[q] (a quote) names an identifier: the quoted text is then
  * a column, key or table name, not a value. */
 static bool db__identifier_context(const char *in, size_t q) {
-  static const char *const words[] = {"column", "key",      "constraint", "table", "database", "index",
-                                      "field",  "function", "procedure",  "view",  "trigger",  "sequence"};
+  static const char *const words[] = {"column",    "key",   "constraint", "table",
+                                      "database",  "index", "field",      "function",
+                                      "procedure", "view",  "trigger",    "sequence"};
   size_t end = q;
   while (end > 0 && in[end - 1] == ' ') end--;
   size_t start = end;
@@ -139,12 +141,14 @@ int db_fail(hd_db *db, unsigned errnum, const char *errmsg, const char *sql, hd_
     hd_err_set(err, HD_UNAVAILABLE, "database unavailable: %s (during \"%s\"%s)", msg, what,
                maybe_ran ? "; it may or may not have been applied" : "");
     db_drop(db);
-  } else if (errnum == DB_ER_DUP_ENTRY || errnum == DB_ER_DUP_KEY || errnum == DB_ER_DUP_ENTRY_WITH_KEY_NAME) {
+  } else if (errnum == DB_ER_DUP_ENTRY || errnum == DB_ER_DUP_KEY ||
+             errnum == DB_ER_DUP_ENTRY_WITH_KEY_NAME) {
     char key[128];
     db__dup_key(errmsg ? errmsg : "", key, sizeof key);
     hd_err_set(err, HD_ALREADY_EXISTS, "duplicate key%s%s on \"%s\"", key[0] ? " " : "", key, what);
   } else if (errnum == DB_ER_LOCK_DEADLOCK) {
-    hd_err_set(err, HD_ABORTED, "deadlock on \"%s\": the transaction was rolled back; run it again", what);
+    hd_err_set(err, HD_ABORTED, "deadlock on \"%s\": the transaction was rolled back; run it again",
+               what);
   } else if (errnum == DB_ER_LOCK_WAIT_TIMEOUT) {
     hd_err_set(err, HD_ABORTED, "lock wait timeout on \"%s\": run the transaction again", what);
   } else if (errnum == DB_CR_OUT_OF_MEMORY) {

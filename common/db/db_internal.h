@@ -52,8 +52,8 @@ struct hd_db {
   char *host, *socket, *user, *password, *database; /* owned copies; NULL when unset */
   unsigned port;
   unsigned connect_timeout_s, rw_timeout_s;
-  MYSQL *m;            /* NULL before the first use and after the connection was lost */
-  bool pinned;         /* a session lock is held: losing the connection must not reconnect */
+  MYSQL *m;    /* NULL before the first use and after the connection was lost */
+  bool pinned; /* a session lock is held: losing the connection must not reconnect */
   db_cached_stmt cache[DB_STMT_CACHE_MAX];
   size_t n_cached;
   uint64_t use_clock;

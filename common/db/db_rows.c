@@ -97,4 +97,6 @@ int64_t hd_db_i64(const hd_db_rows *r, size_t row, size_t col) {
   return strtoll(hd_db_str(r, row, col, NULL), NULL, 10);
 }
 
-double hd_db_f64(const hd_db_rows *r, size_t row, size_t col) { return strtod(hd_db_str(r, row, col, NULL), NULL); }
+double hd_db_f64(const hd_db_rows *r, size_t row, size_t col) {
+  return strtod(hd_db_str(r, row, col, NULL), NULL);
+}

@@ -5,7 +5,9 @@
 
 #include "db/db_internal.h"
 
-static bool script__space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v'; }
+static bool script__space(char c) {
+  return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
+}
 
 static bool script__blank(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)

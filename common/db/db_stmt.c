@@ -8,9 +8,10 @@
 
 #include "db/db_internal.h"
 
-#define STMT_MAX_PARAMS 65535u /* the protocol's limit */
-#define STMT_STACK_BINDS 16u   /* parameters bound without an allocation */
-#define STMT_SCRATCH 64u       /* bytes of a cell fetched in the first pass; longer ones are re-read */
+#define STMT_MAX_PARAMS  65535u /* the protocol's limit */
+#define STMT_STACK_BINDS 16u    /* parameters bound without an allocation */
+/* Bytes of a cell fetched in the first pass; longer ones are re-read. */
+#define STMT_SCRATCH 64u
 
 /* One call of hd_db_exec / hd_db_query. */
 typedef struct stmt_call {
@@ -93,7 +94,8 @@ static int stmt__get(hd_db *db, const char *sql, MYSQL_STMT **out, hd_err *err) 
   } else {
     db->n_cached++;
   }
-  db->cache[slot] = (db_cached_stmt){.sql = copy, .len = len, .hash = h, .last_use = db->use_clock, .st = st};
+  db->cache[slot] =
+      (db_cached_stmt){.sql = copy, .len = len, .hash = h, .last_use = db->use_clock, .st = st};
   *out = st;
   return 0;
 }
@@ -104,29 +106,31 @@ static int stmt__bind_params(const stmt_call *c, MYSQL_BIND *b, unsigned long *l
     const hd_db_param *p = &c->params[i];
     memset(&b[i], 0, sizeof b[i]);
     switch (p->type) {
-    case HD_DB_NULL:
-      b[i].buffer_type = MYSQL_TYPE_NULL;
-      break;
-    case HD_DB_INT:
-      b[i].buffer_type = MYSQL_TYPE_LONGLONG;
-      b[i].buffer = (void *)&p->i;
-      break;
-    case HD_DB_DOUBLE:
-      b[i].buffer_type = MYSQL_TYPE_DOUBLE;
-      b[i].buffer = (void *)&p->d;
-      break;
-    case HD_DB_TEXT:
-    case HD_DB_BLOB:
-      if (!p->s && p->len)
-        return hd_err_set(err, HD_INTERNAL, "parameter %zu has %zu bytes but no pointer", i + 1, p->len);
-      b[i].buffer_type = p->type == HD_DB_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
-      b[i].buffer = (void *)(p->s ? p->s : empty);
-      b[i].buffer_length = (unsigned long)p->len;
-      lens[i] = (unsigned long)p->len;
-      b[i].length = &lens[i];
-      break;
-    default:
-      return hd_err_set(err, HD_INTERNAL, "parameter %zu has an unknown type %d", i + 1, (int)p->type);
+      case HD_DB_NULL:
+        b[i].buffer_type = MYSQL_TYPE_NULL;
+        break;
+      case HD_DB_INT:
+        b[i].buffer_type = MYSQL_TYPE_LONGLONG;
+        b[i].buffer = (void *)&p->i;
+        break;
+      case HD_DB_DOUBLE:
+        b[i].buffer_type = MYSQL_TYPE_DOUBLE;
+        b[i].buffer = (void *)&p->d;
+        break;
+      case HD_DB_TEXT:
+      case HD_DB_BLOB:
+        if (!p->s && p->len)
+          return hd_err_set(err, HD_INTERNAL, "parameter %zu has %zu bytes but no pointer", i + 1,
+                            p->len);
+        b[i].buffer_type = p->type == HD_DB_TEXT ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+        b[i].buffer = (void *)(p->s ? p->s : empty);
+        b[i].buffer_length = (unsigned long)p->len;
+        lens[i] = (unsigned long)p->len;
+        b[i].length = &lens[i];
+        break;
+      default:
+        return hd_err_set(err, HD_INTERNAL, "parameter %zu has an unknown type %d", i + 1,
+                          (int)p->type);
     }
   }
   return 0;
@@ -153,9 +157,10 @@ static size_t stmt__float_text(float v, char *buf, size_t size) {
 
 /* Copies the current row's cells into rows (cols: the first-pass fetch; long cells are read
  * again at their full length with mysql_stmt_fetch_column). */
-static int stmt__store_row(hd_db *db, MYSQL_STMT *st, const MYSQL_FIELD *fields, stmt_col *cols, size_t ncols,
-                           hd_db_rows *rows, const char *sql, hd_err *err) {
-  if (db_rows_begin_row(rows) != 0) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory fetching rows");
+static int stmt__store_row(hd_db *db, MYSQL_STMT *st, const MYSQL_FIELD *fields, stmt_col *cols,
+                           size_t ncols, hd_db_rows *rows, const char *sql, hd_err *err) {
+  if (db_rows_begin_row(rows) != 0)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory fetching rows");
   for (size_t c = 0; c < ncols; c++) {
     const stmt_col *col = &cols[c];
     if (col->is_null) continue;
@@ -173,7 +178,8 @@ static int stmt__store_row(hd_db *db, MYSQL_STMT *st, const MYSQL_FIELD *fields,
       if (!col->error && len <= STMT_SCRATCH) src = col->scratch;
     }
     char *dst = db_rows_reserve(rows, len);
-    if (!dst) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory fetching a %zu-byte value", len);
+    if (!dst)
+      return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory fetching a %zu-byte value", len);
     if (src) {
       memcpy(dst, src, len);
     } else {
@@ -187,7 +193,8 @@ static int stmt__store_row(hd_db *db, MYSQL_STMT *st, const MYSQL_FIELD *fields,
                       .error = &error};
       if (mysql_stmt_fetch_column(st, &b, (unsigned)c, 0) != 0) return stmt__fail(db, st, sql, err);
       if (error || got != len)
-        return hd_err_set(err, HD_INTERNAL, "column %zu of \"%.40s\" changed length while fetched", c + 1, sql);
+        return hd_err_set(err, HD_INTERNAL, "column %zu of \"%.40s\" changed length while fetched",
+                          c + 1, sql);
     }
     db_rows_commit(rows, c, len);
   }
@@ -249,7 +256,8 @@ static int stmt__fetch(hd_db *db, MYSQL_STMT *st, stmt_call *c, hd_err *err) {
       if (hd_db_rows_count(rows) == c->max_rows) {
         char what[DB_SQL_QUOTE_MAX + 8];
         db_sql_quote(c->sql, what, sizeof what);
-        hd_err_set(err, HD_RESOURCE_EXHAUSTED, "\"%s\" returned more than %zu rows", what, c->max_rows);
+        hd_err_set(err, HD_RESOURCE_EXHAUSTED, "\"%s\" returned more than %zu rows", what,
+                   c->max_rows);
         goto done;
       }
       if (stmt__store_row(db, st, fields, cols, ncols, rows, c->sql, err) != 0) goto done;
@@ -282,7 +290,8 @@ static int stmt__attempt(hd_db *db, stmt_call *c, bool *sent, hd_err *err) {
   if (mysql_stmt_param_count(st) != c->n) {
     char what[DB_SQL_QUOTE_MAX + 8];
     db_sql_quote(c->sql, what, sizeof what);
-    hd_err_set(err, HD_INTERNAL, "\"%s\" takes %lu parameters, %zu given", what, mysql_stmt_param_count(st), c->n);
+    hd_err_set(err, HD_INTERNAL, "\"%s\" takes %lu parameters, %zu given", what,
+               mysql_stmt_param_count(st), c->n);
     goto done;
   }
   if (c->n > STMT_STACK_BINDS) {
@@ -322,8 +331,10 @@ done:
 
 static int stmt__run(hd_db *db, stmt_call *c, hd_err *err) {
   if (!c->sql) return hd_err_set(err, HD_INTERNAL, "no statement given");
-  if (c->n > 0 && !c->params) return hd_err_set(err, HD_INTERNAL, "%zu parameters announced but none given", c->n);
-  if (c->n > STMT_MAX_PARAMS) return hd_err_set(err, HD_INTERNAL, "%zu parameters exceed %u", c->n, STMT_MAX_PARAMS);
+  if (c->n > 0 && !c->params)
+    return hd_err_set(err, HD_INTERNAL, "%zu parameters announced but none given", c->n);
+  if (c->n > STMT_MAX_PARAMS)
+    return hd_err_set(err, HD_INTERNAL, "%zu parameters exceed %u", c->n, STMT_MAX_PARAMS);
   for (int attempt = 0;; attempt++) {
     bool reused = false, sent = false;
     if (db_ready(db, &reused, err) != 0) return -1;

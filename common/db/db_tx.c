@@ -8,10 +8,12 @@
 #include "db/db_internal.h"
 
 #define TX_DEFAULT_ATTEMPTS 5u
-#define TX_BACKOFF_BASE_US 2000u  /* before the second attempt: 1..3 ms, doubling per attempt */
-#define TX_BACKOFF_MAX_US 64000u
+#define TX_BACKOFF_BASE_US  2000u /* before the second attempt: 1..3 ms, doubling per attempt */
+#define TX_BACKOFF_MAX_US   64000u
 
-static int tx__text(hd_db *db, const char *sql, hd_err *err) { return db_text(db, sql, strlen(sql), err); }
+static int tx__text(hd_db *db, const char *sql, hd_err *err) {
+  return db_text(db, sql, strlen(sql), err);
+}
 
 /* Ends the open transaction without keeping anything. When ROLLBACK itself fails, the connection
  * is closed: the server rolls back a transaction whose connection is gone. */
@@ -39,7 +41,8 @@ static int tx__attempt(hd_db *db, hd_db_tx_fn fn, void *arg, bool *retry, hd_err
   db->last_errno = 0;
   hd_err_clear(err);
   if (fn(db, arg, err) != 0) {
-    if (err->code == HD_OK) hd_err_set(err, HD_INTERNAL, "the transaction body failed without saying why");
+    if (err->code == HD_OK)
+      hd_err_set(err, HD_INTERNAL, "the transaction body failed without saying why");
     /* Only the server's own deadlock / lock-wait verdict on the body's last statement. */
     *retry = err->code == HD_ABORTED && db_errno_retryable(db->last_errno);
     tx__rollback(db);
@@ -47,7 +50,8 @@ static int tx__attempt(hd_db *db, hd_db_tx_fn fn, void *arg, bool *retry, hd_err
   }
   if (db->tx == DB_TX_LOST) {
     tx__rollback(db);
-    return hd_err_set(err, HD_UNAVAILABLE, "database unavailable: the connection was lost inside the transaction");
+    return hd_err_set(err, HD_UNAVAILABLE,
+                      "database unavailable: the connection was lost inside the transaction");
   }
   if (tx__text(db, "COMMIT", err) != 0) {
     *retry = db_errno_retryable(db->last_errno);
@@ -63,7 +67,8 @@ int hd_db_tx(hd_db *db, hd_db_tx_fn fn, void *arg, unsigned max_attempts, hd_err
   hd_err_clear(&local);
   int rc = -1;
   if (db->tx != DB_TX_NONE) {
-    hd_err_set(&local, HD_INTERNAL, "hd_db_tx called inside a transaction: transactions do not nest");
+    hd_err_set(&local, HD_INTERNAL,
+               "hd_db_tx called inside a transaction: transactions do not nest");
     goto done;
   }
   const unsigned attempts = max_attempts ? max_attempts : TX_DEFAULT_ATTEMPTS;

@@ -7,9 +7,9 @@
 
 #include "db/db_internal.h"
 
-#define MIGRATE_LOCK_BUDGET_S 30u   /* how long to wait for another replica's migration */
-#define MIGRATE_LOCK_TRY_MAX_S 5u   /* one GET_LOCK wait; kept below the read timeout */
-#define MIGRATE_MAX_RECORDED 100000u /* rows of schema_migrations read */
+#define MIGRATE_LOCK_BUDGET_S  30u     /* how long to wait for another replica's migration */
+#define MIGRATE_LOCK_TRY_MAX_S 5u      /* one GET_LOCK wait; kept below the read timeout */
+#define MIGRATE_MAX_RECORDED   100000u /* rows of schema_migrations read */
 
 static const char migrate_table_sql[] =
     "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -26,10 +26,11 @@ static int migrate__count(const hd_migration *migs, size_t n, size_t *count, hd_
   for (; migs && i < n && migs[i].version != 0; i++) {
     const hd_migration *m = &migs[i];
     if (!m->name || !m->sql)
-      return hd_err_set(err, HD_INVALID_ARGUMENT, "migration %d has no name or no script", m->version);
+      return hd_err_set(err, HD_INVALID_ARGUMENT, "migration %d has no name or no script",
+                        m->version);
     if (m->version <= prev)
-      return hd_err_set(err, HD_INVALID_ARGUMENT, "migration %s: version %d does not follow %d", m->name,
-                        m->version, prev);
+      return hd_err_set(err, HD_INVALID_ARGUMENT, "migration %s: version %d does not follow %d",
+                        m->name, m->version, prev);
     prev = m->version;
   }
   *count = i;
@@ -62,7 +63,8 @@ static int migrate__lock(hd_db *db, const char *name, bool *locked, hd_err *err)
       goto done;
     }
   }
-  hd_err_set(err, HD_UNAVAILABLE, "database %s: another replica held the migration lock for more than %u s",
+  hd_err_set(err, HD_UNAVAILABLE,
+             "database %s: another replica held the migration lock for more than %u s",
              db->database, MIGRATE_LOCK_BUDGET_S);
 done:
   hd_db_rows_free(rows);
@@ -73,8 +75,10 @@ done:
 static int migrate__one(hd_db *db, const hd_migration *m, hd_err *err) {
   if (hd_db_exec_script(db, m->sql, err) != 0) return -1;
   const hd_db_param p[] = {hd_db_int(m->version), hd_db_text(m->name)};
-  return hd_db_exec(db, "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
-                    p, 2, NULL, NULL, err);
+  return hd_db_exec(
+      db,
+      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
+      p, 2, NULL, NULL, err);
 }
 
 /* Applies migs[0..count) that rows (the recorded versions, ascending) lacks; *applied counts
@@ -90,8 +94,8 @@ static int migrate__apply(hd_db *db, const hd_migration *migs, size_t count, con
     if (migrate__one(db, m, err) != 0) {
       char why[HD_ERR_MSG_MAX];
       snprintf(why, sizeof why, "%s", err->msg);
-      return hd_err_set(err, err->code == HD_UNAVAILABLE ? HD_UNAVAILABLE : HD_INTERNAL, "migration %s failed: %s",
-                        m->name, why);
+      return hd_err_set(err, err->code == HD_UNAVAILABLE ? HD_UNAVAILABLE : HD_INTERNAL,
+                        "migration %s failed: %s", m->name, why);
     }
     (*applied)++;
   }
@@ -121,8 +125,8 @@ int hd_migrate(hd_db *db, const hd_migration *migs, size_t n, size_t *applied, h
   if (migrate__lock(db, lock, &locked, &local) != 0) goto done;
   db->pinned = true; /* the lock lives in this connection: never continue on another one */
   if (hd_db_exec_script(db, migrate_table_sql, &local) != 0) goto done;
-  if (hd_db_query(db, "SELECT version FROM schema_migrations ORDER BY version", NULL, 0, MIGRATE_MAX_RECORDED, &rows,
-                  &local) != 0)
+  if (hd_db_query(db, "SELECT version FROM schema_migrations ORDER BY version", NULL, 0,
+                  MIGRATE_MAX_RECORDED, &rows, &local) != 0)
     goto done;
   if (migrate__apply(db, migs, count, rows, &done_now, &local) != 0) goto done;
   rc = 0;
@@ -132,7 +136,8 @@ done:
     hd_err ignored;
     const hd_db_param p = hd_db_text(lock);
     /* Fails only when the connection is gone, and the lock with it. */
-    if (hd_db_query(db, "SELECT RELEASE_LOCK(?)", &p, 1, 1, &released, &ignored) == 0) hd_db_rows_free(released);
+    if (hd_db_query(db, "SELECT RELEASE_LOCK(?)", &p, 1, 1, &released, &ignored) == 0)
+      hd_db_rows_free(released);
   }
   db->pinned = false;
   hd_db_rows_free(rows);

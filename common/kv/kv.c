@@ -11,11 +11,11 @@
 
 #include "kv/kv_internal.h"
 
-#define KV_DEFAULT_HOST "127.0.0.1"
-#define KV_DEFAULT_PORT 6379u
+#define KV_DEFAULT_HOST       "127.0.0.1"
+#define KV_DEFAULT_PORT       6379u
 #define KV_DEFAULT_TIMEOUT_MS 2000u
-#define KV_CMD_NAME_MAX 32 /* bytes of a command name quoted in a message */
-#define KV_ERR_TEXT_MAX 300 /* bytes of Redis's error text quoted in a message */
+#define KV_CMD_NAME_MAX       32  /* bytes of a command name quoted in a message */
+#define KV_ERR_TEXT_MAX       300 /* bytes of Redis's error text quoted in a message */
 
 struct hd_kv {
   char *host; /* owned copy of the configured host */
@@ -51,7 +51,8 @@ void hd_kv_close(hd_kv *kv) {
 }
 
 static struct timeval kv__timeval(int64_t ms) {
-  return (struct timeval){.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)((ms % 1000) * 1000)};
+  return (struct timeval){.tv_sec = (time_t)(ms / 1000),
+                          .tv_usec = (suseconds_t)((ms % 1000) * 1000)};
 }
 
 /* "host:port", with brackets around an IPv6 literal. */
@@ -70,8 +71,8 @@ static int kv__fail(hd_kv *kv, redisContext *c, int saved_errno, hd_err *err) {
   if (c->err == REDIS_ERR_OOM)
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory talking to redis at %s", addr);
   else if (c->err == REDIS_ERR_IO && (saved_errno == EAGAIN || saved_errno == EWOULDBLOCK))
-    hd_err_set(err, HD_UNAVAILABLE, "redis unavailable at %s: no answer within the %u ms timeout", addr,
-               kv->timeout_ms);
+    hd_err_set(err, HD_UNAVAILABLE, "redis unavailable at %s: no answer within the %u ms timeout",
+               addr, kv->timeout_ms);
   else
     hd_err_set(err, HD_UNAVAILABLE, "redis unavailable at %s: %s", addr,
                c->errstr[0] ? c->errstr : "connection error");
@@ -94,15 +95,16 @@ static int kv__connect(hd_kv *kv, hd_err *err) {
   return 0;
 }
 
-int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent, int64_t extra_ms,
-            redisReply **out, hd_err *err) {
+int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,
+            int64_t extra_ms, redisReply **out, hd_err *err) {
   int rc = -1;
   *out = NULL;
   for (int attempt = 0; attempt < 2; attempt++) {
     const bool reused = kv->c != NULL;
     if (!kv->c && kv__connect(kv, err) != 0) goto done;
     errno = 0;
-    if (extra_ms > 0 && redisSetTimeout(kv->c, kv__timeval((int64_t)kv->timeout_ms + extra_ms)) != REDIS_OK) {
+    if (extra_ms > 0 &&
+        redisSetTimeout(kv->c, kv__timeval((int64_t)kv->timeout_ms + extra_ms)) != REDIS_OK) {
       kv__fail(kv, kv->c, errno, err);
       goto done;
     }
@@ -110,7 +112,8 @@ int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool 
     redisReply *r = redisCommandArgv(kv->c, argc, argv, argvlen);
     const int saved_errno = errno;
     if (r) {
-      /* The reply is whole; a socket that cannot take its timeout back is dropped for the next call. */
+      /* The reply is whole; a socket that cannot take its timeout back is dropped for the next
+       * call. */
       if (extra_ms > 0 && redisSetTimeout(kv->c, kv__timeval(kv->timeout_ms)) != REDIS_OK) {
         redisFree(kv->c);
         kv->c = NULL;
@@ -130,11 +133,13 @@ done:
 
 /* Error replies meaning "not now" rather than "wrong": a client may retry them. */
 static hd_code kv__error_code(const char *text, size_t len) {
-  static const char *const transient[] = {"LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN", "READONLY"};
+  static const char *const transient[] = {"LOADING",  "BUSY",        "MASTERDOWN",
+                                          "TRYAGAIN", "CLUSTERDOWN", "READONLY"};
   size_t word = 0;
   while (word < len && text[word] != ' ') word++;
   for (size_t i = 0; i < sizeof transient / sizeof transient[0]; i++)
-    if (strlen(transient[i]) == word && memcmp(text, transient[i], word) == 0) return HD_UNAVAILABLE;
+    if (strlen(transient[i]) == word && memcmp(text, transient[i], word) == 0)
+      return HD_UNAVAILABLE;
   if (word == 3 && memcmp(text, "OOM", 3) == 0) return HD_RESOURCE_EXHAUSTED;
   return HD_INTERNAL;
 }
@@ -190,44 +195,44 @@ static int kv__convert(const redisReply *r, const char *cmd, hd_kv_reply **out, 
     goto done;
   }
   switch (r->type) {
-  case REDIS_REPLY_ERROR:
-    kv_reply_error(r, cmd, err);
-    goto done;
-  case REDIS_REPLY_NIL:
-    x->type = HD_KV_NIL;
-    break;
-  case REDIS_REPLY_INTEGER:
-    x->type = HD_KV_INT;
-    x->integer = r->integer;
-    break;
-  case REDIS_REPLY_STRING:
-  case REDIS_REPLY_STATUS:
-    x->type = r->type == REDIS_REPLY_STRING ? HD_KV_STR : HD_KV_STATUS;
-    x->str = malloc(r->len + 1);
-    if (!x->str) {
-      kv__oom(cmd, err);
+    case REDIS_REPLY_ERROR:
+      kv_reply_error(r, cmd, err);
       goto done;
-    }
-    if (r->len) memcpy(x->str, r->str, r->len);
-    x->str[r->len] = '\0';
-    x->len = r->len;
-    break;
-  case REDIS_REPLY_ARRAY:
-    x->type = HD_KV_ARRAY;
-    if (r->elements) {
-      x->elems = calloc(r->elements, sizeof *x->elems);
-      if (!x->elems) {
+    case REDIS_REPLY_NIL:
+      x->type = HD_KV_NIL;
+      break;
+    case REDIS_REPLY_INTEGER:
+      x->type = HD_KV_INT;
+      x->integer = r->integer;
+      break;
+    case REDIS_REPLY_STRING:
+    case REDIS_REPLY_STATUS:
+      x->type = r->type == REDIS_REPLY_STRING ? HD_KV_STR : HD_KV_STATUS;
+      x->str = malloc(r->len + 1);
+      if (!x->str) {
         kv__oom(cmd, err);
         goto done;
       }
-      x->n = r->elements;
-      for (size_t i = 0; i < r->elements; i++)
-        if (kv__convert(r->element[i], cmd, &x->elems[i], err) != 0) goto done;
-    }
-    break;
-  default:
-    kv_reply_unexpected(cmd, err);
-    goto done;
+      if (r->len) memcpy(x->str, r->str, r->len);
+      x->str[r->len] = '\0';
+      x->len = r->len;
+      break;
+    case REDIS_REPLY_ARRAY:
+      x->type = HD_KV_ARRAY;
+      if (r->elements) {
+        x->elems = calloc(r->elements, sizeof *x->elems);
+        if (!x->elems) {
+          kv__oom(cmd, err);
+          goto done;
+        }
+        x->n = r->elements;
+        for (size_t i = 0; i < r->elements; i++)
+          if (kv__convert(r->element[i], cmd, &x->elems[i], err) != 0) goto done;
+      }
+      break;
+    default:
+      kv_reply_unexpected(cmd, err);
+      goto done;
   }
   *out = x;
   x = NULL;
@@ -252,7 +257,8 @@ int hd_kv_cmd(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, boo
   char name[KV_CMD_NAME_MAX + 1];
   if (out) *out = NULL;
   if (argc < 1 || argc > HD_KV_MAX_ARGS || !argv) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "a redis command takes 1..%d arguments, got %d", HD_KV_MAX_ARGS, argc);
+    hd_err_set(err, HD_INVALID_ARGUMENT, "a redis command takes 1..%d arguments, got %d",
+               HD_KV_MAX_ARGS, argc);
     goto done;
   }
   for (int i = 0; i < argc; i++) {

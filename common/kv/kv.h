@@ -12,21 +12,22 @@
 #include "core/err.h"
 
 /* Limits on every input, checked before anything is sent (INVALID_ARGUMENT past them). */
-#define HD_KV_MAX_NAME 200                      /* bytes of a lease name or holder, an idempotency scope or
-                                                   key, a stream, group, consumer, entry id or field name,
-                                                   a sorted set or a member; never empty */
-#define HD_KV_MAX_VALUE (16u << 20)             /* bytes of an idempotency value or a stream field value */
-#define HD_KV_MAX_FIELDS 256                    /* fields of one stream entry (at least 1) */
-#define HD_KV_MAX_COUNT 10000                   /* entries read or claimed by one call (at least 1) */
-#define HD_KV_MAX_BLOCK_MS 60000                /* longest blocking read */
-#define HD_KV_MAX_TTL_MS (30LL * 86400 * 1000)  /* longest lease or idempotency ttl (at least 1 ms) */
-#define HD_KV_MAX_DUE_US (1LL << 53)            /* |due_us| of a timer: a sorted-set score (a double)
-                                                   holds integers exactly up to 2^53 */
-#define HD_KV_MAX_ARGS 4096                     /* arguments of one hd_kv_cmd (at least 1) */
+/* Bytes of a lease name or holder, an idempotency scope or key, a stream, group, consumer, entry
+ * id or field name, a sorted set or a member; never empty. */
+#define HD_KV_MAX_NAME     200
+#define HD_KV_MAX_VALUE    (16u << 20) /* bytes of an idempotency value or a stream field value */
+#define HD_KV_MAX_FIELDS   256         /* fields of one stream entry (at least 1) */
+#define HD_KV_MAX_COUNT    10000       /* entries read or claimed by one call (at least 1) */
+#define HD_KV_MAX_BLOCK_MS 60000       /* longest blocking read */
+/* Longest lease or idempotency ttl (at least 1 ms). */
+#define HD_KV_MAX_TTL_MS (30LL * 86400 * 1000)
+/* |due_us| of a timer: a sorted-set score (a double) holds integers exactly up to 2^53. */
+#define HD_KV_MAX_DUE_US (1LL << 53)
+#define HD_KV_MAX_ARGS   4096 /* arguments of one hd_kv_cmd (at least 1) */
 
 typedef struct hd_kv_config {
-  const char *host; /* borrowed for the life of the hd_kv (copied); NULL or "" → 127.0.0.1 */
-  unsigned port;    /* 0 → 6379 */
+  const char *host;    /* borrowed for the life of the hd_kv (copied); NULL or "" → 127.0.0.1 */
+  unsigned port;       /* 0 → 6379 */
   unsigned timeout_ms; /* connect and command timeout, default 2000 when 0 */
 } hd_kv_config;
 
@@ -45,7 +46,11 @@ int hd_kv_ping(hd_kv *kv, hd_err *err);
 
 /* A reply, simplified. Caller frees with hd_kv_reply_free(). */
 typedef enum hd_kv_reply_type {
-  HD_KV_NIL, HD_KV_INT, HD_KV_STR, HD_KV_ARRAY, HD_KV_STATUS
+  HD_KV_NIL,
+  HD_KV_INT,
+  HD_KV_STR,
+  HD_KV_ARRAY,
+  HD_KV_STATUS
 } hd_kv_reply_type;
 typedef struct hd_kv_reply {
   hd_kv_reply_type type;
@@ -144,12 +149,14 @@ int hd_kv_stream_claim_stale(hd_kv *kv, const char *stream, const char *group, c
 /* ---- timer wake-ups (a sorted set; losing it loses nothing, MariaDB holds the due times) ---- */
 
 /* ZADD zset due_us member. */
-int hd_kv_timer_schedule(hd_kv *kv, const char *zset, const char *member, int64_t due_us, hd_err *err);
+int hd_kv_timer_schedule(hd_kv *kv, const char *zset, const char *member, int64_t due_us,
+                         hd_err *err);
 
 /* The earliest due time in zset, or *has = false when empty. */
 int hd_kv_timer_next(hd_kv *kv, const char *zset, bool *has, int64_t *due_us, hd_err *err);
 
-/* Removes members due at or before now_us (ZREMRANGEBYSCORE); *popped (may be NULL) gets how many. */
+/* Removes members due at or before now_us (ZREMRANGEBYSCORE); *popped (may be NULL) gets how many.
+ */
 int hd_kv_timer_pop_due(hd_kv *kv, const char *zset, int64_t now_us, int64_t *popped, hd_err *err);
 
 #endif

@@ -9,15 +9,15 @@
 
 #define KV_IDEM_KEY_MAX (2 * HD_KV_MAX_NAME + 16)
 
-int hd_kv_idem_claim(hd_kv *kv, const char *scope, const char *key, const char *value, int64_t ttl_ms,
-                     bool *claimed, char **existing, hd_err *err) {
+int hd_kv_idem_claim(hd_kv *kv, const char *scope, const char *key, const char *value,
+                     int64_t ttl_ms, bool *claimed, char **existing, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   char full[KV_IDEM_KEY_MAX], ttl[KV_I64_BUF];
   *claimed = false;
   if (existing) *existing = NULL;
-  if (kv_check_name("idempotency scope", scope, err) != 0 || kv_check_name("idempotency key", key, err) != 0 ||
-      kv_check_ttl(ttl_ms, err) != 0)
+  if (kv_check_name("idempotency scope", scope, err) != 0 ||
+      kv_check_name("idempotency key", key, err) != 0 || kv_check_ttl(ttl_ms, err) != 0)
     goto done;
   /* The scope is the hash tag: a brace in it would move the tag and let two scopes share keys. */
   if (strpbrk(scope, "{}")) {
@@ -30,7 +30,8 @@ int hd_kv_idem_claim(hd_kv *kv, const char *scope, const char *key, const char *
   }
   const size_t value_len = strnlen(value, (size_t)HD_KV_MAX_VALUE + 1);
   if (value_len > HD_KV_MAX_VALUE) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "idempotency value is longer than %u bytes", HD_KV_MAX_VALUE);
+    hd_err_set(err, HD_INVALID_ARGUMENT, "idempotency value is longer than %u bytes",
+               HD_KV_MAX_VALUE);
     goto done;
   }
   const size_t key_len = (size_t)snprintf(full, sizeof full, "idem:{%s}:%s", scope, key);

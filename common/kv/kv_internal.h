@@ -19,8 +19,8 @@
  * call reconnects) and is UNAVAILABLE; an idempotent command that failed on a connection made
  * by an earlier call is sent once more on a fresh one. extra_ms lengthens the socket timeout of
  * this one command (a blocking read). *out owned by caller: freeReplyObject(). */
-int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent, int64_t extra_ms,
-            redisReply **out, hd_err *err);
+int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,
+            int64_t extra_ms, redisReply **out, hd_err *err);
 
 /* INTERNAL: "redis <cmd>: <Redis's error text>". Returns -1. */
 int kv_reply_error(const redisReply *r, const char *cmd, hd_err *err);
@@ -33,8 +33,8 @@ int kv_reply_unexpected(const char *cmd, hd_err *err);
  * emptied its cache; the script has not run then, so EVAL is safe for any script).
  * *out owned by caller: freeReplyObject(); error replies are handed back as for kv_call. */
 #define KV_EVAL_MAX_ARGS 8
-int kv_eval(hd_kv *kv, const char *script, int nkeys, const char *const *args, const size_t *lens, int n,
-            bool idempotent, redisReply **out, hd_err *err);
+int kv_eval(hd_kv *kv, const char *script, int nkeys, const char *const *args, const size_t *lens,
+            int n, bool idempotent, redisReply **out, hd_err *err);
 
 /* INVALID_ARGUMENT unless s is non-NULL, non-empty and at most HD_KV_MAX_NAME bytes; `what`
  * names the argument in the message. */

@@ -29,12 +29,15 @@ static const char kv_lease_release_lua[] =
     "end\n"
     "return 0\n";
 
-#define KV_LEASE_KEY_MAX (HD_KV_MAX_NAME + 16)
+#define KV_LEASE_KEY_MAX   (HD_KV_MAX_NAME + 16)
 #define KV_LEASE_VALUE_MAX (HD_KV_MAX_NAME + 1 + KV_I64_BUF)
 
 static int kv_lease__check(const char *name, const char *holder, hd_err *err) {
-  if (kv_check_name("lease name", name, err) != 0 || kv_check_name("lease holder", holder, err) != 0) return -1;
-  if (strchr(holder, '|')) return hd_err_set(err, HD_INVALID_ARGUMENT, "lease holder must not contain '|'");
+  if (kv_check_name("lease name", name, err) != 0 ||
+      kv_check_name("lease holder", holder, err) != 0)
+    return -1;
+  if (strchr(holder, '|'))
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "lease holder must not contain '|'");
   return 0;
 }
 
@@ -46,15 +49,16 @@ static size_t kv_lease__key(const char *name, char *key) {
 /* Renew and release: the script on the lease key with "<holder>|<fence>" and, for renew, a ttl.
  * *hit is true when the script answered 1. */
 static int kv_lease__compare(hd_kv *kv, const char *script, const char *what, const char *name,
-                             const char *holder, int64_t fence, const int64_t *ttl_ms, bool idempotent, bool *hit,
-                             hd_err *err) {
+                             const char *holder, int64_t fence, const int64_t *ttl_ms,
+                             bool idempotent, bool *hit, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   char key[KV_LEASE_KEY_MAX], value[KV_LEASE_VALUE_MAX], ttl[KV_I64_BUF];
   *hit = false;
   if (kv_lease__check(name, holder, err) != 0) goto done;
   if (fence < 1) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "fencing token %" PRId64 " is not one a lease hands out (>= 1)", fence);
+    hd_err_set(err, HD_INVALID_ARGUMENT,
+               "fencing token %" PRId64 " is not one a lease hands out (>= 1)", fence);
     goto done;
   }
   if (ttl_ms && kv_check_ttl(*ttl_ms, err) != 0) goto done;
@@ -79,8 +83,8 @@ done:
   return rc;
 }
 
-int hd_kv_lease_acquire(hd_kv *kv, const char *name, const char *holder, int64_t ttl_ms, bool *acquired,
-                        int64_t *fence, hd_err *err) {
+int hd_kv_lease_acquire(hd_kv *kv, const char *name, const char *holder, int64_t ttl_ms,
+                        bool *acquired, int64_t *fence, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   char key[KV_LEASE_KEY_MAX], fence_key[KV_LEASE_KEY_MAX], ttl[KV_I64_BUF];
@@ -89,8 +93,8 @@ int hd_kv_lease_acquire(hd_kv *kv, const char *name, const char *holder, int64_t
   if (kv_lease__check(name, holder, err) != 0 || kv_check_ttl(ttl_ms, err) != 0) goto done;
   const char *args[4] = {key, fence_key, holder, ttl};
   const size_t lens[4] = {kv_lease__key(name, key),
-                          (size_t)snprintf(fence_key, sizeof fence_key, "{lease:%s}:fence", name), strlen(holder),
-                          kv_fmt_i64(ttl, ttl_ms)};
+                          (size_t)snprintf(fence_key, sizeof fence_key, "{lease:%s}:fence", name),
+                          strlen(holder), kv_fmt_i64(ttl, ttl_ms)};
   /* Not idempotent: a lost reply after a successful run would, if repeated, see our own lease. */
   if (kv_eval(kv, kv_lease_acquire_lua, 2, args, lens, 4, false, &r, err) != 0) goto done;
   if (r->type == REDIS_REPLY_ERROR) {
@@ -110,16 +114,17 @@ done:
   return rc;
 }
 
-int hd_kv_lease_renew(hd_kv *kv, const char *name, const char *holder, int64_t fence, int64_t ttl_ms,
-                      bool *still_held, hd_err *err) {
+int hd_kv_lease_renew(hd_kv *kv, const char *name, const char *holder, int64_t fence,
+                      int64_t ttl_ms, bool *still_held, hd_err *err) {
   /* Idempotent: setting the same expiry twice is the same as once. */
-  return kv_lease__compare(kv, kv_lease_renew_lua, "lease renew", name, holder, fence, &ttl_ms, true, still_held,
-                           err);
+  return kv_lease__compare(kv, kv_lease_renew_lua, "lease renew", name, holder, fence, &ttl_ms,
+                           true, still_held, err);
 }
 
-int hd_kv_lease_release(hd_kv *kv, const char *name, const char *holder, int64_t fence, bool *released,
-                        hd_err *err) {
-  /* Not retried: a repeat after a lost reply would report "not released" for a release that happened. */
-  return kv_lease__compare(kv, kv_lease_release_lua, "lease release", name, holder, fence, NULL, false, released,
-                           err);
+int hd_kv_lease_release(hd_kv *kv, const char *name, const char *holder, int64_t fence,
+                        bool *released, hd_err *err) {
+  /* Not retried: a repeat after a lost reply would report "not released" for a release that
+   * happened. */
+  return kv_lease__compare(kv, kv_lease_release_lua, "lease release", name, holder, fence, NULL,
+                           false, released, err);
 }

@@ -26,8 +26,8 @@ static bool kv__is_noscript(const redisReply *r) {
   return r->type == REDIS_REPLY_ERROR && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
-int kv_eval(hd_kv *kv, const char *script, int nkeys, const char *const *args, const size_t *lens, int n,
-            bool idempotent, redisReply **out, hd_err *err) {
+int kv_eval(hd_kv *kv, const char *script, int nkeys, const char *const *args, const size_t *lens,
+            int n, bool idempotent, redisReply **out, hd_err *err) {
   int rc = -1;
   char sha[41];
   char nkeys_buf[KV_I64_BUF];

@@ -44,10 +44,12 @@ void hd_kv_batch_free(hd_kv_batch *b) {
 
 /* Parses [id, [field, value, ...]] into e; the fields are nil for an entry deleted since it was
  * delivered (then n = 0). e owns what it holds: kv_stream__entry_free(); left empty on failure. */
-static int kv_stream__entry(const redisReply *r, const char *cmd, int64_t deliveries, hd_kv_entry *e, hd_err *err) {
+static int kv_stream__entry(const redisReply *r, const char *cmd, int64_t deliveries,
+                            hd_kv_entry *e, hd_err *err) {
   int rc = -1;
   memset(e, 0, sizeof *e);
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_STRING ||
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+      r->element[0]->type != REDIS_REPLY_STRING ||
       (r->element[1]->type != REDIS_REPLY_NIL &&
        (r->element[1]->type != REDIS_REPLY_ARRAY || r->element[1]->elements % 2 != 0))) {
     kv_reply_unexpected(cmd, err);
@@ -85,8 +87,8 @@ done:
 
 /* Appends the entries of list (an array of entries; nil elements, deleted entries in Redis 6.2's
  * XAUTOCLAIM, are skipped) to out. */
-static int kv_stream__entries(const redisReply *list, const char *cmd, int64_t deliveries, hd_kv_batch *out,
-                              hd_err *err) {
+static int kv_stream__entries(const redisReply *list, const char *cmd, int64_t deliveries,
+                              hd_kv_batch *out, hd_err *err) {
   if (list->type != REDIS_REPLY_ARRAY) return kv_reply_unexpected(cmd, err);
   if (list->elements == 0) return 0;
   hd_kv_entry *grown = realloc(out->entries, (out->n + list->elements) * sizeof *grown);
@@ -94,14 +96,15 @@ static int kv_stream__entries(const redisReply *list, const char *cmd, int64_t d
   out->entries = grown;
   for (size_t i = 0; i < list->elements; i++) {
     if (list->element[i]->type == REDIS_REPLY_NIL) continue;
-    if (kv_stream__entry(list->element[i], cmd, deliveries, &out->entries[out->n], err) != 0) return -1;
+    if (kv_stream__entry(list->element[i], cmd, deliveries, &out->entries[out->n], err) != 0)
+      return -1;
     out->n++;
   }
   return 0;
 }
 
-int hd_kv_stream_add(hd_kv *kv, const char *stream, int64_t maxlen, const hd_kv_field *fields, size_t n, char **id,
-                     hd_err *err) {
+int hd_kv_stream_add(hd_kv *kv, const char *stream, int64_t maxlen, const hd_kv_field *fields,
+                     size_t n, char **id, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   const char **argv = NULL;
@@ -114,14 +117,16 @@ int hd_kv_stream_add(hd_kv *kv, const char *stream, int64_t maxlen, const hd_kv_
     goto done;
   }
   if (n < 1 || n > HD_KV_MAX_FIELDS || !fields) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "a stream entry takes 1..%d fields, got %zu", HD_KV_MAX_FIELDS, n);
+    hd_err_set(err, HD_INVALID_ARGUMENT, "a stream entry takes 1..%d fields, got %zu",
+               HD_KV_MAX_FIELDS, n);
     goto done;
   }
   for (size_t i = 0; i < n; i++) {
     if (kv_check_name("stream field name", fields[i].name, err) != 0) goto done;
     if (fields[i].value_len > HD_KV_MAX_VALUE || (!fields[i].value && fields[i].value_len > 0)) {
-      hd_err_set(err, HD_INVALID_ARGUMENT, "stream field %s: value is missing or longer than %u bytes",
-                 fields[i].name, HD_KV_MAX_VALUE);
+      hd_err_set(err, HD_INVALID_ARGUMENT,
+                 "stream field %s: value is missing or longer than %u bytes", fields[i].name,
+                 HD_KV_MAX_VALUE);
       goto done;
     }
   }
@@ -170,7 +175,9 @@ done:
 int hd_kv_group_ensure(hd_kv *kv, const char *stream, const char *group, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
-  if (kv_check_name("stream name", stream, err) != 0 || kv_check_name("consumer group", group, err) != 0) goto done;
+  if (kv_check_name("stream name", stream, err) != 0 ||
+      kv_check_name("consumer group", group, err) != 0)
+    goto done;
   const char *argv[] = {"XGROUP", "CREATE", stream, group, "$", "MKSTREAM"};
   /* Idempotent: a second create answers BUSYGROUP, which is success here. */
   if (kv_call(kv, 6, argv, NULL, true, 0, &r, err) != 0) goto done;
@@ -192,18 +199,20 @@ done:
   return rc;
 }
 
-static int kv_stream__check_reader(const char *stream, const char *group, const char *consumer, size_t count,
-                                   hd_err *err) {
-  if (kv_check_name("stream name", stream, err) != 0 || kv_check_name("consumer group", group, err) != 0 ||
+static int kv_stream__check_reader(const char *stream, const char *group, const char *consumer,
+                                   size_t count, hd_err *err) {
+  if (kv_check_name("stream name", stream, err) != 0 ||
+      kv_check_name("consumer group", group, err) != 0 ||
       kv_check_name("consumer name", consumer, err) != 0)
     return -1;
   if (count < 1 || count > HD_KV_MAX_COUNT)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "count %zu is outside 1..%d", count, HD_KV_MAX_COUNT);
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "count %zu is outside 1..%d", count,
+                      HD_KV_MAX_COUNT);
   return 0;
 }
 
-int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const char *consumer, size_t count,
-                      int64_t block_ms, hd_kv_batch *out, hd_err *err) {
+int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const char *consumer,
+                      size_t count, int64_t block_ms, hd_kv_batch *out, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   char count_buf[KV_I64_BUF], block_buf[KV_I64_BUF];
@@ -211,8 +220,8 @@ int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const ch
   if (kv_stream__check_reader(stream, group, consumer, count, err) != 0) goto done;
   if (block_ms == 0 || block_ms > HD_KV_MAX_BLOCK_MS) {
     hd_err_set(err, HD_INVALID_ARGUMENT,
-               "block_ms %" PRId64 " is outside 1..%d (0 would wait forever; < 0 does not wait)", block_ms,
-               HD_KV_MAX_BLOCK_MS);
+               "block_ms %" PRId64 " is outside 1..%d (0 would wait forever; < 0 does not wait)",
+               block_ms, HD_KV_MAX_BLOCK_MS);
     goto done;
   }
   kv_fmt_i64(count_buf, (int64_t)count);
@@ -254,10 +263,12 @@ done:
   return rc;
 }
 
-int hd_kv_stream_ack(hd_kv *kv, const char *stream, const char *group, const char *id, hd_err *err) {
+int hd_kv_stream_ack(hd_kv *kv, const char *stream, const char *group, const char *id,
+                     hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
-  if (kv_check_name("stream name", stream, err) != 0 || kv_check_name("consumer group", group, err) != 0 ||
+  if (kv_check_name("stream name", stream, err) != 0 ||
+      kv_check_name("consumer group", group, err) != 0 ||
       kv_check_name("stream entry id", id, err) != 0)
     goto done;
   const char *argv[] = {"XACK", stream, group, id};
@@ -291,7 +302,8 @@ static int kv_stream__id_parse(const char *id, unsigned long long *ms, unsigned 
 /* Orders stream ids numerically (as Redis does); ids that do not parse compare as text. */
 static int kv_stream__id_cmp(const char *a, const char *b) {
   unsigned long long am, as, bm, bs;
-  if (kv_stream__id_parse(a, &am, &as) != 0 || kv_stream__id_parse(b, &bm, &bs) != 0) return strcmp(a, b);
+  if (kv_stream__id_parse(a, &am, &as) != 0 || kv_stream__id_parse(b, &bm, &bs) != 0)
+    return strcmp(a, b);
   if (am != bm) return am < bm ? -1 : 1;
   if (as != bs) return as < bs ? -1 : 1;
   return 0;
@@ -299,13 +311,14 @@ static int kv_stream__id_cmp(const char *a, const char *b) {
 
 /* Fills the deliveries of freshly claimed entries (sorted by id, as XAUTOCLAIM gives them) from
  * one XPENDING over their id range for this consumer. Entries it does not list keep theirs. */
-static int kv_stream__deliveries(hd_kv *kv, const char *stream, const char *group, const char *consumer,
-                                 hd_kv_batch *b, hd_err *err) {
+static int kv_stream__deliveries(hd_kv *kv, const char *stream, const char *group,
+                                 const char *consumer, hd_kv_batch *b, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   char count_buf[KV_I64_BUF];
   kv_fmt_i64(count_buf, HD_KV_MAX_COUNT);
-  const char *argv[] = {"XPENDING", stream, group, b->entries[0].id, b->entries[b->n - 1].id, count_buf, consumer};
+  const char *argv[] = {"XPENDING", stream,  group, b->entries[0].id, b->entries[b->n - 1].id,
+                        count_buf,  consumer};
   if (kv_call(kv, 7, argv, NULL, true, 0, &r, err) != 0) goto done;
   if (r->type == REDIS_REPLY_ERROR) {
     kv_reply_error(r, "XPENDING", err);
@@ -318,14 +331,16 @@ static int kv_stream__deliveries(hd_kv *kv, const char *stream, const char *grou
   size_t e = 0;
   for (size_t i = 0; i < r->elements && e < b->n; i++) {
     const redisReply *row = r->element[i];
-    if (row->type != REDIS_REPLY_ARRAY || row->elements != 4 || row->element[0]->type != REDIS_REPLY_STRING ||
+    if (row->type != REDIS_REPLY_ARRAY || row->elements != 4 ||
+        row->element[0]->type != REDIS_REPLY_STRING ||
         row->element[3]->type != REDIS_REPLY_INTEGER) {
       kv_reply_unexpected("XPENDING", err);
       goto done;
     }
     const char *row_id = row->element[0]->str;
     while (e < b->n && kv_stream__id_cmp(b->entries[e].id, row_id) < 0) e++;
-    if (e < b->n && kv_stream__id_cmp(b->entries[e].id, row_id) == 0) b->entries[e++].deliveries = row->element[3]->integer;
+    if (e < b->n && kv_stream__id_cmp(b->entries[e].id, row_id) == 0)
+      b->entries[e++].deliveries = row->element[3]->integer;
   }
   rc = 0;
 done:
@@ -341,7 +356,8 @@ int hd_kv_stream_claim_stale(hd_kv *kv, const char *stream, const char *group, c
   *out = (hd_kv_batch){0};
   if (kv_stream__check_reader(stream, group, consumer, count, err) != 0) goto done;
   if (min_idle_ms < 0) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "min_idle_ms %" PRId64 " must not be negative", min_idle_ms);
+    hd_err_set(err, HD_INVALID_ARGUMENT, "min_idle_ms %" PRId64 " must not be negative",
+               min_idle_ms);
     goto done;
   }
   kv_fmt_i64(idle_buf, min_idle_ms);
@@ -358,7 +374,8 @@ int hd_kv_stream_claim_stale(hd_kv *kv, const char *stream, const char *group, c
     kv_reply_unexpected("XAUTOCLAIM", err);
     goto done;
   }
-  if (kv_stream__entries(r->element[1], "XAUTOCLAIM", KV_STREAM_CLAIMED_DELIVERIES, out, err) != 0) goto done;
+  if (kv_stream__entries(r->element[1], "XAUTOCLAIM", KV_STREAM_CLAIMED_DELIVERIES, out, err) != 0)
+    goto done;
   if (out->n > 0) {
     /* The claim has happened: the entries are ours now, so a failed XPENDING only costs the
      * exact delivery counts. */

@@ -9,16 +9,18 @@
 
 static int kv_timer__check_time(const char *what, int64_t us, hd_err *err) {
   if (us < -HD_KV_MAX_DUE_US || us > HD_KV_MAX_DUE_US)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "%s %" PRId64 " us is outside +-2^53 (a score holds it exactly)",
-                      what, us);
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "%s %" PRId64 " us is outside +-2^53 (a score holds it exactly)", what, us);
   return 0;
 }
 
-int hd_kv_timer_schedule(hd_kv *kv, const char *zset, const char *member, int64_t due_us, hd_err *err) {
+int hd_kv_timer_schedule(hd_kv *kv, const char *zset, const char *member, int64_t due_us,
+                         hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   char due[KV_I64_BUF];
-  if (kv_check_name("sorted set name", zset, err) != 0 || kv_check_name("timer member", member, err) != 0 ||
+  if (kv_check_name("sorted set name", zset, err) != 0 ||
+      kv_check_name("timer member", member, err) != 0 ||
       kv_timer__check_time("due time", due_us, err) != 0)
     goto done;
   kv_fmt_i64(due, due_us);
@@ -51,7 +53,8 @@ static int kv_timer__score(const redisReply *s, int64_t *out) {
   }
   errno = 0;
   const double d = strtod(s->str, &end);
-  if (errno != 0 || end != s->str + s->len || !(d >= (double)-HD_KV_MAX_DUE_US && d <= (double)HD_KV_MAX_DUE_US))
+  if (errno != 0 || end != s->str + s->len ||
+      !(d >= (double)-HD_KV_MAX_DUE_US && d <= (double)HD_KV_MAX_DUE_US))
     return -1;
   *out = (int64_t)d;
   return 0;
@@ -91,7 +94,9 @@ int hd_kv_timer_pop_due(hd_kv *kv, const char *zset, int64_t now_us, int64_t *po
   redisReply *r = NULL;
   char now[KV_I64_BUF];
   if (popped) *popped = 0;
-  if (kv_check_name("sorted set name", zset, err) != 0 || kv_timer__check_time("now", now_us, err) != 0) goto done;
+  if (kv_check_name("sorted set name", zset, err) != 0 ||
+      kv_timer__check_time("now", now_us, err) != 0)
+    goto done;
   kv_fmt_i64(now, now_us);
   const char *argv[] = {"ZREMRANGEBYSCORE", zset, "-inf", now};
   /* Not retried: a repeat after a lost reply would remove nothing and report 0. */

@@ -16,8 +16,8 @@ hd_log_level hd_log_level_parse(const char *s);
  * as const char* arguments, terminated by NULL. Thread-safe (one write(2) per line). */
 void hd_log(hd_log_level level, const char *event, ...) __attribute__((sentinel));
 
-#define hd_log_info(...) hd_log(HD_LOG_INFO, __VA_ARGS__, (const char *)NULL)
-#define hd_log_warn(...) hd_log(HD_LOG_WARN, __VA_ARGS__, (const char *)NULL)
+#define hd_log_info(...)  hd_log(HD_LOG_INFO, __VA_ARGS__, (const char *)NULL)
+#define hd_log_warn(...)  hd_log(HD_LOG_WARN, __VA_ARGS__, (const char *)NULL)
 #define hd_log_error(...) hd_log(HD_LOG_ERROR, __VA_ARGS__, (const char *)NULL)
 #define hd_log_debug(...) hd_log(HD_LOG_DEBUG, __VA_ARGS__, (const char *)NULL)
 

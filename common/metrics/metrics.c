@@ -12,9 +12,9 @@
 
 #include "core/utf8.h"
 
-#define METRICS_N_CODES 17 /* OK .. UNAUTHENTICATED */
+#define METRICS_N_CODES    17   /* OK .. UNAUTHENTICATED */
 #define METRICS_HASH_SLOTS 512u /* > 2 × (HD_METRICS_MAX_METHODS + 1), a power of two */
-#define METRICS_OTHER "_other"
+#define METRICS_OTHER      "_other"
 
 static const int64_t metrics_bucket_us[HD_METRICS_N_BUCKETS] = {
     500, 1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 5000000};
@@ -57,7 +57,8 @@ static const struct {
   const char *name;
   const char *help;
 } metrics_known_help[] = {
-    {HD_METRIC_OUTBOX_LAG_SECONDS, "Age in seconds of the oldest outbox row not yet published to the event stream."},
+    {HD_METRIC_OUTBOX_LAG_SECONDS,
+     "Age in seconds of the oldest outbox row not yet published to the event stream."},
     {HD_METRIC_OUTBOX_PENDING, "Outbox rows not yet published to the event stream."},
     {HD_METRIC_EVENT_STREAM_LAG, "Event stream entries a consumer group has not read yet."},
     {HD_METRIC_QUEUE_DEPTH, "Tickets waiting in a queue."},
@@ -65,12 +66,14 @@ static const struct {
 };
 
 /* The families this file renders itself: a gauge may not take their names. */
-static const char *const metrics_builtin[] = {"helpdesk_rpc_requests_total", "helpdesk_rpc_duration_seconds",
-                                              "helpdesk_db_errors_total", "helpdesk_redis_errors_total"};
+static const char *const metrics_builtin[] = {
+    "helpdesk_rpc_requests_total", "helpdesk_rpc_duration_seconds", "helpdesk_db_errors_total",
+    "helpdesk_redis_errors_total"};
 
 int hd_metrics_new(hd_metrics **out, hd_err *err) {
   hd_metrics *m = calloc(1, sizeof *m);
-  if (!m) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the metrics registry");
+  if (!m)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the metrics registry");
   if (pthread_mutex_init(&m->mu, NULL) != 0) {
     free(m);
     return hd_err_set(err, HD_INTERNAL, "cannot create the metrics registry's mutex");
@@ -261,8 +264,8 @@ static bool metrics__name_ok(const char *s, bool label) {
   if (n == 0 || n > HD_METRICS_MAX_NAME) return false;
   for (size_t i = 0; i < n; i++) {
     char c = s[i];
-    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (!label && c == ':') ||
-              (i > 0 && c >= '0' && c <= '9');
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' ||
+              (!label && c == ':') || (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return !(label && n >= 2 && s[0] == '_' && s[1] == '_'); /* "__" names are Prometheus' own */
@@ -288,7 +291,8 @@ static int metrics__labels(const char *const *labels, char **out, hd_err *err) {
       return hd_err_set(err, HD_INVALID_ARGUMENT, "\"%.64s\" is not a valid label name", k);
     size_t vl = strlen(v);
     if (vl > HD_METRICS_MAX_LABEL_VALUE)
-      return hd_err_set(err, HD_INVALID_ARGUMENT, "the value of label %s is %zu bytes, more than %d", k, vl,
+      return hd_err_set(err, HD_INVALID_ARGUMENT,
+                        "the value of label %s is %zu bytes, more than %d", k, vl,
                         HD_METRICS_MAX_LABEL_VALUE);
     if (!hd_utf8_valid(v, vl, NULL))
       return hd_err_set(err, HD_INVALID_ARGUMENT, "the value of label %s is not valid UTF-8", k);
@@ -304,7 +308,9 @@ static int metrics__labels(const char *const *labels, char **out, hd_err *err) {
     values[j] = v;
     n++;
   }
-  metrics_buf b = {.max = HD_METRICS_MAX_LABELS * (HD_METRICS_MAX_NAME + 2 * HD_METRICS_MAX_LABEL_VALUE + 4) + 1};
+  metrics_buf b = {
+      .max =
+          HD_METRICS_MAX_LABELS * (HD_METRICS_MAX_NAME + 2 * HD_METRICS_MAX_LABEL_VALUE + 4) + 1};
   buf__add(&b, "", 0);
   for (size_t i = 0; i < n; i++) {
     if (i) buf__str(&b, ",");
@@ -325,7 +331,8 @@ int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *lab
                          hd_err *err) {
   if (!m) return 0;
   if (!name || !metrics__name_ok(name, false))
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "\"%.64s\" is not a valid metric name", name ? name : "");
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "\"%.64s\" is not a valid metric name",
+                      name ? name : "");
   if (metrics__builtin(name))
     return hd_err_set(err, HD_INVALID_ARGUMENT, "%s is a metric of the runtime, not a gauge", name);
   char *rendered = NULL;
@@ -340,8 +347,8 @@ int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *lab
     }
   }
   if (m->n_gauges == HD_METRICS_MAX_GAUGES) {
-    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "already %d gauge series; %s{%s} is not kept", HD_METRICS_MAX_GAUGES,
-               name, rendered);
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "already %d gauge series; %s{%s} is not kept",
+               HD_METRICS_MAX_GAUGES, name, rendered);
     goto done;
   }
   if (m->n_gauges == m->cap_gauges) {
@@ -373,7 +380,8 @@ int hd_metrics_gauge_describe(hd_metrics *m, const char *name, const char *help,
   if (!name || !metrics__name_ok(name, false) || metrics__builtin(name))
     return hd_err_set(err, HD_INVALID_ARGUMENT, "\"%.64s\" is not a gauge name", name ? name : "");
   if (!help || strlen(help) > 1024 || !hd_utf8_valid(help, strlen(help), NULL))
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "the help of %s must be UTF-8 of at most 1024 bytes", name);
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "the help of %s must be UTF-8 of at most 1024 bytes", name);
   int rc = -1;
   char *copy = strdup(help);
   char *name_copy = NULL;
@@ -437,14 +445,16 @@ static int metrics__gauge_cmp(const void *a, const void *b) {
 
 static void metrics__render_rpc(const hd_metrics *m, metrics_buf *b) {
   if (m->n_methods == 0) return;
-  buf__family(b, "helpdesk_rpc_requests_total", "counter", "gRPC calls served, by method and status code.");
+  buf__family(b, "helpdesk_rpc_requests_total", "counter",
+              "gRPC calls served, by method and status code.");
   for (size_t i = 0; i < m->n_methods; i++) {
     const metrics_method *e = &m->methods[i];
     for (unsigned c = 0; c < METRICS_N_CODES; c++) {
       if (!e->by_code[c]) continue;
       buf__str(b, "helpdesk_rpc_requests_total{method=\"");
       buf__escaped(b, e->name, true);
-      buf__printf(b, "\",code=\"%s\"} %llu\n", hd_code_name((hd_code)c), (unsigned long long)e->by_code[c]);
+      buf__printf(b, "\",code=\"%s\"} %llu\n", hd_code_name((hd_code)c),
+                  (unsigned long long)e->by_code[c]);
     }
   }
   buf__family(b, "helpdesk_rpc_duration_seconds", "histogram",
@@ -457,7 +467,8 @@ static void metrics__render_rpc(const hd_metrics *m, metrics_buf *b) {
       buf__escaped(b, e->name, true);
       if (k < HD_METRICS_N_BUCKETS) {
         cumulative += e->buckets[k];
-        buf__printf(b, "\",le=\"%g\"} %llu\n", (double)metrics_bucket_us[k] / 1e6, (unsigned long long)cumulative);
+        buf__printf(b, "\",le=\"%g\"} %llu\n", (double)metrics_bucket_us[k] / 1e6,
+                    (unsigned long long)cumulative);
       } else {
         buf__printf(b, "\",le=\"+Inf\"} %llu\n", (unsigned long long)e->count);
       }

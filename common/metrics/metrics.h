@@ -12,20 +12,23 @@
 typedef struct hd_metrics hd_metrics;
 
 /* Gauges the runtime and services set by name (hd_metrics_gauge_set). */
-#define HD_METRIC_OUTBOX_LAG_SECONDS "helpdesk_outbox_lag_seconds"   /* age of the oldest unpublished outbox row */
-#define HD_METRIC_OUTBOX_PENDING "helpdesk_outbox_pending"           /* unpublished outbox rows */
-#define HD_METRIC_EVENT_STREAM_LAG "helpdesk_event_stream_lag"       /* entries a consumer group has yet to read */
-#define HD_METRIC_QUEUE_DEPTH "helpdesk_queue_depth"                 /* tickets waiting, label queue */
-#define HD_METRIC_QUEUE_OLDEST_AGE_SECONDS "helpdesk_queue_oldest_ticket_age_seconds" /* label queue */
+#define HD_METRIC_OUTBOX_LAG_SECONDS \
+  "helpdesk_outbox_lag_seconds" /* age of the oldest unpublished outbox row */
+#define HD_METRIC_OUTBOX_PENDING "helpdesk_outbox_pending" /* unpublished outbox rows */
+#define HD_METRIC_EVENT_STREAM_LAG \
+  "helpdesk_event_stream_lag"                        /* entries a consumer group has yet to read */
+#define HD_METRIC_QUEUE_DEPTH "helpdesk_queue_depth" /* tickets waiting, label queue */
+#define HD_METRIC_QUEUE_OLDEST_AGE_SECONDS \
+  "helpdesk_queue_oldest_ticket_age_seconds" /* label queue */
 
 /* Limits: past them a new series is refused (gauges) or folded into method="_other" (rpc). */
-#define HD_METRICS_MAX_METHODS 256      /* distinct rpc method label values */
-#define HD_METRICS_MAX_GAUGES 1024      /* distinct gauge series (name + labels) */
-#define HD_METRICS_MAX_LABELS 4         /* label pairs on one gauge series */
-#define HD_METRICS_MAX_NAME 128         /* bytes of a metric or label name */
+#define HD_METRICS_MAX_METHODS     256  /* distinct rpc method label values */
+#define HD_METRICS_MAX_GAUGES      1024 /* distinct gauge series (name + labels) */
+#define HD_METRICS_MAX_LABELS      4    /* label pairs on one gauge series */
+#define HD_METRICS_MAX_NAME        128  /* bytes of a metric or label name */
 #define HD_METRICS_MAX_LABEL_VALUE 128  /* bytes of one label value */
-#define HD_METRICS_MAX_METHOD 200       /* bytes of an rpc method label value; longer is cut */
-#define HD_METRICS_MAX_RENDER (8u << 20) /* bytes of one rendered exposition */
+#define HD_METRICS_MAX_METHOD      200  /* bytes of an rpc method label value; longer is cut */
+#define HD_METRICS_MAX_RENDER      (8u << 20) /* bytes of one rendered exposition */
 
 /* helpdesk_rpc_duration_seconds has these upper bounds (le), then +Inf:
  * 0.0005 0.001 0.0025 0.005 0.01 0.025 0.05 0.1 0.25 0.5 1 2.5 5 seconds. */
@@ -49,8 +52,8 @@ void hd_metrics_redis_error(hd_metrics *m);
 
 /* Sets gauge `name` for the series given by labels: a NULL-terminated list of alternating label
  * names and values ({"queue", "billing", NULL}), or NULL for none. Names must match
- * [a-zA-Z_:][a-zA-Z0-9_:]* (labels [a-zA-Z_][a-zA-Z0-9_]*), values must be valid UTF-8; limits above.
- * INVALID_ARGUMENT on a bad name or value, RESOURCE_EXHAUSTED past HD_METRICS_MAX_GAUGES.
+ * [a-zA-Z_:][a-zA-Z0-9_:]* (labels [a-zA-Z_][a-zA-Z0-9_]*), values must be valid UTF-8; limits
+ * above. INVALID_ARGUMENT on a bad name or value, RESOURCE_EXHAUSTED past HD_METRICS_MAX_GAUGES.
  * Thread-safe; m may be NULL (returns 0). */
 int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *labels, double value,
                          hd_err *err);
@@ -68,7 +71,8 @@ int hd_metrics_render(hd_metrics *m, char **out, size_t *len, hd_err *err);
 typedef struct hd_metrics_http hd_metrics_http;
 
 /* Binds addr ("0.0.0.0:51051", "[::]:51051", "127.0.0.1:0" for a free port) and starts serving
- * m (borrowed: it must outlive the endpoint). Caller stops and frees with hd_metrics_http_stop(). */
+ * m (borrowed: it must outlive the endpoint). Caller stops and frees with hd_metrics_http_stop().
+ */
 int hd_metrics_http_start(hd_metrics *m, const char *addr, hd_metrics_http **out, hd_err *err);
 
 /* The bound port. */

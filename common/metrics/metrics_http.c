@@ -18,9 +18,10 @@
 #include "log/log.h"
 #include "metrics/metrics.h"
 
-#define HTTP_MAX_REQUEST 8192      /* bytes of request line + headers */
-#define HTTP_CLIENT_TIMEOUT_MS 5000 /* a connection gets this long to send its request and read the reply */
-#define HTTP_LINGER_MS 200          /* after the reply, how long the client's close is awaited */
+#define HTTP_MAX_REQUEST 8192 /* bytes of request line + headers */
+#define HTTP_CLIENT_TIMEOUT_MS \
+  5000 /* a connection gets this long to send its request and read the reply */
+#define HTTP_LINGER_MS    200 /* after the reply, how long the client's close is awaited */
 #define HTTP_LINGER_BYTES (64u << 10)
 
 struct hd_metrics_http {
@@ -53,7 +54,8 @@ static int http__wait(const hd_metrics_http *h, int fd, short events, int64_t de
   }
 }
 
-static void http__send_all(const hd_metrics_http *h, int fd, const char *data, size_t len, int64_t deadline_ms) {
+static void http__send_all(const hd_metrics_http *h, int fd, const char *data, size_t len,
+                           int64_t deadline_ms) {
   size_t off = 0;
   while (off < len) {
     ssize_t w = send(fd, data + off, len - off, MSG_NOSIGNAL);
@@ -62,18 +64,20 @@ static void http__send_all(const hd_metrics_http *h, int fd, const char *data, s
       continue;
     }
     if (w < 0 && errno == EINTR) continue;
-    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && http__wait(h, fd, POLLOUT, deadline_ms) == 1)
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+        http__wait(h, fd, POLLOUT, deadline_ms) == 1)
       continue;
     return; /* the client went away or was too slow: drop it */
   }
 }
 
-static void http__reply(const hd_metrics_http *h, int fd, const char *status, const char *type, const char *body,
-                        size_t body_len, int64_t deadline_ms) {
+static void http__reply(const hd_metrics_http *h, int fd, const char *status, const char *type,
+                        const char *body, size_t body_len, int64_t deadline_ms) {
   char head[256];
-  int n = snprintf(head, sizeof head,
-                   "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
-                   type, body_len);
+  int n = snprintf(
+      head, sizeof head,
+      "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n", status,
+      type, body_len);
   if (n < 0 || (size_t)n >= sizeof head) return;
   http__send_all(h, fd, head, (size_t)n, deadline_ms);
   http__send_all(h, fd, body, body_len, deadline_ms);
@@ -84,14 +88,16 @@ static void http__reply_text(const hd_metrics_http *h, int fd, const char *statu
   http__reply(h, fd, status, "text/plain; charset=utf-8", text, strlen(text), deadline_ms);
 }
 
-/* Reads the request head (up to the blank line), answers it, and returns; fd is closed by the caller. */
+/* Reads the request head (up to the blank line), answers it, and returns; fd is closed by the
+ * caller. */
 static void http__serve_one(const hd_metrics_http *h, int fd) {
   int64_t deadline = http__now_ms() + HTTP_CLIENT_TIMEOUT_MS;
   char req[HTTP_MAX_REQUEST + 1];
   size_t len = 0;
   while (!memmem(req, len, "\r\n\r\n", 4) && !memmem(req, len, "\n\n", 2)) {
     if (len == HTTP_MAX_REQUEST) {
-      http__reply_text(h, fd, "431 Request Header Fields Too Large", "request head too large\n", deadline);
+      http__reply_text(h, fd, "431 Request Header Fields Too Large", "request head too large\n",
+                       deadline);
       return;
     }
     ssize_t r = recv(fd, req + len, HTTP_MAX_REQUEST - len, 0);
@@ -101,7 +107,8 @@ static void http__serve_one(const hd_metrics_http *h, int fd) {
     }
     if (r == 0) return; /* closed before a whole request */
     if (errno == EINTR) continue;
-    if ((errno == EAGAIN || errno == EWOULDBLOCK) && http__wait(h, fd, POLLIN, deadline) == 1) continue;
+    if ((errno == EAGAIN || errno == EWOULDBLOCK) && http__wait(h, fd, POLLIN, deadline) == 1)
+      continue;
     return;
   }
   req[len] = '\0';
@@ -134,7 +141,8 @@ static void http__serve_one(const hd_metrics_http *h, int fd) {
     http__reply_text(h, fd, "500 Internal Server Error", "cannot render the metrics\n", deadline);
     return;
   }
-  http__reply(h, fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body, body_len, deadline);
+  http__reply(h, fd, "200 OK", "text/plain; version=0.0.4; charset=utf-8", body, body_len,
+              deadline);
   free(body);
 }
 
@@ -152,7 +160,9 @@ static void http__close(const hd_metrics_http *h, int fd) {
       continue;
     }
     if (r < 0 && errno == EINTR) continue;
-    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && http__wait(h, fd, POLLIN, deadline) == 1) continue;
+    if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+        http__wait(h, fd, POLLIN, deadline) == 1)
+      continue;
     break; /* the client closed, failed, or took too long */
   }
   close(fd);
@@ -162,7 +172,8 @@ static void http__close(const hd_metrics_http *h, int fd) {
 static void *http__main(void *arg) {
   hd_metrics_http *h = arg;
   for (;;) {
-    struct pollfd p[2] = {{.fd = h->listen_fd, .events = POLLIN}, {.fd = h->wake[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = h->listen_fd, .events = POLLIN},
+                          {.fd = h->wake[0], .events = POLLIN}};
     int n = poll(p, 2, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || p[1].revents) break;
@@ -176,10 +187,12 @@ static void *http__main(void *arg) {
 }
 
 /* Splits "host:port" or "[v6]:port" into host (empty → any) and port. */
-static int http__split(const char *addr, char *host, size_t host_size, char *port, size_t port_size, hd_err *err) {
+static int http__split(const char *addr, char *host, size_t host_size, char *port, size_t port_size,
+                       hd_err *err) {
   const char *colon = strrchr(addr, ':');
   if (!colon || colon[1] == '\0')
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "metrics address \"%.100s\" is not host:port", addr);
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "metrics address \"%.100s\" is not host:port",
+                      addr);
   const char *h = addr;
   size_t hl = (size_t)(colon - addr);
   if (hl >= 2 && h[0] == '[' && h[hl - 1] == ']') {
@@ -189,7 +202,8 @@ static int http__split(const char *addr, char *host, size_t host_size, char *por
   if (hl >= host_size || strlen(colon + 1) >= port_size)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "metrics address \"%.100s\" is too long", addr);
   if (strspn(colon + 1, "0123456789") != strlen(colon + 1) || atol(colon + 1) > 65535)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "metrics address \"%.100s\": the port is not 0..65535", addr);
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "metrics address \"%.100s\": the port is not 0..65535", addr);
   memcpy(host, h, hl);
   host[hl] = '\0';
   snprintf(port, port_size, "%s", colon + 1);
@@ -199,8 +213,8 @@ static int http__split(const char *addr, char *host, size_t host_size, char *por
 static int http__listen(const char *addr, int *fd_out, int *port_out, hd_err *err) {
   char host[256], port[16];
   if (http__split(addr, host, sizeof host, port, sizeof port, err) != 0) return -1;
-  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
-                           .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+  struct addrinfo hints = {
+      .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
   struct addrinfo *res = NULL;
   int gai = getaddrinfo(host[0] ? host : NULL, port, &hints, &res);
   if (gai != 0)
@@ -239,7 +253,8 @@ done:
 
 int hd_metrics_http_start(hd_metrics *m, const char *addr, hd_metrics_http **out, hd_err *err) {
   hd_metrics_http *h = calloc(1, sizeof *h);
-  if (!h) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory starting the metrics endpoint");
+  if (!h)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory starting the metrics endpoint");
   h->metrics = m;
   h->listen_fd = -1;
   h->wake[0] = h->wake[1] = -1;

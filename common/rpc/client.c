@@ -73,8 +73,8 @@ int hd_client_call_raw(hd_client *c, const char *method, const char *token, int6
   int rc = -1;
   grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
   if (timeout_us <= 0) timeout_us = c->default_timeout_us;
-  gpr_timespec deadline = gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC),
-                                       gpr_time_from_micros(timeout_us, GPR_TIMESPAN));
+  gpr_timespec deadline =
+      gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_micros(timeout_us, GPR_TIMESPAN));
   grpc_slice mslice = grpc_slice_from_copied_string(method);
   grpc_call *call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, mslice,
                                              NULL, deadline, NULL);
@@ -146,7 +146,8 @@ int hd_client_call_raw(hd_client *c, const char *method, const char *token, int6
       *resp_bytes = hd_arena_memdup(arena, GRPC_SLICE_START_PTR(all), *resp_len);
       grpc_slice_unref(all);
       if (!*resp_bytes && *resp_len)
-        hd_err_set(err, HD_RESOURCE_EXHAUSTED, "reply of %zu bytes does not fit the arena", *resp_len);
+        hd_err_set(err, HD_RESOURCE_EXHAUSTED, "reply of %zu bytes does not fit the arena",
+                   *resp_len);
       else
         rc = 0;
     }
@@ -170,13 +171,18 @@ int hd_client_call(hd_client *c, const char *method, const char *token, int64_t 
                    hd_arena *arena, ProtobufCMessage **resp, hd_err *err) {
   size_t len = protobuf_c_message_get_packed_size(req);
   uint8_t *buf = hd_arena_alloc(arena, len ? len : 1);
-  if (!buf) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "request of %zu bytes does not fit the arena", len);
+  if (!buf)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "request of %zu bytes does not fit the arena",
+                      len);
   protobuf_c_message_pack(req, buf);
   void *rb = NULL;
   size_t rl = 0;
-  if (hd_client_call_raw(c, method, token, timeout_us, buf, len, arena, &rb, &rl, err) != 0) return -1;
+  if (hd_client_call_raw(c, method, token, timeout_us, buf, len, arena, &rb, &rl, err) != 0)
+    return -1;
   ProtobufCAllocator alloc = hd_arena_pb_allocator(arena);
   *resp = protobuf_c_message_unpack(resp_desc, &alloc, rl, rb);
-  if (!*resp) return hd_err_set(err, HD_INTERNAL, "the reply of %s is not a valid %s", method, resp_desc->name);
+  if (!*resp)
+    return hd_err_set(err, HD_INTERNAL, "the reply of %s is not a valid %s", method,
+                      resp_desc->name);
   return 0;
 }

@@ -13,10 +13,10 @@
 typedef struct hd_client hd_client;
 
 typedef struct hd_client_config {
-  const char *target;        /* "127.0.0.1:50051" */
-  const char *tls_ca_file;   /* NULL → plaintext */
-  int64_t default_timeout_us;/* per-call deadline when the call gives none; default 5s */
-  int64_t max_message_bytes; /* default 16 MiB */
+  const char *target;         /* "127.0.0.1:50051" */
+  const char *tls_ca_file;    /* NULL → plaintext */
+  int64_t default_timeout_us; /* per-call deadline when the call gives none; default 5s */
+  int64_t max_message_bytes;  /* default 16 MiB */
 } hd_client_config;
 
 /* Creates a channel (grpc_init is called here). Caller frees with hd_client_destroy(). */

@@ -69,8 +69,9 @@ static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, con
 
 /* The call's one log line, and its metrics under metric_method (a registered path, or
  * "unregistered" so that made-up paths cannot grow the series without bound). */
-static void dispatch__log(const hd_server *s, const char *method, const char *metric_method, hd_code code,
-                          int64_t started_us, const char *tenant, const char *request_id, const char *msg) {
+static void dispatch__log(const hd_server *s, const char *method, const char *metric_method,
+                          hd_code code, int64_t started_us, const char *tenant,
+                          const char *request_id, const char *msg) {
   int64_t took_us = hd_monotonic_us() - started_us;
   hd_metrics_observe_rpc(s->cfg.metrics, metric_method, code, took_us);
   char dur[32];
@@ -121,7 +122,8 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   int64_t left = dispatch__remaining_us(c->deadline);
   call.deadline_us = left == INT64_MAX ? INT64_MAX : started + left;
   if (left <= 0) {
-    hd_err_set(&call.err, HD_DEADLINE_EXCEEDED, "the call's deadline had passed before it was served");
+    hd_err_set(&call.err, HD_DEADLINE_EXCEEDED,
+               "the call's deadline had passed before it was served");
     goto fail;
   }
   if (!m->fn) {
@@ -136,7 +138,8 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
     const char *auth = NULL;
     size_t alen = 0;
     dispatch__md_value(&c->md, "authorization", &auth, &alen);
-    int64_t now_s = s->cfg.clock ? hd_clock_now_us(s->cfg.clock) / HD_US_PER_S : (int64_t)time(NULL);
+    int64_t now_s =
+        s->cfg.clock ? hd_clock_now_us(s->cfg.clock) / HD_US_PER_S : (int64_t)time(NULL);
     if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, &principal, &call.err) != 0) goto fail;
     call.principal = &principal;
     tenant = principal.tenant;
@@ -165,7 +168,8 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
                                                     GRPC_SLICE_START_PTR(raw));
   grpc_slice_unref(raw);
   if (!req) {
-    hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the request is not a valid %s message", m->input->name);
+    hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the request is not a valid %s message",
+               m->input->name);
     goto fail;
   }
   ProtobufCMessage *resp = hd_arena_new_message(c->arena, m->output);
@@ -174,7 +178,8 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
     goto fail;
   }
   if (m->fn(&call, req, resp) != 0) {
-    if (call.err.code == HD_OK) hd_err_set(&call.err, HD_INTERNAL, "the handler failed without saying why");
+    if (call.err.code == HD_OK)
+      hd_err_set(&call.err, HD_INTERNAL, "the handler failed without saying why");
     goto fail;
   }
   size_t size = protobuf_c_message_get_packed_size(resp);
@@ -193,7 +198,8 @@ fail:
 
 int hd_call_check_deadline(hd_call *call) {
   if (call->deadline_us != INT64_MAX && hd_monotonic_us() >= call->deadline_us)
-    return hd_err_set(&call->err, HD_DEADLINE_EXCEEDED, "the call's deadline passed while it was served");
+    return hd_err_set(&call->err, HD_DEADLINE_EXCEEDED,
+                      "the call's deadline passed while it was served");
   return 0;
 }
 

@@ -1,7 +1,8 @@
 /* grpc.health.v1.Health/Check, answered from a flag the probe thread keeps current:
  * SERVING only while the service's probe (MariaDB and Redis answer) succeeds and the server
  * is not draining. It recovers by itself when the dependencies come back.
- * The pseudo-service HD_HEALTH_LIVENESS is SERVING whenever the server answers (liveness probes). */
+ * The pseudo-service HD_HEALTH_LIVENESS is SERVING whenever the server answers (liveness probes).
+ */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -18,7 +19,8 @@ static int health__check(hd_call *call, const ProtobufCMessage *reqm, ProtobufCM
   const Grpc__Health__V1__HealthCheckRequest *req = (const void *)reqm;
   Grpc__Health__V1__HealthCheckResponse *resp = (void *)respm;
   if (req->service && strcmp(req->service, HD_HEALTH_LIVENESS) == 0) {
-    /* Answering at all is the proof of life: a MariaDB or Redis outage must not get us restarted. */
+    /* Answering at all is the proof of life: a MariaDB or Redis outage must not get us restarted.
+     */
     resp->status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
     return 0;
   }
@@ -46,8 +48,7 @@ static void *health__loop(void *arg) {
   while (!atomic_load(&s->stopping)) {
     bool up = s->cfg.health_probe ? s->cfg.health_probe(s->cfg.health_arg) : true;
     atomic_store(&s->healthy, up);
-    if (first || up != last)
-      hd_log_info("health", "status", up ? "SERVING" : "NOT_SERVING");
+    if (first || up != last) hd_log_info("health", "status", up ? "SERVING" : "NOT_SERVING");
     last = up;
     first = false;
     struct timespec until;

@@ -17,7 +17,7 @@
 #include "rpc/server_internal.h"
 
 /* Requests kept posted per method so that calls never wait for one to be re-posted. */
-#define RPC_POSTED_PER_METHOD 4u
+#define RPC_POSTED_PER_METHOD   4u
 #define RPC_POSTED_UNREGISTERED 2u
 
 int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
@@ -35,7 +35,8 @@ int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
   grpc_arg args[2];
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
-  args[0].value.integer = s->cfg.max_message_bytes > INT32_MAX ? INT32_MAX : (int)s->cfg.max_message_bytes;
+  args[0].value.integer =
+      s->cfg.max_message_bytes > INT32_MAX ? INT32_MAX : (int)s->cfg.max_message_bytes;
   args[1].type = GRPC_ARG_INTEGER;
   args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
   args[1].value.integer = args[0].value.integer;
@@ -85,13 +86,15 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
                            const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err);
 
 int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
-                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err) {
+                           const hd_method_impl *impls, size_t n_impls, void *service,
+                           hd_err *err) {
   for (size_t k = 0; k < n_impls; k++) {
     bool known = false;
     for (unsigned i = 0; i < desc->n_methods; i++)
       if (strcmp(desc->methods[i].name, impls[k].name) == 0) known = true;
     if (!known)
-      return hd_err_set(err, HD_INTERNAL, "handler %s is not a method of %s", impls[k].name, desc->name);
+      return hd_err_set(err, HD_INTERNAL, "handler %s is not a method of %s", impls[k].name,
+                        desc->name);
   }
   for (unsigned i = 0; i < desc->n_methods; i++) {
     const ProtobufCMethodDescriptor *md = &desc->methods[i];
@@ -105,7 +108,8 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
       return -1;
   }
   char **names = realloc(s->service_names, (s->n_services + 1) * sizeof *names);
-  if (!names) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory registering %s", desc->name);
+  if (!names)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory registering %s", desc->name);
   s->service_names = names;
   names[s->n_services] = strdup(desc->name);
   if (!names[s->n_services]) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
@@ -115,7 +119,8 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
 
 int hd_server_add_service(hd_server *s, const ProtobufCServiceDescriptor *desc,
                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err) {
-  if (s->started) return hd_err_set(err, HD_FAILED_PRECONDITION, "add services before starting the server");
+  if (s->started)
+    return hd_err_set(err, HD_FAILED_PRECONDITION, "add services before starting the server");
   return rpc_server_add_methods(s, desc, impls, n_impls, service, err);
 }
 
@@ -206,7 +211,8 @@ static void *server__worker(void *arg) {
   return NULL;
 }
 
-static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out, hd_err *err);
+static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out,
+                               hd_err *err);
 
 int hd_server_start(hd_server *s, hd_err *err) {
   grpc_server_credentials *creds = NULL;
@@ -315,7 +321,8 @@ static int server__read_file(const char *path, char **out, hd_err *err) {
   int rc = -1;
   FILE *f = fopen(path, "rb");
   char *buf = NULL;
-  if (!f) return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot open %s: %s", path, strerror(errno));
+  if (!f)
+    return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot open %s: %s", path, strerror(errno));
   if (fseek(f, 0, SEEK_END) != 0) goto done;
   long n = ftell(f);
   if (n < 0 || n > (1 << 20)) {
@@ -346,18 +353,21 @@ static int server__no_passphrase(char *buf, int size, int rwflag, void *u) {
   return 0;
 }
 
-static int server__check_pem_pair(const hd_server_config *cfg, const char *cert, const char *key, hd_err *err) {
+static int server__check_pem_pair(const hd_server_config *cfg, const char *cert, const char *key,
+                                  hd_err *err) {
   int rc = -1;
   BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
   X509 *x = cb ? PEM_read_bio_X509(cb, NULL, server__no_passphrase, NULL) : NULL;
   EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, server__no_passphrase, NULL) : NULL;
   if (!x)
-    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS certificate %s is not a PEM certificate", cfg->tls_cert_file);
-  else if (!k)
-    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s is not an unencrypted PEM private key", cfg->tls_key_file);
-  else if (X509_check_private_key(x, k) != 1)
-    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s does not belong to certificate %s", cfg->tls_key_file,
+    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS certificate %s is not a PEM certificate",
                cfg->tls_cert_file);
+  else if (!k)
+    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s is not an unencrypted PEM private key",
+               cfg->tls_key_file);
+  else if (X509_check_private_key(x, k) != 1)
+    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s does not belong to certificate %s",
+               cfg->tls_key_file, cfg->tls_cert_file);
   else
     rc = 0;
   ERR_clear_error();
@@ -368,7 +378,8 @@ static int server__check_pem_pair(const hd_server_config *cfg, const char *cert,
   return rc;
 }
 
-static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out, hd_err *err) {
+static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out,
+                               hd_err *err) {
   if (!cfg->tls_cert_file || !cfg->tls_key_file) {
     *out = grpc_insecure_server_credentials_create();
     return 0;
@@ -379,7 +390,8 @@ static int server__credentials(const hd_server_config *cfg, grpc_server_credenti
   if (server__read_file(cfg->tls_key_file, &key, err) != 0) goto done;
   if (server__check_pem_pair(cfg, cert, key, err) != 0) goto done;
   grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
-  *out = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1, GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
+  *out = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1,
+                                               GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
   if (!*out) {
     hd_err_set(err, HD_FAILED_PRECONDITION, "TLS certificate %s or key %s is not valid",
                cfg->tls_cert_file, cfg->tls_key_file);

@@ -25,14 +25,14 @@ typedef struct hd_server hd_server;
 /* What a handler sees of one call. Everything in it is valid until the handler returns, except
  * what is allocated in arena, which lives until the reply has been sent. */
 typedef struct hd_call {
-  hd_arena *arena;              /* allocate the reply's strings and sub-messages here */
-  const hd_principal *principal;/* the verified caller; NULL only for HD_METHOD_PUBLIC methods */
-  const char *method;           /* "/helpdesk.v1.TicketService/CreateTicket" */
-  const char *request_id;       /* x-request-id from the caller, or one made up */
-  int64_t deadline_us;          /* absolute, on the monotonic clock (hd_monotonic_us); INT64_MAX if none */
-  void *service;                /* the context given to hd_server_add_service */
-  void *worker;                 /* this worker thread's state from the service's worker_init */
-  hd_err err;                   /* set it (hd_err_set) and return -1 to fail the call */
+  hd_arena *arena;               /* allocate the reply's strings and sub-messages here */
+  const hd_principal *principal; /* the verified caller; NULL only for HD_METHOD_PUBLIC methods */
+  const char *method;            /* "/helpdesk.v1.TicketService/CreateTicket" */
+  const char *request_id;        /* x-request-id from the caller, or one made up */
+  int64_t deadline_us; /* absolute, on the monotonic clock (hd_monotonic_us); INT64_MAX if none */
+  void *service;       /* the context given to hd_server_add_service */
+  void *worker;        /* this worker thread's state from the service's worker_init */
+  hd_err err;          /* set it (hd_err_set) and return -1 to fail the call */
 } hd_call;
 
 /* A handler: reads req (unpacked into the arena), fills resp (already initialised, of the
@@ -59,21 +59,21 @@ typedef void (*hd_worker_fini_fn)(void *arg, void *worker);
 typedef bool (*hd_health_probe_fn)(void *arg);
 
 typedef struct hd_server_config {
-  const char *listen_addr;     /* "0.0.0.0:50051"; port 0 picks a free one (see hd_server_port) */
-  unsigned workers;            /* worker threads, default 4 when 0 */
-  int64_t max_message_bytes;   /* larger requests get RESOURCE_EXHAUSTED from the core */
-  int64_t grace_us;            /* drain time on shutdown before in-flight calls are cancelled */
-  const hd_auth_config *auth;  /* borrowed */
-  const hd_clock *clock;       /* borrowed; for token expiry */
-  const char *tls_cert_file;   /* both set → TLS; NULL → plaintext */
+  const char *listen_addr;    /* "0.0.0.0:50051"; port 0 picks a free one (see hd_server_port) */
+  unsigned workers;           /* worker threads, default 4 when 0 */
+  int64_t max_message_bytes;  /* larger requests get RESOURCE_EXHAUSTED from the core */
+  int64_t grace_us;           /* drain time on shutdown before in-flight calls are cancelled */
+  const hd_auth_config *auth; /* borrowed */
+  const hd_clock *clock;      /* borrowed; for token expiry */
+  const char *tls_cert_file;  /* both set → TLS; NULL → plaintext */
   const char *tls_key_file;
   hd_worker_init_fn worker_init;
   hd_worker_fini_fn worker_fini;
   void *worker_arg;
   hd_health_probe_fn health_probe;
   void *health_arg;
-  int64_t health_interval_us;  /* default 1s when 0 */
-  hd_metrics *metrics;         /* optional, borrowed: every call is counted here by method and code */
+  int64_t health_interval_us; /* default 1s when 0 */
+  hd_metrics *metrics; /* optional, borrowed: every call is counted here by method and code */
 } hd_server_config;
 
 /* Creates a server (grpc_init is called here). Caller frees with hd_server_destroy(). */

@@ -20,7 +20,12 @@ typedef struct rpc_method {
   void *service;
 } rpc_method;
 
-enum rpc_tag_kind { RPC_TAG_NEW_REGISTERED = 1, RPC_TAG_NEW_UNREGISTERED, RPC_TAG_REPLY_SENT, RPC_TAG_SHUTDOWN };
+enum rpc_tag_kind {
+  RPC_TAG_NEW_REGISTERED = 1,
+  RPC_TAG_NEW_UNREGISTERED,
+  RPC_TAG_REPLY_SENT,
+  RPC_TAG_SHUTDOWN
+};
 
 /* The state of one call, from the request posted to the core until the reply has been sent.
  * Its address is the completion-queue tag. */
@@ -62,7 +67,9 @@ struct hd_server {
   bool shutdown_tag_seen;
   pthread_mutex_t mu;
   pthread_cond_t cv;
-  struct { enum rpc_tag_kind kind; } shutdown_tag;
+  struct {
+    enum rpc_tag_kind kind;
+  } shutdown_tag;
 };
 
 /* Handles a call that has just arrived: runs the handler and starts the reply batch.

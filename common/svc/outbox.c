@@ -8,10 +8,11 @@
 #include "log/log.h"
 
 #define OUTBOX_STREAM_MAXLEN 1000000
-#define OUTBOX_MARK_IDS 16 /* ids one UPDATE marks as published */
+#define OUTBOX_MARK_IDS      16 /* ids one UPDATE marks as published */
 
 static const char outbox__mark_sql[] =
-    "UPDATE outbox SET published_at_us = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    "UPDATE outbox SET published_at_us = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+    "?, ?)";
 
 typedef struct relay_ctx {
   const hd_svc_env *env;
@@ -35,7 +36,8 @@ static int outbox__batch(hd_db *db, void *arg, hd_err *err) {
   int64_t now = hd_clock_now_us(r->env->clock);
   for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
     char event_id[96];
-    snprintf(event_id, sizeof event_id, "%s-%s", r->env->config.service, hd_db_str(rows, i, 0, NULL));
+    snprintf(event_id, sizeof event_id, "%s-%s", r->env->config.service,
+             hd_db_str(rows, i, 0, NULL));
     size_t plen = 0;
     const char *payload = hd_db_str(rows, i, 4, &plen);
     hd_kv_field f[] = {
@@ -78,8 +80,10 @@ static void outbox__purge(const hd_svc_env *env, hd_worker *w, int64_t retention
   hd_err err = {0};
   hd_db_param p = hd_db_int(hd_clock_now_us(env->clock) - retention_us);
   uint64_t n = 0;
-  if (hd_db_exec(w->db, "DELETE FROM outbox WHERE published_at_us IS NOT NULL AND published_at_us < ? LIMIT 5000",
-                 &p, 1, &n, NULL, &err) != 0)
+  if (hd_db_exec(
+          w->db,
+          "DELETE FROM outbox WHERE published_at_us IS NOT NULL AND published_at_us < ? LIMIT 5000",
+          &p, 1, &n, NULL, &err) != 0)
     hd_log_warn("outbox.purge_failed", "reason", err.msg);
 }
 
@@ -88,7 +92,8 @@ static void outbox__purge(const hd_svc_env *env, hd_worker *w, int64_t retention
 static void outbox__gauges(const hd_svc_env *env, hd_worker *w) {
   hd_err err = {0};
   hd_db_rows *rows = NULL;
-  if (hd_db_query(w->db, "SELECT COUNT(*), MIN(created_at_us) FROM outbox WHERE published_at_us IS NULL",
+  if (hd_db_query(w->db,
+                  "SELECT COUNT(*), MIN(created_at_us) FROM outbox WHERE published_at_us IS NULL",
                   NULL, 0, 1, &rows, &err) != 0) {
     hd_metrics_db_error(env->metrics);
     return;
@@ -97,7 +102,8 @@ static void outbox__gauges(const hd_svc_env *env, hd_worker *w) {
   const int64_t oldest = hd_db_is_null(rows, 0, 1) ? 0 : hd_db_i64(rows, 0, 1);
   hd_db_rows_free(rows);
   const int64_t now = hd_clock_now_us(env->clock);
-  const double lag_s = pending > 0 && now > oldest ? (double)(now - oldest) / (double)HD_US_PER_S : 0.0;
+  const double lag_s =
+      pending > 0 && now > oldest ? (double)(now - oldest) / (double)HD_US_PER_S : 0.0;
   hd_metrics_gauge_set(env->metrics, HD_METRIC_OUTBOX_PENDING, NULL, (double)pending, &err);
   hd_metrics_gauge_set(env->metrics, HD_METRIC_OUTBOX_LAG_SECONDS, NULL, lag_s, &err);
 }

@@ -18,7 +18,7 @@
 
 /* The stream a service's events go to: "helpdesk:events:<service>". */
 #define HD_OUTBOX_STREAM_PREFIX "helpdesk:events:"
-#define HD_OUTBOX_BATCH 200
+#define HD_OUTBOX_BATCH         200
 
 /* Publishes up to one batch of unpublished rows. *published (may be NULL) receives how many.
  * Any failure rolls the batch back (nothing is marked), so it is retried on the next round. */

@@ -15,7 +15,8 @@ typedef struct svc_probe {
   const hd_service_def *def;
   hd_metrics *metrics; /* borrowed: counts the probe's failed pings */
   bool migrated;
-  bool db_down, redis_down, migrations_failing; /* as of the last probe: log changes, not every probe */
+  bool db_down, redis_down,
+      migrations_failing; /* as of the last probe: log changes, not every probe */
 } svc_probe;
 
 struct hd_svc {
@@ -88,7 +89,8 @@ static int svc__migrate(svc_probe *p, hd_err *err) {
 
 /* One line when a dependency goes down (with the reason) and one when it is back, however many
  * probes fail in between (each failed ping still counts in the metrics). */
-static void svc__note(bool *down, bool now_down, const char *down_event, const char *up_event, const hd_err *err) {
+static void svc__note(bool *down, bool now_down, const char *down_event, const char *up_event,
+                      const hd_err *err) {
   if (now_down && !*down) hd_log_warn(down_event, "reason", err->msg);
   if (!now_down && *down) hd_log_info(up_event);
   *down = now_down;
@@ -105,7 +107,8 @@ static bool svc__probe(void *arg) {
   if (db_ok) {
     hd_err_clear(&err);
     migrated = svc__migrate(p, &err) == 0;
-    svc__note(&p->migrations_failing, !migrated, "health.migrations_pending", "health.migrations_done", &err);
+    svc__note(&p->migrations_failing, !migrated, "health.migrations_pending",
+              "health.migrations_done", &err);
   }
   hd_err_clear(&err);
   bool kv_ok = hd_kv_ping(p->conns.kv, &err) == 0;
@@ -141,18 +144,22 @@ static int svc__metrics_addr(const char *listen, char *buf, size_t size, hd_err 
   if (set) {
     if (strcmp(set, "off") == 0) set = "";
     if ((size_t)snprintf(buf, size, "%s", set) >= size)
-      return hd_err_set(err, HD_INVALID_ARGUMENT, "HELPDESK_METRICS_ADDR is longer than %zu bytes", size - 1);
+      return hd_err_set(err, HD_INVALID_ARGUMENT, "HELPDESK_METRICS_ADDR is longer than %zu bytes",
+                        size - 1);
     return 0;
   }
   const char *colon = strrchr(listen, ':');
   char *end = NULL;
   long port = colon ? strtol(colon + 1, &end, 10) : -1;
   if (!colon || !end || *end != '\0' || end == colon + 1 || port < 0 || port > 65535)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "cannot derive a metrics port from listen address %s; "
-                      "set HELPDESK_METRICS_ADDR", listen);
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "cannot derive a metrics port from listen address %s; "
+                      "set HELPDESK_METRICS_ADDR",
+                      listen);
   if (port > 0) port += 1000;
   if (port > 65535)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "the gRPC port + 1000 is past 65535; set HELPDESK_METRICS_ADDR");
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "the gRPC port + 1000 is past 65535; set HELPDESK_METRICS_ADDR");
   if ((size_t)snprintf(buf, size, "%.*s:%ld", (int)(colon - listen), listen, port) >= size)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "listen address %s is too long", listen);
   return 0;
@@ -172,7 +179,8 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
     snprintf(s->db_name_override, sizeof s->db_name_override, "%s", opts->db_name);
     env->config.db_name = s->db_name_override;
   }
-  if (svc__metrics_addr(env->config.listen_addr, s->metrics_addr, sizeof s->metrics_addr, err) != 0) goto fail;
+  if (svc__metrics_addr(env->config.listen_addr, s->metrics_addr, sizeof s->metrics_addr, err) != 0)
+    goto fail;
   if (hd_metrics_new(&env->metrics, err) != 0) goto fail;
   hd_clock_init_real(&s->real_clock);
   env->clock = (opts && opts->clock) ? opts->clock : &s->real_clock;
@@ -186,7 +194,8 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .user = env->config.db_user,
                            .password = env->config.db_password,
                            .database = env->config.db_name};
-  env->kv = (hd_kv_config){.host = env->config.redis_host, .port = (unsigned)env->config.redis_port};
+  env->kv =
+      (hd_kv_config){.host = env->config.redis_host, .port = (unsigned)env->config.redis_port};
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;
@@ -198,7 +207,8 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
     *err = merr;
     goto fail;
   }
-  if (merr.code != HD_OK) hd_log_warn("db.not_ready", "reason", merr.msg, "then", "serving NOT_SERVING until it is");
+  if (merr.code != HD_OK)
+    hd_log_warn("db.not_ready", "reason", merr.msg, "then", "serving NOT_SERVING until it is");
 
   hd_server_config scfg = {
       .listen_addr = env->config.listen_addr,
@@ -217,10 +227,12 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .metrics = env->metrics,
   };
   if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
-  if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) != 0)
+  if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) !=
+      0)
     goto fail;
   if (hd_server_start(s->server, err) != 0) goto fail;
-  if (s->metrics_addr[0] && hd_metrics_http_start(env->metrics, s->metrics_addr, &s->metrics_http, err) != 0)
+  if (s->metrics_addr[0] &&
+      hd_metrics_http_start(env->metrics, s->metrics_addr, &s->metrics_http, err) != 0)
     goto fail;
 
   if (def->n_loops) {
@@ -254,7 +266,9 @@ fail:
 
 int hd_svc_port(const hd_svc *s) { return hd_server_port(s->server); }
 
-int hd_svc_metrics_port(const hd_svc *s) { return s->metrics_http ? hd_metrics_http_port(s->metrics_http) : 0; }
+int hd_svc_metrics_port(const hd_svc *s) {
+  return s->metrics_http ? hd_metrics_http_port(s->metrics_http) : 0;
+}
 
 hd_svc_env *hd_svc_env_of(hd_svc *s) { return &s->env; }
 

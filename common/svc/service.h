@@ -21,7 +21,7 @@
 typedef struct hd_svc_env {
   hd_common_config config;
   hd_auth_config auth;
-  hd_clock *clock;     /* the real clock, or the test's manual clock */
+  hd_clock *clock; /* the real clock, or the test's manual clock */
   hd_db_config db;
   hd_kv_config kv;
   hd_metrics *metrics; /* the service's Prometheus registry: count db/redis errors, set gauges */
@@ -42,16 +42,16 @@ static inline hd_worker *hd_call_worker(const hd_call *c) { return (hd_worker *)
 typedef void (*hd_loop_fn)(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop);
 
 typedef struct hd_service_def {
-  const char *name;                               /* "tickets" */
-  int default_port;                               /* 50051 */
-  const ProtobufCServiceDescriptor *descriptor;   /* &helpdesk__v1__ticket_service__descriptor */
+  const char *name;                             /* "tickets" */
+  int default_port;                             /* 50051 */
+  const ProtobufCServiceDescriptor *descriptor; /* &helpdesk__v1__ticket_service__descriptor */
   const hd_method_impl *methods;
   size_t n_methods;
-  const hd_migration *migrations;                 /* terminated by version 0 */
+  const hd_migration *migrations; /* terminated by version 0 */
   /* Optional: builds env->app from configuration. Caller (the runtime) frees it with teardown. */
   int (*setup)(hd_svc_env *env, hd_err *err);
   void (*teardown)(hd_svc_env *env);
-  const hd_loop_fn *loops;                        /* background loops, may be NULL */
+  const hd_loop_fn *loops; /* background loops, may be NULL */
   size_t n_loops;
 } hd_service_def;
 

@@ -1,5 +1,5 @@
-/* helpdesk-accounts: the accounts service. Its RPCs arrive with its own issue; until then each answers
- * UNIMPLEMENTED, and the service serves health, migrations and its own database. */
+/* helpdesk-accounts: the accounts service. Its RPCs arrive with its own issue; until then each
+ * answers UNIMPLEMENTED, and the service serves health, migrations and its own database. */
 #include "helpdesk/v1/accounts.pb-c.h"
 #include "svc/service.h"
 

@@ -53,14 +53,24 @@ static void ej__string(event_json *j, const char *s, size_t n) {
     run = i + 1;
     char esc[8];
     switch (c) {
-    case '"': ej__put(j, "\\\"", 2); break;
-    case '\\': ej__put(j, "\\\\", 2); break;
-    case '\n': ej__put(j, "\\n", 2); break;
-    case '\r': ej__put(j, "\\r", 2); break;
-    case '\t': ej__put(j, "\\t", 2); break;
-    default:
-      snprintf(esc, sizeof esc, "\\u%04x", c);
-      ej__put(j, esc, 6);
+      case '"':
+        ej__put(j, "\\\"", 2);
+        break;
+      case '\\':
+        ej__put(j, "\\\\", 2);
+        break;
+      case '\n':
+        ej__put(j, "\\n", 2);
+        break;
+      case '\r':
+        ej__put(j, "\\r", 2);
+        break;
+      case '\t':
+        ej__put(j, "\\t", 2);
+        break;
+      default:
+        snprintf(esc, sizeof esc, "\\u%04x", c);
+        ej__put(j, esc, 6);
     }
   }
   ej__put(j, s + run, n - run);

@@ -10,11 +10,11 @@
 
 #include "core/err.h"
 
-#define EVENT_JSON_MAX_DEPTH 8
+#define EVENT_JSON_MAX_DEPTH   8
 #define EVENT_JSON_DEFAULT_MAX 65535 /* an outbox payload is a TEXT column */
 
 typedef struct event_json {
-  char *buf;  /* malloc'ed; owned until event_json_free() */
+  char *buf; /* malloc'ed; owned until event_json_free() */
   size_t len;
   size_t cap;
   size_t max; /* bytes the document may reach */

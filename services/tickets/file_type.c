@@ -7,12 +7,12 @@
 
 #include "core/utf8.h"
 
-#define ALLOWED_LIST "jpg, jpeg, png, gif, pdf, doc, docx"
-#define ZIP_EOCD_MIN 22u          /* end of central directory record without its comment */
-#define ZIP_CD_ENTRY_MIN 46u      /* central directory file header without its variable parts */
-#define ZIP_LOCAL_MIN 30u         /* local file header without its variable parts */
-#define ZIP_MAX_ENTRIES 4096u     /* entries looked at before giving up */
-#define ZIP_MAX_LOCAL_HEADERS 64u /* local headers walked when there is no central directory */
+#define ALLOWED_LIST          "jpg, jpeg, png, gif, pdf, doc, docx"
+#define ZIP_EOCD_MIN          22u   /* end of central directory record without its comment */
+#define ZIP_CD_ENTRY_MIN      46u   /* central directory file header without its variable parts */
+#define ZIP_LOCAL_MIN         30u   /* local file header without its variable parts */
+#define ZIP_MAX_ENTRIES       4096u /* entries looked at before giving up */
+#define ZIP_MAX_LOCAL_HEADERS 64u   /* local headers walked when there is no central directory */
 
 typedef struct ft__ext {
   const char *ext;
@@ -20,15 +20,15 @@ typedef struct ft__ext {
 } ft__ext;
 
 static const ft__ext EXTENSIONS[] = {
-    {"jpg", FILE_TYPE_JPEG}, {"jpeg", FILE_TYPE_JPEG}, {"png", FILE_TYPE_PNG},
-    {"gif", FILE_TYPE_GIF},  {"pdf", FILE_TYPE_PDF},   {"doc", FILE_TYPE_DOC},
+    {"jpg", FILE_TYPE_JPEG},  {"jpeg", FILE_TYPE_JPEG}, {"png", FILE_TYPE_PNG},
+    {"gif", FILE_TYPE_GIF},   {"pdf", FILE_TYPE_PDF},   {"doc", FILE_TYPE_DOC},
     {"docx", FILE_TYPE_DOCX},
 };
 
 /* Extensions that run something when opened; one of them before the last '.' is a disguise. */
 static const char *const EXECUTABLE_EXTENSIONS[] = {
-    "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "dll", "cpl", "js",  "jse", "vbs",
-    "vbe", "wsf", "wsh", "ps1", "hta", "jar", "sh",  "apk", "lnk", "reg",
+    "exe", "com", "bat", "cmd", "scr", "pif", "msi", "msp", "dll", "cpl", "js",  "jse",
+    "vbs", "vbe", "wsf", "wsh", "ps1", "hta", "jar", "sh",  "apk", "lnk", "reg",
 };
 
 static const unsigned char SIG_JPEG[] = {0xFF, 0xD8, 0xFF};
@@ -110,12 +110,18 @@ static bool ft__is_docx(const unsigned char *p, size_t len) {
 bool file_type_content_matches(file_type_kind kind, const unsigned char *p, size_t len) {
   if (!p) return false;
   switch (kind) {
-  case FILE_TYPE_JPEG: return ft__starts(p, len, SIG_JPEG, sizeof SIG_JPEG);
-  case FILE_TYPE_PNG: return ft__starts(p, len, SIG_PNG, sizeof SIG_PNG);
-  case FILE_TYPE_GIF: return ft__starts(p, len, "GIF87a", 6) || ft__starts(p, len, "GIF89a", 6);
-  case FILE_TYPE_PDF: return ft__starts(p, len, "%PDF-", 5);
-  case FILE_TYPE_DOC: return ft__starts(p, len, SIG_OLE2, sizeof SIG_OLE2);
-  case FILE_TYPE_DOCX: return ft__is_docx(p, len);
+    case FILE_TYPE_JPEG:
+      return ft__starts(p, len, SIG_JPEG, sizeof SIG_JPEG);
+    case FILE_TYPE_PNG:
+      return ft__starts(p, len, SIG_PNG, sizeof SIG_PNG);
+    case FILE_TYPE_GIF:
+      return ft__starts(p, len, "GIF87a", 6) || ft__starts(p, len, "GIF89a", 6);
+    case FILE_TYPE_PDF:
+      return ft__starts(p, len, "%PDF-", 5);
+    case FILE_TYPE_DOC:
+      return ft__starts(p, len, SIG_OLE2, sizeof SIG_OLE2);
+    case FILE_TYPE_DOCX:
+      return ft__is_docx(p, len);
   }
   return false;
 }
@@ -138,13 +144,18 @@ const char *file_type_describe(const unsigned char *p, size_t len) {
 
 const char *file_type_content_type(file_type_kind kind) {
   switch (kind) {
-  case FILE_TYPE_JPEG: return "image/jpeg";
-  case FILE_TYPE_PNG: return "image/png";
-  case FILE_TYPE_GIF: return "image/gif";
-  case FILE_TYPE_PDF: return "application/pdf";
-  case FILE_TYPE_DOC: return "application/msword";
-  case FILE_TYPE_DOCX:
-    return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+    case FILE_TYPE_JPEG:
+      return "image/jpeg";
+    case FILE_TYPE_PNG:
+      return "image/png";
+    case FILE_TYPE_GIF:
+      return "image/gif";
+    case FILE_TYPE_PDF:
+      return "application/pdf";
+    case FILE_TYPE_DOC:
+      return "application/msword";
+    case FILE_TYPE_DOCX:
+      return "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
   }
   return "application/octet-stream";
 }
@@ -156,8 +167,8 @@ static bool ft__has_forbidden_char(const unsigned char *s, size_t n) {
     if (s[i] == 0xC2 && i + 1 < n && s[i + 1] >= 0x80 && s[i + 1] <= 0x9F) return true; /* C1 */
     if (s[i] == 0xE2 && i + 2 < n) {
       const unsigned b1 = s[i + 1], b2 = s[i + 2];
-      if (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) return true; /* U+202A..U+202E */
-      if (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return true; /* U+2066..U+2069 */
+      if (b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) return true;   /* U+202A..U+202E */
+      if (b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return true;   /* U+2066..U+2069 */
       if (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F)) return true; /* U+200E, U+200F marks */
     }
   }
@@ -171,8 +182,8 @@ static bool ft__ext_is(const char *seg, size_t n, const char *ext) {
 int file_type_check_name(const char *name, size_t n, file_type_kind *kind, hd_err *err) {
   if (!name || n == 0) return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment file name is empty");
   if (n > FILE_TYPE_NAME_MAX)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment file name is %zu bytes; at most %d",
-                      n, FILE_TYPE_NAME_MAX);
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment file name is %zu bytes; at most %d", n,
+                      FILE_TYPE_NAME_MAX);
   if (!hd_utf8_valid(name, n, NULL))
     return hd_err_set(err, HD_INVALID_ARGUMENT, "attachment file name is not valid UTF-8");
   if (memchr(name, '/', n) || memchr(name, '\\', n))

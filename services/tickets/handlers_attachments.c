@@ -10,10 +10,20 @@
 #include "ticket_handlers.h"
 #include "ticket_limits.h"
 
-#define ATT_COLS "id, ticket_id, filename, content_type, size_bytes, sha256, uploaded_by, " \
-                 "created_at_us"
-enum { A_ID, A_TICKET, A_FILENAME, A_CONTENT_TYPE, A_SIZE, A_SHA256, A_UPLOADED_BY, A_CREATED,
-       A_DATA };
+#define ATT_COLS                                                             \
+  "id, ticket_id, filename, content_type, size_bytes, sha256, uploaded_by, " \
+  "created_at_us"
+enum {
+  A_ID,
+  A_TICKET,
+  A_FILENAME,
+  A_CONTENT_TYPE,
+  A_SIZE,
+  A_SHA256,
+  A_UPLOADED_BY,
+  A_CREATED,
+  A_DATA
+};
 
 static const char SQL_USAGE[] =
     "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM attachments "
@@ -21,9 +31,11 @@ static const char SQL_USAGE[] =
 static const char SQL_INSERT[] =
     "INSERT INTO attachments (tenant, ticket_id, filename, content_type, size_bytes, sha256, "
     "data, uploaded_by, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_LIST[] = "SELECT " ATT_COLS " FROM attachments "
+static const char SQL_LIST[] = "SELECT " ATT_COLS
+                               " FROM attachments "
                                "WHERE tenant = ? AND ticket_id = ? ORDER BY id LIMIT ?";
-static const char SQL_GET[] = "SELECT " ATT_COLS ", data FROM attachments "
+static const char SQL_GET[] = "SELECT " ATT_COLS
+                              ", data FROM attachments "
                               "WHERE tenant = ? AND ticket_id = ? AND id = ?";
 
 /* Rows a list reads at most: the limit holds them all; more would be a damaged table. */
@@ -80,8 +92,7 @@ typedef struct att_add {
 /* FAILED_PRECONDITION when one more file of `adding` bytes would pass the ticket's limits.
  * Runs with the ticket's row locked, so concurrent uploads to one ticket are counted one after
  * the other and cannot both pass. */
-static int att__check_room(hd_call *c, hd_db *db, int64_t ticket_id, int64_t adding,
-                           hd_err *err) {
+static int att__check_room(hd_call *c, hd_db *db, int64_t ticket_id, int64_t adding, hd_err *err) {
   hd_db_rows *rows = NULL;
   int rc = -1;
   const hd_db_param p[] = {hd_db_text(tk_tenant(c)), hd_db_int(ticket_id)};
@@ -120,7 +131,8 @@ static int att__add_tx(hd_db *db, void *arg, hd_err *err) {
   const ticket_status s = ticket_status_from_pb(t->status);
   if (!ticket_status_is_open(s))
     return hd_err_set(err, HD_FAILED_PRECONDITION,
-                      "ticket %" PRId64 " is %s: attachments are added to open tickets only; "
+                      "ticket %" PRId64
+                      " is %s: attachments are added to open tickets only; "
                       "have it restarted or open a new ticket",
                       t->id, ticket_status_name(s));
   const int64_t size = (int64_t)rq->content.len;
@@ -145,13 +157,14 @@ static int att__add_tx(hd_db *db, void *arg, hd_err *err) {
                             .event_type = TICKET_EVENT_ATTACHMENT_ADDED,
                             .event_fields = ev,
                             .n_event_fields = sizeof ev / sizeof ev[0]};
-  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, &ch, now, &actor, NULL,
-                          NULL, err))
+  if (ticket_store_update_locked(db, tk_tenant(c),
+                                 &(const ticket_locked){.ticket = t, .meta = meta},
+                                 rq->expected_version, &ch, now, &actor, NULL, NULL, err))
     return -1;
   char id_text[24];
   snprintf(id_text, sizeof id_text, "%" PRIu64, id);
-  if (ticket_store_history_append(db, tk_tenant(c), t->id, &actor, "ATTACHMENT", "attachment",
-                                  NULL, id_text, now, err))
+  if (ticket_store_history_append(db, tk_tenant(c), t->id, &actor, "ATTACHMENT", "attachment", NULL,
+                                  id_text, now, err))
     return -1;
   Helpdesk__V1__Attachment *a =
       hd_arena_new_message(c->arena, &helpdesk__v1__attachment__descriptor);

@@ -17,7 +17,7 @@
 typedef struct merge_ctx {
   hd_call *call;
   const Helpdesk__V1__MergeTicketsRequest *req;
-  int64_t *order; /* target and sources, ascending (the lock order); n_sources + 1 */
+  int64_t *order;            /* target and sources, ascending (the lock order); n_sources + 1 */
   Helpdesk__V1__Ticket *out; /* in call->arena */
 } merge_ctx;
 
@@ -126,8 +126,7 @@ static int merge__tx(hd_db *db, void *arg, hd_err *err) {
         .event_fields = ev,
         .n_event_fields = sizeof ev / sizeof ev[0],
     };
-    if (ticket_store_update(db, tenant, s->id, 0, &ch, now, &actor, NULL, NULL, err))
-      return -1;
+    if (ticket_store_update(db, tenant, s->id, 0, &ch, now, &actor, NULL, NULL, err)) return -1;
     const int w = snprintf(ids + used, sizeof ids - used, "%s%" PRId64, used ? "," : "", s->id);
     if (w < 0 || (size_t)w >= sizeof ids - used)
       return hd_err_set(err, HD_INTERNAL, "merged ids do not fit their buffer");
@@ -178,7 +177,8 @@ TICKETS_HANDLER(tickets_merge_tickets) {
                         "source_ticket_ids[%zu] must be a positive id, got %" PRId64, i, id);
     if (id == rq->target_ticket_id)
       return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
-                        "cannot merge ticket %" PRId64 " into itself; source_ticket_ids must not "
+                        "cannot merge ticket %" PRId64
+                        " into itself; source_ticket_ids must not "
                         "list the target",
                         id);
     order[i] = id;

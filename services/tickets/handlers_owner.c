@@ -79,14 +79,15 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
   if (owner__require_open(t, "TRANSFER", err)) return -1;
   if (t->owner_id[0] && strcmp(t->owner_id, rq->new_owner_id) == 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT,
-                      "ticket %" PRId64 " is already owned by %s; new_owner_id must name another "
+                      "ticket %" PRId64
+                      " is already owned by %s; new_owner_id must name another "
                       "agent",
                       t->id, t->owner_id);
   /* The hand-over note is an internal record written with the transfer, in the same tx. */
   Helpdesk__V1__InternalRecord *note = NULL;
   const bool has_note = rq->note && rq->note[0];
-  if (has_note && ticket_record_insert(db, tenant, t->id, actor.user_id, rq->note, now, c->arena,
-                                       &note, err))
+  if (has_note &&
+      ticket_record_insert(db, tenant, t->id, actor.user_id, rq->note, now, c->arena, &note, err))
     return -1;
   ticket_event_field ev[3];
   size_t n_ev = 0;
@@ -101,14 +102,14 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
       .event_fields = ev,
       .n_event_fields = n_ev,
   };
-  if (ticket_store_update_locked(db, tenant, &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, &ch, now, &actor, c->arena,
-                          &x->out, err))
+  if (ticket_store_update_locked(db, tenant, &(const ticket_locked){.ticket = t, .meta = meta},
+                                 rq->expected_version, &ch, now, &actor, c->arena, &x->out, err))
     return -1;
   if (note) {
     char id[24];
     snprintf(id, sizeof id, "%" PRId64, note->id);
-    if (ticket_store_history_append(db, tenant, t->id, &actor, "TRANSFER", "internal_record",
-                                    NULL, id, now, err))
+    if (ticket_store_history_append(db, tenant, t->id, &actor, "TRANSFER", "internal_record", NULL,
+                                    id, now, err))
       return -1;
   }
   return owner__followed(c, db, x->out, err);
@@ -154,7 +155,8 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
   /* An agent alone: only an unowned ticket, only to themself (checked before the call). */
   if (!(c->principal->roles & ASSIGN_ANY) && t->owner_id[0])
     return hd_err_set(err, HD_PERMISSION_DENIED,
-                      "ticket %" PRId64 " is owned by %s; an agent may only assign an unowned "
+                      "ticket %" PRId64
+                      " is owned by %s; an agent may only assign an unowned "
                       "ticket to themself (a team_lead or supervisor reassigns it, or its owner "
                       "transfers it)",
                       t->id, t->owner_id);
@@ -173,8 +175,9 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
       .event_fields = ev,
       .n_event_fields = sizeof ev / sizeof ev[0],
   };
-  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, &ch, tk_now(c), &actor,
-                          c->arena, &x->out, err))
+  if (ticket_store_update_locked(
+          db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version,
+          &ch, tk_now(c), &actor, c->arena, &x->out, err))
     return -1;
   return owner__followed(c, db, x->out, err);
 }
@@ -243,8 +246,9 @@ static int upgrade__tx(hd_db *db, void *arg, hd_err *err) {
       .event_fields = ev,
       .n_event_fields = sizeof ev / sizeof ev[0],
   };
-  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, &ch, tk_now(c),
-                          &actor, c->arena, &x->out, err))
+  if (ticket_store_update_locked(
+          db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta},
+          x->req->expected_version, &ch, tk_now(c), &actor, c->arena, &x->out, err))
     return -1;
   return owner__followed(c, db, x->out, err);
 }
@@ -292,7 +296,8 @@ static int urge__check_cooldown(hd_call *c, hd_db *db, int64_t ticket_id, int64_
   if (!any || now - last >= cooldown) return 0;
   const int64_t wait_s = (int64_t)((last + cooldown - now + HD_US_PER_S - 1) / HD_US_PER_S);
   return hd_err_set(err, HD_FAILED_PRECONDITION,
-                    "ticket %" PRId64 "'s owner was reminded %" PRId64 " s ago; the next reminder "
+                    "ticket %" PRId64 "'s owner was reminded %" PRId64
+                    " s ago; the next reminder "
                     "can be sent in %" PRId64 " s",
                     ticket_id, (int64_t)((now - last) / HD_US_PER_S), wait_s);
 }
@@ -324,13 +329,12 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
   if (!configured) return hd_err_set(err, HD_INTERNAL, "tenant %s has an unknown channel", tenant);
   /* One target per tenant: a channel other than the configured one has nowhere to go. */
   if (x->req->channel != 0 && x->req->channel != s->reminder_channel)
-    return hd_err_set(
-        err, HD_FAILED_PRECONDITION,
-        "tenant %s sends reminders by %s only; ask for %s or leave channel unset", tenant,
-        configured, configured);
+    return hd_err_set(err, HD_FAILED_PRECONDITION,
+                      "tenant %s sends reminders by %s only; ask for %s or leave channel unset",
+                      tenant, configured, configured);
   if (urge__check_cooldown(c, db, t->id, now, err)) return -1;
-  const hd_db_param p[] = {hd_db_text(tenant),     hd_db_int(t->id),
-                           hd_db_text(configured), hd_db_text(t->owner_id),
+  const hd_db_param p[] = {hd_db_text(tenant),        hd_db_int(t->id),
+                           hd_db_text(configured),    hd_db_text(t->owner_id),
                            hd_db_text(actor.user_id), hd_db_int(now)};
   uint64_t urge_id = 0;
   if (hd_db_exec(db, SQL_URGE_INSERT, p, sizeof p / sizeof p[0], NULL, &urge_id, err)) return -1;
@@ -345,7 +349,9 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
                             .event_type = TICKET_EVENT_URGED,
                             .event_fields = ev,
                             .n_event_fields = sizeof ev / sizeof ev[0]};
-  if (ticket_store_update_locked(db, tenant, &(const ticket_locked){.ticket = t, .meta = meta}, 0, &ch, now, &actor, NULL, NULL, err)) return -1;
+  if (ticket_store_update_locked(db, tenant, &(const ticket_locked){.ticket = t, .meta = meta}, 0,
+                                 &ch, now, &actor, NULL, NULL, err))
+    return -1;
   char id[24];
   snprintf(id, sizeof id, "%" PRIu64, urge_id);
   if (ticket_store_history_append(db, tenant, t->id, &actor, "URGE", "urge", NULL, id, now, err))
@@ -399,8 +405,9 @@ static int category__tx(hd_db *db, void *arg, hd_err *err) {
                             .category = x->req->category,
                             .event_fields = ev,
                             .n_event_fields = 1};
-  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, &ch, tk_now(c),
-                          &actor, c->arena, &x->out, err))
+  if (ticket_store_update_locked(
+          db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta},
+          x->req->expected_version, &ch, tk_now(c), &actor, c->arena, &x->out, err))
     return -1;
   return owner__followed(c, db, x->out, err);
 }

@@ -12,7 +12,8 @@
 #include "ticket_limits.h"
 #include "ticket_records.h"
 
-#define RECORDS_PAGE_TEXT_MAX (4u << 20) /* text bytes of one list page (replies are capped at 8 MiB) */
+#define RECORDS_PAGE_TEXT_MAX \
+  (4u << 20) /* text bytes of one list page (replies are capped at 8 MiB) */
 
 #define RECORDS_SCOPE_MAX 160 /* "<list>|<tenant>|<ticket id>" */
 
@@ -45,13 +46,13 @@ static int records__child_added(hd_call *c, hd_db *db, const ticket_locked *row,
   const ticket_actor actor = tk_actor(c);
   const ticket_change ch = {
       .action = action, .event_type = event_type, .event_fields = fields, .n_event_fields = n};
-  if (ticket_store_update_locked(db, tk_tenant(c), row, expected_version, &ch, now_us, &actor,
-                                 NULL, NULL, err))
+  if (ticket_store_update_locked(db, tk_tenant(c), row, expected_version, &ch, now_us, &actor, NULL,
+                                 NULL, err))
     return -1;
   char id[24];
   snprintf(id, sizeof id, "%" PRId64, child_id);
-  return ticket_store_history_append(db, tk_tenant(c), row->ticket->id, &actor, action, field,
-                                     NULL, id, now_us, err);
+  return ticket_store_history_append(db, tk_tenant(c), row->ticket->id, &actor, action, field, NULL,
+                                     id, now_us, err);
 }
 
 /* Where a list of one ticket's rows starts: the page size and the id after which it continues,
@@ -68,8 +69,8 @@ typedef struct records__page {
  * call->err INVALID_ARGUMENT for a bad size or a token of another list. */
 static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
                                const Helpdesk__V1__PageRequest *req, records__page *out) {
-  const int n = snprintf(out->scope, sizeof out->scope, "%s|%s|%" PRId64, list, tk_tenant(c),
-                         ticket_id);
+  const int n =
+      snprintf(out->scope, sizeof out->scope, "%s|%s|%" PRId64, list, tk_tenant(c), ticket_id);
   if (n < 0 || (size_t)n >= sizeof out->scope)
     return hd_err_set(&c->err, HD_INTERNAL, "list scope does not fit its buffer");
   out->scope_len = (size_t)n;
@@ -78,8 +79,7 @@ static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
   const char *token = req ? req->page_token : NULL;
   if (!token || !*token) return 0;
   page_pos pos;
-  if (page_token_decode(token, strlen(token), out->scope, out->scope_len, &pos, &c->err))
-    return -1;
+  if (page_token_decode(token, strlen(token), out->scope, out->scope_len, &pos, &c->err)) return -1;
   out->after_id = pos.id;
   return 0;
 }
@@ -91,13 +91,13 @@ static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
  * RECORDS_PAGE_TEXT_MAX bytes (at least one row a page): 500 records of 20,000 four-byte
  * characters would not fit a reply. */
 static int records__page_query(hd_call *c, hd_db *db, int64_t ticket_id, const records__page *pg,
-                               const char *sql, size_t text_col, hd_db_rows **rows,
-                               size_t *shown, char **next, hd_err *err) {
+                               const char *sql, size_t text_col, hd_db_rows **rows, size_t *shown,
+                               char **next, hd_err *err) {
   *rows = NULL;
   *shown = 0;
   *next = "";
-  const hd_db_param p[] = {hd_db_text(tk_tenant(c)), hd_db_int(ticket_id),
-                           hd_db_int(pg->after_id), hd_db_int((int64_t)pg->size + 1)};
+  const hd_db_param p[] = {hd_db_text(tk_tenant(c)), hd_db_int(ticket_id), hd_db_int(pg->after_id),
+                           hd_db_int((int64_t)pg->size + 1)};
   if (hd_db_query(db, sql, p, 4, pg->size + 1, rows, err)) return -1;
   const size_t count = hd_db_rows_count(*rows);
   size_t n = count > pg->size ? pg->size : count, bytes = 0;
@@ -145,8 +145,7 @@ static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
   Helpdesk__V1__Ticket *t = NULL;
   ticket_meta meta;
   if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
-  if (records__require_open(t, "comments are closed; have it restarted or open a new ticket",
-                            err))
+  if (records__require_open(t, "comments are closed; have it restarted or open a new ticket", err))
     return -1;
   const ticket_actor actor = tk_actor(c);
   const int64_t now = tk_now(c);
@@ -154,8 +153,9 @@ static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
                             err))
     return -1;
   const ticket_event_field ev[] = {TICKET_EV_INT("comment_id", x->out->id)};
-  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, "COMMENT",
-                              TICKET_EVENT_COMMENTED, "comment", x->out->id, ev, 1, now, err);
+  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta},
+                              x->req->expected_version, "COMMENT", TICKET_EVENT_COMMENTED,
+                              "comment", x->out->id, ev, 1, now, err);
 }
 
 /* AddComment: the ticket's customer or staff of its tenant; open tickets only. The status does
@@ -281,9 +281,9 @@ static int record__add_tx(hd_db *db, void *arg, hd_err *err) {
     return -1;
   /* The body stays out of the event and the history: both reach readers who may not see it. */
   const ticket_event_field ev[] = {TICKET_EV_INT("record_id", x->out->id)};
-  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, "INTERNAL_RECORD",
-                              TICKET_EVENT_RECORD_ADDED, "internal_record", x->out->id, ev, 1,
-                              now, err);
+  return records__child_added(
+      c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version,
+      "INTERNAL_RECORD", TICKET_EVENT_RECORD_ADDED, "internal_record", x->out->id, ev, 1, now, err);
 }
 
 /* AddInternalRecord: the ticket's owner or a tenant_admin; closed tickets too (notes written
@@ -393,22 +393,26 @@ static int consent__add_tx(hd_db *db, void *arg, hd_err *err) {
   Helpdesk__V1__Ticket *t = NULL;
   ticket_meta meta;
   if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
-  if (records__require_open(t, "consents are recorded on open tickets only; have it restarted "
-                               "first",
+  if (records__require_open(t,
+                            "consents are recorded on open tickets only; have it restarted "
+                            "first",
                             err))
     return -1;
   x->now_us = tk_now(c);
-  const hd_db_param p[] = {hd_db_text(tk_tenant(c)),         hd_db_int(t->id),
-                           hd_db_text(x->scope),             hd_db_text(x->req->customer_words),
-                           hd_db_text(c->principal->user_id), hd_db_int(x->now_us)};
+  const hd_db_param p[] = {hd_db_text(tk_tenant(c)),
+                           hd_db_int(t->id),
+                           hd_db_text(x->scope),
+                           hd_db_text(x->req->customer_words),
+                           hd_db_text(c->principal->user_id),
+                           hd_db_int(x->now_us)};
   uint64_t id = 0;
   if (hd_db_exec(db, SQL_CONSENT_INSERT, p, 6, NULL, &id, err)) return -1;
   x->id = (int64_t)id;
   const ticket_event_field ev[] = {TICKET_EV_INT("consent_id", x->id),
                                    TICKET_EV_STR("scope", x->scope)};
-  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version, "CONSENT",
-                              TICKET_EVENT_CONSENT_RECORDED, "consent", x->id, ev, 2, x->now_us,
-                              err);
+  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta},
+                              x->req->expected_version, "CONSENT", TICKET_EVENT_CONSENT_RECORDED,
+                              "consent", x->id, ev, 2, x->now_us, err);
 }
 
 /* RecordConsent: staff record what the customer allowed, in the customer's words; open tickets

@@ -61,8 +61,7 @@ static int status__require_customer_owner_or_lead(hd_call *c, const Helpdesk__V1
 /* The comment's history row (field "comment", to_value its id). */
 static int status__comment_history(hd_call *c, hd_db *db, int64_t ticket_id,
                                    const ticket_actor *actor, const char *action,
-                                   const Helpdesk__V1__Comment *comment, int64_t now,
-                                   hd_err *err) {
+                                   const Helpdesk__V1__Comment *comment, int64_t now, hd_err *err) {
   char id[24];
   snprintf(id, sizeof id, "%" PRId64, comment->id);
   return ticket_store_history_append(db, tk_tenant(c), ticket_id, actor, action, "comment", NULL,
@@ -100,17 +99,17 @@ typedef struct reply_ctx {
 static ticket_op reply__op(Helpdesk__V1__ReplyIntent intent, int64_t follow_ups_sent,
                            int64_t follow_ups) {
   switch (intent) {
-  case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_ACKNOWLEDGE:
-    return TICKET_OP_ACKNOWLEDGE;
-  case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_REQUEST_INFO:
-    return TICKET_OP_REQUEST_INFO;
-  case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_PROPOSE_SOLUTION:
-    return TICKET_OP_PROPOSE_SOLUTION;
-  case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FOLLOW_UP:
-    return follow_ups_sent + 1 >= follow_ups ? TICKET_OP_FOLLOW_UP_LAST : TICKET_OP_FOLLOW_UP;
-  case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FINAL_ANSWER:
-  default: /* checked by tk_check_enum before */
-    return TICKET_OP_FINAL_ANSWER;
+    case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_ACKNOWLEDGE:
+      return TICKET_OP_ACKNOWLEDGE;
+    case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_REQUEST_INFO:
+      return TICKET_OP_REQUEST_INFO;
+    case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_PROPOSE_SOLUTION:
+      return TICKET_OP_PROPOSE_SOLUTION;
+    case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FOLLOW_UP:
+      return follow_ups_sent + 1 >= follow_ups ? TICKET_OP_FOLLOW_UP_LAST : TICKET_OP_FOLLOW_UP;
+    case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FINAL_ANSWER:
+    default: /* checked by tk_check_enum before */
+      return TICKET_OP_FINAL_ANSWER;
   }
 }
 
@@ -137,38 +136,39 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
   const int64_t now = tk_now(c);
   const ticket_actor actor = tk_actor(c);
   const char *action = ticket_op_name(op);
-  if (ticket_comment_insert(db, tk_tenant(c), t->id, &actor, req->body, now, c->arena,
-                            &x->comment, err) ||
+  if (ticket_comment_insert(db, tk_tenant(c), t->id, &actor, req->body, now, c->arena, &x->comment,
+                            err) ||
       status__comment_history(c, db, t->id, &actor, action, x->comment, now, err))
     return -1;
 
   ticket_change ch = {.action = action, .event_type = TICKET_EVENT_REPLIED, .status = to};
   switch (op) {
-  case TICKET_OP_ACKNOWLEDGE:
-    ch.timer = TICKET_TIMER_CLEAR;
-    break;
-  case TICKET_OP_REQUEST_INFO:
-  case TICKET_OP_PROPOSE_SOLUTION:
-    ch.timer = status__timer_for(cfg, TICKET_PENDING_FEEDBACK, now);
-    break;
-  case TICKET_OP_FOLLOW_UP:
-  case TICKET_OP_FOLLOW_UP_LAST:
-    ch.follow_up_count = TICKET_SET(t->follow_up_count + 1);
-    ch.timer = status__timer_for(cfg, to, now);
-    break;
-  default: /* FINAL_ANSWER */
-    ch.resolved = TICKET_SET(req->resolved ? 1 : 0);
-    ch.timer = status__timer_for(cfg, to, now);
-    break;
+    case TICKET_OP_ACKNOWLEDGE:
+      ch.timer = TICKET_TIMER_CLEAR;
+      break;
+    case TICKET_OP_REQUEST_INFO:
+    case TICKET_OP_PROPOSE_SOLUTION:
+      ch.timer = status__timer_for(cfg, TICKET_PENDING_FEEDBACK, now);
+      break;
+    case TICKET_OP_FOLLOW_UP:
+    case TICKET_OP_FOLLOW_UP_LAST:
+      ch.follow_up_count = TICKET_SET(t->follow_up_count + 1);
+      ch.timer = status__timer_for(cfg, to, now);
+      break;
+    default: /* FINAL_ANSWER */
+      ch.resolved = TICKET_SET(req->resolved ? 1 : 0);
+      ch.timer = status__timer_for(cfg, to, now);
+      break;
   }
   const ticket_event_field ev[] = {
-      TICKET_EV_STR("intent", ticket_enum_name(&helpdesk__v1__reply_intent__descriptor,
-                                               (int)req->intent)),
+      TICKET_EV_STR("intent",
+                    ticket_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)req->intent)),
       TICKET_EV_INT("comment_id", x->comment->id)};
   ch.event_fields = ev;
   ch.n_event_fields = sizeof ev / sizeof ev[0];
-  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, req->expected_version, &ch, now, &actor,
-                          c->arena, &x->ticket, err))
+  if (ticket_store_update_locked(
+          db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta},
+          req->expected_version, &ch, now, &actor, c->arena, &x->ticket, err))
     return -1;
   x->timer = ch.timer;
 
@@ -227,15 +227,14 @@ static int customer_reply__tx(hd_db *db, void *arg, hd_err *err) {
                       "ReplyToTicket or AddComment");
   if (status__check_version(t, req->expected_version, err)) return -1;
   ticket_status to;
-  if (ticket_transition(TICKET_OP_CUSTOMER_REPLY, ticket_status_from_pb(t->status), NULL, &to,
-                        err))
+  if (ticket_transition(TICKET_OP_CUSTOMER_REPLY, ticket_status_from_pb(t->status), NULL, &to, err))
     return -1;
 
   const int64_t now = tk_now(c);
   const ticket_actor actor = tk_actor(c);
   const char *action = ticket_op_name(TICKET_OP_CUSTOMER_REPLY);
-  if (ticket_comment_insert(db, tk_tenant(c), t->id, &actor, req->body, now, c->arena,
-                            &x->comment, err) ||
+  if (ticket_comment_insert(db, tk_tenant(c), t->id, &actor, req->body, now, c->arena, &x->comment,
+                            err) ||
       status__comment_history(c, db, t->id, &actor, action, x->comment, now, err))
     return -1;
   const ticket_event_field ev[] = {TICKET_EV_INT("comment_id", x->comment->id)};
@@ -247,8 +246,9 @@ static int customer_reply__tx(hd_db *db, void *arg, hd_err *err) {
                             .timer = TICKET_TIMER_CLEAR,
                             .event_fields = ev,
                             .n_event_fields = 1};
-  return ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, req->expected_version, &ch, now, &actor,
-                             c->arena, &x->ticket, err);
+  return ticket_store_update_locked(
+      db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, req->expected_version,
+      &ch, now, &actor, c->arena, &x->ticket, err);
 }
 
 TICKETS_HANDLER(tickets_add_customer_reply) {
@@ -304,34 +304,35 @@ static int case_op__tx(hd_db *db, void *arg, hd_err *err) {
   const int64_t now = tk_now(c);
   ticket_change ch = {.action = ticket_op_name(x->op), .event_type = x->event_type, .status = to};
   switch (x->op) {
-  case TICKET_OP_CLOSE:
-  case TICKET_OP_CANCEL:
-    /* The store clears the timer of a closed ticket; a suspended one forgets where it was. */
-    if (from == TICKET_SUSPENDED) ch.suspended_from = TICKET_SET(TICKET_STATUS_NONE);
-    break;
-  case TICKET_OP_SUSPEND:
-    ch.suspended_from = TICKET_SET(from);
-    ch.timer = TICKET_TIMER_CLEAR;
-    break;
-  case TICKET_OP_RESUME:
-    ch.suspended_from = TICKET_SET(TICKET_STATUS_NONE);
-    ch.timer = status__timer_for(tk_config(c), to, now);
-    break;
-  case TICKET_OP_RESTART:
-    if (t->merged_into_id != 0)
-      return hd_err_set(err, HD_FAILED_PRECONDITION,
-                        "ticket %" PRId64 " was merged into ticket %" PRId64
-                        "; work on ticket %" PRId64,
-                        t->id, t->merged_into_id, t->merged_into_id);
-    ch.follow_up_count = TICKET_SET(0);
-    ch.resolved = TICKET_SET(0);
-    break;
-  default:
-    return hd_err_set(err, HD_INTERNAL, "%s is not a case operation", ticket_op_name(x->op));
+    case TICKET_OP_CLOSE:
+    case TICKET_OP_CANCEL:
+      /* The store clears the timer of a closed ticket; a suspended one forgets where it was. */
+      if (from == TICKET_SUSPENDED) ch.suspended_from = TICKET_SET(TICKET_STATUS_NONE);
+      break;
+    case TICKET_OP_SUSPEND:
+      ch.suspended_from = TICKET_SET(from);
+      ch.timer = TICKET_TIMER_CLEAR;
+      break;
+    case TICKET_OP_RESUME:
+      ch.suspended_from = TICKET_SET(TICKET_STATUS_NONE);
+      ch.timer = status__timer_for(tk_config(c), to, now);
+      break;
+    case TICKET_OP_RESTART:
+      if (t->merged_into_id != 0)
+        return hd_err_set(err, HD_FAILED_PRECONDITION,
+                          "ticket %" PRId64 " was merged into ticket %" PRId64
+                          "; work on ticket %" PRId64,
+                          t->id, t->merged_into_id, t->merged_into_id);
+      ch.follow_up_count = TICKET_SET(0);
+      ch.resolved = TICKET_SET(0);
+      break;
+    default:
+      return hd_err_set(err, HD_INTERNAL, "%s is not a case operation", ticket_op_name(x->op));
   }
   const ticket_actor actor = tk_actor(c);
-  if (ticket_store_update_locked(db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, x->expected_version, &ch, now, &actor,
-                          c->arena, &x->ticket, err))
+  if (ticket_store_update_locked(db, tk_tenant(c),
+                                 &(const ticket_locked){.ticket = t, .meta = meta},
+                                 x->expected_version, &ch, now, &actor, c->arena, &x->ticket, err))
     return -1;
   x->timer = ch.timer;
   return 0;

@@ -12,11 +12,21 @@
 #include "ticket_enum.h"
 #include "ticket_handlers.h"
 
-#define TASK_COLS                                                                                  \
-  "id, ticket_id, title, department, assignee_id, status, due_time_us, version, created_at_us, "  \
+#define TASK_COLS                                                                                \
+  "id, ticket_id, title, department, assignee_id, status, due_time_us, version, created_at_us, " \
   "updated_at_us"
-enum { T_ID, T_TICKET, T_TITLE, T_DEPARTMENT, T_ASSIGNEE, T_STATUS, T_DUE, T_VERSION, T_CREATED,
-       T_UPDATED };
+enum {
+  T_ID,
+  T_TICKET,
+  T_TITLE,
+  T_DEPARTMENT,
+  T_ASSIGNEE,
+  T_STATUS,
+  T_DUE,
+  T_VERSION,
+  T_CREATED,
+  T_UPDATED
+};
 
 static const char SQL_TASK_INSERT[] =
     "INSERT INTO tasks (tenant, ticket_id, title, department, assignee_id, status, due_time_us, "
@@ -27,9 +37,9 @@ static const char SQL_TASK_UPDATE[] =
     "UPDATE tasks SET title = ?, department = ?, assignee_id = ?, status = ?, due_time_us = ?, "
     "version = version + 1, updated_at_us = ? "
     "WHERE tenant = ? AND ticket_id = ? AND id = ? AND version = ?";
-static const char SQL_TASK_LIST[] =
-    "SELECT " TASK_COLS " FROM tasks WHERE tenant = ? AND ticket_id = ? AND id > ? "
-    "ORDER BY id LIMIT ?";
+static const char SQL_TASK_LIST[] = "SELECT " TASK_COLS
+                                    " FROM tasks WHERE tenant = ? AND ticket_id = ? AND id > ? "
+                                    "ORDER BY id LIMIT ?";
 
 #define TASKS_SCOPE_MAX 128
 
@@ -94,8 +104,9 @@ static const char *tasks__status_name(Helpdesk__V1__TaskStatus s) {
 
 /* The ticket side of a task change: version + 1 and the event (in ticket_store_update), and a
  * history row "task" whose to_value is the task's id. */
-static int tasks__touch_ticket(hd_call *c, hd_db *db, const ticket_locked *row, int64_t expected_version,
-                               const char *action, const Helpdesk__V1__Task *task, hd_err *err) {
+static int tasks__touch_ticket(hd_call *c, hd_db *db, const ticket_locked *row,
+                               int64_t expected_version, const char *action,
+                               const Helpdesk__V1__Task *task, hd_err *err) {
   const ticket_actor actor = tk_actor(c);
   const int64_t now = tk_now(c);
   const ticket_event_field ev[] = {
@@ -167,7 +178,9 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
   task->update_time_us = now;
   if (!task->title || !task->department || !task->assignee_id)
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating a task");
-  if (tasks__touch_ticket(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version, "TASK_CREATED", task, err)) return -1;
+  if (tasks__touch_ticket(c, db, &(const ticket_locked){.ticket = t, .meta = meta},
+                          rq->expected_version, "TASK_CREATED", task, err))
+    return -1;
   x->out = task;
   return 0;
 }
@@ -258,7 +271,9 @@ static int update__tx(hd_db *db, void *arg, hd_err *err) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory updating a task");
     goto done;
   }
-  if (tasks__touch_ticket(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, 0, "TASK_UPDATED", task, err)) goto done;
+  if (tasks__touch_ticket(c, db, &(const ticket_locked){.ticket = t, .meta = meta}, 0,
+                          "TASK_UPDATED", task, err))
+    goto done;
   x->out = task;
   rc = 0;
 done:

@@ -56,9 +56,9 @@ static int ticket__mark_followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t,
 
 typedef struct create__ctx {
   hd_call *call;
-  const char *key;          /* the idempotency key, borrowed from the request */
-  ticket_new ticket;        /* strings borrowed from the request and the principal */
-  char hash[65];            /* SHA-256 of the request as the customer it is for */
+  const char *key;           /* the idempotency key, borrowed from the request */
+  ticket_new ticket;         /* strings borrowed from the request and the principal */
+  char hash[65];             /* SHA-256 of the request as the customer it is for */
   Helpdesk__V1__Ticket *out; /* the created (or first call's) ticket, in call->arena */
 } create__ctx;
 
@@ -75,8 +75,8 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
   ticket_idem seen;
   int64_t id = 0;
   x->out = NULL;
-  if (ticket_store_idem_claim(db, tenant, caller, x->key, x->hash, now,
-                              now - TICKET_IDEM_WINDOW_US, &claimed, &seen, err))
+  if (ticket_store_idem_claim(db, tenant, caller, x->key, x->hash, now, now - TICKET_IDEM_WINDOW_US,
+                              &claimed, &seen, err))
     return -1;
   if (claimed) {
     /* The reply is what was just written: no read back (a new ticket has no follower). */
@@ -92,8 +92,10 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
                         "%" PRId64 "); use a new key for a new ticket",
                         x->key, seen.ticket_id);
     if (seen.ticket_id <= 0)
-      return hd_err_set(err, HD_ABORTED, "idempotency_key '%s' is being used by a call that "
-                                         "has not finished; retry", x->key);
+      return hd_err_set(err, HD_ABORTED,
+                        "idempotency_key '%s' is being used by a call that "
+                        "has not finished; retry",
+                        x->key);
     id = seen.ticket_id;
   }
   /* A locking read: it sees the twin's committed ticket whatever this transaction's snapshot. */
@@ -129,8 +131,8 @@ TICKETS_HANDLER(tickets_create_ticket) {
       tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
       tk_check_enum(call, "service_type", &helpdesk__v1__service_type__descriptor,
                     (int)rq->service_type, false) ||
-      tk_check_enum(call, "issue_type", &helpdesk__v1__issue_type__descriptor,
-                    (int)rq->issue_type, false))
+      tk_check_enum(call, "issue_type", &helpdesk__v1__issue_type__descriptor, (int)rq->issue_type,
+                    false))
     return -1;
   const char *customer = rq->customer_id ? rq->customer_id : "";
   if (tk_is_customer_only(p)) {
@@ -172,8 +174,8 @@ TICKETS_HANDLER(tickets_get_ticket) {
   if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF) ||
       tk_check_id(call, "ticket_id", rq->ticket_id))
     return -1;
-  if (ticket_store_get_viewed(tk_db(call), tk_tenant(call), rq->ticket_id,
-                              call->principal->user_id, call->arena, &t, &call->err))
+  if (ticket_store_get_viewed(tk_db(call), tk_tenant(call), rq->ticket_id, call->principal->user_id,
+                              call->arena, &t, &call->err))
     return ticket__failed(call);
   if (tk_ticket_visible(call, t, &call->err)) return -1;
   *(Helpdesk__V1__Ticket *)resp = *t;
@@ -253,8 +255,8 @@ static int follow__tx(hd_db *db, void *arg, hd_err *err) {
   } else {
     const hd_db_param p[] = {hd_db_int(x->ticket_id), hd_db_text(c->principal->user_id),
                              hd_db_text(tk_tenant(c))};
-    if (hd_db_exec(db, "DELETE FROM follows WHERE ticket_id = ? AND agent_id = ? AND tenant = ?",
-                   p, 3, NULL, NULL, err))
+    if (hd_db_exec(db, "DELETE FROM follows WHERE ticket_id = ? AND agent_id = ? AND tenant = ?", p,
+                   3, NULL, NULL, err))
       return -1;
   }
   t->followed = x->follow;
@@ -278,8 +280,7 @@ static int follow__run(hd_call *call, int64_t ticket_id, bool follow, ProtobufCM
 }
 
 TICKETS_HANDLER(tickets_follow_ticket) {
-  return follow__run(call, ((const Helpdesk__V1__FollowTicketRequest *)req)->ticket_id, true,
-                     resp);
+  return follow__run(call, ((const Helpdesk__V1__FollowTicketRequest *)req)->ticket_id, true, resp);
 }
 
 TICKETS_HANDLER(tickets_unfollow_ticket) {

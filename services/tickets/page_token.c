@@ -10,7 +10,7 @@
 #include <openssl/evp.h>
 
 #define SCOPE_HASH_HEX 16
-#define PLAIN_MAX (PAGE_TOKEN_MAX / 2)
+#define PLAIN_MAX      (PAGE_TOKEN_MAX / 2)
 
 static const char HEX[] = "0123456789abcdef";
 

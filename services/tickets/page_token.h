@@ -11,8 +11,8 @@
 #include "core/err.h"
 
 #define PAGE_SIZE_DEFAULT 50
-#define PAGE_SIZE_MAX 500
-#define PAGE_TOKEN_MAX 256 /* characters a token may have */
+#define PAGE_SIZE_MAX     500
+#define PAGE_TOKEN_MAX    256 /* characters a token may have */
 
 /* Where a page ended: the sort key (a creation time, or 0 for lists ordered by id alone) and
  * the id of the last item. */

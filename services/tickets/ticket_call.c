@@ -17,14 +17,13 @@ bool tk_is_customer_only(const hd_principal *p) {
 bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t) {
   /* Staff only: a ticket assigned by mistake to its customer's id (or a token without a staff
    * role that carries an owner's id) gives no owner powers, internal records included. */
-  return tk_is_staff(p) && t->owner_id && t->owner_id[0] &&
-         strcmp(t->owner_id, p->user_id) == 0;
+  return tk_is_staff(p) && t->owner_id && t->owner_id[0] && strcmp(t->owner_id, p->user_id) == 0;
 }
 
 int tk_check_id(hd_call *c, const char *field, int64_t id) {
   if (id > 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s must be a positive id, got %" PRId64,
-                    field, id);
+  return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s must be a positive id, got %" PRId64, field,
+                    id);
 }
 
 int tk_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
@@ -80,7 +79,7 @@ int tk_ticket_visible(const hd_call *c, const Helpdesk__V1__Ticket *t, hd_err *e
 
 static void call__roles(unsigned roles, char *buf, size_t cap) {
   static const hd_role all[] = {HD_ROLE_TEAM_LEAD, HD_ROLE_SUPERVISOR, HD_ROLE_TENANT_ADMIN,
-                                HD_ROLE_SERVICE, HD_ROLE_AGENT, HD_ROLE_CUSTOMER};
+                                HD_ROLE_SERVICE,   HD_ROLE_AGENT,      HD_ROLE_CUSTOMER};
   size_t used = 0;
   buf[0] = '\0';
   for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {

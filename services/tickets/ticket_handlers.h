@@ -5,7 +5,8 @@
 
 #include "rpc/server.h"
 
-#define TICKETS_HANDLER(fn) int fn(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp)
+#define TICKETS_HANDLER(fn) \
+  int fn(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp)
 
 /* handlers_ticket.c: Create, read and list tickets; following; history; tenant settings. */
 TICKETS_HANDLER(tickets_create_ticket);

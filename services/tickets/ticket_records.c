@@ -13,9 +13,9 @@ static const char SQL_RECORD_INSERT[] =
 int ticket_comment_insert(hd_db *db, const char *tenant, int64_t ticket_id,
                           const ticket_actor *actor, const char *body, int64_t now_us,
                           hd_arena *arena, Helpdesk__V1__Comment **out, hd_err *err) {
-  const hd_db_param p[] = {hd_db_text(tenant),        hd_db_int(ticket_id),
+  const hd_db_param p[] = {hd_db_text(tenant),         hd_db_int(ticket_id),
                            hd_db_text(actor->user_id), hd_db_text(actor->role),
-                           hd_db_text(body),          hd_db_int(now_us)};
+                           hd_db_text(body),           hd_db_int(now_us)};
   uint64_t id = 0;
   if (hd_db_exec(db, SQL_COMMENT_INSERT, p, 6, NULL, &id, err)) return -1;
   if (!out) return 0;

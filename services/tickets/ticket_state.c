@@ -4,12 +4,12 @@
 #include <string.h>
 
 #define BIT(s) (1u << (unsigned)(s))
-#define OPEN_SET                                                                                   \
-  (BIT(TICKET_PENDING_RESPONSE) | BIT(TICKET_PROCESSING) | BIT(TICKET_PENDING_FEEDBACK) |         \
+#define OPEN_SET                                                                          \
+  (BIT(TICKET_PENDING_RESPONSE) | BIT(TICKET_PROCESSING) | BIT(TICKET_PENDING_FEEDBACK) | \
    BIT(TICKET_FEEDBACK) | BIT(TICKET_TO_BE_CONFIRMED) | BIT(TICKET_SUSPENDED))
 /* Statuses someone works on or waits on: not new-and-done, not on hold, not finished. */
-#define ACTIVE_SET                                                                                 \
-  (BIT(TICKET_PENDING_RESPONSE) | BIT(TICKET_PROCESSING) | BIT(TICKET_PENDING_FEEDBACK) |         \
+#define ACTIVE_SET                                                                        \
+  (BIT(TICKET_PENDING_RESPONSE) | BIT(TICKET_PROCESSING) | BIT(TICKET_PENDING_FEEDBACK) | \
    BIT(TICKET_FEEDBACK))
 
 /* Where a row leads: a fixed status, or one decided by the ticket's facts. */
@@ -52,14 +52,10 @@ static const state__row STATE_TABLE[] = {
 };
 
 static const char *const STATUS_NAMES[TICKET_STATUS_COUNT] = {
-    [TICKET_STATUS_NONE] = "UNSPECIFIED",
-    [TICKET_PENDING_RESPONSE] = "PENDING_RESPONSE",
-    [TICKET_PROCESSING] = "PROCESSING",
-    [TICKET_PENDING_FEEDBACK] = "PENDING_FEEDBACK",
-    [TICKET_FEEDBACK] = "FEEDBACK",
-    [TICKET_TO_BE_CONFIRMED] = "TO_BE_CONFIRMED",
-    [TICKET_CLOSED] = "CLOSED",
-    [TICKET_SUSPENDED] = "SUSPENDED",
+    [TICKET_STATUS_NONE] = "UNSPECIFIED", [TICKET_PENDING_RESPONSE] = "PENDING_RESPONSE",
+    [TICKET_PROCESSING] = "PROCESSING",   [TICKET_PENDING_FEEDBACK] = "PENDING_FEEDBACK",
+    [TICKET_FEEDBACK] = "FEEDBACK",       [TICKET_TO_BE_CONFIRMED] = "TO_BE_CONFIRMED",
+    [TICKET_CLOSED] = "CLOSED",           [TICKET_SUSPENDED] = "SUSPENDED",
     [TICKET_CANCELLED] = "CANCELLED",
 };
 
@@ -80,9 +76,7 @@ static const char *const OP_NAMES[TICKET_OP_COUNT] = {
     [TICKET_OP_MERGE_CLOSE] = "MERGE_CLOSE",
 };
 
-static bool state__status_valid(ticket_status s) {
-  return (unsigned)s < TICKET_STATUS_COUNT;
-}
+static bool state__status_valid(ticket_status s) { return (unsigned)s < TICKET_STATUS_COUNT; }
 
 static const state__row *state__find(ticket_op op, ticket_status from) {
   if (!state__status_valid(from) || from == TICKET_STATUS_NONE) return NULL;
@@ -113,22 +107,23 @@ int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *fact
                       STATUS_NAMES[from]);
   }
   switch (row->target) {
-  case TARGET_FIXED:
-    *to = row->to;
-    return 0;
-  case TARGET_SUSPENDED_FROM: {
-    const ticket_status back = facts ? facts->suspended_from : TICKET_STATUS_NONE;
-    /* Only a status SUSPEND could have started from is a valid way back. */
-    if (!state__status_valid(back) || !ticket_transition_allowed(TICKET_OP_SUSPEND, back))
-      return hd_err_set(err, HD_INTERNAL,
-                        "cannot RESUME: the suspended ticket has no valid status to resume to (%s)",
-                        ticket_status_name(back));
-    *to = back;
-    return 0;
-  }
-  case TARGET_RESTART:
-    *to = facts && facts->has_owner ? TICKET_PROCESSING : TICKET_PENDING_RESPONSE;
-    return 0;
+    case TARGET_FIXED:
+      *to = row->to;
+      return 0;
+    case TARGET_SUSPENDED_FROM: {
+      const ticket_status back = facts ? facts->suspended_from : TICKET_STATUS_NONE;
+      /* Only a status SUSPEND could have started from is a valid way back. */
+      if (!state__status_valid(back) || !ticket_transition_allowed(TICKET_OP_SUSPEND, back))
+        return hd_err_set(
+            err, HD_INTERNAL,
+            "cannot RESUME: the suspended ticket has no valid status to resume to (%s)",
+            ticket_status_name(back));
+      *to = back;
+      return 0;
+    }
+    case TARGET_RESTART:
+      *to = facts && facts->has_owner ? TICKET_PROCESSING : TICKET_PENDING_RESPONSE;
+      return 0;
   }
   return hd_err_set(err, HD_INTERNAL, "ticket transition table is damaged");
 }

@@ -12,25 +12,51 @@
 #include "page_token.h"
 #include "ticket_enum.h"
 
-#define STORE_SCRATCH_MAX (8u << 20) /* the "before" snapshot of an update: one ticket */
-#define STORE_ASSOCIATED_MAX 100000u /* ids parsed from GROUP_CONCAT */
-#define STORE_SQL_MAX 2048
-#define STORE_SCOPE_MAX 2048 /* tenant + owner + department + customer at 4 bytes a character */
+#define STORE_SCRATCH_MAX    (8u << 20) /* the "before" snapshot of an update: one ticket */
+#define STORE_ASSOCIATED_MAX 100000u    /* ids parsed from GROUP_CONCAT */
+#define STORE_SQL_MAX        2048
+/* Tenant + owner + department + customer at 4 bytes a character. */
+#define STORE_SCOPE_MAX 2048
 
 /* The columns every ticket read selects, in this order (see the enum below). The description
  * and the followed flag differ between a single read and a list. */
 #define COLS_HEAD "t.id, t.tenant, t.customer_id, t.subject, t.title, "
-#define COLS_TAIL                                                                                  \
-  "t.product, t.brand, t.service_type, t.issue_type, t.status, t.suspended_from, t.owner_id, "    \
-  "t.department, t.level, t.category, t.version, t.fence, t.follow_up_count, t.resolved, "        \
-  "t.merged_into_id, t.timer_kind, t.timer_due_us, t.last_customer_reply_us, t.created_at_us, "   \
+#define COLS_TAIL                                                                               \
+  "t.product, t.brand, t.service_type, t.issue_type, t.status, t.suspended_from, t.owner_id, "  \
+  "t.department, t.level, t.category, t.version, t.fence, t.follow_up_count, t.resolved, "      \
+  "t.merged_into_id, t.timer_kind, t.timer_due_us, t.last_customer_reply_us, t.created_at_us, " \
   "t.updated_at_us, t.closed_at_us, t.associated_count, "
 
 enum {
-  C_ID, C_TENANT, C_CUSTOMER, C_SUBJECT, C_TITLE, C_DESCRIPTION, C_PRODUCT, C_BRAND,
-  C_SERVICE_TYPE, C_ISSUE_TYPE, C_STATUS, C_SUSPENDED_FROM, C_OWNER, C_DEPARTMENT, C_LEVEL,
-  C_CATEGORY, C_VERSION, C_FENCE, C_FOLLOW_UPS, C_RESOLVED, C_MERGED_INTO, C_TIMER_KIND,
-  C_TIMER_DUE, C_LAST_CUSTOMER_REPLY, C_CREATED, C_UPDATED, C_CLOSED, C_ASSOCIATED, C_FOLLOWED,
+  C_ID,
+  C_TENANT,
+  C_CUSTOMER,
+  C_SUBJECT,
+  C_TITLE,
+  C_DESCRIPTION,
+  C_PRODUCT,
+  C_BRAND,
+  C_SERVICE_TYPE,
+  C_ISSUE_TYPE,
+  C_STATUS,
+  C_SUSPENDED_FROM,
+  C_OWNER,
+  C_DEPARTMENT,
+  C_LEVEL,
+  C_CATEGORY,
+  C_VERSION,
+  C_FENCE,
+  C_FOLLOW_UPS,
+  C_RESOLVED,
+  C_MERGED_INTO,
+  C_TIMER_KIND,
+  C_TIMER_DUE,
+  C_LAST_CUSTOMER_REPLY,
+  C_CREATED,
+  C_UPDATED,
+  C_CLOSED,
+  C_ASSOCIATED,
+  C_FOLLOWED,
   C_COUNT
 };
 
@@ -58,17 +84,23 @@ static const char SQL_OUTBOX_INSERT[] =
 
 const char *ticket_timer_kind_name(ticket_timer_kind k) {
   switch (k) {
-  case TICKET_TIMER_FOLLOW_UP: return "FOLLOW_UP";
-  case TICKET_TIMER_AUTO_CLOSE: return "AUTO_CLOSE";
-  case TICKET_TIMER_NONE: break;
+    case TICKET_TIMER_FOLLOW_UP:
+      return "FOLLOW_UP";
+    case TICKET_TIMER_AUTO_CLOSE:
+      return "AUTO_CLOSE";
+    case TICKET_TIMER_NONE:
+      break;
   }
   return NULL;
 }
 
 static int store__timer_parse(const char *s, size_t len, ticket_timer_kind *out) {
-  if (len == 9 && memcmp(s, "FOLLOW_UP", 9) == 0) *out = TICKET_TIMER_FOLLOW_UP;
-  else if (len == 10 && memcmp(s, "AUTO_CLOSE", 10) == 0) *out = TICKET_TIMER_AUTO_CLOSE;
-  else return -1;
+  if (len == 9 && memcmp(s, "FOLLOW_UP", 9) == 0)
+    *out = TICKET_TIMER_FOLLOW_UP;
+  else if (len == 10 && memcmp(s, "AUTO_CLOSE", 10) == 0)
+    *out = TICKET_TIMER_AUTO_CLOSE;
+  else
+    return -1;
   return 0;
 }
 
@@ -86,9 +118,7 @@ ticket_actor ticket_actor_of(const hd_principal *p) {
 }
 
 /* NULL for "" so optional text columns store NULL. */
-static hd_db_param store__opt_text(const char *s) {
-  return s && *s ? hd_db_text(s) : hd_db_null();
-}
+static hd_db_param store__opt_text(const char *s) { return s && *s ? hd_db_text(s) : hd_db_null(); }
 
 static hd_db_param store__opt_int(int64_t v) { return v ? hd_db_int(v) : hd_db_null(); }
 
@@ -167,8 +197,8 @@ static int store__to_proto(const hd_db_rows *rows, size_t r, hd_arena *a,
   t->brand = store__cell(rows, r, C_BRAND, a);
   t->owner_id = store__cell(rows, r, C_OWNER, a);
   t->department = store__cell(rows, r, C_DEPARTMENT, a);
-  if (!t->tenant || !t->customer_id || !t->subject || !t->title || !t->description ||
-      !t->product || !t->brand || !t->owner_id || !t->department)
+  if (!t->tenant || !t->customer_id || !t->subject || !t->title || !t->description || !t->product ||
+      !t->brand || !t->owner_id || !t->department)
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading ticket %" PRId64, t->id);
   static const struct {
     size_t col;
@@ -271,9 +301,10 @@ int ticket_store_history_append(hd_db *db, const char *tenant, int64_t ticket_id
                                 const ticket_actor *actor, const char *action, const char *field,
                                 const char *from_value, const char *to_value, int64_t now_us,
                                 hd_err *err) {
-  const hd_db_param p[] = {hd_db_text(tenant),     hd_db_int(ticket_id), hd_db_text(actor->user_id),
-                           hd_db_text(actor->role), hd_db_text(action),  hd_db_text(field),
-                           hd_db_text(from_value), hd_db_text(to_value), hd_db_int(now_us)};
+  const hd_db_param p[] = {
+      hd_db_text(tenant),      hd_db_int(ticket_id), hd_db_text(actor->user_id),
+      hd_db_text(actor->role), hd_db_text(action),   hd_db_text(field),
+      hd_db_text(from_value),  hd_db_text(to_value), hd_db_int(now_us)};
   return hd_db_exec(db, SQL_HISTORY_INSERT, p, 9, NULL, NULL, err);
 }
 
@@ -342,17 +373,25 @@ int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int6
       ticket_enum_name(&helpdesk__v1__service_type__descriptor, t->service_type);
   const char *issue_type = ticket_enum_name(&helpdesk__v1__issue_type__descriptor, t->issue_type);
   if (!service_type || !issue_type || !t->customer_id || !t->subject || !t->description) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "a new ticket needs a customer, a subject, a description, "
-                                         "a service type and an issue type");
+    hd_err_set(err, HD_INVALID_ARGUMENT,
+               "a new ticket needs a customer, a subject, a description, "
+               "a service type and an issue type");
     goto done;
   }
   const bool has_department = t->department && *t->department;
-  const hd_db_param p[] = {
-      hd_db_text(tenant),     hd_db_text(t->customer_id), hd_db_text(t->subject),
-      hd_db_text(t->subject), hd_db_text(t->description), hd_db_text(t->product ? t->product : ""),
-      hd_db_text(t->brand ? t->brand : ""), hd_db_text(service_type), hd_db_text(issue_type),
-      hd_db_text(status),     store__opt_text(t->department), hd_db_int(now_us),
-      hd_db_int(now_us)};
+  const hd_db_param p[] = {hd_db_text(tenant),
+                           hd_db_text(t->customer_id),
+                           hd_db_text(t->subject),
+                           hd_db_text(t->subject),
+                           hd_db_text(t->description),
+                           hd_db_text(t->product ? t->product : ""),
+                           hd_db_text(t->brand ? t->brand : ""),
+                           hd_db_text(service_type),
+                           hd_db_text(issue_type),
+                           hd_db_text(status),
+                           store__opt_text(t->department),
+                           hd_db_int(now_us),
+                           hd_db_int(now_us)};
   uint64_t id = 0;
   if (hd_db_exec(db,
                  "INSERT INTO tickets (tenant, customer_id, subject, title, description, product, "
@@ -393,7 +432,8 @@ done:
 int ticket_store_new_proto(const char *tenant, const ticket_new *t, int64_t id, int64_t now_us,
                            hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
   Helpdesk__V1__Ticket *m = hd_arena_new_message(arena, &helpdesk__v1__ticket__descriptor);
-  if (!m) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory building ticket %" PRId64, id);
+  if (!m)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory building ticket %" PRId64, id);
   m->id = id;
   m->tenant = hd_arena_strdup(arena, tenant);
   m->customer_id = hd_arena_strdup(arena, t->customer_id);
@@ -404,8 +444,8 @@ int ticket_store_new_proto(const char *tenant, const ticket_new *t, int64_t id, 
   m->brand = hd_arena_strdup(arena, t->brand ? t->brand : "");
   m->owner_id = "";
   m->department = hd_arena_strdup(arena, t->department ? t->department : "");
-  if (!m->tenant || !m->customer_id || !m->subject || !m->description || !m->product ||
-      !m->brand || !m->department)
+  if (!m->tenant || !m->customer_id || !m->subject || !m->description || !m->product || !m->brand ||
+      !m->department)
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory building ticket %" PRId64, id);
   m->service_type = t->service_type;
   m->issue_type = t->issue_type;
@@ -607,8 +647,9 @@ static int store__write_row(hd_db *db, const char *tenant, int64_t id, int64_t v
 static int store__count_associated(hd_db *db, const char *tenant, int64_t from, int64_t to,
                                    hd_err *err) {
   if (from == to) return 0;
-  static const char sql[] = "UPDATE tickets SET associated_count = associated_count + ? "
-                            "WHERE tenant = ? AND id = ?";
+  static const char sql[] =
+      "UPDATE tickets SET associated_count = associated_count + ? "
+      "WHERE tenant = ? AND id = ?";
   if (from > 0) {
     const hd_db_param p[] = {hd_db_int(-1), hd_db_text(tenant), hd_db_int(from)};
     if (hd_db_exec(db, sql, p, 3, NULL, NULL, err) != 0) return -1;
@@ -664,8 +705,8 @@ static int store__after(const Helpdesk__V1__Ticket *before, const store__state *
   Helpdesk__V1__Ticket *t = hd_arena_new_message(arena, &helpdesk__v1__ticket__descriptor);
   if (!t) goto oom;
   *t = *before;
-  char **strs[] = {&t->tenant, &t->customer_id, &t->subject, &t->description, &t->product,
-                   &t->brand};
+  char **strs[] = {&t->tenant,      &t->customer_id, &t->subject,
+                   &t->description, &t->product,     &t->brand};
   for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
     if (!(*strs[i] = hd_arena_strdup(arena, *strs[i] ? *strs[i] : ""))) goto oom;
   t->title = hd_arena_strdup(arena, a->title ? a->title : "");
@@ -673,8 +714,8 @@ static int store__after(const Helpdesk__V1__Ticket *before, const store__state *
   t->department = hd_arena_strdup(arena, a->department ? a->department : "");
   if (!t->title || !t->owner_id || !t->department) goto oom;
   if (before->n_associated_ticket_ids) {
-    t->associated_ticket_ids = hd_arena_memdup(
-        arena, before->associated_ticket_ids, before->n_associated_ticket_ids * sizeof(int64_t));
+    t->associated_ticket_ids = hd_arena_memdup(arena, before->associated_ticket_ids,
+                                               before->n_associated_ticket_ids * sizeof(int64_t));
     if (!t->associated_ticket_ids) goto oom;
   }
   t->status = ticket_status_to_pb(a->status);
@@ -708,8 +749,8 @@ int ticket_store_update(hd_db *db, const char *tenant, int64_t id, int64_t expec
   }
   if (ticket_store_get(db, tenant, id, true, scratch, &t, &row.meta, err) != 0) goto done;
   row.ticket = t;
-  rc = ticket_store_update_locked(db, tenant, &row, expected_version, ch, now_us, actor, arena,
-                                  out, err);
+  rc = ticket_store_update_locked(db, tenant, &row, expected_version, ch, now_us, actor, arena, out,
+                                  err);
 done:
   hd_arena_free(scratch);
   return rc;
@@ -749,8 +790,8 @@ int ticket_store_update_locked(hd_db *db, const char *tenant, const ticket_locke
       store__count_associated(db, tenant, b.merged_into_id, a.merged_into_id, err) != 0)
     goto done;
   for (size_t i = 0; i < ds.n; i++) {
-    if (ticket_store_history_append(db, tenant, id, actor, ch->action, ds.d[i].field,
-                                    ds.d[i].from, ds.d[i].to, now_us, err) != 0)
+    if (ticket_store_history_append(db, tenant, id, actor, ch->action, ds.d[i].field, ds.d[i].from,
+                                    ds.d[i].to, now_us, err) != 0)
       goto done;
   }
   const char *type = ch->event_type ? ch->event_type : store__default_event(&ds);
@@ -788,10 +829,10 @@ int ticket_store_list(hd_db *db, const char *tenant, const ticket_list_query *q,
 
   /* The listing's identity, so a token cannot continue a different one. */
   char scope[STORE_SCOPE_MAX];
-  const int scope_len = snprintf(scope, sizeof scope, "tickets\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s",
-                                 tenant, status ? status : "", owner ? owner : "",
-                                 department ? department : "", customer ? customer : "",
-                                 q->newest_first ? "desc" : "asc");
+  const int scope_len =
+      snprintf(scope, sizeof scope, "tickets\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", tenant,
+               status ? status : "", owner ? owner : "", department ? department : "",
+               customer ? customer : "", q->newest_first ? "desc" : "asc");
   if (scope_len < 0 || (size_t)scope_len >= sizeof scope) {
     hd_err_set(err, HD_INVALID_ARGUMENT, "list filters are too long");
     goto done;
@@ -1048,7 +1089,7 @@ done:
 int ticket_store_idem_claim(hd_db *db, const char *tenant, const char *caller_id, const char *key,
                             const char *request_hash, int64_t now_us, int64_t not_before_us,
                             bool *claimed, ticket_idem *seen, hd_err *err) {
-  const hd_db_param row[] = {hd_db_text(tenant),       hd_db_text(caller_id), hd_db_text(key),
+  const hd_db_param row[] = {hd_db_text(tenant), hd_db_text(caller_id), hd_db_text(key),
                              hd_db_text(request_hash), hd_db_int(now_us)};
   *claimed = false;
   /* Twice at most: a second round only after an expired row was deleted, or a row vanished

@@ -38,29 +38,29 @@
 
 /* Outbox event types (the Redis stream's `type`); payloads are described at ticket_store_update
  * and ticket_store_event. Handlers pick the one that names their operation. */
-#define TICKET_EVENT_CREATED "ticket.created"
-#define TICKET_EVENT_STATUS_CHANGED "ticket.status_changed" /* default when the status changed */
-#define TICKET_EVENT_OWNER_CHANGED "ticket.owner_changed"   /* default when the owner changed */
-#define TICKET_EVENT_UPDATED "ticket.updated"               /* default otherwise */
-#define TICKET_EVENT_REPLIED "ticket.replied"
+#define TICKET_EVENT_CREATED          "ticket.created"
+#define TICKET_EVENT_STATUS_CHANGED   "ticket.status_changed" /* default when the status changed */
+#define TICKET_EVENT_OWNER_CHANGED    "ticket.owner_changed"  /* default when the owner changed */
+#define TICKET_EVENT_UPDATED          "ticket.updated"        /* default otherwise */
+#define TICKET_EVENT_REPLIED          "ticket.replied"
 #define TICKET_EVENT_CUSTOMER_REPLIED "ticket.customer_replied"
-#define TICKET_EVENT_ASSIGNED "ticket.assigned"
-#define TICKET_EVENT_TRANSFERRED "ticket.transferred"
-#define TICKET_EVENT_ESCALATED "ticket.escalated" /* UpgradeTicket */
-#define TICKET_EVENT_CATEGORY_SET "ticket.category_set"
-#define TICKET_EVENT_CLOSED "ticket.closed"
-#define TICKET_EVENT_AUTO_CLOSED "ticket.auto_closed"
-#define TICKET_EVENT_CANCELLED "ticket.cancelled"
-#define TICKET_EVENT_SUSPENDED "ticket.suspended"
-#define TICKET_EVENT_RESUMED "ticket.resumed"
-#define TICKET_EVENT_RESTARTED "ticket.restarted"
-#define TICKET_EVENT_MERGED "ticket.merged"
-#define TICKET_EVENT_COMMENTED "ticket.commented"
-#define TICKET_EVENT_RECORD_ADDED "ticket.internal_record_added"
+#define TICKET_EVENT_ASSIGNED         "ticket.assigned"
+#define TICKET_EVENT_TRANSFERRED      "ticket.transferred"
+#define TICKET_EVENT_ESCALATED        "ticket.escalated" /* UpgradeTicket */
+#define TICKET_EVENT_CATEGORY_SET     "ticket.category_set"
+#define TICKET_EVENT_CLOSED           "ticket.closed"
+#define TICKET_EVENT_AUTO_CLOSED      "ticket.auto_closed"
+#define TICKET_EVENT_CANCELLED        "ticket.cancelled"
+#define TICKET_EVENT_SUSPENDED        "ticket.suspended"
+#define TICKET_EVENT_RESUMED          "ticket.resumed"
+#define TICKET_EVENT_RESTARTED        "ticket.restarted"
+#define TICKET_EVENT_MERGED           "ticket.merged"
+#define TICKET_EVENT_COMMENTED        "ticket.commented"
+#define TICKET_EVENT_RECORD_ADDED     "ticket.internal_record_added"
 #define TICKET_EVENT_ATTACHMENT_ADDED "ticket.attachment_added"
-#define TICKET_EVENT_TASK_CHANGED "ticket.task_changed"
+#define TICKET_EVENT_TASK_CHANGED     "ticket.task_changed"
 #define TICKET_EVENT_CONSENT_RECORDED "ticket.consent_recorded"
-#define TICKET_EVENT_URGED "ticket.urged"
+#define TICKET_EVENT_URGED            "ticket.urged"
 
 /* The durable timer a ticket waits on (its due time is Ticket.due_time_us). */
 typedef enum ticket_timer_kind {
@@ -150,7 +150,7 @@ typedef struct ticket_timer {
   int64_t due_us;         /* > 0 with a kind */
 } ticket_timer;
 #define TICKET_TIMER_SET(k, due) ((ticket_timer){.set = true, .kind = (k), .due_us = (due)})
-#define TICKET_TIMER_CLEAR ((ticket_timer){.set = true, .kind = TICKET_TIMER_NONE})
+#define TICKET_TIMER_CLEAR       ((ticket_timer){.set = true, .kind = TICKET_TIMER_NONE})
 
 /* An extra member of an event payload: a string (str, NULL → null) or, with is_int, a number. */
 typedef struct ticket_event_field {
@@ -171,24 +171,24 @@ typedef struct ticket_event_field {
  *  - version + 1 and update_time_us = now on every update, even one that changes no column
  *    (adding a comment is a change of the ticket too). */
 typedef struct ticket_change {
-  const char *action;       /* required: the operation, for history and event ("FINAL_ANSWER") */
-  const char *event_type;   /* NULL → TICKET_EVENT_STATUS_CHANGED / _OWNER_CHANGED / _UPDATED;
+  const char *action;        /* required: the operation, for history and event ("FINAL_ANSWER") */
+  const char *event_type;    /* NULL → TICKET_EVENT_STATUS_CHANGED / _OWNER_CHANGED / _UPDATED;
                                an update that changes no audited field and has no event_type
                                writes no event */
-  ticket_status status;     /* TICKET_STATUS_NONE = unchanged */
+  ticket_status status;      /* TICKET_STATUS_NONE = unchanged */
   ticket_set suspended_from; /* a ticket_status; TICKET_SET(TICKET_STATUS_NONE) clears it */
-  const char *owner_id;     /* NULL = unchanged, "" = no owner */
-  const char *department;   /* NULL = unchanged, "" = none */
-  const char *title;        /* NULL = unchanged */
+  const char *owner_id;      /* NULL = unchanged, "" = no owner */
+  const char *department;    /* NULL = unchanged, "" = none */
+  const char *title;         /* NULL = unchanged */
   ticket_set level;
   Helpdesk__V1__Category category; /* UNSPECIFIED = unchanged */
   ticket_set follow_up_count;
-  ticket_set resolved;      /* 0 or 1 */
+  ticket_set resolved; /* 0 or 1 */
   ticket_set merged_into_id;
   ticket_set close_time_us; /* 0 clears */
   ticket_set last_customer_reply_us;
   ticket_timer timer;
-  int64_t fence;            /* > 0: refused with ABORTED unless greater than the stored fence,
+  int64_t fence; /* > 0: refused with ABORTED unless greater than the stored fence,
                                which it then replaces; 0 = no fence */
   const ticket_event_field *event_fields; /* extra payload members (a comment's id, say) */
   size_t n_event_fields;

@@ -14,13 +14,14 @@
 #include "ticket_store.h"
 #include "tickets_config.h"
 
-#define TIMERS_BATCH 100             /* due tickets taken per transaction */
-#define TIMERS_MAX_BATCHES 50        /* per call; the rest waits for the next round */
-#define TIMERS_TICKET_ARENA (1u << 20) /* one ticket read back, its follow-up comment */
-#define TIMERS_STEP_US (50 * HD_US_PER_MS) /* the loop looks at *stop this often */
-#define TIMERS_BACKOFF_US HD_US_PER_S
-#define TIMERS_PURGE_MAX 1000 /* expired idempotency keys deleted per sweep */
-#define TIMERS_POISON_DELAY_US (3600 * HD_US_PER_S) /* a ticket whose timer failed is retried after */
+#define TIMERS_BATCH        100                 /* due tickets taken per transaction */
+#define TIMERS_MAX_BATCHES  50                  /* per call; the rest waits for the next round */
+#define TIMERS_TICKET_ARENA (1u << 20)          /* one ticket read back, its follow-up comment */
+#define TIMERS_STEP_US      (50 * HD_US_PER_MS) /* the loop looks at *stop this often */
+#define TIMERS_BACKOFF_US   HD_US_PER_S
+#define TIMERS_PURGE_MAX    1000 /* expired idempotency keys deleted per sweep */
+#define TIMERS_POISON_DELAY_US \
+  (3600 * HD_US_PER_S) /* a ticket whose timer failed is retried after */
 
 static const ticket_actor SYSTEM = {.user_id = "system", .role = "system"};
 
@@ -39,11 +40,11 @@ typedef struct timers__fired {
 typedef struct timers__batch {
   const tickets_config *cfg;
   int64_t now_us;
-  size_t taken;        /* due tickets taken (== TIMERS_BATCH: maybe more are due) */
-  bool rearmed_due;    /* a timer was re-armed at or before now_us (a late sweep catching up) */
+  size_t taken;     /* due tickets taken (== TIMERS_BATCH: maybe more are due) */
+  bool rearmed_due; /* a timer was re-armed at or before now_us (a late sweep catching up) */
   timers__fired fired[TIMERS_BATCH];
   size_t n;
-  ticket_due poison;   /* a ticket whose timer failed for good (not a retryable error); id 0: none */
+  ticket_due poison; /* a ticket whose timer failed for good (not a retryable error); id 0: none */
 } timers__batch;
 
 /* "3 days", "24 hours", "90 minutes", "45 seconds" into buf. */
@@ -90,8 +91,7 @@ static int timers__follow_up(hd_db *db, const timers__batch *b, const ticket_due
   const char *body = timers__follow_up_text(a, b->cfg, n, last);
   if (!body) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory writing a follow-up");
   Helpdesk__V1__Comment *c = NULL;
-  if (ticket_comment_insert(db, d->tenant, d->id, &SYSTEM, body, b->now_us, a, &c, err))
-    return -1;
+  if (ticket_comment_insert(db, d->tenant, d->id, &SYSTEM, body, b->now_us, a, &c, err)) return -1;
   char cid[24];
   snprintf(cid, sizeof cid, "%" PRId64, c->id);
   if (ticket_store_history_append(db, d->tenant, d->id, &SYSTEM, ticket_op_name(op), "comment",
@@ -128,8 +128,7 @@ static int timers__fire_one(hd_db *db, const timers__batch *b, const ticket_due 
   Helpdesk__V1__Ticket *t = NULL;
   if (ticket_store_get(db, d->tenant, d->id, true, a, &t, NULL, err)) goto done;
   const ticket_status from = ticket_status_from_pb(t->status);
-  if (d->kind == TICKET_TIMER_AUTO_CLOSE &&
-      ticket_transition_allowed(TICKET_OP_AUTO_CLOSE, from)) {
+  if (d->kind == TICKET_TIMER_AUTO_CLOSE && ticket_transition_allowed(TICKET_OP_AUTO_CLOSE, from)) {
     ticket_status to;
     if (ticket_transition(TICKET_OP_AUTO_CLOSE, from, NULL, &to, err)) goto done;
     const ticket_change ch = {.action = ticket_op_name(TICKET_OP_AUTO_CLOSE),

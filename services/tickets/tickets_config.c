@@ -21,7 +21,8 @@ int tickets_config_load(tickets_config *out, hd_err *err) {
                             &c.urge_cooldown_us, err))
     return -1;
   if (c.urge_cooldown_us < 0)
-    return hd_err_set(err, HD_INVALID_ARGUMENT, "HELPDESK_TICKETS_URGE_COOLDOWN must not be negative");
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "HELPDESK_TICKETS_URGE_COOLDOWN must not be negative");
   if (c.follow_up_interval_us <= 0 || c.auto_close_after_us <= 0 || c.timer_poll_us <= 0 ||
       c.timer_sweep_us <= 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT,

@@ -193,14 +193,16 @@ static void test_transient_redis_errors_are_unavailable_not_internal(void **stat
   hd_kv *kv = kv_open();
   hd_err err = {0};
   /* A script's error reply carries any text; these words are what a loading or busy server says. */
-  const char *loading[] = {"EVAL", "return redis.error_reply('LOADING Redis is loading the dataset in memory')", "0"};
+  const char *loading[] = {
+      "EVAL", "return redis.error_reply('LOADING Redis is loading the dataset in memory')", "0"};
   assert_int_equal(hd_kv_cmd(kv, 3, loading, NULL, false, NULL, &err), -1);
   assert_int_equal(err.code, HD_UNAVAILABLE);
   const char *oom[] = {"EVAL", "return redis.error_reply('OOM command not allowed')", "0"};
   assert_int_equal(hd_kv_cmd(kv, 3, oom, NULL, false, NULL, &err), -1);
   assert_int_equal(err.code, HD_RESOURCE_EXHAUSTED);
   /* BUSYGROUP starts like BUSY but is a plain error. */
-  const char *busygroup[] = {"EVAL", "return redis.error_reply('BUSYGROUP Consumer Group name already exists')", "0"};
+  const char *busygroup[] = {
+      "EVAL", "return redis.error_reply('BUSYGROUP Consumer Group name already exists')", "0"};
   assert_int_equal(hd_kv_cmd(kv, 3, busygroup, NULL, false, NULL, &err), -1);
   assert_int_equal(err.code, HD_INTERNAL);
   hd_kv_close(kv);
@@ -373,23 +375,28 @@ static void test_idem_first_claim_wins_and_a_duplicate_gets_the_first_value(void
   hd_test_unique(scope, sizeof scope, "tenant");
   bool claimed = false;
   char *existing = (char *)"untouched";
-  assert_int_equal(hd_kv_idem_claim(kv, scope, "req-1", "ticket-41", 60000, &claimed, &existing, &err), 0);
+  assert_int_equal(
+      hd_kv_idem_claim(kv, scope, "req-1", "ticket-41", 60000, &claimed, &existing, &err), 0);
   assert_true(claimed);
   assert_null(existing);
 
-  assert_int_equal(hd_kv_idem_claim(kv, scope, "req-1", "ticket-99", 60000, &claimed, &existing, &err), 0);
+  assert_int_equal(
+      hd_kv_idem_claim(kv, scope, "req-1", "ticket-99", 60000, &claimed, &existing, &err), 0);
   assert_false(claimed);
   assert_string_equal(existing, "ticket-41");
   free(existing);
-  assert_int_equal(hd_kv_idem_claim(kv, scope, "req-1", "ticket-99", 60000, &claimed, NULL, &err), 0);
+  assert_int_equal(hd_kv_idem_claim(kv, scope, "req-1", "ticket-99", 60000, &claimed, NULL, &err),
+                   0);
   assert_false(claimed);
 
   /* Another key, or the same key in another scope, is its own claim. */
-  assert_int_equal(hd_kv_idem_claim(kv, scope, "req-2", "ticket-42", 60000, &claimed, NULL, &err), 0);
+  assert_int_equal(hd_kv_idem_claim(kv, scope, "req-2", "ticket-42", 60000, &claimed, NULL, &err),
+                   0);
   assert_true(claimed);
   char other[64];
   hd_test_unique(other, sizeof other, "tenant");
-  assert_int_equal(hd_kv_idem_claim(kv, other, "req-1", "ticket-7", 60000, &claimed, NULL, &err), 0);
+  assert_int_equal(hd_kv_idem_claim(kv, other, "req-1", "ticket-7", 60000, &claimed, NULL, &err),
+                   0);
   assert_true(claimed);
 
   /* The stored layout: idem:{<scope>}:<key>, with a ttl. */
@@ -422,7 +429,8 @@ static void test_idem_key_can_be_claimed_again_after_it_expires(void **state) {
   for (int i = 0; i < 100 && !claimed; i++) { /* bounded: ~1 s */
     free(existing);
     existing = NULL;
-    assert_int_equal(hd_kv_idem_claim(kv, scope, "k", "second", 60000, &claimed, &existing, &err), 0);
+    assert_int_equal(hd_kv_idem_claim(kv, scope, "k", "second", 60000, &claimed, &existing, &err),
+                     0);
     if (!claimed) {
       assert_string_equal(existing, "first");
       usleep(10000);
@@ -468,7 +476,8 @@ static void test_idem_input_limits(void **state) {
   memset(past_max, 'k', sizeof past_max);
   past_max[HD_KV_MAX_NAME + 1] = '\0';
   char scope_at_max[HD_KV_MAX_NAME + 1];
-  snprintf(scope_at_max, sizeof scope_at_max, "%s%0*d", scope, (int)(HD_KV_MAX_NAME - strlen(scope)), 0);
+  snprintf(scope_at_max, sizeof scope_at_max, "%s%0*d", scope,
+           (int)(HD_KV_MAX_NAME - strlen(scope)), 0);
   assert_int_equal(strlen(scope_at_max), HD_KV_MAX_NAME);
   bool claimed = true;
 
@@ -493,12 +502,14 @@ static void test_idem_input_limits(void **state) {
   assert_int_equal(hd_kv_idem_claim(kv, "a{b", "c", "v", 60000, &claimed, NULL, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   /* ttl: 1 ms and the maximum are taken, 0 and one past the maximum are not. */
-  assert_int_equal(hd_kv_idem_claim(kv, scope, "ttl-max", "v", HD_KV_MAX_TTL_MS, &claimed, NULL, &err), 0);
+  assert_int_equal(
+      hd_kv_idem_claim(kv, scope, "ttl-max", "v", HD_KV_MAX_TTL_MS, &claimed, NULL, &err), 0);
   assert_true(claimed);
   assert_int_equal(hd_kv_idem_claim(kv, scope, "ttl-1", "v", 1, &claimed, NULL, &err), 0);
   assert_int_equal(hd_kv_idem_claim(kv, scope, "ttl-0", "v", 0, &claimed, NULL, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_idem_claim(kv, scope, "ttl-big", "v", HD_KV_MAX_TTL_MS + 1, &claimed, NULL, &err), -1);
+  assert_int_equal(
+      hd_kv_idem_claim(kv, scope, "ttl-big", "v", HD_KV_MAX_TTL_MS + 1, &claimed, NULL, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   hd_kv_close(kv);
 }
@@ -531,7 +542,8 @@ static void test_timer_next_is_the_earliest_and_pop_due_removes_up_to_now_inclus
 
   assert_int_equal(hd_kv_timer_pop_due(kv, zset, t0 + 1999, &popped, &err), 0);
   assert_int_equal(popped, 0);
-  assert_int_equal(hd_kv_timer_pop_due(kv, zset, t0 + 3000, &popped, &err), 0); /* at or before now */
+  assert_int_equal(hd_kv_timer_pop_due(kv, zset, t0 + 3000, &popped, &err),
+                   0); /* at or before now */
   assert_int_equal(popped, 2);
   assert_int_equal(hd_kv_timer_next(kv, zset, &has, &due, &err), 0);
   assert_true(has);
@@ -611,7 +623,8 @@ static void test_timer_on_a_key_of_another_type_is_internal(void **state) {
 }
 
 int main(void) {
-  signal(SIGPIPE, SIG_IGN); /* as the rpc runtime does: a write to a closed socket is an error, not death */
+  signal(SIGPIPE,
+         SIG_IGN); /* as the rpc runtime does: a write to a closed socket is an error, not death */
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_cmd_round_trips_a_binary_value_with_nul_bytes),
       cmocka_unit_test(test_cmd_converts_nil_int_status_and_nested_arrays),

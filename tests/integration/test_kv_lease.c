@@ -223,7 +223,8 @@ static void *race_main(void *arg) {
   r->rc = hd_kv_new(&cfg, &kv, &err);
   if (r->rc == 0) r->rc = hd_kv_ping(kv, &err); /* connected before the start line */
   pthread_barrier_wait(r->start);
-  if (r->rc == 0) r->rc = hd_kv_lease_acquire(kv, r->name, r->holder, 60000, &r->acquired, &r->fence, &err);
+  if (r->rc == 0)
+    r->rc = hd_kv_lease_acquire(kv, r->name, r->holder, 60000, &r->acquired, &r->fence, &err);
   hd_kv_close(kv);
   return NULL;
 }
@@ -359,9 +360,11 @@ static void test_lease_input_limits(void **state) {
   /* ttl: 0 and one past the maximum are refused; the maximum is taken. */
   assert_int_equal(hd_kv_lease_acquire(kv, name, "a", 0, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS + 1, &acquired, &fence, &err), -1);
+  assert_int_equal(
+      hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS + 1, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
   assert_int_equal(hd_kv_lease_renew(kv, name, "a", fence, 0, &held, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);

@@ -109,7 +109,8 @@ static void test_entry_is_read_once_per_group_with_its_fields_and_ack_clears_it(
   assert_int_equal(hd_kv_stream_add(kv, stream, 1000, fields, 3, &id, &err), 0);
   assert_non_null(id);
   assert_non_null(strchr(id, '-'));
-  assert_int_equal(hd_kv_stream_add(kv, stream, 1000, fields, 1, NULL, &err), 0); /* id may be NULL */
+  assert_int_equal(hd_kv_stream_add(kv, stream, 1000, fields, 1, NULL, &err),
+                   0); /* id may be NULL */
 
   hd_kv_batch b = {0};
   assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "kpi-1", 1, -1, &b, &err), 0);
@@ -144,7 +145,8 @@ static void test_entry_is_read_once_per_group_with_its_fields_and_ack_clears_it(
   assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "kpi-1", 10, -1, &b, &err), 0);
   assert_int_equal(b.n, 0);
   assert_null(b.entries);
-  assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "kpi-1", 10, 20, &b, &err), 0); /* blocked 20 ms */
+  assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "kpi-1", 10, 20, &b, &err),
+                   0); /* blocked 20 ms */
   assert_int_equal(b.n, 0);
 
   /* Another group reads both on its own. */
@@ -185,7 +187,8 @@ static void test_entry_left_pending_by_a_dead_consumer_is_claimed_and_acked(void
   hd_kv_batch b = {0};
   assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "dead", 10, -1, &b, &err), 0);
   assert_int_equal(b.n, 3);
-  assert_int_equal(hd_kv_stream_ack(kv, stream, "kpi", ids[0], &err), 0); /* it acked one, then died */
+  assert_int_equal(hd_kv_stream_ack(kv, stream, "kpi", ids[0], &err),
+                   0); /* it acked one, then died */
   hd_kv_batch_free(&b);
 
   /* Not idle long enough yet: nothing to take. */
@@ -321,7 +324,8 @@ static void test_maxlen_trims_the_stream_approximately(void **state) {
   char stream[64];
   hd_test_unique(stream, sizeof stream, "events");
   const hd_kv_field f = {"n", "x", 1};
-  for (int i = 0; i < 500; i++) assert_int_equal(hd_kv_stream_add(kv, stream, 10, &f, 1, NULL, &err), 0);
+  for (int i = 0; i < 500; i++)
+    assert_int_equal(hd_kv_stream_add(kv, stream, 10, &f, 1, NULL, &err), 0);
   const char *xlen[] = {"XLEN", stream};
   const int64_t len = kv_int(kv, 2, xlen);
   assert_true(len >= 10);
@@ -339,7 +343,7 @@ static void test_stream_input_limits(void **state) {
   assert_int_equal(hd_kv_group_ensure(kv, stream, "kpi", &err), 0);
 
   hd_kv_field *many = calloc(HD_KV_MAX_FIELDS + 1, sizeof *many);
-  char (*names)[8] = calloc(HD_KV_MAX_FIELDS + 1, sizeof *names);
+  char(*names)[8] = calloc(HD_KV_MAX_FIELDS + 1, sizeof *names);
   assert_non_null(many);
   assert_non_null(names);
   for (int i = 0; i <= HD_KV_MAX_FIELDS; i++) {
@@ -396,11 +400,14 @@ static void test_stream_input_limits(void **state) {
   hd_kv_batch_free(&b);
   assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "c", 0, -1, &b, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "c", HD_KV_MAX_COUNT + 1, -1, &b, &err), -1);
+  assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "c", HD_KV_MAX_COUNT + 1, -1, &b, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_stream_claim_stale(kv, stream, "kpi", "c", 0, HD_KV_MAX_COUNT, &b, &err), 0);
+  assert_int_equal(hd_kv_stream_claim_stale(kv, stream, "kpi", "c", 0, HD_KV_MAX_COUNT, &b, &err),
+                   0);
   hd_kv_batch_free(&b);
-  assert_int_equal(hd_kv_stream_claim_stale(kv, stream, "kpi", "c", 0, HD_KV_MAX_COUNT + 1, &b, &err), -1);
+  assert_int_equal(
+      hd_kv_stream_claim_stale(kv, stream, "kpi", "c", 0, HD_KV_MAX_COUNT + 1, &b, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_int_equal(hd_kv_stream_claim_stale(kv, stream, "kpi", "c", -1, 10, &b, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
@@ -408,7 +415,8 @@ static void test_stream_input_limits(void **state) {
   /* block: 0 would wait forever; the maximum is allowed, one past it is not. */
   assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "c", 1, 0, &b, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "c", 1, HD_KV_MAX_BLOCK_MS + 1, &b, &err), -1);
+  assert_int_equal(hd_kv_stream_read(kv, stream, "kpi", "c", 1, HD_KV_MAX_BLOCK_MS + 1, &b, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   hd_kv_field late = {"f", "v", 1};
   assert_int_equal(hd_kv_stream_add(kv, stream, 1000, &late, 1, NULL, &err), 0);

@@ -77,8 +77,8 @@ static hd_code echo(hd_fixture *f, const char *token, int fail_code) {
   req.fail_code = fail_code;
   hd_arena *a = hd_arena_new(1 << 16);
   hd_err err;
-  hd_code code = hd_fixture_call(f, HD_TEST_ECHO, token, &req.base, &hdtest__v1__echo_response__descriptor, a, NULL,
-                                 &err);
+  hd_code code = hd_fixture_call(f, HD_TEST_ECHO, token, &req.base,
+                                 &hdtest__v1__echo_response__descriptor, a, NULL, &err);
   hd_arena_free(a);
   return code;
 }

@@ -15,10 +15,10 @@
 
 #include <cmocka.h>
 
-#include "grpc/health/v1/health.pb-c.h"
-#include "routing_service.h"
 #include "echo_service.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "http_client.h"
+#include "routing_service.h"
 #include "svc_fixture.h"
 #include "test_env.h"
 
@@ -48,7 +48,8 @@ static double sample(const char *text, const char *series) {
 
 static double requests(const char *text, const char *method, const char *code) {
   char series[256];
-  snprintf(series, sizeof series, "helpdesk_rpc_requests_total{method=\"%s\",code=\"%s\"}", method, code);
+  snprintf(series, sizeof series, "helpdesk_rpc_requests_total{method=\"%s\",code=\"%s\"}", method,
+           code);
   return sample(text, series);
 }
 
@@ -65,7 +66,8 @@ static hd_code echo(hd_fixture *f, const char *method, const char *token, int fa
   req.fail_code = fail_code;
   hd_arena *a = hd_arena_new(1 << 16);
   hd_err err;
-  hd_code code = hd_fixture_call(f, method, token, &req.base, &hdtest__v1__echo_response__descriptor, a, NULL, &err);
+  hd_code code = hd_fixture_call(f, method, token, &req.base,
+                                 &hdtest__v1__echo_response__descriptor, a, NULL, &err);
   hd_arena_free(a);
   return code;
 }
@@ -108,7 +110,8 @@ static void test_calls_move_the_counters_of_their_method_and_code(void **state) 
   assert_true(requests(after, "unregistered", "UNIMPLEMENTED") == 2);
   assert_null(strstr(after, "no.Such"));
   char le_inf[160];
-  snprintf(le_inf, sizeof le_inf, "helpdesk_rpc_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"}", HD_TEST_ECHO);
+  snprintf(le_inf, sizeof le_inf, "helpdesk_rpc_duration_seconds_bucket{method=\"%s\",le=\"+Inf\"}",
+           HD_TEST_ECHO);
   assert_true(sample(after, le_inf) == 7);
   assert_true(sample(after, "helpdesk_db_errors_total") == 0);
   assert_true(sample(after, "helpdesk_redis_errors_total") == 0);
@@ -170,8 +173,10 @@ static void test_mariadb_and_redis_outages_count_as_errors(void **state) {
 
 /* Starts routing with HELPDESK_METRICS_ADDR set to value (NULL: unset) and listen_addr. */
 static int start_with(const char *value, const char *listen, hd_fixture *f, hd_err *err) {
-  if (value) setenv("HELPDESK_METRICS_ADDR", value, 1);
-  else unsetenv("HELPDESK_METRICS_ADDR");
+  if (value)
+    setenv("HELPDESK_METRICS_ADDR", value, 1);
+  else
+    unsetenv("HELPDESK_METRICS_ADDR");
   memset(f, 0, sizeof *f);
   hd_clock_init_manual(&f->clock, 1767571200LL * HD_US_PER_S);
   snprintf(f->db_name, sizeof f->db_name, "hd_metrics_addr_%d", (int)getpid());
@@ -181,7 +186,8 @@ static int start_with(const char *value, const char *listen, hd_fixture *f, hd_e
   return rc;
 }
 
-static void test_metrics_address_follows_the_setting_and_defaults_to_grpc_port_plus_1000(void **state) {
+static void test_metrics_address_follows_the_setting_and_defaults_to_grpc_port_plus_1000(
+    void **state) {
   (void)state;
   hd_fixture f;
   hd_err err = {0};
@@ -243,7 +249,8 @@ int main(void) {
       cmocka_unit_test(test_calls_move_the_counters_of_their_method_and_code),
       cmocka_unit_test(test_other_paths_are_404_and_gauges_set_by_the_service_appear),
       cmocka_unit_test(test_mariadb_and_redis_outages_count_as_errors),
-      cmocka_unit_test(test_metrics_address_follows_the_setting_and_defaults_to_grpc_port_plus_1000),
+      cmocka_unit_test(
+          test_metrics_address_follows_the_setting_and_defaults_to_grpc_port_plus_1000),
   };
   return cmocka_run_group_tests_name("metrics", tests, NULL, NULL);
 }

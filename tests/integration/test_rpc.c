@@ -17,7 +17,7 @@
 #include "rpctest.pb-c.h"
 
 #define SECRET "test-secret-0123456789"
-#define T0 1900000000LL /* the server's manual clock, seconds */
+#define T0     1900000000LL /* the server's manual clock, seconds */
 
 typedef struct fixture {
   hd_server *server;
@@ -33,7 +33,8 @@ static int echo(hd_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *r
   Hdtest__V1__EchoResponse *resp = (void *)respm;
   if (req->sleep_ms > 0) usleep((useconds_t)req->sleep_ms * 1000);
   if (hd_call_check_deadline(call) != 0) return -1;
-  if (req->fail_code) return hd_err_set(&call->err, (hd_code)req->fail_code, "asked to fail: %s", req->text);
+  if (req->fail_code)
+    return hd_err_set(&call->err, (hd_code)req->fail_code, "asked to fail: %s", req->text);
   if (call->principal)
     resp->text = hd_arena_printf(call->arena, "%s|%s|%s", req->text, call->principal->tenant,
                                  call->principal->user_id);
@@ -65,14 +66,22 @@ static int setup(void **state) {
   f->auth = (hd_auth_config){.secret = SECRET, .secret_len = strlen(SECRET), .issuer = "helpdesk"};
   hd_clock_init_manual(&f->clock, T0 * HD_US_PER_S);
   atomic_store(&f->healthy, true);
-  static const hd_method_impl impls[] = {
-      {"Echo", echo, 0}, {"SupervisorOnly", supervisor_only, 0}, {"PublicEcho", echo, HD_METHOD_PUBLIC}};
-  hd_server_config cfg = {.listen_addr = "127.0.0.1:0", .workers = 4, .max_message_bytes = 1 << 20,
-                          .grace_us = 5 * HD_US_PER_S, .auth = &f->auth, .clock = &f->clock,
-                          .health_probe = probe, .health_arg = f, .health_interval_us = 20000};
+  static const hd_method_impl impls[] = {{"Echo", echo, 0},
+                                         {"SupervisorOnly", supervisor_only, 0},
+                                         {"PublicEcho", echo, HD_METHOD_PUBLIC}};
+  hd_server_config cfg = {.listen_addr = "127.0.0.1:0",
+                          .workers = 4,
+                          .max_message_bytes = 1 << 20,
+                          .grace_us = 5 * HD_US_PER_S,
+                          .auth = &f->auth,
+                          .clock = &f->clock,
+                          .health_probe = probe,
+                          .health_arg = f,
+                          .health_interval_us = 20000};
   hd_err err = {0};
   assert_int_equal(hd_server_new(&cfg, &f->server, &err), 0);
-  assert_int_equal(hd_server_add_service(f->server, &hdtest__v1__rpc_test__descriptor, impls, 3, NULL, &err), 0);
+  assert_int_equal(
+      hd_server_add_service(f->server, &hdtest__v1__rpc_test__descriptor, impls, 3, NULL, &err), 0);
   assert_int_equal(hd_server_start(f->server, &err), 0);
   snprintf(f->target, sizeof f->target, "127.0.0.1:%d", hd_server_port(f->server));
   hd_client_config ccfg = {.target = f->target};
@@ -112,7 +121,8 @@ static void test_echo_with_valid_token_reaches_handler_with_principal(void **sta
   hd_arena *a = hd_arena_new(1 << 20);
   char *text = NULL;
   hd_err err;
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "hi", 0, 0, 0, a, &text, &err), HD_OK);
+  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "hi", 0, 0, 0, a, &text, &err),
+                   HD_OK);
   assert_string_equal(text, "hi|acme|u1");
   free(tok);
   hd_arena_free(a);
@@ -122,15 +132,18 @@ static void test_missing_tampered_and_expired_tokens_are_unauthenticated(void **
   fixture *f = *state;
   hd_arena *a = hd_arena_new(1 << 20);
   hd_err err;
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", NULL, "x", 0, 0, 0, a, NULL, &err), HD_UNAUTHENTICATED);
+  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", NULL, "x", 0, 0, 0, a, NULL, &err),
+                   HD_UNAUTHENTICATED);
   assert_non_null(strstr(err.msg, "authorization"));
   char *tok = token_for(f, HD_ROLE_AGENT, T0, 600);
   size_t n = strlen(tok);
   tok[n - 3] = tok[n - 3] == 'A' ? 'B' : 'A';
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "x", 0, 0, 0, a, NULL, &err), HD_UNAUTHENTICATED);
+  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "x", 0, 0, 0, a, NULL, &err),
+                   HD_UNAUTHENTICATED);
   free(tok);
   char *old = token_for(f, HD_ROLE_AGENT, T0 - 7200, 600); /* expired an hour and 50 minutes ago */
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", old, "x", 0, 0, 0, a, NULL, &err), HD_UNAUTHENTICATED);
+  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", old, "x", 0, 0, 0, a, NULL, &err),
+                   HD_UNAUTHENTICATED);
   assert_non_null(strstr(err.msg, "expired"));
   free(old);
   hd_arena_free(a);
@@ -142,10 +155,12 @@ static void test_role_check_is_permission_denied(void **state) {
   hd_err err;
   char *agent = token_for(f, HD_ROLE_AGENT, T0, 600);
   char *sup = token_for(f, HD_ROLE_SUPERVISOR, T0, 600);
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/SupervisorOnly", agent, "x", 0, 0, 0, a, NULL, &err),
-                   HD_PERMISSION_DENIED);
+  assert_int_equal(
+      call_echo(f, "/hdtest.v1.RpcTest/SupervisorOnly", agent, "x", 0, 0, 0, a, NULL, &err),
+      HD_PERMISSION_DENIED);
   assert_non_null(strstr(err.msg, "supervisor"));
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/SupervisorOnly", sup, "x", 0, 0, 0, a, NULL, &err), HD_OK);
+  assert_int_equal(
+      call_echo(f, "/hdtest.v1.RpcTest/SupervisorOnly", sup, "x", 0, 0, 0, a, NULL, &err), HD_OK);
   free(agent);
   free(sup);
   hd_arena_free(a);
@@ -156,7 +171,8 @@ static void test_public_method_needs_no_token(void **state) {
   hd_arena *a = hd_arena_new(1 << 20);
   char *text = NULL;
   hd_err err;
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/PublicEcho", NULL, "p", 0, 0, 0, a, &text, &err), HD_OK);
+  assert_int_equal(
+      call_echo(f, "/hdtest.v1.RpcTest/PublicEcho", NULL, "p", 0, 0, 0, a, &text, &err), HD_OK);
   assert_string_equal(text, "p|public");
   hd_arena_free(a);
 }
@@ -169,14 +185,16 @@ static void test_garbage_and_truncated_bytes_are_invalid_argument(void **state) 
   void *rb;
   size_t rl;
   const unsigned char garbage[] = {0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02};
-  assert_int_equal(hd_client_call_raw(f->client, "/hdtest.v1.RpcTest/Echo", tok, 0, garbage, sizeof garbage,
-                                      a, &rb, &rl, &err), -1);
+  assert_int_equal(hd_client_call_raw(f->client, "/hdtest.v1.RpcTest/Echo", tok, 0, garbage,
+                                      sizeof garbage, a, &rb, &rl, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_non_null(strstr(err.msg, "EchoRequest"));
   /* A length-delimited field (text, tag 0x0a) that claims 100 bytes but carries 3. */
   const unsigned char truncated[] = {0x0a, 100, 'a', 'b', 'c'};
   assert_int_equal(hd_client_call_raw(f->client, "/hdtest.v1.RpcTest/Echo", tok, 0, truncated,
-                                      sizeof truncated, a, &rb, &rl, &err), -1);
+                                      sizeof truncated, a, &rb, &rl, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   free(tok);
   hd_arena_free(a);
@@ -194,10 +212,13 @@ static void test_message_over_the_size_limit_is_resource_exhausted(void **state)
   req.padding.data = calloc(1, 100u << 20);
   ProtobufCMessage *resp = NULL;
   assert_int_equal(hd_client_call(f->client, "/hdtest.v1.RpcTest/Echo", tok, 0, &req.base,
-                                  &hdtest__v1__echo_response__descriptor, a, &resp, &err), 0);
+                                  &hdtest__v1__echo_response__descriptor, a, &resp, &err),
+                   0);
   req.padding.len = 100u << 20;
-  assert_int_equal(hd_client_call(f->client, "/hdtest.v1.RpcTest/Echo", tok, 30 * HD_US_PER_S, &req.base,
-                                  &hdtest__v1__echo_response__descriptor, a, &resp, &err), -1);
+  assert_int_equal(
+      hd_client_call(f->client, "/hdtest.v1.RpcTest/Echo", tok, 30 * HD_US_PER_S, &req.base,
+                     &hdtest__v1__echo_response__descriptor, a, &resp, &err),
+      -1);
   assert_int_equal(err.code, HD_RESOURCE_EXHAUSTED);
   free(req.padding.data);
   free(tok);
@@ -209,9 +230,11 @@ static void test_unknown_and_unbuilt_methods_are_unimplemented(void **state) {
   hd_arena *a = hd_arena_new(1 << 20);
   char *tok = token_for(f, HD_ROLE_AGENT, T0, 600);
   hd_err err;
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/NoSuchMethod", tok, "x", 0, 0, 0, a, NULL, &err),
+  assert_int_equal(
+      call_echo(f, "/hdtest.v1.RpcTest/NoSuchMethod", tok, "x", 0, 0, 0, a, NULL, &err),
+      HD_UNIMPLEMENTED);
+  assert_int_equal(call_echo(f, "/nope.Service/Echo", tok, "x", 0, 0, 0, a, NULL, &err),
                    HD_UNIMPLEMENTED);
-  assert_int_equal(call_echo(f, "/nope.Service/Echo", tok, "x", 0, 0, 0, a, NULL, &err), HD_UNIMPLEMENTED);
   assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/NotBuilt", tok, "x", 0, 0, 0, a, NULL, &err),
                    HD_UNIMPLEMENTED);
   free(tok);
@@ -223,8 +246,9 @@ static void test_handler_failure_carries_code_and_message(void **state) {
   hd_arena *a = hd_arena_new(1 << 20);
   char *tok = token_for(f, HD_ROLE_AGENT, T0, 600);
   hd_err err;
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "why", 0, HD_FAILED_PRECONDITION, 0, a, NULL,
-                             &err), HD_FAILED_PRECONDITION);
+  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "why", 0, HD_FAILED_PRECONDITION, 0,
+                             a, NULL, &err),
+                   HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "asked to fail: why");
   free(tok);
   hd_arena_free(a);
@@ -299,8 +323,9 @@ static void *caller(void *p) {
     char want[32], *text = NULL;
     hd_err err;
     snprintf(want, sizeof want, "m%d", i);
-    if (call_echo(c->f, "/hdtest.v1.RpcTest/Echo", c->token, want, c->sleep_ms, 0, 10 * HD_US_PER_S, a, &text,
-                  &err) == HD_OK && strncmp(text, want, strlen(want)) == 0)
+    if (call_echo(c->f, "/hdtest.v1.RpcTest/Echo", c->token, want, c->sleep_ms, 0, 10 * HD_US_PER_S,
+                  a, &text, &err) == HD_OK &&
+        strncmp(text, want, strlen(want)) == 0)
       c->ok++;
   }
   hd_arena_free(a);
@@ -340,25 +365,34 @@ static void test_shutdown_lets_in_flight_calls_finish(void **state) {
   }
   hd_arena *a = hd_arena_new(1 << 16);
   hd_err err;
-  assert_int_equal(call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "late", 0, 0, HD_US_PER_S, a, NULL, &err),
-                   HD_UNAVAILABLE);
+  assert_int_equal(
+      call_echo(f, "/hdtest.v1.RpcTest/Echo", tok, "late", 0, 0, HD_US_PER_S, a, NULL, &err),
+      HD_UNAVAILABLE);
   hd_arena_free(a);
   free(tok);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_echo_with_valid_token_reaches_handler_with_principal, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_missing_tampered_and_expired_tokens_are_unauthenticated, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_echo_with_valid_token_reaches_handler_with_principal,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_missing_tampered_and_expired_tokens_are_unauthenticated,
+                                      setup, teardown),
       cmocka_unit_test_setup_teardown(test_role_check_is_permission_denied, setup, teardown),
       cmocka_unit_test_setup_teardown(test_public_method_needs_no_token, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_garbage_and_truncated_bytes_are_invalid_argument, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_message_over_the_size_limit_is_resource_exhausted, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_unknown_and_unbuilt_methods_are_unimplemented, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_handler_failure_carries_code_and_message, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_garbage_and_truncated_bytes_are_invalid_argument, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_message_over_the_size_limit_is_resource_exhausted, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_unknown_and_unbuilt_methods_are_unimplemented, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_handler_failure_carries_code_and_message, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_deadline_is_honoured, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_health_follows_the_probe_and_knows_its_services, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_eight_concurrent_callers_all_get_their_answers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_health_follows_the_probe_and_knows_its_services, setup,
+                                      teardown),
+      cmocka_unit_test_setup_teardown(test_eight_concurrent_callers_all_get_their_answers, setup,
+                                      teardown),
       cmocka_unit_test_setup_teardown(test_shutdown_lets_in_flight_calls_finish, setup, teardown),
   };
   return cmocka_run_group_tests_name("rpc", tests, NULL, NULL);

@@ -25,12 +25,16 @@ static void test_service_serves_health_and_unknown_methods_are_unimplemented(voi
   hd_err err;
   void *rb;
   size_t rl;
-  assert_int_equal(hd_client_call_raw(f.client, "/helpdesk.v1.RoutingService/ClaimNext", tok, 0, "", 0, a, &rb,
-                                      &rl, &err), -1);
+  assert_int_equal(hd_client_call_raw(f.client, "/helpdesk.v1.RoutingService/ClaimNext", tok, 0, "",
+                                      0, a, &rb, &rl, &err),
+                   -1);
   assert_int_equal(err.code, HD_UNIMPLEMENTED);
   /* The schema_migrations table exists: migrations ran at start. */
-  assert_int_equal(hd_fixture_sql_i64(&f, "SELECT COUNT(*) FROM information_schema.tables WHERE "
-                                           "table_schema = DATABASE() AND table_name = 'schema_migrations'"), 1);
+  assert_int_equal(
+      hd_fixture_sql_i64(&f,
+                         "SELECT COUNT(*) FROM information_schema.tables WHERE "
+                         "table_schema = DATABASE() AND table_name = 'schema_migrations'"),
+      1);
   hd_arena_free(a);
   free(tok);
   hd_fixture_stop(&f);

@@ -26,13 +26,14 @@
 #include "rpc/client.h"
 #include "test_env.h"
 
-#define ROUTING_BIN HD_BINARY_DIR "/services/helpdesk-routing"
-#define HEALTH "/grpc.health.v1.Health/Check"
+#define ROUTING_BIN  HD_BINARY_DIR "/services/helpdesk-routing"
+#define HEALTH       "/grpc.health.v1.Health/Check"
 #define LOAD_THREADS 6
-#define PADDING_BYTES (4u << 20) /* per request: each call takes a while to arrive and unpack */
+/* Per request: each call takes a while to arrive and unpack. */
+#define PADDING_BYTES       (4u << 20)
 #define LOAD_BEFORE_TERM_US 400000
-#define GRACE "10s"
-#define GRACE_S 10
+#define GRACE               "10s"
+#define GRACE_S             10
 
 static int64_t now_us(void) {
   struct timespec ts;
@@ -51,7 +52,8 @@ typedef struct run {
   _Atomic int64_t term_at_us; /* 0 until SIGTERM is sent */
   _Atomic bool exited;
   /* what the clients saw */
-  _Atomic long ok_serving, ok_not_serving, unavailable, refused, other, drained, after_exit, after_exit_unavailable;
+  _Atomic long ok_serving, ok_not_serving, unavailable, refused, other, drained, after_exit,
+      after_exit_unavailable;
   _Atomic long ok_total; /* every OK health answer, the readiness wait's included */
   _Atomic int other_code;
 } run;
@@ -62,7 +64,7 @@ static void build_request(run *r) {
   assert_non_null(r->request);
   size_t n = 0;
   r->request[n++] = (15 << 3) | 2;
-  for (uint32_t v = PADDING_BYTES; ; v >>= 7) {
+  for (uint32_t v = PADDING_BYTES;; v >>= 7) {
     r->request[n++] = (uint8_t)((v & 0x7f) | (v > 0x7f ? 0x80 : 0));
     if (v <= 0x7f) break;
   }
@@ -78,10 +80,12 @@ static hd_code call(run *r, const void *req, size_t len, int *status) {
   hd_err err = {0};
   *status = -1;
   hd_code code = HD_OK;
-  if (hd_client_call_raw(r->client, HEALTH, NULL, 20 * HD_US_PER_S, req, len, a, &rb, &rl, &err) != 0) {
+  if (hd_client_call_raw(r->client, HEALTH, NULL, 20 * HD_US_PER_S, req, len, a, &rb, &rl, &err) !=
+      0) {
     code = err.code;
   } else {
-    Grpc__Health__V1__HealthCheckResponse *resp = grpc__health__v1__health_check_response__unpack(NULL, rl, rb);
+    Grpc__Health__V1__HealthCheckResponse *resp =
+        grpc__health__v1__health_check_response__unpack(NULL, rl, rb);
     if (resp) {
       *status = (int)resp->status;
       grpc__health__v1__health_check_response__free_unpacked(resp, NULL);
@@ -102,20 +106,27 @@ static void *load(void *arg) {
     int64_t term = atomic_load(&r->term_at_us);
     if (final) {
       atomic_fetch_add(&r->after_exit, 1);
-      if (code == HD_UNAVAILABLE) atomic_fetch_add(&r->after_exit_unavailable, 1);
-      else atomic_store(&r->other_code, (int)code);
+      if (code == HD_UNAVAILABLE)
+        atomic_fetch_add(&r->after_exit_unavailable, 1);
+      else
+        atomic_store(&r->other_code, (int)code);
       return NULL;
     }
-    if (code == HD_OK && status == 1) atomic_fetch_add(&r->ok_serving, 1);
-    else if (code == HD_OK && status == 2) atomic_fetch_add(&r->ok_not_serving, 1);
-    else if (code == HD_UNAVAILABLE) atomic_fetch_add(&r->unavailable, 1);
-    else if (code == HD_CANCELLED) atomic_fetch_add(&r->refused, 1);
+    if (code == HD_OK && status == 1)
+      atomic_fetch_add(&r->ok_serving, 1);
+    else if (code == HD_OK && status == 2)
+      atomic_fetch_add(&r->ok_not_serving, 1);
+    else if (code == HD_UNAVAILABLE)
+      atomic_fetch_add(&r->unavailable, 1);
+    else if (code == HD_CANCELLED)
+      atomic_fetch_add(&r->refused, 1);
     else {
       atomic_fetch_add(&r->other, 1);
       atomic_store(&r->other_code, (int)code);
     }
-    if (code == HD_OK && term && started < term) atomic_fetch_add(&r->drained, 1); /* in flight at SIGTERM */
-    if (code != HD_OK) usleep(2000); /* do not spin while the server is gone */
+    if (code == HD_OK && term && started < term)
+      atomic_fetch_add(&r->drained, 1); /* in flight at SIGTERM */
+    if (code != HD_OK) usleep(2000);    /* do not spin while the server is gone */
   }
 }
 
@@ -203,7 +214,8 @@ static long scenario(void) {
   hd_err err = {0};
   assert_int_equal(hd_client_new(&cc, &r->client, &err), 0);
   int status = -1;
-  for (int i = 0; i < 400 && status != 1; i++) { /* until SERVING: migrations ran, MariaDB and Redis up */
+  for (int i = 0; i < 400 && status != 1;
+       i++) { /* until SERVING: migrations ran, MariaDB and Redis up */
     call(r, "", 0, &status);
     if (status != 1) usleep(50000);
   }
@@ -227,16 +239,21 @@ static long scenario(void) {
   assert_non_null(log);
   const char *stopping = strstr(log, "event=stopping signal=SIGTERM");
   long server_ok = (long)count_of(log, "event=rpc method=" HEALTH " status=OK ");
-  long after_stopping = stopping ? (long)count_of(stopping, "event=rpc method=" HEALTH " status=OK ") : 0;
+  long after_stopping =
+      stopping ? (long)count_of(stopping, "event=rpc method=" HEALTH " status=OK ") : 0;
   fprintf(stderr,
-          "sigterm: exit %s %d after %.3f s; clients: %ld SERVING, %ld NOT_SERVING (draining), %ld UNAVAILABLE, "
-          "%ld CANCELLED before any handler, %ld other (last %s); %ld in flight at SIGTERM answered; server answered %ld (%ld after 'stopping'), clients got "
+          "sigterm: exit %s %d after %.3f s; clients: %ld SERVING, %ld NOT_SERVING (draining), %ld "
+          "UNAVAILABLE, "
+          "%ld CANCELLED before any handler, %ld other (last %s); %ld in flight at SIGTERM "
+          "answered; server answered %ld (%ld after 'stopping'), clients got "
           "%ld; after exit %ld/%ld UNAVAILABLE\n",
-          WIFEXITED(wstatus) ? "status" : "signal", WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus),
-          (double)drain_us / 1e6, atomic_load(&r->ok_serving), atomic_load(&r->ok_not_serving),
-          atomic_load(&r->unavailable), atomic_load(&r->refused), atomic_load(&r->other), hd_code_name((hd_code)atomic_load(&r->other_code)),
-          atomic_load(&r->drained), server_ok, after_stopping,
-          atomic_load(&r->ok_total), atomic_load(&r->after_exit_unavailable), atomic_load(&r->after_exit));
+          WIFEXITED(wstatus) ? "status" : "signal",
+          WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : WTERMSIG(wstatus), (double)drain_us / 1e6,
+          atomic_load(&r->ok_serving), atomic_load(&r->ok_not_serving),
+          atomic_load(&r->unavailable), atomic_load(&r->refused), atomic_load(&r->other),
+          hd_code_name((hd_code)atomic_load(&r->other_code)), atomic_load(&r->drained), server_ok,
+          after_stopping, atomic_load(&r->ok_total), atomic_load(&r->after_exit_unavailable),
+          atomic_load(&r->after_exit));
 
   assert_int_not_equal(w, 0); /* it exited by itself */
   assert_true(WIFEXITED(wstatus));

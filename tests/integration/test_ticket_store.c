@@ -23,7 +23,7 @@
 extern const hd_migration tickets_migrations[];
 extern const size_t tickets_migrations_count;
 
-#define T0 1700000000000000LL /* a fixed "now", microseconds */
+#define T0        1700000000000000LL /* a fixed "now", microseconds */
 #define ARENA_CAP (16u << 20)
 
 typedef struct fixture {
@@ -146,8 +146,12 @@ static int update_body(hd_db *db, void *arg, hd_err *err) {
 static int update_tx(hd_db *db, const char *tenant, int64_t id, int64_t expected,
                      const ticket_change *ch, int64_t now_us, hd_arena *arena,
                      Helpdesk__V1__Ticket **out, hd_err *err) {
-  update_args a = {.tenant = tenant, .id = id, .expected_version = expected, .change = ch,
-                   .now_us = now_us, .arena = arena};
+  update_args a = {.tenant = tenant,
+                   .id = id,
+                   .expected_version = expected,
+                   .change = ch,
+                   .now_us = now_us,
+                   .arena = arena};
   const int rc = hd_db_tx(db, update_body, &a, 0, err);
   if (out) *out = a.out;
   return rc;
@@ -340,7 +344,9 @@ static void test_update_bumps_version_and_writes_a_history_row_per_changed_field
   tenant_name(tenant, sizeof tenant);
   const int64_t id = insert_at(f->db, tenant, "cust-1", "technical", T0);
   hd_arena *a = hd_arena_new(ARENA_CAP);
-  const ticket_change ch = {.action = "ASSIGN", .owner_id = "agent-7", .status = TICKET_PROCESSING,
+  const ticket_change ch = {.action = "ASSIGN",
+                            .owner_id = "agent-7",
+                            .status = TICKET_PROCESSING,
                             .department = "technical" /* unchanged: no row */};
   Helpdesk__V1__Ticket *t = NULL;
   hd_err err = {0};
@@ -521,8 +527,8 @@ static void test_rollback_leaves_no_ticket_history_or_event(void **state) {
   hd_arena_free(a);
 }
 
-static void
-test_closing_stamps_close_time_and_clears_the_timer_and_restart_undoes_it(void **state) {
+static void test_closing_stamps_close_time_and_clears_the_timer_and_restart_undoes_it(
+    void **state) {
   fixture *f = *state;
   char tenant[64];
   tenant_name(tenant, sizeof tenant);
@@ -530,8 +536,10 @@ test_closing_stamps_close_time_and_clears_the_timer_and_restart_undoes_it(void *
   hd_arena *a = hd_arena_new(ARENA_CAP);
   hd_err err = {0};
   const int64_t due = T0 + 3LL * 24 * 3600 * 1000000;
-  const ticket_change final = {.action = "FINAL_ANSWER", .status = TICKET_TO_BE_CONFIRMED,
-                               .resolved = TICKET_SET(1), .owner_id = "agent-1",
+  const ticket_change final = {.action = "FINAL_ANSWER",
+                               .status = TICKET_TO_BE_CONFIRMED,
+                               .resolved = TICKET_SET(1),
+                               .owner_id = "agent-1",
                                .timer = TICKET_TIMER_SET(TICKET_TIMER_AUTO_CLOSE, due)};
   Helpdesk__V1__Ticket *t = NULL;
   assert_int_equal(update_tx(f->db, tenant, id, 1, &final, T0 + 1, a, &t, &err), 0);
@@ -564,12 +572,14 @@ static void test_suspend_and_resume_keep_and_clear_suspended_from(void **state) 
   const int64_t id = insert_at(f->db, tenant, "cust-1", NULL, T0);
   hd_arena *a = hd_arena_new(ARENA_CAP);
   hd_err err = {0};
-  const ticket_change suspend = {.action = "SUSPEND", .status = TICKET_SUSPENDED,
+  const ticket_change suspend = {.action = "SUSPEND",
+                                 .status = TICKET_SUSPENDED,
                                  .suspended_from = TICKET_SET(TICKET_PENDING_RESPONSE)};
   Helpdesk__V1__Ticket *t = NULL;
   assert_int_equal(update_tx(f->db, tenant, id, 0, &suspend, T0 + 1, a, &t, &err), 0);
   assert_int_equal(t->suspended_from, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_RESPONSE);
-  const ticket_change resume = {.action = "RESUME", .status = TICKET_PENDING_RESPONSE,
+  const ticket_change resume = {.action = "RESUME",
+                                .status = TICKET_PENDING_RESPONSE,
                                 .suspended_from = TICKET_SET(TICKET_STATUS_NONE)};
   assert_int_equal(update_tx(f->db, tenant, id, 0, &resume, T0 + 2, a, &t, &err), 0);
   assert_int_equal(t->status, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_RESPONSE);
@@ -621,9 +631,12 @@ static void test_explicit_event_type_and_extra_fields_reach_the_payload_escaped(
   hd_err err = {0};
   const ticket_event_field extra[] = {TICKET_EV_INT("comment_id", 77),
                                       TICKET_EV_STR("note", "a \"b\"\n")};
-  const ticket_change ch = {.action = "UPGRADE", .event_type = TICKET_EVENT_ESCALATED,
-                            .level = TICKET_SET(2), .title = "[Upgraded L2] Website down",
-                            .event_fields = extra, .n_event_fields = 2};
+  const ticket_change ch = {.action = "UPGRADE",
+                            .event_type = TICKET_EVENT_ESCALATED,
+                            .level = TICKET_SET(2),
+                            .title = "[Upgraded L2] Website down",
+                            .event_fields = extra,
+                            .n_event_fields = 2};
   assert_int_equal(update_tx(f->db, tenant, id, 1, &ch, T0 + 1, NULL, NULL, &err), 0);
   char type[64];
   char *payload = last_event(f->db, tenant, type, sizeof type);
@@ -643,10 +656,12 @@ static void test_history_append_and_event_record_what_is_not_a_column(void **sta
   const int64_t id = insert_at(f->db, tenant, "cust-1", NULL, T0);
   hd_err err = {0};
   assert_int_equal(ticket_store_history_append(f->db, tenant, id, &AGENT, "ADD_COMMENT", "comment",
-                                               NULL, "12", T0 + 1, &err), 0);
+                                               NULL, "12", T0 + 1, &err),
+                   0);
   const ticket_event_field fields[] = {TICKET_EV_INT("comment_id", 12)};
   assert_int_equal(ticket_store_event(f->db, tenant, id, TICKET_EVENT_COMMENTED, &AGENT, T0 + 1,
-                                      fields, 1, &err), 0);
+                                      fields, 1, &err),
+                   0);
   char type[64];
   char *payload = last_event(f->db, tenant, type, sizeof type);
   assert_string_equal(type, "ticket.commented");
@@ -679,8 +694,10 @@ static void test_merged_tickets_are_listed_as_associated_on_the_target(void **st
   hd_err err = {0};
   const int64_t sources[] = {s2, s1};
   for (size_t i = 0; i < 2; i++) {
-    const ticket_change ch = {.action = "MERGE", .event_type = TICKET_EVENT_MERGED,
-                              .status = TICKET_CLOSED, .merged_into_id = TICKET_SET(target)};
+    const ticket_change ch = {.action = "MERGE",
+                              .event_type = TICKET_EVENT_MERGED,
+                              .status = TICKET_CLOSED,
+                              .merged_into_id = TICKET_SET(target)};
     assert_int_equal(update_tx(f->db, tenant, sources[i], 0, &ch, T0 + 5, NULL, NULL, &err), 0);
   }
   hd_arena *a = hd_arena_new(ARENA_CAP);
@@ -734,8 +751,10 @@ static void test_concurrent_changes_from_the_same_version_have_exactly_one_winne
   int wins = 0;
   for (int i = 0; i < N; i++) {
     pthread_join(th[i], NULL);
-    if (args[i].rc == 0) wins++;
-    else assert_int_equal(args[i].code, HD_ABORTED);
+    if (args[i].rc == 0)
+      wins++;
+    else
+      assert_int_equal(args[i].code, HD_ABORTED);
   }
   assert_int_equal(wins, 1);
   hd_arena *a = hd_arena_new(ARENA_CAP);
@@ -1120,31 +1139,37 @@ static void test_idempotency_key_is_claimed_once_until_it_expires(void **state) 
   assert_int_equal(strlen(hash), 64);
   bool claimed = false;
   ticket_idem seen;
-  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", hash, T0, 0, &claimed,
-                                           &seen, &err), 0);
+  assert_int_equal(
+      ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", hash, T0, 0, &claimed, &seen, &err),
+      0);
   assert_true(claimed);
   assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "k1", 42, &err), 0);
   /* the same key again: not claimed, the first request's row comes back */
-  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", other_hash, T0 + 5,
-                                           T0, &claimed, &seen, &err), 0);
+  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", other_hash, T0 + 5, T0,
+                                           &claimed, &seen, &err),
+                   0);
   assert_false(claimed);
   assert_string_equal(seen.request_hash, hash);
   assert_int_equal(seen.ticket_id, 42);
   assert_int_equal(seen.created_at_us, T0);
   /* the same key of another caller or tenant is another key */
-  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-2", "k1", hash, T0, 0, &claimed,
-                                           &seen, &err), 0);
+  assert_int_equal(
+      ticket_store_idem_claim(f->db, tenant, "cust-2", "k1", hash, T0, 0, &claimed, &seen, &err),
+      0);
   assert_true(claimed);
-  assert_int_equal(ticket_store_idem_claim(f->db, "other", "cust-1", "k1", hash, T0, 0, &claimed,
-                                           &seen, &err), 0);
+  assert_int_equal(
+      ticket_store_idem_claim(f->db, "other", "cust-1", "k1", hash, T0, 0, &claimed, &seen, &err),
+      0);
   assert_true(claimed);
   /* one microsecond past the window the old row has expired: replaced and claimed anew */
   assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", other_hash, T0 + 9,
-                                           T0 + 1, &claimed, &seen, &err), 0);
+                                           T0 + 1, &claimed, &seen, &err),
+                   0);
   assert_true(claimed);
   assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "k1", 43, &err), 0);
   assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", hash, T0 + 10, T0 + 9,
-                                           &claimed, &seen, &err), 0);
+                                           &claimed, &seen, &err),
+                   0);
   assert_false(claimed);
   assert_string_equal(seen.request_hash, other_hash);
   assert_int_equal(seen.ticket_id, 43);
@@ -1172,8 +1197,7 @@ static int idem_create_body(hd_db *db, void *arg, hd_err *err) {
     return -1;
   if (!claimed) {
     r->ticket_id = seen.ticket_id;
-    return strcmp(seen.request_hash, hash) == 0 ? 0
-                                                : hd_err_set(err, HD_ALREADY_EXISTS, "differs");
+    return strcmp(seen.request_hash, hash) == 0 ? 0 : hd_err_set(err, HD_ALREADY_EXISTS, "differs");
   }
   const ticket_new t = a_ticket("cust-1", NULL);
   if (ticket_store_insert(db, r->tenant, &t, T0, &CUSTOMER, &r->ticket_id, err) != 0) return -1;
@@ -1285,13 +1309,21 @@ static void test_update_answers_the_ticket_exactly_as_a_fresh_read(void **state)
   const ticket_change changes[] = {
       {.action = "ASSIGN", .owner_id = "agent-1", .department = "email"},
       {.action = "ACKNOWLEDGE", .status = TICKET_PROCESSING},
-      {.action = "UPGRADE", .level = TICKET_SET(2), .title = "[Upgraded L2] Website down",
+      {.action = "UPGRADE",
+       .level = TICKET_SET(2),
+       .title = "[Upgraded L2] Website down",
        .category = HELPDESK__V1__CATEGORY__CATEGORY_HARD},
-      {.action = "REQUEST_INFO", .status = TICKET_PENDING_FEEDBACK, .follow_up_count = TICKET_SET(1),
+      {.action = "REQUEST_INFO",
+       .status = TICKET_PENDING_FEEDBACK,
+       .follow_up_count = TICKET_SET(1),
        .timer = TICKET_TIMER_SET(TICKET_TIMER_FOLLOW_UP, T0 + 86400000000LL)},
-      {.action = "SUSPEND", .status = TICKET_SUSPENDED,
-       .suspended_from = TICKET_SET(TICKET_PENDING_FEEDBACK), .timer = TICKET_TIMER_CLEAR},
-      {.action = "FINAL_ANSWER", .status = TICKET_TO_BE_CONFIRMED, .resolved = TICKET_SET(1),
+      {.action = "SUSPEND",
+       .status = TICKET_SUSPENDED,
+       .suspended_from = TICKET_SET(TICKET_PENDING_FEEDBACK),
+       .timer = TICKET_TIMER_CLEAR},
+      {.action = "FINAL_ANSWER",
+       .status = TICKET_TO_BE_CONFIRMED,
+       .resolved = TICKET_SET(1),
        .suspended_from = TICKET_SET(TICKET_STATUS_NONE),
        .timer = TICKET_TIMER_SET(TICKET_TIMER_AUTO_CLOSE, T0 + 3 * 86400000000LL)},
       {.action = "CLOSE", .status = TICKET_CLOSED},
@@ -1308,8 +1340,8 @@ static void test_update_answers_the_ticket_exactly_as_a_fresh_read(void **state)
   const int64_t s2 = insert_at(f->db, tenant, "cust-1", NULL, T0);
   const int64_t sources[] = {s1, s2};
   for (size_t i = 0; i < 2; i++) {
-    const ticket_change m = {.action = "MERGE", .status = TICKET_CLOSED,
-                             .merged_into_id = TICKET_SET(target)};
+    const ticket_change m = {
+        .action = "MERGE", .status = TICKET_CLOSED, .merged_into_id = TICKET_SET(target)};
     Helpdesk__V1__Ticket *out = NULL;
     if (update_tx(f->db, tenant, sources[i], 0, &m, T0 + 10, a, &out, &err) != 0)
       fail_msg("merge: %s", err.msg);
@@ -1340,8 +1372,8 @@ typedef struct snapshot_args {
 
 static int merge_y_into_x(hd_db *db, void *arg, hd_err *err) {
   const snapshot_args *a = arg;
-  const ticket_change m = {.action = "MERGE", .status = TICKET_CLOSED,
-                           .merged_into_id = TICKET_SET(a->x)};
+  const ticket_change m = {
+      .action = "MERGE", .status = TICKET_CLOSED, .merged_into_id = TICKET_SET(a->x)};
   return ticket_store_update(db, a->tenant, a->y, 0, &m, T0 + 1, &AGENT, NULL, NULL, err);
 }
 

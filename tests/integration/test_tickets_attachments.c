@@ -34,7 +34,16 @@ static int64_t acme_ticket(tf *t) {
 /* ---- file contents ---- */
 
 typedef enum kind {
-  K_JPEG, K_PNG, K_GIF87, K_GIF89, K_PDF, K_DOC, K_DOCX, K_EXE, K_ELF, K_TEXT
+  K_JPEG,
+  K_PNG,
+  K_GIF87,
+  K_GIF89,
+  K_PDF,
+  K_DOC,
+  K_DOCX,
+  K_EXE,
+  K_ELF,
+  K_TEXT
 } kind;
 
 /* A file of n bytes of kind: its signature as file_type.c checks it, then noise of every byte
@@ -52,16 +61,36 @@ static unsigned char *file_of(kind k, size_t n) {
   const void *sig = NULL;
   size_t sig_len = 0;
   switch (k) {
-  case K_JPEG: sig = jpeg, sig_len = sizeof jpeg; break;
-  case K_PNG: sig = png, sig_len = sizeof png; break;
-  case K_GIF87: sig = "GIF87a", sig_len = 6; break;
-  case K_GIF89: sig = "GIF89a", sig_len = 6; break;
-  case K_PDF: sig = "%PDF-1.7\n", sig_len = 9; break;
-  case K_DOC: sig = ole2, sig_len = sizeof ole2; break;
-  case K_DOCX: sig = docx, sig_len = sizeof docx; break;
-  case K_EXE: sig = "MZ\x90\x00\x03\x00\x00\x00", sig_len = 8; break;
-  case K_ELF: sig = elf, sig_len = sizeof elf; break;
-  case K_TEXT: sig = "Hello, this is plain text.\n", sig_len = 27; break;
+    case K_JPEG:
+      sig = jpeg, sig_len = sizeof jpeg;
+      break;
+    case K_PNG:
+      sig = png, sig_len = sizeof png;
+      break;
+    case K_GIF87:
+      sig = "GIF87a", sig_len = 6;
+      break;
+    case K_GIF89:
+      sig = "GIF89a", sig_len = 6;
+      break;
+    case K_PDF:
+      sig = "%PDF-1.7\n", sig_len = 9;
+      break;
+    case K_DOC:
+      sig = ole2, sig_len = sizeof ole2;
+      break;
+    case K_DOCX:
+      sig = docx, sig_len = sizeof docx;
+      break;
+    case K_EXE:
+      sig = "MZ\x90\x00\x03\x00\x00\x00", sig_len = 8;
+      break;
+    case K_ELF:
+      sig = elf, sig_len = sizeof elf;
+      break;
+    case K_TEXT:
+      sig = "Hello, this is plain text.\n", sig_len = 27;
+      break;
   }
   assert_true(n >= sig_len);
   unsigned char *p = malloc(n);
@@ -259,10 +288,8 @@ static void test_exactly_5_mib_in_total_is_accepted_and_one_byte_more_is_refused
   const int64_t full = acme_ticket(t);
   tf_expect_ok(add_kind(t, t->customer, full, "big.pdf", K_PDF, MIB5 - 3, NULL, &err), &err);
   tf_expect_ok(add_kind(t, t->customer, full, "dot.jpg", K_JPEG, 3, NULL, &err), &err);
-  assert_int_equal(tf_sqlf(t,
-                           "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64,
-                           full),
-                   MIB5);
+  assert_int_equal(
+      tf_sqlf(t, "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64, full), MIB5);
   char *fp = tf_fingerprint(t);
   snprintf(want, sizeof want,
            "this file (3 bytes) would bring ticket %" PRId64
@@ -334,14 +361,14 @@ static void test_a_renamed_executable_and_types_not_allowed_are_refused(void **s
       {"noextension", K_PNG, 100, HD_INVALID_ARGUMENT, "has no extension"},
   };
   for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
-    tf_expect_code(add_kind(t, t->customer, id, refused[i].name, refused[i].k, refused[i].n, NULL,
-                            &err),
-                   &err, refused[i].code, refused[i].msg);
+    tf_expect_code(
+        add_kind(t, t->customer, id, refused[i].name, refused[i].k, refused[i].n, NULL, &err), &err,
+        refused[i].code, refused[i].msg);
   tf_expect_code(add_file(t, t->customer, id, 0, "empty.png", NULL, 0, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "content is empty");
-  tf_expect_code(add_file(t, t->customer, id, 0, "", (const unsigned char *)"GIF89a", 6, NULL,
-                          &err),
-                 &err, HD_INVALID_ARGUMENT, "file name is empty");
+  tf_expect_code(
+      add_file(t, t->customer, id, 0, "", (const unsigned char *)"GIF89a", 6, NULL, &err), &err,
+      HD_INVALID_ARGUMENT, "file name is empty");
   tf_expect_unchanged(t, fp);
   assert_int_equal(tf_sqlf(t, "SELECT COUNT(*) FROM attachments WHERE ticket_id = %" PRId64, id),
                    0);
@@ -398,11 +425,10 @@ static void test_attachments_are_for_the_tickets_customer_and_staff_of_its_tenan
   char *fp = tf_fingerprint(t);
   const char *hidden[] = {t->customer2, t->other_tenant};
   for (int i = 0; i < 2; i++) {
-    tf_expect_code(add_kind(t, hidden[i], id, "x.png", K_PNG, 64, NULL, &err), &err,
-                   HD_NOT_FOUND, "not found");
-    tf_expect_code(list_files(t, hidden[i], id, NULL, &err), &err, HD_NOT_FOUND, "not found");
-    tf_expect_code(get_file(t, hidden[i], id, ids[0], NULL, &err), &err, HD_NOT_FOUND,
+    tf_expect_code(add_kind(t, hidden[i], id, "x.png", K_PNG, 64, NULL, &err), &err, HD_NOT_FOUND,
                    "not found");
+    tf_expect_code(list_files(t, hidden[i], id, NULL, &err), &err, HD_NOT_FOUND, "not found");
+    tf_expect_code(get_file(t, hidden[i], id, ids[0], NULL, &err), &err, HD_NOT_FOUND, "not found");
   }
   /* An attachment is read through its own ticket only. */
   char want[96];
@@ -452,8 +478,7 @@ static void test_attachment_with_a_stale_expected_version_is_aborted_and_writes_
   char *fp = tf_fingerprint(t);
   char want[96];
   snprintf(want, sizeof want, "version is now %" PRId64 ", you sent %" PRId64, v + 1, v);
-  tf_expect_code(add_file(t, t->agent, id, v, "b.jpg", p, 500, NULL, &err), &err, HD_ABORTED,
-                 want);
+  tf_expect_code(add_file(t, t->agent, id, v, "b.jpg", p, 500, NULL, &err), &err, HD_ABORTED, want);
   tf_expect_unchanged(t, fp);
   free(p);
 }
@@ -478,8 +503,8 @@ static void *racer__run(void *arg) {
   pthread_barrier_wait(r->start);
   ProtobufCMessage *resp = NULL;
   r->code = HD_OK;
-  if (hd_client_call(r->t->f.client, "/helpdesk.v1.TicketService/AddAttachment", r->t->customer,
-                     0, &req.base, &helpdesk__v1__attachment__descriptor, a, &resp, &r->err) != 0)
+  if (hd_client_call(r->t->f.client, "/helpdesk.v1.TicketService/AddAttachment", r->t->customer, 0,
+                     &req.base, &helpdesk__v1__attachment__descriptor, a, &resp, &r->err) != 0)
     r->code = r->err.code;
   hd_arena_free(a);
   return NULL;
@@ -530,10 +555,9 @@ static void test_concurrent_uploads_cannot_pass_the_limits_together(void **state
   unsigned char *big = file_of(K_PDF, 2000000);
   assert_int_equal(race(t, bytes, 3, big, 2000000), 2);
   free(big);
-  assert_int_equal(tf_sqlf(t,
-                           "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64,
-                           bytes),
-                   4000000);
+  assert_int_equal(
+      tf_sqlf(t, "SELECT SUM(size_bytes) FROM attachments WHERE ticket_id = %" PRId64, bytes),
+      4000000);
 }
 
 int main(void) {

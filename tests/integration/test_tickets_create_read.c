@@ -4,10 +4,10 @@
  * tenants kept apart, the list's order, filters and page tokens. Every refused call is checked
  * to leave the database unchanged (tf_fingerprint). */
 #include <inttypes.h>
-#include <stdbool.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -117,10 +117,10 @@ static void test_staff_and_services_create_on_a_customers_behalf(void **state) {
   Helpdesk__V1__CreateTicketRequest by_agent = create_req("a-1", "cust-2", "Phoned in: no email");
   Helpdesk__V1__Ticket *a = create_ok(t, t->agent, &by_agent);
   assert_string_equal(a->customer_id, "cust-2");
-  assert_int_equal(
-      tf_sql(t, "SELECT COUNT(*) FROM ticket_history WHERE actor_id = 'agent-1' AND "
-                "actor_role = 'agent' AND action = 'CREATE'"),
-      1);
+  assert_int_equal(tf_sql(t,
+                          "SELECT COUNT(*) FROM ticket_history WHERE actor_id = 'agent-1' AND "
+                          "actor_role = 'agent' AND action = 'CREATE'"),
+                   1);
   Helpdesk__V1__CreateTicketRequest by_service = create_req("s-1", "cust-3", "From the portal");
   assert_string_equal(create_ok(t, t->service, &by_service)->customer_id, "cust-3");
   /* The customer it was opened for sees it as their own. */
@@ -144,13 +144,13 @@ static void test_customer_cannot_open_a_ticket_for_another_customer(void **state
 
 typedef struct text_limit {
   const char *field;
-  size_t offset; /* of the char * in CreateTicketRequest */
+  size_t offset;           /* of the char * in CreateTicketRequest */
   size_t offset_in_ticket; /* of the same value in Ticket; 0 = not in the ticket */
   size_t max;
   const char *unit; /* one character, multi-byte where the column must count characters */
 } text_limit;
 
-#define REQ_FIELD(f) offsetof(Helpdesk__V1__CreateTicketRequest, f)
+#define REQ_FIELD(f)    offsetof(Helpdesk__V1__CreateTicketRequest, f)
 #define TICKET_FIELD(f) offsetof(Helpdesk__V1__Ticket, f)
 
 static void test_every_text_field_is_accepted_at_its_limit_and_refused_one_past_it(void **state) {
@@ -232,8 +232,7 @@ static void test_required_fields_enums_and_utf8_are_checked_before_anything_is_w
   expect_create_refused(t, t->customer, &r, HD_INVALID_ARGUMENT, "subject is not valid UTF-8");
   r = create_req("k-utf8-overlong", "", "Overlong");
   r.description = "slash \xc0\xaf";
-  expect_create_refused(t, t->customer, &r, HD_INVALID_ARGUMENT,
-                        "description is not valid UTF-8");
+  expect_create_refused(t, t->customer, &r, HD_INVALID_ARGUMENT, "description is not valid UTF-8");
   assert_int_equal(count_tickets(t), 0);
 
   /* Every service and issue type the contract defines is accepted. */
@@ -254,8 +253,7 @@ static void test_required_fields_enums_and_utf8_are_checked_before_anything_is_w
 
 /* ---- idempotency ---- */
 
-static void test_retry_with_the_same_key_returns_the_same_ticket_and_creates_nothing(
-    void **state) {
+static void test_retry_with_the_same_key_returns_the_same_ticket_and_creates_nothing(void **state) {
   tf *t = *state;
   Helpdesk__V1__CreateTicketRequest r = create_req("retry-1", "", "Site down");
   Helpdesk__V1__Ticket *first = create_ok(t, t->customer, &r);
@@ -438,8 +436,7 @@ static void test_get_checks_the_id_and_names_a_missing_ticket(void **state) {
 /* ---- the list: order, filters, pages ---- */
 
 /* n tickets by cust-1, one clock millisecond apart; their ids into ids[]. */
-static void create_spaced(tf *t, const char *token, const char *customer, size_t n,
-                          int64_t *ids) {
+static void create_spaced(tf *t, const char *token, const char *customer, size_t n, int64_t *ids) {
   for (size_t i = 0; i < n; i++) {
     char subject[32];
     snprintf(subject, sizeof subject, "Ticket %zu", i);
@@ -465,8 +462,10 @@ static void test_list_is_oldest_first_and_pages_with_a_token(void **state) {
       assert_string_equal(l->tickets[i]->description, ""); /* lists carry no description */
       assert_string_equal(l->tickets[i]->customer_id, "cust-1");
     }
-    if (round < 2) assert_string_not_equal(l->page->next_page_token, "");
-    else assert_string_equal(l->page->next_page_token, "");
+    if (round < 2)
+      assert_string_not_equal(l->page->next_page_token, "");
+    else
+      assert_string_equal(l->page->next_page_token, "");
     page.page_token = l->page->next_page_token;
   }
   assert_int_equal(seen, 5);
@@ -559,8 +558,7 @@ static void test_list_filters_by_status_owner_department_and_customer(void **sta
                   "department has 65 characters; at most 64 are allowed");
 }
 
-static void test_page_token_replayed_with_other_filters_or_order_is_invalid_argument(
-    void **state) {
+static void test_page_token_replayed_with_other_filters_or_order_is_invalid_argument(void **state) {
   tf *t = *state;
   int64_t ids[3];
   create_spaced(t, t->customer, NULL, 3, ids);

@@ -121,8 +121,8 @@ static void test_a_created_ticket_is_published_once_to_the_event_stream(void **s
   for (int i = 0; i < 40; i++) {
     free(resp);
     resp = NULL;
-    assert_int_equal(hd_test_http_get(hd_svc_metrics_port(t->f.svc), "/metrics", &status, &resp,
-                                      &body), 0);
+    assert_int_equal(
+        hd_test_http_get(hd_svc_metrics_port(t->f.svc), "/metrics", &status, &resp, &body), 0);
     pending = sample(body, "helpdesk_outbox_pending");
     if (pending == 0) break;
     usleep(100 * 1000);
@@ -130,8 +130,9 @@ static void test_a_created_ticket_is_published_once_to_the_event_stream(void **s
   assert_int_equal(status, 200);
   assert_true(pending == 0);
   assert_true(sample(body, "helpdesk_outbox_lag_seconds") == 0);
-  assert_true(sample(body, "helpdesk_rpc_requests_total{method=\"/helpdesk.v1.TicketService/"
-                           "CreateTicket\",code=\"OK\"}") >= 1);
+  assert_true(sample(body,
+                     "helpdesk_rpc_requests_total{method=\"/helpdesk.v1.TicketService/"
+                     "CreateTicket\",code=\"OK\"}") >= 1);
   free(resp);
 }
 

@@ -3,9 +3,9 @@
  * ticket; history is for staff; settings have defaults, only a tenant admin changes them, and
  * bad settings are refused. Every refused call is checked to leave the database unchanged. */
 #include <inttypes.h>
-#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -351,8 +351,7 @@ static void test_bad_settings_are_refused_and_write_nothing(void **state) {
   expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT,
                           "reminder_target is set but reminder_channel is not");
   s = settings_of((Helpdesk__V1__ReminderChannel)9, "oncall@acme.example", "");
-  expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT,
-                          "reminder_channel has no value 9");
+  expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT, "reminder_channel has no value 9");
   s = settings_of(email, tf_repeat(t, "t", 201), "");
   expect_settings_refused(t, t->admin, &s, HD_INVALID_ARGUMENT,
                           "reminder_target has 201 characters; at most 200 are allowed");

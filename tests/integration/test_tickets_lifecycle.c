@@ -23,8 +23,8 @@
 #include "ticket_fixture.h"
 #include "ticket_state.h"
 
-#define DAY_US (24LL * 3600 * HD_US_PER_S)
-#define INTENT(x) HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##x
+#define DAY_US       (24LL * 3600 * HD_US_PER_S)
+#define INTENT(x)    HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##x
 #define PB_STATUS(x) HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
 
 /* ---- set-up through the RPCs ---- */
@@ -77,8 +77,7 @@ static hd_code customer_reply(tf *l, const char *token, int64_t id, const char *
 static Helpdesk__V1__AddCustomerReplyResponse *must_customer_reply(tf *l, int64_t id) {
   Helpdesk__V1__AddCustomerReplyResponse *r = NULL;
   hd_err err;
-  hd_code code =
-      customer_reply(l, l->customer, id, "Here is the log you asked for.", 0, &r, &err);
+  hd_code code = customer_reply(l, l->customer, id, "Here is the log you asked for.", 0, &r, &err);
   if (code != HD_OK) fail_msg("AddCustomerReply: %s: %s", hd_code_name(code), err.msg);
   return r;
 }
@@ -92,11 +91,11 @@ static hd_code case_op(tf *l, const char *rpc, const char *token, int64_t id, in
   Helpdesk__V1__ResumeTicketRequest resume = HELPDESK__V1__RESUME_TICKET_REQUEST__INIT;
   Helpdesk__V1__RestartTicketRequest restart = HELPDESK__V1__RESTART_TICKET_REQUEST__INIT;
   const ProtobufCMessage *req = NULL;
-#define CASE_OP_REQ(name, var)                                                                     \
-  if (strcmp(rpc, name) == 0) {                                                                    \
-    var.ticket_id = id;                                                                            \
-    var.expected_version = expected;                                                               \
-    req = &var.base;                                                                               \
+#define CASE_OP_REQ(name, var)       \
+  if (strcmp(rpc, name) == 0) {      \
+    var.ticket_id = id;              \
+    var.expected_version = expected; \
+    req = &var.base;                 \
   }
   CASE_OP_REQ("CloseTicket", close)
   CASE_OP_REQ("CancelTicket", cancel)
@@ -125,31 +124,31 @@ static int64_t ticket_in(tf *l, ticket_status s) {
   const int64_t id = new_ticket(l, "agent-1");
   const char *agent = l->agent;
   switch (s) {
-  case TICKET_PROCESSING:
-    must_reply(l, agent, id, INTENT(ACKNOWLEDGE));
-    break;
-  case TICKET_PENDING_FEEDBACK:
-    must_reply(l, agent, id, INTENT(REQUEST_INFO));
-    break;
-  case TICKET_FEEDBACK:
-    must_reply(l, agent, id, INTENT(REQUEST_INFO));
-    must_customer_reply(l, id);
-    break;
-  case TICKET_TO_BE_CONFIRMED:
-    must_reply(l, agent, id, INTENT(FINAL_ANSWER));
-    break;
-  case TICKET_CLOSED:
-    must_op(l, "CloseTicket", agent, id);
-    break;
-  case TICKET_CANCELLED:
-    must_op(l, "CancelTicket", agent, id);
-    break;
-  case TICKET_SUSPENDED:
-    must_reply(l, agent, id, INTENT(ACKNOWLEDGE));
-    must_op(l, "SuspendTicket", agent, id);
-    break;
-  default:
-    break;
+    case TICKET_PROCESSING:
+      must_reply(l, agent, id, INTENT(ACKNOWLEDGE));
+      break;
+    case TICKET_PENDING_FEEDBACK:
+      must_reply(l, agent, id, INTENT(REQUEST_INFO));
+      break;
+    case TICKET_FEEDBACK:
+      must_reply(l, agent, id, INTENT(REQUEST_INFO));
+      must_customer_reply(l, id);
+      break;
+    case TICKET_TO_BE_CONFIRMED:
+      must_reply(l, agent, id, INTENT(FINAL_ANSWER));
+      break;
+    case TICKET_CLOSED:
+      must_op(l, "CloseTicket", agent, id);
+      break;
+    case TICKET_CANCELLED:
+      must_op(l, "CancelTicket", agent, id);
+      break;
+    case TICKET_SUSPENDED:
+      must_reply(l, agent, id, INTENT(ACKNOWLEDGE));
+      must_op(l, "SuspendTicket", agent, id);
+      break;
+    default:
+      break;
   }
   assert_int_equal(get(l, id)->status, ticket_status_to_pb(s));
   return id;
@@ -167,30 +166,48 @@ typedef struct matrix_op {
   ticket_status to[TICKET_STATUS_COUNT]; /* by status the ticket is in; NONE = refused */
 } matrix_op;
 
-#define PR TICKET_PENDING_RESPONSE
+#define PR   TICKET_PENDING_RESPONSE
 #define PROC TICKET_PROCESSING
-#define PF TICKET_PENDING_FEEDBACK
-#define FB TICKET_FEEDBACK
-#define TBC TICKET_TO_BE_CONFIRMED
-#define CL TICKET_CLOSED
-#define SU TICKET_SUSPENDED
-#define CA TICKET_CANCELLED
+#define PF   TICKET_PENDING_FEEDBACK
+#define FB   TICKET_FEEDBACK
+#define TBC  TICKET_TO_BE_CONFIRMED
+#define CL   TICKET_CLOSED
+#define SU   TICKET_SUSPENDED
+#define CA   TICKET_CANCELLED
 
 /* Written out from the issue and ticket_state.h, not computed from ticket_transition. */
 static const matrix_op MATRIX[] = {
     {"ACKNOWLEDGE", BY_REPLY, INTENT(ACKNOWLEDGE), NULL, {[PR] = PROC, [PROC] = PROC, [FB] = PROC}},
-    {"REQUEST_INFO", BY_REPLY, INTENT(REQUEST_INFO), NULL,
+    {"REQUEST_INFO",
+     BY_REPLY,
+     INTENT(REQUEST_INFO),
+     NULL,
      {[PR] = PF, [PROC] = PF, [PF] = PF, [FB] = PF}},
-    {"PROPOSE_SOLUTION", BY_REPLY, INTENT(PROPOSE_SOLUTION), NULL,
+    {"PROPOSE_SOLUTION",
+     BY_REPLY,
+     INTENT(PROPOSE_SOLUTION),
+     NULL,
      {[PR] = PF, [PROC] = PF, [PF] = PF, [FB] = PF}},
     {"FOLLOW_UP", BY_REPLY, INTENT(FOLLOW_UP), NULL, {[PF] = PF}},
-    {"FINAL_ANSWER", BY_REPLY, INTENT(FINAL_ANSWER), NULL,
+    {"FINAL_ANSWER",
+     BY_REPLY,
+     INTENT(FINAL_ANSWER),
+     NULL,
      {[PR] = TBC, [PROC] = TBC, [PF] = TBC, [FB] = TBC}},
-    {"CUSTOMER_REPLY", BY_CUSTOMER, 0, NULL,
+    {"CUSTOMER_REPLY",
+     BY_CUSTOMER,
+     0,
+     NULL,
      {[PR] = PR, [PROC] = FB, [PF] = FB, [FB] = FB, [TBC] = FB}},
-    {"CLOSE", BY_CASE_OP, 0, "CloseTicket",
+    {"CLOSE",
+     BY_CASE_OP,
+     0,
+     "CloseTicket",
      {[PR] = CL, [PROC] = CL, [PF] = CL, [FB] = CL, [TBC] = CL, [SU] = CL}},
-    {"CANCEL", BY_CASE_OP, 0, "CancelTicket",
+    {"CANCEL",
+     BY_CASE_OP,
+     0,
+     "CancelTicket",
      {[PR] = CA, [PROC] = CA, [PF] = CA, [FB] = CA, [TBC] = CA, [SU] = CA}},
     {"SUSPEND", BY_CASE_OP, 0, "SuspendTicket", {[PR] = SU, [PROC] = SU, [PF] = SU, [FB] = SU}},
     {"RESUME", BY_CASE_OP, 0, "ResumeTicket", {[SU] = PROC}}, /* suspended from PROCESSING */
@@ -212,8 +229,8 @@ static void test_every_reply_and_case_operation_follows_the_transition_table(voi
       Helpdesk__V1__Ticket *after = NULL;
       if (m->by == BY_REPLY) {
         Helpdesk__V1__ReplyToTicketResponse *r = NULL;
-        code = reply(l, l->agent, id, m->intent, "An update on your ticket.", false, version,
-                     &r, &err);
+        code = reply(l, l->agent, id, m->intent, "An update on your ticket.", false, version, &r,
+                     &err);
         if (r) after = r->ticket;
       } else if (m->by == BY_CUSTOMER) {
         Helpdesk__V1__AddCustomerReplyResponse *r = NULL;
@@ -290,7 +307,8 @@ static void test_reply_is_stored_as_a_comment_with_history_and_a_replied_event(v
                            id),
                    1);
   const char *payload = tf_sqlf_str(l,
-                                    "SELECT payload FROM outbox WHERE aggregate_id = %" PRId64 " "
+                                    "SELECT payload FROM outbox WHERE aggregate_id = %" PRId64
+                                    " "
                                     "AND event_type = 'ticket.replied' ORDER BY id DESC LIMIT 1",
                                     id);
   assert_contains(payload, "\"intent\":\"ACKNOWLEDGE\"");
@@ -317,16 +335,15 @@ static void test_reply_checks_its_fields_before_touching_the_database(void **sta
   assert_int_equal(reply(l, agent, id, INTENT(ACKNOWLEDGE), "", false, 0, NULL, &err),
                    HD_INVALID_ARGUMENT);
   assert_string_equal(err.msg, "body is required");
-  assert_int_equal(reply(l, agent, id, INTENT(ACKNOWLEDGE), "bad \xc3\x28 bytes", false, 0, NULL,
-                         &err),
-                   HD_INVALID_ARGUMENT);
+  assert_int_equal(
+      reply(l, agent, id, INTENT(ACKNOWLEDGE), "bad \xc3\x28 bytes", false, 0, NULL, &err),
+      HD_INVALID_ARGUMENT);
   assert_string_equal(err.msg, "body is not valid UTF-8");
   assert_int_equal(reply(l, agent, id, INTENT(ACKNOWLEDGE), "hi", false, -1, NULL, &err),
                    HD_INVALID_ARGUMENT);
   assert_contains(err.msg, "expected_version");
-  static const Helpdesk__V1__ReplyIntent not_final[] = {INTENT(ACKNOWLEDGE), INTENT(REQUEST_INFO),
-                                                        INTENT(PROPOSE_SOLUTION),
-                                                        INTENT(FOLLOW_UP)};
+  static const Helpdesk__V1__ReplyIntent not_final[] = {
+      INTENT(ACKNOWLEDGE), INTENT(REQUEST_INFO), INTENT(PROPOSE_SOLUTION), INTENT(FOLLOW_UP)};
   for (size_t i = 0; i < sizeof not_final / sizeof not_final[0]; i++) {
     assert_int_equal(reply(l, agent, id, not_final[i], "hi", true, 0, NULL, &err),
                      HD_INVALID_ARGUMENT);
@@ -360,20 +377,16 @@ static void test_reply_is_for_the_owner_or_a_team_lead_or_supervisor(void **stat
   hd_err err;
   const Helpdesk__V1__ReplyIntent ack = INTENT(ACKNOWLEDGE);
 
-  assert_int_equal(reply(l, l->agent2, id, ack, "hi", false, 0, NULL, &err),
-                   HD_PERMISSION_DENIED);
+  assert_int_equal(reply(l, l->agent2, id, ack, "hi", false, 0, NULL, &err), HD_PERMISSION_DENIED);
   assert_contains(err.msg, "ReplyToTicket is for the ticket's owner or a team_lead or supervisor");
   assert_contains(err.msg, "is owned by agent-1");
   assert_int_equal(reply(l, l->customer, id, ack, "hi", false, 0, NULL, &err),
                    HD_PERMISSION_DENIED);
-  assert_int_equal(reply(l, l->admin, id, ack, "hi", false, 0, NULL, &err),
-                   HD_PERMISSION_DENIED);
-  assert_int_equal(reply(l, l->service, id, ack, "hi", false, 0, NULL, &err),
-                   HD_PERMISSION_DENIED);
+  assert_int_equal(reply(l, l->admin, id, ack, "hi", false, 0, NULL, &err), HD_PERMISSION_DENIED);
+  assert_int_equal(reply(l, l->service, id, ack, "hi", false, 0, NULL, &err), HD_PERMISSION_DENIED);
   /* Another customer's ticket and another tenant's ticket do not exist for the caller. */
   assert_int_equal(reply(l, l->customer2, id, ack, "hi", false, 0, NULL, &err), HD_NOT_FOUND);
-  assert_int_equal(reply(l, l->other_tenant, id, ack, "hi", false, 0, NULL, &err),
-                   HD_NOT_FOUND);
+  assert_int_equal(reply(l, l->other_tenant, id, ack, "hi", false, 0, NULL, &err), HD_NOT_FOUND);
   assert_int_equal(reply(l, l->agent, 999999999, ack, "hi", false, 0, NULL, &err), HD_NOT_FOUND);
   assert_string_equal(err.msg, "ticket 999999999 not found");
   tf_expect_unchanged(l, before);
@@ -573,8 +586,9 @@ static void test_customer_reply_to_a_closed_ticket_says_open_a_new_one(void **st
   hd_err err;
   assert_int_equal(customer_reply(l, l->customer, closed, "It broke again", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot CUSTOMER_REPLY a ticket in status CLOSED: open a new "
-                               "ticket, or ask for this one to be restarted");
+  assert_string_equal(err.msg,
+                      "cannot CUSTOMER_REPLY a ticket in status CLOSED: open a new "
+                      "ticket, or ask for this one to be restarted");
   assert_int_equal(customer_reply(l, l->customer, cancelled, "Wait", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_contains(err.msg, "status CANCELLED: open a new ticket");
@@ -619,8 +633,7 @@ static void test_close_and_cancel_are_for_the_customer_the_owner_or_a_lead(void 
     }
     /* An unowned ticket: the customer may, another agent may not. */
     const int64_t unowned = new_ticket(l, NULL);
-    assert_int_equal(case_op(l, rpcs[i], l->agent, unowned, 0, NULL, &err),
-                     HD_PERMISSION_DENIED);
+    assert_int_equal(case_op(l, rpcs[i], l->agent, unowned, 0, NULL, &err), HD_PERMISSION_DENIED);
     assert_contains(err.msg, "has no owner yet");
     assert_int_equal(case_op(l, rpcs[i], l->customer, unowned, 0, NULL, &err), HD_OK);
   }
@@ -676,8 +689,7 @@ static void test_suspend_resume_restart_are_for_the_owner_or_a_lead(void **state
     hd_err err;
     const char *denied[] = {l->customer, l->agent2, l->admin, l->service};
     for (size_t d = 0; d < 4; d++) {
-      assert_int_equal(case_op(l, ops[i].rpc, denied[d], id, 0, NULL, &err),
-                       HD_PERMISSION_DENIED);
+      assert_int_equal(case_op(l, ops[i].rpc, denied[d], id, 0, NULL, &err), HD_PERMISSION_DENIED);
       char want[96];
       snprintf(want, sizeof want, "%s is for the ticket's owner or a team_lead or supervisor",
                ops[i].rpc);
@@ -786,8 +798,8 @@ static void test_restart_of_a_merged_ticket_points_to_its_target(void **state) {
   merge.target_ticket_id = target;
   merge.source_ticket_ids = (int64_t[]){source};
   merge.n_source_ticket_ids = 1;
-  TF_OK(l, tf_call(l, "MergeTickets", l->lead, &merge.base, &helpdesk__v1__ticket__descriptor,
-                   NULL, NULL));
+  TF_OK(l, tf_call(l, "MergeTickets", l->lead, &merge.base, &helpdesk__v1__ticket__descriptor, NULL,
+                   NULL));
   char *before = tf_fingerprint(l);
   hd_err err;
   assert_int_equal(case_op(l, "RestartTicket", l->lead, source, 0, NULL, &err),
@@ -807,9 +819,12 @@ static void test_stale_expected_version_is_aborted_and_writes_nothing(void **sta
   static const struct {
     const char *rpc; /* NULL: ReplyToTicket; "customer": AddCustomerReply */
     ticket_status from;
-  } calls[] = {{NULL, TICKET_PROCESSING},          {"customer", TICKET_PENDING_FEEDBACK},
-               {"CloseTicket", TICKET_PROCESSING}, {"CancelTicket", TICKET_PROCESSING},
-               {"SuspendTicket", TICKET_PROCESSING}, {"ResumeTicket", TICKET_SUSPENDED},
+  } calls[] = {{NULL, TICKET_PROCESSING},
+               {"customer", TICKET_PENDING_FEEDBACK},
+               {"CloseTicket", TICKET_PROCESSING},
+               {"CancelTicket", TICKET_PROCESSING},
+               {"SuspendTicket", TICKET_PROCESSING},
+               {"ResumeTicket", TICKET_SUSPENDED},
                {"RestartTicket", TICKET_CLOSED}};
   for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
     const int64_t id = ticket_in(l, calls[i].from);
@@ -870,9 +885,9 @@ static void test_forbidden_changes_name_status_and_operation_and_write_nothing(v
   assert_int_equal(case_op(l, "CloseTicket", l->customer, cancelled, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot CLOSE a ticket in status CANCELLED");
-  assert_int_equal(reply(l, l->agent, processing, INTENT(FOLLOW_UP), "Hello?", false, 0, NULL,
-                         &err),
-                   HD_FAILED_PRECONDITION);
+  assert_int_equal(
+      reply(l, l->agent, processing, INTENT(FOLLOW_UP), "Hello?", false, 0, NULL, &err),
+      HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg, "cannot FOLLOW_UP a ticket in status PROCESSING");
   assert_int_equal(customer_reply(l, l->customer, closed, "Again", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);

@@ -118,10 +118,8 @@ static void test_transfer_changes_owner_and_department_and_keeps_note_as_interna
   assert_string_equal(t->department, "billing");
   assert_int_equal(t->status, before->status); /* a transfer never changes the status */
   assert_int_equal(t->version, before->version + 1);
-  assert_int_equal(tf_sqlf(x,
-                           "SELECT COUNT(*) FROM internal_records WHERE ticket_id = %" PRId64,
-                           id),
-                   1);
+  assert_int_equal(
+      tf_sqlf(x, "SELECT COUNT(*) FROM internal_records WHERE ticket_id = %" PRId64, id), 1);
   assert_int_equal(tf_sqlf(x,
                            "SELECT CHAR_LENGTH(body) FROM internal_records WHERE ticket_id = "
                            "%" PRId64 " AND author_id = 'agent-1'",
@@ -143,10 +141,8 @@ static void test_transfer_changes_owner_and_department_and_keeps_note_as_interna
   /* Without a note no record is written. */
   TF_OK(x, transfer(x, x->agent2, id, 0, "agent-1", NULL, NULL, &t));
   assert_string_equal(t->department, "billing"); /* empty department = unchanged */
-  assert_int_equal(tf_sqlf(x,
-                           "SELECT COUNT(*) FROM internal_records WHERE ticket_id = %" PRId64,
-                           id),
-                   1);
+  assert_int_equal(
+      tf_sqlf(x, "SELECT COUNT(*) FROM internal_records WHERE ticket_id = %" PRId64, id), 1);
 }
 
 static void test_transfer_inputs_at_their_limits_and_one_past(void **state) {
@@ -348,8 +344,9 @@ static void test_urge_is_refused_until_the_tenant_configures_a_reminder_channel(
   tf_expect_err_has(x, "has no owner to remind yet");
   const int64_t id = owned_ticket(x, "Remind the owner");
   TF_REFUSED(x, HD_FAILED_PRECONDITION, urge(x, x->customer, id, 0, NULL));
-  tf_expect_err_has(x, "tenant acme has no reminder channel configured; a tenant_admin sets one "
-                       "with UpdateTenantSettings");
+  tf_expect_err_has(x,
+                    "tenant acme has no reminder channel configured; a tenant_admin sets one "
+                    "with UpdateTenantSettings");
   /* Settings written without a channel are no configuration either. */
   tf_put_settings(x, 0, "", "");
   TF_REFUSED(x, HD_FAILED_PRECONDITION, urge(x, x->agent2, id, 0, NULL));
@@ -426,8 +423,8 @@ static void test_set_category_is_for_team_leads_and_supervisors_only(void **stat
   Helpdesk__V1__Ticket *t = NULL;
   TF_OK(x, set_category(x, x->lead, id, 0, hard, &t));
   assert_int_equal(t->category, HELPDESK__V1__CATEGORY__CATEGORY_HARD);
-  TF_OK(x, set_category(x, x->supervisor, id, t->version, HELPDESK__V1__CATEGORY__CATEGORY_LOWER,
-                     &t));
+  TF_OK(x,
+        set_category(x, x->supervisor, id, t->version, HELPDESK__V1__CATEGORY__CATEGORY_LOWER, &t));
   assert_int_equal(t->category, HELPDESK__V1__CATEGORY__CATEGORY_LOWER);
   assert_int_equal(tf_sqlf(x,
                            "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "

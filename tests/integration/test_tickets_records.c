@@ -20,7 +20,7 @@
 
 #include "ticket_fixture.h"
 
-#define E_ACUTE "\xC3\xA9"          /* é: 2 bytes, 1 character */
+#define E_ACUTE  "\xC3\xA9"         /* é: 2 bytes, 1 character */
 #define GRINNING "\xF0\x9F\x98\x80" /* 😀: 4 bytes, 1 character */
 
 /* ---- set-up helpers ---- */
@@ -71,8 +71,7 @@ static hd_code list_records(tf *t, const char *tok, int64_t id, const char *toke
                             Helpdesk__V1__ListInternalRecordsResponse **out, hd_err *err) {
   Helpdesk__V1__PageRequest page = HELPDESK__V1__PAGE_REQUEST__INIT;
   page.page_token = (char *)(token ? token : "");
-  Helpdesk__V1__ListInternalRecordsRequest req =
-      HELPDESK__V1__LIST_INTERNAL_RECORDS_REQUEST__INIT;
+  Helpdesk__V1__ListInternalRecordsRequest req = HELPDESK__V1__LIST_INTERNAL_RECORDS_REQUEST__INIT;
   req.ticket_id = id;
   req.page = &page;
   return tf_call(t, "ListInternalRecords", tok, &req.base,
@@ -188,8 +187,8 @@ static void test_comment_body_is_1_to_20000_characters_of_utf8(void **state) {
                  "body is required");
   tf_expect_code(add_comment(t, t->agent, id, 0, "bad \xC3\x28 byte", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "body is not valid UTF-8");
-  tf_expect_code(add_comment(t, t->agent, id, -1, "hello", NULL, &err), &err,
-                 HD_INVALID_ARGUMENT, "expected_version");
+  tf_expect_code(add_comment(t, t->agent, id, -1, "hello", NULL, &err), &err, HD_INVALID_ARGUMENT,
+                 "expected_version");
   tf_expect_unchanged(t, fp);
 }
 
@@ -205,7 +204,8 @@ static void test_comment_on_a_closed_or_cancelled_ticket_is_refused_and_writes_n
     tf_set_status(t, id, finished[i]);
     char want[160];
     snprintf(want, sizeof want,
-             "ticket %" PRId64 " is %s: comments are closed; have it restarted or open a new "
+             "ticket %" PRId64
+             " is %s: comments are closed; have it restarted or open a new "
              "ticket",
              id, statuses[i]);
     char *fp = tf_fingerprint(t);
@@ -227,8 +227,8 @@ static void test_comments_of_another_customers_or_tenants_ticket_are_not_found(v
   hd_err err;
   const int64_t id = acme_ticket(t);
   char *fp = tf_fingerprint(t);
-  tf_expect_code(add_comment(t, t->customer2, id, 0, "hi", NULL, &err), &err,
-                 HD_PERMISSION_DENIED, "customers answer with AddCustomerReply");
+  tf_expect_code(add_comment(t, t->customer2, id, 0, "hi", NULL, &err), &err, HD_PERMISSION_DENIED,
+                 "customers answer with AddCustomerReply");
   tf_expect_code(list_comments(t, t->customer2, id, 0, NULL, NULL, &err), &err, HD_NOT_FOUND,
                  "not found");
   tf_expect_code(add_comment(t, t->other_tenant, id, 0, "hi", NULL, &err), &err, HD_NOT_FOUND,
@@ -242,8 +242,7 @@ static void test_comments_of_another_customers_or_tenants_ticket_are_not_found(v
   tf_expect_unchanged(t, fp);
 }
 
-static void test_comment_with_a_stale_expected_version_is_aborted_and_writes_nothing(
-    void **state) {
+static void test_comment_with_a_stale_expected_version_is_aborted_and_writes_nothing(void **state) {
   tf *t = *state;
   hd_err err;
   const int64_t id = acme_ticket(t);
@@ -257,8 +256,7 @@ static void test_comment_with_a_stale_expected_version_is_aborted_and_writes_not
   fp = after;
   char want[128];
   snprintf(want, sizeof want, "version is now %" PRId64 ", you sent %" PRId64, v + 1, v);
-  tf_expect_code(add_comment(t, t->agent2, id, v, "second", NULL, &err), &err, HD_ABORTED,
-                 want);
+  tf_expect_code(add_comment(t, t->agent2, id, v, "second", NULL, &err), &err, HD_ABORTED, want);
   tf_expect_unchanged(t, fp);
 }
 
@@ -293,10 +291,10 @@ static void test_comment_pages_follow_ids_and_a_token_is_bound_to_its_list(void 
   /* A token continues only the list it came from. */
   tf_expect_code(list_comments(t, t->customer, other, 2, first_token, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "page_token belongs to another listing");
-  tf_expect_code(list_records(t, t->admin, id, first_token, NULL, &err), &err,
-                 HD_INVALID_ARGUMENT, "page_token belongs to another listing");
-  tf_expect_code(list_comments(t, t->customer, id, 2, "zz", NULL, &err), &err,
-                 HD_INVALID_ARGUMENT, "page_token is malformed");
+  tf_expect_code(list_records(t, t->admin, id, first_token, NULL, &err), &err, HD_INVALID_ARGUMENT,
+                 "page_token belongs to another listing");
+  tf_expect_code(list_comments(t, t->customer, id, 2, "zz", NULL, &err), &err, HD_INVALID_ARGUMENT,
+                 "page_token is malformed");
   tf_expect_code(list_comments(t, t->customer, id, 501, NULL, NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "page_size must be between 1 and 500");
   tf_expect_ok(list_comments(t, t->customer, id, 500, NULL, &l, &err), &err);
@@ -384,8 +382,8 @@ static void test_internal_records_are_refused_to_everyone_but_the_owner_and_a_te
   /* A ticket nobody owns yet: only a tenant_admin. */
   const int64_t unowned = acme_ticket(t);
   fp = tf_fingerprint(t);
-  tf_expect_code(add_record(t, t->agent, unowned, "mine?", NULL, &err), &err,
-                 HD_PERMISSION_DENIED, "has no owner yet");
+  tf_expect_code(add_record(t, t->agent, unowned, "mine?", NULL, &err), &err, HD_PERMISSION_DENIED,
+                 "has no owner yet");
   tf_expect_unchanged(t, fp);
   tf_expect_ok(add_record(t, t->admin, unowned, "admin's note", NULL, &err), &err);
 }
@@ -419,12 +417,12 @@ static void test_internal_record_limit_is_20000_characters_not_bytes(void **stat
   char *mixed_past = concat(t, mixed, E_ACUTE);
   tf_expect_code(add_record(t, t->agent, id, mixed_past, NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body has 20001 characters");
-  const char *invalid[] = {
-      "half \xC3\x28 a character", "overlong \xC0\xAF slash", "surrogate \xED\xA0\x80 half",
-      "past U+10FFFF \xF4\x90\x80\x80", "cut short \xF0\x9F\x98", "stray \x80 continuation"};
+  const char *invalid[] = {"half \xC3\x28 a character",   "overlong \xC0\xAF slash",
+                           "surrogate \xED\xA0\x80 half", "past U+10FFFF \xF4\x90\x80\x80",
+                           "cut short \xF0\x9F\x98",      "stray \x80 continuation"};
   for (size_t i = 0; i < sizeof invalid / sizeof invalid[0]; i++)
-    tf_expect_code(add_record(t, t->agent, id, invalid[i], NULL, &err), &err,
-                   HD_INVALID_ARGUMENT, "body is not valid UTF-8");
+    tf_expect_code(add_record(t, t->agent, id, invalid[i], NULL, &err), &err, HD_INVALID_ARGUMENT,
+                   "body is not valid UTF-8");
   tf_expect_code(add_record(t, t->agent, id, "", NULL, &err), &err, HD_INVALID_ARGUMENT,
                  "body is required");
   tf_expect_unchanged(t, fp);
@@ -522,14 +520,13 @@ static void test_a_customer_assigned_as_owner_still_never_sees_internal_records(
   tf_expect_code(list_records(t, t->customer, id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
                  "internal records are for the ticket's owner");
   char *nobody = hd_fixture_token(&t->f, "acme", "agent-1", 0);
-  tf_expect_code(list_records(t, nobody, id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED,
-                 "");
+  tf_expect_code(list_records(t, nobody, id, NULL, NULL, &err), &err, HD_PERMISSION_DENIED, "");
   tf_expect_code(add_comment(t, nobody, id, 0, "hi", NULL, &err), &err, HD_PERMISSION_DENIED, "");
   Helpdesk__V1__UrgeTicketRequest urge = HELPDESK__V1__URGE_TICKET_REQUEST__INIT;
   urge.ticket_id = id;
-  tf_expect_code(tf_call(t, "UrgeTicket", nobody, &urge.base, &helpdesk__v1__urge__descriptor, NULL,
-                         &err),
-                 &err, HD_PERMISSION_DENIED, "");
+  tf_expect_code(
+      tf_call(t, "UrgeTicket", nobody, &urge.base, &helpdesk__v1__urge__descriptor, NULL, &err),
+      &err, HD_PERMISSION_DENIED, "");
   free(nobody);
   tf_expect_unchanged(t, fp);
 }
@@ -543,10 +540,10 @@ static void test_consent_round_trip_with_its_history_entry_and_event(void **stat
   const int64_t v0 = tf_version(t, id);
   const char *words = "Yes, you may reset my DNS zone to the defaults. — Jane";
   Helpdesk__V1__Consent *c = NULL;
-  tf_expect_ok(record_consent(t, t->agent, id, v0,
-                           HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE, words, &c,
-                           &err),
-               &err);
+  tf_expect_ok(
+      record_consent(t, t->agent, id, v0, HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE,
+                     words, &c, &err),
+      &err);
   assert_int_equal(c->ticket_id, id);
   assert_int_equal(c->scope, HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_SERVICE_CHANGE);
   assert_string_equal(c->customer_words, words);
@@ -574,8 +571,8 @@ static void test_consent_round_trip_with_its_history_entry_and_event(void **stat
                    1);
   Helpdesk__V1__Consent *c2 = NULL;
   tf_expect_ok(record_consent(t, t->supervisor, id, 0,
-                           HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_MAILBOX_TEST,
-                           "You can send a test mail to jane@example.com.", &c2, &err),
+                              HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_MAILBOX_TEST,
+                              "You can send a test mail to jane@example.com.", &c2, &err),
                &err);
   /* The customer and staff read them back, oldest first. */
   const char *readers[] = {t->customer, t->lead};
@@ -598,8 +595,7 @@ static void test_consent_round_trip_with_its_history_entry_and_event(void **stat
   }
 }
 
-static void test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_words(
-    void **state) {
+static void test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_words(void **state) {
   tf *t = *state;
   hd_err err;
   const int scope = HELPDESK__V1__CONSENT_SCOPE__CONSENT_SCOPE_BACKUP_RESTORE;
@@ -627,8 +623,8 @@ static void test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_w
                  HD_INVALID_ARGUMENT, "customer_words is required");
   tf_expect_code(record_consent(t, t->agent, id, 0, scope, "\xFF", NULL, &err), &err,
                  HD_INVALID_ARGUMENT, "customer_words is not valid UTF-8");
-  tf_expect_code(record_consent(t, t->agent, id, v - 1, scope, "yes", NULL, &err), &err,
-                 HD_ABORTED, "was changed by someone else");
+  tf_expect_code(record_consent(t, t->agent, id, v - 1, scope, "yes", NULL, &err), &err, HD_ABORTED,
+                 "was changed by someone else");
   tf_expect_unchanged(t, fp);
 
   const char *statuses[] = {"CLOSED", "CANCELLED"};
@@ -648,15 +644,13 @@ static void test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_w
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(
-          test_comments_by_staff_list_oldest_first_and_each_bumps_the_version),
+      cmocka_unit_test(test_comments_by_staff_list_oldest_first_and_each_bumps_the_version),
       cmocka_unit_test(test_comment_body_is_1_to_20000_characters_of_utf8),
       cmocka_unit_test(test_comment_on_a_closed_or_cancelled_ticket_is_refused_and_writes_nothing),
       cmocka_unit_test(test_comments_of_another_customers_or_tenants_ticket_are_not_found),
       cmocka_unit_test(test_comment_with_a_stale_expected_version_is_aborted_and_writes_nothing),
       cmocka_unit_test(test_comment_pages_follow_ids_and_a_token_is_bound_to_its_list),
-      cmocka_unit_test(
-          test_internal_records_are_written_and_read_by_the_owner_and_a_tenant_admin),
+      cmocka_unit_test(test_internal_records_are_written_and_read_by_the_owner_and_a_tenant_admin),
       cmocka_unit_test(
           test_internal_records_are_refused_to_everyone_but_the_owner_and_a_tenant_admin),
       cmocka_unit_test(test_internal_record_limit_is_20000_characters_not_bytes),

@@ -65,8 +65,8 @@ static hd_code merge(tf *x, const char *token, int64_t target, const int64_t *so
   return tf_call(x, "MergeTickets", token, &rq.base, &helpdesk__v1__ticket__descriptor, out, NULL);
 }
 
-#define MERGE(x, token, target, expected, out, ...)                                                \
-  merge((x), (token), (target), (const int64_t[]){__VA_ARGS__},                                    \
+#define MERGE(x, token, target, expected, out, ...)             \
+  merge((x), (token), (target), (const int64_t[]){__VA_ARGS__}, \
         sizeof((const int64_t[]){__VA_ARGS__}) / sizeof(int64_t), (expected), (out))
 
 /* ---- set-up ---- */
@@ -135,10 +135,9 @@ static void test_tasks_are_created_updated_and_listed_oldest_first(void **state)
   assert_int_equal(u->update_time_us, tf_now(x));
   assert_int_equal(u->create_time_us, a->create_time_us);
   assert_int_equal(
-      tf_sqlf(x,
-              "SELECT COUNT(*) FROM tasks WHERE id = %" PRId64 " AND status = 'IN_PROGRESS'",
+      tf_sqlf(x, "SELECT COUNT(*) FROM tasks WHERE id = %" PRId64 " AND status = 'IN_PROGRESS'",
               a->id),
-1);
+      1);
   /* Clearing: the assignee and the due time go; other fields change with them. */
   up = (Helpdesk__V1__UpdateTaskRequest)HELPDESK__V1__UPDATE_TASK_REQUEST__INIT;
   up.ticket_id = id;
@@ -514,8 +513,8 @@ static void test_merge_with_a_stale_target_version_is_aborted(void **state) {
     Helpdesk__V1__AddCommentRequest rq = HELPDESK__V1__ADD_COMMENT_REQUEST__INIT;
     rq.ticket_id = target;
     rq.body = "Checked the logs: nothing yet.";
-    TF_OK(x, tf_call(x, "AddComment", x->agent2, &rq.base, &helpdesk__v1__comment__descriptor,
-                     NULL, NULL));
+    TF_OK(x, tf_call(x, "AddComment", x->agent2, &rq.base, &helpdesk__v1__comment__descriptor, NULL,
+                     NULL));
   }
   TF_REFUSED(x, HD_ABORTED, MERGE(x, x->agent, target, seen, NULL, a));
   tf_expect_err_has(x, "was changed by someone else");
@@ -558,10 +557,10 @@ static void *race_merge(void *p) {
   rq.source_ticket_ids = a->sources;
   rq.n_source_ticket_ids = 2;
   hd_arena *arena = hd_arena_new(1u << 20);
-  a->code = arena ? hd_fixture_call(a->f, "/helpdesk.v1.TicketService/MergeTickets", a->token,
-                                    &rq.base, &helpdesk__v1__ticket__descriptor, arena, NULL,
-                                    &a->err)
-                  : HD_RESOURCE_EXHAUSTED;
+  a->code = arena
+                ? hd_fixture_call(a->f, "/helpdesk.v1.TicketService/MergeTickets", a->token,
+                                  &rq.base, &helpdesk__v1__ticket__descriptor, arena, NULL, &a->err)
+                : HD_RESOURCE_EXHAUSTED;
   hd_arena_free(arena);
   return NULL;
 }

@@ -29,10 +29,10 @@
 #include "ticket_timers.h"
 #include "tickets_service.h"
 
-#define TENANT "acme"
-#define HOUR_US (3600LL * HD_US_PER_S)
-#define DAY_US (24 * HOUR_US)
-#define INTENT(x) HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##x
+#define TENANT       "acme"
+#define HOUR_US      (3600LL * HD_US_PER_S)
+#define DAY_US       (24 * HOUR_US)
+#define INTENT(x)    HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##x
 #define PB_STATUS(x) HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_##x
 
 typedef struct lt {
@@ -425,16 +425,13 @@ static void test_fire_due_clears_a_timer_the_status_no_longer_fits(void **state)
                            "NULL",
                            id),
                    1);
-  assert_int_equal(tf_sqlf(&l->t,
-                           "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64,
-                           id),
+  assert_int_equal(tf_sqlf(&l->t, "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64, id),
                    1);
   assert_int_equal(tf_sqlf(&l->t, "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64, id),
                    events);
-  assert_int_equal(tf_sqlf(&l->t,
-                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64,
-                           id),
-                   history);
+  assert_int_equal(
+      tf_sqlf(&l->t, "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64, id),
+      history);
   assert_int_equal(fire_due(l, t0 + 2 * DAY_US), 0);
 }
 
@@ -444,8 +441,7 @@ int main(void) {
           test_unanswered_request_info_is_followed_up_three_times_then_auto_closed, setup,
           teardown),
       cmocka_unit_test_setup_teardown(
-          test_customer_reply_stops_the_follow_ups_and_later_time_changes_nothing, setup,
-          teardown),
+          test_customer_reply_stops_the_follow_ups_and_later_time_changes_nothing, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_final_answer_closes_by_itself_after_three_days_of_silence, setup, teardown),
       cmocka_unit_test_setup_teardown(

@@ -14,14 +14,14 @@
 
 #include <cmocka.h>
 
-#include "grpc/health/v1/health.pb-c.h"
 #include "echo_service.h"
+#include "grpc/health/v1/health.pb-c.h"
 #include "svc_fixture.h"
 #include "test_env.h"
 
 typedef struct tls_env {
   char dir[64];
-  char cert[128], key[128];             /* the server's: CN=localhost, SAN localhost and 127.0.0.1 */
+  char cert[128], key[128]; /* the server's: CN=localhost, SAN localhost and 127.0.0.1 */
   char other_cert[128], other_key[128]; /* an unrelated self-signed certificate */
   char garbage[128];                    /* a file that is not PEM */
   hd_clock clock;
@@ -53,7 +53,8 @@ static int start_tls(tls_env *e, const char *cert, const char *key, hd_svc **out
 /* One health check against target; returns the status code, *serving the answer (1 SERVING). */
 static hd_code health(const char *target, const char *ca, int *serving, hd_err *err) {
   hd_client *c = NULL;
-  hd_client_config cfg = {.target = target, .tls_ca_file = ca, .default_timeout_us = 5 * HD_US_PER_S};
+  hd_client_config cfg = {
+      .target = target, .tls_ca_file = ca, .default_timeout_us = 5 * HD_US_PER_S};
   hd_err_clear(err);
   if (hd_client_new(&cfg, &c, err) != 0) return err->code;
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
@@ -146,8 +147,9 @@ static void test_bearer_token_reaches_the_handler_over_tls(void **state) {
   snprintf(p.user_id, sizeof p.user_id, "agent-1");
   char *tok = NULL;
   hd_err err = {0};
-  assert_int_equal(hd_auth_sign(&hd_svc_env_of(e->svc)->auth, &p, hd_clock_now_us(&e->clock) / HD_US_PER_S, 3600,
-                                &tok, &err), 0);
+  assert_int_equal(hd_auth_sign(&hd_svc_env_of(e->svc)->auth, &p,
+                                hd_clock_now_us(&e->clock) / HD_US_PER_S, 3600, &tok, &err),
+                   0);
   char target[64];
   snprintf(target, sizeof target, "localhost:%d", e->port);
   hd_client *c = NULL;
@@ -157,18 +159,21 @@ static void test_bearer_token_reaches_the_handler_over_tls(void **state) {
   Hdtest__V1__EchoRequest req = HDTEST__V1__ECHO_REQUEST__INIT;
   req.text = "over tls";
   ProtobufCMessage *resp = NULL;
-  assert_int_equal(hd_client_call(c, HD_TEST_ECHO, "not-a-token", 0, &req.base, &hdtest__v1__echo_response__descriptor,
-                                  a, &resp, &err), -1);
+  assert_int_equal(hd_client_call(c, HD_TEST_ECHO, "not-a-token", 0, &req.base,
+                                  &hdtest__v1__echo_response__descriptor, a, &resp, &err),
+                   -1);
   assert_int_equal(err.code, HD_UNAUTHENTICATED);
-  assert_int_equal(hd_client_call(c, HD_TEST_ECHO, tok, 0, &req.base, &hdtest__v1__echo_response__descriptor, a,
-                                  &resp, &err), 0);
+  assert_int_equal(hd_client_call(c, HD_TEST_ECHO, tok, 0, &req.base,
+                                  &hdtest__v1__echo_response__descriptor, a, &resp, &err),
+                   0);
   assert_string_equal(((Hdtest__V1__EchoResponse *)resp)->text, "over tls|acme|agent-1");
   hd_arena_free(a);
   hd_client_destroy(c);
   free(tok);
 }
 
-static void test_plaintext_call_to_the_tls_port_fails_unavailable_and_the_server_serves_on(void **state) {
+static void test_plaintext_call_to_the_tls_port_fails_unavailable_and_the_server_serves_on(
+    void **state) {
   tls_env *e = *state;
   char target[64];
   snprintf(target, sizeof target, "127.0.0.1:%d", e->port);
@@ -233,7 +238,8 @@ static void test_missing_or_unreadable_certificate_stops_the_service_from_starti
   hd_err_clear(&err);
   assert_int_equal(start_tls(e, e->cert, missing, &svc, &err), -1);
   assert_int_equal(err.code, HD_FAILED_PRECONDITION);
-  /* not PEM, or a key that does not match the certificate: refused before serving, naming the file */
+  /* not PEM, or a key that does not match the certificate: refused before serving, naming the file
+   */
   hd_err_clear(&err);
   assert_int_equal(start_tls(e, e->garbage, e->key, &svc, &err), -1);
   assert_int_equal(err.code, HD_FAILED_PRECONDITION);
@@ -252,7 +258,8 @@ int main(void) {
       cmocka_unit_test(test_health_over_tls_with_the_servers_certificate_as_ca_is_serving),
       cmocka_unit_test(test_health_over_tls_to_the_ip_address_in_the_certificate_is_serving),
       cmocka_unit_test(test_bearer_token_reaches_the_handler_over_tls),
-      cmocka_unit_test(test_plaintext_call_to_the_tls_port_fails_unavailable_and_the_server_serves_on),
+      cmocka_unit_test(
+          test_plaintext_call_to_the_tls_port_fails_unavailable_and_the_server_serves_on),
       cmocka_unit_test(test_tls_client_that_trusts_another_ca_fails_unavailable),
       cmocka_unit_test(test_tls_client_naming_a_host_not_in_the_certificate_fails_unavailable),
       cmocka_unit_test(test_missing_or_unreadable_certificate_stops_the_service_from_starting),

@@ -7,15 +7,17 @@ static int echo__echo(hd_call *call, const ProtobufCMessage *reqm, ProtobufCMess
   const Hdtest__V1__EchoRequest *req = (const void *)reqm;
   Hdtest__V1__EchoResponse *resp = (void *)respm;
   if (req->sleep_ms > 0) usleep((useconds_t)req->sleep_ms * 1000);
-  if (req->fail_code) return hd_err_set(&call->err, (hd_code)req->fail_code, "asked to fail: %s", req->text);
-  resp->text = call->principal ? hd_arena_printf(call->arena, "%s|%s|%s", req->text, call->principal->tenant,
-                                                 call->principal->user_id)
+  if (req->fail_code)
+    return hd_err_set(&call->err, (hd_code)req->fail_code, "asked to fail: %s", req->text);
+  resp->text = call->principal ? hd_arena_printf(call->arena, "%s|%s|%s", req->text,
+                                                 call->principal->tenant, call->principal->user_id)
                                : hd_arena_printf(call->arena, "%s|public", req->text);
   resp->request_id = hd_arena_strdup(call->arena, call->request_id);
   return 0;
 }
 
-static int echo__supervisor_only(hd_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm) {
+static int echo__supervisor_only(hd_call *call, const ProtobufCMessage *reqm,
+                                 ProtobufCMessage *respm) {
   if (hd_call_require(call, HD_ROLE_SUPERVISOR) != 0) return -1;
   return echo__echo(call, reqm, respm);
 }

@@ -11,9 +11,9 @@
  * supervisor role), PublicEcho (no token), NotBuilt (no handler: UNIMPLEMENTED). */
 extern const hd_service_def hd_test_echo_def;
 
-#define HD_TEST_ECHO "/hdtest.v1.RpcTest/Echo"
+#define HD_TEST_ECHO            "/hdtest.v1.RpcTest/Echo"
 #define HD_TEST_SUPERVISOR_ONLY "/hdtest.v1.RpcTest/SupervisorOnly"
-#define HD_TEST_PUBLIC_ECHO "/hdtest.v1.RpcTest/PublicEcho"
-#define HD_TEST_NOT_BUILT "/hdtest.v1.RpcTest/NotBuilt"
+#define HD_TEST_PUBLIC_ECHO     "/hdtest.v1.RpcTest/PublicEcho"
+#define HD_TEST_NOT_BUILT       "/hdtest.v1.RpcTest/NotBuilt"
 
 #endif

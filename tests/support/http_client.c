@@ -56,7 +56,8 @@ done:
 
 int hd_test_http_get(int port, const char *path, int *status, char **resp, const char **body) {
   char req[512];
-  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: hd-test\r\n\r\n", path);
+  int n = snprintf(req, sizeof req,
+                   "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: hd-test\r\n\r\n", path);
   if (n < 0 || (size_t)n >= sizeof req) return -1;
   size_t len = 0;
   if (hd_test_http_raw(port, req, (size_t)n, resp, &len) != 0) return -1;

@@ -65,17 +65,19 @@ char *hd_fixture_token(hd_fixture *f, const char *tenant, const char *user, unsi
   char *tok = NULL;
   hd_err err = {0};
   const hd_svc_env *env = hd_svc_env_of(f->svc);
-  if (hd_auth_sign(&env->auth, &p, hd_clock_now_us(&f->clock) / HD_US_PER_S, 365LL * 86400, &tok, &err) != 0)
+  if (hd_auth_sign(&env->auth, &p, hd_clock_now_us(&f->clock) / HD_US_PER_S, 365LL * 86400, &tok,
+                   &err) != 0)
     fprintf(stderr, "fixture: cannot mint a token: %s\n", err.msg);
   return tok;
 }
 
-hd_code hd_fixture_call(hd_fixture *f, const char *method, const char *token, const ProtobufCMessage *req,
-                        const ProtobufCMessageDescriptor *resp_desc, hd_arena *a, ProtobufCMessage **resp,
-                        hd_err *err) {
+hd_code hd_fixture_call(hd_fixture *f, const char *method, const char *token,
+                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                        hd_arena *a, ProtobufCMessage **resp, hd_err *err) {
   hd_err_clear(err);
   ProtobufCMessage *r = NULL;
-  if (hd_client_call(f->client, method, token, 0, req, resp_desc, a, &r, err) != 0) return err->code;
+  if (hd_client_call(f->client, method, token, 0, req, resp_desc, a, &r, err) != 0)
+    return err->code;
   if (resp) *resp = r;
   return HD_OK;
 }

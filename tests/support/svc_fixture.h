@@ -15,7 +15,8 @@ typedef struct hd_fixture {
 } hd_fixture;
 
 /* Starts def with a unique database and waits (bounded) until it reports SERVING. On failure
- * (-1) it has stopped what it started and dropped the database; calling hd_fixture_stop too is harmless. */
+ * (-1) it has stopped what it started and dropped the database; calling hd_fixture_stop too is
+ * harmless. */
 int hd_fixture_start(hd_fixture *f, const hd_service_def *def);
 
 /* As hd_fixture_start without waiting for SERVING: for services started during an outage. */
@@ -29,9 +30,9 @@ char *hd_fixture_token(hd_fixture *f, const char *tenant, const char *user, unsi
 
 /* One unary call; returns the status code (HD_OK or the server's), err holds the message.
  * The reply lives in arena a. */
-hd_code hd_fixture_call(hd_fixture *f, const char *method, const char *token, const ProtobufCMessage *req,
-                        const ProtobufCMessageDescriptor *resp_desc, hd_arena *a, ProtobufCMessage **resp,
-                        hd_err *err);
+hd_code hd_fixture_call(hd_fixture *f, const char *method, const char *token,
+                        const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                        hd_arena *a, ProtobufCMessage **resp, hd_err *err);
 
 /* Health of the whole server: 1 SERVING, 2 NOT_SERVING, -1 when the call failed. */
 int hd_fixture_health(hd_fixture *f);

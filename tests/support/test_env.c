@@ -27,7 +27,8 @@ void hd_test_db_config(hd_db_config *cfg, const char *database) {
 void hd_test_kv_config(hd_kv_config *cfg) {
   int64_t port = 6379;
   hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, NULL);
-  *cfg = (hd_kv_config){.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"), .port = (unsigned)port};
+  *cfg = (hd_kv_config){.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
+                        .port = (unsigned)port};
 }
 
 const char *hd_test_unique(char *buf, size_t size, const char *prefix) {
@@ -74,8 +75,10 @@ int hd_test_outage_begin(hd_test_outage *o) {
 
 void hd_test_outage_end(hd_test_outage *o) {
   for (int i = 0; i < HD_TEST_OUTAGE_VARS; i++) {
-    if (o->saved[i]) setenv(outage__vars[i], o->saved[i], 1);
-    else unsetenv(outage__vars[i]);
+    if (o->saved[i])
+      setenv(outage__vars[i], o->saved[i], 1);
+    else
+      unsetenv(outage__vars[i]);
     free(o->saved[i]);
     o->saved[i] = NULL;
   }

@@ -68,8 +68,8 @@ void tf_stop(tf *t) {
   hd_err err = {0};
   if (t->f.svc && tf__del_wake_ups(t, &err) != 0)
     fprintf(stderr, "tf_stop: wake-ups not deleted: %s\n", err.msg);
-  char **tokens[] = {&t->customer, &t->customer2, &t->agent,   &t->agent2,      &t->lead,
-                     &t->supervisor, &t->admin,   &t->service, &t->other_tenant};
+  char **tokens[] = {&t->customer,   &t->customer2, &t->agent,   &t->agent2,      &t->lead,
+                     &t->supervisor, &t->admin,     &t->service, &t->other_tenant};
   for (size_t i = 0; i < sizeof tokens / sizeof tokens[0]; i++) {
     free(*tokens[i]);
     *tokens[i] = NULL;
@@ -184,28 +184,28 @@ Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatu
     tk = tf__case_op(t, "RestartTicket", id);
   if (tk->status == status) return tk;
   switch (status) {
-  case TF_STATUS(PROCESSING): {
-    Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
-    req.ticket_id = id;
-    req.intent = HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_ACKNOWLEDGE;
-    req.body = "We are looking into it.";
-    tk = ((Helpdesk__V1__ReplyToTicketResponse *)tf_must(
-              t, "ReplyToTicket", t->lead, &req.base,
-              &helpdesk__v1__reply_to_ticket_response__descriptor))
-             ->ticket;
-    break;
-  }
-  case TF_STATUS(CLOSED):
-    tk = tf__case_op(t, "CloseTicket", id);
-    break;
-  case TF_STATUS(CANCELLED):
-    tk = tf__case_op(t, "CancelTicket", id);
-    break;
-  case TF_STATUS(SUSPENDED):
-    tk = tf__case_op(t, "SuspendTicket", id);
-    break;
-  default:
-    fail_msg("tf_set_status: status %d is not one this helper reaches", (int)status);
+    case TF_STATUS(PROCESSING): {
+      Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
+      req.ticket_id = id;
+      req.intent = HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_ACKNOWLEDGE;
+      req.body = "We are looking into it.";
+      tk = ((Helpdesk__V1__ReplyToTicketResponse *)tf_must(
+                t, "ReplyToTicket", t->lead, &req.base,
+                &helpdesk__v1__reply_to_ticket_response__descriptor))
+               ->ticket;
+      break;
+    }
+    case TF_STATUS(CLOSED):
+      tk = tf__case_op(t, "CloseTicket", id);
+      break;
+    case TF_STATUS(CANCELLED):
+      tk = tf__case_op(t, "CancelTicket", id);
+      break;
+    case TF_STATUS(SUSPENDED):
+      tk = tf__case_op(t, "SuspendTicket", id);
+      break;
+    default:
+      fail_msg("tf_set_status: status %d is not one this helper reaches", (int)status);
   }
   if (tk->status != status)
     fail_msg("tf_set_status: ticket %" PRId64 " is in status %d, not %d", id, (int)tk->status,
@@ -331,9 +331,10 @@ char *tf_repeat(tf *t, const char *unit, size_t n) {
 }
 
 char *tf_fingerprint(tf *t) {
-  static const char *const tables[] = {"tickets", "ticket_history", "outbox", "idempotency_keys",
-                                       "comments", "internal_records", "attachments", "tasks",
-                                       "follows", "urges", "consents", "tenant_settings"};
+  static const char *const tables[] = {
+      "tickets",          "ticket_history", "outbox", "idempotency_keys", "comments",
+      "internal_records", "attachments",    "tasks",  "follows",          "urges",
+      "consents",         "tenant_settings"};
   const size_t cap = 4096;
   size_t used = 0;
   char *out = calloc(1, cap);

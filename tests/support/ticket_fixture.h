@@ -138,7 +138,7 @@ char *tf_fingerprint(tf *t);
 #define tf_expect_unchanged(t, before) tf_expect_unchanged_at((t), (before), __FILE__, __LINE__)
 
 /* Fails the test unless got is want and err's message contains msg_part (NULL: any message). */
-#define tf_expect_code(got, err, want, msg_part)                                                   \
+#define tf_expect_code(got, err, want, msg_part) \
   tf_expect_code_at((got), (err), (want), (msg_part), __FILE__, __LINE__)
 
 /* Fails the test unless got is HD_OK, printing err's message. */
@@ -149,17 +149,17 @@ char *tf_fingerprint(tf *t);
 
 /* Calls rpc as token (tf_call: the message in t->err) and fails the test unless it answers want
  * with msg_part (NULL: any) in its message and leaves the fingerprint as it was. */
-#define tf_call_refused(t, rpc, token, req, resp_desc, want, msg_part)                             \
-  tf_call_refused_at((t), (rpc), (token), (req), (resp_desc), (want), (msg_part), __FILE__,        \
+#define tf_call_refused(t, rpc, token, req, resp_desc, want, msg_part)                      \
+  tf_call_refused_at((t), (rpc), (token), (req), (resp_desc), (want), (msg_part), __FILE__, \
                      __LINE__)
 
 /* Fails the test unless expr (a call whose message lands in t->err: tf_call with no err) answers
  * want and writes nothing (fingerprints before and after). */
-#define TF_REFUSED(t, want, expr)                                                                  \
-  do {                                                                                             \
-    char *tf_before_ = tf_fingerprint(t);                                                          \
-    const hd_code tf_got_ = (expr);                                                                \
-    tf_refused_at((t), tf_before_, tf_got_, (want), #expr, __FILE__, __LINE__);                    \
+#define TF_REFUSED(t, want, expr)                                               \
+  do {                                                                          \
+    char *tf_before_ = tf_fingerprint(t);                                       \
+    const hd_code tf_got_ = (expr);                                             \
+    tf_refused_at((t), tf_before_, tf_got_, (want), #expr, __FILE__, __LINE__); \
   } while (0)
 
 /* Fails the test unless expr (as for TF_REFUSED) succeeds. */

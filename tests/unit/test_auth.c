@@ -14,16 +14,17 @@
 #include "auth/auth.h"
 #include "auth/base64url.h"
 
-#define SECRET "unit-test-secret-0123456789"
-#define ISSUER "helpdesk"
-#define NOW 1767225600LL /* 2026-01-01T00:00:00Z */
+#define SECRET       "unit-test-secret-0123456789"
+#define ISSUER       "helpdesk"
+#define NOW          1767225600LL /* 2026-01-01T00:00:00Z */
 #define HS256_HEADER "{\"alg\":\"HS256\",\"typ\":\"JWT\"}"
-#define ALL_ROLES                                                                                           \
-  (HD_ROLE_CUSTOMER | HD_ROLE_AGENT | HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR | HD_ROLE_TENANT_ADMIN |       \
-   HD_ROLE_SERVICE)
+#define ALL_ROLES                                                              \
+  (HD_ROLE_CUSTOMER | HD_ROLE_AGENT | HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR | \
+   HD_ROLE_TENANT_ADMIN | HD_ROLE_SERVICE)
 
 static hd_auth_config cfg_with(const char *secret, const char *issuer, int64_t leeway_s) {
-  hd_auth_config c = {.secret = secret, .secret_len = strlen(secret), .issuer = issuer, .leeway_s = leeway_s};
+  hd_auth_config c = {
+      .secret = secret, .secret_len = strlen(secret), .issuer = issuer, .leeway_s = leeway_s};
   return c;
 }
 
@@ -38,7 +39,8 @@ static hd_principal principal(const char *tenant, const char *user, unsigned rol
   return p;
 }
 
-static char *sign_ok(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s, int64_t ttl_s) {
+static char *sign_ok(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s,
+                     int64_t ttl_s) {
   char *tok = NULL;
   hd_err err = {0};
   int rc = hd_auth_sign(cfg, p, now_s, ttl_s, &tok, &err);
@@ -62,7 +64,8 @@ static char *hand_token(const char *header, const char *payload, const char *sec
   if (secret) {
     unsigned char mac[32];
     unsigned int mac_len = 0;
-    assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)t, n, mac, &mac_len));
+    assert_non_null(HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)t, n,
+                         mac, &mac_len));
     t[n++] = '.';
     assert_int_equal(hd_b64url_encode(mac, mac_len, t + n, size - n, NULL), 0);
   } else {
@@ -84,7 +87,8 @@ static int verify_hand(const char *header, const char *payload, hd_principal *ou
 static void assert_unauthenticated(int rc, const hd_err *err, const char *needle) {
   assert_int_equal(rc, -1);
   assert_int_equal(err->code, HD_UNAUTHENTICATED);
-  if (!strstr(err->msg, needle)) fail_msg("message \"%s\" does not contain \"%s\"", err->msg, needle);
+  if (!strstr(err->msg, needle))
+    fail_msg("message \"%s\" does not contain \"%s\"", err->msg, needle);
 }
 
 static void assert_payload_refused(const char *payload, const char *needle) {
@@ -93,8 +97,9 @@ static void assert_payload_refused(const char *payload, const char *needle) {
   assert_unauthenticated(verify_hand(HS256_HEADER, payload, &p, &err), &err, needle);
 }
 
-#define CLAIMS(extra) \
-  "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"agent\"],\"iat\":1767225600,\"exp\":1767226200" extra "}"
+#define CLAIMS(extra)                                                                       \
+  "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"agent\"],\"iat\":" \
+  "1767225600,\"exp\":1767226200" extra "}"
 
 /* ---- round trips ---- */
 
@@ -160,9 +165,12 @@ static void test_hand_built_token_with_escapes_and_whitespace_verifies(void **st
   hd_principal p;
   hd_err err = {0};
   const char *payload =
-      " {\n\t\"iss\" : \"help\\u0064esk\", \"sub\":\"a\\/b\",\"tenant\":\"\\u0061cme\",\"roles\":[ \"agent\" , "
-      "\"agent\",\"supervisor\" ],\"exp\":1767226200,\"note\":\"caf\\u00e9 \\ud83d\\ude00 \\\" \\\\ \\n \\t\"} ";
-  assert_int_equal(verify_hand(" { \"typ\" : \"JWT\", \"alg\" : \"HS256\" } ", payload, &p, &err), 0);
+      " {\n\t\"iss\" : \"help\\u0064esk\", \"sub\":\"a\\/b\",\"tenant\":\"\\u0061cme\",\"roles\":[ "
+      "\"agent\" , "
+      "\"agent\",\"supervisor\" ],\"exp\":1767226200,\"note\":\"caf\\u00e9 \\ud83d\\ude00 \\\" "
+      "\\\\ \\n \\t\"} ";
+  assert_int_equal(verify_hand(" { \"typ\" : \"JWT\", \"alg\" : \"HS256\" } ", payload, &p, &err),
+                   0);
   assert_string_equal(p.tenant, "acme");
   assert_string_equal(p.user_id, "a/b");
   assert_int_equal(p.roles, HD_ROLE_AGENT | HD_ROLE_SUPERVISOR);
@@ -173,7 +181,10 @@ static void test_unknown_claims_are_ignored(void **state) {
   (void)state;
   hd_principal p;
   hd_err err = {0};
-  assert_int_equal(verify_hand(HS256_HEADER, CLAIMS(",\"aud\":\"x\",\"jti\":\"1\",\"n\":-5,\"list\":[]"), &p, &err), 0);
+  assert_int_equal(
+      verify_hand(HS256_HEADER, CLAIMS(",\"aud\":\"x\",\"jti\":\"1\",\"n\":-5,\"list\":[]"), &p,
+                  &err),
+      0);
   assert_string_equal(p.tenant, "acme");
 }
 
@@ -185,10 +196,11 @@ static void test_tampered_payload_is_unauthenticated(void **state) {
   hd_principal in = principal("acme", "u1", HD_ROLE_CUSTOMER), out;
   char *tok = sign_ok(&cfg, &in, NOW, 600);
   /* Same header and signature, payload claiming another tenant and role. */
-  char *forged = hand_token(HS256_HEADER,
-                            "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"evil\",\"roles\":[\"tenant_admin\"],"
-                            "\"iat\":1767225600,\"exp\":1767226200}",
-                            "some other secret");
+  char *forged = hand_token(
+      HS256_HEADER,
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"evil\",\"roles\":[\"tenant_admin\"],"
+      "\"iat\":1767225600,\"exp\":1767226200}",
+      "some other secret");
   const char *sig = strrchr(tok, '.');
   char *fsig = strrchr(forged, '.');
   assert_int_equal(strlen(sig), strlen(fsig));
@@ -226,7 +238,8 @@ static void test_signature_with_nonzero_padding_bits_is_refused(void **state) {
   assert_int_equal(v & 3, 0);
   *last = alphabet[v | 1];
   hd_err err = {0};
-  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok), NOW, &out, &err), &err, "base64url");
+  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok), NOW, &out, &err), &err,
+                         "base64url");
   free(tok);
 }
 
@@ -247,8 +260,10 @@ static void test_truncated_signature_is_unauthenticated(void **state) {
   hd_principal in = principal("acme", "u1", HD_ROLE_AGENT), out;
   char *tok = sign_ok(&cfg, &in, NOW, 600);
   hd_err err = {0};
-  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok) - 1, NOW, &out, &err), &err, "signature");
-  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok) - 4, NOW, &out, &err), &err, "signature");
+  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok) - 1, NOW, &out, &err), &err,
+                         "signature");
+  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok) - 4, NOW, &out, &err), &err,
+                         "signature");
   free(tok);
 }
 
@@ -290,7 +305,8 @@ static void test_expiry_within_leeway_is_accepted_and_at_its_edge_refused(void *
   char *tok = sign_ok(&cfg, &in, NOW - 100, 100); /* exp == NOW */
   hd_err err = {0};
   assert_int_equal(hd_auth_verify(&cfg, tok, strlen(tok), NOW + 29, &out, &err), 0);
-  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok), NOW + 30, &out, &err), &err, "token expired at");
+  assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok), NOW + 30, &out, &err), &err,
+                         "token expired at");
   free(tok);
 }
 
@@ -310,21 +326,27 @@ static void test_not_before_in_the_future_is_refused(void **state) {
   (void)state;
   hd_principal p;
   hd_err err = {0};
-  assert_int_equal(verify_hand(HS256_HEADER, CLAIMS(",\"nbf\":1767225630"), &p, &err), 0); /* within leeway */
-  assert_payload_refused(CLAIMS(",\"nbf\":1767225631"), "token is not valid before 2026-01-01T00:00:31Z");
+  assert_int_equal(verify_hand(HS256_HEADER, CLAIMS(",\"nbf\":1767225630"), &p, &err),
+                   0); /* within leeway */
+  assert_payload_refused(CLAIMS(",\"nbf\":1767225631"),
+                         "token is not valid before 2026-01-01T00:00:31Z");
 }
 
 static void test_time_claims_must_be_whole_numbers(void **state) {
   (void)state;
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":\"1767226200\"}",
-                         "exp claim is not a whole number");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[]}", "no exp claim");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":"
+      "\"1767226200\"}",
+      "exp claim is not a whole number");
+  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[]}",
+                         "no exp claim");
   assert_payload_refused(CLAIMS(",\"iat2\":1.5"), "only whole numbers");
   assert_payload_refused(CLAIMS(",\"big\":1e9"), "only whole numbers");
   assert_payload_refused(CLAIMS(",\"nbf\":\"soon\""), "nbf claim is not a whole number");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"iat\":[],"
-                         "\"exp\":1767226200}",
-                         "iat claim is not a whole number");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"iat\":[],"
+      "\"exp\":1767226200}",
+      "iat claim is not a whole number");
 }
 
 /* ---- issuer ---- */
@@ -342,11 +364,14 @@ static void test_wrong_issuer_is_unauthenticated(void **state) {
 
 static void test_missing_or_non_string_issuer_is_unauthenticated(void **state) {
   (void)state;
-  assert_payload_refused("{\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}", "no issuer (iss)");
-  assert_payload_refused("{\"iss\":7,\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
-                         "issuer (iss) is not a string");
-  assert_payload_refused("{\"iss\":\"helpdesk \",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
-                         "token issuer \"helpdesk \" is not \"helpdesk\"");
+  assert_payload_refused("{\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
+                         "no issuer (iss)");
+  assert_payload_refused(
+      "{\"iss\":7,\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
+      "issuer (iss) is not a string");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk \",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
+      "token issuer \"helpdesk \" is not \"helpdesk\"");
 }
 
 /* ---- header / algorithm ---- */
@@ -357,12 +382,12 @@ static void test_alg_none_is_unauthenticated(void **state) {
   hd_principal out;
   hd_err err = {0};
   char *unsigned_tok = hand_token("{\"alg\":\"none\",\"typ\":\"JWT\"}", CLAIMS(""), NULL);
-  assert_unauthenticated(hd_auth_verify(&cfg, unsigned_tok, strlen(unsigned_tok), NOW, &out, &err), &err,
-                         "token algorithm \"none\" is not accepted; only HS256 is");
+  assert_unauthenticated(hd_auth_verify(&cfg, unsigned_tok, strlen(unsigned_tok), NOW, &out, &err),
+                         &err, "token algorithm \"none\" is not accepted; only HS256 is");
   /* Even carrying a signature that would match, "none" stays refused. */
   char *signed_tok = hand_token("{\"alg\":\"none\",\"typ\":\"JWT\"}", CLAIMS(""), SECRET);
-  assert_unauthenticated(hd_auth_verify(&cfg, signed_tok, strlen(signed_tok), NOW, &out, &err), &err,
-                         "\"none\" is not accepted");
+  assert_unauthenticated(hd_auth_verify(&cfg, signed_tok, strlen(signed_tok), NOW, &out, &err),
+                         &err, "\"none\" is not accepted");
   free(signed_tok);
   free(unsigned_tok);
 }
@@ -371,18 +396,22 @@ static void test_alg_hs512_is_unauthenticated(void **state) {
   (void)state;
   hd_principal p;
   hd_err err = {0};
-  assert_unauthenticated(verify_hand("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", CLAIMS(""), &p, &err), &err,
-                         "token algorithm \"HS512\" is not accepted; only HS256 is");
-  assert_unauthenticated(verify_hand("{\"alg\":\"hs256\"}", CLAIMS(""), &p, &err), &err, "\"hs256\" is not accepted");
-  assert_unauthenticated(verify_hand("{\"alg\":\"RS256\"}", CLAIMS(""), &p, &err), &err, "\"RS256\" is not accepted");
+  assert_unauthenticated(verify_hand("{\"alg\":\"HS512\",\"typ\":\"JWT\"}", CLAIMS(""), &p, &err),
+                         &err, "token algorithm \"HS512\" is not accepted; only HS256 is");
+  assert_unauthenticated(verify_hand("{\"alg\":\"hs256\"}", CLAIMS(""), &p, &err), &err,
+                         "\"hs256\" is not accepted");
+  assert_unauthenticated(verify_hand("{\"alg\":\"RS256\"}", CLAIMS(""), &p, &err), &err,
+                         "\"RS256\" is not accepted");
 }
 
 static void test_missing_alg_is_unauthenticated(void **state) {
   (void)state;
   hd_principal p;
   hd_err err = {0};
-  assert_unauthenticated(verify_hand("{\"typ\":\"JWT\"}", CLAIMS(""), &p, &err), &err, "names no algorithm (alg)");
-  assert_unauthenticated(verify_hand("{\"alg\":[\"HS256\"]}", CLAIMS(""), &p, &err), &err, "names no algorithm");
+  assert_unauthenticated(verify_hand("{\"typ\":\"JWT\"}", CLAIMS(""), &p, &err), &err,
+                         "names no algorithm (alg)");
+  assert_unauthenticated(verify_hand("{\"alg\":[\"HS256\"]}", CLAIMS(""), &p, &err), &err,
+                         "names no algorithm");
   assert_unauthenticated(verify_hand("{}", CLAIMS(""), &p, &err), &err, "names no algorithm");
 }
 
@@ -391,10 +420,11 @@ static void test_header_without_typ_is_accepted_but_other_typ_refused(void **sta
   hd_principal p;
   hd_err err = {0};
   assert_int_equal(verify_hand("{\"alg\":\"HS256\"}", CLAIMS(""), &p, &err), 0);
-  assert_unauthenticated(verify_hand("{\"alg\":\"HS256\",\"typ\":\"JOSE\"}", CLAIMS(""), &p, &err), &err,
-                         "type (typ) is not JWT");
-  assert_unauthenticated(verify_hand("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", CLAIMS(""), &p, &err), &err,
-                         "critical extensions");
+  assert_unauthenticated(verify_hand("{\"alg\":\"HS256\",\"typ\":\"JOSE\"}", CLAIMS(""), &p, &err),
+                         &err, "type (typ) is not JWT");
+  assert_unauthenticated(
+      verify_hand("{\"alg\":\"HS256\",\"crit\":[\"exp\"]}", CLAIMS(""), &p, &err), &err,
+      "critical extensions");
 }
 
 /* ---- malformed ---- */
@@ -428,13 +458,16 @@ static void test_bad_base64_is_unauthenticated(void **state) {
   hd_err err = {0};
   char *t = strdup(tok);
   t[3] = '*';
-  assert_unauthenticated(hd_auth_verify(&cfg, t, strlen(t), NOW, &out, &err), &err, "token header is not valid base64url");
+  assert_unauthenticated(hd_auth_verify(&cfg, t, strlen(t), NOW, &out, &err), &err,
+                         "token header is not valid base64url");
   memcpy(t, tok, strlen(tok));
   t[3] = '+';
-  assert_unauthenticated(hd_auth_verify(&cfg, t, strlen(t), NOW, &out, &err), &err, "token header is not valid base64url");
+  assert_unauthenticated(hd_auth_verify(&cfg, t, strlen(t), NOW, &out, &err), &err,
+                         "token header is not valid base64url");
   /* A header of 4k+1 characters cannot be base64. */
   const char *lone = "eyJhb.eyJ.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
-  assert_unauthenticated(hd_auth_verify(&cfg, lone, strlen(lone), NOW, &out, &err), &err, "not valid base64url");
+  assert_unauthenticated(hd_auth_verify(&cfg, lone, strlen(lone), NOW, &out, &err), &err,
+                         "not valid base64url");
   /* Padding is not part of the JWT encoding. */
   char *padded = hand_token("{\"alg\":\"HS256\",\"typ\":\"JWT\"}", CLAIMS(""), SECRET);
   char *dot = strchr(padded, '.');
@@ -445,7 +478,8 @@ static void test_bad_base64_is_unauthenticated(void **state) {
   memcpy(with_pad, padded, hl);
   memcpy(with_pad + hl, "==", 2);
   memcpy(with_pad + hl + 2, dot, plen - hl + 1);
-  assert_unauthenticated(hd_auth_verify(&cfg, with_pad, strlen(with_pad), NOW, &out, &err), &err, "not valid base64url");
+  assert_unauthenticated(hd_auth_verify(&cfg, with_pad, strlen(with_pad), NOW, &out, &err), &err,
+                         "not valid base64url");
   free(with_pad);
   free(padded);
   free(t);
@@ -460,8 +494,10 @@ static void test_json_garbage_is_unauthenticated(void **state) {
                          "token header is not valid JSON (not a JSON object)");
   assert_unauthenticated(verify_hand(HS256_HEADER, "[1,2,3]", &p, &err), &err,
                          "token payload is not valid JSON (not a JSON object)");
-  assert_unauthenticated(verify_hand(HS256_HEADER, "  ", &p, &err), &err, "not valid JSON (not a JSON object)");
-  assert_unauthenticated(verify_hand(HS256_HEADER, "\"tenant\"", &p, &err), &err, "not a JSON object");
+  assert_unauthenticated(verify_hand(HS256_HEADER, "  ", &p, &err), &err,
+                         "not valid JSON (not a JSON object)");
+  assert_unauthenticated(verify_hand(HS256_HEADER, "\"tenant\"", &p, &err), &err,
+                         "not a JSON object");
 }
 
 /* Each payload is one JSON mistake the strict reader must refuse. */
@@ -505,9 +541,10 @@ static void test_claims_reader_refuses_malformed_json(void **state) {
     hd_principal p;
     hd_err err = {0};
     int rc = verify_hand(HS256_HEADER, cases[i].payload, &p, &err);
-    if (rc != -1 || err.code != HD_UNAUTHENTICATED || !strstr(err.msg, "token payload is not valid JSON") ||
-        !strstr(err.msg, cases[i].why))
-      fail_msg("case %zu (%s): rc %d, message \"%s\", wanted \"%s\"", i, cases[i].payload, rc, err.msg, cases[i].why);
+    if (rc != -1 || err.code != HD_UNAUTHENTICATED ||
+        !strstr(err.msg, "token payload is not valid JSON") || !strstr(err.msg, cases[i].why))
+      fail_msg("case %zu (%s): rc %d, message \"%s\", wanted \"%s\"", i, cases[i].payload, rc,
+               err.msg, cases[i].why);
   }
 }
 
@@ -517,20 +554,25 @@ static void test_claims_reader_limits_members_and_items(void **state) {
   hd_principal p;
   hd_err err = {0};
   /* 16 members (6 claims + 10 extra) is the edge; 17 is one past. */
-#define TEN_EXTRA ",\"x1\":1,\"x2\":1,\"x3\":1,\"x4\":1,\"x5\":1,\"x6\":1,\"x7\":1,\"x8\":1,\"x9\":1,\"x10\":1"
+#define TEN_EXTRA \
+  ",\"x1\":1,\"x2\":1,\"x3\":1,\"x4\":1,\"x5\":1,\"x6\":1,\"x7\":1,\"x8\":1,\"x9\":1,\"x10\":1"
   snprintf(payload, sizeof payload, "%s", CLAIMS(TEN_EXTRA));
   assert_int_equal(verify_hand(HS256_HEADER, payload, &p, &err), 0);
   snprintf(payload, sizeof payload, "%s", CLAIMS(TEN_EXTRA ",\"x11\":1"));
 #undef TEN_EXTRA
   assert_payload_refused(payload, "too many members");
   /* 16 role strings is the edge; 17 is one past. */
-  const char *sixteen = "\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\","
-                        "\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\"";
-  snprintf(payload, sizeof payload,
-           "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[%s],\"exp\":1767226200}", sixteen);
+  const char *sixteen =
+      "\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\","
+      "\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\",\"agent\"";
+  snprintf(
+      payload, sizeof payload,
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[%s],\"exp\":1767226200}",
+      sixteen);
   assert_int_equal(verify_hand(HS256_HEADER, payload, &p, &err), 0);
   snprintf(payload, sizeof payload,
-           "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[%s,\"agent\"],\"exp\":1767226200}",
+           "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[%s,\"agent\"],"
+           "\"exp\":1767226200}",
            sixteen);
   assert_payload_refused(payload, "too many array items");
 }
@@ -545,7 +587,8 @@ static void test_truncated_token_is_unauthenticated(void **state) {
   /* Every proper prefix is refused. */
   for (size_t cut = 0; cut < len; cut++) {
     int rc = hd_auth_verify(&cfg, tok, cut, NOW, &out, &err);
-    if (rc != -1 || err.code != HD_UNAUTHENTICATED) fail_msg("prefix of %zu bytes: rc %d (%s)", cut, rc, err.msg);
+    if (rc != -1 || err.code != HD_UNAUTHENTICATED)
+      fail_msg("prefix of %zu bytes: rc %d (%s)", cut, rc, err.msg);
   }
   assert_int_equal(hd_auth_verify(&cfg, tok, len, NOW, &out, &err), 0);
   free(tok);
@@ -555,7 +598,9 @@ static void test_token_length_limit_edge_and_one_past(void **state) {
   (void)state;
   /* header 36 + '.' + payload + '.' + signature 43 = 8192 when the payload encodes to 8111
    * characters, i.e. when the payload JSON is 6083 bytes. */
-  const char *head = "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200,\"pad\":\"";
+  const char *head =
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200,"
+      "\"pad\":\"";
   size_t want = 6083, hl = strlen(head);
   char *payload = malloc(want + 2);
   assert_non_null(payload);
@@ -575,7 +620,8 @@ static void test_token_length_limit_edge_and_one_past(void **state) {
   assert_true(strlen(tok) > 8192);
   assert_unauthenticated(hd_auth_verify(&cfg, tok, strlen(tok), NOW, &out, &err), &err,
                          "longer than 8192 bytes");
-  assert_unauthenticated(hd_auth_verify(&cfg, tok, 8193, NOW, &out, &err), &err, "longer than 8192 bytes");
+  assert_unauthenticated(hd_auth_verify(&cfg, tok, 8193, NOW, &out, &err), &err,
+                         "longer than 8192 bytes");
   free(tok);
   free(payload);
 }
@@ -584,37 +630,47 @@ static void test_token_length_limit_edge_and_one_past(void **state) {
 
 static void test_unknown_role_is_unauthenticated(void **state) {
   (void)state;
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"agent\",\"wizard\"],"
-                         "\"exp\":1767226200}",
-                         "token names an unknown role \"wizard\"");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"Agent\"],"
-                         "\"exp\":1767226200}",
-                         "unknown role \"Agent\"");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"\"],"
-                         "\"exp\":1767226200}",
-                         "unknown role \"\"");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"agent\",\"wizard\"],"
+      "\"exp\":1767226200}",
+      "token names an unknown role \"wizard\"");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"Agent\"],"
+      "\"exp\":1767226200}",
+      "unknown role \"Agent\"");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":[\"\"],"
+      "\"exp\":1767226200}",
+      "unknown role \"\"");
 }
 
 static void test_roles_must_be_an_array_of_names(void **state) {
   (void)state;
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"exp\":1767226200}",
-                         "no roles claim");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":\"agent\","
-                         "\"exp\":1767226200}",
-                         "roles claim is not an array of role names");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"exp\":1767226200}",
+      "no roles claim");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":\"agent\","
+      "\"exp\":1767226200}",
+      "roles claim is not an array of role names");
 }
 
 static void test_missing_tenant_or_subject_is_unauthenticated(void **state) {
   (void)state;
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"roles\":[],\"exp\":1767226200}", "no tenant (tenant)");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
-                         "no subject (sub)");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"\",\"roles\":[],\"exp\":1767226200}",
-                         "tenant (tenant) is empty");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
-                         "subject (sub) is empty");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":5,\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
-                         "subject (sub) is not a string");
+  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"roles\":[],\"exp\":1767226200}",
+                         "no tenant (tenant)");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
+      "no subject (sub)");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"\",\"roles\":[],\"exp\":1767226200}",
+      "tenant (tenant) is empty");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
+      "subject (sub) is empty");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":5,\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
+      "subject (sub) is not a string");
 }
 
 static void test_over_long_tenant_or_subject_is_unauthenticated(void **state) {
@@ -624,17 +680,23 @@ static void test_over_long_tenant_or_subject_is_unauthenticated(void **state) {
   tenant[sizeof tenant - 1] = '\0'; /* 65 characters */
   memset(user, 'u', sizeof user - 1);
   user[sizeof user - 1] = '\0'; /* 129 characters */
-  snprintf(payload, sizeof payload,
-           "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"%s\",\"roles\":[],\"exp\":1767226200}", tenant);
+  snprintf(
+      payload, sizeof payload,
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"%s\",\"roles\":[],\"exp\":1767226200}",
+      tenant);
   assert_payload_refused(payload, "tenant (tenant) is longer than 64 characters");
-  snprintf(payload, sizeof payload,
-           "{\"iss\":\"helpdesk\",\"sub\":\"%s\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}", user);
+  snprintf(
+      payload, sizeof payload,
+      "{\"iss\":\"helpdesk\",\"sub\":\"%s\",\"tenant\":\"acme\",\"roles\":[],\"exp\":1767226200}",
+      user);
   assert_payload_refused(payload, "subject (sub) is longer than 128 characters");
   /* At the limit both are accepted. */
   tenant[HD_TENANT_MAX] = '\0';
   user[HD_USER_ID_MAX] = '\0';
-  snprintf(payload, sizeof payload,
-           "{\"iss\":\"helpdesk\",\"sub\":\"%s\",\"tenant\":\"%s\",\"roles\":[],\"exp\":1767226200}", user, tenant);
+  snprintf(
+      payload, sizeof payload,
+      "{\"iss\":\"helpdesk\",\"sub\":\"%s\",\"tenant\":\"%s\",\"roles\":[],\"exp\":1767226200}",
+      user, tenant);
   hd_principal p;
   hd_err err = {0};
   assert_int_equal(verify_hand(HS256_HEADER, payload, &p, &err), 0);
@@ -644,14 +706,19 @@ static void test_over_long_tenant_or_subject_is_unauthenticated(void **state) {
 
 static void test_tenant_with_quote_backslash_or_non_ascii_is_unauthenticated(void **state) {
   (void)state;
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"a\\\"b\",\"roles\":[],\"exp\":1767226200}",
-                         "tenant (tenant) must be printable ASCII");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"a\\\\b\",\"roles\":[],\"exp\":1767226200}",
-                         "tenant (tenant) must be printable ASCII");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u\\n1\",\"tenant\":\"ab\",\"roles\":[],\"exp\":1767226200}",
-                         "subject (sub) must be printable ASCII");
-  assert_payload_refused("{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"caf\xc3\xa9\",\"roles\":[],\"exp\":1767226200}",
-                         "tenant (tenant) must be printable ASCII");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"a\\\"b\",\"roles\":[],\"exp\":1767226200}",
+      "tenant (tenant) must be printable ASCII");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"a\\\\b\",\"roles\":[],\"exp\":1767226200}",
+      "tenant (tenant) must be printable ASCII");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u\\n1\",\"tenant\":\"ab\",\"roles\":[],\"exp\":1767226200}",
+      "subject (sub) must be printable ASCII");
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"caf\xc3\xa9\",\"roles\":[],\"exp\":"
+      "1767226200}",
+      "tenant (tenant) must be printable ASCII");
 }
 
 static void test_verify_without_secret_is_internal(void **state) {
@@ -667,7 +734,8 @@ static void test_verify_without_secret_is_internal(void **state) {
 
 /* ---- sign's own checks ---- */
 
-static void assert_sign_refused(const hd_auth_config *cfg, const hd_principal *p, int64_t ttl_s, const char *needle) {
+static void assert_sign_refused(const hd_auth_config *cfg, const hd_principal *p, int64_t ttl_s,
+                                const char *needle) {
   char *tok = (char *)1;
   hd_err err = {0};
   assert_int_equal(hd_auth_sign(cfg, p, NOW, ttl_s, &tok, &err), -1);
@@ -741,8 +809,8 @@ static void test_bearer_value_verifies_the_token(void **state) {
   char *tok = sign_ok(&cfg, &in, NOW, 600);
   static const struct {
     const char *before, *after;
-  } forms[] = {{"Bearer ", ""},    {"bearer ", ""},    {"BEARER ", ""},
-               {"Bearer   ", ""},  {"Bearer\t", ""},   {"Bearer ", "  "}};
+  } forms[] = {{"Bearer ", ""},   {"bearer ", ""},  {"BEARER ", ""},
+               {"Bearer   ", ""}, {"Bearer\t", ""}, {"Bearer ", "  "}};
   for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
     char value[1024];
     snprintf(value, sizeof value, "%s%s%s", forms[i].before, tok, forms[i].after);
@@ -775,15 +843,22 @@ static void test_bearer_refuses_missing_or_other_schemes(void **state) {
   hd_err err = {0};
   assert_unauthenticated(hd_auth_bearer(&cfg, NULL, 0, NOW, &out, &err), &err,
                          "authorization metadata missing: send 'authorization: Bearer <token>'");
-  assert_unauthenticated(hd_auth_bearer(&cfg, "", 0, NOW, &out, &err), &err, "authorization metadata missing");
+  assert_unauthenticated(hd_auth_bearer(&cfg, "", 0, NOW, &out, &err), &err,
+                         "authorization metadata missing");
   assert_unauthenticated(hd_auth_bearer(&cfg, "Basic x", 7, NOW, &out, &err), &err,
                          "not a Bearer token: send 'authorization: Bearer <token>'");
-  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearerx", 7, NOW, &out, &err), &err, "not a Bearer token");
-  assert_unauthenticated(hd_auth_bearer(&cfg, "Bear", 4, NOW, &out, &err), &err, "not a Bearer token");
-  assert_unauthenticated(hd_auth_bearer(&cfg, " Bearer x", 9, NOW, &out, &err), &err, "not a Bearer token");
-  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearer", 6, NOW, &out, &err), &err, "no token after 'Bearer'");
-  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearer   ", 9, NOW, &out, &err), &err, "no token after 'Bearer'");
-  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearer x", 8, NOW, &out, &err), &err, "not three base64url parts");
+  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearerx", 7, NOW, &out, &err), &err,
+                         "not a Bearer token");
+  assert_unauthenticated(hd_auth_bearer(&cfg, "Bear", 4, NOW, &out, &err), &err,
+                         "not a Bearer token");
+  assert_unauthenticated(hd_auth_bearer(&cfg, " Bearer x", 9, NOW, &out, &err), &err,
+                         "not a Bearer token");
+  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearer", 6, NOW, &out, &err), &err,
+                         "no token after 'Bearer'");
+  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearer   ", 9, NOW, &out, &err), &err,
+                         "no token after 'Bearer'");
+  assert_unauthenticated(hd_auth_bearer(&cfg, "Bearer x", 8, NOW, &out, &err), &err,
+                         "not three base64url parts");
 }
 
 /* ---- roles ---- */
@@ -804,13 +879,16 @@ static void test_require_permission_denied_names_the_roles(void **state) {
   hd_err err = {0};
   assert_int_equal(hd_auth_require(&p, HD_ROLE_AGENT | HD_ROLE_SUPERVISOR, &err), -1);
   assert_int_equal(err.code, HD_PERMISSION_DENIED);
-  assert_string_equal(err.msg, "this call needs the role agent or supervisor; user \"u1\" of tenant \"acme\" has customer");
+  assert_string_equal(
+      err.msg,
+      "this call needs the role agent or supervisor; user \"u1\" of tenant \"acme\" has customer");
 
   assert_int_equal(hd_auth_require(&p, HD_ROLE_SUPERVISOR, &err), -1);
   assert_non_null(strstr(err.msg, "needs the role supervisor;"));
 
   p.roles = HD_ROLE_AGENT | HD_ROLE_TEAM_LEAD;
-  assert_int_equal(hd_auth_require(&p, HD_ROLE_SUPERVISOR | HD_ROLE_TENANT_ADMIN | HD_ROLE_SERVICE, &err), -1);
+  assert_int_equal(
+      hd_auth_require(&p, HD_ROLE_SUPERVISOR | HD_ROLE_TENANT_ADMIN | HD_ROLE_SERVICE, &err), -1);
   assert_non_null(strstr(err.msg, "needs the role supervisor, tenant_admin or service;"));
   assert_non_null(strstr(err.msg, "has agent and team_lead"));
 
@@ -831,8 +909,8 @@ static void test_role_names_parse_back(void **state) {
   static const struct {
     hd_role role;
     const char *name;
-  } roles[] = {{HD_ROLE_CUSTOMER, "customer"},     {HD_ROLE_AGENT, "agent"},
-               {HD_ROLE_TEAM_LEAD, "team_lead"},   {HD_ROLE_SUPERVISOR, "supervisor"},
+  } roles[] = {{HD_ROLE_CUSTOMER, "customer"},         {HD_ROLE_AGENT, "agent"},
+               {HD_ROLE_TEAM_LEAD, "team_lead"},       {HD_ROLE_SUPERVISOR, "supervisor"},
                {HD_ROLE_TENANT_ADMIN, "tenant_admin"}, {HD_ROLE_SERVICE, "service"}};
   for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
     hd_role r = 0;

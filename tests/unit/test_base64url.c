@@ -13,12 +13,13 @@ static void test_rfc4648_vectors_encode_without_padding(void **state) {
   (void)state;
   static const struct {
     const char *in, *out;
-  } v[] = {{"", ""},         {"f", "Zg"},         {"fo", "Zm8"},        {"foo", "Zm9v"},
+  } v[] = {{"", ""},           {"f", "Zg"},          {"fo", "Zm8"},         {"foo", "Zm9v"},
            {"foob", "Zm9vYg"}, {"fooba", "Zm9vYmE"}, {"foobar", "Zm9vYmFy"}};
   for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
     char out[16];
     size_t n = 99;
-    assert_int_equal(hd_b64url_encode((const unsigned char *)v[i].in, strlen(v[i].in), out, sizeof out, &n), 0);
+    assert_int_equal(
+        hd_b64url_encode((const unsigned char *)v[i].in, strlen(v[i].in), out, sizeof out, &n), 0);
     assert_string_equal(out, v[i].out);
     assert_int_equal(n, strlen(v[i].out));
     assert_int_equal(hd_b64url_encoded_len(strlen(v[i].in)), strlen(v[i].out));

@@ -14,10 +14,11 @@
 
 /* Every variable hd_common_config_load reads, so a test starts from the defaults. */
 static const char *const shared_vars[] = {
-    "HELPDESK_TICKETS_ADDR", "HELPDESK_TICKETS_DB_NAME", "HELPDESK_WORKERS",     "HELPDESK_MAX_MESSAGE_BYTES",
-    "HELPDESK_SHUTDOWN_GRACE", "HELPDESK_DB_HOST",       "HELPDESK_DB_PORT",     "HELPDESK_DB_SOCKET",
-    "HELPDESK_DB_USER",      "HELPDESK_DB_PASSWORD",     "HELPDESK_REDIS_HOST",  "HELPDESK_REDIS_PORT",
-    "HELPDESK_AUTH_SECRET",  "HELPDESK_AUTH_ISSUER",     "HELPDESK_LOG_LEVEL"};
+    "HELPDESK_TICKETS_ADDR",      "HELPDESK_TICKETS_DB_NAME", "HELPDESK_WORKERS",
+    "HELPDESK_MAX_MESSAGE_BYTES", "HELPDESK_SHUTDOWN_GRACE",  "HELPDESK_DB_HOST",
+    "HELPDESK_DB_PORT",           "HELPDESK_DB_SOCKET",       "HELPDESK_DB_USER",
+    "HELPDESK_DB_PASSWORD",       "HELPDESK_REDIS_HOST",      "HELPDESK_REDIS_PORT",
+    "HELPDESK_AUTH_SECRET",       "HELPDESK_AUTH_ISSUER",     "HELPDESK_LOG_LEVEL"};
 
 static int clear_env(void **state) {
   (void)state;
@@ -102,7 +103,8 @@ static void test_int_malformed_is_invalid_argument_naming_the_variable(void **st
     int64_t v = 99;
     hd_err err = {0};
     setenv(VAR, bad[i], 1);
-    if (hd_config_int(VAR, 5, INT64_MIN, INT64_MAX, &v, &err) != -1) fail_msg("accepted \"%s\"", bad[i]);
+    if (hd_config_int(VAR, 5, INT64_MIN, INT64_MAX, &v, &err) != -1)
+      fail_msg("accepted \"%s\"", bad[i]);
     assert_int_equal(err.code, HD_INVALID_ARGUMENT);
     assert_non_null(strstr(err.msg, VAR "="));
     assert_non_null(strstr(err.msg, "is not a whole number"));
@@ -115,7 +117,8 @@ static void test_int_malformed_is_invalid_argument_naming_the_variable(void **st
 static void assert_duration(const char *s, int64_t want_us) {
   int64_t us = -1;
   if (hd_parse_duration_us(s, &us) != 0) fail_msg("refused \"%s\"", s);
-  if (us != want_us) fail_msg("\"%s\" → %lld us, wanted %lld", s, (long long)us, (long long)want_us);
+  if (us != want_us)
+    fail_msg("\"%s\" → %lld us, wanted %lld", s, (long long)us, (long long)want_us);
 }
 
 static void test_duration_units(void **state) {
@@ -137,9 +140,9 @@ static void test_duration_fractions_are_exact(void **state) {
   assert_duration("0.1s", 100000);
   assert_duration("0.25", 250000);
   assert_duration("1.5h", 5400LL * 1000000);
-  assert_duration("0.000001s", 1);   /* six fraction digits: the edge */
+  assert_duration("0.000001s", 1); /* six fraction digits: the edge */
   assert_duration("2.5ms", 2500);
-  assert_duration("1.9us", 1);       /* below a microsecond is cut */
+  assert_duration("1.9us", 1); /* below a microsecond is cut */
 }
 
 static void test_duration_largest_value_and_one_past(void **state) {
@@ -156,9 +159,9 @@ static void test_duration_largest_value_and_one_past(void **state) {
 
 static void test_duration_malformed_is_refused(void **state) {
   (void)state;
-  const char *bad[] = {"",    "s",    "ms",   "-1s",   "+1s",  "5x",   "5 s",   " 5s",  "5s ", "5S",
-                       "1.5.5s", ".5s", "5.s", "1.1234567s", "nan", "inf", "1e3",  "0x10", "5sec", "1,5s",
-                       "5mm",  "h"};
+  const char *bad[] = {"",    "s",    "ms",     "-1s",  "+1s", "5x",         "5 s", " 5s",
+                       "5s ", "5S",   "1.5.5s", ".5s",  "5.s", "1.1234567s", "nan", "inf",
+                       "1e3", "0x10", "5sec",   "1,5s", "5mm", "h"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     int64_t us = 7;
     if (hd_parse_duration_us(bad[i], &us) != -1) fail_msg("accepted \"%s\"", bad[i]);
@@ -260,16 +263,21 @@ static void test_common_config_refuses_values_out_of_range(void **state) {
   (void)state;
   static const struct {
     const char *var, *value;
-  } bad[] = {{"HELPDESK_WORKERS", "0"},           {"HELPDESK_WORKERS", "257"},
-             {"HELPDESK_MAX_MESSAGE_BYTES", "1023"}, {"HELPDESK_MAX_MESSAGE_BYTES", "1073741825"},
-             {"HELPDESK_DB_PORT", "65536"},       {"HELPDESK_REDIS_PORT", "0"},
-             {"HELPDESK_SHUTDOWN_GRACE", "soon"}, {"HELPDESK_DB_PORT", "33o6"}};
+  } bad[] = {{"HELPDESK_WORKERS", "0"},
+             {"HELPDESK_WORKERS", "257"},
+             {"HELPDESK_MAX_MESSAGE_BYTES", "1023"},
+             {"HELPDESK_MAX_MESSAGE_BYTES", "1073741825"},
+             {"HELPDESK_DB_PORT", "65536"},
+             {"HELPDESK_REDIS_PORT", "0"},
+             {"HELPDESK_SHUTDOWN_GRACE", "soon"},
+             {"HELPDESK_DB_PORT", "33o6"}};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     clear_env(NULL);
     setenv(bad[i].var, bad[i].value, 1);
     hd_common_config c;
     hd_err err = {0};
-    if (hd_common_config_load("tickets", 50051, &c, &err) != -1) fail_msg("accepted %s=%s", bad[i].var, bad[i].value);
+    if (hd_common_config_load("tickets", 50051, &c, &err) != -1)
+      fail_msg("accepted %s=%s", bad[i].var, bad[i].value);
     assert_int_equal(err.code, HD_INVALID_ARGUMENT);
     assert_non_null(strstr(err.msg, bad[i].var));
   }
@@ -289,22 +297,28 @@ static void test_common_config_refuses_bad_service_names(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_str_is_default_when_unset_or_empty, clear_env, clear_env),
-      cmocka_unit_test_setup_teardown(test_int_default_when_unset_or_empty, clear_env, clear_env),
-      cmocka_unit_test_setup_teardown(test_int_range_edges_are_accepted_and_one_past_refused, clear_env, clear_env),
-      cmocka_unit_test_setup_teardown(test_int_extremes_of_int64, clear_env, clear_env),
-      cmocka_unit_test_setup_teardown(test_int_malformed_is_invalid_argument_naming_the_variable, clear_env,
+      cmocka_unit_test_setup_teardown(test_str_is_default_when_unset_or_empty, clear_env,
                                       clear_env),
+      cmocka_unit_test_setup_teardown(test_int_default_when_unset_or_empty, clear_env, clear_env),
+      cmocka_unit_test_setup_teardown(test_int_range_edges_are_accepted_and_one_past_refused,
+                                      clear_env, clear_env),
+      cmocka_unit_test_setup_teardown(test_int_extremes_of_int64, clear_env, clear_env),
+      cmocka_unit_test_setup_teardown(test_int_malformed_is_invalid_argument_naming_the_variable,
+                                      clear_env, clear_env),
       cmocka_unit_test(test_duration_units),
       cmocka_unit_test(test_duration_fractions_are_exact),
       cmocka_unit_test(test_duration_largest_value_and_one_past),
       cmocka_unit_test(test_duration_malformed_is_refused),
-      cmocka_unit_test_setup_teardown(test_config_duration_default_and_bad_value, clear_env, clear_env),
+      cmocka_unit_test_setup_teardown(test_config_duration_default_and_bad_value, clear_env,
+                                      clear_env),
       cmocka_unit_test_setup_teardown(test_common_config_defaults, clear_env, clear_env),
       cmocka_unit_test_setup_teardown(test_common_config_overrides, clear_env, clear_env),
-      cmocka_unit_test_setup_teardown(test_common_config_other_service_ignores_tickets_vars, clear_env, clear_env),
-      cmocka_unit_test_setup_teardown(test_common_config_refuses_values_out_of_range, clear_env, clear_env),
-      cmocka_unit_test_setup_teardown(test_common_config_refuses_bad_service_names, clear_env, clear_env),
+      cmocka_unit_test_setup_teardown(test_common_config_other_service_ignores_tickets_vars,
+                                      clear_env, clear_env),
+      cmocka_unit_test_setup_teardown(test_common_config_refuses_values_out_of_range, clear_env,
+                                      clear_env),
+      cmocka_unit_test_setup_teardown(test_common_config_refuses_bad_service_names, clear_env,
+                                      clear_env),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

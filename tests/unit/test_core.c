@@ -208,34 +208,34 @@ static void test_utf8_ascii_counts_bytes(void **state) {
 
 static void test_utf8_multibyte_characters_count_as_one(void **state) {
   (void)state;
-  assert_utf8("\xc3\xa9", 2, 1);                 /* é U+00E9 */
-  assert_utf8("\xc2\x80", 2, 1);                 /* U+0080, smallest 2-byte */
-  assert_utf8("\xdf\xbf", 2, 1);                 /* U+07FF, largest 2-byte */
-  assert_utf8("\xe2\x82\xac", 3, 1);             /* € U+20AC */
-  assert_utf8("\xe0\xa0\x80", 3, 1);             /* U+0800, smallest 3-byte */
-  assert_utf8("\xef\xbf\xbf", 3, 1);             /* U+FFFF */
-  assert_utf8("\xed\x9f\xbf", 3, 1);             /* U+D7FF, just below the surrogates */
-  assert_utf8("\xee\x80\x80", 3, 1);             /* U+E000, just above them */
-  assert_utf8("\xf0\x9f\x98\x80", 4, 1);         /* 😀 U+1F600 */
-  assert_utf8("\xf0\x90\x80\x80", 4, 1);         /* U+10000, smallest 4-byte */
-  assert_utf8("\xf4\x8f\xbf\xbf", 4, 1);         /* U+10FFFF, the last code point */
+  assert_utf8("\xc3\xa9", 2, 1);         /* é U+00E9 */
+  assert_utf8("\xc2\x80", 2, 1);         /* U+0080, smallest 2-byte */
+  assert_utf8("\xdf\xbf", 2, 1);         /* U+07FF, largest 2-byte */
+  assert_utf8("\xe2\x82\xac", 3, 1);     /* € U+20AC */
+  assert_utf8("\xe0\xa0\x80", 3, 1);     /* U+0800, smallest 3-byte */
+  assert_utf8("\xef\xbf\xbf", 3, 1);     /* U+FFFF */
+  assert_utf8("\xed\x9f\xbf", 3, 1);     /* U+D7FF, just below the surrogates */
+  assert_utf8("\xee\x80\x80", 3, 1);     /* U+E000, just above them */
+  assert_utf8("\xf0\x9f\x98\x80", 4, 1); /* 😀 U+1F600 */
+  assert_utf8("\xf0\x90\x80\x80", 4, 1); /* U+10000, smallest 4-byte */
+  assert_utf8("\xf4\x8f\xbf\xbf", 4, 1); /* U+10FFFF, the last code point */
   assert_utf8("a\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80z", 11, 5);
 }
 
 static void test_utf8_refuses_overlong_forms(void **state) {
   (void)state;
-  assert_not_utf8("\xc0\x80", 2);             /* U+0000 in 2 bytes */
-  assert_not_utf8("\xc1\xbf", 2);             /* U+007F in 2 bytes */
-  assert_not_utf8("\xe0\x80\x80", 3);         /* U+0000 in 3 bytes */
-  assert_not_utf8("\xe0\x9f\xbf", 3);         /* U+07FF in 3 bytes */
-  assert_not_utf8("\xf0\x80\x80\x80", 4);     /* U+0000 in 4 bytes */
-  assert_not_utf8("\xf0\x8f\xbf\xbf", 4);     /* U+FFFF in 4 bytes */
+  assert_not_utf8("\xc0\x80", 2);         /* U+0000 in 2 bytes */
+  assert_not_utf8("\xc1\xbf", 2);         /* U+007F in 2 bytes */
+  assert_not_utf8("\xe0\x80\x80", 3);     /* U+0000 in 3 bytes */
+  assert_not_utf8("\xe0\x9f\xbf", 3);     /* U+07FF in 3 bytes */
+  assert_not_utf8("\xf0\x80\x80\x80", 4); /* U+0000 in 4 bytes */
+  assert_not_utf8("\xf0\x8f\xbf\xbf", 4); /* U+FFFF in 4 bytes */
 }
 
 static void test_utf8_refuses_surrogates(void **state) {
   (void)state;
-  assert_not_utf8("\xed\xa0\x80", 3); /* U+D800 */
-  assert_not_utf8("\xed\xbf\xbf", 3); /* U+DFFF */
+  assert_not_utf8("\xed\xa0\x80", 3);             /* U+D800 */
+  assert_not_utf8("\xed\xbf\xbf", 3);             /* U+DFFF */
   assert_not_utf8("\xed\xa0\xbd\xed\xb8\x80", 6); /* CESU-8 style pair */
 }
 
@@ -254,9 +254,9 @@ static void test_utf8_refuses_truncated_and_broken_sequences(void **state) {
   assert_not_utf8("\xe2\x82", 2);
   assert_not_utf8("\xf0\x9f\x98", 3);
   assert_not_utf8("ok\xf0\x9f", 4);
-  assert_not_utf8("\x80", 1);           /* lone continuation byte */
+  assert_not_utf8("\x80", 1); /* lone continuation byte */
   assert_not_utf8("\xbf", 1);
-  assert_not_utf8("\xc3\x41", 2);       /* continuation replaced by ASCII */
+  assert_not_utf8("\xc3\x41", 2); /* continuation replaced by ASCII */
   assert_not_utf8("\xe2\x82\x41", 3);
   assert_not_utf8("\xf0\x9f\x98\xc3\xa9", 5);
   /* Only len bytes are read: a valid sequence cut by len is truncated. */
@@ -299,12 +299,25 @@ static void test_err_clear_resets_to_ok(void **state) {
 
 static void test_code_names_match_grpc(void **state) {
   (void)state;
-  static const char *const names[] = {
-      "OK",        "CANCELLED",          "UNKNOWN",         "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
-      "NOT_FOUND", "ALREADY_EXISTS",     "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
-      "ABORTED",   "OUT_OF_RANGE",       "UNIMPLEMENTED",   "INTERNAL",           "UNAVAILABLE",
-      "DATA_LOSS", "UNAUTHENTICATED"};
-  for (int c = HD_OK; c <= HD_UNAUTHENTICATED; c++) assert_string_equal(hd_code_name((hd_code)c), names[c]);
+  static const char *const names[] = {"OK",
+                                      "CANCELLED",
+                                      "UNKNOWN",
+                                      "INVALID_ARGUMENT",
+                                      "DEADLINE_EXCEEDED",
+                                      "NOT_FOUND",
+                                      "ALREADY_EXISTS",
+                                      "PERMISSION_DENIED",
+                                      "RESOURCE_EXHAUSTED",
+                                      "FAILED_PRECONDITION",
+                                      "ABORTED",
+                                      "OUT_OF_RANGE",
+                                      "UNIMPLEMENTED",
+                                      "INTERNAL",
+                                      "UNAVAILABLE",
+                                      "DATA_LOSS",
+                                      "UNAUTHENTICATED"};
+  for (int c = HD_OK; c <= HD_UNAUTHENTICATED; c++)
+    assert_string_equal(hd_code_name((hd_code)c), names[c]);
   assert_string_equal(hd_code_name((hd_code)17), "UNKNOWN");
   assert_string_equal(hd_code_name((hd_code)-1), "UNKNOWN");
 }

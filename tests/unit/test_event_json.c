@@ -54,8 +54,9 @@ static void test_quotes_backslashes_and_control_characters_are_escaped(void **st
   const char *out = NULL;
   hd_err err = {0};
   assert_int_equal(event_json_finish(&j, &out, NULL, &err), 0);
-  assert_string_equal(out, "{\"a\\\"b\":\"say \\\"hi\\\"\\\\ \\n\\r\\t\\u0001\\u001f end\","
-                           "\"utf8\":\"café ✓ 𝄞\",\"nul\":\"x\\u0000y\"}");
+  assert_string_equal(out,
+                      "{\"a\\\"b\":\"say \\\"hi\\\"\\\\ \\n\\r\\t\\u0001\\u001f end\","
+                      "\"utf8\":\"café ✓ 𝄞\",\"nul\":\"x\\u0000y\"}");
   event_json_free(&j);
 }
 
@@ -169,7 +170,10 @@ static void test_page_size_zero_is_the_default_and_500_is_the_edge(void **state)
 static void test_token_round_trips_its_position_for_the_same_listing(void **state) {
   (void)state;
   hd_arena *a = hd_arena_new(1 << 16);
-  static const char scope[] = "tickets\x1f" "acme\x1f" "CLOSED";
+  static const char scope[] =
+      "tickets\x1f"
+      "acme\x1f"
+      "CLOSED";
   const page_pos cases[] = {{1700000000000000, 42}, {0, 1}, {-5, INT64_MAX}, {INT64_MIN, 7}};
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     char *tok = NULL;

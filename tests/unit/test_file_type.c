@@ -276,9 +276,9 @@ static void test_control_and_direction_characters_in_the_name_are_refused(void *
   assert_refused("a\nb.png", 7, PNG, sizeof PNG, "control or text-direction characters");
   assert_refused("a\tb.png", 7, PNG, sizeof PNG, "control");
   assert_refused("a\x7f.png", 6, PNG, sizeof PNG, "control");
-  assert_refused("a\xc2\x85.png", 7, PNG, sizeof PNG, "control");         /* U+0085 NEL */
+  assert_refused("a\xc2\x85.png", 7, PNG, sizeof PNG, "control");           /* U+0085 NEL */
   assert_refused("x\xe2\x80\xaegnp.exe", 12, PNG, sizeof PNG, "direction"); /* U+202E RLO */
-  assert_refused("x\xe2\x81\xa6y.png", 9, PNG, sizeof PNG, "direction");  /* U+2066 LRI */
+  assert_refused("x\xe2\x81\xa6y.png", 9, PNG, sizeof PNG, "direction");    /* U+2066 LRI */
   static const char with_nul[] = {'a', '\0', 'b', '.', 'p', 'n', 'g'};
   assert_refused(with_nul, sizeof with_nul, PNG, sizeof PNG, "control");
 }
@@ -286,7 +286,7 @@ static void test_control_and_direction_characters_in_the_name_are_refused(void *
 static void test_invalid_utf8_in_the_name_is_refused(void **state) {
   (void)state;
   assert_refused("a\xff.png", 6, PNG, sizeof PNG, "not valid UTF-8");
-  assert_refused("a\xc0\xaf.png", 7, PNG, sizeof PNG, "not valid UTF-8"); /* overlong '/' */
+  assert_refused("a\xc0\xaf.png", 7, PNG, sizeof PNG, "not valid UTF-8");     /* overlong '/' */
   assert_refused("a\xed\xa0\x80.png", 8, PNG, sizeof PNG, "not valid UTF-8"); /* surrogate */
 }
 

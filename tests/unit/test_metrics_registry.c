@@ -64,8 +64,10 @@ static void test_rpc_calls_are_counted_by_method_and_code(void **state) {
   assert_non_null(strstr(t, "# HELP helpdesk_rpc_requests_total "));
   assert_non_null(strstr(t, "# TYPE helpdesk_rpc_requests_total counter\n"));
   assert_true(sample(t, "helpdesk_rpc_requests_total{method=\"/a.S/One\",code=\"OK\"}") == 2);
-  assert_true(sample(t, "helpdesk_rpc_requests_total{method=\"/a.S/One\",code=\"NOT_FOUND\"}") == 1);
-  assert_true(sample(t, "helpdesk_rpc_requests_total{method=\"/a.S/Two\",code=\"UNAUTHENTICATED\"}") == 1);
+  assert_true(sample(t, "helpdesk_rpc_requests_total{method=\"/a.S/One\",code=\"NOT_FOUND\"}") ==
+              1);
+  assert_true(
+      sample(t, "helpdesk_rpc_requests_total{method=\"/a.S/Two\",code=\"UNAUTHENTICATED\"}") == 1);
   assert_true(sample(t, "helpdesk_rpc_requests_total{method=\"/a.S/Two\",code=\"UNKNOWN\"}") == 1);
   assert_true(sample(t, "helpdesk_rpc_requests_total{method=\"/a.S/Two\",code=\"OK\"}") == -1);
   assert_true(sample(t, "helpdesk_db_errors_total") == 0);
@@ -92,7 +94,8 @@ static void test_duration_lands_in_the_first_bucket_it_does_not_exceed(void **st
   assert_true(sample(t, "helpdesk_rpc_duration_seconds_count{method=\"/x\"}") == 5);
   /* 500 + 501 + 5000000 + 5000001 µs, exact */
   assert_non_null(strstr(t, "helpdesk_rpc_duration_seconds_sum{method=\"/x\"} 10.001002\n"));
-  assert_int_equal(count_of(t, "helpdesk_rpc_duration_seconds_bucket{method=\"/x\""), HD_METRICS_N_BUCKETS + 1);
+  assert_int_equal(count_of(t, "helpdesk_rpc_duration_seconds_bucket{method=\"/x\""),
+                   HD_METRICS_N_BUCKETS + 1);
   free(t);
   hd_metrics_free(m);
 }
@@ -243,14 +246,20 @@ static void test_gauge_names_and_labels_are_checked_at_their_limits(void **state
   assert_int_equal(hd_metrics_gauge_set(m, name, NULL, 1, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
 
-  const char *bad_names[] = {"", "1abc", "a-b", "a b", "helpdesk_rpc_requests_total",
-                             "helpdesk_rpc_duration_seconds_bucket", "helpdesk_db_errors_total"};
+  const char *bad_names[] = {"",
+                             "1abc",
+                             "a-b",
+                             "a b",
+                             "helpdesk_rpc_requests_total",
+                             "helpdesk_rpc_duration_seconds_bucket",
+                             "helpdesk_db_errors_total"};
   for (size_t i = 0; i < sizeof bad_names / sizeof bad_names[0]; i++) {
     hd_err_clear(&err);
     assert_int_equal(hd_metrics_gauge_set(m, bad_names[i], NULL, 1, &err), -1);
     assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   }
-  assert_int_equal(hd_metrics_gauge_set(m, "ns:sub_1", NULL, 1, &err), 0); /* colons are allowed in names */
+  assert_int_equal(hd_metrics_gauge_set(m, "ns:sub_1", NULL, 1, &err),
+                   0); /* colons are allowed in names */
 
   const char *four[] = {"a", "1", "b", "2", "c", "3", "d", "4", NULL};
   const char *five[] = {"a", "1", "b", "2", "c", "3", "d", "4", "e", "5", NULL};
@@ -338,7 +347,7 @@ typedef struct hammer_arg {
 } hammer_arg;
 
 #define HAMMER_THREADS 4
-#define HAMMER_CALLS 20000
+#define HAMMER_CALLS   20000
 
 static void *hammer(void *p) {
   hammer_arg *a = p;
@@ -399,7 +408,8 @@ static void test_http_get_metrics_answers_200_in_text_format_and_closes(void **s
   assert_true(sample(body, "helpdesk_rpc_requests_total{method=\"/a.S/One\",code=\"OK\"}") == 1);
   free(resp);
   /* a query string is ignored */
-  assert_int_equal(hd_test_http_get(hd_metrics_http_port(h), "/metrics?x=1", &status, &resp, &body), 0);
+  assert_int_equal(hd_test_http_get(hd_metrics_http_port(h), "/metrics?x=1", &status, &resp, &body),
+                   0);
   assert_int_equal(status, 200);
   free(resp);
   hd_metrics_http_stop(h);
@@ -476,7 +486,8 @@ static void test_http_stop_returns_promptly_with_an_idle_client_connected(void *
   hd_metrics *m = new_registry();
   hd_metrics_http *h = start_http(m);
   int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)hd_metrics_http_port(h))};
+  struct sockaddr_in sa = {.sin_family = AF_INET,
+                           .sin_port = htons((uint16_t)hd_metrics_http_port(h))};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
   assert_int_equal(send(fd, "GET /met", 8, 0), 8); /* and then nothing */
@@ -510,8 +521,10 @@ static void test_http_address_in_use_or_malformed_fails_with_a_reason(void **sta
   hd_metrics_http_stop(h);
   /* IPv6 literal in brackets */
   hd_err_clear(&err);
-  if (hd_metrics_http_start(m, "[::1]:0", &h2, &err) == 0) hd_metrics_http_stop(h2);
-  else assert_int_equal(err.code, HD_UNAVAILABLE); /* a host without IPv6 */
+  if (hd_metrics_http_start(m, "[::1]:0", &h2, &err) == 0)
+    hd_metrics_http_stop(h2);
+  else
+    assert_int_equal(err.code, HD_UNAVAILABLE); /* a host without IPv6 */
   hd_metrics_free(m);
 }
 

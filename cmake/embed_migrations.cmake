@@ -1,5 +1,6 @@
 # Turns a service's numbered migrations/*.sql into a C array (run with cmake -P).
-# Inputs: SVC (service name), OUT (C file to write), SQL_FILES (;-separated, sorted).
+# Inputs: SVC (the array is <SVC>_migrations), DIR (where the files are, for the comment), OUT (C
+# file to write), SQL_FILES (;-separated, sorted).
 set(body "")
 set(count 0)
 foreach(f ${SQL_FILES})
@@ -15,6 +16,6 @@ foreach(f ${SQL_FILES})
   math(EXPR count "${count} + 1")
 endforeach()
 file(WRITE ${OUT}.tmp
-"/* Generated from services/${SVC}/migrations by cmake/embed_migrations.cmake. */\n#include \"db/migrate.h\"\n\nconst hd_migration ${SVC}_migrations[] = {\n${body}  { 0, NULL, NULL }\n};\nconst size_t ${SVC}_migrations_count = ${count};\n")
+"/* Generated from ${DIR} by cmake/embed_migrations.cmake. */\n#include \"db/migrate.h\"\n\nconst hd_migration ${SVC}_migrations[] = {\n${body}  { 0, NULL, NULL }\n};\nconst size_t ${SVC}_migrations_count = ${count};\n")
 file(COPY_FILE ${OUT}.tmp ${OUT} ONLY_IF_DIFFERENT)
 file(REMOVE ${OUT}.tmp)

@@ -11,12 +11,22 @@
 #define MIGRATE_LOCK_TRY_MAX_S 5u      /* one GET_LOCK wait; kept below the read timeout */
 #define MIGRATE_MAX_RECORDED   100000u /* rows of schema_migrations read */
 
-static const char migrate_table_sql[] =
-    "CREATE TABLE IF NOT EXISTS schema_migrations ("
-    "version INT NOT NULL PRIMARY KEY, "
-    "name VARCHAR(200) NOT NULL, "
-    "applied_at DATETIME(6) NOT NULL"
-    ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+#define MIGRATE_SET_MAX   32u /* characters of a set's name */
+#define MIGRATE_TABLE_MAX (MIGRATE_SET_MAX + sizeof "_schema_migrations")
+
+/* The table recording set's migrations (see hd_migrate) into table[MIGRATE_TABLE_MAX]. */
+static int migrate__table(const char *set, char *table, hd_err *err) {
+  if (!set) {
+    snprintf(table, MIGRATE_TABLE_MAX, "schema_migrations");
+    return 0;
+  }
+  const size_t n = strlen(set);
+  if (n == 0 || n > MIGRATE_SET_MAX || strspn(set, "abcdefghijklmnopqrstuvwxyz_") != n)
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "migration set '%.40s' must be 1 to %u of a-z and _", set, MIGRATE_SET_MAX);
+  snprintf(table, MIGRATE_TABLE_MAX, "%s_schema_migrations", set);
+  return 0;
+}
 
 /* The number of migrations before the end (n entries, or fewer when one has version 0), after
  * checking that versions strictly increase and every entry has a name and a script. */
@@ -71,27 +81,27 @@ done:
   return rc;
 }
 
-/* Runs one migration's script and records it. */
-static int migrate__one(hd_db *db, const hd_migration *m, hd_err *err) {
+/* Runs one migration's script and records it in table. */
+static int migrate__one(hd_db *db, const char *table, const hd_migration *m, hd_err *err) {
+  char sql[160];
   if (hd_db_exec_script(db, m->sql, err) != 0) return -1;
   const hd_db_param p[] = {hd_db_int(m->version), hd_db_text(m->name)};
-  return hd_db_exec(
-      db,
-      "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))",
-      p, 2, NULL, NULL, err);
+  snprintf(sql, sizeof sql,
+           "INSERT INTO %s (version, name, applied_at) VALUES (?, ?, UTC_TIMESTAMP(6))", table);
+  return hd_db_exec(db, sql, p, 2, NULL, NULL, err);
 }
 
 /* Applies migs[0..count) that rows (the recorded versions, ascending) lacks; *applied counts
  * them. A failure names the migration; it stays UNAVAILABLE when the server went away. */
-static int migrate__apply(hd_db *db, const hd_migration *migs, size_t count, const hd_db_rows *rows,
-                          size_t *applied, hd_err *err) {
+static int migrate__apply(hd_db *db, const char *table, const hd_migration *migs, size_t count,
+                          const hd_db_rows *rows, size_t *applied, hd_err *err) {
   size_t r = 0;
   const size_t nrec = hd_db_rows_count(rows);
   for (size_t i = 0; i < count; i++) {
     const hd_migration *m = &migs[i];
     while (r < nrec && hd_db_i64(rows, r, 0) < m->version) r++;
     if (r < nrec && hd_db_i64(rows, r, 0) == m->version) continue;
-    if (migrate__one(db, m, err) != 0) {
+    if (migrate__one(db, table, m, err) != 0) {
       char why[HD_ERR_MSG_MAX];
       snprintf(why, sizeof why, "%s", err->msg);
       return hd_err_set(err, err->code == HD_UNAVAILABLE ? HD_UNAVAILABLE : HD_INTERNAL,
@@ -102,7 +112,8 @@ static int migrate__apply(hd_db *db, const hd_migration *migs, size_t count, con
   return 0;
 }
 
-int hd_migrate(hd_db *db, const hd_migration *migs, size_t n, size_t *applied, hd_err *err) {
+int hd_migrate(hd_db *db, const char *set, const hd_migration *migs, size_t n, size_t *applied,
+               hd_err *err) {
   int rc = -1;
   hd_err local;
   hd_err_clear(&local);
@@ -110,6 +121,9 @@ int hd_migrate(hd_db *db, const hd_migration *migs, size_t n, size_t *applied, h
   bool locked = false;
   size_t count = 0, done_now = 0;
   char lock[80];
+  char table[MIGRATE_TABLE_MAX];
+  char sql[256];
+  if (migrate__table(set, table, &local) != 0) goto done;
   if (!db->database) {
     hd_err_set(&local, HD_INVALID_ARGUMENT, "migrations need a handle with a database name");
     goto done;
@@ -124,11 +138,15 @@ int hd_migrate(hd_db *db, const hd_migration *migs, size_t n, size_t *applied, h
   snprintf(lock, sizeof lock, "%.56s.migrate", db->database);
   if (migrate__lock(db, lock, &locked, &local) != 0) goto done;
   db->pinned = true; /* the lock lives in this connection: never continue on another one */
-  if (hd_db_exec_script(db, migrate_table_sql, &local) != 0) goto done;
-  if (hd_db_query(db, "SELECT version FROM schema_migrations ORDER BY version", NULL, 0,
-                  MIGRATE_MAX_RECORDED, &rows, &local) != 0)
-    goto done;
-  if (migrate__apply(db, migs, count, rows, &done_now, &local) != 0) goto done;
+  snprintf(sql, sizeof sql,
+           "CREATE TABLE IF NOT EXISTS %s (version INT NOT NULL PRIMARY KEY, "
+           "name VARCHAR(200) NOT NULL, applied_at DATETIME(6) NOT NULL"
+           ") ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+           table);
+  if (hd_db_exec_script(db, sql, &local) != 0) goto done;
+  snprintf(sql, sizeof sql, "SELECT version FROM %s ORDER BY version", table);
+  if (hd_db_query(db, sql, NULL, 0, MIGRATE_MAX_RECORDED, &rows, &local) != 0) goto done;
+  if (migrate__apply(db, table, migs, count, rows, &done_now, &local) != 0) goto done;
   rc = 0;
 done:
   if (locked) {

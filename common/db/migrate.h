@@ -14,8 +14,14 @@ typedef struct hd_migration {
   const char *sql;  /* ;-separated statements */
 } hd_migration;
 
-/* Applies, in order, each migration whose version is not yet in schema_migrations
- * (version PRIMARY KEY, name, applied_at UTC), creating that table when missing. migs ends after
+/* The migration sets a database holds: a service's own (NULL: recorded in schema_migrations) and
+ * the kit's (HD_MIGRATE_SET_KIT: common/svc/migrations, the tables every service shares such as
+ * the outbox, recorded in kit_schema_migrations), each numbered on its own. */
+#define HD_MIGRATE_SET_KIT "kit"
+
+/* Applies, in order, each migration of set whose version is not yet in its table (set NULL:
+ * schema_migrations; otherwise <set>_schema_migrations, set being 1..32 of [a-z_]) (version
+ * PRIMARY KEY, name, applied_at UTC), creating that table when missing. migs ends after
  * n entries or at an entry whose version is 0, whichever comes first; versions must strictly
  * increase (else INVALID_ARGUMENT, nothing run). Replicas serialise on a named lock
  * (GET_LOCK('<database>.migrate'), waited for up to 30 s); each one re-reads the applied set under
@@ -28,6 +34,11 @@ typedef struct hd_migration {
  * the database cannot be reached or the lock not taken in time; INTERNAL naming the migration
  * that failed (UNAVAILABLE, naming it, when the server went away during it); migrations before
  * it stay applied. The lock is always released. Not inside a transaction (INTERNAL). */
-int hd_migrate(hd_db *db, const hd_migration *migs, size_t n, size_t *applied, hd_err *err);
+/* The kit's set, embedded from common/svc/migrations (ends with a version 0 entry). */
+extern const hd_migration hd_kit_migrations[];
+extern const size_t hd_kit_migrations_count;
+
+int hd_migrate(hd_db *db, const char *set, const hd_migration *migs, size_t n, size_t *applied,
+               hd_err *err);
 
 #endif

@@ -4,7 +4,7 @@
  * LOCKED); a crash between XADD and the mark only repeats an event, which consumers de-duplicate
  * by its id ("<service>-<outbox id>").
  *
- * The table every service uses (created by the service's own migration):
+ * The table every service uses (created by the kit's migrations, common/svc/migrations):
  *   outbox(id BIGINT AUTO_INCREMENT PRIMARY KEY, tenant, aggregate_id BIGINT, event_type,
  *          payload TEXT (JSON), created_at_us BIGINT, published_at_us BIGINT NULL,
  *          KEY (published_at_us, id)) */

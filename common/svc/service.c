@@ -71,18 +71,23 @@ static void svc__worker_fini(void *arg, void *wp) {
   free(w);
 }
 
+/* Applies the kit's migrations (common/svc/migrations: the tables every service shares), then the
+ * service's own; each set is recorded apart (see hd_migrate). */
 static int svc__migrate(svc_probe *p, hd_err *err) {
-  if (p->migrated || !p->def->migrations) {
-    p->migrated = true;
-    return 0;
+  if (p->migrated) return 0;
+  size_t kit = 0, own = 0;
+  if (hd_migrate(p->conns.db, HD_MIGRATE_SET_KIT, hd_kit_migrations, hd_kit_migrations_count, &kit,
+                 err) != 0)
+    return -1;
+  if (p->def->migrations) {
+    size_t n = 0;
+    while (p->def->migrations[n].version != 0) n++;
+    if (hd_migrate(p->conns.db, NULL, p->def->migrations, n, &own, err) != 0) return -1;
   }
-  size_t n = 0;
-  while (p->def->migrations[n].version != 0) n++;
-  size_t applied = 0;
-  if (hd_migrate(p->conns.db, p->def->migrations, n, &applied, err) != 0) return -1;
-  char buf[24];
-  snprintf(buf, sizeof buf, "%zu", applied);
-  hd_log_info("db.migrated", "applied", buf);
+  char kit_buf[24], own_buf[24];
+  snprintf(kit_buf, sizeof kit_buf, "%zu", kit);
+  snprintf(own_buf, sizeof own_buf, "%zu", own);
+  hd_log_info("db.migrated", "kit_applied", kit_buf, "applied", own_buf);
   p->migrated = true;
   return 0;
 }

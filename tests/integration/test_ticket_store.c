@@ -45,7 +45,9 @@ static int setup(void **state) {
   hd_err err = {0};
   size_t applied = 0;
   if (hd_db_new(&cfg, &f->db, &err) != 0 ||
-      hd_migrate(f->db, tickets_migrations, tickets_migrations_count, &applied, &err) != 0) {
+      hd_migrate(f->db, HD_MIGRATE_SET_KIT, hd_kit_migrations, hd_kit_migrations_count, NULL,
+                 &err) != 0 ||
+      hd_migrate(f->db, NULL, tickets_migrations, tickets_migrations_count, &applied, &err) != 0) {
     fprintf(stderr, "setup: %s\n", err.msg);
     hd_db_close(f->db);
     free(f);
@@ -188,8 +190,8 @@ static void test_migrations_applied_again_change_nothing(void **state) {
   fixture *f = *state;
   size_t applied = 99;
   hd_err err = {0};
-  assert_int_equal(hd_migrate(f->db, tickets_migrations, tickets_migrations_count, &applied, &err),
-                   0);
+  assert_int_equal(
+      hd_migrate(f->db, NULL, tickets_migrations, tickets_migrations_count, &applied, &err), 0);
   assert_int_equal(applied, 0);
 }
 

@@ -62,20 +62,6 @@ CREATE TABLE IF NOT EXISTS ticket_history (
   KEY ix_history_ticket (tenant, ticket_id, id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
--- Events written in the same transaction as the change, relayed to the Redis stream by
--- common/svc/outbox.c (aggregate_id is the ticket's id).
-CREATE TABLE IF NOT EXISTS outbox (
-  id BIGINT NOT NULL AUTO_INCREMENT,
-  tenant VARCHAR(64) NOT NULL,
-  aggregate_id BIGINT NOT NULL,
-  event_type VARCHAR(64) NOT NULL,
-  payload TEXT NOT NULL,
-  created_at_us BIGINT NOT NULL,
-  published_at_us BIGINT NULL,
-  PRIMARY KEY (id),
-  KEY ix_outbox_unpublished (published_at_us, id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
 -- CreateTicket's idempotency keys: written in the ticket's transaction; a row older than the
 -- key window counts as absent and is purged by created_at_us.
 CREATE TABLE IF NOT EXISTS idempotency_keys (

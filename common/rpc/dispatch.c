@@ -84,6 +84,20 @@ static void dispatch__log(const hd_server *s, const char *method, const char *me
                 "request_id", request_id, "error", msg);
 }
 
+/* The method table's role check, before the request is unpacked (Redis checks a command's flags
+ * before calling it): PERMISSION_DENIED with hd_auth_require's message (the roles needed, the
+ * roles held), then the method's reason when the table gives one. */
+static int dispatch__require_roles(hd_call *call, const rpc_method *m) {
+  if (hd_auth_require(call->principal, m->roles, &call->err) == 0) return 0;
+  if (m->roles_why) {
+    char base[HD_ERR_MSG_MAX];
+    memcpy(base, call->err.msg, sizeof base);
+    base[sizeof base - 1] = '\0';
+    hd_err_set(&call->err, HD_PERMISSION_DENIED, "%s (%s)", base, m->roles_why);
+  }
+  return -1;
+}
+
 void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
   char msg[300];
   char method[200];
@@ -143,6 +157,7 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
     if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, &principal, &call.err) != 0) goto fail;
     call.principal = &principal;
     tenant = principal.tenant;
+    if (m->roles && dispatch__require_roles(&call, m) != 0) goto fail;
   }
   if (!c->payload) {
     hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the call carried no request message");

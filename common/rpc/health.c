@@ -38,7 +38,7 @@ static int health__check(hd_call *call, const ProtobufCMessage *reqm, ProtobufCM
 }
 
 int rpc_health_register(hd_server *s, hd_err *err) {
-  static const hd_method_impl impls[] = {{"Check", health__check, HD_METHOD_PUBLIC}};
+  static const hd_method_impl impls[] = {{"Check", health__check, HD_METHOD_PUBLIC, 0, NULL}};
   return rpc_server_add_methods(s, &grpc__health__v1__health__descriptor, impls, 1, s, err);
 }
 

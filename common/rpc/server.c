@@ -52,7 +52,7 @@ int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
   return 0;
 }
 
-static int server__add_method(hd_server *s, const char *path, hd_handler_fn fn, unsigned flags,
+static int server__add_method(hd_server *s, const char *path, const hd_method_impl *impl,
                               const ProtobufCMessageDescriptor *in,
                               const ProtobufCMessageDescriptor *outd, void *service, hd_err *err) {
   if (s->n_methods == s->cap_methods) {
@@ -72,8 +72,12 @@ static int server__add_method(hd_server *s, const char *path, hd_handler_fn fn, 
     free(m->path);
     return hd_err_set(err, HD_INTERNAL, "gRPC refused to register %s (registered twice?)", path);
   }
-  m->fn = fn;
-  m->flags = flags;
+  if (impl) {
+    m->fn = impl->fn;
+    m->flags = impl->flags;
+    m->roles = impl->roles;
+    m->roles_why = impl->roles_why;
+  }
   m->input = in;
   m->output = outd;
   m->service = service;
@@ -95,6 +99,9 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
     if (!known)
       return hd_err_set(err, HD_INTERNAL, "handler %s is not a method of %s", impls[k].name,
                         desc->name);
+    if ((impls[k].flags & HD_METHOD_PUBLIC) && impls[k].roles)
+      return hd_err_set(err, HD_INTERNAL, "%s is public (no token) and cannot require roles",
+                        impls[k].name);
   }
   for (unsigned i = 0; i < desc->n_methods; i++) {
     const ProtobufCMethodDescriptor *md = &desc->methods[i];
@@ -103,9 +110,7 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
       if (strcmp(impls[k].name, md->name) == 0) impl = &impls[k];
     char path[256];
     snprintf(path, sizeof path, "/%s/%s", desc->name, md->name);
-    if (server__add_method(s, path, impl ? impl->fn : NULL, impl ? impl->flags : 0, md->input,
-                           md->output, service, err) != 0)
-      return -1;
+    if (server__add_method(s, path, impl, md->input, md->output, service, err) != 0) return -1;
   }
   char **names = realloc(s->service_names, (s->n_services + 1) * sizeof *names);
   if (!names)

@@ -42,10 +42,18 @@ typedef int (*hd_handler_fn)(hd_call *call, const ProtobufCMessage *req, Protobu
 
 enum { HD_METHOD_PUBLIC = 1u << 0 /* no token needed */ };
 
+/* One method of a service's table. Its strings are borrowed for the server's life (literals).
+ * roles is what the RPC requires, the way a Redis command's flags are: the dispatcher checks it
+ * after the token and before the request is unpacked, so a caller without one of them gets
+ * PERMISSION_DENIED naming the roles (and roles_why) and the handler never runs. Handlers keep
+ * only the finer rules (the row's owner, its customer, a tenant admin). */
 typedef struct hd_method_impl {
   const char *name; /* the method's name in the .proto, e.g. "CreateTicket" */
   hd_handler_fn fn;
   unsigned flags;
+  unsigned roles;        /* any-of mask of hd_role (auth/auth.h); 0 = any verified caller; none
+                            with HD_METHOD_PUBLIC */
+  const char *roles_why; /* optional: why those roles, added to the refusal in parentheses */
 } hd_method_impl;
 
 /* Per worker-thread state (database and Redis connections, say): init runs once on each worker

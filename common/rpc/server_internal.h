@@ -15,6 +15,8 @@ typedef struct rpc_method {
   void *handle;
   hd_handler_fn fn; /* NULL → UNIMPLEMENTED */
   unsigned flags;
+  unsigned roles;        /* hd_method_impl.roles */
+  const char *roles_why; /* hd_method_impl.roles_why; borrowed */
   const ProtobufCMessageDescriptor *input;
   const ProtobufCMessageDescriptor *output;
   void *service;

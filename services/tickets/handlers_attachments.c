@@ -186,16 +186,11 @@ static int att__add_tx(hd_db *db, void *arg, hd_err *err) {
 /* AddAttachment: the ticket's customer or staff of its tenant; open tickets only. The name and
  * content are checked (and hashed) before any database work; the per-ticket limits are counted
  * under the ticket's row lock. */
-TICKETS_HANDLER(tickets_add_attachment) {
+int tickets_add_attachment(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__AddAttachmentRequest *rq = (const Helpdesk__V1__AddAttachmentRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version))
     return -1;
-  if (rq->expected_version < 0)
-    return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
-                      "expected_version must be 0 (don't check) or the version you saw, got "
-                      "%" PRId64,
-                      rq->expected_version);
   if (rq->content.len == 0 || !rq->content.data)
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       "content is empty: attach a file of at least 1 byte");
@@ -212,7 +207,7 @@ TICKETS_HANDLER(tickets_add_attachment) {
                       &x.content_type, &call->err) ||
       ticket_store_sha256_hex(rq->content.data, rq->content.len, x.sha256, &call->err))
     return -1;
-  if (tk_tx(call, att__add_tx, &x)) return -1;
+  if (hd_call_tx(call, att__add_tx, &x)) return -1;
   *(Helpdesk__V1__Attachment *)resp = *x.out;
   return 0;
 }
@@ -254,16 +249,14 @@ done:
 
 /* ListAttachments: the ticket's customer or staff of its tenant; without the bytes, oldest
  * first. */
-TICKETS_HANDLER(tickets_list_attachments) {
+int tickets_list_attachments(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ListAttachmentsRequest *rq =
       (const Helpdesk__V1__ListAttachmentsRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id))
-    return -1;
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id)) return -1;
   att_list x = {.call = call,
                 .ticket_id = rq->ticket_id,
                 .out = (Helpdesk__V1__ListAttachmentsResponse *)resp};
-  return tk_tx(call, att__list_tx, &x);
+  return hd_call_tx(call, att__list_tx, &x);
 }
 
 /* ---- GetAttachment ---- */
@@ -309,12 +302,11 @@ done:
 
 /* GetAttachment: the ticket's customer or staff of its tenant; the bytes as uploaded. An
  * attachment of another ticket (or tenant) is NOT_FOUND. */
-TICKETS_HANDLER(tickets_get_attachment) {
+int tickets_get_attachment(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__GetAttachmentRequest *rq = (const Helpdesk__V1__GetAttachmentRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      tk_check_id(call, "attachment_id", rq->attachment_id))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_id(call, "attachment_id", rq->attachment_id))
     return -1;
   att_get x = {.call = call, .req = rq, .out = (Helpdesk__V1__GetAttachmentResponse *)resp};
-  return tk_tx(call, att__get_tx, &x);
+  return hd_call_tx(call, att__get_tx, &x);
 }

@@ -79,11 +79,9 @@ static int merge__tx(hd_db *db, void *arg, hd_err *err) {
   if (tk_require_owner_or(c, target, HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR,
                           "MergeTickets (into this target)", err))
     return -1;
-  if (rq->expected_target_version != 0 && rq->expected_target_version != target->version)
-    return hd_err_set(err, HD_ABORTED,
-                      "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
-                      ", you sent %" PRId64,
-                      target->id, target->version, rq->expected_target_version);
+  if (hd_call_check_current("ticket", target->id, target->version, rq->expected_target_version,
+                            err))
+    return -1;
   if (target->merged_into_id != 0)
     return hd_err_set(err, HD_FAILED_PRECONDITION,
                       "ticket %" PRId64 " was itself merged into ticket %" PRId64
@@ -155,14 +153,11 @@ static int merge__tx(hd_db *db, void *arg, hd_err *err) {
 /* Merges 1..TICKET_MERGE_SOURCES_MAX open tickets of the target's customer into an open target
  * (staff who own the target, or a team lead / supervisor). Replies with the target, whose
  * associated_ticket_ids list its merged tickets in ascending order. */
-TICKETS_HANDLER(tickets_merge_tickets) {
+int tickets_merge_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__MergeTicketsRequest *rq = (const Helpdesk__V1__MergeTicketsRequest *)req;
-  if (tk_check_id(call, "target_ticket_id", rq->target_ticket_id)) return -1;
-  if (rq->expected_target_version < 0)
-    return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
-                      "expected_target_version must be 0 (don't check) or the version you read, "
-                      "got %" PRId64,
-                      rq->expected_target_version);
+  if (hd_call_check_id(call, "target_ticket_id", rq->target_ticket_id) ||
+      hd_call_check_version(call, "expected_target_version", rq->expected_target_version))
+    return -1;
   const size_t n = rq->n_source_ticket_ids;
   if (n < 1 || n > TICKET_MERGE_SOURCES_MAX)
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
@@ -189,12 +184,8 @@ TICKETS_HANDLER(tickets_merge_tickets) {
     if (order[i] == order[i - 1])
       return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                         "source_ticket_ids lists ticket %" PRId64 " more than once", order[i]);
-  if (!tk_is_staff(call->principal))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "MergeTickets is for the target's owner or a team_lead or supervisor; "
-                      "customers cannot merge tickets");
   merge_ctx x = {.call = call, .req = rq, .order = order};
-  if (tk_tx(call, merge__tx, &x)) return -1;
+  if (hd_call_tx(call, merge__tx, &x)) return -1;
   *(Helpdesk__V1__Ticket *)resp = *x.out;
   return 0;
 }

@@ -17,29 +17,12 @@
  * team lead / supervisor". */
 #define OWNER_LEADS (HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR)
 
-/* INVALID_ARGUMENT unless v is 0 (don't check) or a version (> 0). */
-static int owner__check_version(hd_call *c, const char *field, int64_t v) {
-  if (v >= 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                    "%s must be 0 (don't check) or the version you read, got %" PRId64, field, v);
-}
-
 /* FAILED_PRECONDITION "cannot <op> a ticket in status CLOSED" unless t is open. */
 static int owner__require_open(const Helpdesk__V1__Ticket *t, const char *op, hd_err *err) {
   const ticket_status s = ticket_status_from_pb(t->status);
   if (ticket_status_is_open(s)) return 0;
   return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot %s a ticket in status %s", op,
                     ticket_status_name(s));
-}
-
-/* PERMISSION_DENIED for a customer before any database work: rpc is for the ticket's owner or
- * a team lead / supervisor. */
-static int owner__require_staff(hd_call *c, const char *rpc) {
-  if (tk_is_staff(c->principal)) return 0;
-  return hd_err_set(&c->err, HD_PERMISSION_DENIED,
-                    "%s is for the ticket's owner or a team_lead or supervisor; customers cannot "
-                    "do it",
-                    rpc);
 }
 
 /* Fills t->followed for the caller (an agent's own follow; false for anyone else). */
@@ -117,17 +100,16 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
 
 /* Hands the ticket to another agent (the owner, a team lead or a supervisor); open tickets only;
  * the optional note becomes an internal record. Replies with the ticket after the change. */
-TICKETS_HANDLER(tickets_transfer_ticket) {
+int tickets_transfer_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__TransferTicketRequest *rq = (const Helpdesk__V1__TransferTicketRequest *)req;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      owner__check_version(call, "expected_version", rq->expected_version) ||
-      tk_check_text(call, "new_owner_id", rq->new_owner_id, 1, TICKET_USER_ID_MAX) ||
-      tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
-      tk_check_text(call, "note", rq->note, 0, TICKET_TEXT_MAX) ||
-      owner__require_staff(call, "TransferTicket"))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_text(call, "new_owner_id", rq->new_owner_id, 1, TICKET_USER_ID_MAX) ||
+      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_text(call, "note", rq->note, 0, TICKET_TEXT_MAX))
     return -1;
   transfer_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, transfer__tx, &x)) return -1;
+  if (hd_call_tx(call, transfer__tx, &x)) return -1;
   owner__reply(resp, x.out);
   return 0;
 }
@@ -184,29 +166,25 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
 
 /* Makes owner_id the owner: a team lead, supervisor or service (routing's claim, with its fence)
  * assigns any open ticket to anyone; an agent takes an unowned one for themself. */
-TICKETS_HANDLER(tickets_assign_ticket) {
+int tickets_assign_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__AssignTicketRequest *rq = (const Helpdesk__V1__AssignTicketRequest *)req;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      owner__check_version(call, "expected_version", rq->expected_version) ||
-      tk_check_text(call, "owner_id", rq->owner_id, 1, TICKET_USER_ID_MAX) ||
-      tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_text(call, "owner_id", rq->owner_id, 1, TICKET_USER_ID_MAX) ||
+      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX))
     return -1;
   if (rq->fence < 0)
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       "fence must be 0 (none) or the routing claim's fencing token, got %" PRId64,
                       rq->fence);
   const hd_principal *p = call->principal;
-  if (!(p->roles & (ASSIGN_ANY | HD_ROLE_AGENT)))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "AssignTicket is for a team_lead, supervisor or service (routing's claim); "
-                      "an agent may assign an unowned ticket to themself");
   if (!(p->roles & ASSIGN_ANY) && strcmp(rq->owner_id, p->user_id) != 0)
     return hd_err_set(&call->err, HD_PERMISSION_DENIED,
                       "an agent may only assign a ticket to themself (you are %s, owner_id is %s); "
                       "a team_lead or supervisor assigns tickets to others",
                       p->user_id, rq->owner_id);
   assign_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, assign__tx, &x)) return -1;
+  if (hd_call_tx(call, assign__tx, &x)) return -1;
   owner__reply(resp, x.out);
   return 0;
 }
@@ -255,14 +233,13 @@ static int upgrade__tx(hd_db *db, void *arg, hd_err *err) {
 
 /* Raises an open ticket's level by one and flags its title "[Upgraded L<n>] <subject>" (the
  * owner, a team lead or a supervisor). */
-TICKETS_HANDLER(tickets_upgrade_ticket) {
+int tickets_upgrade_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__UpgradeTicketRequest *rq = (const Helpdesk__V1__UpgradeTicketRequest *)req;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      owner__check_version(call, "expected_version", rq->expected_version) ||
-      owner__require_staff(call, "UpgradeTicket"))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version))
     return -1;
   upgrade_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, upgrade__tx, &x)) return -1;
+  if (hd_call_tx(call, upgrade__tx, &x)) return -1;
   owner__reply(resp, x.out);
   return 0;
 }
@@ -369,15 +346,14 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
 
 /* Records a reminder to the owner of an open ticket through the tenant's configured channel (the
  * ticket's customer or any staff may ask); the outbox event sends it. Replies with the Urge. */
-TICKETS_HANDLER(tickets_urge_ticket) {
+int tickets_urge_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__UrgeTicketRequest *rq = (const Helpdesk__V1__UrgeTicketRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      tk_check_enum(call, "channel", &helpdesk__v1__reminder_channel__descriptor, (int)rq->channel,
-                    true))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_enum(call, "channel", &helpdesk__v1__reminder_channel__descriptor,
+                         (int)rq->channel, true))
     return -1;
   urge_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, urge__tx, &x)) return -1;
+  if (hd_call_tx(call, urge__tx, &x)) return -1;
   *(Helpdesk__V1__Urge *)resp = x.out;
   return 0;
 }
@@ -414,19 +390,15 @@ static int category__tx(hd_db *db, void *arg, hd_err *err) {
 
 /* Sets the ticket's complexity category (a KPI weight): team leads and supervisors only. Any
  * status: a finished ticket is still categorised for the KPI. */
-TICKETS_HANDLER(tickets_set_category) {
+int tickets_set_category(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__SetCategoryRequest *rq = (const Helpdesk__V1__SetCategoryRequest *)req;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      owner__check_version(call, "expected_version", rq->expected_version) ||
-      tk_check_enum(call, "category", &helpdesk__v1__category__descriptor, (int)rq->category,
-                    false))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_enum(call, "category", &helpdesk__v1__category__descriptor, (int)rq->category,
+                         false))
     return -1;
-  if (!(call->principal->roles & OWNER_LEADS))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "SetCategory is for a team_lead or supervisor; %s may not set categories",
-                      call->principal->user_id);
   category_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, category__tx, &x)) return -1;
+  if (hd_call_tx(call, category__tx, &x)) return -1;
   owner__reply(resp, x.out);
   return 0;
 }

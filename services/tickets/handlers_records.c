@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "page_token.h"
+#include "rpc/page.h"
 #include "ticket_call.h"
 #include "ticket_enum.h"
 #include "ticket_handlers.h"
@@ -15,17 +15,7 @@
 #define RECORDS_PAGE_TEXT_MAX \
   (4u << 20) /* text bytes of one list page (replies are capped at 8 MiB) */
 
-#define RECORDS_SCOPE_MAX 160 /* "<list>|<tenant>|<ticket id>" */
-
 /* ---- shared by the three kinds of rows ---- */
-
-/* INVALID_ARGUMENT unless expected_version is 0 (don't check) or a possible version. */
-static int records__check_version(hd_call *c, int64_t expected_version) {
-  if (expected_version >= 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                    "expected_version must be 0 (don't check) or the version you saw, got %" PRId64,
-                    expected_version);
-}
 
 /* FAILED_PRECONDITION "ticket 42 is CLOSED: <then>" unless t is open. */
 static int records__require_open(const Helpdesk__V1__Ticket *t, const char *then, hd_err *err) {
@@ -55,33 +45,15 @@ static int records__child_added(hd_call *c, hd_db *db, const ticket_locked *row,
                                      id, now_us, err);
 }
 
-/* Where a list of one ticket's rows starts: the page size and the id after which it continues,
- * from the request's page (checked before any database work). scope names the list, the tenant
- * and the ticket, so a token cannot continue another list. */
-typedef struct records__page {
-  size_t size;
-  int64_t after_id; /* 0 = from the start */
-  char scope[RECORDS_SCOPE_MAX];
-  size_t scope_len;
-} records__page;
-
-/* Fills *out from the request's page (NULL: the first page of PAGE_SIZE_DEFAULT). 0, or -1 with
- * call->err INVALID_ARGUMENT for a bad size or a token of another list. */
+/* Where a list of one ticket's rows starts, from the request's page (checked before any
+ * database work): its scope is the list, the tenant and the ticket, so a token cannot continue
+ * another list. 0, or -1 with call->err INVALID_ARGUMENT. */
 static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
-                               const Helpdesk__V1__PageRequest *req, records__page *out) {
-  const int n =
-      snprintf(out->scope, sizeof out->scope, "%s|%s|%" PRId64, list, tk_tenant(c), ticket_id);
-  if (n < 0 || (size_t)n >= sizeof out->scope)
-    return hd_err_set(&c->err, HD_INTERNAL, "list scope does not fit its buffer");
-  out->scope_len = (size_t)n;
-  out->after_id = 0;
-  if (page_size_resolve(req ? req->page_size : 0, &out->size, &c->err)) return -1;
-  const char *token = req ? req->page_token : NULL;
-  if (!token || !*token) return 0;
-  page_pos pos;
-  if (page_token_decode(token, strlen(token), out->scope, out->scope_len, &pos, &c->err)) return -1;
-  out->after_id = pos.id;
-  return 0;
+                               const Helpdesk__V1__PageRequest *req, hd_page *out) {
+  hd_page_scope scope;
+  hd_page_scope_init(&scope, list, tk_tenant(c));
+  hd_page_scope_int(&scope, ticket_id);
+  return hd_page_start_pb(req, &scope, out, &c->err);
 }
 
 /* Runs sql (parameters: tenant, ticket id, after id, limit; its first column the row id, ordered
@@ -90,17 +62,17 @@ static int records__page_start(hd_call *c, const char *list, int64_t ticket_id,
  * the arena. A page also ends early, with a token, once the text in column text_col adds up to
  * RECORDS_PAGE_TEXT_MAX bytes (at least one row a page): 500 records of 20,000 four-byte
  * characters would not fit a reply. */
-static int records__page_query(hd_call *c, hd_db *db, int64_t ticket_id, const records__page *pg,
+static int records__page_query(hd_call *c, hd_db *db, int64_t ticket_id, const hd_page *pg,
                                const char *sql, size_t text_col, hd_db_rows **rows, size_t *shown,
                                char **next, hd_err *err) {
   *rows = NULL;
   *shown = 0;
   *next = "";
-  const hd_db_param p[] = {hd_db_text(tk_tenant(c)), hd_db_int(ticket_id), hd_db_int(pg->after_id),
-                           hd_db_int((int64_t)pg->size + 1)};
-  if (hd_db_query(db, sql, p, 4, pg->size + 1, rows, err)) return -1;
+  const hd_db_param p[] = {hd_db_text(tk_tenant(c)), hd_db_int(ticket_id), hd_db_int(pg->after.id),
+                           hd_db_int(hd_page_fetch(pg))};
+  if (hd_db_query(db, sql, p, 4, (size_t)hd_page_fetch(pg), rows, err)) return -1;
   const size_t count = hd_db_rows_count(*rows);
-  size_t n = count > pg->size ? pg->size : count, bytes = 0;
+  size_t n = hd_page_shown(pg, count), bytes = 0;
   for (size_t i = 0; i < n; i++) {
     size_t len = 0;
     hd_db_str(*rows, i, text_col, &len);
@@ -112,8 +84,8 @@ static int records__page_query(hd_call *c, hd_db *db, int64_t ticket_id, const r
   }
   *shown = n;
   if (count <= n) return 0;
-  const page_pos pos = {.key = 0, .id = hd_db_i64(*rows, n - 1, 0)};
-  return page_token_encode(&pos, pg->scope, pg->scope_len, c->arena, next, err);
+  return hd_page_next(pg, &(const hd_page_pos){.id = hd_db_i64(*rows, n - 1, 0)}, c->arena, next,
+                      err);
 }
 
 /* A copy of a cell in the arena ("" for NULL); NULL when the arena is full. */
@@ -121,13 +93,6 @@ static char *records__cell(hd_call *c, const hd_db_rows *rows, size_t r, size_t 
   size_t len = 0;
   const char *s = hd_db_str(rows, r, col, &len);
   return hd_arena_strndup(c->arena, s, len);
-}
-
-/* A PageInfo carrying next (borrowed from the arena); NULL when the arena is full. */
-static Helpdesk__V1__PageInfo *records__page_info(hd_call *c, char *next) {
-  Helpdesk__V1__PageInfo *pi = hd_arena_new_message(c->arena, &helpdesk__v1__page_info__descriptor);
-  if (pi) pi->next_page_token = next;
-  return pi;
 }
 
 /* ---- comments ---- */
@@ -158,23 +123,18 @@ static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
                               "comment", x->out->id, ev, 1, now, err);
 }
 
-/* AddComment: the ticket's customer or staff of its tenant; open tickets only. The status does
- * not change (replies that drive it are ReplyToTicket and AddCustomerReply). */
-TICKETS_HANDLER(tickets_add_comment) {
+/* AddComment: staff of the ticket's tenant (a customer's message is an answer and goes through
+ * AddCustomerReply, which moves the ticket to FEEDBACK and stops the follow-ups: the method
+ * table refuses customers); open tickets only. The status does not change (replies that drive
+ * it are ReplyToTicket and AddCustomerReply). */
+int tickets_add_comment(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__AddCommentRequest *rq = (const Helpdesk__V1__AddCommentRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER)) return -1;
-  /* A customer's message is an answer: it must move the ticket to FEEDBACK and stop the
-   * follow-ups, or the timers would chase (and close) a ticket the customer did answer. */
-  if (tk_is_customer_only(call->principal))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "customers answer with AddCustomerReply (it moves the ticket to FEEDBACK and "
-                      "stops the follow-ups); AddComment is for staff");
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      records__check_version(call, rq->expected_version) ||
-      tk_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
     return -1;
   comment_add x = {.call = call, .req = rq};
-  if (tk_tx(call, comment__add_tx, &x)) return -1;
+  if (hd_call_tx(call, comment__add_tx, &x)) return -1;
   *(Helpdesk__V1__Comment *)resp = *x.out;
   return 0;
 }
@@ -182,7 +142,7 @@ TICKETS_HANDLER(tickets_add_comment) {
 typedef struct comment_list {
   hd_call *call;
   int64_t ticket_id;
-  const records__page *page;
+  const hd_page *page;
   Helpdesk__V1__ListCommentsResponse *out;
 } comment_list;
 
@@ -217,8 +177,7 @@ static int comment__list_tx(hd_db *db, void *arg, hd_err *err) {
     if (!m->author_id || !m->author_role || !m->body) goto too_large;
     items[i] = m;
   }
-  x->out->page = records__page_info(c, next);
-  if (!x->out->page) goto too_large;
+  if (hd_page_info(c->arena, next, &x->out->page, err)) goto too_large;
   x->out->comments = items;
   x->out->n_comments = shown;
   rc = 0;
@@ -231,18 +190,17 @@ done:
 }
 
 /* ListComments: the ticket's customer or staff of its tenant; oldest first. */
-TICKETS_HANDLER(tickets_list_comments) {
+int tickets_list_comments(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ListCommentsRequest *rq = (const Helpdesk__V1__ListCommentsRequest *)req;
-  records__page page;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+  hd_page page;
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       records__page_start(call, "comments", rq->ticket_id, rq->page, &page))
     return -1;
   comment_list x = {.call = call,
                     .ticket_id = rq->ticket_id,
                     .page = &page,
                     .out = (Helpdesk__V1__ListCommentsResponse *)resp};
-  return tk_tx(call, comment__list_tx, &x);
+  return hd_call_tx(call, comment__list_tx, &x);
 }
 
 /* ---- internal records ---- */
@@ -288,16 +246,16 @@ static int record__add_tx(hd_db *db, void *arg, hd_err *err) {
 
 /* AddInternalRecord: the ticket's owner or a tenant_admin; closed tickets too (notes written
  * after the fact). */
-TICKETS_HANDLER(tickets_add_internal_record) {
+int tickets_add_internal_record(hd_call *call, const ProtobufCMessage *req,
+                                ProtobufCMessage *resp) {
   const Helpdesk__V1__AddInternalRecordRequest *rq =
       (const Helpdesk__V1__AddInternalRecordRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      records__check_version(call, rq->expected_version) ||
-      tk_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
     return -1;
   record_add x = {.call = call, .req = rq};
-  if (tk_tx(call, record__add_tx, &x)) return -1;
+  if (hd_call_tx(call, record__add_tx, &x)) return -1;
   *(Helpdesk__V1__InternalRecord *)resp = *x.out;
   return 0;
 }
@@ -305,7 +263,7 @@ TICKETS_HANDLER(tickets_add_internal_record) {
 typedef struct record_list {
   hd_call *call;
   int64_t ticket_id;
-  const records__page *page;
+  const hd_page *page;
   Helpdesk__V1__ListInternalRecordsResponse *out;
 } record_list;
 
@@ -342,8 +300,7 @@ static int record__list_tx(hd_db *db, void *arg, hd_err *err) {
     if (!m->author_id || !m->body) goto too_large;
     items[i] = m;
   }
-  x->out->page = records__page_info(c, next);
-  if (!x->out->page) goto too_large;
+  if (hd_page_info(c->arena, next, &x->out->page, err)) goto too_large;
   x->out->records = items;
   x->out->n_records = shown;
   rc = 0;
@@ -357,19 +314,19 @@ done:
 }
 
 /* ListInternalRecords: the ticket's owner or a tenant_admin; oldest first. */
-TICKETS_HANDLER(tickets_list_internal_records) {
+int tickets_list_internal_records(hd_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp) {
   const Helpdesk__V1__ListInternalRecordsRequest *rq =
       (const Helpdesk__V1__ListInternalRecordsRequest *)req;
-  records__page page;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+  hd_page page;
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       records__page_start(call, "internal_records", rq->ticket_id, rq->page, &page))
     return -1;
   record_list x = {.call = call,
                    .ticket_id = rq->ticket_id,
                    .page = &page,
                    .out = (Helpdesk__V1__ListInternalRecordsResponse *)resp};
-  return tk_tx(call, record__list_tx, &x);
+  return hd_call_tx(call, record__list_tx, &x);
 }
 
 /* ---- consents ---- */
@@ -417,19 +374,19 @@ static int consent__add_tx(hd_db *db, void *arg, hd_err *err) {
 
 /* RecordConsent: staff record what the customer allowed, in the customer's words; open tickets
  * only. */
-TICKETS_HANDLER(tickets_record_consent) {
+int tickets_record_consent(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__RecordConsentRequest *rq = (const Helpdesk__V1__RecordConsentRequest *)req;
-  if (hd_call_require(call, HD_ROLES_STAFF) || tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      records__check_version(call, rq->expected_version) ||
-      tk_check_enum(call, "scope", &helpdesk__v1__consent_scope__descriptor, (int)rq->scope,
-                    false) ||
-      tk_check_text(call, "customer_words", rq->customer_words, 1, TICKET_CONSENT_WORDS_MAX))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_enum(call, "scope", &helpdesk__v1__consent_scope__descriptor, (int)rq->scope,
+                         false) ||
+      hd_call_check_text(call, "customer_words", rq->customer_words, 1, TICKET_CONSENT_WORDS_MAX))
     return -1;
   consent_add x = {
       .call = call,
       .req = rq,
       .scope = ticket_enum_name(&helpdesk__v1__consent_scope__descriptor, (int)rq->scope)};
-  if (tk_tx(call, consent__add_tx, &x)) return -1;
+  if (hd_call_tx(call, consent__add_tx, &x)) return -1;
   Helpdesk__V1__Consent *out = (Helpdesk__V1__Consent *)resp;
   out->id = x.id;
   out->ticket_id = rq->ticket_id;
@@ -445,7 +402,7 @@ TICKETS_HANDLER(tickets_record_consent) {
 typedef struct consent_list {
   hd_call *call;
   int64_t ticket_id;
-  const records__page *page;
+  const hd_page *page;
   Helpdesk__V1__ListConsentsResponse *out;
 } consent_list;
 
@@ -487,8 +444,7 @@ static int consent__list_tx(hd_db *db, void *arg, hd_err *err) {
     if (!m->customer_words || !m->recorded_by) goto too_large;
     items[i] = m;
   }
-  x->out->page = records__page_info(c, next);
-  if (!x->out->page) goto too_large;
+  if (hd_page_info(c->arena, next, &x->out->page, err)) goto too_large;
   x->out->consents = items;
   x->out->n_consents = shown;
   rc = 0;
@@ -501,16 +457,15 @@ done:
 }
 
 /* ListConsents: staff of the tenant and the ticket's customer; oldest first. */
-TICKETS_HANDLER(tickets_list_consents) {
+int tickets_list_consents(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ListConsentsRequest *rq = (const Helpdesk__V1__ListConsentsRequest *)req;
-  records__page page;
-  if (hd_call_require(call, HD_ROLES_STAFF | HD_ROLE_CUSTOMER) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id) ||
+  hd_page page;
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       records__page_start(call, "consents", rq->ticket_id, rq->page, &page))
     return -1;
   consent_list x = {.call = call,
                     .ticket_id = rq->ticket_id,
                     .page = &page,
                     .out = (Helpdesk__V1__ListConsentsResponse *)resp};
-  return tk_tx(call, consent__list_tx, &x);
+  return hd_call_tx(call, consent__list_tx, &x);
 }

@@ -16,24 +16,11 @@
 
 /* ---- shared checks ---- */
 
-/* INVALID_ARGUMENT unless expected_version is 0 (don't check) or a version (>= 1). */
-static int status__check_expected(hd_call *c, int64_t expected) {
-  if (expected >= 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                    "expected_version must be 0 (don't check) or the version you read, "
-                    "got %" PRId64,
-                    expected);
-}
-
 /* ABORTED when the caller's expected_version is stale. Checked right after the ticket is locked,
  * so a caller who saw an older ticket is told so before anything is judged on the newer one
  * (ticket_store_update checks it again). */
 static int status__check_version(const Helpdesk__V1__Ticket *t, int64_t expected, hd_err *err) {
-  if (expected == 0 || expected == t->version) return 0;
-  return hd_err_set(err, HD_ABORTED,
-                    "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
-                    ", you sent %" PRId64,
-                    t->id, t->version, expected);
+  return hd_call_check_current("ticket", t->id, t->version, expected, err);
 }
 
 /* The caller is the ticket's customer. */
@@ -108,7 +95,7 @@ static ticket_op reply__op(Helpdesk__V1__ReplyIntent intent, int64_t follow_ups_
     case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FOLLOW_UP:
       return follow_ups_sent + 1 >= follow_ups ? TICKET_OP_FOLLOW_UP_LAST : TICKET_OP_FOLLOW_UP;
     case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FINAL_ANSWER:
-    default: /* checked by tk_check_enum before */
+    default: /* checked by hd_call_check_enum before */
       return TICKET_OP_FINAL_ANSWER;
   }
 }
@@ -180,21 +167,21 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
   return 0;
 }
 
-TICKETS_HANDLER(tickets_reply_to_ticket) {
+int tickets_reply_to_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ReplyToTicketRequest *rq = (const Helpdesk__V1__ReplyToTicketRequest *)req;
   Helpdesk__V1__ReplyToTicketResponse *out = (Helpdesk__V1__ReplyToTicketResponse *)resp;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      status__check_expected(call, rq->expected_version) ||
-      tk_check_enum(call, "intent", &helpdesk__v1__reply_intent__descriptor, (int)rq->intent,
-                    false) ||
-      tk_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_enum(call, "intent", &helpdesk__v1__reply_intent__descriptor, (int)rq->intent,
+                         false) ||
+      hd_call_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
     return -1;
   if (rq->resolved && rq->intent != HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FINAL_ANSWER)
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       "resolved may only be set with intent FINAL_ANSWER, not %s",
                       ticket_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)rq->intent));
   reply_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, reply__tx, &x)) return -1;
+  if (hd_call_tx(call, reply__tx, &x)) return -1;
   status__wake(call, rq->ticket_id, &x.timer);
   out->ticket = x.ticket;
   out->comment = x.comment;
@@ -251,16 +238,16 @@ static int customer_reply__tx(hd_db *db, void *arg, hd_err *err) {
       &ch, now, &actor, c->arena, &x->ticket, err);
 }
 
-TICKETS_HANDLER(tickets_add_customer_reply) {
+int tickets_add_customer_reply(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__AddCustomerReplyRequest *rq =
       (const Helpdesk__V1__AddCustomerReplyRequest *)req;
   Helpdesk__V1__AddCustomerReplyResponse *out = (Helpdesk__V1__AddCustomerReplyResponse *)resp;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      status__check_expected(call, rq->expected_version) ||
-      tk_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_text(call, "body", rq->body, 1, TICKET_TEXT_MAX))
     return -1;
   customer_reply_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, customer_reply__tx, &x)) return -1;
+  if (hd_call_tx(call, customer_reply__tx, &x)) return -1;
   out->ticket = x.ticket;
   out->comment = x.comment;
   return 0;
@@ -342,7 +329,8 @@ static int case_op__tx(hd_db *db, void *arg, hd_err *err) {
  * hands out the ticket after the change. */
 static int case_op__run(hd_call *call, ProtobufCMessage *resp, const char *rpc, ticket_op op,
                         const char *event_type, int64_t ticket_id, int64_t expected_version) {
-  if (tk_check_id(call, "ticket_id", ticket_id) || status__check_expected(call, expected_version))
+  if (hd_call_check_id(call, "ticket_id", ticket_id) ||
+      hd_call_check_version(call, "expected_version", expected_version))
     return -1;
   case_op_ctx x = {.call = call,
                    .rpc = rpc,
@@ -350,38 +338,38 @@ static int case_op__run(hd_call *call, ProtobufCMessage *resp, const char *rpc, 
                    .event_type = event_type,
                    .ticket_id = ticket_id,
                    .expected_version = expected_version};
-  if (tk_tx(call, case_op__tx, &x)) return -1;
+  if (hd_call_tx(call, case_op__tx, &x)) return -1;
   status__wake(call, ticket_id, &x.timer);
   /* resp is an initialised Ticket; the store's copy lives in the same arena. */
   *(Helpdesk__V1__Ticket *)resp = *x.ticket;
   return 0;
 }
 
-TICKETS_HANDLER(tickets_close_ticket) {
+int tickets_close_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__CloseTicketRequest *rq = (const Helpdesk__V1__CloseTicketRequest *)req;
   return case_op__run(call, resp, "CloseTicket", TICKET_OP_CLOSE, TICKET_EVENT_CLOSED,
                       rq->ticket_id, rq->expected_version);
 }
 
-TICKETS_HANDLER(tickets_cancel_ticket) {
+int tickets_cancel_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__CancelTicketRequest *rq = (const Helpdesk__V1__CancelTicketRequest *)req;
   return case_op__run(call, resp, "CancelTicket", TICKET_OP_CANCEL, TICKET_EVENT_CANCELLED,
                       rq->ticket_id, rq->expected_version);
 }
 
-TICKETS_HANDLER(tickets_suspend_ticket) {
+int tickets_suspend_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__SuspendTicketRequest *rq = (const Helpdesk__V1__SuspendTicketRequest *)req;
   return case_op__run(call, resp, "SuspendTicket", TICKET_OP_SUSPEND, TICKET_EVENT_SUSPENDED,
                       rq->ticket_id, rq->expected_version);
 }
 
-TICKETS_HANDLER(tickets_resume_ticket) {
+int tickets_resume_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ResumeTicketRequest *rq = (const Helpdesk__V1__ResumeTicketRequest *)req;
   return case_op__run(call, resp, "ResumeTicket", TICKET_OP_RESUME, TICKET_EVENT_RESUMED,
                       rq->ticket_id, rq->expected_version);
 }
 
-TICKETS_HANDLER(tickets_restart_ticket) {
+int tickets_restart_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__RestartTicketRequest *rq = (const Helpdesk__V1__RestartTicketRequest *)req;
   return case_op__run(call, resp, "RestartTicket", TICKET_OP_RESTART, TICKET_EVENT_RESTARTED,
                       rq->ticket_id, rq->expected_version);

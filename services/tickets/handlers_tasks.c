@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "page_token.h"
+#include "rpc/page.h"
 #include "ticket_call.h"
 #include "ticket_enum.h"
 #include "ticket_handlers.h"
@@ -40,24 +40,6 @@ static const char SQL_TASK_UPDATE[] =
 static const char SQL_TASK_LIST[] = "SELECT " TASK_COLS
                                     " FROM tasks WHERE tenant = ? AND ticket_id = ? AND id > ? "
                                     "ORDER BY id LIMIT ?";
-
-#define TASKS_SCOPE_MAX 128
-
-/* PERMISSION_DENIED for anyone but staff, before any database work. */
-static int tasks__require_staff(hd_call *c, const char *rpc) {
-  if (tk_is_staff(c->principal)) return 0;
-  return hd_err_set(&c->err, HD_PERMISSION_DENIED,
-                    "%s is for staff (agent, team_lead, supervisor, tenant_admin, service); case "
-                    "tasks are internal",
-                    rpc);
-}
-
-/* INVALID_ARGUMENT unless v is 0 (don't check) or a version (> 0). */
-static int tasks__check_version(hd_call *c, const char *field, int64_t v) {
-  if (v >= 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                    "%s must be 0 (don't check) or the version you read, got %" PRId64, field, v);
-}
 
 static int tasks__check_due(hd_call *c, int64_t due_us) {
   if (due_us >= 0) return 0;
@@ -186,17 +168,17 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
 }
 
 /* Adds an OPEN task to an open ticket (staff). Replies with the task (version 1). */
-TICKETS_HANDLER(tickets_create_task) {
+int tickets_create_task(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__CreateTaskRequest *rq = (const Helpdesk__V1__CreateTaskRequest *)req;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      tasks__check_version(call, "expected_version", rq->expected_version) ||
-      tk_check_text(call, "title", rq->title, 1, TICKET_TASK_TITLE_MAX) ||
-      tk_check_text(call, "department", rq->department, 1, TICKET_DEPARTMENT_MAX) ||
-      tk_check_text(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
-      tasks__check_due(call, rq->due_time_us) || tasks__require_staff(call, "CreateTask"))
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_text(call, "title", rq->title, 1, TICKET_TASK_TITLE_MAX) ||
+      hd_call_check_text(call, "department", rq->department, 1, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_text(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
+      tasks__check_due(call, rq->due_time_us))
     return -1;
   create_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, create__tx, &x)) return -1;
+  if (hd_call_tx(call, create__tx, &x)) return -1;
   *(Helpdesk__V1__Task *)resp = *x.out;
   return 0;
 }
@@ -231,13 +213,7 @@ static int update__tx(hd_db *db, void *arg, hd_err *err) {
   }
   Helpdesk__V1__Task *task;
   if (tasks__to_proto(rows, 0, c->arena, &task, err)) goto done;
-  if (rq->expected_version != 0 && rq->expected_version != task->version) {
-    hd_err_set(err, HD_ABORTED,
-               "task %" PRId64 " was changed by someone else: version is now %" PRId64
-               ", you sent %" PRId64,
-               task->id, task->version, rq->expected_version);
-    goto done;
-  }
+  if (hd_call_check_current("task", task->id, task->version, rq->expected_version, err)) goto done;
   if (rq->title && rq->title[0]) task->title = rq->title;
   if (rq->department && rq->department[0]) task->department = rq->department;
   if (rq->assignee_id && rq->assignee_id[0]) task->assignee_id = rq->assignee_id;
@@ -283,15 +259,16 @@ done:
 
 /* Changes the given fields of a task (staff); expected_version guards the task. Works on a ticket
  * in any status, so a task can still be finished after its ticket closed. */
-TICKETS_HANDLER(tickets_update_task) {
+int tickets_update_task(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__UpdateTaskRequest *rq = (const Helpdesk__V1__UpdateTaskRequest *)req;
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) || tk_check_id(call, "task_id", rq->task_id) ||
-      tasks__check_version(call, "expected_version", rq->expected_version) ||
-      tk_check_text(call, "title", rq->title, 0, TICKET_TASK_TITLE_MAX) ||
-      tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
-      tk_check_text(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
-      tk_check_enum(call, "status", &helpdesk__v1__task_status__descriptor, (int)rq->status,
-                    true) ||
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_call_check_id(call, "task_id", rq->task_id) ||
+      hd_call_check_version(call, "expected_version", rq->expected_version) ||
+      hd_call_check_text(call, "title", rq->title, 0, TICKET_TASK_TITLE_MAX) ||
+      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_text(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
+      hd_call_check_enum(call, "status", &helpdesk__v1__task_status__descriptor, (int)rq->status,
+                         true) ||
       tasks__check_due(call, rq->due_time_us))
     return -1;
   const bool has_assignee = rq->assignee_id && rq->assignee_id[0];
@@ -308,9 +285,8 @@ TICKETS_HANDLER(tickets_update_task) {
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       "nothing to change: set title, department, assignee_id, status, due_time_us, "
                       "clear_assignee or clear_due_time");
-  if (tasks__require_staff(call, "UpdateTask")) return -1;
   update_ctx x = {.call = call, .req = rq};
-  if (tk_tx(call, update__tx, &x)) return -1;
+  if (hd_call_tx(call, update__tx, &x)) return -1;
   *(Helpdesk__V1__Task *)resp = *x.out;
   return 0;
 }
@@ -318,57 +294,42 @@ TICKETS_HANDLER(tickets_update_task) {
 /* ---- ListTasks ---- */
 
 /* The ticket's tasks, oldest first, one page (staff). */
-TICKETS_HANDLER(tickets_list_tasks) {
+int tickets_list_tasks(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ListTasksRequest *rq = (const Helpdesk__V1__ListTasksRequest *)req;
   Helpdesk__V1__ListTasksResponse *out = (Helpdesk__V1__ListTasksResponse *)resp;
   hd_db *db = tk_db(call);
   const char *tenant = tk_tenant(call);
   hd_db_rows *rows = NULL;
   int rc = -1;
-  size_t size = 0;
-  const int32_t page_size = rq->page ? rq->page->page_size : 0;
-  const char *token = rq->page && rq->page->page_token ? rq->page->page_token : "";
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      page_size_resolve(page_size, &size, &call->err) ||
-      tk_check_text(call, "page_token", token, 0, PAGE_TOKEN_MAX) ||
-      tasks__require_staff(call, "ListTasks"))
-    goto done;
-  char scope[TASKS_SCOPE_MAX];
-  const int scope_len = snprintf(scope, sizeof scope, "tasks|%s|%" PRId64, tenant, rq->ticket_id);
-  if (scope_len < 0 || (size_t)scope_len >= sizeof scope) {
-    hd_err_set(&call->err, HD_INTERNAL, "task list scope does not fit its buffer");
-    goto done;
-  }
-  page_pos after = {0};
-  if (token[0] &&
-      page_token_decode(token, strlen(token), scope, (size_t)scope_len, &after, &call->err))
+  hd_page pg;
+  hd_page_scope scope;
+  hd_page_scope_init(&scope, "tasks", tenant);
+  hd_page_scope_int(&scope, rq->ticket_id);
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
+      hd_page_start_pb(rq->page, &scope, &pg, &call->err))
     goto done;
   Helpdesk__V1__Ticket *t;
   if (tk_ticket_load(call, db, rq->ticket_id, false, &t, NULL, &call->err)) goto done;
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(t->id), hd_db_int(after.id),
-                           hd_db_int((int64_t)size + 1)};
-  if (hd_db_query(db, SQL_TASK_LIST, p, 4, size + 1, &rows, &call->err)) goto done;
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(t->id), hd_db_int(pg.after.id),
+                           hd_db_int(hd_page_fetch(&pg))};
+  if (hd_db_query(db, SQL_TASK_LIST, p, 4, (size_t)hd_page_fetch(&pg), &rows, &call->err))
+    goto done;
   const size_t count = hd_db_rows_count(rows);
-  const size_t shown = count > size ? size : count;
-  Helpdesk__V1__PageInfo *page =
-      hd_arena_new_message(call->arena, &helpdesk__v1__page_info__descriptor);
+  const size_t shown = hd_page_shown(&pg, count);
   Helpdesk__V1__Task **tasks = HD_ARENA_ARRAY(call->arena, Helpdesk__V1__Task *, shown ? shown : 1);
-  if (!page || !tasks) {
+  if (!tasks) {
     hd_err_set(&call->err, HD_RESOURCE_EXHAUSTED, "out of memory listing tasks");
     goto done;
   }
   for (size_t i = 0; i < shown; i++)
     if (tasks__to_proto(rows, i, call->arena, &tasks[i], &call->err)) goto done;
-  page->next_page_token = "";
-  if (count > size) {
-    const page_pos pos = {.key = 0, .id = tasks[shown - 1]->id};
-    if (page_token_encode(&pos, scope, (size_t)scope_len, call->arena, &page->next_page_token,
-                          &call->err))
-      goto done;
-  }
+  char *next = "";
+  if (hd_page_next(&pg, count > shown ? &(const hd_page_pos){.id = tasks[shown - 1]->id} : NULL,
+                   call->arena, &next, &call->err) ||
+      hd_page_info(call->arena, next, &out->page, &call->err))
+    goto done;
   out->tasks = tasks;
   out->n_tasks = shown;
-  out->page = page;
   rc = 0;
 done:
   hd_db_rows_free(rows);

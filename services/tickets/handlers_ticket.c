@@ -5,13 +5,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "page_token.h"
+#include "rpc/page.h"
 #include "tenant_settings.h"
 #include "ticket_call.h"
 #include "ticket_handlers.h"
-
-/* Who may follow a ticket: a person working tickets, not a service or a customer. */
-#define FOLLOWERS (HD_ROLE_AGENT | HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR)
+#include "ticket_query.h"
 
 /* ---- shared by the handlers of this file ---- */
 
@@ -19,28 +17,6 @@
 static int ticket__failed(hd_call *c) {
   if (c->err.code == HD_OK) hd_err_set(&c->err, HD_INTERNAL, "reading tickets failed");
   return -1;
-}
-
-/* Checks a PageRequest (NULL = the defaults) before any database work: the size rule and the
- * token's length. *size and *token (borrowed from page, or "") for the store. 0 / -1. */
-static int ticket__check_page(hd_call *c, const Helpdesk__V1__PageRequest *page, int32_t *size,
-                              const char **token) {
-  size_t resolved = 0;
-  *size = page ? page->page_size : 0;
-  *token = page && page->page_token ? page->page_token : "";
-  if (page_size_resolve(*size, &resolved, &c->err)) return -1;
-  return tk_check_text(c, "page.page_token", *token, 0, PAGE_TOKEN_MAX);
-}
-
-/* A PageInfo in the call's arena carrying next (borrowed: arena or static). NULL when full. */
-static Helpdesk__V1__PageInfo *ticket__page_info(hd_call *c, char *next) {
-  Helpdesk__V1__PageInfo *p = hd_arena_new_message(c->arena, &helpdesk__v1__page_info__descriptor);
-  if (!p) {
-    hd_err_set(&c->err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
-    return NULL;
-  }
-  p->next_page_token = next ? next : "";
-  return p;
 }
 
 /* Fills t->followed for the caller. */
@@ -118,21 +94,21 @@ static int create__hash(hd_call *c, const Helpdesk__V1__CreateTicketRequest *rq,
 
 /* CreateTicket (tickets.proto): every field checked first; a customer opens for themself, staff
  * and services name the customer; then the key claim and the insert in one transaction. */
-TICKETS_HANDLER(tickets_create_ticket) {
+int tickets_create_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__CreateTicketRequest *rq = (const Helpdesk__V1__CreateTicketRequest *)req;
   const hd_principal *p = call->principal;
-  if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF)) return -1;
-  if (tk_check_text(call, "idempotency_key", rq->idempotency_key, 1, TICKET_IDEMPOTENCY_KEY_MAX) ||
-      tk_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX) ||
-      tk_check_text(call, "subject", rq->subject, 1, TICKET_SUBJECT_MAX) ||
-      tk_check_text(call, "description", rq->description, 1, TICKET_TEXT_MAX) ||
-      tk_check_text(call, "product", rq->product, 0, TICKET_PRODUCT_MAX) ||
-      tk_check_text(call, "brand", rq->brand, 0, TICKET_BRAND_MAX) ||
-      tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
-      tk_check_enum(call, "service_type", &helpdesk__v1__service_type__descriptor,
-                    (int)rq->service_type, false) ||
-      tk_check_enum(call, "issue_type", &helpdesk__v1__issue_type__descriptor, (int)rq->issue_type,
-                    false))
+  if (hd_call_check_text(call, "idempotency_key", rq->idempotency_key, 1,
+                         TICKET_IDEMPOTENCY_KEY_MAX) ||
+      hd_call_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX) ||
+      hd_call_check_text(call, "subject", rq->subject, 1, TICKET_SUBJECT_MAX) ||
+      hd_call_check_text(call, "description", rq->description, 1, TICKET_TEXT_MAX) ||
+      hd_call_check_text(call, "product", rq->product, 0, TICKET_PRODUCT_MAX) ||
+      hd_call_check_text(call, "brand", rq->brand, 0, TICKET_BRAND_MAX) ||
+      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_enum(call, "service_type", &helpdesk__v1__service_type__descriptor,
+                         (int)rq->service_type, false) ||
+      hd_call_check_enum(call, "issue_type", &helpdesk__v1__issue_type__descriptor,
+                         (int)rq->issue_type, false))
     return -1;
   const char *customer = rq->customer_id ? rq->customer_id : "";
   if (tk_is_customer_only(p)) {
@@ -160,7 +136,7 @@ TICKETS_HANDLER(tickets_create_ticket) {
                  .department = rq->department},
   };
   if (create__hash(call, rq, customer, x.hash)) return -1;
-  if (tk_tx(call, create__tx, &x)) return -1;
+  if (hd_call_tx(call, create__tx, &x)) return -1;
   *(Helpdesk__V1__Ticket *)resp = *x.out;
   return 0;
 }
@@ -168,12 +144,10 @@ TICKETS_HANDLER(tickets_create_ticket) {
 /* ---- GetTicket ---- */
 
 /* GetTicket: the ticket with `followed` for the caller; another customer's is NOT_FOUND. */
-TICKETS_HANDLER(tickets_get_ticket) {
+int tickets_get_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__GetTicketRequest *rq = (const Helpdesk__V1__GetTicketRequest *)req;
   Helpdesk__V1__Ticket *t = NULL;
-  if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF) ||
-      tk_check_id(call, "ticket_id", rq->ticket_id))
-    return -1;
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id)) return -1;
   if (ticket_store_get_viewed(tk_db(call), tk_tenant(call), rq->ticket_id, call->principal->user_id,
                               call->arena, &t, &call->err))
     return ticket__failed(call);
@@ -185,19 +159,15 @@ TICKETS_HANDLER(tickets_get_ticket) {
 /* ---- ListTickets ---- */
 
 /* ListTickets: the store's keyset page; a customer's listing is always narrowed to themself. */
-TICKETS_HANDLER(tickets_list_tickets) {
+int tickets_list_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ListTicketsRequest *rq = (const Helpdesk__V1__ListTicketsRequest *)req;
   Helpdesk__V1__ListTicketsResponse *out = (Helpdesk__V1__ListTicketsResponse *)resp;
   const hd_principal *p = call->principal;
-  int32_t page_size = 0;
-  const char *page_token = "";
-  if (hd_call_require(call, HD_ROLE_CUSTOMER | HD_ROLES_STAFF)) return -1;
-  if (tk_check_enum(call, "status", &helpdesk__v1__ticket_status__descriptor, (int)rq->status,
-                    true) ||
-      tk_check_text(call, "owner_id", rq->owner_id, 0, TICKET_USER_ID_MAX) ||
-      tk_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
-      tk_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX) ||
-      ticket__check_page(call, rq->page, &page_size, &page_token))
+  if (hd_call_check_enum(call, "status", &helpdesk__v1__ticket_status__descriptor, (int)rq->status,
+                         true) ||
+      hd_call_check_text(call, "owner_id", rq->owner_id, 0, TICKET_USER_ID_MAX) ||
+      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX))
     return -1;
   const char *customer = rq->customer_id ? rq->customer_id : "";
   if (tk_is_customer_only(p)) {
@@ -214,17 +184,16 @@ TICKETS_HANDLER(tickets_list_tickets) {
       .department = rq->department,
       .customer_id = customer,
       .newest_first = rq->newest_first,
-      .page_size = page_size,
-      .page_token = page_token,
+      .page_size = rq->page ? rq->page->page_size : 0,
+      .page_token = rq->page ? rq->page->page_token : NULL,
       .viewer_id = p->user_id,
   };
   ticket_page pg;
-  if (ticket_store_list(tk_db(call), tk_tenant(call), &q, call->arena, &pg, &call->err))
+  if (ticket_query_list(tk_db(call), tk_tenant(call), &q, call->arena, &pg, &call->err))
     return ticket__failed(call);
   out->tickets = pg.tickets;
   out->n_tickets = pg.n;
-  out->page = ticket__page_info(call, pg.next_page_token);
-  return out->page ? 0 : -1;
+  return hd_page_info(call->arena, pg.next_page_token, &out->page, &call->err);
 }
 
 /* ---- FollowTicket / UnfollowTicket ---- */
@@ -267,23 +236,18 @@ static int follow__tx(hd_db *db, void *arg, hd_err *err) {
 /* FollowTicket and UnfollowTicket: the same checks, the opposite row; the reply is the ticket
  * with `followed` as it now is. */
 static int follow__run(hd_call *call, int64_t ticket_id, bool follow, ProtobufCMessage *resp) {
-  if (!(call->principal->roles & FOLLOWERS))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "%s a ticket is for an agent, team_lead or supervisor; user \"%s\" is not "
-                      "one",
-                      follow ? "following" : "unfollowing", call->principal->user_id);
-  if (tk_check_id(call, "ticket_id", ticket_id)) return -1;
+  if (hd_call_check_id(call, "ticket_id", ticket_id)) return -1;
   follow__ctx x = {.call = call, .ticket_id = ticket_id, .follow = follow};
-  if (tk_tx(call, follow__tx, &x)) return -1;
+  if (hd_call_tx(call, follow__tx, &x)) return -1;
   *(Helpdesk__V1__Ticket *)resp = *x.out;
   return 0;
 }
 
-TICKETS_HANDLER(tickets_follow_ticket) {
+int tickets_follow_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   return follow__run(call, ((const Helpdesk__V1__FollowTicketRequest *)req)->ticket_id, true, resp);
 }
 
-TICKETS_HANDLER(tickets_unfollow_ticket) {
+int tickets_unfollow_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   return follow__run(call, ((const Helpdesk__V1__UnfollowTicketRequest *)req)->ticket_id, false,
                      resp);
 }
@@ -291,28 +255,21 @@ TICKETS_HANDLER(tickets_unfollow_ticket) {
 /* ---- GetTicketHistory ---- */
 
 /* GetTicketHistory: staff only; NOT_FOUND unless the ticket exists in the caller's tenant. */
-TICKETS_HANDLER(tickets_get_ticket_history) {
+int tickets_get_ticket_history(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__GetTicketHistoryRequest *rq =
       (const Helpdesk__V1__GetTicketHistoryRequest *)req;
   Helpdesk__V1__GetTicketHistoryResponse *out = (Helpdesk__V1__GetTicketHistoryResponse *)resp;
-  int32_t page_size = 0;
-  const char *page_token = "";
+  const int32_t page_size = rq->page ? rq->page->page_size : 0;
+  const char *page_token = rq->page ? rq->page->page_token : NULL;
   char *next = "";
   Helpdesk__V1__Ticket *t = NULL;
-  if (!tk_is_staff(call->principal))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "a ticket's history is for staff (agent, team_lead, supervisor, "
-                      "tenant_admin, service); customers see the conversation instead");
-  if (tk_check_id(call, "ticket_id", rq->ticket_id) ||
-      ticket__check_page(call, rq->page, &page_size, &page_token))
-    return -1;
+  if (hd_call_check_id(call, "ticket_id", rq->ticket_id)) return -1;
   hd_db *db = tk_db(call);
   if (tk_ticket_load(call, db, rq->ticket_id, false, &t, NULL, &call->err) ||
-      ticket_store_history_list(db, tk_tenant(call), rq->ticket_id, page_size, page_token,
-                                call->arena, &out->entries, &out->n_entries, &next, &call->err))
+      ticket_query_history(db, tk_tenant(call), rq->ticket_id, page_size, page_token, call->arena,
+                           &out->entries, &out->n_entries, &next, &call->err))
     return ticket__failed(call);
-  out->page = ticket__page_info(call, next);
-  return out->page ? 0 : -1;
+  return hd_page_info(call->arena, next, &out->page, &call->err);
 }
 
 /* ---- GetTenantSettings / UpdateTenantSettings ---- */
@@ -342,10 +299,11 @@ static int settings__check_review_link(hd_call *c, const char *s) {
 static int settings__check(hd_call *c, const Helpdesk__V1__TenantSettings *s) {
   if (!s) return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "settings is required");
   const char *target = s->reminder_target ? s->reminder_target : "";
-  if (tk_check_enum(c, "settings.reminder_channel", &helpdesk__v1__reminder_channel__descriptor,
-                    (int)s->reminder_channel, true) ||
-      tk_check_text(c, "settings.reminder_target", target, 0, TICKET_REMINDER_TARGET_MAX) ||
-      tk_check_text(c, "settings.review_link", s->review_link, 0, TICKET_REVIEW_LINK_MAX) ||
+  if (hd_call_check_enum(c, "settings.reminder_channel",
+                         &helpdesk__v1__reminder_channel__descriptor, (int)s->reminder_channel,
+                         true) ||
+      hd_call_check_text(c, "settings.reminder_target", target, 0, TICKET_REMINDER_TARGET_MAX) ||
+      hd_call_check_text(c, "settings.review_link", s->review_link, 0, TICKET_REVIEW_LINK_MAX) ||
       settings__check_review_link(c, s->review_link ? s->review_link : ""))
     return -1;
   if (s->reminder_channel && !*target)
@@ -376,13 +334,10 @@ static int settings__put_tx(hd_db *db, void *arg, hd_err *err) {
 }
 
 /* GetTenantSettings: staff; the defaults when the tenant never set any. */
-TICKETS_HANDLER(tickets_get_tenant_settings) {
+int tickets_get_tenant_settings(hd_call *call, const ProtobufCMessage *req,
+                                ProtobufCMessage *resp) {
   (void)req;
   Helpdesk__V1__TenantSettings *s = NULL;
-  if (!tk_is_staff(call->principal))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "tenant settings are for staff (agent, team_lead, supervisor, "
-                      "tenant_admin, service)");
   if (tenant_settings_get(tk_db(call), tk_tenant(call), call->arena, &s, &call->err))
     return ticket__failed(call);
   *(Helpdesk__V1__TenantSettings *)resp = *s;
@@ -390,16 +345,13 @@ TICKETS_HANDLER(tickets_get_tenant_settings) {
 }
 
 /* UpdateTenantSettings: a tenant_admin replaces the whole settings; the reply reads them back. */
-TICKETS_HANDLER(tickets_update_tenant_settings) {
+int tickets_update_tenant_settings(hd_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp) {
   const Helpdesk__V1__UpdateTenantSettingsRequest *rq =
       (const Helpdesk__V1__UpdateTenantSettingsRequest *)req;
-  if (!(call->principal->roles & HD_ROLE_TENANT_ADMIN))
-    return hd_err_set(&call->err, HD_PERMISSION_DENIED,
-                      "changing tenant settings is for a tenant_admin; user \"%s\" is not one",
-                      call->principal->user_id);
   if (settings__check(call, rq->settings)) return -1;
   settings__ctx x = {.call = call, .in = rq->settings};
-  if (tk_tx(call, settings__put_tx, &x)) return -1;
+  if (hd_call_tx(call, settings__put_tx, &x)) return -1;
   *(Helpdesk__V1__TenantSettings *)resp = *x.out;
   return 0;
 }

@@ -12,40 +12,68 @@
 
 extern const hd_migration tickets_migrations[];
 
+/* Who may call what. ANYONE is any role (a token without one is refused); FOLLOWERS are people
+ * who work tickets, not services or customers; routing's claim assigns as a service. */
+#define ANYONE    (HD_ROLE_CUSTOMER | HD_ROLES_STAFF)
+#define STAFF     HD_ROLES_STAFF
+#define LEADS     (HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR)
+#define FOLLOWERS (HD_ROLE_AGENT | LEADS)
+#define ASSIGNERS (HD_ROLE_AGENT | LEADS | HD_ROLE_SERVICE)
+
+/* The contract's methods, their handlers and the roles each requires (any of them), checked by
+ * the dispatcher before the handler runs. The handlers check the finer rules on the ticket:
+ * its customer (another customer's ticket is NOT_FOUND, so those RPCs take ANYONE and decide
+ * after reading it), its owner, a tenant admin. */
 static const hd_method_impl tickets__methods[] = {
-    {"CreateTicket", tickets_create_ticket, 0},
-    {"GetTicket", tickets_get_ticket, 0},
-    {"ListTickets", tickets_list_tickets, 0},
-    {"FollowTicket", tickets_follow_ticket, 0},
-    {"UnfollowTicket", tickets_unfollow_ticket, 0},
-    {"GetTicketHistory", tickets_get_ticket_history, 0},
-    {"GetTenantSettings", tickets_get_tenant_settings, 0},
-    {"UpdateTenantSettings", tickets_update_tenant_settings, 0},
-    {"ReplyToTicket", tickets_reply_to_ticket, 0},
-    {"AddCustomerReply", tickets_add_customer_reply, 0},
-    {"CloseTicket", tickets_close_ticket, 0},
-    {"CancelTicket", tickets_cancel_ticket, 0},
-    {"SuspendTicket", tickets_suspend_ticket, 0},
-    {"ResumeTicket", tickets_resume_ticket, 0},
-    {"RestartTicket", tickets_restart_ticket, 0},
-    {"TransferTicket", tickets_transfer_ticket, 0},
-    {"AssignTicket", tickets_assign_ticket, 0},
-    {"UpgradeTicket", tickets_upgrade_ticket, 0},
-    {"UrgeTicket", tickets_urge_ticket, 0},
-    {"SetCategory", tickets_set_category, 0},
-    {"AddComment", tickets_add_comment, 0},
-    {"ListComments", tickets_list_comments, 0},
-    {"AddInternalRecord", tickets_add_internal_record, 0},
-    {"ListInternalRecords", tickets_list_internal_records, 0},
-    {"RecordConsent", tickets_record_consent, 0},
-    {"ListConsents", tickets_list_consents, 0},
-    {"AddAttachment", tickets_add_attachment, 0},
-    {"ListAttachments", tickets_list_attachments, 0},
-    {"GetAttachment", tickets_get_attachment, 0},
-    {"CreateTask", tickets_create_task, 0},
-    {"UpdateTask", tickets_update_task, 0},
-    {"ListTasks", tickets_list_tasks, 0},
-    {"MergeTickets", tickets_merge_tickets, 0},
+    {"CreateTicket", tickets_create_ticket, 0, ANYONE, NULL},
+    {"GetTicket", tickets_get_ticket, 0, ANYONE, NULL},
+    {"ListTickets", tickets_list_tickets, 0, ANYONE, NULL},
+    {"FollowTicket", tickets_follow_ticket, 0, FOLLOWERS,
+     "following a ticket is for an agent, team_lead or supervisor"},
+    {"UnfollowTicket", tickets_unfollow_ticket, 0, FOLLOWERS,
+     "unfollowing a ticket is for an agent, team_lead or supervisor"},
+    {"GetTicketHistory", tickets_get_ticket_history, 0, STAFF,
+     "a ticket's history is for staff; customers see the conversation instead"},
+    {"GetTenantSettings", tickets_get_tenant_settings, 0, STAFF, "tenant settings are for staff"},
+    {"UpdateTenantSettings", tickets_update_tenant_settings, 0, HD_ROLE_TENANT_ADMIN,
+     "changing tenant settings is for a tenant_admin"},
+    {"ReplyToTicket", tickets_reply_to_ticket, 0, ANYONE, NULL},
+    {"AddCustomerReply", tickets_add_customer_reply, 0, ANYONE, NULL},
+    {"CloseTicket", tickets_close_ticket, 0, ANYONE, NULL},
+    {"CancelTicket", tickets_cancel_ticket, 0, ANYONE, NULL},
+    {"SuspendTicket", tickets_suspend_ticket, 0, ANYONE, NULL},
+    {"ResumeTicket", tickets_resume_ticket, 0, ANYONE, NULL},
+    {"RestartTicket", tickets_restart_ticket, 0, ANYONE, NULL},
+    {"TransferTicket", tickets_transfer_ticket, 0, STAFF,
+     "TransferTicket is for the ticket's owner or a team_lead or supervisor; customers cannot do "
+     "it"},
+    {"AssignTicket", tickets_assign_ticket, 0, ASSIGNERS,
+     "AssignTicket is for a team_lead, supervisor or service (routing's claim); an agent may "
+     "assign an unowned ticket to themself"},
+    {"UpgradeTicket", tickets_upgrade_ticket, 0, STAFF,
+     "UpgradeTicket is for the ticket's owner or a team_lead or supervisor; customers cannot do "
+     "it"},
+    {"UrgeTicket", tickets_urge_ticket, 0, ANYONE, NULL},
+    {"SetCategory", tickets_set_category, 0, LEADS, "SetCategory is for a team_lead or supervisor"},
+    {"AddComment", tickets_add_comment, 0, STAFF,
+     "customers answer with AddCustomerReply (it moves the ticket to FEEDBACK and stops the "
+     "follow-ups); AddComment is for staff"},
+    {"ListComments", tickets_list_comments, 0, ANYONE, NULL},
+    {"AddInternalRecord", tickets_add_internal_record, 0, ANYONE, NULL},
+    {"ListInternalRecords", tickets_list_internal_records, 0, ANYONE, NULL},
+    {"RecordConsent", tickets_record_consent, 0, STAFF, NULL},
+    {"ListConsents", tickets_list_consents, 0, ANYONE, NULL},
+    {"AddAttachment", tickets_add_attachment, 0, ANYONE, NULL},
+    {"ListAttachments", tickets_list_attachments, 0, ANYONE, NULL},
+    {"GetAttachment", tickets_get_attachment, 0, ANYONE, NULL},
+    {"CreateTask", tickets_create_task, 0, STAFF,
+     "CreateTask is for staff; case tasks are internal"},
+    {"UpdateTask", tickets_update_task, 0, STAFF,
+     "UpdateTask is for staff; case tasks are internal"},
+    {"ListTasks", tickets_list_tasks, 0, STAFF, "ListTasks is for staff; case tasks are internal"},
+    {"MergeTickets", tickets_merge_tickets, 0, STAFF,
+     "MergeTickets is for the target's owner or a team_lead or supervisor; customers cannot "
+     "merge tickets"},
 };
 
 /* Reads HELPDESK_TICKETS_* into env->app (freed by tickets__teardown). */

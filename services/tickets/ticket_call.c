@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "core/utf8.h"
 #include "log/log.h"
 
 bool tk_is_staff(const hd_principal *p) { return (p->roles & HD_ROLES_STAFF) != 0; }
@@ -18,48 +17,6 @@ bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t) {
   /* Staff only: a ticket assigned by mistake to its customer's id (or a token without a staff
    * role that carries an owner's id) gives no owner powers, internal records included. */
   return tk_is_staff(p) && t->owner_id && t->owner_id[0] && strcmp(t->owner_id, p->user_id) == 0;
-}
-
-int tk_check_id(hd_call *c, const char *field, int64_t id) {
-  if (id > 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s must be a positive id, got %" PRId64, field,
-                    id);
-}
-
-int tk_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
-  if (!s) s = "";
-  const size_t len = strlen(s);
-  size_t chars = 0;
-  if (!hd_utf8_valid(s, len, &chars))
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is not valid UTF-8", field);
-  if (chars == 0 && min > 0)
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is required", field);
-  if (chars < min)
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                      "%s has %zu characters; at least %zu are needed", field, chars, min);
-  if (chars > max)
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                      "%s has %zu characters; at most %zu are allowed", field, chars, max);
-  return 0;
-}
-
-int tk_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescriptor *desc, int value,
-                  bool allow_zero) {
-  if (value == 0) {
-    if (allow_zero) return 0;
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is required", field);
-  }
-  if (!protobuf_c_enum_descriptor_get_value(desc, value))
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s has no value %d", field, value);
-  return 0;
-}
-
-int tk_tx(hd_call *c, hd_db_tx_fn fn, void *arg) {
-  if (hd_db_tx(tk_db(c), fn, arg, 0, &c->err)) {
-    if (c->err.code == HD_OK) hd_err_set(&c->err, HD_INTERNAL, "the transaction failed");
-    return -1;
-  }
-  return 0;
 }
 
 int tk_ticket_load(hd_call *c, hd_db *db, int64_t id, bool for_update, Helpdesk__V1__Ticket **t,
@@ -77,24 +34,11 @@ int tk_ticket_visible(const hd_call *c, const Helpdesk__V1__Ticket *t, hd_err *e
   return 0;
 }
 
-static void call__roles(unsigned roles, char *buf, size_t cap) {
-  static const hd_role all[] = {HD_ROLE_TEAM_LEAD, HD_ROLE_SUPERVISOR, HD_ROLE_TENANT_ADMIN,
-                                HD_ROLE_SERVICE,   HD_ROLE_AGENT,      HD_ROLE_CUSTOMER};
-  size_t used = 0;
-  buf[0] = '\0';
-  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
-    if (!(roles & all[i])) continue;
-    int n = snprintf(buf + used, cap - used, "%s%s", used ? " or " : "", hd_role_name(all[i]));
-    if (n < 0 || (size_t)n >= cap - used) break;
-    used += (size_t)n;
-  }
-}
-
 int tk_require_owner_or(hd_call *c, const Helpdesk__V1__Ticket *t, unsigned any_of,
                         const char *what, hd_err *err) {
   if (tk_is_owner(c->principal, t) || (c->principal->roles & any_of)) return 0;
   char roles[128];
-  call__roles(any_of, roles, sizeof roles);
+  hd_call_roles_text(any_of, roles, sizeof roles);
   if (t->owner_id && t->owner_id[0])
     return hd_err_set(err, HD_PERMISSION_DENIED,
                       "%s is for the ticket's owner or a %s; ticket %" PRId64 " is owned by %s",

@@ -1,6 +1,7 @@
-/* What every ticket handler does with its call: the service's settings and clock, the caller's
- * tenant and roles, input checks with messages a person can act on, one transaction on the
- * worker's connection, and loading a ticket the caller is allowed to see.
+/* What ticket handlers share beyond the per-call vocabulary of rpc/call.h: the service's settings
+ * and clock, the caller's tenant and roles, and loading a ticket the caller is allowed to see,
+ * with the finer rules on it (the owner, the customer). The roles an RPC requires are in the
+ * method table (service.c), checked before the handler runs.
  *
  * A mutating handler reads like this (the body runs inside one transaction, so a failure
  * anywhere leaves nothing behind; it may run again after a deadlock, so it only writes to the
@@ -13,8 +14,8 @@
  *     ...
  *   }
  *   int tickets_close(hd_call *call, const ProtobufCMessage *rq, ProtobufCMessage *rs) {
- *     ... check the request's fields with tk_check_* (before any database work) ...
- *     return tk_tx(call, close__tx, &ctx);
+ *     ... check the request's fields with hd_call_check_* (before any database work) ...
+ *     return hd_call_tx(call, close__tx, &ctx);
  *   }
  */
 #ifndef TICKETS_TICKET_CALL_H
@@ -25,6 +26,7 @@
 #include <stdint.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
+#include "rpc/call.h"
 #include "svc/service.h"
 #include "ticket_store.h"
 #include "tickets_config.h"
@@ -47,23 +49,6 @@ bool tk_is_customer_only(const hd_principal *p);
 /* The ticket's owner: a staff caller whose user id is owner_id (never true for an unowned ticket,
  * nor for a caller without a staff role). */
 bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t);
-
-/* Sets call->err INVALID_ARGUMENT "<field> must be a positive id" unless id > 0. 0 / -1. */
-int tk_check_id(hd_call *c, const char *field, int64_t id);
-
-/* Checks s as UTF-8 text of min..max characters (code points). INVALID_ARGUMENT
- * "<field> is not valid UTF-8", "<field> is required", "<field> has 20001 characters; at most
- * 20000 are allowed". NULL counts as "". */
-int tk_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max);
-
-/* Checks a protobuf enum value: defined by desc and not 0 (UNSPECIFIED) unless allow_zero.
- * INVALID_ARGUMENT "<field> is required" or "<field> has no value 42". */
-int tk_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescriptor *desc, int value,
-                  bool allow_zero);
-
-/* Runs fn(db, arg, &call->err) in one transaction on the worker's connection (hd_db_tx, retried
- * on deadlock). 0, or -1 with call->err set. */
-int tk_tx(hd_call *c, hd_db_tx_fn fn, void *arg);
 
 /* Loads ticket id of the caller's tenant (ticket_store_get), and refuses what the caller may not
  * see: a customer asking for another customer's ticket gets NOT_FOUND exactly as for a missing

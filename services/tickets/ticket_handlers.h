@@ -1,56 +1,56 @@
-/* Every TicketService handler (an hd_handler_fn), by the file that implements it. service.c maps
- * the contract's method names to them. */
+/* Every TicketService handler (an hd_handler_fn), by the file that implements it, spelled out so
+ * that grep and ctags find them. service.c maps the contract's method names to them and says
+ * which roles each requires. */
 #ifndef TICKETS_TICKET_HANDLERS_H
 #define TICKETS_TICKET_HANDLERS_H
 
 #include "rpc/server.h"
 
-#define TICKETS_HANDLER(fn) \
-  int fn(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp)
-
 /* handlers_ticket.c: Create, read and list tickets; following; history; tenant settings. */
-TICKETS_HANDLER(tickets_create_ticket);
-TICKETS_HANDLER(tickets_get_ticket);
-TICKETS_HANDLER(tickets_list_tickets);
-TICKETS_HANDLER(tickets_follow_ticket);
-TICKETS_HANDLER(tickets_unfollow_ticket);
-TICKETS_HANDLER(tickets_get_ticket_history);
-TICKETS_HANDLER(tickets_get_tenant_settings);
-TICKETS_HANDLER(tickets_update_tenant_settings);
+int tickets_create_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_get_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_list_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_follow_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_unfollow_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_get_ticket_history(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_get_tenant_settings(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_update_tenant_settings(hd_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp);
 
 /* handlers_status.c: Replies and the status-changing case operations. */
-TICKETS_HANDLER(tickets_reply_to_ticket);
-TICKETS_HANDLER(tickets_add_customer_reply);
-TICKETS_HANDLER(tickets_close_ticket);
-TICKETS_HANDLER(tickets_cancel_ticket);
-TICKETS_HANDLER(tickets_suspend_ticket);
-TICKETS_HANDLER(tickets_resume_ticket);
-TICKETS_HANDLER(tickets_restart_ticket);
+int tickets_reply_to_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_add_customer_reply(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_close_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_cancel_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_suspend_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_resume_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_restart_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
 /* handlers_owner.c: Ownership and handling: transfer, assign, upgrade, urge, category. */
-TICKETS_HANDLER(tickets_transfer_ticket);
-TICKETS_HANDLER(tickets_assign_ticket);
-TICKETS_HANDLER(tickets_upgrade_ticket);
-TICKETS_HANDLER(tickets_urge_ticket);
-TICKETS_HANDLER(tickets_set_category);
+int tickets_transfer_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_assign_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_upgrade_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_urge_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_set_category(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
 /* handlers_records.c: The conversation, internal records and consents. */
-TICKETS_HANDLER(tickets_add_comment);
-TICKETS_HANDLER(tickets_list_comments);
-TICKETS_HANDLER(tickets_add_internal_record);
-TICKETS_HANDLER(tickets_list_internal_records);
-TICKETS_HANDLER(tickets_record_consent);
-TICKETS_HANDLER(tickets_list_consents);
+int tickets_add_comment(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_list_comments(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_add_internal_record(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_list_internal_records(hd_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp);
+int tickets_record_consent(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_list_consents(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
 /* handlers_attachments.c: Attachments. */
-TICKETS_HANDLER(tickets_add_attachment);
-TICKETS_HANDLER(tickets_list_attachments);
-TICKETS_HANDLER(tickets_get_attachment);
+int tickets_add_attachment(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_list_attachments(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_get_attachment(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
 /* handlers_tasks.c: Case tasks; handlers_merge.c: merging. */
-TICKETS_HANDLER(tickets_create_task);
-TICKETS_HANDLER(tickets_update_task);
-TICKETS_HANDLER(tickets_list_tasks);
-TICKETS_HANDLER(tickets_merge_tickets);
+int tickets_create_task(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_update_task(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_list_tasks(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
+int tickets_merge_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
 #endif

@@ -1,5 +1,5 @@
 /* The tickets table: rows ↔ Helpdesk__V1__Ticket, the change pipeline (version, fence, history,
- * outbox), lists, history and idempotency keys (see ticket_store.h). */
+ * outbox) and idempotency keys (see ticket_store.h). Lists and history pages: ticket_query.c. */
 #include "ticket_store.h"
 
 #include <inttypes.h>
@@ -9,14 +9,12 @@
 #include <openssl/evp.h>
 
 #include "event_json.h"
-#include "page_token.h"
+#include "rpc/page.h"
 #include "ticket_enum.h"
+#include "ticket_store_internal.h"
 
 #define STORE_SCRATCH_MAX    (8u << 20) /* the "before" snapshot of an update: one ticket */
 #define STORE_ASSOCIATED_MAX 100000u    /* ids parsed from GROUP_CONCAT */
-#define STORE_SQL_MAX        2048
-/* Tenant + owner + department + customer at 4 bytes a character. */
-#define STORE_SCOPE_MAX 2048
 
 /* The columns every ticket read selects, in this order (see the enum below). The description
  * and the followed flag differ between a single read and a list. */
@@ -72,6 +70,12 @@ static const char SQL_GET_VIEWED[] =
     "(f.agent_id IS NOT NULL) AS followed FROM tickets t LEFT JOIN follows f ON "
     "f.ticket_id = t.id AND f.agent_id = ? AND f.tenant = t.tenant "
     "WHERE t.tenant = ? AND t.id = ?";
+
+const char ticket_store_sql_list_head[] =
+    "SELECT " COLS_HEAD "'' AS description, " COLS_TAIL
+    "(f.agent_id IS NOT NULL) AS followed FROM tickets t "
+    "LEFT JOIN follows f ON f.ticket_id = t.id AND f.agent_id = ? "
+    "WHERE t.tenant = ?";
 
 static const char SQL_HISTORY_INSERT[] =
     "INSERT INTO ticket_history (tenant, ticket_id, actor_id, actor_role, action, field, "
@@ -279,6 +283,12 @@ int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const cha
 done:
   hd_db_rows_free(rows);
   return rc;
+}
+
+int ticket_store_row_proto(hd_db *db, const hd_db_rows *rows, size_t r, hd_arena *arena,
+                           Helpdesk__V1__Ticket **out, hd_err *err) {
+  if (store__to_proto(rows, r, arena, out, NULL, err) != 0) return -1;
+  return store__fill_associated(db, *out, false, arena, err);
 }
 
 int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, const char *agent_id,
@@ -804,193 +814,6 @@ done:
   return rc;
 }
 
-/* ---- list ---- */
-
-/* Appends text to a bounded SQL buffer; false when it would not fit. */
-static bool store__sql_add(char *buf, size_t cap, size_t *len, const char *text) {
-  const size_t n = strlen(text);
-  if (n >= cap - *len) return false;
-  memcpy(buf + *len, text, n + 1);
-  *len += n;
-  return true;
-}
-
-int ticket_store_list(hd_db *db, const char *tenant, const ticket_list_query *q, hd_arena *arena,
-                      ticket_page *out, hd_err *err) {
-  hd_db_rows *rows = NULL;
-  int rc = -1;
-  size_t page_size = 0;
-  *out = (ticket_page){.next_page_token = ""};
-  if (page_size_resolve(q->page_size, &page_size, err) != 0) goto done;
-  const char *owner = store__none_if_empty(q->owner_id);
-  const char *department = store__none_if_empty(q->department);
-  const char *customer = store__none_if_empty(q->customer_id);
-  const char *status = q->status ? ticket_status_name(q->status) : NULL;
-
-  /* The listing's identity, so a token cannot continue a different one. */
-  char scope[STORE_SCOPE_MAX];
-  const int scope_len =
-      snprintf(scope, sizeof scope, "tickets\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", tenant,
-               status ? status : "", owner ? owner : "", department ? department : "",
-               customer ? customer : "", q->newest_first ? "desc" : "asc");
-  if (scope_len < 0 || (size_t)scope_len >= sizeof scope) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "list filters are too long");
-    goto done;
-  }
-  page_pos after = {0};
-  const bool has_token = q->page_token && *q->page_token;
-  if (has_token && page_token_decode(q->page_token, strlen(q->page_token), scope, (size_t)scope_len,
-                                     &after, err) != 0)
-    goto done;
-
-  char sql[STORE_SQL_MAX];
-  size_t len = 0;
-  hd_db_param p[10];
-  size_t n = 0;
-  bool ok = store__sql_add(sql, sizeof sql, &len,
-                           "SELECT " COLS_HEAD "'' AS description, " COLS_TAIL
-                           "(f.agent_id IS NOT NULL) AS followed FROM tickets t "
-                           "LEFT JOIN follows f ON f.ticket_id = t.id AND f.agent_id = ? "
-                           "WHERE t.tenant = ?");
-  p[n++] = store__opt_text(q->viewer_id);
-  p[n++] = hd_db_text(tenant);
-  if (status) {
-    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.status = ?");
-    p[n++] = hd_db_text(status);
-  }
-  if (owner) {
-    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.owner_id = ?");
-    p[n++] = hd_db_text(owner);
-  }
-  if (department) {
-    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.department = ?");
-    p[n++] = hd_db_text(department);
-  }
-  if (customer) {
-    ok = ok && store__sql_add(sql, sizeof sql, &len, " AND t.customer_id = ?");
-    p[n++] = hd_db_text(customer);
-  }
-  if (has_token) {
-    ok = ok &&
-         store__sql_add(sql, sizeof sql, &len,
-                        q->newest_first
-                            ? " AND (t.created_at_us < ? OR (t.created_at_us = ? AND t.id < ?))"
-                            : " AND (t.created_at_us > ? OR (t.created_at_us = ? AND t.id > ?))");
-    p[n++] = hd_db_int(after.key);
-    p[n++] = hd_db_int(after.key);
-    p[n++] = hd_db_int(after.id);
-  }
-  ok = ok && store__sql_add(sql, sizeof sql, &len,
-                            q->newest_first ? " ORDER BY t.created_at_us DESC, t.id DESC LIMIT ?"
-                                            : " ORDER BY t.created_at_us ASC, t.id ASC LIMIT ?");
-  p[n++] = hd_db_int((int64_t)page_size + 1);
-  if (!ok) {
-    hd_err_set(err, HD_INTERNAL, "ticket list query does not fit its buffer");
-    goto done;
-  }
-  if (hd_db_query(db, sql, p, n, page_size + 1, &rows, err) != 0) goto done;
-
-  const size_t count = hd_db_rows_count(rows);
-  const size_t shown = count > page_size ? page_size : count;
-  out->tickets = HD_ARENA_ARRAY(arena, Helpdesk__V1__Ticket *, shown ? shown : 1);
-  if (!out->tickets) {
-    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory listing tickets");
-    goto done;
-  }
-  for (size_t i = 0; i < shown; i++) {
-    if (store__to_proto(rows, i, arena, &out->tickets[i], NULL, err) != 0 ||
-        store__fill_associated(db, out->tickets[i], false, arena, err) != 0)
-      goto done;
-  }
-  out->n = shown;
-  if (count > page_size) {
-    const Helpdesk__V1__Ticket *last = out->tickets[shown - 1];
-    const page_pos pos = {.key = last->create_time_us, .id = last->id};
-    if (page_token_encode(&pos, scope, (size_t)scope_len, arena, &out->next_page_token, err) != 0)
-      goto done;
-  }
-  rc = 0;
-done:
-  hd_db_rows_free(rows);
-  return rc;
-}
-
-/* ---- history ---- */
-
-int ticket_store_history_list(hd_db *db, const char *tenant, int64_t ticket_id, int32_t page_size,
-                              const char *page_token, hd_arena *arena,
-                              Helpdesk__V1__HistoryEntry ***out, size_t *n_out, char **next_token,
-                              hd_err *err) {
-  hd_db_rows *rows = NULL;
-  int rc = -1;
-  size_t size = 0;
-  *out = NULL;
-  *n_out = 0;
-  *next_token = "";
-  if (page_size_resolve(page_size, &size, err) != 0) goto done;
-  char scope[STORE_SCOPE_MAX];
-  const int scope_len =
-      snprintf(scope, sizeof scope, "history\x1f%s\x1f%" PRId64, tenant, ticket_id);
-  if (scope_len < 0 || (size_t)scope_len >= sizeof scope) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "tenant name is too long");
-    goto done;
-  }
-  page_pos after = {0};
-  if (page_token && *page_token &&
-      page_token_decode(page_token, strlen(page_token), scope, (size_t)scope_len, &after, err) != 0)
-    goto done;
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(ticket_id), hd_db_int(after.id),
-                           hd_db_int((int64_t)size + 1)};
-  if (hd_db_query(
-          db,
-          "SELECT id, ticket_id, actor_id, actor_role, action, field, from_value, to_value, "
-          "created_at_us FROM ticket_history WHERE tenant = ? AND ticket_id = ? AND id > ? "
-          "ORDER BY id LIMIT ?",
-          p, 4, size + 1, &rows, err) != 0)
-    goto done;
-  const size_t count = hd_db_rows_count(rows);
-  const size_t shown = count > size ? size : count;
-  Helpdesk__V1__HistoryEntry **entries =
-      HD_ARENA_ARRAY(arena, Helpdesk__V1__HistoryEntry *, shown ? shown : 1);
-  if (!entries) {
-    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading history");
-    goto done;
-  }
-  for (size_t i = 0; i < shown; i++) {
-    Helpdesk__V1__HistoryEntry *e =
-        hd_arena_new_message(arena, &helpdesk__v1__history_entry__descriptor);
-    if (!e) {
-      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading history");
-      goto done;
-    }
-    e->id = hd_db_i64(rows, i, 0);
-    e->ticket_id = hd_db_i64(rows, i, 1);
-    e->actor_id = store__cell(rows, i, 2, arena);
-    e->actor_role = store__cell(rows, i, 3, arena);
-    e->action = store__cell(rows, i, 4, arena);
-    e->field = store__cell(rows, i, 5, arena);
-    e->from_value = store__cell(rows, i, 6, arena);
-    e->to_value = store__cell(rows, i, 7, arena);
-    e->create_time_us = hd_db_i64(rows, i, 8);
-    if (!e->actor_id || !e->actor_role || !e->action || !e->field || !e->from_value ||
-        !e->to_value) {
-      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading history");
-      goto done;
-    }
-    entries[i] = e;
-  }
-  if (count > size) {
-    const page_pos pos = {.key = 0, .id = entries[shown - 1]->id};
-    if (page_token_encode(&pos, scope, (size_t)scope_len, arena, next_token, err) != 0) goto done;
-  }
-  *out = entries;
-  *n_out = shown;
-  rc = 0;
-done:
-  hd_db_rows_free(rows);
-  return rc;
-}
-
 /* ---- timers ---- */
 
 int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena, ticket_due **out,
@@ -999,8 +822,8 @@ int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena
   int rc = -1;
   *out = NULL;
   *n = 0;
-  if (max == 0 || max > PAGE_SIZE_MAX) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "take 1 to %d due tickets at a time", PAGE_SIZE_MAX);
+  if (max == 0 || max > HD_PAGE_SIZE_MAX) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "take 1 to %d due tickets at a time", HD_PAGE_SIZE_MAX);
     goto done;
   }
   const hd_db_param p[] = {hd_db_int(now_us), hd_db_int((int64_t)max)};

@@ -1,7 +1,7 @@
 /* The tickets table and what every change of a ticket writes with it: the one place that turns
  * rows into Helpdesk__V1__Ticket and back, the single change pipeline (optimistic version check,
  * fence check, one history row per changed field, one outbox event, all in the caller's
- * transaction), keyset-paginated lists, the history, and CreateTicket's idempotency keys.
+ * transaction), and CreateTicket's idempotency keys. Lists and history pages: ticket_query.h.
  *
  * How a mutating handler uses it (everything inside one hd_db_tx body, so a failure anywhere
  * rolls back the ticket, its history and its event together):
@@ -249,43 +249,6 @@ int ticket_store_event(hd_db *db, const char *tenant, int64_t ticket_id, const c
                        const ticket_actor *actor, int64_t now_us, const ticket_event_field *fields,
                        size_t n, hd_err *err);
 
-/* ---- list ---- */
-
-/* ListTickets' filters and page. Empty or NULL strings and NONE mean "any". */
-typedef struct ticket_list_query {
-  ticket_status status;
-  const char *owner_id;
-  const char *department;
-  const char *customer_id; /* the handler sets the caller's own id for a customer */
-  bool newest_first;       /* default oldest first, by (create time, id) */
-  int32_t page_size;       /* 0 → 50; 1..500; else INVALID_ARGUMENT */
-  const char *page_token;  /* NULL or "" → the first page */
-  const char *viewer_id;   /* fills Ticket.followed for this agent; NULL → false */
-} ticket_list_query;
-
-/* A page of tickets, in arena. */
-typedef struct ticket_page {
-  Helpdesk__V1__Ticket **tickets;
-  size_t n;
-  char *next_page_token; /* "" on the last page */
-} ticket_page;
-
-/* The tenant's tickets matching q, one page, keyset-paginated (stable under inserts: a ticket
- * created meanwhile never shifts a page). Tickets in a list carry no description (an empty
- * string: up to 500 tickets × 20,000 characters would not fit a reply); GetTicket has it.
- * INVALID_ARGUMENT for a bad page size or a token that is malformed or from another listing. */
-int ticket_store_list(hd_db *db, const char *tenant, const ticket_list_query *q, hd_arena *arena,
-                      ticket_page *out, hd_err *err);
-
-/* ---- history ---- */
-
-/* A page of ticket_id's history, oldest first (by id). page_size as for lists; *next_token ""
- * on the last page. Does not check that the ticket exists (the handler has read it). */
-int ticket_store_history_list(hd_db *db, const char *tenant, int64_t ticket_id, int32_t page_size,
-                              const char *page_token, hd_arena *arena,
-                              Helpdesk__V1__HistoryEntry ***out, size_t *n, char **next_token,
-                              hd_err *err);
-
 /* ---- timers ---- */
 
 /* A ticket whose timer is due. */
@@ -296,7 +259,7 @@ typedef struct ticket_due {
   int64_t due_us;
 } ticket_due;
 
-/* Takes up to max (1..PAGE_SIZE_MAX) tickets whose timer is due (timer_due_us <= now_us), the
+/* Takes up to max (1..HD_PAGE_SIZE_MAX) tickets whose timer is due (timer_due_us <= now_us), the
  * earliest first, and locks them with FOR UPDATE SKIP LOCKED, so scheduler replicas running at
  * once never take the same ticket. Call inside hd_db_tx and apply each one with
  * ticket_store_update in the same transaction, re-checking the status there (a customer reply

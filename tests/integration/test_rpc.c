@@ -66,9 +66,9 @@ static int setup(void **state) {
   f->auth = (hd_auth_config){.secret = SECRET, .secret_len = strlen(SECRET), .issuer = "helpdesk"};
   hd_clock_init_manual(&f->clock, T0 * HD_US_PER_S);
   atomic_store(&f->healthy, true);
-  static const hd_method_impl impls[] = {{"Echo", echo, 0},
-                                         {"SupervisorOnly", supervisor_only, 0},
-                                         {"PublicEcho", echo, HD_METHOD_PUBLIC}};
+  static const hd_method_impl impls[] = {{"Echo", echo, 0, 0, NULL},
+                                         {"SupervisorOnly", supervisor_only, 0, 0, NULL},
+                                         {"PublicEcho", echo, HD_METHOD_PUBLIC, 0, NULL}};
   hd_server_config cfg = {.listen_addr = "127.0.0.1:0",
                           .workers = 4,
                           .max_message_bytes = 1 << 20,

@@ -17,6 +17,7 @@
 #include "db/db.h"
 #include "db/migrate.h"
 #include "test_env.h"
+#include "ticket_query.h"
 #include "ticket_state.h"
 #include "ticket_store.h"
 
@@ -250,8 +251,7 @@ static void test_insert_writes_create_history_and_a_created_event(void **state) 
   size_t n = 0;
   char *next = NULL;
   hd_err err = {0};
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err),
-                   0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err), 0);
   assert_int_equal(n, 2);
   assert_string_equal(h[0]->action, "CREATE");
   assert_string_equal(h[0]->field, "status");
@@ -362,8 +362,7 @@ static void test_update_bumps_version_and_writes_a_history_row_per_changed_field
   Helpdesk__V1__HistoryEntry **h = NULL;
   size_t n = 0;
   char *next = NULL;
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err),
-                   0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err), 0);
   assert_int_equal(n, 4); /* CREATE status, CREATE department, ASSIGN status, ASSIGN owner */
   assert_string_equal(h[2]->action, "ASSIGN");
   assert_string_equal(h[2]->field, "status");
@@ -589,8 +588,7 @@ static void test_suspend_and_resume_keep_and_clear_suspended_from(void **state) 
   Helpdesk__V1__HistoryEntry **h = NULL;
   size_t n = 0;
   char *next = NULL;
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err),
-                   0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err), 0);
   assert_int_equal(n,
                    5); /* CREATE; SUSPEND status + suspended_from; RESUME status + suspended_from */
   assert_string_equal(h[4]->field, "suspended_from");
@@ -678,8 +676,7 @@ static void test_history_append_and_event_record_what_is_not_a_column(void **sta
   Helpdesk__V1__HistoryEntry **h = NULL;
   size_t n = 0;
   char *next = NULL;
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err),
-                   0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 0, NULL, a, &h, &n, &next, &err), 0);
   assert_int_equal(n, 2);
   assert_string_equal(h[1]->field, "comment");
   assert_string_equal(h[1]->to_value, "12");
@@ -802,7 +799,7 @@ static void test_list_pages_oldest_first_by_created_time_then_id(void **state) {
   int pages = 0;
   for (;;) {
     ticket_page page;
-    assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), 0);
+    assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), 0);
     pages++;
     for (size_t i = 0; i < page.n; i++) {
       assert_true(seen < 7);
@@ -830,7 +827,7 @@ static void test_list_newest_first_is_the_exact_reverse(void **state) {
   size_t seen = 0;
   for (;;) {
     ticket_page page;
-    assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), 0);
+    assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), 0);
     for (size_t i = 0; i < page.n; i++) assert_int_equal(page.tickets[i]->id, want[6 - seen++]);
     if (!*page.next_page_token) break;
     q.page_token = page.next_page_token;
@@ -849,11 +846,11 @@ static void test_list_page_exactly_full_has_no_next_token(void **state) {
   hd_err err = {0};
   ticket_page page;
   ticket_list_query q = {.page_size = 7};
-  assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), 0);
+  assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), 0);
   assert_int_equal(page.n, 7);
   assert_string_equal(page.next_page_token, "");
   q.page_size = 6;
-  assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), 0);
+  assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), 0);
   assert_int_equal(page.n, 6);
   assert_string_not_equal(page.next_page_token, "");
   hd_arena_free(a);
@@ -862,7 +859,7 @@ static void test_list_page_exactly_full_has_no_next_token(void **state) {
 static size_t list_count(hd_db *db, const char *tenant, const ticket_list_query *q, hd_arena *a) {
   ticket_page page;
   hd_err err = {0};
-  if (ticket_store_list(db, tenant, q, a, &page, &err) != 0) fail_msg("list: %s", err.msg);
+  if (ticket_query_list(db, tenant, q, a, &page, &err) != 0) fail_msg("list: %s", err.msg);
   return page.n;
 }
 
@@ -908,23 +905,23 @@ static void test_list_token_with_other_filters_or_order_is_invalid_argument(void
   hd_err err = {0};
   ticket_page page;
   ticket_list_query q = {.page_size = 2, .customer_id = "c1"};
-  assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), 0);
+  assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), 0);
   q.page_token = page.next_page_token;
   q.customer_id = "c2";
-  assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), -1);
+  assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_non_null(strstr(err.msg, "another listing"));
   q.customer_id = "c1";
   q.newest_first = true;
-  assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), -1);
+  assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   q.newest_first = false;
   char other[64];
   tenant_name(other, sizeof other);
-  assert_int_equal(ticket_store_list(f->db, other, &q, a, &page, &err), -1);
+  assert_int_equal(ticket_query_list(f->db, other, &q, a, &page, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   q.page_token = "not-a-token";
-  assert_int_equal(ticket_store_list(f->db, tenant, &q, a, &page, &err), -1);
+  assert_int_equal(ticket_query_list(f->db, tenant, &q, a, &page, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_non_null(strstr(err.msg, "malformed"));
   hd_arena_free(a);
@@ -936,12 +933,12 @@ static void test_list_page_size_past_500_is_invalid_argument(void **state) {
   hd_err err = {0};
   ticket_page page;
   assert_int_equal(
-      ticket_store_list(f->db, "t", &(ticket_list_query){.page_size = 500}, a, &page, &err), 0);
+      ticket_query_list(f->db, "t", &(ticket_list_query){.page_size = 500}, a, &page, &err), 0);
   assert_int_equal(
-      ticket_store_list(f->db, "t", &(ticket_list_query){.page_size = 501}, a, &page, &err), -1);
+      ticket_query_list(f->db, "t", &(ticket_list_query){.page_size = 501}, a, &page, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_int_equal(
-      ticket_store_list(f->db, "t", &(ticket_list_query){.page_size = -1}, a, &page, &err), -1);
+      ticket_query_list(f->db, "t", &(ticket_list_query){.page_size = -1}, a, &page, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   hd_arena_free(a);
 }
@@ -957,13 +954,13 @@ static void test_list_only_shows_the_callers_tenant(void **state) {
   hd_arena *a = hd_arena_new(ARENA_CAP);
   hd_err err = {0};
   ticket_page page;
-  assert_int_equal(ticket_store_list(f->db, t1, &(ticket_list_query){0}, a, &page, &err), 0);
+  assert_int_equal(ticket_query_list(f->db, t1, &(ticket_list_query){0}, a, &page, &err), 0);
   assert_int_equal(page.n, 2);
   for (size_t i = 0; i < page.n; i++) {
     assert_string_equal(page.tickets[i]->tenant, t1);
     assert_true(page.tickets[i]->id != other);
   }
-  assert_int_equal(ticket_store_list(f->db, t2, &(ticket_list_query){0}, a, &page, &err), 0);
+  assert_int_equal(ticket_query_list(f->db, t2, &(ticket_list_query){0}, a, &page, &err), 0);
   assert_int_equal(page.n, 1);
   assert_int_equal(page.tickets[0]->id, other);
   hd_arena_free(a);
@@ -985,14 +982,14 @@ static void test_list_and_followed_mark_the_viewers_follows(void **state) {
       0);
   hd_arena *a = hd_arena_new(ARENA_CAP);
   ticket_page page;
-  assert_int_equal(ticket_store_list(f->db, tenant, &(ticket_list_query){.viewer_id = "agent-f"}, a,
+  assert_int_equal(ticket_query_list(f->db, tenant, &(ticket_list_query){.viewer_id = "agent-f"}, a,
                                      &page, &err),
                    0);
   assert_int_equal(page.n, 2);
   assert_int_equal(page.tickets[0]->id, a1);
   assert_false(page.tickets[0]->followed);
   assert_true(page.tickets[1]->followed);
-  assert_int_equal(ticket_store_list(f->db, tenant, &(ticket_list_query){.viewer_id = "agent-g"}, a,
+  assert_int_equal(ticket_query_list(f->db, tenant, &(ticket_list_query){.viewer_id = "agent-g"}, a,
                                      &page, &err),
                    0);
   assert_false(page.tickets[1]->followed);
@@ -1020,28 +1017,24 @@ static void test_history_pages_oldest_first(void **state) {
   Helpdesk__V1__HistoryEntry **h = NULL;
   size_t n = 0;
   char *next = NULL;
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 2, NULL, a, &h, &n, &next, &err),
-                   0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 2, NULL, a, &h, &n, &next, &err), 0);
   assert_int_equal(n, 2);
   assert_string_equal(h[0]->action, "CREATE");
   assert_string_equal(h[1]->to_value, "1");
   assert_string_not_equal(next, "");
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 2, next, a, &h, &n, &next, &err),
-                   0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 2, next, a, &h, &n, &next, &err), 0);
   assert_int_equal(n, 2);
   assert_string_equal(h[0]->from_value, "1");
   assert_string_equal(h[0]->to_value, "2");
   assert_string_equal(h[1]->to_value, "3");
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 2, next, a, &h, &n, &next, &err),
-                   0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 2, next, a, &h, &n, &next, &err), 0);
   assert_int_equal(n, 1);
   assert_string_equal(h[0]->to_value, "4");
   assert_string_equal(next, "");
   /* a token of another ticket's history does not continue this one */
   char *tok = NULL;
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id, 1, NULL, a, &h, &n, &tok, &err), 0);
-  assert_int_equal(ticket_store_history_list(f->db, tenant, id + 1, 1, tok, a, &h, &n, &next, &err),
-                   -1);
+  assert_int_equal(ticket_query_history(f->db, tenant, id, 1, NULL, a, &h, &n, &tok, &err), 0);
+  assert_int_equal(ticket_query_history(f->db, tenant, id + 1, 1, tok, a, &h, &n, &next, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   hd_arena_free(a);
 }

@@ -187,21 +187,24 @@ static int consumer__ack(hd_consumer *c, const hd_kv_entry *e, hd_err *err) {
   return hd_kv_stream_ack(c->ctx.kv, c->def->stream, c->def->group, e->id, err);
 }
 
-/* Moves e to the dead-letter stream with its fields, the reason, the group, its entry id, its
- * deliveries and this consumer's name, then acknowledges it. -1 (Redis failed) leaves it pending.
- */
+/* Moves e to the dead-letter stream with its fields (those XADD takes: names of 1..HD_KV_MAX_NAME
+ * bytes, values up to HD_KV_MAX_VALUE, so that a strange entry cannot block the move), the reason,
+ * the group, its entry id, its deliveries and this consumer's name, then acknowledges it.
+ * -1 (Redis failed) leaves it pending. */
 static int consumer__dead_letter(hd_consumer *c, const hd_kv_entry *e, const char *reason,
                                  hd_err *err) {
   int rc = -1;
-  const size_t own = e->n < HD_KV_MAX_FIELDS - CONSUMER_DEAD_FIELDS
-                         ? e->n
-                         : HD_KV_MAX_FIELDS - CONSUMER_DEAD_FIELDS;
-  hd_kv_field *f = calloc(own + CONSUMER_DEAD_FIELDS, sizeof *f);
+  hd_kv_field *f = calloc(HD_KV_MAX_FIELDS, sizeof *f);
   if (!f) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory dead-lettering %s", e->id);
     goto done;
   }
-  memcpy(f, e->fields, own * sizeof *f);
+  size_t own = 0;
+  for (size_t i = 0; i < e->n && own < HD_KV_MAX_FIELDS - CONSUMER_DEAD_FIELDS; i++) {
+    const size_t name_len = strlen(e->fields[i].name);
+    if (name_len > 0 && name_len <= HD_KV_MAX_NAME && e->fields[i].value_len <= HD_KV_MAX_VALUE)
+      f[own++] = e->fields[i];
+  }
   char deliveries[24];
   snprintf(deliveries, sizeof deliveries, "%" PRId64, e->deliveries);
   f[own] = (hd_kv_field){"dead_reason", reason, strlen(reason)};

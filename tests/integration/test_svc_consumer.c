@@ -356,6 +356,31 @@ static void test_events_published_before_the_group_existed_are_delivered(void **
   hd_consumer_free(c);
 }
 
+static void test_the_lag_gauge_counts_entries_the_group_has_not_read(void **state) {
+  fixture *f = *state;
+  for (int64_t t = 1; t <= 3; t++) outbox_add(f, t, "ticket.created", 1, "open");
+  assert_int_equal(relay(f), 3);
+  hd_consumer_def def = consumer_def(f);
+  def.opts.batch = 1;
+  def.opts.check_ms = 1; /* look at the group on every round */
+  hd_consumer *c = consumer_new(f, &def, NULL);
+  poll_ok(c);   /* makes the group, reads one */
+  usleep(2000); /* past check_ms, so the next round looks at the group */
+  poll_ok(c);   /* sees two unread, reads one */
+  char line[256];
+  snprintf(line, sizeof line, "helpdesk_event_stream_lag{group=\"" GROUP "\",stream=\"%s\"} 2\n",
+           f->stream);
+  assert_true(metrics_has(f, line));
+  poll_ok(c); /* reads the last one */
+  usleep(2000);
+  poll_ok(c); /* sees none unread */
+  snprintf(line, sizeof line, "helpdesk_event_stream_lag{group=\"" GROUP "\",stream=\"%s\"} 0\n",
+           f->stream);
+  assert_true(metrics_has(f, line));
+  assert_int_equal(hd_consumer_stats_get(c).applied, 3);
+  hd_consumer_free(c);
+}
+
 static void test_an_event_delivered_twice_is_applied_once(void **state) {
   fixture *f = *state;
   publish(f, 7, "ticket.created", 1, "open");
@@ -760,6 +785,8 @@ int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_events_published_before_the_group_existed_are_delivered,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_the_lag_gauge_counts_entries_the_group_has_not_read,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_an_event_delivered_twice_is_applied_once, setup,
                                       teardown),

@@ -115,6 +115,29 @@ int hd_kv_stream_add(hd_kv *kv, const char *stream, int64_t maxlen, const hd_kv_
 /* XGROUP CREATE stream group $ MKSTREAM; an existing group (BUSYGROUP) is success. */
 int hd_kv_group_ensure(hd_kv *kv, const char *stream, const char *group, hd_err *err);
 
+/* XGROUP CREATE stream group start_id MKSTREAM: "0" delivers every entry the stream holds (an
+ * event consumer's group, so events published before it first ran are not lost), "$" only later
+ * ones. An existing group (BUSYGROUP) is success and keeps its position. */
+int hd_kv_group_ensure_at(hd_kv *kv, const char *stream, const char *group, const char *start_id,
+                          hd_err *err);
+
+/* What XINFO GROUPS says about one group. */
+typedef struct hd_kv_group_info {
+  bool stream_exists;
+  bool group_exists;
+  char last_delivered[48]; /* the group's last-delivered-id ("0-0" when none or no group) */
+  int64_t pending;         /* entries delivered and not acknowledged */
+  int64_t lag;             /* entries not yet delivered; -1 when Redis cannot tell (< 7.0, or
+                            * entries deleted past the group's position) */
+} hd_kv_group_info;
+
+/* Fills *out for group on stream; a missing stream or group is no error (the flags say so). */
+int hd_kv_group_info_get(hd_kv *kv, const char *stream, const char *group, hd_kv_group_info *out,
+                         hd_err *err);
+
+/* A stream entry id "<ms>-<seq>" as its two numbers; -1 (no error) when id is not one. */
+int hd_kv_stream_id_parse(const char *id, uint64_t *ms, uint64_t *seq);
+
 /* One stream entry read by a consumer. */
 typedef struct hd_kv_entry {
   char *id;
@@ -135,6 +158,13 @@ void hd_kv_batch_free(hd_kv_batch *b); /* frees the entries, not b itself */
  * its entries with hd_kv_batch_free() (also after a failure). */
 int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const char *consumer,
                       size_t count, int64_t block_ms, hd_kv_batch *out, hd_err *err);
+
+/* XREADGROUP ... STREAMS stream 0: the entries already delivered to this consumer and not
+ * acknowledged (its own pending list, as a consumer that restarts under the same name reads it
+ * before new ones), with deliveries from XPENDING. An entry deleted from the stream since comes
+ * with no fields (n = 0). *out as for hd_kv_stream_read. */
+int hd_kv_stream_read_pending(hd_kv *kv, const char *stream, const char *group,
+                              const char *consumer, size_t count, hd_kv_batch *out, hd_err *err);
 
 /* XACK stream group id. */
 int hd_kv_stream_ack(hd_kv *kv, const char *stream, const char *group, const char *id, hd_err *err);

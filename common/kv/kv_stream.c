@@ -173,12 +173,18 @@ done:
 }
 
 int hd_kv_group_ensure(hd_kv *kv, const char *stream, const char *group, hd_err *err) {
+  return hd_kv_group_ensure_at(kv, stream, group, "$", err);
+}
+
+int hd_kv_group_ensure_at(hd_kv *kv, const char *stream, const char *group, const char *start_id,
+                          hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   if (kv_check_name("stream name", stream, err) != 0 ||
-      kv_check_name("consumer group", group, err) != 0)
+      kv_check_name("consumer group", group, err) != 0 ||
+      kv_check_name("group start id", start_id, err) != 0)
     goto done;
-  const char *argv[] = {"XGROUP", "CREATE", stream, group, "$", "MKSTREAM"};
+  const char *argv[] = {"XGROUP", "CREATE", stream, group, start_id, "MKSTREAM"};
   /* Idempotent: a second create answers BUSYGROUP, which is success here. */
   if (kv_call(kv, 6, argv, NULL, true, 0, &r, err) != 0) goto done;
   if (r->type == REDIS_REPLY_ERROR) {
@@ -211,19 +217,14 @@ static int kv_stream__check_reader(const char *stream, const char *group, const 
   return 0;
 }
 
-int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const char *consumer,
-                      size_t count, int64_t block_ms, hd_kv_batch *out, hd_err *err) {
+/* XREADGROUP from start (">" new entries, "0" this consumer's pending ones); inputs checked by
+ * the caller. *out as for hd_kv_stream_read. */
+static int kv_stream__read(hd_kv *kv, const char *stream, const char *group, const char *consumer,
+                           size_t count, int64_t block_ms, const char *start, hd_kv_batch *out,
+                           hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
   char count_buf[KV_I64_BUF], block_buf[KV_I64_BUF];
-  *out = (hd_kv_batch){0};
-  if (kv_stream__check_reader(stream, group, consumer, count, err) != 0) goto done;
-  if (block_ms == 0 || block_ms > HD_KV_MAX_BLOCK_MS) {
-    hd_err_set(err, HD_INVALID_ARGUMENT,
-               "block_ms %" PRId64 " is outside 1..%d (0 would wait forever; < 0 does not wait)",
-               block_ms, HD_KV_MAX_BLOCK_MS);
-    goto done;
-  }
   kv_fmt_i64(count_buf, (int64_t)count);
   kv_fmt_i64(block_buf, block_ms);
   const char *argv[11] = {"XREADGROUP", "GROUP", group, consumer, "COUNT", count_buf};
@@ -234,7 +235,7 @@ int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const ch
   }
   argv[argc++] = "STREAMS";
   argv[argc++] = stream;
-  argv[argc++] = ">";
+  argv[argc++] = start;
   /* Not retried: entries delivered in a lost reply stay pending and are claimed later. The socket
    * waits block_ms longer than usual for the blocked read. */
   if (kv_call(kv, argc, argv, NULL, false, block_ms > 0 ? block_ms : 0, &r, err) != 0) goto done;
@@ -261,6 +262,18 @@ done:
   if (r) freeReplyObject(r);
   if (rc != 0) hd_kv_batch_free(out);
   return rc;
+}
+
+int hd_kv_stream_read(hd_kv *kv, const char *stream, const char *group, const char *consumer,
+                      size_t count, int64_t block_ms, hd_kv_batch *out, hd_err *err) {
+  *out = (hd_kv_batch){0};
+  if (kv_stream__check_reader(stream, group, consumer, count, err) != 0) return -1;
+  if (block_ms == 0 || block_ms > HD_KV_MAX_BLOCK_MS)
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "block_ms %" PRId64
+                      " is outside 1..%d (0 would wait forever; < 0 does not wait)",
+                      block_ms, HD_KV_MAX_BLOCK_MS);
+  return kv_stream__read(kv, stream, group, consumer, count, block_ms, ">", out, err);
 }
 
 int hd_kv_stream_ack(hd_kv *kv, const char *stream, const char *group, const char *id,
@@ -296,6 +309,14 @@ static int kv_stream__id_parse(const char *id, unsigned long long *ms, unsigned 
   const char *s = end + 1;
   *seq = strtoull(s, &end, 10);
   if (end == s || *end != '\0') return -1;
+  return 0;
+}
+
+int hd_kv_stream_id_parse(const char *id, uint64_t *ms, uint64_t *seq) {
+  unsigned long long m = 0, q = 0;
+  if (!id || kv_stream__id_parse(id, &m, &q) != 0) return -1;
+  *ms = m;
+  *seq = q;
   return 0;
 }
 
@@ -387,5 +408,87 @@ int hd_kv_stream_claim_stale(hd_kv *kv, const char *stream, const char *group, c
 done:
   if (r) freeReplyObject(r);
   if (rc != 0) hd_kv_batch_free(out);
+  return rc;
+}
+
+int hd_kv_stream_read_pending(hd_kv *kv, const char *stream, const char *group,
+                              const char *consumer, size_t count, hd_kv_batch *out, hd_err *err) {
+  *out = (hd_kv_batch){0};
+  if (kv_stream__check_reader(stream, group, consumer, count, err) != 0) return -1;
+  if (kv_stream__read(kv, stream, group, consumer, count, -1, "0", out, err) != 0) return -1;
+  if (out->n > 0) {
+    /* Re-read entries were delivered before: at least twice now, exactly when XPENDING tells. */
+    for (size_t i = 0; i < out->n; i++) out->entries[i].deliveries = KV_STREAM_CLAIMED_DELIVERIES;
+    hd_err perr = {0};
+    if (kv_stream__deliveries(kv, stream, group, consumer, out, &perr) != 0)
+      hd_log_warn("kv.xpending_failed", "stream", stream, "reason", perr.msg);
+  }
+  return 0;
+}
+
+/* The value after field `name` in a flat [name, value, ...] reply, or NULL. */
+static const redisReply *kv_stream__info_field(const redisReply *row, const char *name) {
+  for (size_t i = 0; i + 1 < row->elements; i += 2) {
+    const redisReply *k = row->element[i];
+    if ((k->type == REDIS_REPLY_STRING || k->type == REDIS_REPLY_STATUS) &&
+        k->len == strlen(name) && memcmp(k->str, name, k->len) == 0)
+      return row->element[i + 1];
+  }
+  return NULL;
+}
+
+int hd_kv_group_info_get(hd_kv *kv, const char *stream, const char *group, hd_kv_group_info *out,
+                         hd_err *err) {
+  int rc = -1;
+  redisReply *r = NULL;
+  *out = (hd_kv_group_info){.lag = -1};
+  snprintf(out->last_delivered, sizeof out->last_delivered, "0-0");
+  if (kv_check_name("stream name", stream, err) != 0 ||
+      kv_check_name("consumer group", group, err) != 0)
+    goto done;
+  const char *argv[] = {"XINFO", "GROUPS", stream};
+  if (kv_call(kv, 3, argv, NULL, true, 0, &r, err) != 0) goto done;
+  if (r->type == REDIS_REPLY_ERROR) {
+    /* "ERR no such key": the stream is gone (never made, deleted, or Redis was wiped). */
+    if (strstr(r->str, "no such key")) {
+      rc = 0;
+      goto done;
+    }
+    kv_reply_error(r, "XINFO GROUPS", err);
+    goto done;
+  }
+  if (r->type != REDIS_REPLY_ARRAY) {
+    kv_reply_unexpected("XINFO GROUPS", err);
+    goto done;
+  }
+  out->stream_exists = true;
+  for (size_t i = 0; i < r->elements; i++) {
+    const redisReply *row = r->element[i];
+    if (row->type != REDIS_REPLY_ARRAY) {
+      kv_reply_unexpected("XINFO GROUPS", err);
+      goto done;
+    }
+    const redisReply *name = kv_stream__info_field(row, "name");
+    if (!name || name->type != REDIS_REPLY_STRING || name->len != strlen(group) ||
+        memcmp(name->str, group, name->len) != 0)
+      continue;
+    out->group_exists = true;
+    const redisReply *last = kv_stream__info_field(row, "last-delivered-id");
+    const redisReply *pending = kv_stream__info_field(row, "pending");
+    const redisReply *lag = kv_stream__info_field(row, "lag");
+    if (!last || last->type != REDIS_REPLY_STRING || last->len >= sizeof out->last_delivered ||
+        !pending || pending->type != REDIS_REPLY_INTEGER) {
+      kv_reply_unexpected("XINFO GROUPS", err);
+      goto done;
+    }
+    memcpy(out->last_delivered, last->str, last->len);
+    out->last_delivered[last->len] = '\0';
+    out->pending = pending->integer;
+    if (lag && lag->type == REDIS_REPLY_INTEGER) out->lag = lag->integer;
+    break;
+  }
+  rc = 0;
+done:
+  if (r) freeReplyObject(r);
   return rc;
 }

@@ -33,6 +33,7 @@ typedef struct metrics_gauge {
   char *name;   /* owned */
   char *labels; /* owned; "" when none */
   double value;
+  bool counter; /* a counter series (hd_metrics_counter_add), rendered with TYPE counter */
 } metrics_gauge;
 
 typedef struct metrics_help {
@@ -63,6 +64,11 @@ static const struct {
     {HD_METRIC_EVENT_STREAM_LAG, "Event stream entries a consumer group has not read yet."},
     {HD_METRIC_QUEUE_DEPTH, "Tickets waiting in a queue."},
     {HD_METRIC_QUEUE_OLDEST_AGE_SECONDS, "Age in seconds of the oldest ticket waiting in a queue."},
+    {HD_METRIC_EVENTS_APPLIED, "Events a consumer group applied (committed and acknowledged)."},
+    {HD_METRIC_EVENTS_DUPLICATES,
+     "Events a consumer group had already applied, acknowledged and skipped."},
+    {HD_METRIC_EVENTS_DEAD_LETTERED,
+     "Events a consumer group moved to its dead-letter stream after failing."},
 };
 
 /* The families this file renders itself: a gauge may not take their names. */
@@ -327,9 +333,9 @@ static int metrics__labels(const char *const *labels, char **out, hd_err *err) {
   return 0;
 }
 
-int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *labels, double value,
-                         hd_err *err) {
-  if (!m) return 0;
+/* Sets (add false) or adds to (add true) the series name{labels} of that kind, creating it. */
+static int metrics__series(hd_metrics *m, const char *name, const char *const *labels, bool counter,
+                           bool add, double value, hd_err *err) {
   if (!name || !metrics__name_ok(name, false))
     return hd_err_set(err, HD_INVALID_ARGUMENT, "\"%.64s\" is not a valid metric name",
                       name ? name : "");
@@ -340,8 +346,14 @@ int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *lab
   int rc = -1;
   pthread_mutex_lock(&m->mu);
   for (size_t i = 0; i < m->n_gauges; i++) {
-    if (strcmp(m->gauges[i].name, name) == 0 && strcmp(m->gauges[i].labels, rendered) == 0) {
-      m->gauges[i].value = value;
+    if (strcmp(m->gauges[i].name, name) != 0) continue;
+    if (m->gauges[i].counter != counter) {
+      hd_err_set(err, HD_INVALID_ARGUMENT, "%s is a %s, not a %s", name,
+                 counter ? "gauge" : "counter", counter ? "counter" : "gauge");
+      goto done;
+    }
+    if (strcmp(m->gauges[i].labels, rendered) == 0) {
+      m->gauges[i].value = add ? m->gauges[i].value + value : value;
       rc = 0;
       goto done;
     }
@@ -366,13 +378,29 @@ int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *lab
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory adding gauge %s", name);
     goto done;
   }
-  m->gauges[m->n_gauges++] = (metrics_gauge){.name = name_copy, .labels = rendered, .value = value};
+  m->gauges[m->n_gauges++] =
+      (metrics_gauge){.name = name_copy, .labels = rendered, .value = value, .counter = counter};
   rendered = NULL;
   rc = 0;
 done:
   pthread_mutex_unlock(&m->mu);
   free(rendered);
   return rc;
+}
+
+int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *labels, double value,
+                         hd_err *err) {
+  if (!m) return 0;
+  return metrics__series(m, name, labels, false, false, value, err);
+}
+
+int hd_metrics_counter_add(hd_metrics *m, const char *name, const char *const *labels, double delta,
+                           hd_err *err) {
+  if (!m) return 0;
+  if (!(delta >= 0))
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "a counter only grows: %s by %g", name ? name : "",
+                      delta);
+  return metrics__series(m, name, labels, true, true, delta, err);
 }
 
 int hd_metrics_gauge_describe(hd_metrics *m, const char *name, const char *help, hd_err *err) {
@@ -506,7 +534,7 @@ int hd_metrics_render(hd_metrics *m, char **out, size_t *len, hd_err *err) {
   for (size_t i = 0; i < m->n_gauges; i++) {
     const metrics_gauge *g = sorted[i];
     if (i == 0 || strcmp(sorted[i - 1]->name, g->name) != 0)
-      buf__family(&b, g->name, "gauge", metrics__gauge_help(m, g->name));
+      buf__family(&b, g->name, g->counter ? "counter" : "gauge", metrics__gauge_help(m, g->name));
     buf__str(&b, g->name);
     if (g->labels[0]) {
       buf__str(&b, "{");

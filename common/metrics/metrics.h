@@ -21,6 +21,11 @@ typedef struct hd_metrics hd_metrics;
 #define HD_METRIC_QUEUE_OLDEST_AGE_SECONDS \
   "helpdesk_queue_oldest_ticket_age_seconds" /* label queue */
 
+/* Counters the event consumers add to (hd_metrics_counter_add), labels stream and group. */
+#define HD_METRIC_EVENTS_APPLIED       "helpdesk_events_applied_total"
+#define HD_METRIC_EVENTS_DUPLICATES    "helpdesk_events_duplicates_total"
+#define HD_METRIC_EVENTS_DEAD_LETTERED "helpdesk_events_dead_lettered_total"
+
 /* Limits: past them a new series is refused (gauges) or folded into method="_other" (rpc). */
 #define HD_METRICS_MAX_METHODS     256  /* distinct rpc method label values */
 #define HD_METRICS_MAX_GAUGES      1024 /* distinct gauge series (name + labels) */
@@ -57,6 +62,13 @@ void hd_metrics_redis_error(hd_metrics *m);
  * Thread-safe; m may be NULL (returns 0). */
 int hd_metrics_gauge_set(hd_metrics *m, const char *name, const char *const *labels, double value,
                          hd_err *err);
+
+/* Adds delta (>= 0) to counter `name` for the series given by labels, creating it at 0 first;
+ * rendered with TYPE counter. Names, labels and limits as for gauges (counter and gauge series
+ * share HD_METRICS_MAX_GAUGES); a name already used by a gauge is INVALID_ARGUMENT, and so is a
+ * negative delta. Thread-safe; m may be NULL (returns 0). */
+int hd_metrics_counter_add(hd_metrics *m, const char *name, const char *const *labels, double delta,
+                           hd_err *err);
 
 /* Gives gauge `name` the HELP text rendered for it (copied; the names above have one already).
  * Thread-safe; m may be NULL (returns 0). */

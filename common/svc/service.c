@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log/log.h"
+#include "svc/consumer.h"
 
 /* The health probe's own connections and whether the schema is in place. */
 typedef struct svc_probe {
@@ -125,6 +126,7 @@ static bool svc__probe(void *arg) {
 typedef struct loop_arg {
   hd_svc *svc;
   hd_loop_fn fn;
+  const hd_consumer_def *consumer; /* instead of fn: an event consumer's loop */
 } loop_arg;
 
 static void *svc__loop_main(void *argp) {
@@ -136,7 +138,10 @@ static void *svc__loop_main(void *argp) {
     free(a);
     return NULL;
   }
-  a->fn(&a->svc->env, &w, &a->svc->stop_loops);
+  if (a->consumer)
+    hd_consumer_loop(&a->svc->env, &w, a->consumer, &a->svc->stop_loops);
+  else
+    a->fn(&a->svc->env, &w, &a->svc->stop_loops);
   svc__worker_close(&w);
   free(a);
   return NULL;
@@ -240,20 +245,23 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       hd_metrics_http_start(env->metrics, s->metrics_addr, &s->metrics_http, err) != 0)
     goto fail;
 
-  if (def->n_loops) {
-    s->loop_threads = calloc(def->n_loops, sizeof *s->loop_threads);
+  if (def->n_loops + def->n_consumers) {
+    s->loop_threads = calloc(def->n_loops + def->n_consumers, sizeof *s->loop_threads);
     if (!s->loop_threads) {
       hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
       goto fail;
     }
-    for (size_t i = 0; i < def->n_loops; i++) {
-      loop_arg *a = malloc(sizeof *a);
+    for (size_t i = 0; i < def->n_loops + def->n_consumers; i++) {
+      loop_arg *a = calloc(1, sizeof *a);
       if (!a) {
         hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
         goto fail;
       }
       a->svc = s;
-      a->fn = def->loops[i];
+      if (i < def->n_loops)
+        a->fn = def->loops[i];
+      else
+        a->consumer = &def->consumers[i - def->n_loops];
       if (pthread_create(&s->loop_threads[i], NULL, svc__loop_main, a) != 0) {
         free(a);
         hd_err_set(err, HD_INTERNAL, "cannot start a background loop");

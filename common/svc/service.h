@@ -53,6 +53,9 @@ typedef struct hd_service_def {
   void (*teardown)(hd_svc_env *env);
   const hd_loop_fn *loops; /* background loops, may be NULL */
   size_t n_loops;
+  /* Event consumers (svc/consumer.h), each run as a background loop; may be NULL. */
+  const struct hd_consumer_def *consumers;
+  size_t n_consumers;
 } hd_service_def;
 
 /* Options a test passes to run a service in-process. */

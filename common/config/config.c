@@ -117,6 +117,12 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
     return -1;
   if (hd_config_duration_us("HELPDESK_SHUTDOWN_GRACE", 10 * 1000000LL, &c->grace_us, err))
     return -1;
+  if (hd_config_duration_us("HELPDESK_SHUTDOWN_DELAY", 5 * 1000000LL, &c->shutdown_delay_us, err))
+    return -1;
+  if (hd_config_int("HELPDESK_MAX_STREAMS", 64, 1, 65536, &c->max_streams, err)) return -1;
+  if (hd_config_int("HELPDESK_MEMORY_LIMIT_BYTES", 256LL << 20, 16LL << 20, 64LL << 30,
+                    &c->memory_limit, err))
+    return -1;
   c->db_host = hd_config_str("HELPDESK_DB_HOST", "127.0.0.1");
   if (hd_config_int("HELPDESK_DB_PORT", 3306, 1, 65535, &c->db_port, err)) return -1;
   c->db_socket = hd_config_str("HELPDESK_DB_SOCKET", NULL);

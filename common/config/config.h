@@ -28,6 +28,9 @@ typedef struct hd_common_config {
   int64_t workers;           /* HELPDESK_WORKERS, default 8 */
   int64_t max_message_bytes; /* HELPDESK_MAX_MESSAGE_BYTES, default 8 MiB */
   int64_t grace_us;          /* HELPDESK_SHUTDOWN_GRACE, default 10s */
+  int64_t shutdown_delay_us; /* HELPDESK_SHUTDOWN_DELAY, default 5s: NOT_SERVING, still serving */
+  int64_t max_streams;       /* HELPDESK_MAX_STREAMS, default 64: concurrent calls a connection */
+  int64_t memory_limit;      /* HELPDESK_MEMORY_LIMIT_BYTES, default 256 MiB (see server.h) */
   const char *db_host;       /* HELPDESK_DB_HOST, default 127.0.0.1 */
   int64_t db_port;           /* HELPDESK_DB_PORT, default 3306 */
   const char *db_socket;     /* HELPDESK_DB_SOCKET, default none */

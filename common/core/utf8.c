@@ -38,3 +38,26 @@ bool hd_utf8_valid(const char *str, size_t len, size_t *chars) {
   if (chars) *chars = n;
   return true;
 }
+
+/* The code point at s[*i] (valid UTF-8 assumed, as checked by hd_utf8_valid); advances *i. */
+static unsigned utf8__next(const unsigned char *s, size_t len, size_t *i) {
+  unsigned char c = s[*i];
+  size_t extra = c < 0x80 ? 0 : c < 0xE0 ? 1 : c < 0xF0 ? 2 : 3;
+  unsigned cp = extra == 0 ? c : extra == 1 ? (c & 0x1Fu) : extra == 2 ? (c & 0x0Fu) : (c & 0x07u);
+  (*i)++;
+  for (size_t k = 0; k < extra && *i < len; k++, (*i)++) cp = (cp << 6) | (s[*i] & 0x3Fu);
+  return cp;
+}
+
+static bool utf8__is_space(unsigned cp) {
+  return (cp >= 0x09 && cp <= 0x0D) || cp == 0x20 || cp == 0x85 || cp == 0xA0 || cp == 0x1680 ||
+         (cp >= 0x2000 && cp <= 0x200B) || cp == 0x2028 || cp == 0x2029 || cp == 0x202F ||
+         cp == 0x205F || cp == 0x3000 || cp == 0xFEFF;
+}
+
+bool hd_text_is_blank(const char *str, size_t len) {
+  const unsigned char *s = (const unsigned char *)str;
+  for (size_t i = 0; i < len;)
+    if (!utf8__is_space(utf8__next(s, len, &i))) return false;
+  return true;
+}

@@ -23,6 +23,9 @@ int hd_call_check_text(hd_call *c, const char *field, const char *s, size_t min,
     return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is not valid UTF-8", field);
   if (chars == 0 && min > 0)
     return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is required", field);
+  if (min > 0 && hd_text_is_blank(s, len))
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "%s is blank: it has only white space; write the text", field);
   if (chars < min)
     return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
                       "%s has %zu characters; at least %zu are needed", field, chars, min);

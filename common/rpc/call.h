@@ -33,7 +33,9 @@ int hd_call_check_id(hd_call *c, const char *field, int64_t id);
 
 /* Checks s as UTF-8 text of min..max characters (code points). INVALID_ARGUMENT
  * "<field> is not valid UTF-8", "<field> is required", "<field> has 3 characters; at least 5 are
- * needed", "<field> has 20001 characters; at most 20000 are allowed". NULL counts as "". */
+ * needed", "<field> has 20001 characters; at most 20000 are allowed". NULL counts as "". Required
+ * text (min > 0) made only of white space (hd_text_is_blank: a subject of "   ") is refused too,
+ * "<field> is blank ...". */
 int hd_call_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max);
 
 /* Checks a protobuf enum value: defined by desc, and not 0 (UNSPECIFIED) unless allow_zero.

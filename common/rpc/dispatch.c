@@ -9,6 +9,7 @@
 #include "clock/clock.h"
 #include "log/log.h"
 #include "rpc/server_internal.h"
+#include "rpc/wire_check.h"
 
 /* Per-call arena cap: the largest request plus what a handler builds for its reply. */
 #define RPC_ARENA_SLACK (64u << 20)
@@ -178,6 +179,14 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   }
   grpc_slice raw = grpc_byte_buffer_reader_readall(&reader);
   grpc_byte_buffer_reader_destroy(&reader);
+  grpc_byte_buffer_destroy(c->payload); /* raw is a copy: do not hold the request twice */
+  c->payload = NULL;
+  /* Before unpacking: protobuf-c would cut a string at an embedded NUL without a word. */
+  if (hd_wire_check_strings(m->input, GRPC_SLICE_START_PTR(raw), GRPC_SLICE_LENGTH(raw),
+                            &call.err) != 0) {
+    grpc_slice_unref(raw);
+    goto fail;
+  }
   ProtobufCAllocator alloc = hd_arena_pb_allocator(c->arena);
   ProtobufCMessage *req = protobuf_c_message_unpack(m->input, &alloc, GRPC_SLICE_LENGTH(raw),
                                                     GRPC_SLICE_START_PTR(raw));
@@ -202,6 +211,11 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(out));
   c->reply = grpc_raw_byte_buffer_create(&out, 1);
   grpc_slice_unref(out);
+  /* The reply is packed: nothing reads the arena any more, and a client slow to read the reply
+   * must not keep the handler's memory too. */
+  hd_arena_free(c->arena);
+  c->arena = NULL;
+  if (rpc_reply_budget_take(s, c, size, &call.err) != 0) goto fail;
   dispatch__log(s, m->path, m->path, HD_OK, started, tenant, rid, NULL);
   dispatch__send(s, c, GRPC_STATUS_OK, NULL);
   return;

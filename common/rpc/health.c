@@ -1,18 +1,23 @@
-/* grpc.health.v1.Health/Check, answered from a flag the probe thread keeps current:
- * SERVING only while the service's probe (MariaDB and Redis answer) succeeds and the server
- * is not draining. It recovers by itself when the dependencies come back.
+/* grpc.health.v1.Health/Check, answered on the health thread (server.c) from the result the probe
+ * thread keeps: SERVING only while the service's probe (what the service cannot work without)
+ * succeeds, its result is recent, and the server is not draining. It never waits on a store or a
+ * worker. It recovers by itself when the dependencies come back.
  * The pseudo-service HD_HEALTH_LIVENESS is SERVING whenever the server answers (liveness probes).
  */
 #include <errno.h>
 #include <string.h>
 #include <time.h>
 
+#include "clock/clock.h"
 #include "grpc/health/v1/health.pb-c.h"
 #include "log/log.h"
 #include "rpc/server_internal.h"
 
-int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
-                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err);
+/* A probe result older than this is no answer: a probe stuck on a store (each waits at most its
+ * connection's timeout) turns readiness NOT_SERVING instead of keeping the last SERVING. */
+static int64_t health__stale_us(const hd_server *s) {
+  return 3 * s->cfg.health_interval_us + 15 * HD_US_PER_S;
+}
 
 static int health__check(hd_call *call, const ProtobufCMessage *reqm, ProtobufCMessage *respm) {
   hd_server *s = call->service;
@@ -31,7 +36,9 @@ static int health__check(hd_call *call, const ProtobufCMessage *reqm, ProtobufCM
     if (!known)
       return hd_err_set(&call->err, HD_NOT_FOUND, "no service named \"%.200s\" here", req->service);
   }
-  bool up = atomic_load(&s->healthy) && !atomic_load(&s->stopping);
+  int64_t probed = atomic_load(&s->probe_at_us);
+  bool fresh = probed > 0 && hd_monotonic_us() - probed < health__stale_us(s);
+  bool up = atomic_load(&s->healthy) && fresh && !atomic_load(&s->draining);
   resp->status = up ? GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING
                     : GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING;
   return 0;
@@ -39,7 +46,7 @@ static int health__check(hd_call *call, const ProtobufCMessage *reqm, ProtobufCM
 
 int rpc_health_register(hd_server *s, hd_err *err) {
   static const hd_method_impl impls[] = {{"Check", health__check, HD_METHOD_PUBLIC, 0, NULL}};
-  return rpc_server_add_methods(s, &grpc__health__v1__health__descriptor, impls, 1, s, err);
+  return rpc_server_add_methods(s, &grpc__health__v1__health__descriptor, impls, 1, s, true, err);
 }
 
 static void *health__loop(void *arg) {
@@ -48,6 +55,7 @@ static void *health__loop(void *arg) {
   while (!atomic_load(&s->stopping)) {
     bool up = s->cfg.health_probe ? s->cfg.health_probe(s->cfg.health_arg) : true;
     atomic_store(&s->healthy, up);
+    atomic_store(&s->probe_at_us, hd_monotonic_us());
     if (first || up != last) hd_log_info("health", "status", up ? "SERVING" : "NOT_SERVING");
     last = up;
     first = false;

@@ -19,6 +19,16 @@
 /* Requests kept posted per method so that calls never wait for one to be re-posted. */
 #define RPC_POSTED_PER_METHOD   4u
 #define RPC_POSTED_UNREGISTERED 2u
+#define RPC_POSTED_HEALTH       8u
+/* Posted once more per method when shutdown begins: a call the core still holds unmatched when
+ * shutdown starts is cancelled by it (CANCELLED, which clients do not retry); one we hold is
+ * answered. */
+#define RPC_POSTED_AT_SHUTDOWN 16u
+/* Replies smaller than this are not counted against the reply budget: health and the ordinary
+ * answers always go out; what slow readers can pile up is the large ones. */
+#define RPC_REPLY_SMALL          (64u << 10)
+#define RPC_DEFAULT_MAX_STREAMS  64u
+#define RPC_DEFAULT_MEMORY_LIMIT (256LL << 20)
 
 int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
   hd_server *s = calloc(1, sizeof *s);
@@ -27,12 +37,18 @@ int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
   if (!s->cfg.workers) s->cfg.workers = 4;
   if (!s->cfg.health_interval_us) s->cfg.health_interval_us = 1000000;
   if (s->cfg.max_message_bytes <= 0) s->cfg.max_message_bytes = 8 << 20;
+  if (!s->cfg.max_streams) s->cfg.max_streams = RPC_DEFAULT_MAX_STREAMS;
+  if (s->cfg.memory_limit_bytes <= 0) s->cfg.memory_limit_bytes = RPC_DEFAULT_MEMORY_LIMIT;
+  s->reply_budget = s->cfg.memory_limit_bytes / 2;
   pthread_mutex_init(&s->mu, NULL);
   pthread_cond_init(&s->cv, NULL);
   s->shutdown_tag.kind = RPC_TAG_SHUTDOWN;
   grpc_init();
 
-  grpc_arg args[2];
+  /* gRPC's own buffers (reads, call arenas) stay within half the memory limit. */
+  grpc_resource_quota *quota = grpc_resource_quota_create("helpdesk");
+  grpc_resource_quota_resize(quota, (size_t)(s->cfg.memory_limit_bytes / 2));
+  grpc_arg args[4];
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   args[0].value.integer =
@@ -40,10 +56,20 @@ int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
   args[1].type = GRPC_ARG_INTEGER;
   args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
   args[1].value.integer = args[0].value.integer;
-  grpc_channel_args chargs = {.num_args = 2, .args = args};
+  args[2].type = GRPC_ARG_INTEGER;
+  args[2].key = GRPC_ARG_MAX_CONCURRENT_STREAMS;
+  args[2].value.integer = s->cfg.max_streams > INT32_MAX ? INT32_MAX : (int)s->cfg.max_streams;
+  args[3].type = GRPC_ARG_POINTER;
+  args[3].key = GRPC_ARG_RESOURCE_QUOTA;
+  args[3].value.pointer.p = quota;
+  args[3].value.pointer.vtable = grpc_resource_quota_arg_vtable();
+  grpc_channel_args chargs = {.num_args = 4, .args = args};
   s->server = grpc_server_create(&chargs, NULL);
+  grpc_resource_quota_unref(quota); /* the server holds its own reference */
   s->cq = grpc_completion_queue_create_for_next(NULL);
   grpc_server_register_completion_queue(s->server, s->cq, NULL);
+  s->health_cq = grpc_completion_queue_create_for_next(NULL);
+  grpc_server_register_completion_queue(s->server, s->health_cq, NULL);
   if (rpc_health_register(s, err) != 0) {
     hd_server_destroy(s);
     return -1;
@@ -54,7 +80,8 @@ int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
 
 static int server__add_method(hd_server *s, const char *path, const hd_method_impl *impl,
                               const ProtobufCMessageDescriptor *in,
-                              const ProtobufCMessageDescriptor *outd, void *service, hd_err *err) {
+                              const ProtobufCMessageDescriptor *outd, void *service,
+                              bool own_thread, hd_err *err) {
   if (s->n_methods == s->cap_methods) {
     size_t cap = s->cap_methods ? s->cap_methods * 2 : 16;
     rpc_method *m = realloc(s->methods, cap * sizeof *m);
@@ -66,8 +93,9 @@ static int server__add_method(hd_server *s, const char *path, const hd_method_im
   memset(m, 0, sizeof *m);
   m->path = strdup(path);
   if (!m->path) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory registering %s", path);
-  m->handle = grpc_server_register_method(s->server, m->path, NULL,
-                                          GRPC_SRM_PAYLOAD_READ_INITIAL_BYTE_BUFFER, 0);
+  /* The payload is read by us once the call is ours (RPC_TAG_PAYLOAD): a call the core still
+   * reads for us when shutdown begins would be cancelled by it, and large requests take a while. */
+  m->handle = grpc_server_register_method(s->server, m->path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
   if (!m->handle) {
     free(m->path);
     return hd_err_set(err, HD_INTERNAL, "gRPC refused to register %s (registered twice?)", path);
@@ -81,17 +109,14 @@ static int server__add_method(hd_server *s, const char *path, const hd_method_im
   m->input = in;
   m->output = outd;
   m->service = service;
+  m->own_thread = own_thread;
   s->n_methods++;
   return 0;
 }
 
-/* Registers one service's methods; used for ours and for the built-in health service. */
-int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
-                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err);
-
 int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
                            const hd_method_impl *impls, size_t n_impls, void *service,
-                           hd_err *err) {
+                           bool own_thread, hd_err *err) {
   for (size_t k = 0; k < n_impls; k++) {
     bool known = false;
     for (unsigned i = 0; i < desc->n_methods; i++)
@@ -110,7 +135,8 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
       if (strcmp(impls[k].name, md->name) == 0) impl = &impls[k];
     char path[256];
     snprintf(path, sizeof path, "/%s/%s", desc->name, md->name);
-    if (server__add_method(s, path, impl, md->input, md->output, service, err) != 0) return -1;
+    if (server__add_method(s, path, impl, md->input, md->output, service, own_thread, err) != 0)
+      return -1;
   }
   char **names = realloc(s->service_names, (s->n_services + 1) * sizeof *names);
   if (!names)
@@ -126,7 +152,7 @@ int hd_server_add_service(hd_server *s, const ProtobufCServiceDescriptor *desc,
                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err) {
   if (s->started)
     return hd_err_set(err, HD_FAILED_PRECONDITION, "add services before starting the server");
-  return rpc_server_add_methods(s, desc, impls, n_impls, service, err);
+  return rpc_server_add_methods(s, desc, impls, n_impls, service, false, err);
 }
 
 /* Posts one request for a new call of method m (NULL: any unregistered path). */
@@ -142,9 +168,10 @@ static void server__post(hd_server *s, rpc_method *m) {
   grpc_metadata_array_init(&c->md);
   grpc_call_error e;
   if (m) {
+    grpc_completion_queue *cq = m->own_thread ? s->health_cq : s->cq;
     c->kind = RPC_TAG_NEW_REGISTERED;
     e = grpc_server_request_registered_call(s->server, m->handle, &c->call, &c->deadline, &c->md,
-                                            &c->payload, s->cq, s->cq, c);
+                                            NULL, cq, cq, c);
   } else {
     c->kind = RPC_TAG_NEW_UNREGISTERED;
     grpc_call_details_init(&c->details);
@@ -159,6 +186,7 @@ static void server__post(hd_server *s, rpc_method *m) {
 
 void rpc_call_free(rpc_call *c) {
   if (!c) return;
+  if (c->reply_charged) atomic_fetch_sub(&c->srv->reply_bytes, (int64_t)c->reply_charged);
   if (c->call) grpc_call_unref(c->call);
   grpc_metadata_array_destroy(&c->md);
   if (c->has_details) grpc_call_details_destroy(&c->details);
@@ -167,6 +195,82 @@ void rpc_call_free(rpc_call *c) {
   grpc_slice_unref(c->status_details);
   hd_arena_free(c->arena);
   free(c);
+}
+
+int rpc_reply_budget_take(hd_server *s, rpc_call *c, size_t size, hd_err *err) {
+  if (size < RPC_REPLY_SMALL) return 0;
+  int64_t held = atomic_fetch_add(&s->reply_bytes, (int64_t)size) + (int64_t)size;
+  if (held > s->reply_budget) {
+    atomic_fetch_sub(&s->reply_bytes, (int64_t)size);
+    grpc_byte_buffer_destroy(c->reply);
+    c->reply = NULL;
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED,
+                      "the server holds %lld MiB of replies that clients have not read yet "
+                      "(half of HELPDESK_MEMORY_LIMIT); read your replies, or retry later",
+                      (long long)((held - (int64_t)size) >> 20));
+  }
+  c->reply_charged = size;
+  return 0;
+}
+
+/* A call has ended (its reply sent, or it never got one): wakes a drain that waits for it. */
+static void server__call_done(hd_server *s) {
+  pthread_mutex_lock(&s->mu);
+  atomic_fetch_sub(&s->inflight, 1);
+  pthread_cond_broadcast(&s->cv);
+  pthread_mutex_unlock(&s->mu);
+}
+
+/* Starts reading the request message of a call that has just become ours. */
+static void server__read_payload(hd_server *s, rpc_call *c) {
+  grpc_op op;
+  memset(&op, 0, sizeof op);
+  op.op = GRPC_OP_RECV_MESSAGE;
+  op.data.recv_message.recv_message = &c->payload;
+  c->kind = RPC_TAG_PAYLOAD; /* completes on the queue the call was requested on */
+  if (grpc_call_start_batch(c->call, &op, 1, c, NULL) != GRPC_CALL_OK) {
+    hd_log_error("rpc.read_failed", "method", c->method->path);
+    rpc_call_free(c);
+    server__call_done(s);
+  }
+}
+
+/* One completion-queue event, on a worker (wstate its state) or on the health thread. */
+static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
+  enum rpc_tag_kind kind = *(enum rpc_tag_kind *)ev.tag;
+  if (kind == RPC_TAG_SHUTDOWN) {
+    pthread_mutex_lock(&s->mu);
+    s->shutdown_tag_seen = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return;
+  }
+  rpc_call *c = ev.tag;
+  if (kind == RPC_TAG_REPLY_SENT) {
+    rpc_call_free(c);
+    server__call_done(s);
+    return;
+  }
+  if (kind == RPC_TAG_PAYLOAD) {
+    if (!ev.success) { /* the client went away before its message arrived */
+      hd_log_info("rpc.cancelled_before_request", "method", c->method->path);
+      rpc_call_free(c);
+      server__call_done(s);
+      return;
+    }
+    rpc_dispatch(s, c, wstate, wok);
+    return;
+  }
+  if (!ev.success) { /* the server is shutting down: the posted request is void */
+    rpc_call_free(c);
+    return;
+  }
+  atomic_fetch_add(&s->inflight, 1);
+  server__post(s, c->method); /* keep one posted in its place */
+  if (kind == RPC_TAG_NEW_REGISTERED)
+    server__read_payload(s, c);
+  else
+    rpc_reply_unimplemented(s, c);
 }
 
 static void *server__worker(void *arg) {
@@ -183,36 +287,22 @@ static void *server__worker(void *arg) {
   for (;;) {
     grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
-    if (ev.type != GRPC_OP_COMPLETE) continue;
-    enum rpc_tag_kind kind = *(enum rpc_tag_kind *)ev.tag;
-    if (kind == RPC_TAG_SHUTDOWN) {
-      pthread_mutex_lock(&s->mu);
-      s->shutdown_tag_seen = true;
-      pthread_cond_broadcast(&s->cv);
-      pthread_mutex_unlock(&s->mu);
-      continue;
-    }
-    rpc_call *c = ev.tag;
-    if (kind == RPC_TAG_REPLY_SENT) {
-      rpc_call_free(c);
-      pthread_mutex_lock(&s->mu);
-      atomic_fetch_sub(&s->inflight, 1);
-      pthread_cond_broadcast(&s->cv);
-      pthread_mutex_unlock(&s->mu);
-      continue;
-    }
-    if (!ev.success) { /* the server is shutting down: the posted request is void */
-      rpc_call_free(c);
-      continue;
-    }
-    atomic_fetch_add(&s->inflight, 1);
-    server__post(s, c->method); /* keep one posted in its place */
-    if (kind == RPC_TAG_NEW_REGISTERED)
-      rpc_dispatch(s, c, wstate, wok);
-    else
-      rpc_reply_unimplemented(s, c);
+    if (ev.type == GRPC_OP_COMPLETE) server__event(s, ev, wstate, wok);
   }
   if (s->cfg.worker_fini && wok) s->cfg.worker_fini(s->cfg.worker_arg, wstate);
+  return NULL;
+}
+
+/* Serves health calls from their own queue: answered from the last probe's result, so they never
+ * wait behind handlers blocked on a store (every worker on a row lock, say). */
+static void *server__health_serve(void *arg) {
+  hd_server *s = arg;
+  for (;;) {
+    grpc_event ev =
+        grpc_completion_queue_next(s->health_cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+    if (ev.type == GRPC_OP_COMPLETE) server__event(s, ev, NULL, true);
+  }
   return NULL;
 }
 
@@ -231,8 +321,15 @@ int hd_server_start(hd_server *s, hd_err *err) {
   s->started = true;
   unsigned per = s->cfg.workers < RPC_POSTED_PER_METHOD ? s->cfg.workers : RPC_POSTED_PER_METHOD;
   for (size_t i = 0; i < s->n_methods; i++)
-    for (unsigned k = 0; k < per; k++) server__post(s, &s->methods[i]);
+    for (unsigned k = 0; k < (s->methods[i].own_thread ? RPC_POSTED_HEALTH : per); k++)
+      server__post(s, &s->methods[i]);
   for (unsigned k = 0; k < RPC_POSTED_UNREGISTERED; k++) server__post(s, NULL);
+  if (pthread_create(&s->health_serve_thread, NULL, server__health_serve, s) != 0) {
+    hd_err_set(err, HD_INTERNAL, "cannot start the health thread: %s", strerror(errno));
+    hd_server_shutdown(s);
+    return -1;
+  }
+  s->health_serve_started = true;
 
   s->workers = calloc(s->cfg.workers, sizeof *s->workers);
   if (!s->workers) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory starting workers");
@@ -264,11 +361,32 @@ static void server__abs_deadline(struct timespec *ts, int64_t from_now_us) {
   ts->tv_nsec = (long)(ns % 1000000000);
 }
 
+void hd_server_drain_begin(hd_server *s) {
+  if (s) atomic_store(&s->draining, true);
+}
+
+/* Takes every event of q until it is shut down, freeing the calls (nobody else polls it). */
+static void server__drain_queue(grpc_completion_queue *q) {
+  for (;;) {
+    grpc_event ev = grpc_completion_queue_next(q, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+    if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
+    if (ev.type == GRPC_OP_COMPLETE && *(enum rpc_tag_kind *)ev.tag != RPC_TAG_SHUTDOWN)
+      rpc_call_free(ev.tag);
+  }
+}
+
 void hd_server_shutdown(hd_server *s) {
   if (!s || s->shut_down) return;
   s->shut_down = true;
-  atomic_store(&s->stopping, true);
+  atomic_store(&s->draining, true);
   atomic_store(&s->healthy, false);
+  if (s->started) {
+    /* Take every call the core may still hold unmatched, then stop accepting. */
+    for (size_t i = 0; i < s->n_methods; i++)
+      for (unsigned k = 0; k < RPC_POSTED_AT_SHUTDOWN; k++) server__post(s, &s->methods[i]);
+    for (unsigned k = 0; k < RPC_POSTED_UNREGISTERED; k++) server__post(s, NULL);
+  }
+  atomic_store(&s->stopping, true);
   if (s->started) {
     grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
     /* Let in-flight calls finish within the grace period, then cancel the rest. */
@@ -293,17 +411,17 @@ void hd_server_shutdown(hd_server *s) {
   grpc_server_destroy(s->server);
   s->server = NULL;
   grpc_completion_queue_shutdown(s->cq);
-  if (s->n_workers == 0) { /* nobody drains the queue: do it here */
-    for (;;) {
-      grpc_event ev = grpc_completion_queue_next(s->cq, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
-      if (ev.type == GRPC_QUEUE_SHUTDOWN) break;
-      if (ev.type == GRPC_OP_COMPLETE && *(enum rpc_tag_kind *)ev.tag != RPC_TAG_SHUTDOWN)
-        rpc_call_free(ev.tag);
-    }
-  }
+  grpc_completion_queue_shutdown(s->health_cq);
+  if (s->n_workers == 0) server__drain_queue(s->cq); /* nobody drains the queue: do it here */
+  if (s->health_serve_started)
+    pthread_join(s->health_serve_thread, NULL);
+  else
+    server__drain_queue(s->health_cq);
   for (unsigned i = 0; i < s->n_workers; i++) pthread_join(s->workers[i], NULL);
   grpc_completion_queue_destroy(s->cq);
+  grpc_completion_queue_destroy(s->health_cq);
   s->cq = NULL;
+  s->health_cq = NULL;
   hd_log_info("rpc.stopped", "addr", s->cfg.listen_addr);
 }
 

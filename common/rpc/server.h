@@ -81,7 +81,11 @@ typedef struct hd_server_config {
   hd_health_probe_fn health_probe;
   void *health_arg;
   int64_t health_interval_us; /* default 1s when 0 */
-  hd_metrics *metrics; /* optional, borrowed: every call is counted here by method and code */
+  hd_metrics *metrics;  /* optional, borrowed: every call is counted here by method and code */
+  unsigned max_streams; /* concurrent calls per client connection (HTTP/2); default 64 when 0 */
+  /* Memory for calls, default 256 MiB when 0: half is gRPC's resource quota (its buffers), half
+   * bounds large replies packed but not yet read by their clients (RESOURCE_EXHAUSTED past it). */
+  int64_t memory_limit_bytes;
 } hd_server_config;
 
 /* Creates a server (grpc_init is called here). Caller frees with hd_server_destroy(). */
@@ -98,6 +102,10 @@ int hd_server_start(hd_server *s, hd_err *err);
 
 /* The bound port (useful with port 0). */
 int hd_server_port(const hd_server *s);
+
+/* Starts draining: readiness answers NOT_SERVING from now on, while every call is still served
+ * (load balancers move away before the server stops accepting). Any thread, any time. */
+void hd_server_drain_begin(hd_server *s);
 
 /* Stops accepting calls, lets in-flight calls finish within the grace period, cancels the rest,
  * joins the threads. Safe to call once from any thread but a worker. */

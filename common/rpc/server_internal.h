@@ -20,11 +20,13 @@ typedef struct rpc_method {
   const ProtobufCMessageDescriptor *input;
   const ProtobufCMessageDescriptor *output;
   void *service;
+  bool own_thread; /* health: posted on health_cq, served by the health thread, never a worker */
 } rpc_method;
 
 enum rpc_tag_kind {
   RPC_TAG_NEW_REGISTERED = 1,
   RPC_TAG_NEW_UNREGISTERED,
+  RPC_TAG_PAYLOAD, /* the request message of a registered call has arrived */
   RPC_TAG_REPLY_SENT,
   RPC_TAG_SHUTDOWN
 };
@@ -45,6 +47,7 @@ typedef struct rpc_call {
   grpc_slice status_details;
   int cancelled;
   hd_arena *arena;
+  size_t reply_charged; /* bytes of the reply counted in hd_server.reply_bytes until it is sent */
 } rpc_call;
 
 struct hd_server {
@@ -58,8 +61,15 @@ struct hd_server {
   size_t n_services;
   pthread_t *workers;
   unsigned n_workers;
-  pthread_t health_thread;
+  pthread_t health_thread; /* the probe loop (health.c) */
   bool health_started;
+  grpc_completion_queue *health_cq; /* health calls only, polled by health_serve_thread */
+  pthread_t health_serve_thread;
+  bool health_serve_started;
+  _Atomic bool draining;       /* hd_server_drain_begin or shutdown: readiness NOT_SERVING */
+  _Atomic int64_t probe_at_us; /* monotonic time the last probe ended; 0 before the first */
+  _Atomic int64_t reply_bytes; /* large replies packed and not yet sent (slow readers) */
+  int64_t reply_budget;        /* the most reply_bytes may reach; from cfg.memory_limit_bytes */
   bool started;
   bool shut_down;
   _Atomic bool stopping;
@@ -83,6 +93,17 @@ void rpc_reply_unimplemented(struct hd_server *s, rpc_call *c);
 
 /* Frees a call once its reply batch has completed (or it never started). */
 void rpc_call_free(rpc_call *c);
+
+/* Registers one service's methods; used for ours and (own_thread) for the built-in health service,
+ * whose calls are served on the health thread, apart from the workers. */
+int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
+                           const hd_method_impl *impls, size_t n_impls, void *service,
+                           bool own_thread, hd_err *err);
+
+/* Counts a packed reply of size bytes against the server's reply budget (large replies only):
+ * -1 with RESOURCE_EXHAUSTED (and c->reply dropped) when clients have left too much unread. The
+ * bytes are given back when the call is freed. */
+int rpc_reply_budget_take(struct hd_server *s, rpc_call *c, size_t size, hd_err *err);
 
 /* The health service: registers /grpc.health.v1.Health/Check; and the probe thread. */
 int rpc_health_register(struct hd_server *s, hd_err *err);

@@ -2,10 +2,12 @@
 #include "svc/service.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log/log.h"
 #include "svc/consumer.h"
@@ -93,34 +95,37 @@ static int svc__migrate(svc_probe *p, hd_err *err) {
   return 0;
 }
 
-/* One line when a dependency goes down (with the reason) and one when it is back, however many
- * probes fail in between (each failed ping still counts in the metrics). */
+/* One line when a dependency goes down (with the reason and what it does to readiness) and one
+ * when it is back, however many probes fail in between (each failed ping still counts in the
+ * metrics). */
 static void svc__note(bool *down, bool now_down, const char *down_event, const char *up_event,
-                      const hd_err *err) {
-  if (now_down && !*down) hd_log_warn(down_event, "reason", err->msg);
+                      const char *readiness, const hd_err *err) {
+  if (now_down && !*down) hd_log_warn(down_event, "reason", err->msg, "readiness", readiness);
   if (!now_down && *down) hd_log_info(up_event);
   *down = now_down;
 }
 
-/* Runs on the server's health thread: MariaDB and Redis must answer and the schema be current. */
+/* Runs on the server's probe thread: MariaDB must answer and the schema be current; Redis must
+ * answer only for a service that needs it (hd_service_def.needs_redis). */
 static bool svc__probe(void *arg) {
   svc_probe *p = arg;
   hd_err err = {0};
   bool db_ok = hd_db_ping(p->conns.db, &err) == 0;
   if (!db_ok) hd_metrics_db_error(p->metrics);
-  svc__note(&p->db_down, !db_ok, "health.db_down", "health.db_up", &err);
+  svc__note(&p->db_down, !db_ok, "health.db_down", "health.db_up", "NOT_SERVING", &err);
   bool migrated = false;
   if (db_ok) {
     hd_err_clear(&err);
     migrated = svc__migrate(p, &err) == 0;
     svc__note(&p->migrations_failing, !migrated, "health.migrations_pending",
-              "health.migrations_done", &err);
+              "health.migrations_done", "NOT_SERVING", &err);
   }
   hd_err_clear(&err);
   bool kv_ok = hd_kv_ping(p->conns.kv, &err) == 0;
   if (!kv_ok) hd_metrics_redis_error(p->metrics);
-  svc__note(&p->redis_down, !kv_ok, "health.redis_down", "health.redis_up", &err);
-  return db_ok && migrated && kv_ok;
+  svc__note(&p->redis_down, !kv_ok, "health.redis_down", "health.redis_up",
+            p->def->needs_redis ? "NOT_SERVING" : "unaffected", &err);
+  return db_ok && migrated && (kv_ok || !p->def->needs_redis);
 }
 
 typedef struct loop_arg {
@@ -210,7 +215,13 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
 
   s->probe.def = def;
   s->probe.metrics = env->metrics;
-  if (svc__worker_open(env, &s->probe.conns, err) != 0) goto fail;
+  /* The probe's own connections wait on a store only briefly: a hung MariaDB or Redis makes the
+   * probe fail (NOT_SERVING) instead of holding its last answer. */
+  hd_svc_env probe_env = *env;
+  probe_env.db.connect_timeout_s = 2;
+  probe_env.db.rw_timeout_s = 10; /* the probe also applies migrations */
+  probe_env.kv.timeout_ms = 1000;
+  if (svc__worker_open(&probe_env, &s->probe.conns, err) != 0) goto fail;
   hd_err merr = {0};
   if (hd_db_ping(s->probe.conns.db, &merr) == 0 && svc__migrate(&s->probe, &merr) != 0 &&
       merr.code != HD_UNAVAILABLE) {
@@ -235,6 +246,8 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .health_probe = svc__probe,
       .health_arg = &s->probe,
       .metrics = env->metrics,
+      .max_streams = (unsigned)env->config.max_streams,
+      .memory_limit_bytes = env->config.memory_limit,
   };
   if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
   if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) !=
@@ -308,7 +321,18 @@ int hd_service_main(const hd_service_def *def) {
     return 1;
   }
   int sig = hd_signals_wait();
-  hd_log_info("stopping", "signal", sig == 15 ? "SIGTERM" : "SIGINT");
+  hd_log_info("stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+  if (sig == SIGTERM && s->env.config.shutdown_delay_us > 0) {
+    /* NOT_SERVING while still serving: probes and load balancers see it before we stop. */
+    hd_server_drain_begin(s->server);
+    char ms[24];
+    snprintf(ms, sizeof ms, "%lld", (long long)(s->env.config.shutdown_delay_us / 1000));
+    hd_log_info("draining", "readiness", "NOT_SERVING", "serving_for_ms", ms);
+    struct timespec d = {.tv_sec = (time_t)(s->env.config.shutdown_delay_us / HD_US_PER_S),
+                         .tv_nsec = (long)(s->env.config.shutdown_delay_us % HD_US_PER_S) * 1000};
+    while (nanosleep(&d, &d) != 0) {
+    }
+  }
   hd_svc_stop(s);
   hd_log_info("stopped");
   return 0;

@@ -56,6 +56,10 @@ typedef struct hd_service_def {
   /* Event consumers (svc/consumer.h), each run as a background loop; may be NULL. */
   const struct hd_consumer_def *consumers;
   size_t n_consumers;
+  /* Readiness follows what the service cannot work without: MariaDB (and its migrations) always,
+   * Redis only when this is true (routing's claims). When false, a Redis outage is logged
+   * (health.redis_down) and counted (helpdesk_redis_errors_total) but the service stays SERVING. */
+  bool needs_redis;
 } hd_service_def;
 
 /* Options a test passes to run a service in-process. */
@@ -84,7 +88,10 @@ hd_svc_env *hd_svc_env_of(hd_svc *s);
 void hd_svc_stop(hd_svc *s);
 
 /* The whole of a service's main: block signals, start, wait for SIGTERM/SIGINT, drain, exit
- * status 0 (or 1 when it cannot start, with the reason logged). */
+ * status 0 (or 1 when it cannot start, with the reason logged). On SIGTERM readiness turns
+ * NOT_SERVING while calls are still served for HELPDESK_SHUTDOWN_DELAY (load balancers move away),
+ * then the server stops accepting and in-flight calls finish within HELPDESK_SHUTDOWN_GRACE.
+ * SIGINT (a developer's Ctrl-C) skips the delay. */
 int hd_service_main(const hd_service_def *def);
 
 #endif

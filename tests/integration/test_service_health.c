@@ -1,6 +1,7 @@
 /* A whole service (routing, which has no RPCs of its own yet) started through the shared
  * runtime: it serves health, answers its methods UNIMPLEMENTED, and when MariaDB and Redis are
- * down at start it starts anyway, reports NOT_SERVING, and serves once they come up. */
+ * down at start it starts anyway, reports NOT_SERVING (MariaDB is down: readiness follows it for
+ * every service, Redis only for one that needs it), and serves once they come up. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,9 @@
-/* SIGTERM during load, on the real helpdesk-routing binary: every call the server accepted is
- * answered (the server's log and the clients agree call for call), calls keep being answered
- * while it drains, calls after it stopped fail UNAVAILABLE, nothing else goes wrong, and the
- * process exits 0 well within HELPDESK_SHUTDOWN_GRACE. */
+/* SIGTERM during load, on the real helpdesk-routing binary: readiness turns NOT_SERVING while
+ * calls are still served for HELPDESK_SHUTDOWN_DELAY, every call the server accepted is answered
+ * (the server's log and the clients agree call for call), calls after it stopped fail
+ * UNAVAILABLE, nothing else goes wrong, and the process exits 0 well within
+ * HELPDESK_SHUTDOWN_GRACE. Several cycles; the calls answered, UNAVAILABLE and CANCELLED are
+ * reported per cycle and in total. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -33,6 +35,8 @@
 #define PADDING_BYTES       (4u << 20)
 #define LOAD_BEFORE_TERM_US 400000
 #define GRACE               "10s"
+#define DELAY               "300ms"
+#define CYCLES              3
 #define GRACE_S             10
 
 static int64_t now_us(void) {
@@ -175,6 +179,7 @@ static void start_binary(run *r) {
     setenv("HELPDESK_METRICS_ADDR", "127.0.0.1:0", 1);
     setenv("HELPDESK_ROUTING_DB_NAME", r->db_name, 1);
     setenv("HELPDESK_SHUTDOWN_GRACE", GRACE, 1);
+    setenv("HELPDESK_SHUTDOWN_DELAY", DELAY, 1);
     setenv("HELPDESK_WORKERS", "4", 1);
     setenv("HELPDESK_LOG_LEVEL", "info", 1);
     execl(ROUTING_BIN, ROUTING_BIN, (char *)NULL);
@@ -202,8 +207,12 @@ static void drop_database(const char *name) {
   hd_db_close(db);
 }
 
-/* One whole scenario; returns how many calls the server answered after it logged "stopping". */
-static long scenario(void) {
+typedef struct totals {
+  long answered, not_serving, unavailable, cancelled, after_stopping;
+} totals;
+
+/* One whole scenario; adds its figures to *sum. */
+static void scenario(totals *sum) {
   run *r = calloc(1, sizeof *r);
   assert_non_null(r);
   build_request(r);
@@ -264,6 +273,7 @@ static long scenario(void) {
   assert_non_null(strstr(stopping, "event=stopped"));
   assert_null(strstr(log, "rpc.drain_timeout")); /* nothing had to be cancelled */
   assert_true(atomic_load(&r->ok_serving) > 0);
+  assert_true(atomic_load(&r->ok_not_serving) > 0); /* the delay: NOT_SERVING, still answered */
   /* Only answers, UNAVAILABLE, or CANCELLED for a call that reached the transport in the instant
    * of the GOAWAY and that gRPC core refused before any handler saw it (the count check below
    * proves no handled call is among them); nothing else. */
@@ -274,21 +284,31 @@ static long scenario(void) {
   assert_int_equal(atomic_load(&r->after_exit), LOAD_THREADS);
   assert_int_equal(atomic_load(&r->after_exit_unavailable), LOAD_THREADS);
 
+  sum->answered += atomic_load(&r->ok_total);
+  sum->not_serving += atomic_load(&r->ok_not_serving);
+  sum->unavailable += atomic_load(&r->unavailable) + atomic_load(&r->after_exit_unavailable);
+  sum->cancelled += atomic_load(&r->refused);
+  sum->after_stopping += after_stopping;
   free(log);
   unlink(r->log_path);
   hd_client_destroy(r->client);
   drop_database(r->db_name);
   free(r->request);
   free(r);
-  return after_stopping;
 }
 
 static void test_sigterm_under_load_answers_in_flight_calls_and_exits_0(void **state) {
   (void)state;
-  /* The calls answered during the drain depend on timing; one of three runs must have some. */
-  long drained = 0;
-  for (int attempt = 0; attempt < 3 && drained == 0; attempt++) drained = scenario();
-  assert_true(drained > 0);
+  totals sum = {0};
+  for (int cycle = 0; cycle < CYCLES; cycle++) scenario(&sum);
+  fprintf(stderr,
+          "sigterm, %d cycles: %ld calls answered (%ld NOT_SERVING during the delay, %ld after "
+          "'stopping'), %ld UNAVAILABLE, %ld CANCELLED\n",
+          CYCLES, sum.answered, sum.not_serving, sum.after_stopping, sum.unavailable,
+          sum.cancelled);
+  assert_true(sum.after_stopping > 0);
+  /* CANCELLED is reported, not asserted: gRPC core 1.51 cancels a stream whose headers reach it
+   * between grpc_server_shutdown_and_notify and its GOAWAY (see the closing note of issue 12). */
 }
 
 int main(void) {

@@ -62,6 +62,19 @@ static void test_text_required_and_optional(void **state) {
   assert_int_equal(hd_call_check_text(&c, "note", "", 0, 10), 0);
 }
 
+static void test_required_text_of_only_white_space_is_blank(void **state) {
+  (void)state;
+  hd_call c = fresh();
+  static const char *const blank[] = {"   ", "\t\n", "\xc2\xa0", "\xe3\x80\x80 ", "\xe2\x80\x8b"};
+  for (size_t i = 0; i < sizeof blank / sizeof blank[0]; i++) {
+    assert_int_equal(hd_call_check_text(&c, "subject", blank[i], 1, 100), -1);
+    assert_int_equal(c.err.code, HD_INVALID_ARGUMENT);
+    assert_string_equal(c.err.msg, "subject is blank: it has only white space; write the text");
+  }
+  assert_int_equal(hd_call_check_text(&c, "subject", " a ", 1, 100), 0);
+  assert_int_equal(hd_call_check_text(&c, "note", "   ", 0, 100), 0); /* optional: kept */
+}
+
 static void test_text_that_is_not_utf8_is_invalid_argument(void **state) {
   (void)state;
   hd_call c = fresh();
@@ -135,6 +148,7 @@ int main(void) {
       cmocka_unit_test(test_id_must_be_positive),
       cmocka_unit_test(test_text_counts_characters_at_its_edges),
       cmocka_unit_test(test_text_required_and_optional),
+      cmocka_unit_test(test_required_text_of_only_white_space_is_blank),
       cmocka_unit_test(test_text_that_is_not_utf8_is_invalid_argument),
       cmocka_unit_test(test_enum_must_be_defined_and_set_unless_optional),
       cmocka_unit_test(test_expected_version_is_zero_or_a_version),

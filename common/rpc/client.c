@@ -380,6 +380,16 @@ void hd_peer_free(hd_peer *p) {
 const char *hd_peer_name(const hd_peer *p) { return p->name; }
 const char *hd_peer_target(const hd_peer *p) { return p->target; }
 
+/* A request id the peer keeps as it is (as the dispatcher reads x-request-id): 1-79 printable
+ * ASCII characters without spaces. Any other is not forwarded: the peer makes one up. */
+static bool peer__request_id_ok(const char *rid) {
+  size_t n = rid ? strlen(rid) : 0;
+  if (n == 0 || n >= 80) return false;
+  for (size_t i = 0; i < n; i++)
+    if (rid[i] < 0x21 || rid[i] > 0x7e) return false;
+  return true;
+}
+
 /* "AssignTicket" of "/helpdesk.v1.TicketService/AssignTicket". */
 static const char *peer__short(const char *method) {
   const char *slash = strrchr(method, '/');
@@ -479,7 +489,7 @@ int hd_peer_call(hd_peer *p, const char *method, const hd_peer_call_opts *opts,
   md[n_md].key = grpc_slice_from_static_string("authorization");
   md[n_md].value = grpc_slice_from_copied_string(auth);
   n_md++;
-  if (opts->request_id && opts->request_id[0]) {
+  if (peer__request_id_ok(opts->request_id)) {
     md[n_md].key = grpc_slice_from_static_string("x-request-id");
     md[n_md].value = grpc_slice_from_copied_string(opts->request_id);
     n_md++;

@@ -98,12 +98,13 @@ const char *hd_peer_target(const hd_peer *p);
 
 /* How one call to a peer is made. */
 typedef struct hd_peer_call_opts {
-  const char *tenant;     /* the tenant we act for (the token's tenant); required */
-  const char *request_id; /* forwarded as x-request-id; NULL or "" → none (the peer makes one) */
-  int64_t deadline_us;    /* the incoming call's deadline (hd_call.deadline_us, absolute on
-                           * hd_monotonic_us); 0 or INT64_MAX → none, the cap alone */
-  bool idempotent;        /* true: repeating the call cannot apply it twice (it carries an
-                           * idempotency key, or it only reads) */
+  const char *tenant;         /* the tenant we act for (the token's tenant); required */
+  const char *request_id;     /* forwarded as x-request-id when 1-79 printable ASCII characters
+                               * without spaces; else not (the peer makes one up) */
+  int64_t deadline_us;        /* the incoming call's deadline (hd_call.deadline_us, absolute on
+                               * hd_monotonic_us); 0 or INT64_MAX → none, the cap alone */
+  bool idempotent;            /* true: repeating the call cannot apply it twice (it carries an
+                               * idempotency key, or it only reads) */
   int64_t attempt_timeout_us; /* idempotent calls only: each attempt's own deadline, so an attempt
                                * that hangs is given up and retried; 0 → each gets all time left */
 } hd_peer_call_opts;

@@ -291,6 +291,11 @@ static void test_request_id_is_forwarded(void **state) {
   hd_peer_call_opts o = {.tenant = "acme", .request_id = "req-7f3a"};
   assert_int_equal(flaky(w, w->to_echo, "rid", (flaky_ask){0}, &o, &r, &err), HD_OK);
   assert_string_equal(r->request_id, "req-7f3a");
+  /* one the peer could not keep as it is (a space) is not forwarded: the peer makes one up */
+  o.request_id = "req 7f3a";
+  assert_int_equal(flaky(w, w->to_echo, "rid", (flaky_ask){0}, &o, &r, &err), HD_OK);
+  assert_string_not_equal(r->request_id, "req 7f3a");
+  assert_true(r->request_id[0] != '\0');
 }
 
 /* ---- retries ---- */

@@ -35,29 +35,6 @@ static void token__usage(FILE *f) {
           HD_TENANT_MAX, HD_USER_ID_MAX, TOKEN_TTL_DEFAULT_S);
 }
 
-/* Comma-separated role names → bit set; -1 naming the bad one on stderr. */
-static int token__parse_roles(const char *list, unsigned *out) {
-  unsigned roles = 0;
-  const char *p = list;
-  for (;;) {
-    const char *comma = strchr(p, ',');
-    size_t n = comma ? (size_t)(comma - p) : strlen(p);
-    hd_role r;
-    if (hd_role_parse(p, n, &r) != 0) {
-      fprintf(stderr,
-              "hd-token: unknown role \"%.*s\" (known: customer, agent, team_lead, supervisor, "
-              "tenant_admin, service)\n",
-              (int)n, p);
-      return -1;
-    }
-    roles |= (unsigned)r;
-    if (!comma) break;
-    p = comma + 1;
-  }
-  *out = roles;
-  return 0;
-}
-
 /* Fills o from argv; 1 when --help was asked for, -1 (message on stderr) on bad arguments. */
 static int token__parse_args(int argc, char **argv, token_opts *o) {
   static const struct option longopts[] = {
@@ -116,23 +93,19 @@ int main(int argc, char **argv) {
     return 2;
   }
 
-  hd_principal p = {0};
-  if (token__parse_roles(o.roles, &p.roles) != 0) return 2;
-  if (strlen(o.tenant) > HD_TENANT_MAX || strlen(o.user) > HD_USER_ID_MAX) {
-    fprintf(stderr, "hd-token: tenant is limited to %d characters and user id to %d\n",
-            HD_TENANT_MAX, HD_USER_ID_MAX);
-    return 2;
-  }
-  snprintf(p.tenant, sizeof p.tenant, "%s", o.tenant);
-  snprintf(p.user_id, sizeof p.user_id, "%s", o.user);
-
   const char *secret = hd_config_str("HELPDESK_AUTH_SECRET", "helpdesk-local-development-secret");
   hd_auth_config cfg = {.secret = secret,
                         .secret_len = strlen(secret),
                         .issuer = hd_config_str("HELPDESK_AUTH_ISSUER", "helpdesk")};
-  char *token = NULL;
+  unsigned roles = 0;
   hd_err err = {0};
-  if (hd_auth_sign(&cfg, &p, (int64_t)time(NULL), o.ttl_s, &token, &err) != 0) {
+  if (hd_auth_roles_parse(o.roles, &roles, &err) != 0) {
+    fprintf(stderr, "hd-token: %s\n", err.msg);
+    return 2;
+  }
+  char *token = NULL;
+  if (hd_auth_mint(&cfg, o.tenant, o.user, roles, (int64_t)time(NULL), o.ttl_s, &token, &err) !=
+      0) {
     fprintf(stderr, "hd-token: %s\n", err.msg);
     return err.code == HD_INVALID_ARGUMENT ? 2 : 1;
   }

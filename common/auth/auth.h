@@ -70,4 +70,50 @@ const char *hd_role_name(hd_role r);
 /* Parses a role name; -1 when unknown. */
 int hd_role_parse(const char *name, size_t len, hd_role *out);
 
+/* ---- minting (mint.c): tokens for tools, and a service's own identity ---- */
+
+/* Parses a comma-separated list of role names ("agent,team_lead") into a bit set.
+ * INVALID_ARGUMENT naming the first unknown role (and the known ones). */
+int hd_auth_roles_parse(const char *list, unsigned *out, hd_err *err);
+
+/* Mints a token for user_id of tenant holding roles, valid ttl_s from now_s (hd_auth_sign on a
+ * principal built from them). INVALID_ARGUMENT when tenant or user id is empty, longer than
+ * HD_TENANT_MAX / HD_USER_ID_MAX, or not printable ASCII without '"' or '\\'.
+ * Caller frees *out_token with free(). */
+int hd_auth_mint(const hd_auth_config *cfg, const char *tenant, const char *user_id, unsigned roles,
+                 int64_t now_s, int64_t ttl_s, char **out_token, hd_err *err);
+
+/* A service's identity toward the other services: `service`-role tokens whose user id is the
+ * service's name, one per tenant it acts for, minted from the shared key and kept until they
+ * are within renew_before_s of expiring. Thread-safe. */
+typedef struct hd_auth_identity hd_auth_identity;
+
+#define HD_AUTH_TOKEN_MAX        2048 /* bytes of a token the identity hands out, with its NUL */
+#define HD_AUTH_IDENTITY_TENANTS 1024 /* tenants kept at once; past it the oldest token goes */
+#define HD_AUTH_IDENTITY_TTL_S   3600 /* default lifetime of a minted token */
+#define HD_AUTH_IDENTITY_RENEW_S 300  /* default: renewed when it expires within 5 minutes */
+
+typedef struct hd_auth_identity_config {
+  const hd_auth_config *auth; /* the key and issuer; copied (secret and issuer too) */
+  const char *service;        /* the token's user id: "routing"; copied */
+  int64_t ttl_s;              /* 0 → HD_AUTH_IDENTITY_TTL_S */
+  int64_t renew_before_s;     /* 0 → HD_AUTH_IDENTITY_RENEW_S; must be below ttl_s */
+} hd_auth_identity_config;
+
+/* Creates an identity. INVALID_ARGUMENT on a missing key or issuer, a service name that is not
+ * a valid user id, or renew_before_s not below ttl_s. Caller frees with hd_auth_identity_free(). */
+int hd_auth_identity_new(const hd_auth_identity_config *cfg, hd_auth_identity **out, hd_err *err);
+
+/* Frees the identity and its tokens. NULL is a no-op. */
+void hd_auth_identity_free(hd_auth_identity *id);
+
+/* Copies the token for tenant, valid at now_s for at least renew_before_s more, into buf
+ * (size bytes, NUL-terminated): the kept one, or a new one minted at now_s. INVALID_ARGUMENT on a
+ * bad tenant; RESOURCE_EXHAUSTED when buf is too small. */
+int hd_auth_identity_token(hd_auth_identity *id, const char *tenant, int64_t now_s, char *buf,
+                           size_t size, hd_err *err);
+
+/* Tokens minted so far (for tests and logs). */
+unsigned long hd_auth_identity_minted(const hd_auth_identity *id);
+
 #endif

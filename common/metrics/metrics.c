@@ -69,6 +69,8 @@ static const struct {
      "Events a consumer group had already applied, acknowledged and skipped."},
     {HD_METRIC_EVENTS_DEAD_LETTERED,
      "Events a consumer group moved to its dead-letter stream after failing."},
+    {HD_METRIC_PEER_REQUESTS,
+     "Attempts of calls to another service, by peer, method and the status the peer answered."},
 };
 
 /* The families this file renders itself: a gauge may not take their names. */

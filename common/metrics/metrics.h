@@ -26,6 +26,10 @@ typedef struct hd_metrics hd_metrics;
 #define HD_METRIC_EVENTS_DUPLICATES    "helpdesk_events_duplicates_total"
 #define HD_METRIC_EVENTS_DEAD_LETTERED "helpdesk_events_dead_lettered_total"
 
+/* Counter of the calls between services (rpc/client.h hd_peer), labels peer, method and code:
+ * one per attempt, with the status the peer answered. */
+#define HD_METRIC_PEER_REQUESTS "helpdesk_peer_requests_total"
+
 /* Limits: past them a new series is refused (gauges) or folded into method="_other" (rpc). */
 #define HD_METRICS_MAX_METHODS     256  /* distinct rpc method label values */
 #define HD_METRICS_MAX_GAUGES      1024 /* distinct gauge series (name + labels) */

@@ -1,14 +1,21 @@
-/* Unary gRPC calls on the C core client: one channel per target, a pluck queue per call. */
+/* Unary gRPC calls on the C core client (one channel per target, a pluck queue per call), and
+ * calls between services on them (hd_peer: identity, deadline, retries, the status table). */
 #include "rpc/client.h"
 
+#include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/grpc.h>
 #include <grpc/grpc_security.h>
 #include <grpc/support/time.h>
+
+#include "config/config.h"
+#include "log/log.h"
 
 struct hd_client {
   grpc_channel *channel;
@@ -33,14 +40,25 @@ int hd_client_new(const hd_client_config *cfg, hd_client **out, hd_err *err) {
   c->default_timeout_us = cfg->default_timeout_us > 0 ? cfg->default_timeout_us : 5000000;
   int64_t max = cfg->max_message_bytes > 0 ? cfg->max_message_bytes : (16 << 20);
   grpc_init();
-  grpc_arg args[2];
+  grpc_arg args[5];
+  size_t n_args = 2;
   args[0].type = GRPC_ARG_INTEGER;
   args[0].key = GRPC_ARG_MAX_RECEIVE_MESSAGE_LENGTH;
   args[0].value.integer = max > INT32_MAX ? INT32_MAX : (int)max;
   args[1].type = GRPC_ARG_INTEGER;
   args[1].key = GRPC_ARG_MAX_SEND_MESSAGE_LENGTH;
-  args[1].value.integer = -1; /* let the server decide what is too large */
-  grpc_channel_args chargs = {.num_args = 2, .args = args};
+  args[1].value.integer = -1;      /* let the server decide what is too large */
+  if (cfg->reconnect_max_ms > 0) { /* a restarted peer is reached again within that */
+    char *keys[3] = {GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, GRPC_ARG_MIN_RECONNECT_BACKOFF_MS,
+                     GRPC_ARG_MAX_RECONNECT_BACKOFF_MS};
+    for (size_t i = 0; i < 3; i++) {
+      args[n_args].type = GRPC_ARG_INTEGER;
+      args[n_args].key = keys[i];
+      args[n_args].value.integer = i < 2 ? 100 : cfg->reconnect_max_ms;
+      n_args++;
+    }
+  }
+  grpc_channel_args chargs = {.num_args = n_args, .args = args};
   grpc_channel_credentials *creds;
   if (cfg->tls_ca_file) {
     char *pem = NULL;
@@ -67,14 +85,14 @@ void hd_client_destroy(hd_client *c) {
   grpc_shutdown();
 }
 
-int hd_client_call_raw(hd_client *c, const char *method, const char *token, int64_t timeout_us,
-                       const void *req, size_t req_len, hd_arena *arena, void **resp_bytes,
-                       size_t *resp_len, hd_err *err) {
+/* One unary call: initial metadata md[0..n_md), the absolute deadline (GPR_CLOCK_MONOTONIC),
+ * the request bytes. On OK the reply bytes are in the arena; otherwise -1 with err = the status
+ * code and the server's message. */
+static int client__unary(hd_client *c, const char *method, grpc_metadata *md, size_t n_md,
+                         gpr_timespec deadline, const void *req, size_t req_len, hd_arena *arena,
+                         void **resp_bytes, size_t *resp_len, hd_err *err) {
   int rc = -1;
   grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-  if (timeout_us <= 0) timeout_us = c->default_timeout_us;
-  gpr_timespec deadline =
-      gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_micros(timeout_us, GPR_TIMESPAN));
   grpc_slice mslice = grpc_slice_from_copied_string(method);
   grpc_call *call = grpc_channel_create_call(c->channel, NULL, GRPC_PROPAGATE_DEFAULTS, cq, mslice,
                                              NULL, deadline, NULL);
@@ -83,23 +101,6 @@ int hd_client_call_raw(hd_client *c, const char *method, const char *token, int6
   grpc_slice req_slice = grpc_slice_from_copied_buffer(req, req_len);
   grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&req_slice, 1);
   grpc_slice_unref(req_slice);
-
-  grpc_metadata auth_md;
-  char *auth_value = NULL;
-  size_t n_md = 0;
-  if (token) {
-    size_t tl = strlen(token);
-    auth_value = malloc(tl + 8);
-    if (!auth_value) {
-      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
-      goto done;
-    }
-    memcpy(auth_value, "Bearer ", 7);
-    memcpy(auth_value + 7, token, tl + 1);
-    auth_md.key = grpc_slice_from_static_string("authorization");
-    auth_md.value = grpc_slice_from_copied_string(auth_value);
-    n_md = 1;
-  }
 
   grpc_metadata_array initial_md, trailing_md;
   grpc_metadata_array_init(&initial_md);
@@ -112,7 +113,7 @@ int hd_client_call_raw(hd_client *c, const char *method, const char *token, int6
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
   ops[0].data.send_initial_metadata.count = n_md;
-  ops[0].data.send_initial_metadata.metadata = n_md ? &auth_md : NULL;
+  ops[0].data.send_initial_metadata.metadata = n_md ? md : NULL;
   ops[1].op = GRPC_OP_SEND_MESSAGE;
   ops[1].data.send_message.send_message = send;
   ops[2].op = GRPC_OP_SEND_CLOSE_FROM_CLIENT;
@@ -156,9 +157,6 @@ int hd_client_call_raw(hd_client *c, const char *method, const char *token, int6
   grpc_metadata_array_destroy(&initial_md);
   grpc_metadata_array_destroy(&trailing_md);
   if (recv) grpc_byte_buffer_destroy(recv);
-  if (n_md) grpc_slice_unref(auth_md.value);
-done:
-  free(auth_value);
   grpc_byte_buffer_destroy(send);
   grpc_call_unref(call);
   grpc_completion_queue_shutdown(cq);
@@ -166,15 +164,58 @@ done:
   return rc;
 }
 
+/* The absolute deadline timeout_us from now, for the core. */
+static gpr_timespec client__deadline(int64_t timeout_us) {
+  return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_micros(timeout_us, GPR_TIMESPAN));
+}
+
+int hd_client_call_raw(hd_client *c, const char *method, const char *token, int64_t timeout_us,
+                       const void *req, size_t req_len, hd_arena *arena, void **resp_bytes,
+                       size_t *resp_len, hd_err *err) {
+  int rc = -1;
+  char *auth_value = NULL;
+  grpc_metadata md;
+  size_t n_md = 0;
+  if (token) {
+    size_t tl = strlen(token);
+    auth_value = malloc(tl + 8);
+    if (!auth_value) {
+      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+      goto done;
+    }
+    memcpy(auth_value, "Bearer ", 7);
+    memcpy(auth_value + 7, token, tl + 1);
+    md.key = grpc_slice_from_static_string("authorization");
+    md.value = grpc_slice_from_copied_string(auth_value);
+    n_md = 1;
+  }
+  if (timeout_us <= 0) timeout_us = c->default_timeout_us;
+  rc = client__unary(c, method, &md, n_md, client__deadline(timeout_us), req, req_len, arena,
+                     resp_bytes, resp_len, err);
+  if (n_md) grpc_slice_unref(md.value);
+done:
+  free(auth_value);
+  return rc;
+}
+
+/* Packs req into the arena. */
+static int client__pack(const ProtobufCMessage *req, hd_arena *arena, uint8_t **out, size_t *len,
+                        hd_err *err) {
+  *len = protobuf_c_message_get_packed_size(req);
+  *out = hd_arena_alloc(arena, *len ? *len : 1);
+  if (!*out)
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "request of %zu bytes does not fit the arena",
+                      *len);
+  protobuf_c_message_pack(req, *out);
+  return 0;
+}
+
 int hd_client_call(hd_client *c, const char *method, const char *token, int64_t timeout_us,
                    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                    hd_arena *arena, ProtobufCMessage **resp, hd_err *err) {
-  size_t len = protobuf_c_message_get_packed_size(req);
-  uint8_t *buf = hd_arena_alloc(arena, len ? len : 1);
-  if (!buf)
-    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "request of %zu bytes does not fit the arena",
-                      len);
-  protobuf_c_message_pack(req, buf);
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (client__pack(req, arena, &buf, &len, err) != 0) return -1;
   void *rb = NULL;
   size_t rl = 0;
   if (hd_client_call_raw(c, method, token, timeout_us, buf, len, arena, &rb, &rl, err) != 0)
@@ -185,4 +226,330 @@ int hd_client_call(hd_client *c, const char *method, const char *token, int64_t 
     return hd_err_set(err, HD_INTERNAL, "the reply of %s is not a valid %s", method,
                       resp_desc->name);
   return 0;
+}
+
+/* ---- calls between services ---- */
+
+struct hd_peer {
+  char name[HD_PEER_NAME_MAX + 1];
+  char target[256];
+  hd_client *client;
+  hd_auth_identity *identity; /* borrowed */
+  const hd_clock *clock;      /* borrowed; NULL → the real time */
+  hd_metrics *metrics;        /* borrowed, may be NULL */
+  int64_t timeout_cap_us, backoff_base_us, backoff_max_us;
+  int max_attempts;
+  _Atomic uint64_t jitter_seq;
+};
+
+typedef enum peer_retry {
+  PEER_RETRY_NEVER,
+  PEER_RETRY_ALWAYS,     /* any call: the peer applied nothing */
+  PEER_RETRY_IDEMPOTENT, /* only a call marked idempotent */
+} peer_retry;
+
+/* A status of the peer, as our service answers it. */
+typedef struct peer_status {
+  hd_code remote;
+  hd_code local;
+  peer_retry retry;
+  const char *says; /* NULL: the peer's message passes through as it is; else what ours says */
+  const char *hint; /* NULL, or what an operator should look at, after the peer's message */
+} peer_status;
+
+/* The one mapping of a peer's status to ours (see hd_peer_call in client.h). */
+static const peer_status peer__statuses[] = {
+    {HD_CANCELLED, HD_UNAVAILABLE, PEER_RETRY_IDEMPOTENT, "cancelled the call", NULL},
+    {HD_UNKNOWN, HD_INTERNAL, PEER_RETRY_NEVER, "failed", NULL},
+    {HD_INVALID_ARGUMENT, HD_INVALID_ARGUMENT, PEER_RETRY_NEVER, NULL, NULL},
+    {HD_DEADLINE_EXCEEDED, HD_DEADLINE_EXCEEDED, PEER_RETRY_IDEMPOTENT, "did not answer in time",
+     NULL},
+    {HD_NOT_FOUND, HD_NOT_FOUND, PEER_RETRY_NEVER, NULL, NULL},
+    {HD_ALREADY_EXISTS, HD_ALREADY_EXISTS, PEER_RETRY_NEVER, NULL, NULL},
+    {HD_PERMISSION_DENIED, HD_FAILED_PRECONDITION, PEER_RETRY_NEVER, "refused this service's call",
+     NULL},
+    {HD_RESOURCE_EXHAUSTED, HD_RESOURCE_EXHAUSTED, PEER_RETRY_NEVER, NULL, NULL},
+    {HD_FAILED_PRECONDITION, HD_FAILED_PRECONDITION, PEER_RETRY_NEVER, NULL, NULL},
+    {HD_ABORTED, HD_ABORTED, PEER_RETRY_NEVER, NULL, NULL},
+    {HD_OUT_OF_RANGE, HD_OUT_OF_RANGE, PEER_RETRY_NEVER, NULL, NULL},
+    {HD_UNIMPLEMENTED, HD_INTERNAL, PEER_RETRY_NEVER, "does not serve this method",
+     "is it of another version than this service?"},
+    {HD_INTERNAL, HD_INTERNAL, PEER_RETRY_NEVER, "failed", NULL},
+    {HD_UNAVAILABLE, HD_UNAVAILABLE, PEER_RETRY_ALWAYS, "is unavailable", NULL},
+    {HD_DATA_LOSS, HD_INTERNAL, PEER_RETRY_NEVER, "failed", NULL},
+    {HD_UNAUTHENTICATED, HD_INTERNAL, PEER_RETRY_NEVER, "refused this service's token",
+     "HELPDESK_AUTH_SECRET and HELPDESK_AUTH_ISSUER must be the same for every service"},
+};
+
+static const peer_status peer__unknown = {HD_UNKNOWN, HD_INTERNAL, PEER_RETRY_NEVER,
+                                          "answered a status this service does not know", NULL};
+
+static const peer_status *peer__status(hd_code remote) {
+  for (size_t i = 0; i < sizeof peer__statuses / sizeof peer__statuses[0]; i++)
+    if (peer__statuses[i].remote == remote) return &peer__statuses[i];
+  return &peer__unknown;
+}
+
+static bool peer__name_ok(const char *name) {
+  size_t n = name ? strlen(name) : 0;
+  if (n == 0 || n > HD_PEER_NAME_MAX) return false;
+  for (size_t i = 0; i < n; i++)
+    if (!((name[i] >= 'a' && name[i] <= 'z') || name[i] == '_')) return false;
+  return true;
+}
+
+int hd_peer_new(const hd_peer_config *cfg, hd_peer **out, hd_err *err) {
+  if (!peer__name_ok(cfg->name))
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "a peer's name is 1-%d of [a-z_], not \"%.40s\"",
+                      HD_PEER_NAME_MAX, cfg->name ? cfg->name : "");
+  if (!cfg->target || !cfg->target[0] || strlen(cfg->target) >= sizeof((hd_peer *)0)->target)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "peer %s needs a target host:port under %zu bytes",
+                      cfg->name, sizeof((hd_peer *)0)->target);
+  if (!cfg->identity)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "peer %s needs this service's identity", cfg->name);
+  int attempts = cfg->max_attempts ? cfg->max_attempts : HD_PEER_ATTEMPTS_DEFAULT;
+  if (attempts < 1 || attempts > HD_PEER_ATTEMPTS_MAX)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "peer %s: %d attempts is not within 1..%d",
+                      cfg->name, attempts, HD_PEER_ATTEMPTS_MAX);
+  int64_t cap = cfg->timeout_cap_us ? cfg->timeout_cap_us : HD_PEER_TIMEOUT_DEFAULT;
+  if (cap < HD_PEER_MIN_ATTEMPT_US)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "peer %s: a timeout of %lld us is too short",
+                      cfg->name, (long long)cap);
+  hd_peer *p = calloc(1, sizeof *p);
+  if (!p) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory opening peer %s", cfg->name);
+  snprintf(p->name, sizeof p->name, "%s", cfg->name);
+  snprintf(p->target, sizeof p->target, "%s", cfg->target);
+  p->identity = cfg->identity;
+  p->clock = cfg->clock;
+  p->metrics = cfg->metrics;
+  p->timeout_cap_us = cap;
+  p->max_attempts = attempts;
+  p->backoff_base_us = cfg->backoff_base_us > 0 ? cfg->backoff_base_us : HD_PEER_BACKOFF_BASE_US;
+  p->backoff_max_us = cfg->backoff_max_us > 0 ? cfg->backoff_max_us : HD_PEER_BACKOFF_MAX_US;
+  hd_client_config cc = {.target = p->target,
+                         .tls_ca_file = cfg->tls_ca_file,
+                         .default_timeout_us = cap,
+                         .max_message_bytes = cfg->max_message_bytes,
+                         .reconnect_max_ms = 2000};
+  if (hd_client_new(&cc, &p->client, err) != 0) {
+    free(p);
+    return -1;
+  }
+  *out = p;
+  return 0;
+}
+
+int hd_peer_open(const char *name, int default_port, hd_auth_identity *identity,
+                 const hd_clock *clock, hd_metrics *metrics, hd_peer **out, hd_err *err) {
+  if (!peer__name_ok(name))
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "a peer's name is 1-%d of [a-z_], not \"%.40s\"",
+                      HD_PEER_NAME_MAX, name ? name : "");
+  char var[HD_PEER_NAME_MAX + 32], def[32];
+  size_t n = (size_t)snprintf(var, sizeof var, "HELPDESK_");
+  for (const char *c = name; *c; c++) var[n++] = (char)(*c == '_' ? '_' : *c - 'a' + 'A');
+  snprintf(var + n, sizeof var - n, "_TARGET");
+  snprintf(def, sizeof def, "127.0.0.1:%d", default_port);
+  int64_t timeout_us = 0, attempts = 0;
+  if (hd_config_duration_us("HELPDESK_PEER_TIMEOUT", HD_PEER_TIMEOUT_DEFAULT, &timeout_us, err) !=
+          0 ||
+      hd_config_int("HELPDESK_PEER_ATTEMPTS", HD_PEER_ATTEMPTS_DEFAULT, 1, HD_PEER_ATTEMPTS_MAX,
+                    &attempts, err) != 0)
+    return -1;
+  if (timeout_us < 10 * HD_PEER_MIN_ATTEMPT_US)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "HELPDESK_PEER_TIMEOUT must be at least %d ms",
+                      10 * HD_PEER_MIN_ATTEMPT_US / 1000);
+  hd_peer_config cfg = {
+      .name = name,
+      .target = hd_config_str(var, def),
+      .tls_ca_file = hd_config_str("HELPDESK_TLS_CA", hd_config_str("HELPDESK_TLS_CERT", NULL)),
+      .timeout_cap_us = timeout_us,
+      .max_attempts = (int)attempts,
+      .identity = identity,
+      .clock = clock,
+      .metrics = metrics,
+  };
+  return hd_peer_new(&cfg, out, err);
+}
+
+void hd_peer_free(hd_peer *p) {
+  if (!p) return;
+  hd_client_destroy(p->client);
+  free(p);
+}
+
+const char *hd_peer_name(const hd_peer *p) { return p->name; }
+const char *hd_peer_target(const hd_peer *p) { return p->target; }
+
+/* A request id the peer keeps as it is (as the dispatcher reads x-request-id): 1-79 printable
+ * ASCII characters without spaces. Any other is not forwarded: the peer makes one up. */
+static bool peer__request_id_ok(const char *rid) {
+  size_t n = rid ? strlen(rid) : 0;
+  if (n == 0 || n >= 80) return false;
+  for (size_t i = 0; i < n; i++)
+    if (rid[i] < 0x21 || rid[i] > 0x7e) return false;
+  return true;
+}
+
+/* "AssignTicket" of "/helpdesk.v1.TicketService/AssignTicket". */
+static const char *peer__short(const char *method) {
+  const char *slash = strrchr(method, '/');
+  return slash ? slash + 1 : method;
+}
+
+/* The back-off before attempt (attempt + 1): base·2^(attempt-1), at most max, jittered to
+ * [half, whole] so that callers that failed together do not come back together. */
+static int64_t peer__backoff_us(hd_peer *p, int attempt) {
+  int64_t d = p->backoff_base_us;
+  for (int i = 1; i < attempt && d < p->backoff_max_us; i++) d *= 2;
+  if (d > p->backoff_max_us) d = p->backoff_max_us;
+  uint64_t x = atomic_fetch_add(&p->jitter_seq, 1) + (uint64_t)hd_monotonic_us();
+  x += 0x9e3779b97f4a7c15ull; /* splitmix64 */
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  x ^= x >> 31;
+  return d / 2 + (int64_t)(x % (uint64_t)(d / 2 + 1));
+}
+
+/* The timeout to give the core for us of time left, such that the peer's deadline does not pass
+ * ours. The core sends a timeout in a few digits, rounded up (and from a clock it reads only now
+ * and then): 1.95 s goes out as 2 S, and 1.9 s read a few ms late goes out as 2 S too. One step
+ * of that precision less than us rounded down to it always goes out at most at us: steps of 1 ms
+ * below 1 s, 100 ms below 10 s, 1 s below 100 s, 10 s below 1000 s, a minute above. */
+static int64_t peer__wire_us(int64_t us) {
+  int64_t step = us < 1000000      ? 1000
+                 : us < 10000000   ? 100000
+                 : us < 100000000  ? 1000000
+                 : us < 1000000000 ? 10000000
+                                   : 60000000;
+  int64_t v = us - us % step - step;
+  return v > 0 ? v : 1;
+}
+
+static void peer__sleep_us(int64_t us) {
+  struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (us % 1000000) * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+static void peer__count(hd_peer *p, const char *method, hd_code code) {
+  const char *labels[] = {"peer", p->name, "method", method, "code", hd_code_name(code), NULL};
+  hd_metrics_counter_add(p->metrics, HD_METRIC_PEER_REQUESTS, labels, 1, NULL);
+}
+
+/* Fills err with our status for the peer's last answer (remote holds its code and message). */
+static int peer__fail(const hd_peer *p, const char *method, const hd_err *remote, int attempts,
+                      int64_t budget_us, hd_err *err) {
+  const peer_status *st = peer__status(remote->code);
+  const char *m = peer__short(method);
+  if (!st->says) return hd_err_set(err, st->local, "%s %s: %s", p->name, m, remote->msg);
+  char extra[64] = "";
+  if (attempts > 1)
+    snprintf(extra, sizeof extra, " after %d attempts", attempts);
+  else if (remote->code == HD_DEADLINE_EXCEEDED)
+    snprintf(extra, sizeof extra, " within %lld ms", (long long)(budget_us / 1000));
+  return hd_err_set(err, st->local, "%s %s %s (%s%s): %s%s%s", p->name, m, st->says,
+                    hd_code_name(remote->code), extra, remote->msg, st->hint ? "; " : "",
+                    st->hint ? st->hint : "");
+}
+
+int hd_peer_call(hd_peer *p, const char *method, const hd_peer_call_opts *opts,
+                 const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                 hd_arena *arena, ProtobufCMessage **resp, hd_err *err) {
+  int rc = -1;
+  size_t n_md = 0;
+  grpc_metadata md[2];
+  char auth[HD_AUTH_TOKEN_MAX + 8];
+  int64_t start = hd_monotonic_us();
+  int64_t budget = p->timeout_cap_us;
+  if (opts->deadline_us > 0 && opts->deadline_us != INT64_MAX) {
+    int64_t left = opts->deadline_us - start;
+    int64_t margin = left / 10 < HD_PEER_MARGIN_MAX_US ? left / 10 : HD_PEER_MARGIN_MAX_US;
+    if (left - margin < budget) budget = left - margin;
+  }
+  if (budget < HD_PEER_MIN_ATTEMPT_US) {
+    hd_err_set(err, HD_DEADLINE_EXCEEDED,
+               "no time left to call %s %s: the call's deadline is %lld ms away", p->name,
+               peer__short(method), (long long)((opts->deadline_us - start) / 1000));
+    goto done;
+  }
+  int64_t end = start + budget;
+  uint8_t *buf = NULL;
+  size_t len = 0;
+  if (client__pack(req, arena, &buf, &len, err) != 0) goto done;
+
+  int64_t now_s = p->clock ? hd_clock_now_us(p->clock) / HD_US_PER_S : (int64_t)time(NULL);
+  memcpy(auth, "Bearer ", 7);
+  hd_err merr = {0};
+  if (hd_auth_identity_token(p->identity, opts->tenant, now_s, auth + 7, sizeof auth - 7, &merr) !=
+      0) {
+    hd_err_set(err, HD_INTERNAL, "cannot make this service's token to call %s %s: %s", p->name,
+               peer__short(method), merr.msg);
+    goto done;
+  }
+  md[n_md].key = grpc_slice_from_static_string("authorization");
+  md[n_md].value = grpc_slice_from_copied_string(auth);
+  n_md++;
+  if (peer__request_id_ok(opts->request_id)) {
+    md[n_md].key = grpc_slice_from_static_string("x-request-id");
+    md[n_md].value = grpc_slice_from_copied_string(opts->request_id);
+    n_md++;
+  }
+
+  hd_err last = {0};
+  int attempt = 0;
+  for (;;) {
+    attempt++;
+    int64_t left = end - hd_monotonic_us();
+    bool own_timeout =
+        opts->idempotent && opts->attempt_timeout_us > 0 && opts->attempt_timeout_us < left;
+    int64_t this_us = peer__wire_us(own_timeout ? opts->attempt_timeout_us : left);
+    void *rb = NULL;
+    size_t rl = 0;
+    hd_err_clear(&last);
+    int urc = client__unary(p->client, method, md, n_md, client__deadline(this_us), buf, len, arena,
+                            &rb, &rl, &last);
+    peer__count(p, method, urc == 0 ? HD_OK : last.code);
+    if (urc == 0) {
+      ProtobufCAllocator alloc = hd_arena_pb_allocator(arena);
+      *resp = protobuf_c_message_unpack(resp_desc, &alloc, rl, rb);
+      if (!*resp) {
+        hd_err_set(err, HD_INTERNAL, "%s %s answered with a reply that is not a valid %s", p->name,
+                   peer__short(method), resp_desc->name);
+        goto done;
+      }
+      rc = 0;
+      goto done;
+    }
+    const peer_status *st = peer__status(last.code);
+    bool retry =
+        st->retry == PEER_RETRY_ALWAYS || (st->retry == PEER_RETRY_IDEMPOTENT && opts->idempotent &&
+                                           (last.code != HD_DEADLINE_EXCEEDED || own_timeout));
+    if (!retry || attempt >= p->max_attempts) break;
+    int64_t pause = peer__backoff_us(p, attempt);
+    if (hd_monotonic_us() + pause + HD_PEER_MIN_ATTEMPT_US > end) break;
+    hd_log_warn("peer.retry", "peer", p->name, "method", method, "status", hd_code_name(last.code),
+                "request_id", opts->request_id ? opts->request_id : "", "error", last.msg);
+    peer__sleep_us(pause);
+  }
+  peer__fail(p, method, &last, attempt, budget, err);
+  if (last.code == HD_UNAUTHENTICATED || last.code == HD_UNIMPLEMENTED)
+    hd_log_error("peer.refused", "peer", p->name, "method", method, "status",
+                 hd_code_name(last.code), "error", last.msg);
+
+done:
+  for (size_t i = 0; i < n_md; i++) grpc_slice_unref(md[i].value);
+  return rc;
+}
+
+int hd_peer_call_for(hd_peer *p, const hd_call *in, const char *method, bool idempotent,
+                     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
+                     ProtobufCMessage **resp, hd_err *err) {
+  if (!in->principal)
+    return hd_err_set(err, HD_INTERNAL, "calling %s %s needs a caller's tenant to act for", p->name,
+                      peer__short(method));
+  hd_peer_call_opts o = {.tenant = in->principal->tenant,
+                         .request_id = in->request_id,
+                         .deadline_us = in->deadline_us,
+                         .idempotent = idempotent};
+  return hd_peer_call(p, method, &o, req, resp_desc, in->arena, resp, err);
 }

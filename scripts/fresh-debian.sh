@@ -3,7 +3,7 @@
 # needs. Builds a bookworm root with debootstrap --variant=minbase from the configured Debian
 # mirror, clones the committed tree (HEAD of the repository it is run from; uncommitted changes
 # are not in it) into it, and runs `CI=1 make test` there in a chroot, as .ci/run does on a bare
-# machine. The root has no /etc/hosts entry for the host name (MariaDB must not need one). Prints
+# machine. The root's /etc/hosts names localhost but not the host (MariaDB must not need it). Prints
 # the last lines and exits with make test's status. Not part of CI: it takes minutes and the
 # network to the Debian mirror (and to the npm registry, for scripts/validate-deploy.sh).
 # Run as root (or it asks sudo); installs debootstrap on the host when it is missing.
@@ -109,13 +109,21 @@ deb $mirror bookworm main
 deb $mirror bookworm-updates main
 deb $security bookworm-security main
 EOF
+# The host's network setup: its resolver, and the CA certificates it added locally (a machine
+# behind a TLS-inspecting proxy needs them for npm; ca-certificates' postinst picks them up).
 cp /etc/resolv.conf "$target/etc/resolv.conf"
-# No entry for the host name (the chroot shares the host's): only localhost, if anything.
-hn=$(uname -n)
-if [ -f "$target/etc/hosts" ]; then
-  awk -v h="$hn" '{ for (i = 2; i <= NF; i++) if ($i == h) next; print }' "$target/etc/hosts" \
-    >"$target/etc/hosts.new" && mv "$target/etc/hosts.new" "$target/etc/hosts"
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  mkdir -p "$target/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$target/usr/local/share/ca-certificates/"
 fi
+# /etc/hosts as Debian's installer writes it, less the line of the host name (the chroot shares
+# the host's, `uname -n`): localhost resolves, the host name does not. debootstrap writes none.
+hn=$(uname -n)
+[ -f "$target/etc/hosts" ] || printf '%s\n' '127.0.0.1 localhost' \
+  '::1 localhost ip6-localhost ip6-loopback' 'ff02::1 ip6-allnodes' 'ff02::2 ip6-allrouters' \
+  >"$target/etc/hosts"
+awk -v h="$hn" '{ for (i = 2; i <= NF; i++) if ($i == h) next; print }' "$target/etc/hosts" \
+  >"$target/etc/hosts.new" && mv "$target/etc/hosts.new" "$target/etc/hosts"
 
 echo "== cloning $rev into the root"
 git clone --quiet --no-checkout "$src" "$target/src/helpdesk"

@@ -6,19 +6,32 @@
 # project runs its own MariaDB and Redis on other ports with data in the checkout anyway.
 set -euo pipefail
 
+# What make test needs is all here (scripts/fresh-debian.sh proves it on a minimal Debian 12).
 packages=(
-  build-essential cmake pkg-config
+  build-essential cmake pkg-config git
   libgrpc-dev protobuf-c-compiler libprotobuf-c-dev libprotobuf-dev
   libhiredis-dev libmariadb-dev libssl-dev libcmocka-dev libjansson-dev
   mariadb-server mariadb-client redis-server redis-tools
   protobuf-compiler protobuf-compiler-grpc python3 python3-grpcio python3-protobuf
   valgrind clang-format
+  # the TLS tests make their certificates with the openssl command
+  openssl ca-certificates
+  # scripts/validate-deploy.sh (with node and npm below)
+  docker-compose yamllint
 )
+# Commands any package may provide (a Node.js from elsewhere brings its own npm, and conflicts
+# with Debian's npm): COMMAND:PACKAGE, the Debian package installed when the command is missing.
+# No kubectl: Debian 12's (kubernetes-client 1.20) cannot render our kustomizations, and
+# validate-deploy.sh checks the manifests without one.
+commands=(node:nodejs npm:npm)
 
 missing=()
 for p in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
   [ "$status" = "install ok installed" ] || missing+=("$p")
+done
+for c in "${commands[@]}"; do
+  command -v "${c%%:*}" >/dev/null 2>&1 || missing+=("${c#*:}")
 done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 

@@ -17,8 +17,11 @@ build="$root/build"
 make --no-print-directory -C "$root" build
 
 mkdir -p "$run"
-env_out=$("$root/scripts/servers.sh" start "$run/data" "${HELPDESK_RUN_DB_PORT:-33061}" \
-  "${HELPDESK_RUN_REDIS_PORT:-63791}")
+if ! env_out=$("$root/scripts/servers.sh" start "$run/data" "${HELPDESK_RUN_DB_PORT:-33061}" \
+  "${HELPDESK_RUN_REDIS_PORT:-63791}"); then
+  echo "make run: MariaDB and Redis did not start (servers.sh says why above)" >&2
+  exit 1
+fi
 eval "$env_out"
 # For tools and tests run by hand against this MariaDB and Redis: `. .run/env`.
 printf '%s\n' "$env_out" >"$run/env"

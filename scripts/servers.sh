@@ -2,10 +2,14 @@
 # Starts or stops a local MariaDB and Redis whose data live in one folder (no systemd, no docker).
 #   scripts/servers.sh start DIR [DB_PORT REDIS_PORT]   prints the env to use (export HELPDESK_DB_*, ...)
 #   scripts/servers.sh stop DIR
+# Use: eval "$(scripts/servers.sh start DIR)". When a server does not start, start prints why on
+# stderr (the tail of that server's log) and `false` on stdout, so that the eval fails too (and a
+# script under set -e stops there), and exits 1.
 # Ports default to free ones picked at random. Start is a no-op for a server of DIR that already
 # runs (it keeps the port it was started on); stop is a no-op when nothing of DIR runs.
 # Both servers speak only on 127.0.0.1 and a socket in DIR; a system MariaDB (3306) or Redis
-# (6379) is neither used nor disturbed: every client call here passes --no-defaults.
+# (6379) is neither used nor disturbed: every client call here passes --no-defaults. No name is
+# ever resolved: the host's name need not be in /etc/hosts (on a minimal Debian it is not).
 set -euo pipefail
 
 usage="usage: servers.sh start|stop DIR [DB_PORT REDIS_PORT]"
@@ -64,8 +68,10 @@ start() {
     if [ ! -d "$dir/mariadb/mysql" ]; then
       rm -rf "$dir/mariadb"
       mkdir -p "$dir/mariadb"
+      # --force skips its check that `uname -n` (or else localhost) resolves, which fails where
+      # /etc/hosts names neither; with --skip-name-resolve the grants name IP addresses.
       if ! mariadb-install-db --no-defaults --datadir="$dir/mariadb" --user="$me" \
-        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve \
+        --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve --force \
         >"$dir/mariadb-install.log" 2>&1; then
         echo "servers.sh: mariadb-install-db failed; see $dir/mariadb-install.log" >&2
         tail -n 20 "$dir/mariadb-install.log" >&2
@@ -80,13 +86,16 @@ start() {
     db_pid=$!
   fi
   if [ "$redis_running" = 0 ]; then
+    rm -f "$dir/redis.pid"
     if ! redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
       --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" </dev/null >/dev/null; then
-      echo "servers.sh: redis-server did not start; see $dir/redis.log" >&2
+      echo "servers.sh: redis-server did not start; last lines of $dir/redis.log:" >&2
+      tail -n 15 "$dir/redis.log" >&2 || true
       return 1
     fi
   fi
-  for _ in $(seq 1 300); do
+  local i
+  for i in $(seq 1 300); do
     if db_ping && redis_ping "$redis_port"; then
       cat <<ENV
 export HELPDESK_DB_HOST=127.0.0.1
@@ -103,9 +112,16 @@ ENV
       tail -n 15 "$dir/mariadb.log" >&2 || true
       return 1
     fi
+    # Daemonized, Redis writes its pid file once it listens, and exits when it cannot.
+    if [ "$redis_running" = 0 ] && [ "$i" -ge 100 ] && ! alive "$dir/redis.pid" redis-server; then
+      echo "servers.sh: redis-server exited at start (port $redis_port taken?); last lines of $dir/redis.log:" >&2
+      tail -n 15 "$dir/redis.log" >&2 || true
+      return 1
+    fi
     sleep 0.1
   done
-  echo "servers.sh: MariaDB or Redis did not answer within 30 s; see $dir/mariadb.log and $dir/redis.log" >&2
+  echo "servers.sh: MariaDB or Redis did not answer within 30 s; last lines of their logs:" >&2
+  tail -n 10 "$dir/mariadb.log" "$dir/redis.log" >&2 || true
   return 1
 }
 
@@ -130,7 +146,11 @@ stop() {
 }
 
 case "$cmd" in
-  start) start "${3:-}" "${4:-}" ;;
+  start)
+    # Any failure (a return 1 or a command set -e stopped at) ends the output with `false`.
+    trap 'st=$?; [ "$st" -eq 0 ] || echo false; exit "$st"' EXIT
+    start "${3:-}" "${4:-}"
+    ;;
   stop) stop ;;
   *) echo "$usage" >&2; exit 2 ;;
 esac

@@ -41,7 +41,12 @@ free_port() {
 }
 
 echo "== MariaDB and Redis (private, in $tmp/servers)"
-eval "$("$root/scripts/servers.sh" start "$tmp/servers")"
+if ! servers_env=$("$root/scripts/servers.sh" start "$tmp/servers"); then
+  echo "make test: the private MariaDB and Redis did not start (servers.sh says why above); no test ran"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+eval "$servers_env"
 echo "MariaDB on 127.0.0.1:$HELPDESK_DB_PORT, Redis on 127.0.0.1:$HELPDESK_REDIS_PORT"
 
 # --- 3. ctest ---------------------------------------------------------------------------------

@@ -6,35 +6,29 @@
 #                           PATH; else the base's files as they are), then every object checked by
 #                           scripts/validate-k8s.js: Kubernetes schemas (kubernetes-models from npm),
 #                           unknown fields (tsc on the same package's types) and our deployment policy.
-# Installs what it needs: the Debian packages docker-compose and yamllint (apt-get, as root), and
-# pinned npm packages into .tools/ (ignored by git). Exits non-zero when any check fails.
+# Installs what it needs: the Debian packages (docker-compose, yamllint, nodejs, npm) through
+# scripts/deps.sh, and the npm packages of scripts/npm/ into .tools/ (ignored by git) with npm ci,
+# exactly as scripts/npm/package-lock.json pins them (every version and its hash). That happens
+# only when the lock changed since the last install: then no network is needed. A kubectl is not
+# installed (Debian 12's is too old for these kustomizations); one on PATH is used.
+# Exits non-zero when any check fails.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 tools="$root/.tools"
-npm_pkgs=(kubernetes-models@4.5.1 js-yaml@4.1.0 typescript@5.6.3)
 
-need_apt=()
-command -v docker-compose >/dev/null || need_apt+=(docker-compose)
-command -v yamllint >/dev/null || need_apt+=(yamllint)
-if [ ${#need_apt[@]} -gt 0 ]; then
-  echo "== installing ${need_apt[*]} (apt)"
-  if [ "$(id -u)" -ne 0 ]; then
-    echo "validate-deploy: need ${need_apt[*]}; run as root or: sudo apt-get install ${need_apt[*]}" >&2
-    exit 2
-  fi
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+"$root/scripts/deps.sh"
 
-installed_version() { node -p "require('$tools/node_modules/$1/package.json').version" 2>/dev/null || true; }
-if [ "$(installed_version kubernetes-models)" != 4.5.1 ] || [ "$(installed_version js-yaml)" != 4.1.0 ] ||
-  [ "$(installed_version typescript)" != 5.6.3 ]; then
-  echo "== installing ${npm_pkgs[*]} into .tools/ (npm)"
+# .tools/installed-lock.json: the lock of the last install that succeeded.
+if ! cmp -s scripts/npm/package-lock.json "$tools/installed-lock.json" ||
+  [ ! -d "$tools/node_modules" ]; then
+  echo "== installing the npm packages of scripts/npm/package-lock.json into .tools/ (npm ci)"
   mkdir -p "$tools"
-  [ -f "$tools/package.json" ] || echo '{"private": true}' >"$tools/package.json"
-  npm install --prefix "$tools" --no-save --no-audit --no-fund --loglevel=error "${npm_pkgs[@]}" >/dev/null
+  rm -f "$tools/installed-lock.json"
+  cp scripts/npm/package.json scripts/npm/package-lock.json "$tools/"
+  npm ci --prefix "$tools" --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
+  cp scripts/npm/package-lock.json "$tools/installed-lock.json"
 fi
 
 failed=0

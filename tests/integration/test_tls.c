@@ -69,18 +69,26 @@ static hd_code health(const char *target, const char *ca, int *serving, hd_err *
   return err->code;
 }
 
+/* On a failure *state holds what was made so far, for group_teardown (which cmocka runs even when
+ * the group's set-up failed) to undo. */
 static int group_setup(void **state) {
   tls_env *e = calloc(1, sizeof *e);
   if (!e) return -1;
+  *state = e;
   snprintf(e->dir, sizeof e->dir, "/tmp/hd-tls-XXXXXX");
-  if (!mkdtemp(e->dir)) return -1;
+  if (!mkdtemp(e->dir)) {
+    e->dir[0] = '\0';
+    return -1;
+  }
   snprintf(e->cert, sizeof e->cert, "%s/server.crt", e->dir);
   snprintf(e->key, sizeof e->key, "%s/server.key", e->dir);
   snprintf(e->other_cert, sizeof e->other_cert, "%s/other.crt", e->dir);
   snprintf(e->other_key, sizeof e->other_key, "%s/other.key", e->dir);
   snprintf(e->garbage, sizeof e->garbage, "%s/garbage.pem", e->dir);
   if (make_cert(e->cert, e->key) != 0 || make_cert(e->other_cert, e->other_key) != 0) {
-    fprintf(stderr, "tls: openssl could not make a certificate\n");
+    fprintf(stderr,
+            "tls: openssl could not make a certificate (is the openssl command installed? "
+            "scripts/deps.sh installs it)\n");
     return -1;
   }
   FILE *g = fopen(e->garbage, "w");
@@ -95,25 +103,31 @@ static int group_setup(void **state) {
     return -1;
   }
   e->port = hd_svc_port(e->svc);
-  *state = e;
   return 0;
 }
 
+/* Undoes group_setup, also a partial one: whatever it had not made yet is skipped. */
 static int group_teardown(void **state) {
   tls_env *e = *state;
+  if (!e) return 0;
   hd_svc_stop(e->svc);
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, "mysql");
-  hd_db *db = NULL;
-  hd_err err = {0};
-  char sql[128];
-  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", e->db_name);
-  if (hd_db_new(&cfg, &db, &err) == 0) hd_db_exec_script(db, sql, &err);
-  hd_db_close(db);
-  const char *files[] = {e->cert, e->key, e->other_cert, e->other_key, e->garbage};
-  for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink(files[i]);
-  rmdir(e->dir);
+  if (e->db_name[0]) {
+    hd_db_config cfg;
+    hd_test_db_config(&cfg, "mysql");
+    hd_db *db = NULL;
+    hd_err err = {0};
+    char sql[128];
+    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", e->db_name);
+    if (hd_db_new(&cfg, &db, &err) == 0) hd_db_exec_script(db, sql, &err);
+    hd_db_close(db);
+  }
+  if (e->dir[0]) {
+    const char *files[] = {e->cert, e->key, e->other_cert, e->other_key, e->garbage};
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) unlink(files[i]);
+    rmdir(e->dir);
+  }
   free(e);
+  *state = NULL;
   return 0;
 }
 

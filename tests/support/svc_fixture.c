@@ -19,6 +19,7 @@ int hd_fixture_start_unready(hd_fixture *f, const hd_service_def *def) {
   hd_err err = {0};
   if (hd_svc_start(def, &opts, &f->svc, &err) != 0) {
     fprintf(stderr, "fixture: %s: %s\n", hd_code_name(err.code), err.msg);
+    hd_fixture_stop(f); /* drops the database a start that failed half-way may have made */
     return -1;
   }
   snprintf(f->target, sizeof f->target, "127.0.0.1:%d", hd_svc_port(f->svc));

@@ -225,22 +225,21 @@ int hd_json_get_bool(const json_t *obj, const char *key, bool *out, hd_err *err)
   return 0;
 }
 
-int hd_json_get_object(const json_t *obj, const char *key, const json_t **out, hd_err *err) {
-  if (json__member(obj, key, false, out, err) != 0) return -1;
-  if (!json_is_object(*out)) {
-    const json_t *v = *out;
-    *out = NULL;
-    return json__wrong_type(key, v, "an object", err);
-  }
+/* A member of type `type` (an object or an array), borrowed. */
+static int json__get_typed(const json_t *obj, const char *key, json_type type, const char *want,
+                           const json_t **out, hd_err *err) {
+  const json_t *v;
+  *out = NULL;
+  if (json__member(obj, key, false, &v, err) != 0) return -1;
+  if (json_typeof(v) != type) return json__wrong_type(key, v, want, err);
+  *out = v;
   return 0;
 }
 
+int hd_json_get_object(const json_t *obj, const char *key, const json_t **out, hd_err *err) {
+  return json__get_typed(obj, key, JSON_OBJECT, "an object", out, err);
+}
+
 int hd_json_get_array(const json_t *obj, const char *key, const json_t **out, hd_err *err) {
-  if (json__member(obj, key, false, out, err) != 0) return -1;
-  if (!json_is_array(*out)) {
-    const json_t *v = *out;
-    *out = NULL;
-    return json__wrong_type(key, v, "an array", err);
-  }
-  return 0;
+  return json__get_typed(obj, key, JSON_ARRAY, "an array", out, err);
 }

@@ -24,8 +24,8 @@
 
 /* Who and what an event is about: the envelope every payload starts with. Strings borrowed. */
 typedef struct hd_outbox_event {
-  const char *type;   /* "ticket.created": the stream entry's type and the payload's "event" */
-  const char *tenant; /* the tenant it happened in */
+  const char *type;          /* "ticket.created": the entry's type, the payload's "event" */
+  const char *tenant;        /* the tenant it happened in */
   const char *aggregate_key; /* the payload's name for the entity's id: "ticket_id" */
   int64_t aggregate_id;      /* the entity changed: the row's aggregate_id */
   const char *actor_id;      /* who made the change (NULL → null) */

@@ -13,7 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "auth/base64url.h"
-#include "auth/claims_json.h"
+#include "json/json.h"
 
 #define JWT_TOKEN_MAX    8192u                   /* longest token accepted, in bytes */
 #define JWT_PART_MAX     (JWT_TOKEN_MAX / 4 * 3) /* most bytes one part can decode to */
@@ -22,6 +22,10 @@
 #define JWT_SIG_TEXT_LEN 43u                     /* base64url of 32 bytes, unpadded */
 #define JWT_SHOWN_MAX    48u                     /* claim text quoted back in a message */
 #define JWT_ROLES_ALL    (HD_ROLE_CUSTOMER | HD_ROLES_STAFF)
+#define JWT_CLAIMS_MAX   1024u /* the claims a token is minted with, as JSON */
+/* Headers and claims are one flat object of strings, whole numbers and arrays of strings. */
+#define JWT_MAX_MEMBERS 16 /* members of the object */
+#define JWT_MAX_ITEMS   16 /* strings across all arrays */
 
 static const char jwt__header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 
@@ -100,25 +104,25 @@ static int jwt__check_id(const char *what, const char *s, size_t field_size, siz
   return 0;
 }
 
-/* Writes the roles of bit set roles as a JSON array body: "agent","supervisor". */
-static int jwt__roles_json(unsigned roles, char *out, size_t size) {
-  size_t used = 0;
-  out[0] = '\0';
-  for (unsigned bit = 1; bit & JWT_ROLES_ALL; bit <<= 1) {
+/* The role names of bit set roles as a JSON array (["agent","supervisor"]). Caller frees with
+ * json_decref(); NULL when out of memory. */
+static json_t *jwt__roles_json(unsigned roles) {
+  json_t *a = json_array();
+  for (unsigned bit = 1; a && bit & JWT_ROLES_ALL; bit <<= 1) {
     if (!(roles & bit)) continue;
-    int n =
-        snprintf(out + used, size - used, "%s\"%s\"", used ? "," : "", hd_role_name((hd_role)bit));
-    if (n < 0 || (size_t)n >= size - used) return -1;
-    used += (size_t)n;
+    if (json_array_append_new(a, json_string(hd_role_name((hd_role)bit))) != 0) {
+      json_decref(a);
+      a = NULL;
+    }
   }
-  return 0;
+  return a;
 }
 
 int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s, int64_t ttl_s,
                  char **out_token, hd_err *err) {
   int rc = -1;
-  char *token = NULL;
-  char roles[128], payload[1024];
+  char *token = NULL, *payload = NULL;
+  json_t *roles = NULL, *claims = NULL;
   unsigned char mac[JWT_MAC_LEN];
   if (!out_token || !p) {
     hd_err_set(err, HD_INVALID_ARGUMENT,
@@ -144,20 +148,24 @@ int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s
                (long long)ttl_s);
     goto done;
   }
-  if (jwt__roles_json(p->roles, roles, sizeof roles) != 0) {
-    hd_err_set(err, HD_INTERNAL, "role names do not fit the token");
+  roles = jwt__roles_json(p->roles);
+  if (!roles) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory minting a token");
     goto done;
   }
-  int n = snprintf(
-      payload, sizeof payload,
-      "{\"iss\":\"%s\",\"sub\":\"%s\",\"tenant\":\"%s\",\"roles\":[%s],\"iat\":%lld,\"exp\":%lld}",
-      cfg->issuer, p->user_id, p->tenant, roles, (long long)now_s, (long long)(now_s + ttl_s));
-  if (n < 0 || (size_t)n >= sizeof payload) {
-    hd_err_set(err, HD_INTERNAL, "token claims do not fit %zu bytes", sizeof payload);
+  json_error_t je;
+  claims = json_pack_ex(&je, 0, "{s:s, s:s, s:s, s:O, s:I, s:I}", "iss", cfg->issuer, "sub",
+                        p->user_id, "tenant", p->tenant, "roles", roles, "iat", (json_int_t)now_s,
+                        "exp", (json_int_t)(now_s + ttl_s));
+  if (!claims) {
+    hd_json_pack_failed(&je, "the token's claims", err);
     goto done;
   }
+  const hd_json_limits lim = {.max_bytes = JWT_CLAIMS_MAX, .max_depth = 2};
+  size_t n = 0;
+  if (hd_json_dump(claims, &lim, &payload, &n, err) != 0) goto done;
   size_t hl = hd_b64url_encoded_len(sizeof jwt__header - 1);
-  size_t pl = hd_b64url_encoded_len((size_t)n);
+  size_t pl = hd_b64url_encoded_len(n);
   size_t size = hl + 1 + pl + 1 + JWT_SIG_TEXT_LEN + 1;
   token = malloc(size);
   if (!token) {
@@ -166,8 +174,8 @@ int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s
   }
   if (hd_b64url_encode((const unsigned char *)jwt__header, sizeof jwt__header - 1, token, size,
                        NULL) != 0 ||
-      hd_b64url_encode((const unsigned char *)payload, (size_t)n, token + hl + 1, size - hl - 1,
-                       NULL) != 0) {
+      hd_b64url_encode((const unsigned char *)payload, n, token + hl + 1, size - hl - 1, NULL) !=
+          0) {
     hd_err_set(err, HD_INTERNAL, "could not encode the token");
     goto done;
   }
@@ -183,38 +191,92 @@ int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s
   rc = 0;
 
 done:
+  json_decref(claims);
+  json_decref(roles);
+  free(payload);
   free(token);
   return rc;
 }
 
-/* Decodes one base64url part and parses it as a claims object. buf holds the decoded
- * JSON, which obj borrows from. */
+/* Headers and claims are one flat object: strings, whole numbers and arrays of strings, at most
+ * JWT_MAX_MEMBERS members and JWT_MAX_ITEMS strings in all arrays. Anything else is refused
+ * rather than guessed at. NULL when o has that shape, else the reason. */
+static const char *jwt__shape_refused(const json_t *o) {
+  size_t members = 0, items = 0;
+  /* jansson's iterator takes a non-const object; iterating does not change it. */
+  for (void *it = json_object_iter((json_t *)o); it; it = json_object_iter_next((json_t *)o, it)) {
+    if (++members > JWT_MAX_MEMBERS) return "too many members";
+    const json_t *v = json_object_iter_value(it);
+    switch (json_typeof(v)) {
+      case JSON_STRING:
+      case JSON_INTEGER:
+        break;
+      case JSON_REAL:
+        return "only whole numbers are accepted";
+      case JSON_OBJECT:
+        return "nested objects are not accepted";
+      case JSON_TRUE:
+      case JSON_FALSE:
+      case JSON_NULL:
+        return "true, false and null are not accepted";
+      case JSON_ARRAY:
+        for (size_t i = 0; i < json_array_size(v); i++) {
+          if (!json_is_string(json_array_get(v, i))) return "arrays may hold only strings";
+          if (++items > JWT_MAX_ITEMS) return "too many array items";
+        }
+        break;
+    }
+  }
+  return NULL;
+}
+
+/* Decodes one base64url part into buf and reads it as a flat JSON object: *obj, caller frees
+ * with json_decref(). */
 static int jwt__read_part(const char *what, const char *text, size_t len, char *buf, size_t size,
-                          auth_json_object *obj, hd_err *err) {
+                          json_t **obj, hd_err *err) {
+  static const hd_json_limits lim = {.max_bytes = JWT_PART_MAX, .max_depth = HD_JSON_MAX_DEPTH};
   size_t n = 0;
-  const char *why = "malformed";
+  hd_err jerr = {0};
+  *obj = NULL;
   if (hd_b64url_decode(text, len, (unsigned char *)buf, size, &n) != 0)
     return hd_err_set(err, HD_UNAUTHENTICATED, "token %s is not valid base64url", what);
-  if (auth_json_parse(buf, n, obj, &why) != 0)
+  if (hd_json_parse_object(buf, n, &lim, obj, &jerr) != 0)
+    return hd_err_set(err, jerr.code == HD_RESOURCE_EXHAUSTED ? jerr.code : HD_UNAUTHENTICATED,
+                      "token %s is not valid JSON (%s)", what, jerr.msg);
+  const char *why = jwt__shape_refused(*obj);
+  if (why) {
+    json_decref(*obj);
+    *obj = NULL;
     return hd_err_set(err, HD_UNAUTHENTICATED, "token %s is not valid JSON (%s)", what, why);
+  }
   return 0;
 }
 
+/* The string member key of o: 0, or -1 with *missing telling absent from another type. */
+static int jwt__str(const json_t *o, const char *key, const char **s, size_t *len, bool *missing) {
+  hd_err jerr = {0};
+  const int rc = hd_json_get_str(o, key, s, len, &jerr);
+  *missing = rc != 0 && jerr.code == HD_NOT_FOUND;
+  return rc;
+}
+
 /* The header must say HS256 (and JWT when it names a type); nothing else is trusted. */
-static int jwt__check_header(const auth_json_object *h, hd_err *err) {
+static int jwt__check_header(const json_t *h, hd_err *err) {
   char shown[JWT_SHOWN_MAX + 4];
-  const auth_json_member *alg = auth_json_find(h, "alg");
-  if (!alg || alg->type != AUTH_JSON_STRING)
+  const char *alg = NULL, *typ = NULL;
+  size_t alg_len = 0;
+  bool missing;
+  if (jwt__str(h, "alg", &alg, &alg_len, &missing) != 0)
     return hd_err_set(err, HD_UNAUTHENTICATED,
                       "token header names no algorithm (alg); only HS256 is accepted");
-  if (!auth_json_span_is(alg->str, "HS256"))
+  if (strcmp(alg, "HS256") != 0)
     return hd_err_set(err, HD_UNAUTHENTICATED,
                       "token algorithm \"%s\" is not accepted; only HS256 is",
-                      jwt__shown(alg->str.p, alg->str.len, shown, sizeof shown));
-  const auth_json_member *typ = auth_json_find(h, "typ");
-  if (typ && (typ->type != AUTH_JSON_STRING || !auth_json_span_is(typ->str, "JWT")))
+                      jwt__shown(alg, alg_len, shown, sizeof shown));
+  if ((jwt__str(h, "typ", &typ, NULL, &missing) != 0 && !missing) ||
+      (typ && strcmp(typ, "JWT") != 0))
     return hd_err_set(err, HD_UNAUTHENTICATED, "token type (typ) is not JWT");
-  if (auth_json_find(h, "crit"))
+  if (json_object_get(h, "crit"))
     return hd_err_set(err, HD_UNAUTHENTICATED,
                       "token header has critical extensions (crit), which are not supported");
   return 0;
@@ -240,37 +302,46 @@ static int jwt__check_signature(const hd_auth_config *cfg, const char *signed_pa
 }
 
 /* A string claim that names an id: present, 1..max printable characters; copied to out. */
-static int jwt__id_claim(const auth_json_object *c, const char *key, const char *what, size_t max,
-                         char *out, hd_err *err) {
-  const auth_json_member *m = auth_json_find(c, key);
-  if (!m) return hd_err_set(err, HD_UNAUTHENTICATED, "token has no %s (%s)", what, key);
-  if (m->type != AUTH_JSON_STRING)
-    return hd_err_set(err, HD_UNAUTHENTICATED, "token %s (%s) is not a string", what, key);
-  if (m->str.len == 0)
-    return hd_err_set(err, HD_UNAUTHENTICATED, "token %s (%s) is empty", what, key);
-  if (m->str.len > max)
+static int jwt__id_claim(const json_t *c, const char *key, const char *what, size_t max, char *out,
+                         hd_err *err) {
+  const char *s = NULL;
+  size_t len = 0;
+  bool missing;
+  if (jwt__str(c, key, &s, &len, &missing) != 0)
+    return missing
+               ? hd_err_set(err, HD_UNAUTHENTICATED, "token has no %s (%s)", what, key)
+               : hd_err_set(err, HD_UNAUTHENTICATED, "token %s (%s) is not a string", what, key);
+  if (len == 0) return hd_err_set(err, HD_UNAUTHENTICATED, "token %s (%s) is empty", what, key);
+  if (len > max)
     return hd_err_set(err, HD_UNAUTHENTICATED, "token %s (%s) is longer than %zu characters", what,
                       key, max);
-  if (!jwt__printable(m->str.p, m->str.len))
+  if (!jwt__printable(s, len))
     return hd_err_set(err, HD_UNAUTHENTICATED,
                       "token %s (%s) must be printable ASCII without '\"' or '\\'", what, key);
-  memcpy(out, m->str.p, m->str.len);
-  out[m->str.len] = '\0';
+  memcpy(out, s, len);
+  out[len] = '\0';
   return 0;
 }
 
-static int jwt__roles_claim(const auth_json_object *c, unsigned *out, hd_err *err) {
+/* The roles claim: an array of role names (strings, as jwt__shape_refused made sure). */
+static int jwt__roles_claim(const json_t *c, unsigned *out, hd_err *err) {
   char shown[JWT_SHOWN_MAX + 4];
-  const auth_json_member *m = auth_json_find(c, "roles");
-  if (!m) return hd_err_set(err, HD_UNAUTHENTICATED, "token has no roles claim");
-  if (m->type != AUTH_JSON_STRINGS)
-    return hd_err_set(err, HD_UNAUTHENTICATED, "token roles claim is not an array of role names");
+  const json_t *a = NULL;
+  hd_err jerr = {0};
+  if (hd_json_get_array(c, "roles", &a, &jerr) != 0)
+    return jerr.code == HD_NOT_FOUND
+               ? hd_err_set(err, HD_UNAUTHENTICATED, "token has no roles claim")
+               : hd_err_set(err, HD_UNAUTHENTICATED,
+                            "token roles claim is not an array of role names");
   unsigned roles = 0;
-  for (size_t i = m->first; i < m->first + m->count; i++) {
+  for (size_t i = 0; i < json_array_size(a); i++) {
+    const json_t *item = json_array_get(a, i);
+    const char *name = json_string_value(item);
+    const size_t len = json_string_length(item);
     hd_role r;
-    if (hd_role_parse(c->items[i].p, c->items[i].len, &r) != 0)
+    if (!name || hd_role_parse(name, len, &r) != 0)
       return hd_err_set(err, HD_UNAUTHENTICATED, "token names an unknown role \"%s\"",
-                        jwt__shown(c->items[i].p, c->items[i].len, shown, sizeof shown));
+                        jwt__shown(name ? name : "", len, shown, sizeof shown));
     roles |= (unsigned)r;
   }
   *out = roles;
@@ -278,29 +349,32 @@ static int jwt__roles_claim(const auth_json_object *c, unsigned *out, hd_err *er
 }
 
 /* An optional whole-number claim; -1 when present with another type. */
-static int jwt__time_claim(const auth_json_object *c, const char *key, bool required, bool *present,
+static int jwt__time_claim(const json_t *c, const char *key, bool required, bool *present,
                            int64_t *out, hd_err *err) {
-  const auth_json_member *m = auth_json_find(c, key);
-  *present = m != NULL;
-  if (!m) return required ? hd_err_set(err, HD_UNAUTHENTICATED, "token has no %s claim", key) : 0;
-  if (m->type != AUTH_JSON_INT)
+  hd_err jerr = {0};
+  const int rc = hd_json_get_int(c, key, out, &jerr);
+  *present = rc == 0 || jerr.code != HD_NOT_FOUND;
+  if (!*present)
+    return required ? hd_err_set(err, HD_UNAUTHENTICATED, "token has no %s claim", key) : 0;
+  if (rc != 0)
     return hd_err_set(err, HD_UNAUTHENTICATED, "token %s claim is not a whole number of seconds",
                       key);
-  *out = m->num;
   return 0;
 }
 
 /* Issuer, times, subject, tenant and roles of verified claims → *p. */
-static int jwt__check_claims(const hd_auth_config *cfg, const auth_json_object *c, int64_t now_s,
+static int jwt__check_claims(const hd_auth_config *cfg, const json_t *c, int64_t now_s,
                              hd_principal *p, hd_err *err) {
   char shown[JWT_SHOWN_MAX + 4], when[48];
-  const auth_json_member *iss = auth_json_find(c, "iss");
-  if (!iss) return hd_err_set(err, HD_UNAUTHENTICATED, "token has no issuer (iss)");
-  if (iss->type != AUTH_JSON_STRING)
-    return hd_err_set(err, HD_UNAUTHENTICATED, "token issuer (iss) is not a string");
-  if (!auth_json_span_is(iss->str, cfg->issuer))
+  const char *iss = NULL;
+  size_t iss_len = 0;
+  bool missing;
+  if (jwt__str(c, "iss", &iss, &iss_len, &missing) != 0)
+    return missing ? hd_err_set(err, HD_UNAUTHENTICATED, "token has no issuer (iss)")
+                   : hd_err_set(err, HD_UNAUTHENTICATED, "token issuer (iss) is not a string");
+  if (strcmp(iss, cfg->issuer) != 0)
     return hd_err_set(err, HD_UNAUTHENTICATED, "token issuer \"%s\" is not \"%s\"",
-                      jwt__shown(iss->str.p, iss->str.len, shown, sizeof shown), cfg->issuer);
+                      jwt__shown(iss, iss_len, shown, sizeof shown), cfg->issuer);
 
   int64_t leeway = cfg->leeway_s > 0 ? cfg->leeway_s : 0;
   int64_t exp = 0, nbf = 0, iat = 0;
@@ -327,8 +401,8 @@ static int jwt__check_claims(const hd_auth_config *cfg, const auth_json_object *
 int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int64_t now_s,
                    hd_principal *out, hd_err *err) {
   int rc = -1;
-  char *buf = NULL; /* decoded header, then payload; the claims borrow from it */
-  auth_json_object *obj = NULL;
+  char *buf = NULL; /* a decoded part: the header, then the payload */
+  json_t *header = NULL, *claims = NULL;
   hd_principal p;
   memset(&p, 0, sizeof p);
   if (jwt__check_config(cfg, HD_INTERNAL, err) != 0) goto done;
@@ -348,25 +422,26 @@ int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int
     goto done;
   }
   buf = malloc(JWT_PART_MAX);
-  obj = malloc(sizeof *obj);
-  if (!buf || !obj) {
+  if (!buf) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory verifying a token");
     goto done;
   }
-  if (jwt__read_part("header", token, (size_t)(d1 - token), buf, JWT_PART_MAX, obj, err) != 0)
+  if (jwt__read_part("header", token, (size_t)(d1 - token), buf, JWT_PART_MAX, &header, err) != 0)
     goto done;
-  if (jwt__check_header(obj, err) != 0) goto done;
+  if (jwt__check_header(header, err) != 0) goto done;
   if (jwt__check_signature(cfg, token, (size_t)(d2 - token), d2 + 1, len - (size_t)(d2 + 1 - token),
                            err) != 0)
     goto done;
-  if (jwt__read_part("payload", d1 + 1, (size_t)(d2 - d1 - 1), buf, JWT_PART_MAX, obj, err) != 0)
+  if (jwt__read_part("payload", d1 + 1, (size_t)(d2 - d1 - 1), buf, JWT_PART_MAX, &claims, err) !=
+      0)
     goto done;
-  if (jwt__check_claims(cfg, obj, now_s, &p, err) != 0) goto done;
+  if (jwt__check_claims(cfg, claims, now_s, &p, err) != 0) goto done;
   if (out) *out = p;
   rc = 0;
 
 done:
-  free(obj);
+  json_decref(claims);
+  json_decref(header);
   free(buf);
   return rc;
 }

@@ -1,14 +1,79 @@
-/* Outbox relay: MariaDB outbox rows → Redis stream, at least once, in order within a batch. */
+/* The outbox: event rows appended in the change's transaction, and the relay that publishes them
+ * from MariaDB to the Redis stream, at least once, in order within a batch. */
 #include "svc/outbox.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log/log.h"
+#include "svc/idem.h"
 
 #define OUTBOX_STREAM_MAXLEN 1000000
 #define OUTBOX_MARK_IDS      16 /* ids one UPDATE marks as published */
+#define OUTBOX_ENVELOPE_SIZE 6  /* members of the envelope */
+#define IDEM_PURGE_EVERY_US  (60 * HD_US_PER_S)
+
+int hd_outbox_append(hd_db *db, const hd_outbox_event *ev, json_t *body, hd_err *err) {
+  json_t *doc = NULL;
+  char *payload = NULL;
+  size_t len = 0;
+  int rc = -1;
+  if (!ev || !ev->type || !*ev->type || !ev->tenant || !*ev->tenant || !ev->aggregate_key ||
+      !*ev->aggregate_key) {
+    hd_err_set(err, HD_INVALID_ARGUMENT,
+               "an outbox event needs a type, a tenant and the name of its aggregate's id");
+    goto done;
+  }
+  char what[96];
+  snprintf(what, sizeof what, "the %s event", ev->type);
+  json_error_t je;
+  doc =
+      json_pack_ex(&je, 0, "{s:s, s:s, s:I, s:s?, s:s?, s:I}", "event", ev->type, "tenant",
+                   ev->tenant, ev->aggregate_key, (json_int_t)ev->aggregate_id, "actor_id",
+                   ev->actor_id, "actor_role", ev->actor_role, "time_us", (json_int_t)ev->time_us);
+  if (!doc) {
+    hd_json_pack_failed(&je, what, err);
+    goto done;
+  }
+  if (json_object_size(doc) != OUTBOX_ENVELOPE_SIZE) {
+    hd_err_set(err, HD_INTERNAL, "%s names its aggregate's id \"%s\" like another envelope member",
+               what, ev->aggregate_key);
+    goto done;
+  }
+  if (body && !json_is_object(body)) {
+    hd_err_set(err, HD_INTERNAL, "the body of %s is not a JSON object", what);
+    goto done;
+  }
+  const char *key;
+  json_t *value;
+  json_object_foreach(body, key, value) {
+    if (json_object_get(doc, key)) {
+      hd_err_set(err, HD_INTERNAL, "%s has a member \"%s\", a name the envelope uses", what, key);
+      goto done;
+    }
+    if (json_object_set(doc, key, value) != 0) {
+      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory building %s", what);
+      goto done;
+    }
+  }
+  hd_err dump_err = {0};
+  if (hd_json_dump(doc, &HD_JSON_EVENT_LIMITS, &payload, &len, &dump_err) != 0) {
+    hd_err_set(err, dump_err.code, "%s: %s", what, dump_err.msg);
+    goto done;
+  }
+  const hd_db_param p[] = {hd_db_text(ev->tenant), hd_db_int(ev->aggregate_id),
+                           hd_db_text(ev->type), hd_db_textn(payload, len), hd_db_int(ev->time_us)};
+  rc = hd_db_exec(db,
+                  "INSERT INTO outbox (tenant, aggregate_id, event_type, payload, created_at_us) "
+                  "VALUES (?, ?, ?, ?, ?)",
+                  p, 5, NULL, NULL, err);
+done:
+  free(payload);
+  json_decref(doc);
+  return rc;
+}
 
 static const char outbox__mark_sql[] =
     "UPDATE outbox SET published_at_us = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
@@ -108,6 +173,20 @@ static void outbox__gauges(const hd_svc_env *env, hd_worker *w) {
   hd_metrics_gauge_set(env->metrics, HD_METRIC_OUTBOX_LAG_SECONDS, NULL, lag_s, &err);
 }
 
+/* Purges idempotency keys past their window when one is due by the service's clock: about once a
+ * minute, at once again after a full batch, and when the clock went back. */
+static void outbox__purge_idem(const hd_svc_env *env, hd_worker *w, int64_t *next_us) {
+  const int64_t now = hd_clock_now_us(env->clock);
+  if (now < *next_us && now >= *next_us - IDEM_PURGE_EVERY_US) return;
+  hd_err err = {0};
+  uint64_t n = 0;
+  if (hd_idem_purge(w->db, now, HD_IDEM_PURGE_BATCH, &n, &err) != 0) {
+    hd_metrics_db_error(env->metrics);
+    hd_log_warn("idempotency.purge_failed", "reason", err.msg);
+  }
+  *next_us = n == HD_IDEM_PURGE_BATCH ? now : now + IDEM_PURGE_EVERY_US;
+}
+
 void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
   int64_t poll_us = 100000, retention_us = 7 * 86400 * HD_US_PER_S;
   hd_err err = {0};
@@ -115,6 +194,7 @@ void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *sto
       hd_config_duration_us("HELPDESK_OUTBOX_RETENTION", retention_us, &retention_us, &err) != 0)
     hd_log_warn("outbox.config", "reason", err.msg, "then", "using defaults");
   unsigned rounds = 0;
+  int64_t next_idem_purge_us = 0;
   bool failing = false;
   while (!atomic_load(stop)) {
     size_t n = 0;
@@ -128,6 +208,7 @@ void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *sto
     }
     if (++rounds % 600 == 0) outbox__purge(env, w, retention_us);
     if (rounds % 10 == 1) outbox__gauges(env, w);
+    outbox__purge_idem(env, w, &next_idem_purge_us);
     if (n == HD_OUTBOX_BATCH) continue;
     /* Sleep in short steps so a stop is seen quickly. */
     for (int64_t slept = 0; slept < poll_us && !atomic_load(stop); slept += 50000)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "file_type.h"
+#include "svc/idem.h"
 #include "ticket_call.h"
 #include "ticket_handlers.h"
 #include "ticket_limits.h"
@@ -205,7 +206,7 @@ int tickets_add_attachment(hd_call *call, const ProtobufCMessage *req, ProtobufC
   att_add x = {.call = call, .req = rq, .filename = rq->filename ? rq->filename : ""};
   if (file_type_check(x.filename, strlen(x.filename), rq->content.data, rq->content.len, NULL,
                       &x.content_type, &call->err) ||
-      ticket_store_sha256_hex(rq->content.data, rq->content.len, x.sha256, &call->err))
+      hd_idem_sha256_hex(rq->content.data, rq->content.len, x.sha256, &call->err))
     return -1;
   if (hd_call_tx(call, att__add_tx, &x)) return -1;
   *(Helpdesk__V1__Attachment *)resp = *x.out;

@@ -1,11 +1,12 @@
 /* Create, read and list tickets; following; history; tenant settings. CreateTicket is
- * idempotent by a key per caller, claimed in the ticket's own transaction (see ticket_store.h). */
+ * idempotent by a key per caller, claimed in the ticket's own transaction (see svc/idem.h). */
 #include <inttypes.h>
 #include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
 #include "rpc/page.h"
+#include "svc/idem.h"
 #include "tenant_settings.h"
 #include "ticket_call.h"
 #include "ticket_handlers.h"
@@ -32,10 +33,10 @@ static int ticket__mark_followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t,
 
 typedef struct create__ctx {
   hd_call *call;
-  const char *key;           /* the idempotency key, borrowed from the request */
-  ticket_new ticket;         /* strings borrowed from the request and the principal */
-  char hash[65];             /* SHA-256 of the request as the customer it is for */
-  Helpdesk__V1__Ticket *out; /* the created (or first call's) ticket, in call->arena */
+  const char *key;              /* the idempotency key, borrowed from the request */
+  ticket_new ticket;            /* strings borrowed from the request and the principal */
+  char hash[HD_IDEM_HASH_SIZE]; /* SHA-256 of the request as the customer it is for */
+  Helpdesk__V1__Ticket *out;    /* the created (or first call's) ticket, in call->arena */
 } create__ctx;
 
 /* Claims the key first: a concurrent twin waits on its unique key until this transaction ends,
@@ -47,32 +48,19 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
   const char *caller = c->principal->user_id;
   const int64_t now = tk_now(c);
   const ticket_actor actor = tk_actor(c);
-  bool claimed = false;
-  ticket_idem seen;
+  const hd_idem_key key = {
+      .tenant = tenant, .caller_id = caller, .key = x->key, .result_kind = "ticket"};
   int64_t id = 0;
   x->out = NULL;
-  if (ticket_store_idem_claim(db, tenant, caller, x->key, x->hash, now, now - TICKET_IDEM_WINDOW_US,
-                              &claimed, &seen, err))
-    return -1;
-  if (claimed) {
+  /* ALREADY_EXISTS for the key used with another request. */
+  if (hd_idem_claim(db, &key, x->hash, now, &id, err)) return -1;
+  if (id == 0) {
     /* The reply is what was just written: no read back (a new ticket has no follower). */
     return ticket_store_insert(db, tenant, &x->ticket, now, &actor, &id, err) ||
-                   ticket_store_idem_set_ticket(db, tenant, caller, x->key, id, err) ||
+                   hd_idem_set_result(db, &key, id, err) ||
                    ticket_store_new_proto(tenant, &x->ticket, id, now, c->arena, &x->out, err)
                ? -1
                : 0;
-  } else {
-    if (strcmp(seen.request_hash, x->hash) != 0)
-      return hd_err_set(err, HD_ALREADY_EXISTS,
-                        "idempotency_key '%s' was already used for a different request (ticket "
-                        "%" PRId64 "); use a new key for a new ticket",
-                        x->key, seen.ticket_id);
-    if (seen.ticket_id <= 0)
-      return hd_err_set(err, HD_ABORTED,
-                        "idempotency_key '%s' is being used by a call that "
-                        "has not finished; retry",
-                        x->key);
-    id = seen.ticket_id;
   }
   /* A locking read: it sees the twin's committed ticket whatever this transaction's snapshot. */
   if (ticket_store_get(db, tenant, id, true, c->arena, &x->out, NULL, err)) return -1;
@@ -82,14 +70,10 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
 /* The request as it is remembered for its key: customer_id resolved (a customer's "" and their
  * own id are the same request), packed (deterministic for equal values) and hashed. */
 static int create__hash(hd_call *c, const Helpdesk__V1__CreateTicketRequest *rq,
-                        const char *customer_id, char out[65]) {
+                        const char *customer_id, char out[HD_IDEM_HASH_SIZE]) {
   Helpdesk__V1__CreateTicketRequest norm = *rq;
   norm.customer_id = (char *)customer_id;
-  const size_t n = protobuf_c_message_get_packed_size(&norm.base);
-  uint8_t *buf = hd_arena_alloc(c->arena, n ? n : 1);
-  if (!buf) return hd_err_set(&c->err, HD_RESOURCE_EXHAUSTED, "the request is too large");
-  protobuf_c_message_pack(&norm.base, buf);
-  return ticket_store_sha256_hex(buf, n, out, &c->err);
+  return hd_idem_hash_request(&norm.base, out, &c->err);
 }
 
 /* CreateTicket (tickets.proto): every field checked first; a customer opens for themself, staff

@@ -1,15 +1,14 @@
 /* The tickets table: rows ↔ Helpdesk__V1__Ticket, the change pipeline (version, fence, history,
- * outbox) and idempotency keys (see ticket_store.h). Lists and history pages: ticket_query.c. */
+ * outbox event; see ticket_store.h). Lists and history pages: ticket_query.c. */
 #include "ticket_store.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
-#include "event_json.h"
+#include "json/json.h"
 #include "rpc/page.h"
+#include "svc/outbox.h"
 #include "ticket_enum.h"
 #include "ticket_store_internal.h"
 
@@ -80,9 +79,6 @@ const char ticket_store_sql_list_head[] =
 static const char SQL_HISTORY_INSERT[] =
     "INSERT INTO ticket_history (tenant, ticket_id, actor_id, actor_role, action, field, "
     "from_value, to_value, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
-static const char SQL_OUTBOX_INSERT[] =
-    "INSERT INTO outbox (tenant, aggregate_id, event_type, payload, created_at_us) "
-    "VALUES (?, ?, ?, ?, ?)";
 
 /* ---- small helpers ---- */
 
@@ -318,65 +314,68 @@ int ticket_store_history_append(hd_db *db, const char *tenant, int64_t ticket_id
   return hd_db_exec(db, SQL_HISTORY_INSERT, p, 9, NULL, NULL, err);
 }
 
-int ticket_store_outbox_append(hd_db *db, const char *tenant, int64_t ticket_id,
-                               const char *event_type, const char *payload, size_t payload_len,
-                               int64_t now_us, hd_err *err) {
-  if (payload_len > EVENT_JSON_DEFAULT_MAX)
-    return hd_err_set(err, HD_INTERNAL, "%s event payload is %zu bytes; at most %d", event_type,
-                      payload_len, EVENT_JSON_DEFAULT_MAX);
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(ticket_id), hd_db_text(event_type),
-                           hd_db_textn(payload, payload_len), hd_db_int(now_us)};
-  return hd_db_exec(db, SQL_OUTBOX_INSERT, p, 5, NULL, NULL, err);
+/* A ticket's event as the kit's outbox writes it: the envelope names the ticket. */
+static hd_outbox_event store__event_of(const char *type, const char *tenant, int64_t ticket_id,
+                                       const ticket_actor *actor, int64_t now_us) {
+  return (hd_outbox_event){.type = type,
+                           .tenant = tenant,
+                           .aggregate_key = "ticket_id",
+                           .aggregate_id = ticket_id,
+                           .actor_id = actor->user_id,
+                           .actor_role = actor->role,
+                           .time_us = now_us};
 }
 
-static void store__envelope(event_json *j, const char *event_type, const char *tenant,
-                            int64_t ticket_id, const ticket_actor *actor, int64_t now_us) {
-  event_json_open(j, NULL);
-  event_json_str(j, "event", event_type);
-  event_json_str(j, "tenant", tenant);
-  event_json_int(j, "ticket_id", ticket_id);
-  event_json_str(j, "actor_id", actor->user_id);
-  event_json_str(j, "actor_role", actor->role);
-  event_json_int(j, "time_us", now_us);
-}
-
-static void store__fields(event_json *j, const ticket_event_field *f, size_t n) {
+/* Adds f[0..n) to body, after what it holds. INTERNAL for a name body already has or a string
+ * that is not UTF-8, RESOURCE_EXHAUSTED out of memory. */
+static int store__fields(json_t *body, const ticket_event_field *f, size_t n, const char *type,
+                         hd_err *err) {
   for (size_t i = 0; i < n; i++) {
-    if (f[i].is_int)
-      event_json_int(j, f[i].key, f[i].num);
-    else
-      event_json_str(j, f[i].key, f[i].str);
+    if (json_object_get(body, f[i].key))
+      return hd_err_set(err, HD_INTERNAL, "the %s event has member \"%s\" twice", type, f[i].key);
+    json_t *v = f[i].is_int ? json_integer((json_int_t)f[i].num)
+                : f[i].str  ? json_string(f[i].str)
+                            : json_null();
+    if (json_object_set_new(body, f[i].key, v) != 0)
+      return hd_err_set(err, HD_INTERNAL,
+                        "the %s event's member \"%s\" cannot be written (not UTF-8, or out of "
+                        "memory)",
+                        type, f[i].key);
   }
+  return 0;
 }
 
-/* Closes the root object and writes the outbox row. */
-static int store__emit(hd_db *db, event_json *j, const char *tenant, int64_t ticket_id,
-                       const char *event_type, int64_t now_us, hd_err *err) {
-  const char *payload = NULL;
-  size_t len = 0;
-  event_json_close(j);
-  if (event_json_finish(j, &payload, &len, err) != 0) return -1;
-  return ticket_store_outbox_append(db, tenant, ticket_id, event_type, payload, len, now_us, err);
+/* body (built by json_pack_ex: NULL when that failed, je saying why) with fields[0..n) added,
+ * appended to the outbox in the caller's transaction. Takes body's reference. */
+static int store__emit(hd_db *db, const hd_outbox_event *ev, json_t *body, const json_error_t *je,
+                       const ticket_event_field *fields, size_t n, hd_err *err) {
+  int rc = -1;
+  if (!body) {
+    char what[96];
+    snprintf(what, sizeof what, "the %s event", ev->type);
+    hd_json_pack_failed(je, what, err);
+    goto done;
+  }
+  if (store__fields(body, fields, n, ev->type, err) != 0) goto done;
+  rc = hd_outbox_append(db, ev, body, err);
+done:
+  json_decref(body);
+  return rc;
 }
 
 int ticket_store_event(hd_db *db, const char *tenant, int64_t ticket_id, const char *event_type,
                        const ticket_actor *actor, int64_t now_us, const ticket_event_field *fields,
                        size_t n, hd_err *err) {
-  event_json j;
-  event_json_init(&j, 0);
-  store__envelope(&j, event_type, tenant, ticket_id, actor, now_us);
-  store__fields(&j, fields, n);
-  const int rc = store__emit(db, &j, tenant, ticket_id, event_type, now_us, err);
-  event_json_free(&j);
-  return rc;
+  const hd_outbox_event ev = store__event_of(event_type, tenant, ticket_id, actor, now_us);
+  json_error_t je;
+  json_t *body = json_pack_ex(&je, 0, "{}");
+  return store__emit(db, &ev, body, &je, fields, n, err);
 }
 
 /* ---- create ---- */
 
 int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
                         const ticket_actor *actor, int64_t *out_id, hd_err *err) {
-  event_json j;
-  event_json_init(&j, 0);
   int rc = -1;
   const char *status = ticket_status_name(TICKET_PENDING_RESPONSE);
   const char *service_type =
@@ -417,25 +416,18 @@ int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int6
   if (has_department && ticket_store_history_append(db, tenant, tid, actor, "CREATE", "department",
                                                     NULL, t->department, now_us, err) != 0)
     goto done;
-  store__envelope(&j, TICKET_EVENT_CREATED, tenant, tid, actor, now_us);
-  event_json_int(&j, "version", 1);
-  event_json_str(&j, "action", "CREATE");
-  event_json_open(&j, "ticket");
-  event_json_str(&j, "status", status);
-  event_json_str(&j, "owner_id", NULL);
-  event_json_str(&j, "department", has_department ? t->department : NULL);
-  event_json_str(&j, "customer_id", t->customer_id);
-  event_json_str(&j, "category", NULL);
-  event_json_int(&j, "level", 1);
-  event_json_str(&j, "service_type", service_type);
-  event_json_str(&j, "issue_type", issue_type);
-  event_json_int(&j, "create_time_us", now_us);
-  event_json_close(&j);
-  if (store__emit(db, &j, tenant, tid, TICKET_EVENT_CREATED, now_us, err) != 0) goto done;
+  const hd_outbox_event ev = store__event_of(TICKET_EVENT_CREATED, tenant, tid, actor, now_us);
+  json_error_t je;
+  json_t *body =
+      json_pack_ex(&je, 0, "{s:I, s:s, s:{s:s, s:n, s:s?, s:s, s:n, s:I, s:s, s:s, s:I}}",
+                   "version", (json_int_t)1, "action", "CREATE", "ticket", "status", status,
+                   "owner_id", "department", has_department ? t->department : NULL, "customer_id",
+                   t->customer_id, "category", "level", (json_int_t)1, "service_type", service_type,
+                   "issue_type", issue_type, "create_time_us", (json_int_t)now_us);
+  if (store__emit(db, &ev, body, &je, NULL, 0, err) != 0) goto done;
   *out_id = tid;
   rc = 0;
 done:
-  event_json_free(&j);
   return rc;
 }
 
@@ -671,40 +663,33 @@ static int store__count_associated(hd_db *db, const char *tenant, int64_t from, 
   return 0;
 }
 
+/* The change's event: the ticket after it, the fields that changed, the change's own members. */
 static int store__change_event(hd_db *db, const char *tenant, int64_t id, const char *type,
                                const ticket_change *ch, const Helpdesk__V1__Ticket *before,
                                const store__state *a, const store__diffs *ds, int64_t version,
                                int64_t now_us, const ticket_actor *actor, hd_err *err) {
-  event_json j;
-  event_json_init(&j, 0);
-  store__envelope(&j, type, tenant, id, actor, now_us);
-  event_json_int(&j, "version", version);
-  event_json_str(&j, "action", ch->action);
-  event_json_open(&j, "ticket");
-  event_json_str(&j, "status", ticket_status_name(a->status));
-  event_json_str(&j, "owner_id", a->owner_id);
-  event_json_str(&j, "department", a->department);
-  event_json_str(&j, "customer_id", before->customer_id);
-  event_json_str(&j, "category",
-                 store__enum_name(&helpdesk__v1__category__descriptor, a->category));
-  event_json_int(&j, "level", a->level);
-  event_json_str(&j, "service_type",
-                 ticket_enum_name(&helpdesk__v1__service_type__descriptor, before->service_type));
-  event_json_str(&j, "issue_type",
-                 ticket_enum_name(&helpdesk__v1__issue_type__descriptor, before->issue_type));
-  event_json_close(&j);
-  event_json_open(&j, "changes");
-  for (size_t i = 0; i < ds->n; i++) {
-    event_json_open(&j, ds->d[i].field);
-    event_json_str(&j, "from", ds->d[i].from);
-    event_json_str(&j, "to", ds->d[i].to);
-    event_json_close(&j);
+  const hd_outbox_event ev = store__event_of(type, tenant, id, actor, now_us);
+  json_error_t je;
+  json_t *body = json_pack_ex(
+      &je, 0, "{s:I, s:s?, s:{s:s?, s:s?, s:s?, s:s?, s:s?, s:I, s:s?, s:s?}, s:{}}", "version",
+      (json_int_t)version, "action", ch->action, "ticket", "status", ticket_status_name(a->status),
+      "owner_id", a->owner_id, "department", a->department, "customer_id", before->customer_id,
+      "category", store__enum_name(&helpdesk__v1__category__descriptor, a->category), "level",
+      (json_int_t)a->level, "service_type",
+      ticket_enum_name(&helpdesk__v1__service_type__descriptor, before->service_type), "issue_type",
+      ticket_enum_name(&helpdesk__v1__issue_type__descriptor, before->issue_type), "changes");
+  json_t *changes = body ? json_object_get(body, "changes") : NULL;
+  for (size_t i = 0; changes && i < ds->n; i++) {
+    json_t *d = json_pack_ex(&je, 0, "{s:s?, s:s?}", "from", ds->d[i].from, "to", ds->d[i].to);
+    if (json_object_set_new(changes, ds->d[i].field, d) != 0) { /* takes d, also NULL */
+      json_decref(body);
+      return hd_err_set(err, HD_INTERNAL,
+                        "the %s event's change of %s cannot be written (not UTF-8, or out of "
+                        "memory)",
+                        type, ds->d[i].field);
+    }
   }
-  event_json_close(&j);
-  store__fields(&j, ch->event_fields, ch->n_event_fields);
-  const int rc = store__emit(db, &j, tenant, id, type, now_us, err);
-  event_json_free(&j);
-  return rc;
+  return store__emit(db, &ev, body, &je, ch->event_fields, ch->n_event_fields, err);
 }
 
 /* The ticket as the update left it, built from the row read under the lock (before, in the
@@ -875,102 +860,4 @@ int ticket_store_timer_postpone(hd_db *db, const char *tenant, int64_t id, int64
                     "UPDATE tickets SET timer_due_us = ? WHERE tenant = ? AND id = ? AND "
                     "timer_kind IS NOT NULL",
                     p, 3, NULL, NULL, err);
-}
-
-/* ---- idempotency keys ---- */
-
-/* Reads the key's row with a shared lock (a locking read sees the latest committed row). */
-static int store__idem_read(hd_db *db, const hd_db_param key[3], ticket_idem *out, bool *found,
-                            hd_err *err) {
-  hd_db_rows *rows = NULL;
-  int rc = -1;
-  *found = false;
-  if (hd_db_query(db,
-                  "SELECT request_hash, ticket_id, created_at_us FROM idempotency_keys "
-                  "WHERE tenant = ? AND caller_id = ? AND idem_key = ? LOCK IN SHARE MODE",
-                  key, 3, 1, &rows, err) != 0)
-    goto done;
-  if (hd_db_rows_count(rows) == 1) {
-    size_t len = 0;
-    const char *hash = hd_db_str(rows, 0, 0, &len);
-    if (len != 64) {
-      hd_err_set(err, HD_INTERNAL, "idempotency key row has a malformed request hash");
-      goto done;
-    }
-    memcpy(out->request_hash, hash, 64);
-    out->request_hash[64] = '\0';
-    out->ticket_id = hd_db_i64(rows, 0, 1);
-    out->created_at_us = hd_db_i64(rows, 0, 2);
-    *found = true;
-  }
-  rc = 0;
-done:
-  hd_db_rows_free(rows);
-  return rc;
-}
-
-int ticket_store_idem_claim(hd_db *db, const char *tenant, const char *caller_id, const char *key,
-                            const char *request_hash, int64_t now_us, int64_t not_before_us,
-                            bool *claimed, ticket_idem *seen, hd_err *err) {
-  const hd_db_param row[] = {hd_db_text(tenant), hd_db_text(caller_id), hd_db_text(key),
-                             hd_db_text(request_hash), hd_db_int(now_us)};
-  *claimed = false;
-  /* Twice at most: a second round only after an expired row was deleted, or a row vanished
-   * between the duplicate-key error and the read (purged meanwhile). */
-  for (int round = 0; round < 2; round++) {
-    hd_err insert_err = {0};
-    if (hd_db_exec(db,
-                   "INSERT INTO idempotency_keys (tenant, caller_id, idem_key, request_hash, "
-                   "ticket_id, created_at_us) VALUES (?, ?, ?, ?, 0, ?)",
-                   row, 5, NULL, NULL, &insert_err) == 0) {
-      *claimed = true;
-      return 0;
-    }
-    if (insert_err.code != HD_ALREADY_EXISTS)
-      return hd_err_set(err, insert_err.code, "%s", insert_err.msg);
-    bool found = false;
-    if (store__idem_read(db, row, seen, &found, err) != 0) return -1;
-    if (found && seen->created_at_us >= not_before_us) return 0;
-    if (found && hd_db_exec(db,
-                            "DELETE FROM idempotency_keys WHERE tenant = ? AND caller_id = ? AND "
-                            "idem_key = ?",
-                            row, 3, NULL, NULL, err) != 0)
-      return -1;
-  }
-  return hd_err_set(err, HD_ABORTED, "idempotency key changed while being claimed: retry");
-}
-
-int ticket_store_idem_set_ticket(hd_db *db, const char *tenant, const char *caller_id,
-                                 const char *key, int64_t ticket_id, hd_err *err) {
-  const hd_db_param p[] = {hd_db_int(ticket_id), hd_db_text(tenant), hd_db_text(caller_id),
-                           hd_db_text(key)};
-  uint64_t affected = 0;
-  if (hd_db_exec(db,
-                 "UPDATE idempotency_keys SET ticket_id = ? WHERE tenant = ? AND caller_id = ? AND "
-                 "idem_key = ?",
-                 p, 4, &affected, NULL, err) != 0)
-    return -1;
-  if (affected != 1) return hd_err_set(err, HD_NOT_FOUND, "idempotency key was not claimed");
-  return 0;
-}
-
-int ticket_store_idem_purge(hd_db *db, int64_t before_us, size_t limit, uint64_t *deleted,
-                            hd_err *err) {
-  const hd_db_param p[] = {hd_db_int(before_us), hd_db_int((int64_t)limit)};
-  return hd_db_exec(db, "DELETE FROM idempotency_keys WHERE created_at_us < ? LIMIT ?", p, 2,
-                    deleted, NULL, err);
-}
-
-int ticket_store_sha256_hex(const void *p, size_t n, char out[65], hd_err *err) {
-  static const char hex[] = "0123456789abcdef";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned md_len = 0;
-  if (EVP_Digest(p, n, md, &md_len, EVP_sha256(), NULL) != 1 || md_len != 32)
-    return hd_err_set(err, HD_INTERNAL, "SHA-256 failed");
-  for (size_t i = 0; i < 32; i++) {
-    out[2 * i] = hex[md[i] >> 4];
-    out[2 * i + 1] = hex[md[i] & 0xF];
-  }
-  out[64] = '\0';
-  return 0;
 }

@@ -1,7 +1,8 @@
 /* The tickets table and what every change of a ticket writes with it: the one place that turns
  * rows into Helpdesk__V1__Ticket and back, the single change pipeline (optimistic version check,
  * fence check, one history row per changed field, one outbox event, all in the caller's
- * transaction), and CreateTicket's idempotency keys. Lists and history pages: ticket_query.h.
+ * transaction). Lists and history pages: ticket_query.h. Events go through the kit's outbox
+ * (svc/outbox.h), CreateTicket's idempotency key through the kit's keys (svc/idem.h).
  *
  * How a mutating handler uses it (everything inside one hd_db_tx body, so a failure anywhere
  * rolls back the ticket, its history and its event together):
@@ -238,13 +239,9 @@ int ticket_store_history_append(hd_db *db, const char *tenant, int64_t ticket_id
                                 const char *from_value, const char *to_value, int64_t now_us,
                                 hd_err *err);
 
-/* One outbox row with a payload the caller built (valid JSON, at most 65,535 bytes). */
-int ticket_store_outbox_append(hd_db *db, const char *tenant, int64_t ticket_id,
-                               const char *event_type, const char *payload, size_t payload_len,
-                               int64_t now_us, hd_err *err);
-
-/* One outbox row with the standard envelope {"event", "tenant", "ticket_id", "actor_id",
- * "actor_role", "time_us"} followed by fields[0..n). */
+/* One outbox row (hd_outbox_append) with the standard envelope {"event", "tenant", "ticket_id",
+ * "actor_id", "actor_role", "time_us"} followed by fields[0..n). INTERNAL for a field named like
+ * an envelope member or twice. */
 int ticket_store_event(hd_db *db, const char *tenant, int64_t ticket_id, const char *event_type,
                        const ticket_actor *actor, int64_t now_us, const ticket_event_field *fields,
                        size_t n, hd_err *err);
@@ -272,50 +269,5 @@ int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena
  * row), so that it does not hold back every other due timer. Only when a timer is set. */
 int ticket_store_timer_postpone(hd_db *db, const char *tenant, int64_t id, int64_t due_us,
                                 hd_err *err);
-
-/* ---- idempotency keys (CreateTicket) ----
- *
- * The key row is inserted FIRST, in the same transaction as the ticket: a concurrent call with
- * the same key blocks on the unique key until the first one commits (or rolls back), so under N
- * concurrent calls exactly one creates the ticket and the others return it. In a hd_db_tx body:
- *
- *   bool claimed; ticket_idem seen;
- *   if (ticket_store_idem_claim(db, tenant, caller, key, hash, now, now - TICKET_IDEM_WINDOW_US,
- *                               &claimed, &seen, err)) return -1;
- *   if (!claimed) {   // a retry, or a concurrent twin that won
- *     if (strcmp(seen.request_hash, hash) != 0) return hd_err_set(err, HD_ALREADY_EXISTS, ...);
- *     return ticket_store_get(db, tenant, seen.ticket_id, false, arena, &out, NULL, err);
- *   }
- *   ticket_store_insert(db, tenant, &new_ticket, now, &actor, &id, err);
- *   ticket_store_idem_set_ticket(db, tenant, caller, key, id, err);
- * (check each call's result). A retry after the window (24 h) creates a new ticket. */
-
-#define TICKET_IDEM_WINDOW_US (24LL * 3600 * 1000000) /* how long a key is remembered */
-
-typedef struct ticket_idem {
-  char request_hash[65]; /* lowercase hex SHA-256 of the request */
-  int64_t ticket_id;
-  int64_t created_at_us;
-} ticket_idem;
-
-/* Claims (tenant, caller_id, key) for a request whose hash is request_hash (64 hex digits).
- * *claimed = true: the key is new (or its row had expired: created before not_before_us, and was
- * replaced); the caller creates the ticket and records it with ticket_store_idem_set_ticket.
- * *claimed = false: the key is in use; *seen holds its row (after waiting for the transaction
- * that inserted it to end). */
-int ticket_store_idem_claim(hd_db *db, const char *tenant, const char *caller_id, const char *key,
-                            const char *request_hash, int64_t now_us, int64_t not_before_us,
-                            bool *claimed, ticket_idem *seen, hd_err *err);
-
-/* Records the ticket a claimed key created. NOT_FOUND when the key was not claimed. */
-int ticket_store_idem_set_ticket(hd_db *db, const char *tenant, const char *caller_id,
-                                 const char *key, int64_t ticket_id, hd_err *err);
-
-/* Deletes at most limit keys created before before_us; *deleted (may be NULL) gets how many. */
-int ticket_store_idem_purge(hd_db *db, int64_t before_us, size_t limit, uint64_t *deleted,
-                            hd_err *err);
-
-/* Lowercase hex SHA-256 of p[0..n) into out (65 bytes with the NUL), e.g. of a packed request. */
-int ticket_store_sha256_hex(const void *p, size_t n, char out[65], hd_err *err);
 
 #endif

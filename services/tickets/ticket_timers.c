@@ -19,7 +19,6 @@
 #define TIMERS_TICKET_ARENA (1u << 20)          /* one ticket read back, its follow-up comment */
 #define TIMERS_STEP_US      (50 * HD_US_PER_MS) /* the loop looks at *stop this often */
 #define TIMERS_BACKOFF_US   HD_US_PER_S
-#define TIMERS_PURGE_MAX    1000 /* expired idempotency keys deleted per sweep */
 #define TIMERS_POISON_DELAY_US \
   (3600 * HD_US_PER_S) /* a ticket whose timer failed is retried after */
 
@@ -261,7 +260,7 @@ void tickets_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop)
   const bool has_zset = tickets_timer_zset(env, zset, sizeof zset) == 0;
   if (!has_zset) hd_log_error("tickets.timer_zset_name", "then", "sweeping MariaDB only");
   bool swept = false, failing = false;
-  int64_t last_sweep_us = 0, last_purge_us = 0;
+  int64_t last_sweep_us = 0;
   uint64_t failures = 0;
   while (!atomic_load(stop)) {
     const int64_t now = hd_clock_now_us(env->clock);
@@ -300,18 +299,6 @@ void tickets_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop)
       failing = true;
       timers__sleep(TIMERS_BACKOFF_US, stop);
       continue;
-    }
-    /* Housekeeping at the sweep's pace: idempotency keys past their window (CreateTicket already
-     * ignores them; this keeps the table from growing), a bounded number per round. */
-    if (now - last_purge_us >= cfg->timer_sweep_us || now < last_purge_us) {
-      hd_err perr = {0};
-      uint64_t purged = 0;
-      if (ticket_store_idem_purge(w->db, now - TICKET_IDEM_WINDOW_US, TIMERS_PURGE_MAX, &purged,
-                                  &perr)) {
-        hd_metrics_db_error(env->metrics);
-        hd_log_warn("tickets.idempotency_purge_failed", "reason", perr.msg);
-      }
-      last_purge_us = now;
     }
     if (failing) {
       char n[24];

@@ -16,6 +16,7 @@
 
 #include "db/db.h"
 #include "db/migrate.h"
+#include "svc/idem.h"
 #include "test_env.h"
 #include "ticket_query.h"
 #include "ticket_state.h"
@@ -1129,47 +1130,52 @@ static void test_idempotency_key_is_claimed_once_until_it_expires(void **state) 
   char tenant[64];
   tenant_name(tenant, sizeof tenant);
   hd_err err = {0};
-  char hash[65], other_hash[65];
-  assert_int_equal(ticket_store_sha256_hex("request", 7, hash, &err), 0);
-  assert_int_equal(ticket_store_sha256_hex("another", 7, other_hash, &err), 0);
+  char hash[HD_IDEM_HASH_SIZE], other_hash[HD_IDEM_HASH_SIZE];
+  assert_int_equal(hd_idem_sha256_hex("request", 7, hash, &err), 0);
+  assert_int_equal(hd_idem_sha256_hex("another", 7, other_hash, &err), 0);
   assert_int_equal(strlen(hash), 64);
-  bool claimed = false;
-  ticket_idem seen;
-  assert_int_equal(
-      ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", hash, T0, 0, &claimed, &seen, &err),
-      0);
-  assert_true(claimed);
-  assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "k1", 42, &err), 0);
-  /* the same key again: not claimed, the first request's row comes back */
-  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", other_hash, T0 + 5, T0,
-                                           &claimed, &seen, &err),
-                   0);
-  assert_false(claimed);
-  assert_string_equal(seen.request_hash, hash);
-  assert_int_equal(seen.ticket_id, 42);
-  assert_int_equal(seen.created_at_us, T0);
+  const hd_idem_key k1 = {
+      .tenant = tenant, .caller_id = "cust-1", .key = "k1", .result_kind = "ticket"};
+  int64_t seen = -1;
+  assert_int_equal(hd_idem_claim(f->db, &k1, hash, T0, &seen, &err), 0);
+  assert_int_equal(seen, 0); /* claimed */
+  assert_int_equal(hd_idem_set_result(f->db, &k1, 42, &err), 0);
+  /* the same key again: the first request's result comes back; another request is refused */
+  assert_int_equal(hd_idem_claim(f->db, &k1, hash, T0 + 5, &seen, &err), 0);
+  assert_int_equal(seen, 42);
+  assert_int_equal(hd_idem_claim(f->db, &k1, other_hash, T0 + 5, &seen, &err), -1);
+  assert_int_equal(err.code, HD_ALREADY_EXISTS);
+  assert_string_equal(err.msg,
+                      "idempotency_key 'k1' was already used for a different request (ticket 42); "
+                      "use a new key for a new ticket");
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "SELECT COUNT(*) FROM idempotency_keys WHERE tenant = ? AND created_at_us = %lld "
+           "AND result_id = 42 AND request_hash = '%s'",
+           T0, hash);
+  assert_int_equal(count_rows(f->db, sql, tenant), 1);
   /* the same key of another caller or tenant is another key */
-  assert_int_equal(
-      ticket_store_idem_claim(f->db, tenant, "cust-2", "k1", hash, T0, 0, &claimed, &seen, &err),
-      0);
-  assert_true(claimed);
-  assert_int_equal(
-      ticket_store_idem_claim(f->db, "other", "cust-1", "k1", hash, T0, 0, &claimed, &seen, &err),
-      0);
-  assert_true(claimed);
-  /* one microsecond past the window the old row has expired: replaced and claimed anew */
-  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", other_hash, T0 + 9,
-                                           T0 + 1, &claimed, &seen, &err),
+  const hd_idem_key other_caller = {.tenant = tenant, .caller_id = "cust-2", .key = "k1"};
+  const hd_idem_key other_tenant = {.tenant = "other", .caller_id = "cust-1", .key = "k1"};
+  assert_int_equal(hd_idem_claim(f->db, &other_caller, hash, T0, &seen, &err), 0);
+  assert_int_equal(seen, 0);
+  assert_int_equal(hd_idem_claim(f->db, &other_tenant, hash, T0, &seen, &err), 0);
+  assert_int_equal(seen, 0);
+  /* at the end of the window the key still holds; one microsecond past it the old row has
+   * expired: replaced and claimed anew */
+  assert_int_equal(hd_idem_claim(f->db, &k1, other_hash, T0 + HD_IDEM_WINDOW_US, &seen, &err), -1);
+  assert_int_equal(err.code, HD_ALREADY_EXISTS);
+  assert_int_equal(hd_idem_claim(f->db, &k1, other_hash, T0 + HD_IDEM_WINDOW_US + 1, &seen, &err),
                    0);
-  assert_true(claimed);
-  assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "k1", 43, &err), 0);
-  assert_int_equal(ticket_store_idem_claim(f->db, tenant, "cust-1", "k1", hash, T0 + 10, T0 + 9,
-                                           &claimed, &seen, &err),
+  assert_int_equal(seen, 0);
+  assert_int_equal(hd_idem_set_result(f->db, &k1, 43, &err), 0);
+  assert_int_equal(hd_idem_claim(f->db, &k1, other_hash, T0 + HD_IDEM_WINDOW_US + 2, &seen, &err),
                    0);
-  assert_false(claimed);
-  assert_string_equal(seen.request_hash, other_hash);
-  assert_int_equal(seen.ticket_id, 43);
-  assert_int_equal(ticket_store_idem_set_ticket(f->db, tenant, "cust-1", "never", 1, &err), -1);
+  assert_int_equal(seen, 43);
+  assert_int_equal(hd_idem_claim(f->db, &k1, hash, T0 + HD_IDEM_WINDOW_US + 2, &seen, &err), -1);
+  assert_non_null(strstr(err.msg, "(ticket 43)"));
+  const hd_idem_key never = {.tenant = tenant, .caller_id = "cust-1", .key = "never"};
+  assert_int_equal(hd_idem_set_result(f->db, &never, 1, &err), -1);
   assert_int_equal(err.code, HD_NOT_FOUND);
 }
 
@@ -1184,20 +1190,15 @@ typedef struct idem_race {
 
 static int idem_create_body(hd_db *db, void *arg, hd_err *err) {
   idem_race *r = arg;
-  ticket_idem seen;
-  bool claimed = false;
-  char hash[65];
-  if (ticket_store_sha256_hex("same request", 12, hash, err) != 0) return -1;
-  if (ticket_store_idem_claim(db, r->tenant, "cust-1", "key-1", hash, T0,
-                              T0 - TICKET_IDEM_WINDOW_US, &claimed, &seen, err) != 0)
-    return -1;
-  if (!claimed) {
-    r->ticket_id = seen.ticket_id;
-    return strcmp(seen.request_hash, hash) == 0 ? 0 : hd_err_set(err, HD_ALREADY_EXISTS, "differs");
-  }
+  const hd_idem_key k = {.tenant = r->tenant, .caller_id = "cust-1", .key = "key-1"};
+  char hash[HD_IDEM_HASH_SIZE];
+  if (hd_idem_sha256_hex("same request", 12, hash, err) != 0) return -1;
+  r->ticket_id = 0;
+  if (hd_idem_claim(db, &k, hash, T0, &r->ticket_id, err) != 0) return -1;
+  if (r->ticket_id > 0) return 0;
   const ticket_new t = a_ticket("cust-1", NULL);
   if (ticket_store_insert(db, r->tenant, &t, T0, &CUSTOMER, &r->ticket_id, err) != 0) return -1;
-  return ticket_store_idem_set_ticket(db, r->tenant, "cust-1", "key-1", r->ticket_id, err);
+  return hd_idem_set_result(db, &k, r->ticket_id, err);
 }
 
 static void *idem_thread(void *p) {
@@ -1238,20 +1239,20 @@ static void test_idempotency_purge_deletes_only_expired_keys(void **state) {
   char tenant[64];
   tenant_name(tenant, sizeof tenant);
   hd_err err = {0};
-  char hash[65];
-  assert_int_equal(ticket_store_sha256_hex("", 0, hash, &err), 0);
+  char hash[HD_IDEM_HASH_SIZE];
+  assert_int_equal(hd_idem_sha256_hex("", 0, hash, &err), 0);
   assert_string_equal(hash, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   /* far in the past, so other tests' keys are not touched */
-  bool claimed = false;
-  ticket_idem seen;
-  assert_int_equal(
-      ticket_store_idem_claim(f->db, tenant, "c", "old1", hash, 1000, 0, &claimed, &seen, &err), 0);
-  assert_int_equal(
-      ticket_store_idem_claim(f->db, tenant, "c", "old2", hash, 1001, 0, &claimed, &seen, &err), 0);
-  assert_int_equal(
-      ticket_store_idem_claim(f->db, tenant, "c", "new", hash, 2000, 0, &claimed, &seen, &err), 0);
+  int64_t seen = 0;
+  const char *keys[] = {"old1", "old2", "new"};
+  const int64_t at[] = {1000, 1001, 2000};
+  for (size_t i = 0; i < 3; i++) {
+    const hd_idem_key k = {.tenant = tenant, .caller_id = "c", .key = keys[i]};
+    assert_int_equal(hd_idem_claim(f->db, &k, hash, at[i], &seen, &err), 0);
+    assert_int_equal(seen, 0);
+  }
   uint64_t deleted = 0;
-  assert_int_equal(ticket_store_idem_purge(f->db, 2000, 100, &deleted, &err), 0);
+  assert_int_equal(hd_idem_purge(f->db, 2000 + HD_IDEM_WINDOW_US, 100, &deleted, &err), 0);
   assert_int_equal(deleted, 2);
   assert_int_equal(
       count_rows(f->db, "SELECT COUNT(*) FROM idempotency_keys WHERE tenant = ?", tenant), 1);

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "svc/idem.h"
 #include "ticket_fixture.h"
 #include "ticket_store.h"
 
@@ -106,7 +107,7 @@ static unsigned char *file_of(kind k, size_t n) {
 
 static void sha256_of(const void *p, size_t n, char out[65]) {
   hd_err err = {0};
-  assert_int_equal(ticket_store_sha256_hex(p, n, out, &err), 0);
+  assert_int_equal(hd_idem_sha256_hex(p, n, out, &err), 0);
 }
 
 /* ---- calls ---- */

@@ -611,8 +611,8 @@ static void test_page_token_replayed_with_other_filters_or_order_is_invalid_argu
                   &helpdesk__v1__list_tickets_response__descriptor, HD_INVALID_ARGUMENT, NULL);
 }
 
-/* Keys are remembered 24 hours: a day later the timer loop's housekeeping deletes them. Driven by
- * the fixture's clock. */
+/* Keys are remembered 24 hours: a day later the kit's housekeeping (in the outbox relay loop)
+ * deletes them. Driven by the fixture's clock. */
 static void test_idempotency_keys_expire_after_a_day_and_are_purged(void **state) {
   tf *t = *state;
   tf_create(t, t->customer, NULL, "Website down");

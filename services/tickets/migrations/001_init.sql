@@ -1,4 +1,5 @@
--- The tickets schema: tickets and everything recorded on them, the outbox, idempotency keys.
+-- The tickets schema: tickets and everything recorded on them (the outbox and the idempotency keys
+-- are the kit's tables: common/svc/migrations).
 -- Times are BIGINT microseconds since the epoch, UTC (*_us). Enum-like columns hold the short
 -- names of the contract's enum values ('PENDING_RESPONSE', 'HARD'). utf8mb4_bin everywhere so
 -- tenants and ids compare exactly (a case-insensitive collation would let 'Acme' match 'acme').
@@ -60,19 +61,6 @@ CREATE TABLE IF NOT EXISTS ticket_history (
   created_at_us BIGINT NOT NULL,
   PRIMARY KEY (id),
   KEY ix_history_ticket (tenant, ticket_id, id)
-) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
-
--- CreateTicket's idempotency keys: written in the ticket's transaction; a row older than the
--- key window counts as absent and is purged by created_at_us.
-CREATE TABLE IF NOT EXISTS idempotency_keys (
-  tenant VARCHAR(64) NOT NULL,
-  caller_id VARCHAR(128) NOT NULL,
-  idem_key VARCHAR(128) NOT NULL,
-  request_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-  ticket_id BIGINT NOT NULL,
-  created_at_us BIGINT NOT NULL,
-  PRIMARY KEY (tenant, caller_id, idem_key),
-  KEY ix_idem_created (created_at_us)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 -- The conversation with the customer.

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "log/log.h"
+#include "svc/sleep.h"
 
 #define OUTBOX_STREAM_MAXLEN 1000000
 #define OUTBOX_MARK_IDS      16 /* ids one UPDATE marks as published */
@@ -129,8 +130,6 @@ void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *sto
     if (++rounds % 600 == 0) outbox__purge(env, w, retention_us);
     if (rounds % 10 == 1) outbox__gauges(env, w);
     if (n == HD_OUTBOX_BATCH) continue;
-    /* Sleep in short steps so a stop is seen quickly. */
-    for (int64_t slept = 0; slept < poll_us && !atomic_load(stop); slept += 50000)
-      usleep((useconds_t)(poll_us - slept < 50000 ? poll_us - slept : 50000));
+    hd_svc_sleep(poll_us, stop);
   }
 }

@@ -56,11 +56,12 @@ static char *timers__follow_up_text(hd_arena *a, const tickets_config *cfg, int6
 }
 
 /* The follow-up the system sends for a due FOLLOW_UP timer of PENDING_FEEDBACK ticket t, at
- * now_us: its comment, history row, and the change (count + 1, next timer from the due time,
- * so a late sweep does not stretch the customer's silence). */
+ * now_us: its comment, history row, and the change (count + 1, and the next timer counted from
+ * this send, now_us: the customer always gets a full interval, or the full silence before the
+ * auto-close, after the message they were sent). */
 static int timers__follow_up(hd_db *db, const tickets_config *cfg, const char *tenant, int64_t id,
-                             const Helpdesk__V1__Ticket *t, int64_t due_us, int64_t now_us,
-                             hd_arena *a, hd_timer_outcome *out, hd_err *err) {
+                             const Helpdesk__V1__Ticket *t, int64_t now_us, hd_arena *a,
+                             hd_timer_outcome *out, hd_err *err) {
   const int64_t n = (int64_t)t->follow_up_count + 1;
   const bool last = n >= cfg->follow_ups;
   const ticket_op op = last ? TICKET_OP_FOLLOW_UP_LAST : TICKET_OP_FOLLOW_UP;
@@ -76,7 +77,7 @@ static int timers__follow_up(hd_db *db, const tickets_config *cfg, const char *t
                                   now_us, err))
     return -1;
   const ticket_timer_kind next = last ? TICKET_TIMER_AUTO_CLOSE : TICKET_TIMER_FOLLOW_UP;
-  out->next_due_us = due_us + (last ? cfg->auto_close_after_us : cfg->follow_up_interval_us);
+  out->next_due_us = now_us + (last ? cfg->auto_close_after_us : cfg->follow_up_interval_us);
   out->result = last ? "to_be_confirmed" : "follow_up_sent";
   const ticket_event_field ev[] = {TICKET_EV_STR("intent", "FOLLOW_UP"),
                                    TICKET_EV_INT("comment_id", c->id),
@@ -127,7 +128,7 @@ static int timers__fire(hd_svc_env *env, hd_db *db, void *ctx, const hd_timer_ro
     goto done;
   }
   if (meta.timer_kind == TICKET_TIMER_FOLLOW_UP && from == TICKET_PENDING_FEEDBACK) {
-    rc = timers__follow_up(db, cfg, tenant, id, t, row->due_us, now_us, a, out, err);
+    rc = timers__follow_up(db, cfg, tenant, id, t, now_us, a, out, err);
     goto done;
   }
   /* The status moved on without clearing the timer: drop it, change nothing else. */

@@ -193,30 +193,37 @@ static int teardown(void **state) {
 
 /* ---- helpers ---- */
 
-static void exec_sql(kt *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void exec_sql(kt *k, const char *fmt, ...) {
+/* Runs a printf-formatted statement; with out, a query whose first column of the first row goes
+ * to *out (0 for no row or NULL). Fails the test when MariaDB refuses it. */
+static void run_sql(kt *k, int64_t *out, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
+static void run_sql(kt *k, int64_t *out, const char *fmt, va_list ap) {
   char sql[8192];
-  va_list ap;
-  va_start(ap, fmt);
   vsnprintf(sql, sizeof sql, fmt, ap);
-  va_end(ap);
-  hd_err err = {0};
-  if (hd_db_exec(k->w.db, sql, NULL, 0, NULL, NULL, &err)) fail_msg("%s: %s", sql, err.msg);
-}
-
-/* The first column of the first row as an integer (0 for no row or NULL). */
-static int64_t sql_i64(kt *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int64_t sql_i64(kt *k, const char *fmt, ...) {
-  char sql[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(sql, sizeof sql, fmt, ap);
-  va_end(ap);
   hd_err err = {0};
   hd_db_rows *rows = NULL;
-  if (hd_db_query(k->w.db, sql, NULL, 0, 1, &rows, &err)) fail_msg("%s: %s", sql, err.msg);
-  const int64_t v = hd_db_rows_count(rows) ? hd_db_i64(rows, 0, 0) : 0;
+  const int rc = out ? hd_db_query(k->w.db, sql, NULL, 0, 1, &rows, &err)
+                     : hd_db_exec(k->w.db, sql, NULL, 0, NULL, NULL, &err);
+  if (rc) fail_msg("%s: %s", sql, err.msg);
+  if (out) *out = hd_db_rows_count(rows) ? hd_db_i64(rows, 0, 0) : 0;
   hd_db_rows_free(rows);
+}
+
+static void exec_sql(kt *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void exec_sql(kt *k, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  run_sql(k, NULL, fmt, ap);
+  va_end(ap);
+}
+
+static int64_t sql_i64(kt *k, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int64_t sql_i64(kt *k, const char *fmt, ...) {
+  int64_t v = 0;
+  va_list ap;
+  va_start(ap, fmt);
+  run_sql(k, &v, fmt, ap);
+  va_end(ap);
   return v;
 }
 

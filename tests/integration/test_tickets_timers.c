@@ -114,6 +114,15 @@ static Helpdesk__V1__Ticket *wait_for(lt *l, int64_t id, Helpdesk__V1__TicketSta
   return NULL;
 }
 
+/* How many comments the system wrote on the ticket (its follow-ups). */
+static int64_t system_comments(lt *l, int64_t id) {
+  return tf_sqlf(&l->t,
+                 "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64
+                 " AND "
+                 "author_id = 'system'",
+                 id);
+}
+
 /* Gives the loop time for several rounds (50 ms each) to show that it does nothing. */
 static void let_the_loop_run(void) { usleep(300000); }
 
@@ -261,11 +270,7 @@ static void test_customer_reply_stops_the_follow_ups_and_later_time_changes_noth
   assert_int_equal(t->status, PB_STATUS(FEEDBACK));
   assert_int_equal(t->follow_up_count, 0);
   assert_int_equal(t->version, version);
-  assert_int_equal(tf_sqlf(&l->t,
-                           "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64 " AND "
-                           "author_id = 'system'",
-                           id),
-                   1);
+  assert_int_equal(system_comments(l, id), 1);
 }
 
 static void test_final_answer_closes_by_itself_after_three_days_of_silence(void **state) {
@@ -435,11 +440,7 @@ static void test_after_an_outage_silence_is_counted_from_what_was_sent(void **st
   assert_int_equal(f3, back + 2 * DAY_US);
   assert_true(closed - f3 >= 3 * DAY_US);
   assert_int_equal(t->close_time_us, closed);
-  assert_int_equal(tf_sqlf(&l->t,
-                           "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64 " AND "
-                           "author_id = 'system'",
-                           id),
-                   3);
+  assert_int_equal(system_comments(l, id), 3);
 }
 
 static void test_resumed_ticket_is_followed_up_again_from_the_resume(void **state) {

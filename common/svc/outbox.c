@@ -9,6 +9,7 @@
 
 #include "log/log.h"
 #include "svc/idem.h"
+#include "svc/sleep.h"
 
 #define OUTBOX_STREAM_MAXLEN 1000000
 #define OUTBOX_MARK_IDS      16 /* ids one UPDATE marks as published */
@@ -210,8 +211,6 @@ void hd_outbox_relay_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *sto
     if (rounds % 10 == 1) outbox__gauges(env, w);
     outbox__purge_idem(env, w, &next_idem_purge_us);
     if (n == HD_OUTBOX_BATCH) continue;
-    /* Sleep in short steps so a stop is seen quickly. */
-    for (int64_t slept = 0; slept < poll_us && !atomic_load(stop); slept += 50000)
-      usleep((useconds_t)(poll_us - slept < 50000 ? poll_us - slept : 50000));
+    hd_svc_sleep(poll_us, stop);
   }
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log/log.h"
+#include "ticket_timers.h"
 
 bool tk_is_staff(const hd_principal *p) { return (p->roles & HD_ROLES_STAFF) != 0; }
 
@@ -50,16 +51,11 @@ int tk_require_owner_or(hd_call *c, const Helpdesk__V1__Ticket *t, unsigned any_
 }
 
 int tickets_timer_zset(const hd_svc_env *env, char *buf, size_t cap) {
-  const char *db = env->db.database ? env->db.database : "";
-  int n = snprintf(buf, cap, "helpdesk:{tickets}:timers:%s", db);
-  return n < 0 || (size_t)n >= cap ? -1 : 0;
+  return hd_timer_zset(env, TICKETS_TIMER_SOURCE, buf, cap, NULL);
 }
 
 void tk_timer_wake(hd_call *c, int64_t ticket_id, int64_t due_us) {
-  char member[96], zset[128];
+  char member[96];
   snprintf(member, sizeof member, "%s:%" PRId64, tk_tenant(c), ticket_id);
-  hd_err err = {0};
-  if (tickets_timer_zset(hd_call_env(c), zset, sizeof zset) == 0 &&
-      hd_kv_timer_schedule(tk_kv(c), zset, member, due_us, &err))
-    hd_log_warn("tickets.timer_schedule_failed", "ticket", member, "error", err.msg);
+  hd_timer_wake(hd_call_env(c), tk_kv(c), TICKETS_TIMER_SOURCE, member, due_us);
 }

@@ -852,12 +852,3 @@ done:
   hd_db_rows_free(rows);
   return rc;
 }
-
-int ticket_store_timer_postpone(hd_db *db, const char *tenant, int64_t id, int64_t due_us,
-                                hd_err *err) {
-  const hd_db_param p[] = {hd_db_int(due_us), hd_db_text(tenant), hd_db_int(id)};
-  return hd_db_exec(db,
-                    "UPDATE tickets SET timer_due_us = ? WHERE tenant = ? AND id = ? AND "
-                    "timer_kind IS NOT NULL",
-                    p, 3, NULL, NULL, err);
-}

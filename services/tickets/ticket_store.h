@@ -264,10 +264,4 @@ typedef struct ticket_due {
 int ticket_store_take_due(hd_db *db, int64_t now_us, size_t max, hd_arena *arena, ticket_due **out,
                           size_t *n, hd_err *err);
 
-/* Moves the timer of ticket id of tenant to due_us without any other change (no version, history
- * or event): for the timer loop to set aside a ticket whose timer cannot be applied (a damaged
- * row), so that it does not hold back every other due timer. Only when a timer is set. */
-int ticket_store_timer_postpone(hd_db *db, const char *tenant, int64_t id, int64_t due_us,
-                                hd_err *err);
-
 #endif

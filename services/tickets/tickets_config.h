@@ -8,12 +8,14 @@
 
 typedef struct tickets_config {
   /* HELPDESK_TICKETS_FOLLOW_UP_INTERVAL (default 24h): how long a PENDING_FEEDBACK ticket waits
-   * for the customer before the next follow-up is due (and sent by the timer). */
+   * for the customer before the next follow-up is due (and sent by the timer), counted from the
+   * message before it as it was sent (a late follow-up pushes the next one back). */
   int64_t follow_up_interval_us;
   /* HELPDESK_TICKETS_FOLLOW_UPS (default 3, 1..20): the unanswered follow-up that moves the
    * ticket to TO_BE_CONFIRMED. */
   int64_t follow_ups;
-  /* HELPDESK_TICKETS_AUTO_CLOSE_AFTER (default 3d): silence in TO_BE_CONFIRMED before CLOSED. */
+  /* HELPDESK_TICKETS_AUTO_CLOSE_AFTER (default 3d): silence in TO_BE_CONFIRMED before CLOSED,
+   * counted from the moment the ticket entered TO_BE_CONFIRMED. */
   int64_t auto_close_after_us;
   /* HELPDESK_TICKETS_TIMER_POLL (default 200ms, real time): how often the timer loop asks Redis
    * whether a timer is due. */

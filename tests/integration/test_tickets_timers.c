@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -113,6 +114,15 @@ static Helpdesk__V1__Ticket *wait_for(lt *l, int64_t id, Helpdesk__V1__TicketSta
   return NULL;
 }
 
+/* How many comments the system wrote on the ticket (its follow-ups). */
+static int64_t system_comments(lt *l, int64_t id) {
+  return tf_sqlf(&l->t,
+                 "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64
+                 " AND "
+                 "author_id = 'system'",
+                 id);
+}
+
 /* Gives the loop time for several rounds (50 ms each) to show that it does nothing. */
 static void let_the_loop_run(void) { usleep(300000); }
 
@@ -177,7 +187,9 @@ static void test_unanswered_request_info_is_followed_up_three_times_then_auto_cl
   advance(l, 2 * HD_US_PER_S);
   t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 1);
   assert_int_equal(t->version, version + 1);
-  assert_int_equal(t->due_time_us, t0 + 2 * DAY_US); /* from the due time */
+  /* Sent a second late (the clock stepped past the due time): the next is a day after the send. */
+  const int64_t sent = t0 + DAY_US + HD_US_PER_S;
+  assert_int_equal(t->due_time_us, sent + DAY_US);
   assert_int_equal(tf_sqlf(&l->t,
                            "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64 " AND "
                            "author_id = 'system' AND author_role = 'system' AND body LIKE 'We "
@@ -187,11 +199,11 @@ static void test_unanswered_request_info_is_followed_up_three_times_then_auto_cl
 
   advance(l, DAY_US);
   t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 2);
-  assert_int_equal(t->due_time_us, t0 + 3 * DAY_US);
+  assert_int_equal(t->due_time_us, sent + 2 * DAY_US);
 
   advance(l, DAY_US);
   t = wait_for(l, id, PB_STATUS(TO_BE_CONFIRMED), 3);
-  assert_int_equal(t->due_time_us, t0 + 3 * DAY_US + 3 * DAY_US);
+  assert_int_equal(t->due_time_us, sent + 2 * DAY_US + 3 * DAY_US);
   assert_int_equal(tf_sqlf(&l->t,
                            "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64 " AND "
                            "author_id = 'system' AND body LIKE '%%closes by itself in 3 "
@@ -258,11 +270,7 @@ static void test_customer_reply_stops_the_follow_ups_and_later_time_changes_noth
   assert_int_equal(t->status, PB_STATUS(FEEDBACK));
   assert_int_equal(t->follow_up_count, 0);
   assert_int_equal(t->version, version);
-  assert_int_equal(tf_sqlf(&l->t,
-                           "SELECT COUNT(*) FROM comments WHERE ticket_id = %" PRId64 " AND "
-                           "author_id = 'system'",
-                           id),
-                   1);
+  assert_int_equal(system_comments(l, id), 1);
 }
 
 static void test_final_answer_closes_by_itself_after_three_days_of_silence(void **state) {
@@ -310,6 +318,19 @@ static void test_auto_close_fires_by_the_sweep_after_the_redis_wake_ups_are_dele
   wait_for(l, id, PB_STATUS(CLOSED), 0);
 }
 
+/* Stops the service, moves the clock down_us while nothing runs, and starts it again on the same
+ * database and clock (on a new port, which the fixture's client does not know: see the top). */
+static void outage(lt *l, int64_t down_us) {
+  hd_svc_stop(l->t.f.svc);
+  l->t.f.svc = NULL;
+  advance(l, down_us);
+  const hd_svc_options opts = {
+      .listen_addr = "127.0.0.1:0", .clock = &l->t.f.clock, .db_name = l->t.f.db_name};
+  hd_err err = {0};
+  if (hd_svc_start(&tickets_service_def, &opts, &l->t.f.svc, &err) != 0)
+    fail_msg("restart: %s", err.msg);
+}
+
 static void test_due_timer_fires_after_a_service_restart_with_redis_wiped(void **state) {
   lt *l = *state;
   const int64_t id = new_ticket(l);
@@ -317,18 +338,109 @@ static void test_due_timer_fires_after_a_service_restart_with_redis_wiped(void *
 
   /* Down for two days, and Redis lost its wake-ups meanwhile. */
   tf_delete_wake_ups(&l->t);
-  hd_svc_stop(l->t.f.svc);
-  l->t.f.svc = NULL;
-  advance(l, 2 * DAY_US);
-  const hd_svc_options opts = {
-      .listen_addr = "127.0.0.1:0", .clock = &l->t.f.clock, .db_name = l->t.f.db_name};
-  hd_err err = {0};
-  if (hd_svc_start(&tickets_service_def, &opts, &l->t.f.svc, &err) != 0)
-    fail_msg("restart: %s", err.msg);
+  outage(l, 2 * DAY_US);
 
-  /* Both follow-ups that fell due while it was down are sent, from their own due times. */
-  Helpdesk__V1__Ticket *t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 2);
-  assert_int_equal(t->due_time_us, t->create_time_us + 3 * DAY_US);
+  /* Two follow-ups fell due while it was down: one is sent now, the next a day after it. */
+  Helpdesk__V1__Ticket *t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 1);
+  assert_int_equal(t->due_time_us, tf_now(&l->t) + DAY_US);
+  let_the_loop_run();
+  assert_int_equal(get(l, id)->follow_up_count, 1);
+}
+
+/* Prints the ticket's history, a row a line: its time, seconds since from_us, actor, action,
+ * field, from -> to. Returns how many rows. */
+static size_t print_history(lt *l, int64_t id, int64_t from_us) {
+  char sql[256];
+  snprintf(sql, sizeof sql,
+           "SELECT created_at_us, action, field, COALESCE(from_value, ''), COALESCE(to_value, ''), "
+           "actor_id FROM ticket_history WHERE ticket_id = %" PRId64 " ORDER BY id",
+           id);
+  hd_db_rows *rows = NULL;
+  hd_err err = {0};
+  if (hd_db_query(l->w.db, sql, NULL, 0, 100, &rows, &err) != 0) fail_msg("history: %s", err.msg);
+  const size_t n = hd_db_rows_count(rows);
+  for (size_t i = 0; i < n; i++) {
+    const int64_t at = hd_db_i64(rows, i, 0);
+    const time_t secs = (time_t)(at / HD_US_PER_S);
+    struct tm tm;
+    char iso[32];
+    gmtime_r(&secs, &tm);
+    strftime(iso, sizeof iso, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    print_message("  %s  (+%9" PRId64 " s)  %-7s %-15s %-16s %s -> %s\n", iso,
+                  (int64_t)((at - from_us) / HD_US_PER_S), hd_db_str(rows, i, 5, NULL),
+                  hd_db_str(rows, i, 1, NULL), hd_db_str(rows, i, 2, NULL),
+                  hd_db_str(rows, i, 3, NULL), hd_db_str(rows, i, 4, NULL));
+  }
+  hd_db_rows_free(rows);
+  return n;
+}
+
+/* The time of the one history row the system wrote with this action, field and new value (fails
+ * the test unless there is exactly one). */
+#define STEP_WHERE                                 \
+  "FROM ticket_history WHERE ticket_id = %" PRId64 \
+  " AND actor_id = 'system' AND action = '%s' "    \
+  "AND field = '%s' AND to_value = '%s'"
+static int64_t system_step_at(lt *l, int64_t id, const char *action, const char *field,
+                              const char *to_value) {
+  if (tf_sqlf(&l->t, "SELECT COUNT(*) " STEP_WHERE, id, action, field, to_value) != 1)
+    fail_msg("not one %s %s -> %s row of the system", action, field, to_value);
+  return tf_sqlf(&l->t, "SELECT created_at_us " STEP_WHERE, id, action, field, to_value);
+}
+
+static void test_after_an_outage_silence_is_counted_from_what_was_sent(void **state) {
+  lt *l = *state;
+  const int64_t id = new_ticket(l);
+  const int64_t t0 = tf_now(&l->t);
+  must_reply(l, id, INTENT(REQUEST_INFO)); /* follow-ups due t0 + 1d, 2d, 3d; close at 6d */
+
+  /* Down for ten days: past every follow-up's due time and past the auto-close's. */
+  outage(l, 10 * DAY_US);
+  const int64_t back = tf_now(&l->t);
+
+  /* One follow-up now, not three at once and a close with no silence. */
+  Helpdesk__V1__Ticket *t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 1);
+  assert_int_equal(t->due_time_us, back + DAY_US);
+  let_the_loop_run();
+  t = get(l, id);
+  assert_int_equal(t->status, PB_STATUS(PENDING_FEEDBACK));
+  assert_int_equal(t->follow_up_count, 1);
+
+  /* The next one a full interval after that send, and not a second before. */
+  advance(l, DAY_US - HD_US_PER_S);
+  let_the_loop_run();
+  assert_int_equal(get(l, id)->follow_up_count, 1);
+  advance(l, HD_US_PER_S);
+  t = wait_for(l, id, PB_STATUS(PENDING_FEEDBACK), 2);
+  assert_int_equal(t->due_time_us, back + 2 * DAY_US);
+
+  /* The last one moves it to TO_BE_CONFIRMED; the close comes after the full three days. */
+  advance(l, DAY_US);
+  t = wait_for(l, id, PB_STATUS(TO_BE_CONFIRMED), 3);
+  const int64_t confirmed = back + 2 * DAY_US;
+  assert_int_equal(t->due_time_us, confirmed + 3 * DAY_US);
+  advance(l, 3 * DAY_US - HD_US_PER_S);
+  let_the_loop_run();
+  assert_int_equal(get(l, id)->status, PB_STATUS(TO_BE_CONFIRMED));
+  advance(l, HD_US_PER_S);
+  t = wait_for(l, id, PB_STATUS(CLOSED), 3);
+
+  /* The history says when each step happened. */
+  print_message("history of ticket %" PRId64
+                " (request for information at +0; service down "
+                "from +0 to +%" PRId64 " s):\n",
+                id, (int64_t)((back - t0) / HD_US_PER_S));
+  assert_true(print_history(l, id, t0) >= 6);
+  const int64_t f1 = system_step_at(l, id, "FOLLOW_UP", "follow_up_count", "1");
+  const int64_t f2 = system_step_at(l, id, "FOLLOW_UP", "follow_up_count", "2");
+  const int64_t f3 = system_step_at(l, id, "FOLLOW_UP_LAST", "status", "TO_BE_CONFIRMED");
+  const int64_t closed = system_step_at(l, id, "AUTO_CLOSE", "status", "CLOSED");
+  assert_int_equal(f1, back);
+  assert_int_equal(f2, back + DAY_US);
+  assert_int_equal(f3, back + 2 * DAY_US);
+  assert_true(closed - f3 >= 3 * DAY_US);
+  assert_int_equal(t->close_time_us, closed);
+  assert_int_equal(system_comments(l, id), 3);
 }
 
 static void test_resumed_ticket_is_followed_up_again_from_the_resume(void **state) {
@@ -347,34 +459,42 @@ static void test_resumed_ticket_is_followed_up_again_from_the_resume(void **stat
 
 /* ---- tickets_timers_fire_due at chosen times ---- */
 
-static void test_fire_due_catches_up_from_due_times_not_from_now(void **state) {
+static void test_fire_due_counts_the_next_wait_from_the_send_not_from_the_due_time(void **state) {
   lt *l = *state;
   const int64_t t0 = tf_now(&l->t);
   const int64_t a = new_ticket(l);
   const int64_t b = new_ticket(l);
-  must_reply(l, a, INTENT(REQUEST_INFO)); /* follow-ups due t0 + 1d, 2d, 3d */
+  must_reply(l, a, INTENT(REQUEST_INFO)); /* first follow-up due t0 + 1d */
   must_reply(l, b, INTENT(FINAL_ANSWER)); /* auto-close due t0 + 3d */
 
   assert_int_equal(fire_due(l, t0 + HOUR_US), 0);
 
-  /* Five minutes late: the next follow-up is still a day after the first was due. */
-  assert_int_equal(fire_due(l, t0 + DAY_US + 5 * 60 * HD_US_PER_S), 1);
+  /* Five minutes late: the next follow-up is a day after this one was sent. */
+  const int64_t sent1 = t0 + DAY_US + 5 * 60 * HD_US_PER_S;
+  assert_int_equal(fire_due(l, sent1), 1);
   Helpdesk__V1__Ticket *t = get(l, a);
   assert_int_equal(t->follow_up_count, 1);
-  assert_int_equal(t->due_time_us, t0 + 2 * DAY_US);
+  assert_int_equal(t->due_time_us, sent1 + DAY_US);
 
-  /* At 100 hours: a's 2nd (due 48 h) and 3rd (due 72 h) follow-ups, b's auto-close (due 72 h);
-   * a's auto-close is due three days after its 3rd follow-up was due (144 h), not after now. */
-  assert_int_equal(fire_due(l, t0 + 100 * HOUR_US), 3);
+  /* At 100 hours: a's 2nd follow-up (due at 48 h 5 min) and b's auto-close (due 72 h); a's 3rd is
+   * due a day after its 2nd was sent, not at once. */
+  assert_int_equal(fire_due(l, t0 + 100 * HOUR_US), 2);
   t = get(l, a);
-  assert_int_equal(t->status, PB_STATUS(TO_BE_CONFIRMED));
-  assert_int_equal(t->follow_up_count, 3);
-  assert_int_equal(t->due_time_us, t0 + 144 * HOUR_US);
+  assert_int_equal(t->status, PB_STATUS(PENDING_FEEDBACK));
+  assert_int_equal(t->follow_up_count, 2);
+  assert_int_equal(t->due_time_us, t0 + 124 * HOUR_US);
   assert_int_equal(get(l, b)->status, PB_STATUS(CLOSED));
   assert_int_equal(get(l, b)->close_time_us, t0 + 100 * HOUR_US);
 
-  assert_int_equal(fire_due(l, t0 + 144 * HOUR_US - 1), 0);
-  assert_int_equal(fire_due(l, t0 + 144 * HOUR_US), 1);
+  /* The 3rd at 124 h: TO_BE_CONFIRMED, closing three days of silence later (196 h). */
+  assert_int_equal(fire_due(l, t0 + 124 * HOUR_US - 1), 0);
+  assert_int_equal(fire_due(l, t0 + 124 * HOUR_US), 1);
+  t = get(l, a);
+  assert_int_equal(t->status, PB_STATUS(TO_BE_CONFIRMED));
+  assert_int_equal(t->follow_up_count, 3);
+  assert_int_equal(t->due_time_us, t0 + 196 * HOUR_US);
+  assert_int_equal(fire_due(l, t0 + 196 * HOUR_US - 1), 0);
+  assert_int_equal(fire_due(l, t0 + 196 * HOUR_US), 1);
   assert_int_equal(get(l, a)->status, PB_STATUS(CLOSED));
   assert_int_equal(fire_due(l, t0 + 30 * DAY_US), 0);
 }
@@ -450,8 +570,10 @@ int main(void) {
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_resumed_ticket_is_followed_up_again_from_the_resume,
                                       setup, teardown),
-      cmocka_unit_test_setup_teardown(test_fire_due_catches_up_from_due_times_not_from_now, setup,
-                                      teardown),
+      cmocka_unit_test_setup_teardown(test_after_an_outage_silence_is_counted_from_what_was_sent,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_fire_due_counts_the_next_wait_from_the_send_not_from_the_due_time, setup, teardown),
       cmocka_unit_test_setup_teardown(test_a_damaged_ticket_does_not_hold_back_the_other_timers,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_fire_due_clears_a_timer_the_status_no_longer_fits, setup,

@@ -14,6 +14,7 @@
 
 #include "auth/base64url.h"
 #include "auth/claims_json.h"
+#include "core/ident.h"
 
 #define JWT_TOKEN_MAX    8192u                   /* longest token accepted, in bytes */
 #define JWT_PART_MAX     (JWT_TOKEN_MAX / 4 * 3) /* most bytes one part can decode to */
@@ -362,6 +363,12 @@ int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int
   if (jwt__read_part("payload", d1 + 1, (size_t)(d2 - d1 - 1), buf, JWT_PART_MAX, obj, err) != 0)
     goto done;
   if (jwt__check_claims(cfg, obj, now_s, &p, err) != 0) goto done;
+  /* Ids are compared byte for byte: "acme " must not pass for acme. */
+  if (hd_ident_check("token tenant (tenant)", p.tenant, strlen(p.tenant), HD_UNAUTHENTICATED,
+                     err) != 0 ||
+      hd_ident_check("token subject (sub)", p.user_id, strlen(p.user_id), HD_UNAUTHENTICATED,
+                     err) != 0)
+    goto done;
   if (out) *out = p;
   rc = 0;
 

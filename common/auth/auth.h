@@ -47,8 +47,10 @@ int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s
 
 /* Verifies token[0..len): three base64url parts, header alg HS256 (anything else refused),
  * signature in constant time, iss == cfg->issuer, exp > now_s - leeway, tenant and sub present
- * and within limits, roles known. On success fills *out. UNAUTHENTICATED otherwise, with a
- * message that says which check failed (never echoing the token). */
+ * and within limits, neither beginning nor ending with whitespace or a control character
+ * (hd_ident_check: ids are compared byte for byte), roles known. On success fills *out.
+ * UNAUTHENTICATED otherwise, with a message that says which check failed (never echoing the
+ * token). */
 int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int64_t now_s,
                    hd_principal *out, hd_err *err);
 

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "auth/base64url.h"
+#include "core/ident.h"
 #include "json/json.h"
 
 #define JWT_TOKEN_MAX    8192u                   /* longest token accepted, in bytes */
@@ -436,6 +437,12 @@ int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int
       0)
     goto done;
   if (jwt__check_claims(cfg, claims, now_s, &p, err) != 0) goto done;
+  /* Ids are compared byte for byte: "acme " must not pass for acme. */
+  if (hd_ident_check("token tenant (tenant)", p.tenant, strlen(p.tenant), HD_UNAUTHENTICATED,
+                     err) != 0 ||
+      hd_ident_check("token subject (sub)", p.user_id, strlen(p.user_id), HD_UNAUTHENTICATED,
+                     err) != 0)
+    goto done;
   if (out) *out = p;
   rc = 0;
 

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "core/ident.h"
 #include "core/utf8.h"
 #include "svc/service.h"
 
@@ -33,6 +34,11 @@ int hd_call_check_text(hd_call *c, const char *field, const char *s, size_t min,
     return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
                       "%s has %zu characters; at most %zu are allowed", field, chars, max);
   return 0;
+}
+
+int hd_call_check_ident(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
+  if (hd_call_check_text(c, field, s, min, max)) return -1;
+  return hd_ident_check(field, s, s ? strlen(s) : 0, HD_INVALID_ARGUMENT, &c->err);
 }
 
 int hd_call_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescriptor *desc,

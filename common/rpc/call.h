@@ -38,6 +38,12 @@ int hd_call_check_id(hd_call *c, const char *field, int64_t id);
  * "<field> is blank ...". */
 int hd_call_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max);
 
+/* hd_call_check_text for a field that names something (a user id, a key, a department): also
+ * INVALID_ARGUMENT "<field> ends with whitespace (U+0020); identifiers are compared exactly, ..."
+ * when its first or last character is whitespace or a control character (hd_ident_check), since
+ * identifiers are compared byte for byte and one must not pass for another. */
+int hd_call_check_ident(hd_call *c, const char *field, const char *s, size_t min, size_t max);
+
 /* Checks a protobuf enum value: defined by desc, and not 0 (UNSPECIFIED) unless allow_zero.
  * INVALID_ARGUMENT "<field> is required" or "<field> has no value 42". */
 int hd_call_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescriptor *desc,

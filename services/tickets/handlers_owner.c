@@ -104,8 +104,8 @@ int tickets_transfer_ticket(hd_call *call, const ProtobufCMessage *req, Protobuf
   const Helpdesk__V1__TransferTicketRequest *rq = (const Helpdesk__V1__TransferTicketRequest *)req;
   if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       hd_call_check_version(call, "expected_version", rq->expected_version) ||
-      hd_call_check_text(call, "new_owner_id", rq->new_owner_id, 1, TICKET_USER_ID_MAX) ||
-      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_ident(call, "new_owner_id", rq->new_owner_id, 1, TICKET_USER_ID_MAX) ||
+      hd_call_check_ident(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
       hd_call_check_text(call, "note", rq->note, 0, TICKET_TEXT_MAX))
     return -1;
   transfer_ctx x = {.call = call, .req = rq};
@@ -170,8 +170,8 @@ int tickets_assign_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCM
   const Helpdesk__V1__AssignTicketRequest *rq = (const Helpdesk__V1__AssignTicketRequest *)req;
   if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       hd_call_check_version(call, "expected_version", rq->expected_version) ||
-      hd_call_check_text(call, "owner_id", rq->owner_id, 1, TICKET_USER_ID_MAX) ||
-      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX))
+      hd_call_check_ident(call, "owner_id", rq->owner_id, 1, TICKET_USER_ID_MAX) ||
+      hd_call_check_ident(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX))
     return -1;
   if (rq->fence < 0)
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,

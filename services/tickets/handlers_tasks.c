@@ -173,8 +173,8 @@ int tickets_create_task(hd_call *call, const ProtobufCMessage *req, ProtobufCMes
   if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       hd_call_check_version(call, "expected_version", rq->expected_version) ||
       hd_call_check_text(call, "title", rq->title, 1, TICKET_TASK_TITLE_MAX) ||
-      hd_call_check_text(call, "department", rq->department, 1, TICKET_DEPARTMENT_MAX) ||
-      hd_call_check_text(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
+      hd_call_check_ident(call, "department", rq->department, 1, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_ident(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
       tasks__check_due(call, rq->due_time_us))
     return -1;
   create_ctx x = {.call = call, .req = rq};
@@ -265,8 +265,8 @@ int tickets_update_task(hd_call *call, const ProtobufCMessage *req, ProtobufCMes
       hd_call_check_id(call, "task_id", rq->task_id) ||
       hd_call_check_version(call, "expected_version", rq->expected_version) ||
       hd_call_check_text(call, "title", rq->title, 0, TICKET_TASK_TITLE_MAX) ||
-      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
-      hd_call_check_text(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
+      hd_call_check_ident(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_ident(call, "assignee_id", rq->assignee_id, 0, TICKET_USER_ID_MAX) ||
       hd_call_check_enum(call, "status", &helpdesk__v1__task_status__descriptor, (int)rq->status,
                          true) ||
       tasks__check_due(call, rq->due_time_us))

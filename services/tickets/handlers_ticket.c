@@ -81,14 +81,14 @@ static int create__hash(hd_call *c, const Helpdesk__V1__CreateTicketRequest *rq,
 int tickets_create_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__CreateTicketRequest *rq = (const Helpdesk__V1__CreateTicketRequest *)req;
   const hd_principal *p = call->principal;
-  if (hd_call_check_text(call, "idempotency_key", rq->idempotency_key, 1,
-                         TICKET_IDEMPOTENCY_KEY_MAX) ||
-      hd_call_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX) ||
+  if (hd_call_check_ident(call, "idempotency_key", rq->idempotency_key, 1,
+                          TICKET_IDEMPOTENCY_KEY_MAX) ||
+      hd_call_check_ident(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX) ||
       hd_call_check_text(call, "subject", rq->subject, 1, TICKET_SUBJECT_MAX) ||
       hd_call_check_text(call, "description", rq->description, 1, TICKET_TEXT_MAX) ||
       hd_call_check_text(call, "product", rq->product, 0, TICKET_PRODUCT_MAX) ||
       hd_call_check_text(call, "brand", rq->brand, 0, TICKET_BRAND_MAX) ||
-      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_ident(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
       hd_call_check_enum(call, "service_type", &helpdesk__v1__service_type__descriptor,
                          (int)rq->service_type, false) ||
       hd_call_check_enum(call, "issue_type", &helpdesk__v1__issue_type__descriptor,
@@ -149,9 +149,9 @@ int tickets_list_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMe
   const hd_principal *p = call->principal;
   if (hd_call_check_enum(call, "status", &helpdesk__v1__ticket_status__descriptor, (int)rq->status,
                          true) ||
-      hd_call_check_text(call, "owner_id", rq->owner_id, 0, TICKET_USER_ID_MAX) ||
-      hd_call_check_text(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
-      hd_call_check_text(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX))
+      hd_call_check_ident(call, "owner_id", rq->owner_id, 0, TICKET_USER_ID_MAX) ||
+      hd_call_check_ident(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
+      hd_call_check_ident(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX))
     return -1;
   const char *customer = rq->customer_id ? rq->customer_id : "";
   if (tk_is_customer_only(p)) {

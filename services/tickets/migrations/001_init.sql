@@ -1,8 +1,8 @@
 -- The tickets schema: tickets and everything recorded on them (the outbox and the idempotency keys
 -- are the kit's tables: common/svc/migrations).
 -- Times are BIGINT microseconds since the epoch, UTC (*_us). Enum-like columns hold the short
--- names of the contract's enum values ('PENDING_RESPONSE', 'HARD'). utf8mb4_bin everywhere so
--- tenants and ids compare exactly (a case-insensitive collation would let 'Acme' match 'acme').
+-- names of the contract's enum values ('PENDING_RESPONSE', 'HARD'). utf8mb4_bin here, which is
+-- case-sensitive but ignores trailing spaces; 003_exact_identifiers makes every column NO PAD.
 
 CREATE TABLE IF NOT EXISTS tickets (
   id BIGINT NOT NULL AUTO_INCREMENT,

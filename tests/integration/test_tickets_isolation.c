@@ -446,7 +446,7 @@ static void test_the_database_tells_acme_from_acme_with_a_trailing_space(void **
   /* Keys and followers: both rows fit under the primary key. */
   static const char key_sql[] =
       "INSERT INTO idempotency_keys (tenant, caller_id, idem_key, "
-      "request_hash, ticket_id, created_at_us) VALUES (?, ?, ?, ?, 1, 1)";
+      "request_hash, result_id, created_at_us) VALUES (?, ?, ?, ?, 1, 1)";
   const char *hash = "0000000000000000000000000000000000000000000000000000000000000000";
   const hd_db_param k1[] = {hd_db_text("acme"), hd_db_text("cust-1"), hd_db_text("k"),
                             hd_db_text(hash)};

@@ -14,9 +14,10 @@ BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# The tests `make asan` and `make valgrind` run: the gRPC runtime, auth, the service runtime and
-# the ticket service (its store and every handler test).
-SANITIZE_TESTS ?= ^test_(rpc|auth|base64url|service_health|ticket_store|tickets_.*)$$
+# The tests `make asan` and `make valgrind` run: the gRPC runtime and its call vocabulary, auth,
+# JSON, the kit (kv, consumer, timers, idempotency and outbox), the service runtime and every
+# service's store and handler tests.
+SANITIZE_TESTS ?= ^test_(rpc.*|auth|base64url|ident|json|wire_check|kv.*|svc_.*|service_health|ticket_store|tickets_.*|routing_.*|accounts_.*|kpi_.*)$$
 
 WERROR := $(if $(CI),ON,OFF)
 

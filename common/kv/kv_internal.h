@@ -1,5 +1,6 @@
-/* Internals shared by the files of common/kv (kv.c, kv_lease.c, kv_idem.c, kv_stream.c,
- * kv_timer.c): the raw call that keeps hiredis's reply, Lua scripts, and input checks. */
+/* Internals shared by the files of common/kv (kv.c, kv_lease.c, kv_queue.c, kv_idem.c,
+ * kv_stream.c, kv_timer.c): the raw call that keeps hiredis's reply, Lua scripts, and input checks.
+ */
 #ifndef HD_KV_KV_INTERNAL_H
 #define HD_KV_KV_INTERNAL_H
 
@@ -45,5 +46,40 @@ int kv_check_ttl(int64_t ttl_ms, hd_err *err);
 
 /* Writes v in decimal into buf (KV_I64_BUF bytes); returns its length. */
 size_t kv_fmt_i64(char buf[KV_I64_BUF], int64_t v);
+
+/* ---- fence counters (kv_lease.c; the rule is in kv.h) ---- */
+
+/* A Lua function for scripts that draw a fence, put in front of them:
+ * hd_fence_draw(key, seed, life_ms) returns the next token of counter `key`, or nil when the
+ * counter is missing and seed is "" (the script then answers the status NOFENCE, having written
+ * nothing). A seed (decimal) raises the counter to at least it first. The counter's ttl is
+ * extended to at least life_ms. */
+#define KV_FENCE_DRAW_LUA                                                  \
+  "local function hd_fence_draw(key, seed, life)\n"                        \
+  "  local cur = redis.call('GET', key)\n"                                 \
+  "  if seed ~= '' and (not cur or tonumber(cur) < tonumber(seed)) then\n" \
+  "    redis.call('SET', key, seed)\n"                                     \
+  "  elseif not cur then\n"                                                \
+  "    return nil\n"                                                       \
+  "  end\n"                                                                \
+  "  local fence = redis.call('INCR', key)\n"                              \
+  "  if redis.call('PTTL', key) < tonumber(life) then\n"                   \
+  "    redis.call('PEXPIRE', key, life)\n"                                 \
+  "  end\n"                                                                \
+  "  return fence\n"                                                       \
+  "end\n"
+
+/* The seed argument of a draw into buf; *len its length. First try (retry false): "0" when floor
+ * is NULL (nothing stores the fences), "" otherwise (refuse a missing counter). After the script
+ * answered NOFENCE (retry true): the floor as floor->fn gives it, checked to be in
+ * 0..HD_KV_MAX_FENCE - 1 (INTERNAL otherwise). -1 with err filled when fn fails. */
+int kv_fence_seed(const hd_kv_fence_floor *floor, bool retry, char buf[KV_I64_BUF], size_t *len,
+                  hd_err *err);
+
+/* True when a draw script answered NOFENCE (the counter is missing, nothing was written). */
+bool kv_fence_missing(const redisReply *r);
+
+/* The counter's life for a lease of ttl_ms: max(HD_KV_FENCE_LIFE_MS, ttl_ms). */
+int64_t kv_fence_life(int64_t ttl_ms);
 
 #endif

@@ -42,15 +42,18 @@ static void test_lease_goes_to_one_holder_and_others_are_refused(void **state) {
   hd_test_unique(name, sizeof name, "queue_billing");
   bool acquired = false;
   int64_t fence_a = 0, fence_b = 99;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence_a, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence_a, &err),
+                   0);
   assert_true(acquired);
   assert_true(fence_a >= 1);
 
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &fence_b, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &fence_b, &err),
+                   0);
   assert_false(acquired);
   assert_int_equal(fence_b, 0);
   /* Not even the holder takes it twice: a lease is not re-entrant. */
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence_b, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence_b, &err),
+                   0);
   assert_false(acquired);
 
   /* The stored layout others may rely on: "{lease:<name>}" = "<holder>|<fence>", with a ttl. */
@@ -88,7 +91,8 @@ static void test_fencing_tokens_strictly_increase_across_acquisitions(void **sta
     bool acquired = false, released = false;
     int64_t fence = 0;
     const char *holder = i % 2 ? "agent-b" : "agent-a";
-    assert_int_equal(hd_kv_lease_acquire(kv, name, holder, 60000, &acquired, &fence, &err), 0);
+    assert_int_equal(hd_kv_lease_acquire(kv, name, holder, 60000, NULL, &acquired, &fence, &err),
+                     0);
     assert_true(acquired);
     assert_true(fence > last);
     last = fence;
@@ -107,7 +111,8 @@ static void test_renew_extends_only_for_the_exact_holder_and_fence(void **state)
   snprintf(key, sizeof key, "{lease:%s}", name);
   bool acquired = false, held = false;
   int64_t fence = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 1000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 1000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
 
   assert_int_equal(hd_kv_lease_renew(kv, name, "agent-a", fence, 60000, &held, &err), 0);
@@ -138,7 +143,8 @@ static void test_renew_extends_only_for_the_exact_holder_and_fence(void **state)
   assert_int_equal(hd_kv_lease_release(kv, name, "agent-a", fence, &released, &err), 0);
   assert_true(released);
   int64_t fence2 = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence2, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence2, &err),
+                   0);
   assert_true(acquired);
   assert_true(fence2 > fence);
   held = true;
@@ -157,7 +163,8 @@ static void test_release_by_a_non_holder_leaves_the_lease(void **state) {
   hd_test_unique(name, sizeof name, "release");
   bool acquired = false, released = true, held = false;
   int64_t fence = 0, other = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
   assert_int_equal(hd_kv_lease_release(kv, name, "agent-b", fence, &released, &err), 0);
   assert_false(released);
@@ -166,7 +173,8 @@ static void test_release_by_a_non_holder_leaves_the_lease(void **state) {
   assert_false(released);
   assert_int_equal(hd_kv_lease_renew(kv, name, "agent-a", fence, 60000, &held, &err), 0);
   assert_true(held);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &other, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &other, &err),
+                   0);
   assert_false(acquired);
 
   assert_int_equal(hd_kv_lease_release(kv, name, "agent-a", fence, &released, &err), 0);
@@ -184,11 +192,13 @@ static void test_expired_lease_goes_to_the_next_holder_with_a_larger_fence(void 
   hd_test_unique(name, sizeof name, "expiry");
   bool acquired = false, held = true, released = true;
   int64_t fence_a = 0, fence_b = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 50, &acquired, &fence_a, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 50, NULL, &acquired, &fence_a, &err),
+                   0);
   assert_true(acquired);
   acquired = false;
   for (int i = 0; i < 100 && !acquired; i++) { /* bounded: ~1 s */
-    assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &fence_b, &err), 0);
+    assert_int_equal(
+        hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &fence_b, &err), 0);
     if (!acquired) usleep(10000);
   }
   assert_true(acquired);
@@ -224,7 +234,7 @@ static void *race_main(void *arg) {
   if (r->rc == 0) r->rc = hd_kv_ping(kv, &err); /* connected before the start line */
   pthread_barrier_wait(r->start);
   if (r->rc == 0)
-    r->rc = hd_kv_lease_acquire(kv, r->name, r->holder, 60000, &r->acquired, &r->fence, &err);
+    r->rc = hd_kv_lease_acquire(kv, r->name, r->holder, 60000, NULL, &r->acquired, &r->fence, &err);
   hd_kv_close(kv);
   return NULL;
 }
@@ -289,7 +299,8 @@ static void test_lease_scripts_run_by_sha_and_survive_an_emptied_script_cache(vo
 
   bool acquired = false, held = false, released = false;
   int64_t fence = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
   last_command(observer, id, cmd, sizeof cmd);
   assert_string_equal(cmd, "eval"); /* EVALSHA answered NOSCRIPT; EVAL ran it and cached it */
@@ -308,10 +319,12 @@ static void test_lease_scripts_run_by_sha_and_survive_an_emptied_script_cache(vo
   last_command(observer, id, cmd, sizeof cmd);
   assert_string_equal(cmd, "eval");
   int64_t fence2 = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &fence2, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &fence2, &err),
+                   0);
   assert_true(acquired);
   assert_true(fence2 > fence);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-c", 60000, &acquired, &fence2, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-c", 60000, NULL, &acquired, &fence2, &err),
+                   0);
   assert_false(acquired);
   last_command(observer, id, cmd, sizeof cmd);
   assert_string_equal(cmd, "evalsha");
@@ -335,36 +348,39 @@ static void test_lease_input_limits(void **state) {
   bool acquired = false, held = false, released = false;
   int64_t fence = 0;
 
-  assert_int_equal(hd_kv_lease_acquire(kv, at_max, at_max, 60000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, at_max, at_max, 60000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
   assert_int_equal(hd_kv_lease_renew(kv, at_max, at_max, fence, 60000, &held, &err), 0);
   assert_true(held);
   assert_int_equal(hd_kv_lease_release(kv, at_max, at_max, fence, &released, &err), 0);
   assert_true(released);
 
-  assert_int_equal(hd_kv_lease_acquire(kv, past_max, "a", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, past_max, "a", 60000, NULL, &acquired, &fence, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_false(acquired);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, past_max, 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, past_max, 60000, NULL, &acquired, &fence, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, "", "a", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, "", "a", 60000, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "", 60000, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a|1", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "a|1", 60000, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_non_null(strstr(err.msg, "'|'"));
   assert_int_equal(hd_kv_lease_renew(kv, name, "a|1", 1, 60000, &held, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
 
   /* ttl: 0 and one past the maximum are refused; the maximum is taken. */
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", 0, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", 0, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_int_equal(
-      hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS + 1, &acquired, &fence, &err), -1);
+      hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS + 1, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS, &acquired, &fence, &err),
-                   0);
+  assert_int_equal(
+      hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS, NULL, &acquired, &fence, &err), 0);
   assert_true(acquired);
   assert_int_equal(hd_kv_lease_renew(kv, name, "a", fence, 0, &held, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);

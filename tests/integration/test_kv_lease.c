@@ -1,6 +1,7 @@
 /* common/kv leases against a real Redis: one holder at a time, fencing tokens that only grow,
- * renew and release only by the exact holder and token, expiry, a race of eight threads, and the
- * scripts surviving an emptied script cache. */
+ * renew and release only by the exact holder and token, expiry, a race of eight threads, the
+ * scripts surviving an emptied script cache, and a fence counter with a bounded life that starts
+ * above the caller's floor when it was lost. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -213,6 +214,79 @@ static void test_expired_lease_goes_to_the_next_holder_with_a_larger_fence(void 
   hd_kv_close(kv);
 }
 
+typedef struct floor_ctx {
+  int64_t floor;
+  int calls;
+} floor_ctx;
+
+static int floor_fn(void *ctx, int64_t *floor, hd_err *err) {
+  (void)err;
+  floor_ctx *f = ctx;
+  f->calls++;
+  *floor = f->floor;
+  return 0;
+}
+
+static int64_t pttl_of(hd_kv *kv, const char *key) {
+  const char *argv[] = {"PTTL", key};
+  hd_kv_reply *r = kv_run(kv, 2, argv);
+  const int64_t v = r->integer;
+  hd_kv_reply_free(r);
+  return v;
+}
+
+static void test_fence_key_has_a_ttl_and_a_lost_counter_starts_above_the_floor(void **state) {
+  (void)state;
+  hd_kv *kv = kv_open();
+  hd_err err = {0};
+  char name[64], key[128], fkey[128];
+  hd_test_unique(name, sizeof name, "lease_floor");
+  snprintf(key, sizeof key, "{lease:%s}", name);
+  snprintf(fkey, sizeof fkey, "{lease:%s}:fence", name);
+  floor_ctx f = {.floor = 41};
+  const hd_kv_fence_floor floor = {.fn = floor_fn, .ctx = &f};
+  bool acquired = false, held = false, released = false;
+  int64_t fence = 0;
+  /* No counter: the floor is asked once, and the token is above it. */
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &floor, &acquired, &fence, &err),
+                   0);
+  assert_true(acquired);
+  assert_int_equal(fence, 42);
+  assert_int_equal(f.calls, 1);
+  /* Both keys have a bounded life: the lease its ttl, the counter its life. */
+  int64_t t = pttl_of(kv, key);
+  assert_true(t > 0 && t <= 60000);
+  t = pttl_of(kv, fkey);
+  assert_true(t > HD_KV_FENCE_LIFE_MS - 60000 && t <= HD_KV_FENCE_LIFE_MS);
+  /* A renewal longer than the counter's life extends the counter with it. */
+  const int64_t long_ttl = HD_KV_FENCE_LIFE_MS + 3600000;
+  assert_int_equal(hd_kv_lease_renew(kv, name, "agent-a", fence, long_ttl, &held, &err), 0);
+  assert_true(held);
+  assert_true(pttl_of(kv, fkey) > long_ttl - 60000);
+  assert_int_equal(hd_kv_lease_release(kv, name, "agent-a", fence, &released, &err), 0);
+  assert_true(released);
+
+  /* The counter lost (expired or wiped) while the database has stored 100: above 100. */
+  const char *del[] = {"DEL", fkey};
+  hd_kv_reply_free(kv_run(kv, 2, del));
+  f.floor = 100;
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &floor, &acquired, &fence, &err),
+                   0);
+  assert_true(acquired);
+  assert_int_equal(fence, 101);
+  assert_int_equal(f.calls, 2);
+  /* Refused while held, and the floor not asked: the counter is there. */
+  int64_t other = 0;
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-c", 60000, &floor, &acquired, &other, &err),
+                   0);
+  assert_false(acquired);
+  assert_int_equal(f.calls, 2);
+  assert_int_equal(hd_kv_lease_release(kv, name, "agent-b", fence, &released, &err), 0);
+  const char *dels[] = {"DEL", fkey, key};
+  hd_kv_reply_free(kv_run(kv, 3, dels));
+  hd_kv_close(kv);
+}
+
 enum { RACERS = 8, RACE_ROUNDS = 25 };
 
 typedef struct racer {
@@ -407,6 +481,7 @@ int main(void) {
       cmocka_unit_test(test_eight_threads_racing_for_one_lease_exactly_one_wins),
       cmocka_unit_test(test_lease_scripts_run_by_sha_and_survive_an_emptied_script_cache),
       cmocka_unit_test(test_lease_input_limits),
+      cmocka_unit_test(test_fence_key_has_a_ttl_and_a_lost_counter_starts_above_the_floor),
   };
   return cmocka_run_group_tests_name("kv_lease", tests, NULL, NULL);
 }

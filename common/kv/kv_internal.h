@@ -69,15 +69,15 @@ size_t kv_fmt_i64(char buf[KV_I64_BUF], int64_t v);
   "  return fence\n"                                                       \
   "end\n"
 
-/* The seed argument of a draw into buf; *len its length. First try (retry false): "0" when floor
- * is NULL (nothing stores the fences), "" otherwise (refuse a missing counter). After the script
- * answered NOFENCE (retry true): the floor as floor->fn gives it, checked to be in
- * 0..HD_KV_MAX_FENCE - 1 (INTERNAL otherwise). -1 with err filled when fn fails. */
-int kv_fence_seed(const hd_kv_fence_floor *floor, bool retry, char buf[KV_I64_BUF], size_t *len,
-                  hd_err *err);
-
-/* True when a draw script answered NOFENCE (the counter is missing, nothing was written). */
-bool kv_fence_missing(const redisReply *r);
+/* Runs a draw script (kv_eval, never repeated after a lost reply) with n arguments of which
+ * args[seed_at] is the seed (its value in args is ignored): first "0" when floor is NULL (nothing
+ * stores the fences) and "" otherwise (refuse a missing counter); when the script answers
+ * NOFENCE, once more with the floor floor->fn gives (0..HD_KV_MAX_FENCE - 1, INTERNAL otherwise),
+ * with which the script seeds the counter itself. -1 with err filled when fn fails.
+ * *out owned by caller: freeReplyObject(); any other reply is handed back as kv_eval's. */
+int kv_eval_fenced(hd_kv *kv, const char *script, int nkeys, const char *const *args,
+                   const size_t *lens, int n, int seed_at, const hd_kv_fence_floor *floor,
+                   redisReply **out, hd_err *err);
 
 /* The counter's life for a lease of ttl_ms: max(HD_KV_FENCE_LIFE_MS, ttl_ms). */
 int64_t kv_fence_life(int64_t ttl_ms);

@@ -35,8 +35,9 @@ static const char kv_lease_release_lua[] =
     "end\n"
     "return 0\n";
 
-int kv_fence_seed(const hd_kv_fence_floor *floor, bool retry, char buf[KV_I64_BUF], size_t *len,
-                  hd_err *err) {
+/* The seed of a draw into buf (KV_I64_BUF bytes); its length. See kv_eval_fenced. */
+static int kv_fence__seed(const hd_kv_fence_floor *floor, bool retry, char *buf, size_t *len,
+                          hd_err *err) {
   *len = 0;
   buf[0] = '\0';
   if (!floor) {
@@ -53,8 +54,42 @@ int kv_fence_seed(const hd_kv_fence_floor *floor, bool retry, char buf[KV_I64_BU
   return 0;
 }
 
-bool kv_fence_missing(const redisReply *r) {
+/* True when a draw script answered NOFENCE (the counter is missing, nothing was written). */
+static bool kv_fence__missing(const redisReply *r) {
   return r->type == REDIS_REPLY_STATUS && r->len == 7 && memcmp(r->str, "NOFENCE", 7) == 0;
+}
+
+int kv_eval_fenced(hd_kv *kv, const char *script, int nkeys, const char *const *args,
+                   const size_t *lens, int n, int seed_at, const hd_kv_fence_floor *floor,
+                   redisReply **out, hd_err *err) {
+  int rc = -1;
+  char seed[KV_I64_BUF];
+  const char *a[KV_EVAL_MAX_ARGS];
+  size_t l[KV_EVAL_MAX_ARGS];
+  *out = NULL;
+  if (n < 1 || n > KV_EVAL_MAX_ARGS || seed_at < nkeys || seed_at >= n) {
+    hd_err_set(err, HD_INTERNAL, "a fenced redis script was given %d arguments, seed at %d", n,
+               seed_at);
+    goto done;
+  }
+  memcpy(a, args, (size_t)n * sizeof *a);
+  memcpy(l, lens, (size_t)n * sizeof *l);
+  a[seed_at] = seed;
+  /* At most twice: the second run carries the floor, so the script seeds the counter itself. */
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (*out) freeReplyObject(*out);
+    *out = NULL;
+    if (kv_fence__seed(floor, attempt > 0, seed, &l[seed_at], err) != 0) goto done;
+    if (kv_eval(kv, script, nkeys, a, l, n, false, out, err) != 0) goto done;
+    if (!kv_fence__missing(*out)) break;
+  }
+  rc = 0;
+done:
+  if (rc != 0 && *out) {
+    freeReplyObject(*out);
+    *out = NULL;
+  }
+  return rc;
 }
 
 int64_t kv_fence_life(int64_t ttl_ms) {
@@ -133,28 +168,19 @@ int hd_kv_lease_acquire(hd_kv *kv, const char *name, const char *holder, int64_t
                         hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
-  char key[KV_LEASE_KEY_MAX], fence_key[KV_LEASE_KEY_MAX], ttl[KV_I64_BUF], seed[KV_I64_BUF];
-  char life[KV_I64_BUF];
+  char key[KV_LEASE_KEY_MAX], fence_key[KV_LEASE_KEY_MAX], ttl[KV_I64_BUF], life[KV_I64_BUF];
   *acquired = false;
   *fence = 0;
   if (kv_lease__check(name, holder, err) != 0 || kv_check_ttl(ttl_ms, err) != 0) goto done;
-  const char *args[6] = {key, fence_key, holder, ttl, seed, life};
-  size_t lens[6] = {kv_lease__key(name, key),
-                    kv_lease__fence_key(name, fence_key),
-                    strlen(holder),
-                    kv_fmt_i64(ttl, ttl_ms),
-                    0,
-                    kv_fmt_i64(life, kv_fence_life(ttl_ms))};
-  /* At most twice: the second run carries the floor, so the script seeds the counter itself. */
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if (r) freeReplyObject(r);
-    r = NULL;
-    if (kv_fence_seed(floor, attempt > 0, seed, &lens[4], err) != 0) goto done;
-    /* Not idempotent: a lost reply after a successful run would, if repeated, see our own
-     * lease. */
-    if (kv_eval(kv, kv_lease_acquire_lua, 2, args, lens, 6, false, &r, err) != 0) goto done;
-    if (!kv_fence_missing(r)) break;
-  }
+  const char *args[6] = {key, fence_key, holder, ttl, NULL, life};
+  const size_t lens[6] = {kv_lease__key(name, key),
+                          kv_lease__fence_key(name, fence_key),
+                          strlen(holder),
+                          kv_fmt_i64(ttl, ttl_ms),
+                          0,
+                          kv_fmt_i64(life, kv_fence_life(ttl_ms))};
+  /* Not repeated after a lost reply: a repeat would see our own lease. */
+  if (kv_eval_fenced(kv, kv_lease_acquire_lua, 2, args, lens, 6, 4, floor, &r, err) != 0) goto done;
   if (r->type == REDIS_REPLY_ERROR) {
     kv_reply_error(r, "lease acquire", err);
     goto done;

@@ -242,29 +242,22 @@ int hd_kv_queue_claim(hd_kv *kv, const char *group, const char *queue, const cha
   int rc = -1;
   redisReply *r = NULL;
   kv_queue_keys k;
-  char ttl[KV_I64_BUF], seed[KV_I64_BUF], life[KV_I64_BUF];
+  char ttl[KV_I64_BUF], life[KV_I64_BUF];
   *claimed = false;
   memset(out, 0, sizeof *out);
   if (kv_queue__keys(group, queue, &k, err) != 0 ||
       kv_check_name("claim holder", holder, err) != 0 || kv_check_ttl(ttl_ms, err) != 0)
     goto done;
-  const char *args[7] = {k.queue, k.leases, k.fence, holder, ttl, seed, life};
-  size_t lens[7] = {k.queue_len,
-                    k.leases_len,
-                    k.fence_len,
-                    strlen(holder),
-                    kv_fmt_i64(ttl, ttl_ms),
-                    0,
-                    kv_fmt_i64(life, kv_fence_life(ttl_ms))};
-  /* At most twice: the second run carries the floor, so the script seeds the counter itself. */
-  for (int attempt = 0; attempt < 2; attempt++) {
-    if (r) freeReplyObject(r);
-    r = NULL;
-    if (kv_fence_seed(floor, attempt > 0, seed, &lens[5], err) != 0) goto done;
-    /* Not idempotent: a repeat after a lost reply would lease a second member. */
-    if (kv_eval(kv, kv_queue_claim_lua, 3, args, lens, 7, false, &r, err) != 0) goto done;
-    if (!kv_fence_missing(r)) break;
-  }
+  const char *args[7] = {k.queue, k.leases, k.fence, holder, ttl, NULL, life};
+  const size_t lens[7] = {k.queue_len,
+                          k.leases_len,
+                          k.fence_len,
+                          strlen(holder),
+                          kv_fmt_i64(ttl, ttl_ms),
+                          0,
+                          kv_fmt_i64(life, kv_fence_life(ttl_ms))};
+  /* Not repeated after a lost reply: a repeat would lease a second member. */
+  if (kv_eval_fenced(kv, kv_queue_claim_lua, 3, args, lens, 7, 5, floor, &r, err) != 0) goto done;
   if (r->type == REDIS_REPLY_ERROR) {
     kv_reply_error(r, "queue claim", err);
     goto done;

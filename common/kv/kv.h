@@ -171,6 +171,7 @@ int hd_kv_queue_oldest_age(hd_kv *kv, const char *group, const char *queue, int6
 /* A claim handed out by hd_kv_queue_claim. */
 typedef struct hd_kv_claim {
   char member[HD_KV_MAX_NAME + 1];
+  size_t queue;       /* hd_kv_queue_claim_any: the index of the queue it came from; else 0 */
   int64_t fence;      /* the fencing token: write with it */
   int64_t created_us; /* the member's place in the queue */
   int64_t expires_ms; /* when the lease ends, Redis time (ms since the epoch) */
@@ -184,6 +185,17 @@ typedef struct hd_kv_claim {
 int hd_kv_queue_claim(hd_kv *kv, const char *group, const char *queue, const char *holder,
                       int64_t ttl_ms, const hd_kv_fence_floor *floor, bool *claimed,
                       hd_kv_claim *out, hd_err *err);
+
+/* Most queues one claim looks at. */
+#define HD_KV_MAX_CLAIM_QUEUES 16
+
+/* hd_kv_queue_claim over n queues of one group (1..HD_KV_MAX_CLAIM_QUEUES; an agent's
+ * departments): the oldest free member of any of them, equal times going to the queue listed
+ * first; out->queue says which. A member must be in one queue of a group at a time (a move is a
+ * remove and an add), since each queue has its own leases. */
+int hd_kv_queue_claim_any(hd_kv *kv, const char *group, const char *const *queues, size_t n,
+                          const char *holder, int64_t ttl_ms, const hd_kv_fence_floor *floor,
+                          bool *claimed, hd_kv_claim *out, hd_err *err);
 
 /* Extends member's lease to ttl_ms from now if holder still holds it with that fence and it has
  * not expired (byte-for-byte compare); also the counter's life. *still_held false otherwise. */

@@ -33,7 +33,8 @@ int kv_reply_unexpected(const char *cmd, hd_err *err);
  * KV_EVAL_MAX_ARGS): EVALSHA, then EVAL when Redis answers NOSCRIPT (a restart or SCRIPT FLUSH
  * emptied its cache; the script has not run then, so EVAL is safe for any script).
  * *out owned by caller: freeReplyObject(); error replies are handed back as for kv_call. */
-#define KV_EVAL_MAX_ARGS 8
+/* Room for a claim over HD_KV_MAX_CLAIM_QUEUES queues: 1 + 2 per queue keys, 4 arguments. */
+#define KV_EVAL_MAX_ARGS (5 + 2 * HD_KV_MAX_CLAIM_QUEUES)
 int kv_eval(hd_kv *kv, const char *script, int nkeys, const char *const *args, const size_t *lens,
             int n, bool idempotent, redisReply **out, hd_err *err);
 

@@ -3,6 +3,7 @@
  * per step that reads and writes more than one key, so no other client slips in between. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kv/kv_internal.h"
@@ -12,35 +13,43 @@
   "local t = redis.call('TIME')\n" \
   "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"
 
-/* KEYS: queue, leases, fence counter; ARGV: holder, ttl_ms, seed, counter life.
- * Walks the queue oldest first, 64 members a step (one HMGET for their leases), to the first
- * member with no lease or an expired one; draws a fence for it and leases it. Answers nil when
- * none is free, NOFENCE when the counter is missing (nothing written), or
- * {member, fence, created_us, expires_ms}. */
+/* KEYS: the fence counter, then each queue's sorted set and lease hash; ARGV: holder, ttl_ms,
+ * seed, counter life. Walks each queue oldest first, 64 members a step (one HMGET for their
+ * leases), to its first member with no lease or an expired one, and stops early where the
+ * queue's times pass the best found so far; the oldest of those (equal times: the queue listed
+ * first) gets a fence and the lease. Answers nil when none is free, NOFENCE when the counter is
+ * missing (nothing written), or {member, fence, created_us, expires_ms, queue index from 0}. */
 static const char kv_queue_claim_lua[] = KV_FENCE_DRAW_LUA KV_QUEUE_NOW_LUA
-    "local off, pick, score = 0, nil, nil\n"
-    "while not pick do\n"
-    "  local batch = redis.call('ZRANGE', KEYS[1], off, off + 63, 'WITHSCORES')\n"
-    "  if #batch == 0 then return false end\n"
-    "  local names = {}\n"
-    "  for i = 1, #batch, 2 do names[#names + 1] = batch[i] end\n"
-    "  local held = redis.call('HMGET', KEYS[2], unpack(names))\n"
-    "  for i = 1, #names do\n"
-    "    local h = held[i]\n"
-    "    if not h or tonumber(string.match(h, '^%d+')) <= now then\n"
-    "      pick, score = names[i], batch[2 * i]\n"
-    "      break\n"
+    "local best, best_score, best_q = nil, nil, nil\n"
+    "for q = 1, (#KEYS - 1) / 2 do\n"
+    "  local off, done = 0, false\n"
+    "  while not done do\n"
+    "    local batch = redis.call('ZRANGE', KEYS[2 * q], off, off + 63, 'WITHSCORES')\n"
+    "    if #batch == 0 then break end\n"
+    "    local names = {}\n"
+    "    for i = 1, #batch, 2 do names[#names + 1] = batch[i] end\n"
+    "    local held = redis.call('HMGET', KEYS[2 * q + 1], unpack(names))\n"
+    "    for i = 1, #names do\n"
+    "      local score = tonumber(batch[2 * i])\n"
+    "      if best and score >= best_score then done = true break end\n"
+    "      local h = held[i]\n"
+    "      if not h or tonumber(string.match(h, '^%d+')) <= now then\n"
+    "        best, best_score, best_q, done = names[i], score, q, true\n"
+    "        break\n"
+    "      end\n"
     "    end\n"
+    "    off = off + 64\n"
     "  end\n"
-    "  off = off + 64\n"
     "end\n"
-    "local fence = hd_fence_draw(KEYS[3], ARGV[3], ARGV[4])\n"
+    "if not best then return false end\n"
+    "local fence = hd_fence_draw(KEYS[1], ARGV[3], ARGV[4])\n"
     "if not fence then return redis.status_reply('NOFENCE') end\n"
     "local ttl = tonumber(ARGV[2])\n"
     "local exp = now + ttl\n"
-    "redis.call('HSET', KEYS[2], pick, string.format('%d|%d|', exp, fence) .. ARGV[1])\n"
-    "if redis.call('PTTL', KEYS[2]) < ttl then redis.call('PEXPIRE', KEYS[2], ttl) end\n"
-    "return {pick, fence, tonumber(score), exp}\n";
+    "local leases = KEYS[2 * best_q + 1]\n"
+    "redis.call('HSET', leases, best, string.format('%d|%d|', exp, fence) .. ARGV[1])\n"
+    "if redis.call('PTTL', leases) < ttl then redis.call('PEXPIRE', leases, ttl) end\n"
+    "return {best, fence, best_score, exp, best_q - 1}\n";
 
 /* The lease of ARGV[1] in KEYS[1] as (expires, fence, holder) when ARGV[2] holds it with fence
  * ARGV[3] and it has not expired; nil otherwise. */
@@ -219,57 +228,96 @@ done:
   return rc;
 }
 
-/* The claim script's answer {member, fence, created_us, expires_ms} into out. */
-static int kv_queue__claim_reply(const redisReply *r, hd_kv_claim *out, hd_err *err) {
-  if (r->type != REDIS_REPLY_ARRAY || r->elements != 4 ||
+/* The claim script's answer {member, fence, created_us, expires_ms, queue} into out; n queues
+ * were asked. */
+static int kv_queue__claim_reply(const redisReply *r, size_t n, hd_kv_claim *out, hd_err *err) {
+  if (r->type != REDIS_REPLY_ARRAY || r->elements != 5 ||
       r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len == 0 ||
       r->element[0]->len > HD_KV_MAX_NAME)
     return kv_reply_unexpected("queue claim", err);
-  for (size_t i = 1; i < 4; i++)
+  for (size_t i = 1; i < 5; i++)
     if (r->element[i]->type != REDIS_REPLY_INTEGER) return kv_reply_unexpected("queue claim", err);
-  if (r->element[1]->integer < 1) return kv_reply_unexpected("queue claim", err);
+  if (r->element[1]->integer < 1 || r->element[4]->integer < 0 ||
+      (size_t)r->element[4]->integer >= n)
+    return kv_reply_unexpected("queue claim", err);
   memcpy(out->member, r->element[0]->str, r->element[0]->len);
   out->member[r->element[0]->len] = '\0';
   out->fence = r->element[1]->integer;
   out->created_us = r->element[2]->integer;
   out->expires_ms = r->element[3]->integer;
+  out->queue = (size_t)r->element[4]->integer;
   return 0;
 }
 
-int hd_kv_queue_claim(hd_kv *kv, const char *group, const char *queue, const char *holder,
-                      int64_t ttl_ms, const hd_kv_fence_floor *floor, bool *claimed,
-                      hd_kv_claim *out, hd_err *err) {
+int hd_kv_queue_claim_any(hd_kv *kv, const char *group, const char *const *queues, size_t n,
+                          const char *holder, int64_t ttl_ms, const hd_kv_fence_floor *floor,
+                          bool *claimed, hd_kv_claim *out, hd_err *err) {
   int rc = -1;
   redisReply *r = NULL;
-  kv_queue_keys k;
   char ttl[KV_I64_BUF], life[KV_I64_BUF];
+  /* Each queue's two keys; the counter's key is the same in all (the group's). */
+  kv_queue_keys *k = NULL;
+  const char *args[KV_EVAL_MAX_ARGS];
+  size_t lens[KV_EVAL_MAX_ARGS];
   *claimed = false;
   memset(out, 0, sizeof *out);
-  if (kv_queue__keys(group, queue, &k, err) != 0 ||
-      kv_check_name("claim holder", holder, err) != 0 || kv_check_ttl(ttl_ms, err) != 0)
+  if (!queues || n < 1 || n > HD_KV_MAX_CLAIM_QUEUES) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "a claim takes from 1 to %d queues, got %zu",
+               HD_KV_MAX_CLAIM_QUEUES, queues ? n : 0);
     goto done;
-  const char *args[7] = {k.queue, k.leases, k.fence, holder, ttl, NULL, life};
-  const size_t lens[7] = {k.queue_len,
-                          k.leases_len,
-                          k.fence_len,
-                          strlen(holder),
-                          kv_fmt_i64(ttl, ttl_ms),
-                          0,
-                          kv_fmt_i64(life, kv_fence_life(ttl_ms))};
+  }
+  if (kv_check_name("claim holder", holder, err) != 0 || kv_check_ttl(ttl_ms, err) != 0) goto done;
+  k = calloc(n, sizeof *k);
+  if (!k) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory claiming from %zu queues", n);
+    goto done;
+  }
+  int nargs = 0;
+  for (size_t i = 0; i < n; i++)
+    if (kv_queue__keys(group, queues[i], &k[i], err) != 0) goto done;
+  args[nargs] = k[0].fence;
+  lens[nargs++] = k[0].fence_len;
+  for (size_t i = 0; i < n; i++) {
+    args[nargs] = k[i].queue;
+    lens[nargs++] = k[i].queue_len;
+    args[nargs] = k[i].leases;
+    lens[nargs++] = k[i].leases_len;
+  }
+  const int nkeys = nargs;
+  args[nargs] = holder;
+  lens[nargs++] = strlen(holder);
+  args[nargs] = ttl;
+  lens[nargs++] = kv_fmt_i64(ttl, ttl_ms);
+  const int seed_at = nargs;
+  args[nargs] = NULL; /* the seed: kv_eval_fenced's */
+  lens[nargs++] = 0;
+  args[nargs] = life;
+  lens[nargs++] = kv_fmt_i64(life, kv_fence_life(ttl_ms));
   /* Not repeated after a lost reply: a repeat would lease a second member. */
-  if (kv_eval_fenced(kv, kv_queue_claim_lua, 3, args, lens, 7, 5, floor, &r, err) != 0) goto done;
+  if (kv_eval_fenced(kv, kv_queue_claim_lua, nkeys, args, lens, nargs, seed_at, floor, &r, err) !=
+      0)
+    goto done;
   if (r->type == REDIS_REPLY_ERROR) {
     kv_reply_error(r, "queue claim", err);
     goto done;
   }
   if (r->type != REDIS_REPLY_NIL) {
-    if (kv_queue__claim_reply(r, out, err) != 0) goto done;
+    if (kv_queue__claim_reply(r, n, out, err) != 0) goto done;
     *claimed = true;
   }
   rc = 0;
 done:
+  if (rc != 0) memset(out, 0, sizeof *out);
+  free(k);
   if (r) freeReplyObject(r);
   return rc;
+}
+
+int hd_kv_queue_claim(hd_kv *kv, const char *group, const char *queue, const char *holder,
+                      int64_t ttl_ms, const hd_kv_fence_floor *floor, bool *claimed,
+                      hd_kv_claim *out, hd_err *err) {
+  const char *const queues[1] = {queue};
+  return hd_kv_queue_claim_any(kv, group, queues, 1, holder, ttl_ms, floor, claimed, out, err);
 }
 
 int hd_kv_queue_renew(hd_kv *kv, const char *group, const char *queue, const char *member,

@@ -1,8 +1,9 @@
 /* common/kv queues and claims against a real Redis: oldest first (ties by member), add is
  * idempotent, a leased member is skipped and comes back at its place when released or expired
  * (with a greater fence), renew and release only by the exact holder and fence, a lost fence
- * counter seeded from the floor, a ttl on every lease and fence key, and the claim race: eight
- * threads in each of two processes take a queue of 2000 members, each leased exactly once. */
+ * counter seeded from the floor, a ttl on every lease and fence key, one claim over several
+ * queues of a group, and the claim race: eight threads in each of two processes take a queue of
+ * 2000 members, each leased exactly once. */
 #include <inttypes.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -460,6 +461,82 @@ static void test_queue_input_limits(void **state) {
   hd_kv_close(kv);
 }
 
+static void test_claim_over_several_queues_takes_the_oldest_free_member_of_any(void **state) {
+  (void)state;
+  hd_kv *kv = kv_open();
+  hd_err err = {0};
+  qnames a, b;
+  qnames_init(&a, "any");
+  b = a;
+  snprintf(b.queue, sizeof b.queue, "BILLING");
+  snprintf(b.wait, sizeof b.wait, "{q:%s}:w:%s", b.group, b.queue);
+  snprintf(b.leases, sizeof b.leases, "{q:%s}:l:%s", b.group, b.queue);
+  add(kv, &a, "t-a1", 100);
+  add(kv, &a, "t-a2", 300);
+  add(kv, &b, "t-b1", 200);
+  add(kv, &b, "t-b2", 300);
+  const char *const queues[] = {a.queue, b.queue, "EMPTY"};
+  const char *want[] = {"t-a1", "t-b1", "t-a2", "t-b2"}; /* 300 twice: the queue listed first */
+  const size_t from[] = {0, 1, 0, 1};
+  int64_t last = 0, fences[4];
+  hd_kv_claim c;
+  bool claimed = false;
+  for (int i = 0; i < 4; i++) {
+    assert_int_equal(hd_kv_queue_claim_any(kv, a.group, queues, 3, "agent-a", LONG_TTL, NULL,
+                                           &claimed, &c, &err),
+                     0);
+    assert_true(claimed);
+    assert_string_equal(c.member, want[i]);
+    assert_int_equal(c.queue, from[i]);
+    assert_true(c.fence > last); /* one counter for the group */
+    last = fences[i] = c.fence;
+  }
+  assert_int_equal(
+      hd_kv_queue_claim_any(kv, a.group, queues, 3, "agent-a", LONG_TTL, NULL, &claimed, &c, &err),
+      0);
+  assert_false(claimed);
+  /* A member released in one queue is the oldest free again, and its lease is that queue's. */
+  bool released = false;
+  assert_int_equal(hd_kv_queue_release(kv, b.group, b.queue, "t-b1", "agent-a", 2, &released, &err),
+                   0);
+  assert_true(released);
+  assert_int_equal(
+      hd_kv_queue_claim_any(kv, a.group, queues, 3, "agent-b", LONG_TTL, NULL, &claimed, &c, &err),
+      0);
+  assert_string_equal(c.member, "t-b1");
+  assert_int_equal(c.queue, 1);
+  bool held = false;
+  assert_int_equal(
+      hd_kv_queue_renew(kv, b.group, b.queue, "t-b1", "agent-b", c.fence, LONG_TTL, &held, &err),
+      0);
+  assert_true(held);
+
+  /* 1..HD_KV_MAX_CLAIM_QUEUES queues. */
+  const char *many[HD_KV_MAX_CLAIM_QUEUES + 1];
+  for (int i = 0; i <= HD_KV_MAX_CLAIM_QUEUES; i++) many[i] = "EMPTY";
+  assert_int_equal(hd_kv_queue_claim_any(kv, a.group, many, HD_KV_MAX_CLAIM_QUEUES, "agent-a",
+                                         LONG_TTL, NULL, &claimed, &c, &err),
+                   0);
+  assert_false(claimed);
+  assert_int_equal(hd_kv_queue_claim_any(kv, a.group, many, HD_KV_MAX_CLAIM_QUEUES + 1, "agent-a",
+                                         LONG_TTL, NULL, &claimed, &c, &err),
+                   -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+  assert_int_equal(
+      hd_kv_queue_claim_any(kv, a.group, many, 0, "agent-a", LONG_TTL, NULL, &claimed, &c, &err),
+      -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+  many[3] = "";
+  assert_int_equal(
+      hd_kv_queue_claim_any(kv, a.group, many, 4, "agent-a", LONG_TTL, NULL, &claimed, &c, &err),
+      -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+  qdelete(kv, &a);
+  del(kv, b.wait);
+  del(kv, b.leases);
+  hd_kv_close(kv);
+}
+
 /* ---- the claim race: 8 threads in each of 2 processes, 2000 members ---- */
 
 enum { RACE_ENTRIES = 2000, RACE_THREADS = 8, RACE_PROCS = 2 };
@@ -625,6 +702,7 @@ int main(void) {
       cmocka_unit_test(test_lost_fence_counter_is_seeded_from_the_floor),
       cmocka_unit_test(test_every_lease_and_fence_key_has_a_ttl),
       cmocka_unit_test(test_queue_input_limits),
+      cmocka_unit_test(test_claim_over_several_queues_takes_the_oldest_free_member_of_any),
       cmocka_unit_test(test_threads_in_two_processes_lease_every_entry_exactly_once),
   };
   return cmocka_run_group_tests_name("kv_queue", tests, NULL, NULL);

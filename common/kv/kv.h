@@ -71,17 +71,58 @@ void hd_kv_reply_free(hd_kv_reply *r);
 int hd_kv_cmd(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,
               hd_kv_reply **out, hd_err *err);
 
+/* ---- fencing tokens: the rule ----
+ *
+ * Fences only grow, also after Redis was wiped. A fence is drawn by INCR on a counter in Redis,
+ * inside the same script that takes the lease, so a lease and its token are one atomic step.
+ * MariaDB keeps the highest fence that wrote a row (tickets.fence) and refuses a write whose
+ * fence is not greater, so a counter that restarted at 1 would have every fenced write refused
+ * until it caught up. Hence:
+ *  - the draw script refuses to draw from a missing counter (lost in a wipe, or expired) and
+ *    says so; the call then asks the caller's floor (below) and runs the script again with it,
+ *    which sets the counter to max(counter, floor) and draws from there: the first token after a
+ *    loss is floor + 1 or more. Concurrent seeders agree: the counter is only ever raised, never
+ *    lowered, so whichever runs first, both draw above both floors they read;
+ *  - a counter has a bounded life: HD_KV_FENCE_LIFE_MS after its last draw (never less than the
+ *    lease it fenced, renewals included); one that expired is re-seeded from the floor like a
+ *    wiped one.
+ * Why a floor and not a database sequence: a claim stays one Redis round trip, and MariaDB is
+ * read only after a loss; the guarantee stays where it was, in MariaDB's fence check, so a fence
+ * too low is refused, never accepted.
+ * The caller's duty: the floor covers every fence that may reach the database. Routing records a
+ * claim's fence in its own MariaDB before writing with it (AssignTicket), and its floor is the
+ * highest fence it has recorded for the counter's group; a caller that can read the fenced row
+ * itself may use its stored fence. A fence drawn but never recorded never writes, so it needs no
+ * cover. All claims of one row must draw from one counter (one queue group, one lease name). */
+
+/* Longest idle life of a fence counter (7 days): re-seeded from the floor after it. */
+#define HD_KV_FENCE_LIFE_MS (7LL * 86400 * 1000)
+/* Largest floor: fences stay exact in Lua's doubles (2^53). */
+#define HD_KV_MAX_FENCE (1LL << 53)
+
+/* Where a fence counter starts when Redis has lost it. */
+typedef struct hd_kv_fence_floor {
+  /* Sets *floor (0..HD_KV_MAX_FENCE - 1) to at least every fence of this counter that MariaDB
+   * holds (see the rule above). Runs on the calling thread, inside the call that draws, and
+   * only when the counter is missing. 0, or -1 with err filled: the draw then fails with it. */
+  int (*fn)(void *ctx, int64_t *floor, hd_err *err);
+  void *ctx; /* borrowed; handed to fn */
+} hd_kv_fence_floor;
+
 /* ---- leases with fencing (keys: "{lease:<name>}" and "{lease:<name>}:fence") ---- */
 
-/* Takes the lease `name` for ttl_ms if free: SET NX PX, value = holder + fencing token, where the
- * token comes from INCR on the fence key (strictly increasing for the name, never reused).
- * *acquired false when someone else holds it. *fence receives the token when acquired (0 when not).
- * The holder must not contain '|' (the stored value is "<holder>|<fence>"). */
+/* Takes the lease `name` for ttl_ms if free, value = holder + fencing token, where the token
+ * comes from INCR on the fence key (the rule above: strictly increasing for the name while the
+ * counter lives; after a loss, above floor). floor NULL: nothing stores these fences, and a lost
+ * counter starts again at 1. *acquired false when someone else holds it. *fence receives the
+ * token when acquired (0 when not). The holder must not contain '|' (the stored value is
+ * "<holder>|<fence>"). Both keys have a ttl: the lease ttl_ms, the counter its life. */
 int hd_kv_lease_acquire(hd_kv *kv, const char *name, const char *holder, int64_t ttl_ms,
-                        bool *acquired, int64_t *fence, hd_err *err);
+                        const hd_kv_fence_floor *floor, bool *acquired, int64_t *fence,
+                        hd_err *err);
 
 /* Extends the lease if (and only if) holder with that fence still holds it (Lua compare-and-
- * pexpire). *still_held false otherwise. */
+ * pexpire), and the counter's life to at least ttl_ms. *still_held false otherwise. */
 int hd_kv_lease_renew(hd_kv *kv, const char *name, const char *holder, int64_t fence,
                       int64_t ttl_ms, bool *still_held, hd_err *err);
 
@@ -89,6 +130,83 @@ int hd_kv_lease_renew(hd_kv *kv, const char *name, const char *holder, int64_t f
  * *released false when it had expired or was taken by another. */
 int hd_kv_lease_release(hd_kv *kv, const char *name, const char *holder, int64_t fence,
                         bool *released, hd_err *err);
+
+/* ---- queues and claims: oldest first, leased with fencing tokens ----
+ * Keys of queue Q in group G (the group is the hash tag, so one script's keys share a slot on
+ * Redis Cluster, and it is the fence domain: one counter for all queues of the group, so a
+ * member that moves between queues of a group keeps drawing growing fences):
+ *   "{q:G}:w:Q"  sorted set: member -> created_us; equal times order by member, byte for byte
+ *                (pad numeric ids to one width when their order matters);
+ *   "{q:G}:l:Q"  hash: member -> "<expires_ms>|<fence>|<holder>", the leases (Redis time);
+ *   "{q:G}:fence" the group's fence counter (the rule above).
+ * A leased member stays in the sorted set, at its place: when its lease expires or is released it
+ * is claimable again where it was, still ordered by age. Each claim skips the live leases ahead
+ * of the oldest free member, so remove a member once the work it was claimed for is done
+ * (routing: after AssignTicket); then the leases ahead are only the claims in flight.
+ * Key lives: the lease hash lives until its last lease ends (each claim and renewal extends it),
+ * the counter as above; the sorted set has no ttl, because it is the queue itself (rebuilt from
+ * MariaDB after a wipe, where a silent expiry would lose entries): it holds only what was added
+ * and not removed, and Redis deletes it when it is empty.
+ * Names: group and queue are names (HD_KV_MAX_NAME), the group without '{' or '}'. */
+
+/* Adds member (at most HD_KV_MAX_NAME bytes) with its creation time |created_us| <= 2^53:
+ * ZADD NX, so adding it again is a no-op that keeps its first time. *added (may be NULL) true
+ * when it was new. */
+int hd_kv_queue_add(hd_kv *kv, const char *group, const char *queue, const char *member,
+                    int64_t created_us, bool *added, hd_err *err);
+
+/* Removes member and its lease, if any (unconditionally: for a member assigned, closed or moved
+ * elsewhere). *removed (may be NULL) true when it was in the queue. */
+int hd_kv_queue_remove(hd_kv *kv, const char *group, const char *queue, const char *member,
+                       bool *removed, hd_err *err);
+
+/* How many members the queue holds, leased or not. */
+int hd_kv_queue_depth(hd_kv *kv, const char *group, const char *queue, int64_t *depth, hd_err *err);
+
+/* The age at now_us (the caller's clock) of the oldest member, leased or not; *has false and
+ * *age_us 0 when the queue is empty. */
+int hd_kv_queue_oldest_age(hd_kv *kv, const char *group, const char *queue, int64_t now_us,
+                           bool *has, int64_t *age_us, hd_err *err);
+
+/* A claim handed out by hd_kv_queue_claim. */
+typedef struct hd_kv_claim {
+  char member[HD_KV_MAX_NAME + 1];
+  size_t queue;       /* hd_kv_queue_claim_any: the index of the queue it came from; else 0 */
+  int64_t fence;      /* the fencing token: write with it */
+  int64_t created_us; /* the member's place in the queue */
+  int64_t expires_ms; /* when the lease ends, Redis time (ms since the epoch) */
+} hd_kv_claim;
+
+/* One atomic script: the oldest member not under a live lease is leased to holder for ttl_ms
+ * with a fresh fencing token of the group (the rule above; floor NULL as for leases). *claimed
+ * false (and *out zeroed) when every member is leased or the queue is empty. An expired lease
+ * counts as free: its member is taken again, with a greater fence. Not retried after a lost
+ * reply (the repeat would claim a second member); a lease lost that way expires. */
+int hd_kv_queue_claim(hd_kv *kv, const char *group, const char *queue, const char *holder,
+                      int64_t ttl_ms, const hd_kv_fence_floor *floor, bool *claimed,
+                      hd_kv_claim *out, hd_err *err);
+
+/* Most queues one claim looks at. */
+#define HD_KV_MAX_CLAIM_QUEUES 16
+
+/* hd_kv_queue_claim over n queues of one group (1..HD_KV_MAX_CLAIM_QUEUES; an agent's
+ * departments): the oldest free member of any of them, equal times going to the queue listed
+ * first; out->queue says which. A member must be in one queue of a group at a time (a move is a
+ * remove and an add), since each queue has its own leases. */
+int hd_kv_queue_claim_any(hd_kv *kv, const char *group, const char *const *queues, size_t n,
+                          const char *holder, int64_t ttl_ms, const hd_kv_fence_floor *floor,
+                          bool *claimed, hd_kv_claim *out, hd_err *err);
+
+/* Extends member's lease to ttl_ms from now if holder still holds it with that fence and it has
+ * not expired (byte-for-byte compare); also the counter's life. *still_held false otherwise. */
+int hd_kv_queue_renew(hd_kv *kv, const char *group, const char *queue, const char *member,
+                      const char *holder, int64_t fence, int64_t ttl_ms, bool *still_held,
+                      hd_err *err);
+
+/* Ends member's lease if holder holds it with that fence and it has not expired; the member stays
+ * in the queue at its place, claimable again. *released false otherwise. */
+int hd_kv_queue_release(hd_kv *kv, const char *group, const char *queue, const char *member,
+                        const char *holder, int64_t fence, bool *released, hd_err *err);
 
 /* ---- idempotency keys (key: "idem:{<scope>}:<key>") ---- */
 

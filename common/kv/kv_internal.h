@@ -1,5 +1,6 @@
-/* Internals shared by the files of common/kv (kv.c, kv_lease.c, kv_idem.c, kv_stream.c,
- * kv_timer.c): the raw call that keeps hiredis's reply, Lua scripts, and input checks. */
+/* Internals shared by the files of common/kv (kv.c, kv_lease.c, kv_queue.c, kv_idem.c,
+ * kv_stream.c, kv_timer.c): the raw call that keeps hiredis's reply, Lua scripts, and input checks.
+ */
 #ifndef HD_KV_KV_INTERNAL_H
 #define HD_KV_KV_INTERNAL_H
 
@@ -32,7 +33,8 @@ int kv_reply_unexpected(const char *cmd, hd_err *err);
  * KV_EVAL_MAX_ARGS): EVALSHA, then EVAL when Redis answers NOSCRIPT (a restart or SCRIPT FLUSH
  * emptied its cache; the script has not run then, so EVAL is safe for any script).
  * *out owned by caller: freeReplyObject(); error replies are handed back as for kv_call. */
-#define KV_EVAL_MAX_ARGS 8
+/* Room for a claim over HD_KV_MAX_CLAIM_QUEUES queues: 1 + 2 per queue keys, 4 arguments. */
+#define KV_EVAL_MAX_ARGS (5 + 2 * HD_KV_MAX_CLAIM_QUEUES)
 int kv_eval(hd_kv *kv, const char *script, int nkeys, const char *const *args, const size_t *lens,
             int n, bool idempotent, redisReply **out, hd_err *err);
 
@@ -45,5 +47,40 @@ int kv_check_ttl(int64_t ttl_ms, hd_err *err);
 
 /* Writes v in decimal into buf (KV_I64_BUF bytes); returns its length. */
 size_t kv_fmt_i64(char buf[KV_I64_BUF], int64_t v);
+
+/* ---- fence counters (kv_lease.c; the rule is in kv.h) ---- */
+
+/* A Lua function for scripts that draw a fence, put in front of them:
+ * hd_fence_draw(key, seed, life_ms) returns the next token of counter `key`, or nil when the
+ * counter is missing and seed is "" (the script then answers the status NOFENCE, having written
+ * nothing). A seed (decimal) raises the counter to at least it first. The counter's ttl is
+ * extended to at least life_ms. */
+#define KV_FENCE_DRAW_LUA                                                  \
+  "local function hd_fence_draw(key, seed, life)\n"                        \
+  "  local cur = redis.call('GET', key)\n"                                 \
+  "  if seed ~= '' and (not cur or tonumber(cur) < tonumber(seed)) then\n" \
+  "    redis.call('SET', key, seed)\n"                                     \
+  "  elseif not cur then\n"                                                \
+  "    return nil\n"                                                       \
+  "  end\n"                                                                \
+  "  local fence = redis.call('INCR', key)\n"                              \
+  "  if redis.call('PTTL', key) < tonumber(life) then\n"                   \
+  "    redis.call('PEXPIRE', key, life)\n"                                 \
+  "  end\n"                                                                \
+  "  return fence\n"                                                       \
+  "end\n"
+
+/* Runs a draw script (kv_eval, never repeated after a lost reply) with n arguments of which
+ * args[seed_at] is the seed (its value in args is ignored): first "0" when floor is NULL (nothing
+ * stores the fences) and "" otherwise (refuse a missing counter); when the script answers
+ * NOFENCE, once more with the floor floor->fn gives (0..HD_KV_MAX_FENCE - 1, INTERNAL otherwise),
+ * with which the script seeds the counter itself. -1 with err filled when fn fails.
+ * *out owned by caller: freeReplyObject(); any other reply is handed back as kv_eval's. */
+int kv_eval_fenced(hd_kv *kv, const char *script, int nkeys, const char *const *args,
+                   const size_t *lens, int n, int seed_at, const hd_kv_fence_floor *floor,
+                   redisReply **out, hd_err *err);
+
+/* The counter's life for a lease of ttl_ms: max(HD_KV_FENCE_LIFE_MS, ttl_ms). */
+int64_t kv_fence_life(int64_t ttl_ms);
 
 #endif

@@ -261,7 +261,7 @@ static void test_redis_down_is_unavailable_with_address_while_new_succeeds(void 
 
   bool acquired = true;
   int64_t fence = 7;
-  assert_int_equal(hd_kv_lease_acquire(kv, "down", "a", 1000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, "down", "a", 1000, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_UNAVAILABLE);
   assert_false(acquired);
   assert_int_equal(fence, 0);

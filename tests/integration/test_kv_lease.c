@@ -1,6 +1,7 @@
 /* common/kv leases against a real Redis: one holder at a time, fencing tokens that only grow,
- * renew and release only by the exact holder and token, expiry, a race of eight threads, and the
- * scripts surviving an emptied script cache. */
+ * renew and release only by the exact holder and token, expiry, a race of eight threads, the
+ * scripts surviving an emptied script cache, and a fence counter with a bounded life that starts
+ * above the caller's floor when it was lost. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -42,15 +43,18 @@ static void test_lease_goes_to_one_holder_and_others_are_refused(void **state) {
   hd_test_unique(name, sizeof name, "queue_billing");
   bool acquired = false;
   int64_t fence_a = 0, fence_b = 99;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence_a, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence_a, &err),
+                   0);
   assert_true(acquired);
   assert_true(fence_a >= 1);
 
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &fence_b, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &fence_b, &err),
+                   0);
   assert_false(acquired);
   assert_int_equal(fence_b, 0);
   /* Not even the holder takes it twice: a lease is not re-entrant. */
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence_b, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence_b, &err),
+                   0);
   assert_false(acquired);
 
   /* The stored layout others may rely on: "{lease:<name>}" = "<holder>|<fence>", with a ttl. */
@@ -88,7 +92,8 @@ static void test_fencing_tokens_strictly_increase_across_acquisitions(void **sta
     bool acquired = false, released = false;
     int64_t fence = 0;
     const char *holder = i % 2 ? "agent-b" : "agent-a";
-    assert_int_equal(hd_kv_lease_acquire(kv, name, holder, 60000, &acquired, &fence, &err), 0);
+    assert_int_equal(hd_kv_lease_acquire(kv, name, holder, 60000, NULL, &acquired, &fence, &err),
+                     0);
     assert_true(acquired);
     assert_true(fence > last);
     last = fence;
@@ -107,7 +112,8 @@ static void test_renew_extends_only_for_the_exact_holder_and_fence(void **state)
   snprintf(key, sizeof key, "{lease:%s}", name);
   bool acquired = false, held = false;
   int64_t fence = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 1000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 1000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
 
   assert_int_equal(hd_kv_lease_renew(kv, name, "agent-a", fence, 60000, &held, &err), 0);
@@ -138,7 +144,8 @@ static void test_renew_extends_only_for_the_exact_holder_and_fence(void **state)
   assert_int_equal(hd_kv_lease_release(kv, name, "agent-a", fence, &released, &err), 0);
   assert_true(released);
   int64_t fence2 = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence2, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence2, &err),
+                   0);
   assert_true(acquired);
   assert_true(fence2 > fence);
   held = true;
@@ -157,7 +164,8 @@ static void test_release_by_a_non_holder_leaves_the_lease(void **state) {
   hd_test_unique(name, sizeof name, "release");
   bool acquired = false, released = true, held = false;
   int64_t fence = 0, other = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
   assert_int_equal(hd_kv_lease_release(kv, name, "agent-b", fence, &released, &err), 0);
   assert_false(released);
@@ -166,7 +174,8 @@ static void test_release_by_a_non_holder_leaves_the_lease(void **state) {
   assert_false(released);
   assert_int_equal(hd_kv_lease_renew(kv, name, "agent-a", fence, 60000, &held, &err), 0);
   assert_true(held);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &other, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &other, &err),
+                   0);
   assert_false(acquired);
 
   assert_int_equal(hd_kv_lease_release(kv, name, "agent-a", fence, &released, &err), 0);
@@ -184,11 +193,13 @@ static void test_expired_lease_goes_to_the_next_holder_with_a_larger_fence(void 
   hd_test_unique(name, sizeof name, "expiry");
   bool acquired = false, held = true, released = true;
   int64_t fence_a = 0, fence_b = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 50, &acquired, &fence_a, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 50, NULL, &acquired, &fence_a, &err),
+                   0);
   assert_true(acquired);
   acquired = false;
   for (int i = 0; i < 100 && !acquired; i++) { /* bounded: ~1 s */
-    assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &fence_b, &err), 0);
+    assert_int_equal(
+        hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &fence_b, &err), 0);
     if (!acquired) usleep(10000);
   }
   assert_true(acquired);
@@ -200,6 +211,79 @@ static void test_expired_lease_goes_to_the_next_holder_with_a_larger_fence(void 
   assert_false(released);
   assert_int_equal(hd_kv_lease_renew(kv, name, "agent-b", fence_b, 60000, &held, &err), 0);
   assert_true(held);
+  hd_kv_close(kv);
+}
+
+typedef struct floor_ctx {
+  int64_t floor;
+  int calls;
+} floor_ctx;
+
+static int floor_fn(void *ctx, int64_t *floor, hd_err *err) {
+  (void)err;
+  floor_ctx *f = ctx;
+  f->calls++;
+  *floor = f->floor;
+  return 0;
+}
+
+static int64_t pttl_of(hd_kv *kv, const char *key) {
+  const char *argv[] = {"PTTL", key};
+  hd_kv_reply *r = kv_run(kv, 2, argv);
+  const int64_t v = r->integer;
+  hd_kv_reply_free(r);
+  return v;
+}
+
+static void test_fence_key_has_a_ttl_and_a_lost_counter_starts_above_the_floor(void **state) {
+  (void)state;
+  hd_kv *kv = kv_open();
+  hd_err err = {0};
+  char name[64], key[128], fkey[128];
+  hd_test_unique(name, sizeof name, "lease_floor");
+  snprintf(key, sizeof key, "{lease:%s}", name);
+  snprintf(fkey, sizeof fkey, "{lease:%s}:fence", name);
+  floor_ctx f = {.floor = 41};
+  const hd_kv_fence_floor floor = {.fn = floor_fn, .ctx = &f};
+  bool acquired = false, held = false, released = false;
+  int64_t fence = 0;
+  /* No counter: the floor is asked once, and the token is above it. */
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &floor, &acquired, &fence, &err),
+                   0);
+  assert_true(acquired);
+  assert_int_equal(fence, 42);
+  assert_int_equal(f.calls, 1);
+  /* Both keys have a bounded life: the lease its ttl, the counter its life. */
+  int64_t t = pttl_of(kv, key);
+  assert_true(t > 0 && t <= 60000);
+  t = pttl_of(kv, fkey);
+  assert_true(t > HD_KV_FENCE_LIFE_MS - 60000 && t <= HD_KV_FENCE_LIFE_MS);
+  /* A renewal longer than the counter's life extends the counter with it. */
+  const int64_t long_ttl = HD_KV_FENCE_LIFE_MS + 3600000;
+  assert_int_equal(hd_kv_lease_renew(kv, name, "agent-a", fence, long_ttl, &held, &err), 0);
+  assert_true(held);
+  assert_true(pttl_of(kv, fkey) > long_ttl - 60000);
+  assert_int_equal(hd_kv_lease_release(kv, name, "agent-a", fence, &released, &err), 0);
+  assert_true(released);
+
+  /* The counter lost (expired or wiped) while the database has stored 100: above 100. */
+  const char *del[] = {"DEL", fkey};
+  hd_kv_reply_free(kv_run(kv, 2, del));
+  f.floor = 100;
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &floor, &acquired, &fence, &err),
+                   0);
+  assert_true(acquired);
+  assert_int_equal(fence, 101);
+  assert_int_equal(f.calls, 2);
+  /* Refused while held, and the floor not asked: the counter is there. */
+  int64_t other = 0;
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-c", 60000, &floor, &acquired, &other, &err),
+                   0);
+  assert_false(acquired);
+  assert_int_equal(f.calls, 2);
+  assert_int_equal(hd_kv_lease_release(kv, name, "agent-b", fence, &released, &err), 0);
+  const char *dels[] = {"DEL", fkey, key};
+  hd_kv_reply_free(kv_run(kv, 3, dels));
   hd_kv_close(kv);
 }
 
@@ -224,7 +308,7 @@ static void *race_main(void *arg) {
   if (r->rc == 0) r->rc = hd_kv_ping(kv, &err); /* connected before the start line */
   pthread_barrier_wait(r->start);
   if (r->rc == 0)
-    r->rc = hd_kv_lease_acquire(kv, r->name, r->holder, 60000, &r->acquired, &r->fence, &err);
+    r->rc = hd_kv_lease_acquire(kv, r->name, r->holder, 60000, NULL, &r->acquired, &r->fence, &err);
   hd_kv_close(kv);
   return NULL;
 }
@@ -289,7 +373,8 @@ static void test_lease_scripts_run_by_sha_and_survive_an_emptied_script_cache(vo
 
   bool acquired = false, held = false, released = false;
   int64_t fence = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-a", 60000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
   last_command(observer, id, cmd, sizeof cmd);
   assert_string_equal(cmd, "eval"); /* EVALSHA answered NOSCRIPT; EVAL ran it and cached it */
@@ -308,10 +393,12 @@ static void test_lease_scripts_run_by_sha_and_survive_an_emptied_script_cache(vo
   last_command(observer, id, cmd, sizeof cmd);
   assert_string_equal(cmd, "eval");
   int64_t fence2 = 0;
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, &acquired, &fence2, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-b", 60000, NULL, &acquired, &fence2, &err),
+                   0);
   assert_true(acquired);
   assert_true(fence2 > fence);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-c", 60000, &acquired, &fence2, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "agent-c", 60000, NULL, &acquired, &fence2, &err),
+                   0);
   assert_false(acquired);
   last_command(observer, id, cmd, sizeof cmd);
   assert_string_equal(cmd, "evalsha");
@@ -335,36 +422,39 @@ static void test_lease_input_limits(void **state) {
   bool acquired = false, held = false, released = false;
   int64_t fence = 0;
 
-  assert_int_equal(hd_kv_lease_acquire(kv, at_max, at_max, 60000, &acquired, &fence, &err), 0);
+  assert_int_equal(hd_kv_lease_acquire(kv, at_max, at_max, 60000, NULL, &acquired, &fence, &err),
+                   0);
   assert_true(acquired);
   assert_int_equal(hd_kv_lease_renew(kv, at_max, at_max, fence, 60000, &held, &err), 0);
   assert_true(held);
   assert_int_equal(hd_kv_lease_release(kv, at_max, at_max, fence, &released, &err), 0);
   assert_true(released);
 
-  assert_int_equal(hd_kv_lease_acquire(kv, past_max, "a", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, past_max, "a", 60000, NULL, &acquired, &fence, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_false(acquired);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, past_max, 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, past_max, 60000, NULL, &acquired, &fence, &err),
+                   -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, "", "a", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, "", "a", 60000, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "", 60000, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a|1", 60000, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "a|1", 60000, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_non_null(strstr(err.msg, "'|'"));
   assert_int_equal(hd_kv_lease_renew(kv, name, "a|1", 1, 60000, &held, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
 
   /* ttl: 0 and one past the maximum are refused; the maximum is taken. */
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", 0, &acquired, &fence, &err), -1);
+  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", 0, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_int_equal(
-      hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS + 1, &acquired, &fence, &err), -1);
+      hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS + 1, NULL, &acquired, &fence, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS, &acquired, &fence, &err),
-                   0);
+  assert_int_equal(
+      hd_kv_lease_acquire(kv, name, "a", HD_KV_MAX_TTL_MS, NULL, &acquired, &fence, &err), 0);
   assert_true(acquired);
   assert_int_equal(hd_kv_lease_renew(kv, name, "a", fence, 0, &held, &err), -1);
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
@@ -391,6 +481,7 @@ int main(void) {
       cmocka_unit_test(test_eight_threads_racing_for_one_lease_exactly_one_wins),
       cmocka_unit_test(test_lease_scripts_run_by_sha_and_survive_an_emptied_script_cache),
       cmocka_unit_test(test_lease_input_limits),
+      cmocka_unit_test(test_fence_key_has_a_ttl_and_a_lost_counter_starts_above_the_floor),
   };
   return cmocka_run_group_tests_name("kv_lease", tests, NULL, NULL);
 }

@@ -80,7 +80,8 @@ Helpdesk__V1__Ticket *tf_assign(tf *t, int64_t id, const char *owner_id);
 
 /* Brings ticket id to status through the real RPCs, as the team lead (lead-1): a CLOSED or
  * CANCELLED ticket is restarted first (RestartTicket: PROCESSING when owned, PENDING_RESPONSE
- * when not); then PROCESSING by ReplyToTicket ACKNOWLEDGE (which adds a comment by lead-1),
+ * when not); then PROCESSING by ReplyToTicket ACKNOWLEDGE as the ticket's owner (which adds a
+ * comment by them; an unowned ticket fails the test: assign it first),
  * CLOSED by CloseTicket, CANCELLED by CancelTicket, SUSPENDED by SuspendTicket (suspended from
  * the status it had). Only these four statuses, from a ticket the tests left in
  * PENDING_RESPONSE, PROCESSING, CLOSED or CANCELLED; a ticket already in status is left alone.

@@ -228,9 +228,14 @@ Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChann
   s.reminder_channel = channel;
   s.reminder_target = (char *)target;
   s.review_link = (char *)review_link;
+  char *all[] = {"*"};
+  Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  mask.paths = all;
+  mask.n_paths = 1;
   Helpdesk__V1__UpdateTenantSettingsRequest req =
       HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   req.settings = &s;
+  req.update_mask = &mask;
   return (Helpdesk__V1__TenantSettings *)tf_must(t, "UpdateTenantSettings", t->admin, &req.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }

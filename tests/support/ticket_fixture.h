@@ -88,7 +88,7 @@ Helpdesk__V1__Ticket *tf_assign(tf *t, int64_t id, const char *owner_id);
  * Fails the test unless the ticket ends in status. */
 Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatus status);
 
-/* UpdateTenantSettings for acme as its tenant_admin (admin-1). */
+/* UpdateTenantSettings for acme as its tenant_admin (admin-1), every field (mask "*"). */
 Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChannel channel,
                                               const char *target, const char *review_link);
 

@@ -15,6 +15,8 @@
 #define TICKETS_METHOD(m) "/helpdesk.v1.TicketService/" m
 /* The owner list_owner filters on (bench/load-tickets.sh too). */
 #define BENCH_OWNER "bench-owner"
+/* The token's user (hd_bench.c): the owner of the workloop's tickets. */
+#define BENCH_CALLER "bench-agent"
 
 typedef struct tickets_shared {
   int64_t *ids; /* tickets made by prepare (workloop), in creation order */
@@ -190,6 +192,26 @@ const bench_scenario bench_list_owner = {
 
 /* ---- the owner's work loop ---- */
 
+/* tickets_prepare, then each ticket assigned to the caller: a reply by anyone but the owner
+ * moves a ticket to FEEDBACK, and an unowned ticket cannot be acknowledged. */
+static int workloop_prepare(const bench_opts *o, hd_client *c, void **shared, hd_err *err) {
+  if (tickets_prepare(o, c, shared, err)) return -1;
+  const tickets_shared *s = *shared;
+  for (size_t i = 0; i < s->n; i++) {
+    hd_arena *a = hd_arena_new(1u << 20);
+    if (!a) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+    Helpdesk__V1__AssignTicketRequest req = HELPDESK__V1__ASSIGN_TICKET_REQUEST__INIT;
+    req.ticket_id = s->ids[i];
+    req.owner_id = BENCH_CALLER;
+    ProtobufCMessage *resp = NULL;
+    const int rc = hd_client_call(c, TICKETS_METHOD("AssignTicket"), o->token, 0, &req.base,
+                                  &helpdesk__v1__ticket__descriptor, a, &resp, err);
+    hd_arena_free(a);
+    if (rc) return -1;
+  }
+  return 0;
+}
+
 static int reply__call(bench_worker *w, hd_arena *a, int64_t id, Helpdesk__V1__ReplyIntent intent,
                        const char *body, hd_err *err) {
   Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
@@ -225,8 +247,8 @@ static int workloop_op(bench_worker *w, hd_arena *a, hd_err *err) {
 const bench_scenario bench_workloop = {
     .name = "workloop",
     .what =
-        "the owner's loop on tickets made beforehand (--prepare): ReplyToTicket ACKNOWLEDGE, "
-        "ReplyToTicket FINAL_ANSWER, CloseTicket",
-    .prepare = tickets_prepare,
+        "the owner's loop on tickets made and assigned to it beforehand (--prepare): "
+        "ReplyToTicket ACKNOWLEDGE, ReplyToTicket FINAL_ANSWER, CloseTicket",
+    .prepare = workloop_prepare,
     .op = workloop_op,
     .cleanup = tickets_cleanup};

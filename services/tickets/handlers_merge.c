@@ -51,7 +51,8 @@ static int merge__check_source(const Helpdesk__V1__Ticket *s, const Helpdesk__V1
                       "); it can be a merge target but not a source (no chains)",
                       s->id, s->n_associated_ticket_ids, s->associated_ticket_ids[0]);
   hd_err why = {0};
-  if (ticket_transition(TICKET_OP_MERGE_CLOSE, ticket_status_from_pb(s->status), NULL, to, &why))
+  if (ticket_transition(TICKET_OP_MERGE_CLOSE, ticket_status_from_pb(s->status),
+                        &(const ticket_facts){.request = "MergeTickets"}, to, &why))
     return hd_err_set(err, why.code, "ticket %" PRId64 ": %s; only open tickets are merged", s->id,
                       why.msg);
   return 0;

@@ -17,11 +17,11 @@
  * team lead / supervisor". */
 #define OWNER_LEADS (HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR)
 
-/* FAILED_PRECONDITION "cannot <op> a ticket in status CLOSED" unless t is open. */
-static int owner__require_open(const Helpdesk__V1__Ticket *t, const char *op, hd_err *err) {
+/* FAILED_PRECONDITION "<rpc> is not possible on a ticket in status CLOSED" unless t is open. */
+static int owner__require_open(const Helpdesk__V1__Ticket *t, const char *rpc, hd_err *err) {
   const ticket_status s = ticket_status_from_pb(t->status);
   if (ticket_status_is_open(s)) return 0;
-  return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot %s a ticket in status %s", op,
+  return hd_err_set(err, HD_FAILED_PRECONDITION, "%s is not possible on a ticket in status %s", rpc,
                     ticket_status_name(s));
 }
 
@@ -59,7 +59,7 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
   ticket_meta meta;
   if (tk_ticket_load(c, db, rq->ticket_id, true, &t, &meta, err)) return -1;
   if (tk_require_owner_or(c, t, OWNER_LEADS, "TransferTicket", err)) return -1;
-  if (owner__require_open(t, "TRANSFER", err)) return -1;
+  if (owner__require_open(t, "TransferTicket", err)) return -1;
   if (t->owner_id[0] && strcmp(t->owner_id, rq->new_owner_id) == 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "ticket %" PRId64
@@ -142,7 +142,7 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
                       "ticket to themself (a team_lead or supervisor reassigns it, or its owner "
                       "transfers it)",
                       t->id, t->owner_id);
-  if (owner__require_open(t, "ASSIGN", err)) return -1;
+  if (owner__require_open(t, "AssignTicket", err)) return -1;
   const ticket_event_field ev[] = {
       TICKET_EV_STR("from_owner_id", t->owner_id[0] ? t->owner_id : NULL),
       TICKET_EV_STR("to_owner_id", rq->owner_id),
@@ -206,7 +206,7 @@ static int upgrade__tx(hd_db *db, void *arg, hd_err *err) {
   ticket_meta meta;
   if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
   if (tk_require_owner_or(c, t, OWNER_LEADS, "UpgradeTicket", err)) return -1;
-  if (owner__require_open(t, "UPGRADE", err)) return -1;
+  if (owner__require_open(t, "UpgradeTicket", err)) return -1;
   if (t->level >= INT32_MAX)
     return hd_err_set(err, HD_FAILED_PRECONDITION, "ticket %" PRId64 " is at the highest level %d",
                       t->id, (int)t->level);
@@ -290,7 +290,7 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
   ticket_meta meta;
   /* A customer reaches only their own ticket (another's is NOT_FOUND); staff any of the tenant. */
   if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
-  if (owner__require_open(t, "URGE", err)) return -1;
+  if (owner__require_open(t, "UrgeTicket", err)) return -1;
   if (!t->owner_id[0])
     return hd_err_set(err, HD_FAILED_PRECONDITION, "ticket %" PRId64 " has no owner to remind yet",
                       t->id);

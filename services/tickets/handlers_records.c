@@ -25,24 +25,21 @@ static int records__require_open(const Helpdesk__V1__Ticket *t, const char *then
                     ticket_status_name(s), then);
 }
 
-/* A row added to the ticket: the ticket's version + 1 and an event (ticket_store_update, which
- * also checks expected_version), and a history row whose field names the kind of row and whose
- * to_value is its id. Inside the caller's transaction. fields[0..n) extend the event. */
+/* A row added to the ticket: the change ch (its action, event and payload fields, and the
+ * status it moves to if any) applied with ticket_store_update (version + 1, which also checks
+ * expected_version), and a history row whose field names the kind of row and whose to_value is
+ * its id. Inside the caller's transaction. */
 static int records__child_added(hd_call *c, hd_db *db, const ticket_locked *row,
-                                int64_t expected_version, const char *action,
-                                const char *event_type, const char *field, int64_t child_id,
-                                const ticket_event_field *fields, size_t n, int64_t now_us,
-                                hd_err *err) {
+                                int64_t expected_version, const ticket_change *ch,
+                                const char *field, int64_t child_id, int64_t now_us, hd_err *err) {
   const ticket_actor actor = tk_actor(c);
-  const ticket_change ch = {
-      .action = action, .event_type = event_type, .event_fields = fields, .n_event_fields = n};
-  if (ticket_store_update_locked(db, tk_tenant(c), row, expected_version, &ch, now_us, &actor, NULL,
+  if (ticket_store_update_locked(db, tk_tenant(c), row, expected_version, ch, now_us, &actor, NULL,
                                  NULL, err))
     return -1;
   char id[24];
   snprintf(id, sizeof id, "%" PRId64, child_id);
-  return ticket_store_history_append(db, tk_tenant(c), row->ticket->id, &actor, action, field, NULL,
-                                     id, now_us, err);
+  return ticket_store_history_append(db, tk_tenant(c), row->ticket->id, &actor, ch->action, field,
+                                     NULL, id, now_us, err);
 }
 
 /* Where a list of one ticket's rows starts, from the request's page (checked before any
@@ -118,15 +115,30 @@ static int comment__add_tx(hd_db *db, void *arg, hd_err *err) {
                             err))
     return -1;
   const ticket_event_field ev[] = {TICKET_EV_INT("comment_id", x->out->id)};
+  ticket_change ch = {.action = "COMMENT",
+                      .event_type = TICKET_EVENT_COMMENTED,
+                      .event_fields = ev,
+                      .n_event_fields = 1};
+  /* Another engineer's answer asks the owner to act, where the table says so. */
+  const ticket_status from = ticket_status_from_pb(t->status);
+  if (tk_is_other_engineer(c->principal, t) &&
+      ticket_transition_allowed(TICKET_OP_OTHER_ANSWER, from)) {
+    if (ticket_transition(TICKET_OP_OTHER_ANSWER, from,
+                          &(const ticket_facts){.request = "AddComment"}, &ch.status, err))
+      return -1;
+    ch.follow_up_count = TICKET_SET(0);
+    ch.timer = TICKET_TIMER_CLEAR;
+  }
   return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta},
-                              x->req->expected_version, "COMMENT", TICKET_EVENT_COMMENTED,
-                              "comment", x->out->id, ev, 1, now, err);
+                              x->req->expected_version, &ch, "comment", x->out->id, now, err);
 }
 
 /* AddComment: staff of the ticket's tenant (a customer's message is an answer and goes through
  * AddCustomerReply, which moves the ticket to FEEDBACK and stops the follow-ups: the method
- * table refuses customers); open tickets only. The status does not change (replies that drive
- * it are ReplyToTicket and AddCustomerReply). */
+ * table refuses customers); open tickets only. A comment is visible to the customer: by the
+ * owner (or on an unowned ticket) it leaves the status alone; by anyone else it is another
+ * engineer's answer (TICKET_OP_OTHER_ANSWER): PROCESSING, PENDING_FEEDBACK, FEEDBACK and
+ * TO_BE_CONFIRMED move to FEEDBACK for the owner, and the follow-ups and auto-close stop. */
 int tickets_add_comment(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__AddCommentRequest *rq = (const Helpdesk__V1__AddCommentRequest *)req;
   if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
@@ -239,13 +251,17 @@ static int record__add_tx(hd_db *db, void *arg, hd_err *err) {
     return -1;
   /* The body stays out of the event and the history: both reach readers who may not see it. */
   const ticket_event_field ev[] = {TICKET_EV_INT("record_id", x->out->id)};
-  return records__child_added(
-      c, db, &(const ticket_locked){.ticket = t, .meta = meta}, x->req->expected_version,
-      "INTERNAL_RECORD", TICKET_EVENT_RECORD_ADDED, "internal_record", x->out->id, ev, 1, now, err);
+  const ticket_change ch = {.action = "INTERNAL_RECORD",
+                            .event_type = TICKET_EVENT_RECORD_ADDED,
+                            .event_fields = ev,
+                            .n_event_fields = 1};
+  return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta},
+                              x->req->expected_version, &ch, "internal_record", x->out->id, now,
+                              err);
 }
 
 /* AddInternalRecord: the ticket's owner or a tenant_admin; closed tickets too (notes written
- * after the fact). */
+ * after the fact). The customer never sees one, so it never changes the status. */
 int tickets_add_internal_record(hd_call *call, const ProtobufCMessage *req,
                                 ProtobufCMessage *resp) {
   const Helpdesk__V1__AddInternalRecordRequest *rq =
@@ -367,9 +383,12 @@ static int consent__add_tx(hd_db *db, void *arg, hd_err *err) {
   x->id = (int64_t)id;
   const ticket_event_field ev[] = {TICKET_EV_INT("consent_id", x->id),
                                    TICKET_EV_STR("scope", x->scope)};
+  const ticket_change ch = {.action = "CONSENT",
+                            .event_type = TICKET_EVENT_CONSENT_RECORDED,
+                            .event_fields = ev,
+                            .n_event_fields = 2};
   return records__child_added(c, db, &(const ticket_locked){.ticket = t, .meta = meta},
-                              x->req->expected_version, "CONSENT", TICKET_EVENT_CONSENT_RECORDED,
-                              "consent", x->id, ev, 2, x->now_us, err);
+                              x->req->expected_version, &ch, "consent", x->id, x->now_us, err);
 }
 
 /* RecordConsent: staff record what the customer allowed, in the customer's words; open tickets

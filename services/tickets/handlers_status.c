@@ -1,7 +1,7 @@
 /* Replies and the status-changing case operations: ReplyToTicket, AddCustomerReply, Close,
- * Cancel, Suspend, Resume and Restart. Each asks ticket_transition() for the status, sets or
- * clears the ticket's durable timer in the same transaction, and schedules its Redis wake-up
- * after the commit. */
+ * Cancel, Suspend, Resume and Restart. Each asks ticket_transition() for the status (telling it
+ * what the caller sent, for the message of a refusal), sets or clears the ticket's durable timer
+ * in the same transaction, and schedules its Redis wake-up after the commit. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -82,9 +82,12 @@ typedef struct reply_ctx {
   ticket_timer timer;
 } reply_ctx;
 
-/* The operation a reply makes, by its intent and the follow-ups already sent. */
-static ticket_op reply__op(Helpdesk__V1__ReplyIntent intent, int64_t follow_ups_sent,
-                           int64_t follow_ups) {
+/* The operation a reply makes: OTHER_ANSWER when the ticket has an owner and the caller is not
+ * it (a team lead or supervisor answering for them: the owner is asked to act); otherwise by its
+ * intent and the follow-ups already sent. */
+static ticket_op reply__op(const hd_principal *p, const Helpdesk__V1__Ticket *t,
+                           Helpdesk__V1__ReplyIntent intent, int64_t follow_ups) {
+  if (tk_is_other_engineer(p, t)) return TICKET_OP_OTHER_ANSWER;
   switch (intent) {
     case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_ACKNOWLEDGE:
       return TICKET_OP_ACKNOWLEDGE;
@@ -93,7 +96,7 @@ static ticket_op reply__op(Helpdesk__V1__ReplyIntent intent, int64_t follow_ups_
     case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_PROPOSE_SOLUTION:
       return TICKET_OP_PROPOSE_SOLUTION;
     case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FOLLOW_UP:
-      return follow_ups_sent + 1 >= follow_ups ? TICKET_OP_FOLLOW_UP_LAST : TICKET_OP_FOLLOW_UP;
+      return t->follow_up_count + 1 >= follow_ups ? TICKET_OP_FOLLOW_UP_LAST : TICKET_OP_FOLLOW_UP;
     case HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FINAL_ANSWER:
     default: /* checked by hd_call_check_enum before */
       return TICKET_OP_FINAL_ANSWER;
@@ -116,9 +119,19 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
       tk_require_owner_or(c, t, STATUS_LEADS, "ReplyToTicket", err) ||
       status__check_version(t, req->expected_version, err))
     return -1;
-  const ticket_op op = reply__op(req->intent, t->follow_up_count, cfg->follow_ups);
+  const ticket_op op = reply__op(c->principal, t, req->intent, cfg->follow_ups);
+  const char *intent = ticket_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)req->intent);
+  if (op == TICKET_OP_OTHER_ANSWER && req->resolved)
+    return hd_err_set(err, HD_FAILED_PRECONDITION,
+                      "resolved is for the ticket's owner (%s) to set: a reply by anyone else "
+                      "moves ticket %" PRId64 " to FEEDBACK for them; send it without resolved",
+                      t->owner_id, t->id);
+  char request[64];
+  snprintf(request, sizeof request, "ReplyToTicket with intent %s", intent);
   ticket_status to;
-  if (ticket_transition(op, ticket_status_from_pb(t->status), NULL, &to, err)) return -1;
+  if (ticket_transition(op, ticket_status_from_pb(t->status),
+                        &(const ticket_facts){.request = request}, &to, err))
+    return -1;
 
   const int64_t now = tk_now(c);
   const ticket_actor actor = tk_actor(c);
@@ -142,15 +155,17 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
       ch.follow_up_count = TICKET_SET(t->follow_up_count + 1);
       ch.timer = status__timer_for(cfg, to, now);
       break;
+    case TICKET_OP_OTHER_ANSWER: /* the owner acts next: no follow-ups, no auto-close */
+      ch.follow_up_count = TICKET_SET(0);
+      ch.timer = TICKET_TIMER_CLEAR;
+      break;
     default: /* FINAL_ANSWER */
       ch.resolved = TICKET_SET(req->resolved ? 1 : 0);
       ch.timer = status__timer_for(cfg, to, now);
       break;
   }
-  const ticket_event_field ev[] = {
-      TICKET_EV_STR("intent",
-                    ticket_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)req->intent)),
-      TICKET_EV_INT("comment_id", x->comment->id)};
+  const ticket_event_field ev[] = {TICKET_EV_STR("intent", intent),
+                                   TICKET_EV_INT("comment_id", x->comment->id)};
   ch.event_fields = ev;
   ch.n_event_fields = sizeof ev / sizeof ev[0];
   if (ticket_store_update_locked(
@@ -214,7 +229,8 @@ static int customer_reply__tx(hd_db *db, void *arg, hd_err *err) {
                       "ReplyToTicket or AddComment");
   if (status__check_version(t, req->expected_version, err)) return -1;
   ticket_status to;
-  if (ticket_transition(TICKET_OP_CUSTOMER_REPLY, ticket_status_from_pb(t->status), NULL, &to, err))
+  if (ticket_transition(TICKET_OP_CUSTOMER_REPLY, ticket_status_from_pb(t->status),
+                        &(const ticket_facts){.request = "AddCustomerReply"}, &to, err))
     return -1;
 
   const int64_t now = tk_now(c);
@@ -284,7 +300,8 @@ static int case_op__tx(hd_db *db, void *arg, hd_err *err) {
 
   const ticket_status from = ticket_status_from_pb(t->status);
   const ticket_facts facts = {.suspended_from = ticket_status_from_pb(t->suspended_from),
-                              .has_owner = t->owner_id && t->owner_id[0]};
+                              .has_owner = t->owner_id && t->owner_id[0],
+                              .request = x->rpc};
   ticket_status to;
   if (ticket_transition(x->op, from, &facts, &to, err)) return -1;
 

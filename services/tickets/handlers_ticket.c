@@ -279,24 +279,37 @@ static int settings__check_review_link(hd_call *c, const char *s) {
   return 0;
 }
 
-/* The rules of TenantSettings (tenant is ignored). */
-static int settings__check(hd_call *c, const Helpdesk__V1__TenantSettings *s) {
-  if (!s) return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "settings is required");
-  const char *target = s->reminder_target ? s->reminder_target : "";
-  if (hd_call_check_enum(c, "settings.reminder_channel",
+/* The rules of each field of s named in fields (TENANT_SETTINGS_* bits); the others are not
+ * read. Before any database work. */
+static int settings__check_fields(hd_call *c, const Helpdesk__V1__TenantSettings *s,
+                                  unsigned fields) {
+  if ((fields & TENANT_SETTINGS_REMINDER_CHANNEL) &&
+      hd_call_check_enum(c, "settings.reminder_channel",
                          &helpdesk__v1__reminder_channel__descriptor, (int)s->reminder_channel,
-                         true) ||
-      hd_call_check_text(c, "settings.reminder_target", target, 0, TICKET_REMINDER_TARGET_MAX) ||
-      hd_call_check_text(c, "settings.review_link", s->review_link, 0, TICKET_REVIEW_LINK_MAX) ||
-      settings__check_review_link(c, s->review_link ? s->review_link : ""))
+                         true))
     return -1;
+  if ((fields & TENANT_SETTINGS_REMINDER_TARGET) &&
+      hd_call_check_text(c, "settings.reminder_target", s->reminder_target, 0,
+                         TICKET_REMINDER_TARGET_MAX))
+    return -1;
+  if ((fields & TENANT_SETTINGS_REVIEW_LINK) &&
+      (hd_call_check_text(c, "settings.review_link", s->review_link, 0, TICKET_REVIEW_LINK_MAX) ||
+       settings__check_review_link(c, s->review_link ? s->review_link : "")))
+    return -1;
+  return 0;
+}
+
+/* The rule of the settings as a whole, on what the update left: a channel needs a target and a
+ * target needs a channel. */
+static int settings__check_whole(const Helpdesk__V1__TenantSettings *s, hd_err *err) {
+  const char *target = s->reminder_target ? s->reminder_target : "";
   if (s->reminder_channel && !*target)
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "settings.reminder_target is required with a reminder_channel: the email "
                       "address or phone number reminders go through (1..%d characters)",
                       TICKET_REMINDER_TARGET_MAX);
   if (!s->reminder_channel && *target)
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "settings.reminder_target is set but reminder_channel is not: set the "
                       "channel (EMAIL or SMS) or leave the target empty");
   return 0;
@@ -305,16 +318,21 @@ static int settings__check(hd_call *c, const Helpdesk__V1__TenantSettings *s) {
 typedef struct settings__ctx {
   hd_call *call;
   const Helpdesk__V1__TenantSettings *in; /* borrowed from the request */
+  unsigned fields;                        /* the fields of in to write */
   Helpdesk__V1__TenantSettings *out;      /* in call->arena */
 } settings__ctx;
 
+/* Writes the masked fields, reads the settings back under the row lock and checks them whole;
+ * a refusal rolls the write back. */
 static int settings__put_tx(hd_db *db, void *arg, hd_err *err) {
   settings__ctx *x = arg;
   hd_call *c = x->call;
   x->out = NULL;
-  if (tenant_settings_put(db, tk_tenant(c), x->in, c->principal->user_id, tk_now(c), err))
+  if (tenant_settings_put(db, tk_tenant(c), x->in, x->fields, c->principal->user_id, tk_now(c),
+                          err) ||
+      tenant_settings_get(db, tk_tenant(c), c->arena, &x->out, err))
     return -1;
-  return tenant_settings_get(db, tk_tenant(c), c->arena, &x->out, err);
+  return settings__check_whole(x->out, err);
 }
 
 /* GetTenantSettings: staff; the defaults when the tenant never set any. */
@@ -328,13 +346,18 @@ int tickets_get_tenant_settings(hd_call *call, const ProtobufCMessage *req,
   return 0;
 }
 
-/* UpdateTenantSettings: a tenant_admin replaces the whole settings; the reply reads them back. */
+/* UpdateTenantSettings: a tenant_admin changes the fields its update_mask names (required; "*"
+ * for all); the reply reads the settings back. */
 int tickets_update_tenant_settings(hd_call *call, const ProtobufCMessage *req,
                                    ProtobufCMessage *resp) {
   const Helpdesk__V1__UpdateTenantSettingsRequest *rq =
       (const Helpdesk__V1__UpdateTenantSettingsRequest *)req;
-  if (settings__check(call, rq->settings)) return -1;
-  settings__ctx x = {.call = call, .in = rq->settings};
+  if (!rq->settings) return hd_err_set(&call->err, HD_INVALID_ARGUMENT, "settings is required");
+  unsigned fields = 0;
+  if (tenant_settings_mask(rq->update_mask, &fields, &call->err) ||
+      settings__check_fields(call, rq->settings, fields))
+    return -1;
+  settings__ctx x = {.call = call, .in = rq->settings, .fields = fields};
   if (hd_call_tx(call, settings__put_tx, &x)) return -1;
   *(Helpdesk__V1__TenantSettings *)resp = *x.out;
   return 0;

@@ -1,16 +1,59 @@
 /* The tenant_settings table (see tenant_settings.h). */
 #include "tenant_settings.h"
 
+#include <stdbool.h>
+#include <string.h>
+
 #include "ticket_enum.h"
 
 static const char SQL_GET[] =
     "SELECT reminder_channel, reminder_target, review_link FROM tenant_settings WHERE tenant = ?";
+/* A new row takes the given values (the defaults for fields outside the mask); an existing one
+ * changes only the columns whose flag is 1. */
 static const char SQL_PUT[] =
     "INSERT INTO tenant_settings (tenant, reminder_channel, reminder_target, review_link, "
     "updated_by, updated_at_us) VALUES (?, ?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE "
-    "reminder_channel = VALUES(reminder_channel), reminder_target = VALUES(reminder_target), "
-    "review_link = VALUES(review_link), updated_by = VALUES(updated_by), "
+    "reminder_channel = IF(?, VALUES(reminder_channel), reminder_channel), "
+    "reminder_target = IF(?, VALUES(reminder_target), reminder_target), "
+    "review_link = IF(?, VALUES(review_link), review_link), updated_by = VALUES(updated_by), "
     "updated_at_us = VALUES(updated_at_us)";
+
+/* The paths an update_mask may name, and their fields. */
+static const struct {
+  const char *path;
+  unsigned fields;
+} MASK_PATHS[] = {
+    {"reminder_channel", TENANT_SETTINGS_REMINDER_CHANNEL},
+    {"reminder_target", TENANT_SETTINGS_REMINDER_TARGET},
+    {"review_link", TENANT_SETTINGS_REVIEW_LINK},
+    {"*", TENANT_SETTINGS_ALL},
+};
+
+int tenant_settings_mask(const Google__Protobuf__FieldMask *mask, unsigned *fields, hd_err *err) {
+  *fields = 0;
+  if (!mask || mask->n_paths == 0)
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "update_mask is required: name the fields to change (reminder_channel, "
+                      "reminder_target, review_link), or \"*\" for all of them");
+  if (mask->n_paths > TENANT_SETTINGS_MASK_PATHS_MAX)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "update_mask has %zu paths; at most %d are allowed",
+                      mask->n_paths, TENANT_SETTINGS_MASK_PATHS_MAX);
+  unsigned set = 0;
+  for (size_t i = 0; i < mask->n_paths; i++) {
+    const char *path = mask->paths[i] ? mask->paths[i] : "";
+    unsigned f = 0;
+    for (size_t k = 0; k < sizeof MASK_PATHS / sizeof MASK_PATHS[0] && !f; k++)
+      if (strcmp(path, MASK_PATHS[k].path) == 0) f = MASK_PATHS[k].fields;
+    if (!f)
+      return hd_err_set(err, HD_INVALID_ARGUMENT,
+                        "update_mask path \"%.64s\" is not a field of TenantSettings you can "
+                        "change: use reminder_channel, reminder_target, review_link or \"*\"",
+                        path);
+    set |= f;
+  }
+  *fields = set;
+  return 0;
+}
 
 int tenant_settings_get(hd_db *db, const char *tenant, hd_arena *arena,
                         Helpdesk__V1__TenantSettings **out, hd_err *err) {
@@ -49,16 +92,20 @@ done:
 }
 
 int tenant_settings_put(hd_db *db, const char *tenant, const Helpdesk__V1__TenantSettings *s,
-                        const char *updated_by, int64_t now_us, hd_err *err) {
+                        unsigned fields, const char *updated_by, int64_t now_us, hd_err *err) {
+  const bool channel_set = fields & TENANT_SETTINGS_REMINDER_CHANNEL;
+  const bool target_set = fields & TENANT_SETTINGS_REMINDER_TARGET;
+  const bool link_set = fields & TENANT_SETTINGS_REVIEW_LINK;
   const char *channel =
-      s->reminder_channel
+      channel_set && s->reminder_channel
           ? ticket_enum_name(&helpdesk__v1__reminder_channel__descriptor, (int)s->reminder_channel)
           : NULL;
-  const hd_db_param p[] = {hd_db_text(tenant),
-                           channel ? hd_db_text(channel) : hd_db_null(),
-                           hd_db_text(s->reminder_target ? s->reminder_target : ""),
-                           hd_db_text(s->review_link ? s->review_link : ""),
-                           hd_db_text(updated_by),
-                           hd_db_int(now_us)};
-  return hd_db_exec(db, SQL_PUT, p, 6, NULL, NULL, err);
+  const char *target = target_set && s->reminder_target ? s->reminder_target : "";
+  const char *link = link_set && s->review_link ? s->review_link : "";
+  const hd_db_param p[] = {hd_db_text(tenant),     channel ? hd_db_text(channel) : hd_db_null(),
+                           hd_db_text(target),     hd_db_text(link),
+                           hd_db_text(updated_by), hd_db_int(now_us),
+                           hd_db_int(channel_set), hd_db_int(target_set),
+                           hd_db_int(link_set)};
+  return hd_db_exec(db, SQL_PUT, p, sizeof p / sizeof p[0], NULL, NULL, err);
 }

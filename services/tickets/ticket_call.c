@@ -20,6 +20,10 @@ bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t) {
   return tk_is_staff(p) && t->owner_id && t->owner_id[0] && strcmp(t->owner_id, p->user_id) == 0;
 }
 
+bool tk_is_other_engineer(const hd_principal *p, const Helpdesk__V1__Ticket *t) {
+  return tk_is_staff(p) && t->owner_id && t->owner_id[0] && !tk_is_owner(p, t);
+}
+
 int tk_ticket_load(hd_call *c, hd_db *db, int64_t id, bool for_update, Helpdesk__V1__Ticket **t,
                    ticket_meta *meta, hd_err *err) {
   if (id <= 0)

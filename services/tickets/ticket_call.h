@@ -50,6 +50,11 @@ bool tk_is_customer_only(const hd_principal *p);
  * nor for a caller without a staff role). */
 bool tk_is_owner(const hd_principal *p, const Helpdesk__V1__Ticket *t);
 
+/* Staff answering a ticket someone else owns: the seed's "another engineer or support agent"
+ * (false for an unowned ticket, for its owner and for a customer). Their customer-visible answers
+ * move the ticket to FEEDBACK for the owner (TICKET_OP_OTHER_ANSWER). */
+bool tk_is_other_engineer(const hd_principal *p, const Helpdesk__V1__Ticket *t);
+
 /* Loads ticket id of the caller's tenant (ticket_store_get), and refuses what the caller may not
  * see: a customer asking for another customer's ticket gets NOT_FOUND exactly as for a missing
  * one (ids are not probed). *t and its strings in call->arena. meta may be NULL. */

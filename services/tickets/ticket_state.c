@@ -1,6 +1,7 @@
 /* The allowed status transitions, as one table (see ticket_state.h for it in words). */
 #include "ticket_state.h"
 
+#include <inttypes.h>
 #include <string.h>
 
 #define BIT(s) (1u << (unsigned)(s))
@@ -11,6 +12,13 @@
 #define ACTIVE_SET                                                                        \
   (BIT(TICKET_PENDING_RESPONSE) | BIT(TICKET_PROCESSING) | BIT(TICKET_PENDING_FEEDBACK) | \
    BIT(TICKET_FEEDBACK))
+
+/* Statuses someone works the ticket in: never without an owner. */
+#define OWNED_SET                                                                 \
+  (BIT(TICKET_PROCESSING) | BIT(TICKET_PENDING_FEEDBACK) | BIT(TICKET_FEEDBACK) | \
+   BIT(TICKET_TO_BE_CONFIRMED))
+/* Where an answer from someone else than the owner asks the owner to act. */
+#define ANSWERED_SET OWNED_SET
 
 /* Where a row leads: a fixed status, or one decided by the ticket's facts. */
 typedef enum state__target {
@@ -36,11 +44,10 @@ static const state__row STATE_TABLE[] = {
     {TICKET_OP_FOLLOW_UP, BIT(TICKET_PENDING_FEEDBACK), TARGET_FIXED, TICKET_PENDING_FEEDBACK},
     {TICKET_OP_FOLLOW_UP_LAST, BIT(TICKET_PENDING_FEEDBACK), TARGET_FIXED, TICKET_TO_BE_CONFIRMED},
     {TICKET_OP_FINAL_ANSWER, ACTIVE_SET, TARGET_FIXED, TICKET_TO_BE_CONFIRMED},
-    {TICKET_OP_CUSTOMER_REPLY,
-     BIT(TICKET_PROCESSING) | BIT(TICKET_PENDING_FEEDBACK) | BIT(TICKET_FEEDBACK) |
-         BIT(TICKET_TO_BE_CONFIRMED),
-     TARGET_FIXED, TICKET_FEEDBACK},
+    {TICKET_OP_CUSTOMER_REPLY, ANSWERED_SET, TARGET_FIXED, TICKET_FEEDBACK},
     {TICKET_OP_CUSTOMER_REPLY, BIT(TICKET_PENDING_RESPONSE), TARGET_FIXED, TICKET_PENDING_RESPONSE},
+    {TICKET_OP_OTHER_ANSWER, ANSWERED_SET, TARGET_FIXED, TICKET_FEEDBACK},
+    {TICKET_OP_OTHER_ANSWER, BIT(TICKET_PENDING_RESPONSE), TARGET_FIXED, TICKET_PENDING_RESPONSE},
     {TICKET_OP_CLOSE, OPEN_SET, TARGET_FIXED, TICKET_CLOSED},
     {TICKET_OP_AUTO_CLOSE, BIT(TICKET_TO_BE_CONFIRMED), TARGET_FIXED, TICKET_CLOSED},
     {TICKET_OP_CANCEL, OPEN_SET, TARGET_FIXED, TICKET_CANCELLED},
@@ -74,6 +81,7 @@ static const char *const OP_NAMES[TICKET_OP_COUNT] = {
     [TICKET_OP_RESUME] = "RESUME",
     [TICKET_OP_RESTART] = "RESTART",
     [TICKET_OP_MERGE_CLOSE] = "MERGE_CLOSE",
+    [TICKET_OP_OTHER_ANSWER] = "OTHER_ANSWER",
 };
 
 static bool state__status_valid(ticket_status s) { return (unsigned)s < TICKET_STATUS_COUNT; }
@@ -96,15 +104,20 @@ int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *fact
     return hd_err_set(err, HD_INVALID_ARGUMENT, "unknown ticket operation %d", (int)op);
   if (!state__status_valid(from))
     return hd_err_set(err, HD_INVALID_ARGUMENT, "unknown ticket status %d", (int)from);
+  const char *request = facts ? facts->request : NULL;
   const state__row *row = state__find(op, from);
   if (!row) {
+    if (!request)
+      return hd_err_set(err, HD_FAILED_PRECONDITION,
+                        "operation %s does not apply to a ticket in status %s", OP_NAMES[op],
+                        STATUS_NAMES[from]);
     if (op == TICKET_OP_CUSTOMER_REPLY && (from == TICKET_CLOSED || from == TICKET_CANCELLED))
       return hd_err_set(err, HD_FAILED_PRECONDITION,
-                        "cannot %s a ticket in status %s: open a new ticket, or ask for this one "
-                        "to be restarted",
-                        OP_NAMES[op], STATUS_NAMES[from]);
-    return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot %s a ticket in status %s", OP_NAMES[op],
-                      STATUS_NAMES[from]);
+                        "%s is not possible on a ticket in status %s: open a new ticket, or ask "
+                        "for this one to be restarted",
+                        request, STATUS_NAMES[from]);
+    return hd_err_set(err, HD_FAILED_PRECONDITION, "%s is not possible on a ticket in status %s",
+                      request, STATUS_NAMES[from]);
   }
   switch (row->target) {
     case TARGET_FIXED:
@@ -114,10 +127,9 @@ int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *fact
       const ticket_status back = facts ? facts->suspended_from : TICKET_STATUS_NONE;
       /* Only a status SUSPEND could have started from is a valid way back. */
       if (!state__status_valid(back) || !ticket_transition_allowed(TICKET_OP_SUSPEND, back))
-        return hd_err_set(
-            err, HD_INTERNAL,
-            "cannot RESUME: the suspended ticket has no valid status to resume to (%s)",
-            ticket_status_name(back));
+        return hd_err_set(err, HD_INTERNAL,
+                          "%s: the suspended ticket has no valid status to resume to (%s)",
+                          request ? request : "operation RESUME", ticket_status_name(back));
       *to = back;
       return 0;
     }
@@ -126,6 +138,19 @@ int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *fact
       return 0;
   }
   return hd_err_set(err, HD_INTERNAL, "ticket transition table is damaged");
+}
+
+bool ticket_status_needs_owner(ticket_status s) {
+  return state__status_valid(s) && (OWNED_SET & BIT(s)) != 0;
+}
+
+int ticket_check_owned(ticket_status status, bool has_owner, int64_t ticket_id, hd_err *err) {
+  if (has_owner || !ticket_status_needs_owner(status)) return 0;
+  return hd_err_set(err, HD_FAILED_PRECONDITION,
+                    "ticket %" PRId64
+                    " has no owner, and a ticket in status %s must have one: "
+                    "assign it first (AssignTicket)",
+                    ticket_id, STATUS_NAMES[status]);
 }
 
 bool ticket_status_is_open(ticket_status s) {

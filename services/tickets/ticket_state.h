@@ -1,6 +1,7 @@
 /* The ticket's status life cycle: every status-changing operation and the statuses it may start
  * from, as ONE table (ticket_state.c). Handlers ask ticket_transition() before they change a
- * status; anything not in the table is FAILED_PRECONDITION naming the status and the operation.
+ * status; anything not in the table is FAILED_PRECONDITION naming what the caller sent and the
+ * status.
  *
  *   op                from                                                  to
  *   ACKNOWLEDGE       PENDING_RESPONSE, FEEDBACK, PROCESSING (progress)     PROCESSING
@@ -11,6 +12,7 @@
  *   FINAL_ANSWER      PENDING_RESPONSE, PROCESSING, PENDING_FEEDBACK, FEEDBACK   TO_BE_CONFIRMED
  *   CUSTOMER_REPLY    PROCESSING, PENDING_FEEDBACK, FEEDBACK, TO_BE_CONFIRMED    FEEDBACK
  *                     PENDING_RESPONSE (nobody picked it up yet)            PENDING_RESPONSE
+ *   OTHER_ANSWER      (same as CUSTOMER_REPLY)                              (same)
  *   CLOSE             every open status (SUSPENDED included)                CLOSED
  *   AUTO_CLOSE        TO_BE_CONFIRMED                                       CLOSED
  *   CANCEL            every open status (SUSPENDED included)                CANCELLED
@@ -22,13 +24,28 @@
  *
  * "Open" is every status but CLOSED and CANCELLED. TO_BE_CONFIRMED is not suspendable: its
  * auto-close timer runs. A customer's reply to a SUSPENDED ticket is refused: the ticket is on
- * hold; it is resumed (or restarted once closed) first. Rules that need more than the status
- * (a merged ticket cannot be restarted, who may do what) are the handlers'. */
+ * hold; it is resumed (or restarted once closed) first.
+ *
+ * OTHER_ANSWER is the seed's "Feedback: the ticket has been addressed by another engineer or
+ * support agent": a customer-visible answer (a comment, a reply) by staff who are not the owner
+ * of an owned ticket. Like a customer's reply it asks the owner to act, so it stops the
+ * follow-ups and the auto-close (the handler clears the timer and the follow-up count). A
+ * comment on a status the op has no row for (SUSPENDED) leaves the status alone; internal records
+ * never change it.
+ *
+ * Owned statuses (ticket_status_needs_owner): PROCESSING, PENDING_FEEDBACK, FEEDBACK and
+ * TO_BE_CONFIRMED mean someone works the ticket, so a ticket in one of them always has an owner.
+ * The store's change pipeline refuses any change that would leave one without
+ * (ticket_check_owned), whatever the operation: an unowned ticket is assigned first.
+ *
+ * Rules that need more than the status (a merged ticket cannot be restarted, who may do what,
+ * whether a caller is "another engineer") are the handlers'. */
 #ifndef TICKETS_TICKET_STATE_H
 #define TICKETS_TICKET_STATE_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/err.h"
 #include "helpdesk/v1/tickets.pb-c.h"
@@ -72,6 +89,7 @@ typedef enum ticket_op {
   TICKET_OP_RESUME,
   TICKET_OP_RESTART,
   TICKET_OP_MERGE_CLOSE,
+  TICKET_OP_OTHER_ANSWER, /* a customer-visible answer by staff other than the owner */
   TICKET_OP_COUNT
 } ticket_op;
 
@@ -79,13 +97,17 @@ typedef enum ticket_op {
 typedef struct ticket_facts {
   ticket_status suspended_from; /* RESUME: the status the ticket had before SUSPENDED */
   bool has_owner;               /* RESTART: the ticket has an owner */
+  const char *request; /* what the caller sent, for messages: "CloseTicket", "ReplyToTicket with
+                          intent FOLLOW_UP"; NULL for the service's own changes (timers), whose
+                          messages name the operation, for logs. Borrowed. */
 } ticket_facts;
 
 /* Whether op may start from `from`, and the status it leads to. facts may be NULL for every op
- * but RESUME (NULL there is treated as "no status to resume to") and RESTART (NULL = no owner).
- * 0 with *to set, or -1 with err:
- *  - FAILED_PRECONDITION "cannot <OP> a ticket in status <STATUS>" (for a customer's reply to a
- *    CLOSED or CANCELLED ticket followed by what to do instead);
+ * but RESUME (NULL there is treated as "no status to resume to") and RESTART (NULL = no owner),
+ * and is NULL for the timers. 0 with *to set, or -1 with err:
+ *  - FAILED_PRECONDITION "<request> is not possible on a ticket in status <STATUS>" (for
+ *    AddCustomerReply on a CLOSED or CANCELLED ticket followed by what to do instead); without a
+ *    request, "operation <OP> does not apply to a ticket in status <STATUS>";
  *  - INTERNAL when a SUSPENDED ticket has no valid status to resume to (a damaged row);
  *  - INVALID_ARGUMENT for an op or status outside the enums. */
 int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *facts,
@@ -93,6 +115,15 @@ int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *fact
 
 /* Whether the table allows op from `from` (no message, no facts needed). */
 bool ticket_transition_allowed(ticket_op op, ticket_status from);
+
+/* True for the statuses someone works the ticket in: PROCESSING, PENDING_FEEDBACK, FEEDBACK and
+ * TO_BE_CONFIRMED. A ticket in one of them always has an owner. */
+bool ticket_status_needs_owner(ticket_status s);
+
+/* The owner rule, for the store to apply to every change it writes: 0 unless status needs an
+ * owner and has_owner is false; then -1 with FAILED_PRECONDITION "ticket 42 has no owner, and a
+ * ticket in status PROCESSING must have one: assign it first (AssignTicket)". */
+int ticket_check_owned(ticket_status status, bool has_owner, int64_t ticket_id, hd_err *err);
 
 /* True for every status but CLOSED and CANCELLED (and NONE). */
 bool ticket_status_is_open(ticket_status s);
@@ -105,7 +136,8 @@ const char *ticket_status_name(ticket_status s);
  * "UNSPECIFIED". */
 int ticket_status_parse(const char *name, size_t len, ticket_status *out);
 
-/* "ACKNOWLEDGE" ... "MERGE_CLOSE"; "UNKNOWN" outside the enum. Static storage. */
+/* "ACKNOWLEDGE" ... "OTHER_ANSWER"; "UNKNOWN" outside the enum. Static storage. These are the
+ * actions written to history and events, not words for a caller (see ticket_facts.request). */
 const char *ticket_op_name(ticket_op op);
 
 #endif

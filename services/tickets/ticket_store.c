@@ -779,6 +779,11 @@ int ticket_store_update_locked(hd_db *db, const char *tenant, const ticket_locke
   }
   const store__state b = store__state_of(before, &meta);
   const store__state a = store__apply(&b, ch, now_us);
+  /* The owner rule, for every change that sets a status or an owner, whichever operation makes
+   * it (ticket_state.h); a change of neither keeps a row as valid as it was. */
+  if ((ch->status != TICKET_STATUS_NONE || ch->owner_id) &&
+      ticket_check_owned(a.status, a.owner_id != NULL, id, err) != 0)
+    goto done;
   store__diffs ds;
   store__diff_all(&b, &a, &ds);
   if (store__write_row(db, tenant, id, before->version, &a, now_us, err) != 0 ||

@@ -200,7 +200,10 @@ typedef struct ticket_change {
  *  2. expected_version != 0 and != the row's → ABORTED "ticket 42 was changed by someone else:
  *     version is now 7, you sent 5";
  *  3. change->fence > 0 and <= the row's fence → ABORTED "ticket 42 was written by a newer claim:
- *     fence 9 is not greater than 12";
+ *     fence 9 is not greater than 12"; a change that sets a status or an owner and would leave
+ *     the ticket in an owned status without an owner → FAILED_PRECONDITION (ticket_check_owned:
+ *     "ticket 42 has no owner, and a ticket in status PROCESSING must have one: assign it
+ *     first (AssignTicket)"), so no operation can write one;
  *  4. UPDATE tickets SET ..., version = version + 1 WHERE tenant = ? AND id = ? AND version = ?;
  *  5. one ticket_history row per audited field that changed (status, suspended_from, owner_id,
  *     department, title, level, category, follow_up_count, resolved, merged_into_id) with

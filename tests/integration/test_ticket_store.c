@@ -400,7 +400,8 @@ static void test_stale_expected_version_is_aborted_naming_both_versions(void **s
   char tenant[64];
   tenant_name(tenant, sizeof tenant);
   const int64_t id = insert_at(f->db, tenant, "cust-1", NULL, T0);
-  const ticket_change ack = {.action = "ACKNOWLEDGE", .status = TICKET_PROCESSING};
+  const ticket_change ack = {
+      .action = "ACKNOWLEDGE", .status = TICKET_PROCESSING, .owner_id = "agent-1"};
   hd_err err = {0};
   assert_int_equal(update_tx(f->db, tenant, id, 1, &ack, T0 + 1, NULL, NULL, &err), 0);
   const int64_t history =
@@ -435,7 +436,8 @@ static void test_expected_version_zero_skips_the_check(void **state) {
   tenant_name(tenant, sizeof tenant);
   const int64_t id = insert_at(f->db, tenant, "cust-1", NULL, T0);
   hd_err err = {0};
-  const ticket_change ack = {.action = "ACKNOWLEDGE", .status = TICKET_PROCESSING};
+  const ticket_change ack = {
+      .action = "ACKNOWLEDGE", .status = TICKET_PROCESSING, .owner_id = "agent-1"};
   assert_int_equal(update_tx(f->db, tenant, id, 0, &ack, T0 + 1, NULL, NULL, &err), 0);
   const ticket_change cat = {.action = "SET_CATEGORY",
                              .category = HELPDESK__V1__CATEGORY__CATEGORY_HARD};

@@ -59,20 +59,50 @@ static Helpdesk__V1__TenantSettings *settings_get(tf *t, const char *token) {
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }
 
-static Helpdesk__V1__TenantSettings *settings_put(tf *t, const char *token,
-                                                  Helpdesk__V1__TenantSettings *s) {
+/* The mask naming paths[0..n) (n = 0: a mask with no path). */
+static Google__Protobuf__FieldMask mask_of(const char *const *paths, size_t n) {
+  Google__Protobuf__FieldMask m = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  m.paths = (char **)paths;
+  m.n_paths = n;
+  return m;
+}
+
+#define MASK(...)                             \
+  mask_of((const char *const[]){__VA_ARGS__}, \
+          sizeof((const char *const[]){__VA_ARGS__}) / sizeof(char *))
+
+/* UpdateTenantSettings of the fields in mask (NULL: no mask at all). */
+static Helpdesk__V1__TenantSettings *settings_update(tf *t, const char *token,
+                                                     Helpdesk__V1__TenantSettings *s,
+                                                     Google__Protobuf__FieldMask *mask) {
   Helpdesk__V1__UpdateTenantSettingsRequest r = HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   r.settings = s;
+  r.update_mask = mask;
   return (Helpdesk__V1__TenantSettings *)tf_must(t, "UpdateTenantSettings", token, &r.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }
 
-static void expect_settings_refused(tf *t, const char *token, Helpdesk__V1__TenantSettings *s,
-                                    hd_code code, const char *msg_part) {
+static void expect_update_refused(tf *t, const char *token, Helpdesk__V1__TenantSettings *s,
+                                  Google__Protobuf__FieldMask *mask, hd_code code,
+                                  const char *msg_part) {
   Helpdesk__V1__UpdateTenantSettingsRequest r = HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   r.settings = s;
+  r.update_mask = mask;
   tf_call_refused(t, "UpdateTenantSettings", token, &r.base,
                   &helpdesk__v1__tenant_settings__descriptor, code, msg_part);
+}
+
+/* Every field replaced (mask "*"). */
+static Helpdesk__V1__TenantSettings *settings_put(tf *t, const char *token,
+                                                  Helpdesk__V1__TenantSettings *s) {
+  Google__Protobuf__FieldMask all = MASK("*");
+  return settings_update(t, token, s, &all);
+}
+
+static void expect_settings_refused(tf *t, const char *token, Helpdesk__V1__TenantSettings *s,
+                                    hd_code code, const char *msg_part) {
+  Google__Protobuf__FieldMask all = MASK("*");
+  expect_update_refused(t, token, s, &all, code, msg_part);
 }
 
 static Helpdesk__V1__TenantSettings settings_of(Helpdesk__V1__ReminderChannel channel,
@@ -394,6 +424,108 @@ static void test_bad_settings_are_refused_and_write_nothing(void **state) {
                       "HTTPS://Example.com/review?stars=5&lang=en");
 }
 
+static void test_settings_update_changes_only_the_fields_in_its_mask(void **state) {
+  tf *t = *state;
+  const Helpdesk__V1__ReminderChannel email =
+      HELPDESK__V1__REMINDER_CHANNEL__REMINDER_CHANNEL_EMAIL;
+  Helpdesk__V1__TenantSettings s = settings_of(email, "oncall@acme.example", "https://a.example/r");
+  settings_put(t, t->admin, &s);
+
+  /* The review link alone: the reminder channel and target stay. */
+  Helpdesk__V1__TenantSettings link = HELPDESK__V1__TENANT_SETTINGS__INIT;
+  link.review_link = "https://www.trustpilot.com/review/acme.example";
+  Google__Protobuf__FieldMask m = MASK("review_link");
+  Helpdesk__V1__TenantSettings *out = settings_update(t, t->admin, &link, &m);
+  assert_int_equal(out->reminder_channel, email);
+  assert_string_equal(out->reminder_target, "oncall@acme.example");
+  assert_string_equal(out->review_link, "https://www.trustpilot.com/review/acme.example");
+  Helpdesk__V1__TenantSettings *seen = settings_get(t, t->agent);
+  assert_int_equal(seen->reminder_channel, email);
+  assert_string_equal(seen->reminder_target, "oncall@acme.example");
+
+  /* The channel and its target: the link stays. Fields outside the mask are ignored. */
+  Helpdesk__V1__TenantSettings sms =
+      settings_of(HELPDESK__V1__REMINDER_CHANNEL__REMINDER_CHANNEL_SMS, "+6590001234",
+                  "https://ignored.example");
+  m = MASK("reminder_channel", "reminder_target");
+  out = settings_update(t, t->admin, &sms, &m);
+  assert_int_equal(out->reminder_channel, HELPDESK__V1__REMINDER_CHANNEL__REMINDER_CHANNEL_SMS);
+  assert_string_equal(out->reminder_target, "+6590001234");
+  assert_string_equal(out->review_link, "https://www.trustpilot.com/review/acme.example");
+
+  /* A field in the mask with its empty value clears it; a path named twice is one path. */
+  Helpdesk__V1__TenantSettings empty = HELPDESK__V1__TENANT_SETTINGS__INIT;
+  m = MASK("review_link", "review_link");
+  out = settings_update(t, t->admin, &empty, &m);
+  assert_string_equal(out->review_link, "");
+  assert_string_equal(out->reminder_target, "+6590001234");
+  assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM tenant_settings"), 1);
+
+  /* A tenant's first update of one field: the others keep their defaults. */
+  m = MASK("review_link");
+  out = settings_update(t, t->other_tenant, &link, &m);
+  assert_string_equal(out->tenant, "globex");
+  assert_int_equal(out->reminder_channel, 0);
+  assert_string_equal(out->reminder_target, "");
+  assert_string_equal(out->review_link, "https://www.trustpilot.com/review/acme.example");
+  assert_string_equal(settings_get(t, t->agent)->reminder_target, "+6590001234");
+}
+
+static void test_settings_update_mask_is_required_and_names_only_known_fields(void **state) {
+  tf *t = *state;
+  const Helpdesk__V1__ReminderChannel email =
+      HELPDESK__V1__REMINDER_CHANNEL__REMINDER_CHANNEL_EMAIL;
+  Helpdesk__V1__TenantSettings s = settings_of(email, "oncall@acme.example", "https://a.example/r");
+  settings_put(t, t->admin, &s);
+  Helpdesk__V1__TenantSettings link = HELPDESK__V1__TENANT_SETTINGS__INIT;
+  link.review_link = "https://b.example/r";
+
+  /* No mask, or a mask without paths: refused, nothing cleared. */
+  expect_update_refused(t, t->admin, &link, NULL, HD_INVALID_ARGUMENT,
+                        "update_mask is required: name the fields to change");
+  Google__Protobuf__FieldMask m = mask_of(NULL, 0);
+  expect_update_refused(t, t->admin, &link, &m, HD_INVALID_ARGUMENT, "update_mask is required");
+
+  /* Unknown paths are named. */
+  m = MASK("review_link", "reminder_chanel");
+  expect_update_refused(t, t->admin, &link, &m, HD_INVALID_ARGUMENT,
+                        "update_mask path \"reminder_chanel\" is not a field of TenantSettings "
+                        "you can change: use reminder_channel, reminder_target, review_link or "
+                        "\"*\"");
+  m = MASK("tenant");
+  expect_update_refused(t, t->admin, &link, &m, HD_INVALID_ARGUMENT,
+                        "update_mask path \"tenant\" is not a field");
+  m = MASK("settings.review_link");
+  expect_update_refused(t, t->admin, &link, &m, HD_INVALID_ARGUMENT,
+                        "update_mask path \"settings.review_link\"");
+  m = MASK("");
+  expect_update_refused(t, t->admin, &link, &m, HD_INVALID_ARGUMENT, "update_mask path \"\"");
+  m = MASK("review_link", "review_link", "review_link", "review_link", "review_link", "review_link",
+           "review_link", "review_link", "review_link");
+  expect_update_refused(t, t->admin, &link, &m, HD_INVALID_ARGUMENT,
+                        "update_mask has 9 paths; at most 8 are allowed");
+
+  /* The settings after the change must hold together. */
+  Helpdesk__V1__TenantSettings none = HELPDESK__V1__TENANT_SETTINGS__INIT;
+  m = MASK("reminder_target");
+  expect_update_refused(t, t->admin, &none, &m, HD_INVALID_ARGUMENT,
+                        "reminder_target is required with a reminder_channel");
+  m = MASK("reminder_channel");
+  expect_update_refused(t, t->admin, &none, &m, HD_INVALID_ARGUMENT,
+                        "reminder_target is set but reminder_channel is not");
+  /* A field in the mask is checked; one outside it is not even read. */
+  Helpdesk__V1__TenantSettings bad = settings_of((Helpdesk__V1__ReminderChannel)9, "", "ftp://x");
+  m = MASK("review_link");
+  expect_update_refused(t, t->admin, &bad, &m, HD_INVALID_ARGUMENT,
+                        "review_link must be an https:// URL");
+  bad.review_link = "https://c.example/r";
+  assert_string_equal(settings_update(t, t->admin, &bad, &m)->review_link, "https://c.example/r");
+
+  Helpdesk__V1__TenantSettings *now = settings_get(t, t->agent);
+  assert_int_equal(now->reminder_channel, email);
+  assert_string_equal(now->reminder_target, "oncall@acme.example");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
@@ -408,6 +540,8 @@ int main(void) {
       T(test_tenant_admin_replaces_settings_and_staff_read_them),
       T(test_settings_update_is_for_a_tenant_admin_only),
       T(test_bad_settings_are_refused_and_write_nothing),
+      T(test_settings_update_changes_only_the_fields_in_its_mask),
+      T(test_settings_update_mask_is_required_and_names_only_known_fields),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -159,7 +159,7 @@ static int64_t ticket_in(tf *l, ticket_status s) {
 enum { BY_REPLY, BY_CUSTOMER, BY_CASE_OP };
 
 typedef struct matrix_op {
-  const char *name; /* as ticket_transition names it */
+  const char *name; /* what the caller sent, as a refusal names it */
   int by;
   Helpdesk__V1__ReplyIntent intent;
   const char *rpc;
@@ -177,41 +177,49 @@ typedef struct matrix_op {
 
 /* Written out from the issue and ticket_state.h, not computed from ticket_transition. */
 static const matrix_op MATRIX[] = {
-    {"ACKNOWLEDGE", BY_REPLY, INTENT(ACKNOWLEDGE), NULL, {[PR] = PROC, [PROC] = PROC, [FB] = PROC}},
-    {"REQUEST_INFO",
+    {"ReplyToTicket with intent ACKNOWLEDGE",
+     BY_REPLY,
+     INTENT(ACKNOWLEDGE),
+     NULL,
+     {[PR] = PROC, [PROC] = PROC, [FB] = PROC}},
+    {"ReplyToTicket with intent REQUEST_INFO",
      BY_REPLY,
      INTENT(REQUEST_INFO),
      NULL,
      {[PR] = PF, [PROC] = PF, [PF] = PF, [FB] = PF}},
-    {"PROPOSE_SOLUTION",
+    {"ReplyToTicket with intent PROPOSE_SOLUTION",
      BY_REPLY,
      INTENT(PROPOSE_SOLUTION),
      NULL,
      {[PR] = PF, [PROC] = PF, [PF] = PF, [FB] = PF}},
-    {"FOLLOW_UP", BY_REPLY, INTENT(FOLLOW_UP), NULL, {[PF] = PF}},
-    {"FINAL_ANSWER",
+    {"ReplyToTicket with intent FOLLOW_UP", BY_REPLY, INTENT(FOLLOW_UP), NULL, {[PF] = PF}},
+    {"ReplyToTicket with intent FINAL_ANSWER",
      BY_REPLY,
      INTENT(FINAL_ANSWER),
      NULL,
      {[PR] = TBC, [PROC] = TBC, [PF] = TBC, [FB] = TBC}},
-    {"CUSTOMER_REPLY",
+    {"AddCustomerReply",
      BY_CUSTOMER,
      0,
      NULL,
      {[PR] = PR, [PROC] = FB, [PF] = FB, [FB] = FB, [TBC] = FB}},
-    {"CLOSE",
+    {"CloseTicket",
      BY_CASE_OP,
      0,
      "CloseTicket",
      {[PR] = CL, [PROC] = CL, [PF] = CL, [FB] = CL, [TBC] = CL, [SU] = CL}},
-    {"CANCEL",
+    {"CancelTicket",
      BY_CASE_OP,
      0,
      "CancelTicket",
      {[PR] = CA, [PROC] = CA, [PF] = CA, [FB] = CA, [TBC] = CA, [SU] = CA}},
-    {"SUSPEND", BY_CASE_OP, 0, "SuspendTicket", {[PR] = SU, [PROC] = SU, [PF] = SU, [FB] = SU}},
-    {"RESUME", BY_CASE_OP, 0, "ResumeTicket", {[SU] = PROC}}, /* suspended from PROCESSING */
-    {"RESTART", BY_CASE_OP, 0, "RestartTicket", {[CL] = PROC, [CA] = PROC}}, /* owned */
+    {"SuspendTicket",
+     BY_CASE_OP,
+     0,
+     "SuspendTicket",
+     {[PR] = SU, [PROC] = SU, [PF] = SU, [FB] = SU}},
+    {"ResumeTicket", BY_CASE_OP, 0, "ResumeTicket", {[SU] = PROC}}, /* suspended from PROCESSING */
+    {"RestartTicket", BY_CASE_OP, 0, "RestartTicket", {[CL] = PROC, [CA] = PROC}}, /* owned */
 };
 
 static void test_every_reply_and_case_operation_follows_the_transition_table(void **state) {
@@ -253,7 +261,7 @@ static void test_every_reply_and_case_operation_follows_the_transition_table(voi
           fail_msg("%s from %s: want FAILED_PRECONDITION, got %s %s", m->name,
                    ticket_status_name(from), hd_code_name(code), err.msg);
         char msg[128];
-        snprintf(msg, sizeof msg, "cannot %s a ticket in status %s", m->name,
+        snprintf(msg, sizeof msg, "%s is not possible on a ticket in status %s", m->name,
                  ticket_status_name(from));
         assert_contains(err.msg, msg);
         const Helpdesk__V1__Ticket *now = get(l, id);
@@ -406,7 +414,9 @@ static void test_reply_is_for_the_owner_or_a_team_lead_or_supervisor(void **stat
                    HD_OK);
   assert_string_equal(r->comment->author_role, "supervisor");
   assert_int_equal(reply(l, l->agent, id, ack, "The owner answers.", false, 0, &r, &err), HD_OK);
-  assert_int_equal(reply(l, l->lead, unowned, ack, "A lead answers.", false, 0, &r, &err), HD_OK);
+  /* A lead may answer an unowned ticket only once it has an owner (see the owner rule below). */
+  assert_int_equal(reply(l, l->lead, unowned, ack, "A lead answers.", false, 0, &r, &err),
+                   HD_FAILED_PRECONDITION);
 }
 
 static void test_replies_arm_and_clear_the_follow_up_timer(void **state) {
@@ -469,7 +479,9 @@ static void test_third_manual_follow_up_moves_to_to_be_confirmed_with_auto_close
   hd_err err;
   assert_int_equal(reply(l, a, id, INTENT(FOLLOW_UP), "Still there?", false, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot FOLLOW_UP_LAST a ticket in status TO_BE_CONFIRMED");
+  assert_string_equal(err.msg,
+                      "ReplyToTicket with intent FOLLOW_UP is not possible on a ticket in status "
+                      "TO_BE_CONFIRMED");
   tf_expect_unchanged(l, before);
 }
 
@@ -587,14 +599,14 @@ static void test_customer_reply_to_a_closed_ticket_says_open_a_new_one(void **st
   assert_int_equal(customer_reply(l, l->customer, closed, "It broke again", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_string_equal(err.msg,
-                      "cannot CUSTOMER_REPLY a ticket in status CLOSED: open a new "
+                      "AddCustomerReply is not possible on a ticket in status CLOSED: open a new "
                       "ticket, or ask for this one to be restarted");
   assert_int_equal(customer_reply(l, l->customer, cancelled, "Wait", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_contains(err.msg, "status CANCELLED: open a new ticket");
   assert_int_equal(customer_reply(l, l->customer, suspended, "Hello?", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot CUSTOMER_REPLY a ticket in status SUSPENDED");
+  assert_string_equal(err.msg, "AddCustomerReply is not possible on a ticket in status SUSPENDED");
   tf_expect_unchanged(l, before);
 }
 
@@ -872,27 +884,206 @@ static void test_forbidden_changes_name_status_and_operation_and_write_nothing(v
   hd_err err;
   assert_int_equal(reply(l, l->agent, closed, INTENT(FINAL_ANSWER), "Done.", true, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot FINAL_ANSWER a ticket in status CLOSED");
+  assert_string_equal(err.msg,
+                      "ReplyToTicket with intent FINAL_ANSWER is not possible on a ticket in "
+                      "status CLOSED");
   assert_int_equal(case_op(l, "ResumeTicket", l->agent, processing, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot RESUME a ticket in status PROCESSING");
+  assert_string_equal(err.msg, "ResumeTicket is not possible on a ticket in status PROCESSING");
   assert_int_equal(case_op(l, "SuspendTicket", l->agent, tbc, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot SUSPEND a ticket in status TO_BE_CONFIRMED");
+  assert_string_equal(err.msg,
+                      "SuspendTicket is not possible on a ticket in status TO_BE_CONFIRMED");
   assert_int_equal(case_op(l, "RestartTicket", l->agent, processing, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot RESTART a ticket in status PROCESSING");
+  assert_string_equal(err.msg, "RestartTicket is not possible on a ticket in status PROCESSING");
   assert_int_equal(case_op(l, "CloseTicket", l->customer, cancelled, 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot CLOSE a ticket in status CANCELLED");
+  assert_string_equal(err.msg, "CloseTicket is not possible on a ticket in status CANCELLED");
   assert_int_equal(
       reply(l, l->agent, processing, INTENT(FOLLOW_UP), "Hello?", false, 0, NULL, &err),
       HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot FOLLOW_UP a ticket in status PROCESSING");
+  assert_string_equal(err.msg,
+                      "ReplyToTicket with intent FOLLOW_UP is not possible on a ticket in status "
+                      "PROCESSING");
   assert_int_equal(customer_reply(l, l->customer, closed, "Again", 0, NULL, &err),
                    HD_FAILED_PRECONDITION);
   assert_contains(err.msg, "open a new ticket");
   tf_expect_unchanged(l, before);
+}
+
+/* ---- another engineer's answer (the seed's FEEDBACK) ---- */
+
+static void test_a_lead_answering_someone_elses_ticket_moves_it_to_feedback_for_the_owner(
+    void **state) {
+  tf *l = *state;
+  /* Waiting on the customer with a follow-up armed and one already sent. */
+  const int64_t id = new_ticket(l, "agent-1");
+  must_reply(l, l->agent, id, INTENT(REQUEST_INFO));
+  must_reply(l, l->agent, id, INTENT(FOLLOW_UP));
+  assert_true(get(l, id)->due_time_us > 0);
+  Helpdesk__V1__ReplyToTicketResponse *r = NULL;
+  hd_err err;
+  assert_int_equal(reply(l, l->lead, id, INTENT(PROPOSE_SOLUTION), "Try the new DNS record.", false,
+                         0, &r, &err),
+                   HD_OK);
+  assert_int_equal(r->ticket->status, PB_STATUS(FEEDBACK));
+  assert_string_equal(r->ticket->owner_id, "agent-1");
+  assert_int_equal(r->ticket->due_time_us, 0);
+  assert_int_equal(r->ticket->follow_up_count, 0);
+  assert_string_equal(r->comment->author_id, "lead-1");
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND timer_kind IS "
+                           "NULL AND timer_due_us IS NULL",
+                           id),
+                   1);
+  assert_int_equal(tf_sqlf(l,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'OTHER_ANSWER' AND field = 'status' AND from_value = "
+                           "'PENDING_FEEDBACK' AND to_value = 'FEEDBACK' AND actor_id = 'lead-1'",
+                           id),
+                   1);
+  const char *payload = tf_sqlf_str(l,
+                                    "SELECT payload FROM outbox WHERE aggregate_id = %" PRId64
+                                    " AND event_type = 'ticket.replied' ORDER BY id DESC LIMIT 1",
+                                    id);
+  assert_contains(payload, "\"intent\":\"PROPOSE_SOLUTION\"");
+
+  /* PROCESSING and TO_BE_CONFIRMED (its auto-close stops) likewise; any intent. */
+  const int64_t proc = ticket_in(l, TICKET_PROCESSING);
+  r = must_reply(l, l->supervisor, proc, INTENT(ACKNOWLEDGE));
+  assert_int_equal(r->ticket->status, PB_STATUS(FEEDBACK));
+  const int64_t tbc = ticket_in(l, TICKET_TO_BE_CONFIRMED);
+  assert_true(get(l, tbc)->due_time_us > 0);
+  r = must_reply(l, l->lead, tbc, INTENT(FINAL_ANSWER));
+  assert_int_equal(r->ticket->status, PB_STATUS(FEEDBACK));
+  assert_int_equal(r->ticket->due_time_us, 0);
+
+  /* The owner's own reply still follows its intent. */
+  r = must_reply(l, l->agent, id, INTENT(ACKNOWLEDGE));
+  assert_int_equal(r->ticket->status, PB_STATUS(PROCESSING));
+
+  /* Resolving is the owner's: refused, nothing written. */
+  char *before = tf_fingerprint(l);
+  assert_int_equal(reply(l, l->lead, id, INTENT(FINAL_ANSWER), "Fixed.", true, 0, NULL, &err),
+                   HD_FAILED_PRECONDITION);
+  assert_contains(err.msg, "resolved is for the ticket's owner (agent-1)");
+  tf_expect_unchanged(l, before);
+}
+
+/* ---- the owner rule: PROCESSING and the statuses after it always have an owner ---- */
+
+static void test_acknowledging_an_unowned_ticket_is_refused_until_it_is_assigned(void **state) {
+  tf *l = *state;
+  const int64_t id = new_ticket(l, NULL);
+  char *before = tf_fingerprint(l);
+  hd_err err;
+  static const Helpdesk__V1__ReplyIntent intents[] = {
+      INTENT(ACKNOWLEDGE), INTENT(REQUEST_INFO), INTENT(PROPOSE_SOLUTION), INTENT(FINAL_ANSWER)};
+  static const char *const to[] = {"PROCESSING", "PENDING_FEEDBACK", "PENDING_FEEDBACK",
+                                   "TO_BE_CONFIRMED"};
+  const char *leads[] = {l->lead, l->supervisor};
+  for (size_t w = 0; w < 2; w++) {
+    for (size_t i = 0; i < sizeof intents / sizeof intents[0]; i++) {
+      assert_int_equal(reply(l, leads[w], id, intents[i], "On it.", false, 0, NULL, &err),
+                       HD_FAILED_PRECONDITION);
+      char want[160];
+      snprintf(want, sizeof want,
+               "ticket %" PRId64
+               " has no owner, and a ticket in status %s must have one: "
+               "assign it first (AssignTicket)",
+               id, to[i]);
+      assert_string_equal(err.msg, want);
+    }
+  }
+  tf_expect_unchanged(l, before); /* no comment, no history, no event, still in the queue */
+  const Helpdesk__V1__Ticket *t = get(l, id);
+  assert_int_equal(t->status, PB_STATUS(PENDING_RESPONSE));
+  assert_string_equal(t->owner_id, "");
+
+  /* Assigned to the lead, the same acknowledgement works: PROCESSING with its owner. */
+  tf_assign(l, id, "lead-1");
+  Helpdesk__V1__ReplyToTicketResponse *r = must_reply(l, l->lead, id, INTENT(ACKNOWLEDGE));
+  assert_int_equal(r->ticket->status, PB_STATUS(PROCESSING));
+  assert_string_equal(r->ticket->owner_id, "lead-1");
+}
+
+typedef struct forced_change {
+  const char *tenant;
+  int64_t id;
+  ticket_change ch;
+  int64_t now;
+} forced_change;
+
+static int forced_change__tx(hd_db *db, void *arg, hd_err *err) {
+  const forced_change *x = arg;
+  const ticket_actor sup = {.user_id = "sup-1", .role = "supervisor"};
+  return ticket_store_update(db, x->tenant, x->id, 0, &x->ch, x->now, &sup, NULL, NULL, err);
+}
+
+static void test_no_change_can_write_a_worked_status_without_an_owner(void **state) {
+  tf *l = *state;
+  /* The store itself refuses it, whichever operation asks: every owned status, by any action. */
+  const int64_t id = new_ticket(l, NULL);
+  char *before = tf_fingerprint(l);
+  static const ticket_status owned[] = {PROC, PF, FB, TBC};
+  hd_db *db = tf_db_open(l);
+  for (size_t i = 0; i < sizeof owned / sizeof owned[0]; i++) {
+    forced_change x = {.tenant = "acme",
+                       .id = id,
+                       .ch = {.action = "SOME_FUTURE_OP", .status = owned[i]},
+                       .now = tf_now(l)};
+    hd_err err = {0};
+    assert_int_equal(hd_db_tx(db, forced_change__tx, &x, 0, &err), -1);
+    assert_int_equal(err.code, HD_FAILED_PRECONDITION);
+    assert_non_null(strstr(err.msg, "has no owner"));
+    assert_non_null(strstr(err.msg, ticket_status_name(owned[i])));
+  }
+  tf_expect_unchanged(l, before);
+
+  /* Restart of an unowned ticket goes back to the queue; resume returns where it was. */
+  must_op(l, "CancelTicket", l->customer, id);
+  Helpdesk__V1__Ticket *t = must_op(l, "RestartTicket", l->lead, id);
+  assert_int_equal(t->status, PB_STATUS(PENDING_RESPONSE));
+  t = must_op(l, "SuspendTicket", l->lead, id);
+  t = must_op(l, "ResumeTicket", l->lead, id);
+  assert_int_equal(t->status, PB_STATUS(PENDING_RESPONSE));
+
+  /* A change that names neither status nor owner leaves an owned row alone (no check needed). */
+  const int64_t owned_id = ticket_in(l, TICKET_PROCESSING);
+  forced_change x = {.tenant = "acme", .id = owned_id, .ch = {.action = "TOUCH"}, .now = tf_now(l)};
+  hd_err err = {0};
+  assert_int_equal(hd_db_tx(db, forced_change__tx, &x, 0, &err), 0);
+  hd_db_close(db);
+}
+
+/* ---- messages name what the caller sent ---- */
+
+static void test_refusals_name_the_rpc_and_intent_sent_never_an_internal_operation(void **state) {
+  tf *l = *state;
+  /* The configured last follow-up is FOLLOW_UP_LAST inside; the caller sent intent FOLLOW_UP. */
+  const int64_t pf = ticket_in(l, TICKET_PENDING_FEEDBACK);
+  must_reply(l, l->agent, pf, INTENT(FOLLOW_UP));
+  must_reply(l, l->agent, pf, INTENT(FOLLOW_UP));
+  must_reply(l, l->agent, pf, INTENT(FOLLOW_UP));
+  const int64_t closed = ticket_in(l, TICKET_CLOSED);
+  hd_err err;
+  assert_int_equal(reply(l, l->agent, pf, INTENT(FOLLOW_UP), "Hello?", false, 0, NULL, &err),
+                   HD_FAILED_PRECONDITION);
+  assert_string_equal(err.msg,
+                      "ReplyToTicket with intent FOLLOW_UP is not possible on a ticket in status "
+                      "TO_BE_CONFIRMED");
+  assert_int_equal(customer_reply(l, l->customer, closed, "Again", 0, NULL, &err),
+                   HD_FAILED_PRECONDITION);
+  assert_string_equal(err.msg,
+                      "AddCustomerReply is not possible on a ticket in status CLOSED: open a new "
+                      "ticket, or ask for this one to be restarted");
+  assert_int_equal(case_op(l, "SuspendTicket", l->agent, closed, 0, NULL, &err),
+                   HD_FAILED_PRECONDITION);
+  assert_string_equal(err.msg, "SuspendTicket is not possible on a ticket in status CLOSED");
+  static const char *const internal[] = {"FOLLOW_UP_LAST", "CUSTOMER_REPLY", "cannot "};
+  for (size_t i = 0; i < sizeof internal / sizeof internal[0]; i++)
+    assert_null(strstr(err.msg, internal[i]));
 }
 
 int main(void) {
@@ -915,6 +1106,11 @@ int main(void) {
       cmocka_unit_test(test_restart_of_a_merged_ticket_points_to_its_target),
       cmocka_unit_test(test_stale_expected_version_is_aborted_and_writes_nothing),
       cmocka_unit_test(test_forbidden_changes_name_status_and_operation_and_write_nothing),
+      cmocka_unit_test(
+          test_a_lead_answering_someone_elses_ticket_moves_it_to_feedback_for_the_owner),
+      cmocka_unit_test(test_acknowledging_an_unowned_ticket_is_refused_until_it_is_assigned),
+      cmocka_unit_test(test_no_change_can_write_a_worked_status_without_an_owner),
+      cmocka_unit_test(test_refusals_name_the_rpc_and_intent_sent_never_an_internal_operation),
   };
   return cmocka_run_group_tests(tests, tf_setup, tf_teardown);
 }

@@ -188,13 +188,13 @@ static void test_transfer_assign_upgrade_and_urge_refuse_a_closed_or_cancelled_t
                   "");
   tf_set_status(x, id, TF_STATUS(CLOSED));
   TF_REFUSED(x, HD_FAILED_PRECONDITION, transfer(x, x->lead, id, 0, "agent-2", NULL, NULL, NULL));
-  tf_expect_err_has(x, "cannot TRANSFER a ticket in status CLOSED");
+  tf_expect_err_has(x, "TransferTicket is not possible on a ticket in status CLOSED");
   TF_REFUSED(x, HD_FAILED_PRECONDITION, assign(x, x->lead, id, "agent-2", 0, NULL));
-  tf_expect_err_has(x, "cannot ASSIGN a ticket in status CLOSED");
+  tf_expect_err_has(x, "AssignTicket is not possible on a ticket in status CLOSED");
   TF_REFUSED(x, HD_FAILED_PRECONDITION, upgrade(x, x->agent, id, 0, NULL));
-  tf_expect_err_has(x, "cannot UPGRADE a ticket in status CLOSED");
+  tf_expect_err_has(x, "UpgradeTicket is not possible on a ticket in status CLOSED");
   TF_REFUSED(x, HD_FAILED_PRECONDITION, urge(x, x->customer, id, 0, NULL));
-  tf_expect_err_has(x, "cannot URGE a ticket in status CLOSED");
+  tf_expect_err_has(x, "UrgeTicket is not possible on a ticket in status CLOSED");
   tf_set_status(x, id, TF_STATUS(CANCELLED)); /* restarted, then cancelled */
   TF_REFUSED(x, HD_FAILED_PRECONDITION, transfer(x, x->agent, id, 0, "agent-2", NULL, NULL, NULL));
   tf_expect_err_has(x, "status CANCELLED");

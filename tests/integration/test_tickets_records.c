@@ -96,6 +96,21 @@ static hd_code list_consents(tf *t, const char *tok, int64_t id,
                  &helpdesk__v1__list_consents_response__descriptor, out, err);
 }
 
+/* ReplyToTicket with intent, as tok; fails the test unless it succeeds. The ticket after it. */
+static Helpdesk__V1__Ticket *must_reply(tf *t, const char *tok, int64_t id,
+                                        Helpdesk__V1__ReplyIntent intent) {
+  Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
+  req.ticket_id = id;
+  req.intent = intent;
+  req.body = "Could you send us the error message?";
+  return ((Helpdesk__V1__ReplyToTicketResponse *)tf_must(
+              t, "ReplyToTicket", tok, &req.base,
+              &helpdesk__v1__reply_to_ticket_response__descriptor))
+      ->ticket;
+}
+
+#define INTENT(x) HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##x
+
 /* ---- group fixture: one service for every test ---- */
 
 static int teardown(void **state) {
@@ -148,7 +163,7 @@ static void test_comments_by_staff_list_oldest_first_and_each_bumps_the_version(
                              id, c->id),
                      1);
   }
-  /* A comment does not drive the status. */
+  /* Nobody owns the ticket: nobody is asked to act, the status stays. */
   assert_int_equal(tf_sqlf(t,
                            "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND status = "
                            "'PENDING_RESPONSE'",
@@ -642,6 +657,96 @@ static void test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_w
   }
 }
 
+/* ---- another engineer's comment (the seed's FEEDBACK) ---- */
+
+static void test_a_comment_by_another_engineer_moves_a_worked_ticket_to_feedback_for_the_owner(
+    void **state) {
+  tf *t = *state;
+  hd_err err;
+  /* PROCESSING: the owner acknowledged it; a team lead adds a comment the customer sees. */
+  int64_t id = acme_ticket(t);
+  tf_assign(t, id, "agent-1");
+  must_reply(t, t->agent, id, INTENT(ACKNOWLEDGE));
+  Helpdesk__V1__Comment *c = NULL;
+  tf_expect_ok(add_comment(t, t->lead, id, 0, "I checked the DNS: it is fine.", &c, &err), &err);
+  Helpdesk__V1__Ticket *now = tf_get(t, t->lead, id);
+  assert_int_equal(now->status, TF_STATUS(FEEDBACK));
+  assert_string_equal(now->owner_id, "agent-1");
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64 " AND "
+                           "action = 'COMMENT' AND field = 'status' AND from_value = 'PROCESSING' "
+                           "AND to_value = 'FEEDBACK' AND actor_id = 'lead-1'",
+                           id),
+                   1);
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64 " AND "
+                           "event_type = 'ticket.commented' AND JSON_VALUE(payload, "
+                           "'$.changes.status.to') = 'FEEDBACK'",
+                           id),
+                   1);
+
+  /* PENDING_FEEDBACK with a follow-up armed and one sent: FEEDBACK, the follow-ups stop. */
+  id = acme_ticket(t);
+  tf_assign(t, id, "agent-1");
+  must_reply(t, t->agent, id, INTENT(REQUEST_INFO));
+  now = must_reply(t, t->agent, id, INTENT(FOLLOW_UP));
+  assert_int_equal(now->follow_up_count, 1);
+  assert_true(now->due_time_us > 0);
+  const char *others[] = {t->supervisor, t->agent2, t->admin, t->service};
+  tf_expect_ok(add_comment(t, others[0], id, 0, "Adding what the backend team said.", NULL, &err),
+               &err);
+  now = tf_get(t, t->lead, id);
+  assert_int_equal(now->status, TF_STATUS(FEEDBACK));
+  assert_int_equal(now->follow_up_count, 0);
+  assert_int_equal(now->due_time_us, 0);
+  assert_int_equal(tf_sqlf(t,
+                           "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND timer_kind IS "
+                           "NULL AND timer_due_us IS NULL",
+                           id),
+                   1);
+
+  /* TO_BE_CONFIRMED: the auto-close stops too. Any staff member but the owner counts. */
+  for (size_t i = 1; i < sizeof others / sizeof others[0]; i++) {
+    id = acme_ticket(t);
+    tf_assign(t, id, "agent-1");
+    now = must_reply(t, t->agent, id, INTENT(FINAL_ANSWER));
+    assert_int_equal(now->status, TF_STATUS(TO_BE_CONFIRMED));
+    assert_true(now->due_time_us > 0);
+    tf_expect_ok(add_comment(t, others[i], id, 0, "One more thing.", NULL, &err), &err);
+    now = tf_get(t, t->lead, id);
+    assert_int_equal(now->status, TF_STATUS(FEEDBACK));
+    assert_int_equal(now->due_time_us, 0);
+  }
+}
+
+static void test_the_owners_comment_and_internal_records_leave_the_status_and_timers(void **state) {
+  tf *t = *state;
+  hd_err err;
+  const int64_t id = acme_ticket(t);
+  tf_assign(t, id, "agent-1");
+  const Helpdesk__V1__Ticket *was = must_reply(t, t->agent, id, INTENT(REQUEST_INFO));
+  assert_int_equal(was->status, TF_STATUS(PENDING_FEEDBACK));
+  /* The owner's own comment, and internal records by the owner and a tenant admin. */
+  tf_expect_ok(add_comment(t, t->agent, id, 0, "Reminder: send the log.", NULL, &err), &err);
+  tf_expect_ok(add_record(t, t->agent, id, "asked backend about quota", NULL, &err), &err);
+  tf_expect_ok(add_record(t, t->admin, id, "VIP account", NULL, &err), &err);
+  const Helpdesk__V1__Ticket *now = tf_get(t, t->lead, id);
+  assert_int_equal(now->status, TF_STATUS(PENDING_FEEDBACK));
+  assert_int_equal(now->due_time_us, was->due_time_us);
+  assert_int_equal(now->version, was->version + 3);
+
+  /* Not picked up yet (owned, PENDING_RESPONSE) or on hold (SUSPENDED): the status stays. */
+  const int64_t fresh = acme_ticket(t);
+  tf_assign(t, fresh, "agent-1");
+  tf_expect_ok(add_comment(t, t->lead, fresh, 0, "We will get back to you.", NULL, &err), &err);
+  assert_int_equal(tf_get(t, t->lead, fresh)->status, TF_STATUS(PENDING_RESPONSE));
+  tf_set_status(t, fresh, TF_STATUS(SUSPENDED));
+  tf_expect_ok(add_comment(t, t->lead, fresh, 0, "Still on hold.", NULL, &err), &err);
+  now = tf_get(t, t->lead, fresh);
+  assert_int_equal(now->status, TF_STATUS(SUSPENDED));
+  assert_int_equal(now->suspended_from, TF_STATUS(PENDING_RESPONSE));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_comments_by_staff_list_oldest_first_and_each_bumps_the_version),
@@ -660,6 +765,9 @@ int main(void) {
       cmocka_unit_test(test_record_pages_end_early_when_their_text_would_not_fit_a_reply),
       cmocka_unit_test(test_consent_round_trip_with_its_history_entry_and_event),
       cmocka_unit_test(test_consent_is_recorded_by_staff_on_open_tickets_with_a_scope_and_words),
+      cmocka_unit_test(
+          test_a_comment_by_another_engineer_moves_a_worked_ticket_to_feedback_for_the_owner),
+      cmocka_unit_test(test_the_owners_comment_and_internal_records_leave_the_status_and_timers),
   };
   return cmocka_run_group_tests(tests, tf_setup, teardown);
 }

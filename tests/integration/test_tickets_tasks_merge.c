@@ -488,7 +488,7 @@ static void test_merge_never_chains_never_cycles_and_only_takes_open_tickets(voi
   /* Closed or cancelled tickets are neither sources nor targets. */
   tf_set_status(x, d, TF_STATUS(CLOSED));
   TF_REFUSED(x, HD_FAILED_PRECONDITION, MERGE(x, x->lead, c, 0, NULL, d));
-  tf_expect_err_has(x, "cannot MERGE_CLOSE a ticket in status CLOSED");
+  tf_expect_err_has(x, "MergeTickets is not possible on a ticket in status CLOSED");
   TF_REFUSED(x, HD_FAILED_PRECONDITION, MERGE(x, x->lead, d, 0, NULL, c));
   tf_expect_err_has(x, "the target must be open");
   tf_set_status(x, e, TF_STATUS(CANCELLED));

@@ -185,14 +185,23 @@ Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatu
   if (tk->status == status) return tk;
   switch (status) {
     case TF_STATUS(PROCESSING): {
+      /* Acknowledged by its owner: anyone else's reply would move it to FEEDBACK, and an
+       * unowned ticket cannot be PROCESSING. */
+      if (!tk->owner_id[0])
+        fail_msg("tf_set_status: ticket %" PRId64 " has no owner: assign it first", id);
+      char *owner = hd_fixture_token(&t->f, "acme", tk->owner_id, HD_ROLE_AGENT);
+      if (!owner) fail_msg("tf_set_status: no token for %s", tk->owner_id);
       Helpdesk__V1__ReplyToTicketRequest req = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
       req.ticket_id = id;
       req.intent = HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_ACKNOWLEDGE;
       req.body = "We are looking into it.";
-      tk = ((Helpdesk__V1__ReplyToTicketResponse *)tf_must(
-                t, "ReplyToTicket", t->lead, &req.base,
-                &helpdesk__v1__reply_to_ticket_response__descriptor))
-               ->ticket;
+      Helpdesk__V1__ReplyToTicketResponse *r = NULL;
+      hd_err err;
+      const hd_code code = tf_call(t, "ReplyToTicket", owner, &req.base,
+                                   &helpdesk__v1__reply_to_ticket_response__descriptor, &r, &err);
+      free(owner);
+      if (code != HD_OK) fail_msg("ReplyToTicket: %s: %s", hd_code_name(code), err.msg);
+      tk = r->ticket;
       break;
     }
     case TF_STATUS(CLOSED):
@@ -219,9 +228,14 @@ Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChann
   s.reminder_channel = channel;
   s.reminder_target = (char *)target;
   s.review_link = (char *)review_link;
+  char *all[] = {"*"};
+  Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  mask.paths = all;
+  mask.n_paths = 1;
   Helpdesk__V1__UpdateTenantSettingsRequest req =
       HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
   req.settings = &s;
+  req.update_mask = &mask;
   return (Helpdesk__V1__TenantSettings *)tf_must(t, "UpdateTenantSettings", t->admin, &req.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
 }

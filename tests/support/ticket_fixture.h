@@ -80,14 +80,15 @@ Helpdesk__V1__Ticket *tf_assign(tf *t, int64_t id, const char *owner_id);
 
 /* Brings ticket id to status through the real RPCs, as the team lead (lead-1): a CLOSED or
  * CANCELLED ticket is restarted first (RestartTicket: PROCESSING when owned, PENDING_RESPONSE
- * when not); then PROCESSING by ReplyToTicket ACKNOWLEDGE (which adds a comment by lead-1),
+ * when not); then PROCESSING by ReplyToTicket ACKNOWLEDGE as the ticket's owner (which adds a
+ * comment by them; an unowned ticket fails the test: assign it first),
  * CLOSED by CloseTicket, CANCELLED by CancelTicket, SUSPENDED by SuspendTicket (suspended from
  * the status it had). Only these four statuses, from a ticket the tests left in
  * PENDING_RESPONSE, PROCESSING, CLOSED or CANCELLED; a ticket already in status is left alone.
  * Fails the test unless the ticket ends in status. */
 Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatus status);
 
-/* UpdateTenantSettings for acme as its tenant_admin (admin-1). */
+/* UpdateTenantSettings for acme as its tenant_admin (admin-1), every field (mask "*"). */
 Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChannel channel,
                                               const char *target, const char *review_link);
 

@@ -51,7 +51,9 @@ static const expected_row ALLOWED[] = {
     {TICKET_OP_SUSPEND, FB, SUSP},          {TICKET_OP_MERGE_CLOSE, PR, CLOSED},
     {TICKET_OP_MERGE_CLOSE, PROC, CLOSED},  {TICKET_OP_MERGE_CLOSE, PF, CLOSED},
     {TICKET_OP_MERGE_CLOSE, FB, CLOSED},    {TICKET_OP_MERGE_CLOSE, TBC, CLOSED},
-    {TICKET_OP_MERGE_CLOSE, SUSP, CLOSED},
+    {TICKET_OP_MERGE_CLOSE, SUSP, CLOSED},  {TICKET_OP_OTHER_ANSWER, PR, PR},
+    {TICKET_OP_OTHER_ANSWER, PROC, FB},     {TICKET_OP_OTHER_ANSWER, PF, FB},
+    {TICKET_OP_OTHER_ANSWER, FB, FB},       {TICKET_OP_OTHER_ANSWER, TBC, FB},
 };
 #define N_ALLOWED (sizeof ALLOWED / sizeof ALLOWED[0])
 
@@ -69,17 +71,31 @@ static bool facts_driven(ticket_op op, ticket_status from) {
          (op == TICKET_OP_RESTART && (from == CLOSED || from == CANC));
 }
 
+/* Refused, worded for logs without a request and for the caller with one. */
 static void assert_forbidden(ticket_op op, ticket_status from) {
   hd_err err = {0};
   ticket_status to = TICKET_STATUS_NONE;
   assert_int_equal(ticket_transition(op, from, &SOME_FACTS, &to, &err), -1);
   assert_int_equal(err.code, HD_FAILED_PRECONDITION);
   char want[128];
-  snprintf(want, sizeof want, "cannot %s a ticket in status %s", ticket_op_name(op),
-           ticket_status_name(from));
-  assert_true(strncmp(err.msg, want, strlen(want)) == 0);
+  snprintf(want, sizeof want, "operation %s does not apply to a ticket in status %s",
+           ticket_op_name(op), ticket_status_name(from));
+  assert_string_equal(err.msg, want);
   assert_int_equal(to, TICKET_STATUS_NONE);
   assert_false(ticket_transition_allowed(op, from));
+
+  ticket_facts asked = SOME_FACTS;
+  asked.request = "SomeRpc with intent X";
+  assert_int_equal(ticket_transition(op, from, &asked, &to, &err), -1);
+  assert_int_equal(err.code, HD_FAILED_PRECONDITION);
+  snprintf(want, sizeof want, "SomeRpc with intent X is not possible on a ticket in status %s",
+           ticket_status_name(from));
+  /* Only a customer's reply to a finished ticket says more: what to do instead. */
+  if (op == TICKET_OP_CUSTOMER_REPLY && (from == CLOSED || from == CANC))
+    assert_true(strncmp(err.msg, want, strlen(want)) == 0);
+  else
+    assert_string_equal(err.msg, want);
+  assert_int_equal(to, TICKET_STATUS_NONE);
 }
 
 /* ---- every allowed transition ---- */
@@ -172,34 +188,104 @@ static void test_every_pair_not_listed_is_failed_precondition_naming_op_and_stat
       forbidden++;
     }
   }
-  /* 45 listed + RESUME from SUSPENDED + RESTART from CLOSED and CANCELLED. */
+  /* 50 listed + RESUME from SUSPENDED + RESTART from CLOSED and CANCELLED. */
   assert_int_equal(allowed, N_ALLOWED + 3);
   assert_int_equal(allowed + forbidden, (size_t)TICKET_OP_COUNT * TICKET_STATUS_COUNT);
 }
 
-static void test_final_answer_on_a_closed_ticket_says_so_exactly(void **state) {
+static void test_final_answer_on_a_closed_ticket_names_the_rpc_and_intent_sent(void **state) {
   (void)state;
   hd_err err = {0};
   ticket_status to = TICKET_STATUS_NONE;
-  assert_int_equal(ticket_transition(TICKET_OP_FINAL_ANSWER, CLOSED, NULL, &to, &err), -1);
+  const ticket_facts asked = {.request = "ReplyToTicket with intent FINAL_ANSWER"};
+  assert_int_equal(ticket_transition(TICKET_OP_FINAL_ANSWER, CLOSED, &asked, &to, &err), -1);
   assert_int_equal(err.code, HD_FAILED_PRECONDITION);
-  assert_string_equal(err.msg, "cannot FINAL_ANSWER a ticket in status CLOSED");
+  assert_string_equal(err.msg,
+                      "ReplyToTicket with intent FINAL_ANSWER is not possible on a ticket in "
+                      "status CLOSED");
 }
 
 static void test_customer_reply_on_a_closed_ticket_tells_what_to_do_instead(void **state) {
   (void)state;
   const ticket_status from[] = {CLOSED, CANC};
+  const ticket_facts asked = {.request = "AddCustomerReply"};
   for (size_t i = 0; i < 2; i++) {
     hd_err err = {0};
     ticket_status to = TICKET_STATUS_NONE;
-    assert_int_equal(ticket_transition(TICKET_OP_CUSTOMER_REPLY, from[i], NULL, &to, &err), -1);
+    assert_int_equal(ticket_transition(TICKET_OP_CUSTOMER_REPLY, from[i], &asked, &to, &err), -1);
     assert_int_equal(err.code, HD_FAILED_PRECONDITION);
     char want[160];
     snprintf(want, sizeof want,
-             "cannot CUSTOMER_REPLY a ticket in status %s: open a new ticket, or ask for this one "
-             "to be restarted",
+             "AddCustomerReply is not possible on a ticket in status %s: open a new ticket, or "
+             "ask for this one to be restarted",
              ticket_status_name(from[i]));
     assert_string_equal(err.msg, want);
+  }
+}
+
+static void test_timer_operations_are_worded_for_logs_not_for_a_caller(void **state) {
+  (void)state;
+  hd_err err = {0};
+  ticket_status to = TICKET_STATUS_NONE;
+  assert_int_equal(ticket_transition(TICKET_OP_FOLLOW_UP_LAST, CLOSED, NULL, &to, &err), -1);
+  assert_string_equal(err.msg,
+                      "operation FOLLOW_UP_LAST does not apply to a ticket in status "
+                      "CLOSED");
+  assert_int_equal(ticket_transition(TICKET_OP_AUTO_CLOSE, FB, NULL, &to, &err), -1);
+  assert_string_equal(err.msg,
+                      "operation AUTO_CLOSE does not apply to a ticket in status "
+                      "FEEDBACK");
+  assert_int_equal(ticket_transition(TICKET_OP_RESUME, SUSP, NULL, &to, &err), -1);
+  assert_string_equal(err.msg,
+                      "operation RESUME: the suspended ticket has no valid status to "
+                      "resume to (UNSPECIFIED)");
+  const ticket_facts asked = {.suspended_from = TBC, .request = "ResumeTicket"};
+  assert_int_equal(ticket_transition(TICKET_OP_RESUME, SUSP, &asked, &to, &err), -1);
+  assert_string_equal(err.msg,
+                      "ResumeTicket: the suspended ticket has no valid status to "
+                      "resume to (TO_BE_CONFIRMED)");
+}
+
+/* ---- another engineer's answer ---- */
+
+static void test_another_engineers_answer_moves_a_worked_ticket_to_feedback(void **state) {
+  (void)state;
+  const ticket_status worked[] = {PROC, PF, FB, TBC};
+  for (size_t i = 0; i < sizeof worked / sizeof worked[0]; i++) {
+    hd_err err = {0};
+    ticket_status to = TICKET_STATUS_NONE;
+    assert_int_equal(ticket_transition(TICKET_OP_OTHER_ANSWER, worked[i], NULL, &to, &err), 0);
+    assert_int_equal(to, FB);
+  }
+  /* Not picked up yet: it stays new; on hold or finished: no row (a comment leaves it). */
+  ticket_status to = TICKET_STATUS_NONE;
+  assert_int_equal(ticket_transition(TICKET_OP_OTHER_ANSWER, PR, NULL, &to, NULL), 0);
+  assert_int_equal(to, PR);
+  assert_forbidden(TICKET_OP_OTHER_ANSWER, SUSP);
+  assert_forbidden(TICKET_OP_OTHER_ANSWER, CLOSED);
+  assert_forbidden(TICKET_OP_OTHER_ANSWER, CANC);
+  assert_string_equal(ticket_op_name(TICKET_OP_OTHER_ANSWER), "OTHER_ANSWER");
+}
+
+/* ---- the owner rule ---- */
+
+static void test_worked_statuses_need_an_owner_and_the_rest_do_not(void **state) {
+  (void)state;
+  for (unsigned s = 0; s < TICKET_STATUS_COUNT + 2; s++) {
+    const bool needs = s == PROC || s == PF || s == FB || s == TBC;
+    assert_int_equal(ticket_status_needs_owner((ticket_status)s), needs);
+    hd_err err = {0};
+    assert_int_equal(ticket_check_owned((ticket_status)s, true, 42, &err), 0);
+    assert_int_equal(ticket_check_owned((ticket_status)s, false, 42, &err), needs ? -1 : 0);
+    if (needs) {
+      assert_int_equal(err.code, HD_FAILED_PRECONDITION);
+      char want[160];
+      snprintf(want, sizeof want,
+               "ticket 42 has no owner, and a ticket in status %s must have one: assign it "
+               "first (AssignTicket)",
+               ticket_status_name((ticket_status)s));
+      assert_string_equal(err.msg, want);
+    }
   }
 }
 
@@ -344,8 +430,11 @@ int main(void) {
       cmocka_unit_test(test_restart_of_an_owned_ticket_goes_to_processing),
       cmocka_unit_test(test_restart_of_an_unowned_ticket_goes_back_to_pending_response),
       cmocka_unit_test(test_every_pair_not_listed_is_failed_precondition_naming_op_and_status),
-      cmocka_unit_test(test_final_answer_on_a_closed_ticket_says_so_exactly),
+      cmocka_unit_test(test_final_answer_on_a_closed_ticket_names_the_rpc_and_intent_sent),
       cmocka_unit_test(test_customer_reply_on_a_closed_ticket_tells_what_to_do_instead),
+      cmocka_unit_test(test_timer_operations_are_worded_for_logs_not_for_a_caller),
+      cmocka_unit_test(test_another_engineers_answer_moves_a_worked_ticket_to_feedback),
+      cmocka_unit_test(test_worked_statuses_need_an_owner_and_the_rest_do_not),
       cmocka_unit_test(test_customer_reply_on_a_suspended_ticket_is_refused),
       cmocka_unit_test(test_follow_up_outside_pending_feedback_is_refused),
       cmocka_unit_test(test_auto_close_only_fires_in_to_be_confirmed),

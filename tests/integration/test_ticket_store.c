@@ -198,6 +198,55 @@ static void test_migrations_applied_again_change_nothing(void **state) {
   assert_int_equal(applied, 0);
 }
 
+/* A database written before the owner rule (migrations up to 003) may hold a worked ticket with
+ * no owner; migration 004 sends it back to PENDING_RESPONSE with a history row, then the database
+ * itself refuses such a row. */
+static void test_the_owner_repair_requeues_unowned_worked_tickets_and_then_refuses_them(void **st) {
+  (void)st;
+  char name[64];
+  hd_test_unique(name, sizeof name, "tickets_repair");
+  hd_db_config cfg;
+  hd_test_db_config(&cfg, name);
+  hd_db *db = NULL;
+  hd_err err = {0};
+  assert_int_equal(hd_db_new(&cfg, &db, &err), 0);
+  assert_int_equal(
+      hd_migrate(db, HD_MIGRATE_SET_KIT, hd_kit_migrations, hd_kit_migrations_count, NULL, &err),
+      0);
+  assert_int_equal(hd_migrate(db, NULL, tickets_migrations, 3, NULL, &err), 0);
+  static const char insert[] =
+      "INSERT INTO tickets (tenant, customer_id, subject, title, description, service_type, "
+      "issue_type, status, owner_id, created_at_us, updated_at_us) VALUES "
+      "('acme', 'cust-1', 's', 's', 'd', 'SHARED', 'TECHNICAL', 'PROCESSING', NULL, 1, 1), "
+      "('acme', 'cust-1', 's', 's', 'd', 'SHARED', 'TECHNICAL', 'PROCESSING', 'agent-1', 1, 1)";
+  if (hd_db_exec_script(db, insert, &err) != 0) fail_msg("%s", err.msg);
+  size_t applied = 0;
+  assert_int_equal(
+      hd_migrate(db, NULL, tickets_migrations, tickets_migrations_count, &applied, &err), 0);
+  assert_int_equal(applied, tickets_migrations_count - 3);
+  assert_int_equal(count_rows(db,
+                              "SELECT COUNT(*) FROM tickets WHERE tenant = ? AND status = "
+                              "'PENDING_RESPONSE' AND owner_id IS NULL AND version = 2",
+                              "acme"),
+                   1);
+  assert_int_equal(count_rows(db,
+                              "SELECT COUNT(*) FROM tickets WHERE tenant = ? AND status = "
+                              "'PROCESSING' AND owner_id = 'agent-1' AND version = 1",
+                              "acme"),
+                   1);
+  assert_int_equal(count_rows(db,
+                              "SELECT COUNT(*) FROM ticket_history WHERE tenant = ? AND action = "
+                              "'REPAIR_NO_OWNER' AND from_value = 'PROCESSING'",
+                              "acme"),
+                   1);
+  static const char bad[] = "UPDATE tickets SET owner_id = NULL WHERE owner_id = 'agent-1'";
+  assert_int_not_equal(hd_db_exec_script(db, bad, &err), 0);
+  char drop[128];
+  snprintf(drop, sizeof drop, "DROP DATABASE IF EXISTS `%s`", name);
+  assert_int_equal(hd_db_exec_script(db, drop, &err), 0);
+  hd_db_close(db);
+}
+
 /* ---- insert and get ---- */
 
 static void test_inserted_ticket_reads_back_in_pending_response_at_version_1(void **state) {
@@ -1410,6 +1459,7 @@ static void test_locked_read_sees_tickets_merged_after_its_snapshot(void **state
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_migrations_applied_again_change_nothing),
+      cmocka_unit_test(test_the_owner_repair_requeues_unowned_worked_tickets_and_then_refuses_them),
       cmocka_unit_test(test_update_answers_the_ticket_exactly_as_a_fresh_read),
       cmocka_unit_test(test_new_ticket_built_without_a_read_equals_a_fresh_read),
       cmocka_unit_test(test_locked_read_sees_tickets_merged_after_its_snapshot),

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/utf8.h"
+#include "json/json.h"
 #include "log/log.h"
 
 #define CONSUMER_DEAD_MAXLEN 100000 /* entries a dead-letter stream keeps (approximately) */
@@ -38,62 +39,33 @@ struct hd_consumer {
 
 /* ---- the envelope and its JSON ---- */
 
-/* The one place the consumer reads JSON (point it at common/json once that exists): a payload of
- * at most HD_CONSUMER_MAX_PAYLOAD bytes, nested at most HD_CONSUMER_MAX_DEPTH deep (counted before
- * parsing, so a deep document costs nothing), duplicate keys refused, an object at the top.
- * *version gets its top-level "version" (a positive integer), 0 when it has none.
- * *out: caller frees with json_decref(); NULL on failure. */
+/* The one place the consumer reads JSON, through common/json: a payload within
+ * HD_JSON_EVENT_LIMITS (HD_CONSUMER_MAX_PAYLOAD bytes, HD_CONSUMER_MAX_DEPTH levels, duplicate
+ * keys refused), an object at the top. *version gets its top-level "version" (a positive
+ * integer), 0 when it has none. *out: caller frees with json_decref(); NULL on failure. */
 static int consumer__payload_read(const char *s, size_t len, json_t **out, int64_t *version,
                                   hd_err *err) {
   int rc = -1;
   json_t *root = NULL;
+  hd_err jerr = {0};
   *out = NULL;
   *version = 0;
-  if (len > HD_CONSUMER_MAX_PAYLOAD) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "the payload is %zu bytes; at most %d", len,
-               HD_CONSUMER_MAX_PAYLOAD);
+  if (hd_json_parse_object(s, len, &HD_JSON_EVENT_LIMITS, &root, &jerr) != 0) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "the payload is not JSON this consumer reads: %s",
+               jerr.msg);
     goto done;
   }
-  unsigned depth = 0;
-  bool in_str = false, esc = false;
-  for (size_t i = 0; i < len; i++) {
-    const char ch = s[i];
-    if (in_str) {
-      if (esc)
-        esc = false;
-      else if (ch == '\\')
-        esc = true;
-      else if (ch == '"')
-        in_str = false;
-    } else if (ch == '"') {
-      in_str = true;
-    } else if (ch == '{' || ch == '[') {
-      if (++depth > HD_CONSUMER_MAX_DEPTH) {
-        hd_err_set(err, HD_INVALID_ARGUMENT, "the payload nests deeper than %d",
-                   HD_CONSUMER_MAX_DEPTH);
-        goto done;
-      }
-    } else if ((ch == '}' || ch == ']') && depth > 0) {
-      depth--;
+  int64_t v = 0;
+  if (hd_json_get_int(root, "version", &v, &jerr) != 0) {
+    if (jerr.code != HD_NOT_FOUND) {
+      hd_err_set(err, HD_INVALID_ARGUMENT, "the payload's version is not a positive integer");
+      goto done;
     }
-  }
-  json_error_t jerr;
-  root = json_loadb(s, len, JSON_REJECT_DUPLICATES, &jerr);
-  if (!root) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "the payload is not JSON: %s (line %d, column %d)",
-               jerr.text, jerr.line, jerr.column);
-    goto done;
-  }
-  if (!json_is_object(root)) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "the payload is not a JSON object");
-    goto done;
-  }
-  const json_t *v = json_object_get(root, "version");
-  if (v && (!json_is_integer(v) || json_integer_value(v) < 1)) {
+  } else if (v < 1) {
     hd_err_set(err, HD_INVALID_ARGUMENT, "the payload's version is not a positive integer");
     goto done;
   }
-  if (v) *version = (int64_t)json_integer_value(v);
+  *version = v;
   *out = root;
   root = NULL;
   rc = 0;

@@ -49,8 +49,8 @@
 #include "svc/service.h"
 
 /* Limits on what an entry may carry before it is read (past them: dead-lettered as unreadable). */
-#define HD_CONSUMER_MAX_PAYLOAD 65535 /* bytes of the payload, as the outbox's TEXT column */
-#define HD_CONSUMER_MAX_DEPTH   8     /* nesting of objects and arrays in the payload */
+#define HD_CONSUMER_MAX_PAYLOAD 65535 /* bytes of the payload (HD_JSON_EVENT_LIMITS), as TEXT */
+#define HD_CONSUMER_MAX_DEPTH   8     /* nesting of the payload (HD_JSON_EVENT_LIMITS) */
 #define HD_CONSUMER_MAX_TENANT  64
 
 /* Defaults of hd_consumer_options (a 0 field takes them). */

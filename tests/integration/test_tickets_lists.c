@@ -219,6 +219,14 @@ static void test_every_status_at_once_is_allowed_and_lists_everything(void **sta
   r.statuses = st;
   r.n_statuses = 8; /* the limit */
   expect_listing(t, &w, t->agent, r, picks, &(pick){0});
+  /* The largest page: every branch of the union read to its limit, one page. */
+  Helpdesk__V1__PageRequest page = HELPDESK__V1__PAGE_REQUEST__INIT;
+  page.page_size = 500;
+  r.page = &page;
+  Helpdesk__V1__ListTicketsResponse *out = NULL;
+  tf_expect_ok(list_call(t, t->agent, &r, &out, &t->err), &t->err);
+  assert_int_equal(out->n_tickets, w.n);
+  assert_string_equal(out->page->next_page_token, "");
 }
 
 static void test_open_only_is_every_status_but_closed_and_cancelled(void **state) {
@@ -233,6 +241,31 @@ static void test_open_only_is_every_status_but_closed_and_cancelled(void **state
   r.owner_id = "";
   r.owner_filter = OWNER_FILTER(NONE);
   expect_listing(t, &w, t->agent, r, picks, &(pick){.statuses = OPEN_BITS, .owner = ""});
+}
+
+static void test_the_largest_page_of_several_statuses_holds_500_and_continues(void **state) {
+  tf *t = *state;
+  int64_t ids[501];
+  for (size_t i = 0; i < 501; i++) {
+    hd_clock_set(&t->f.clock, tf_now(t) + 1000);
+    ids[i] = tf_create(t, t->agent, "cust-1", "Many")->id;
+  }
+  Helpdesk__V1__ListTicketsRequest r = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
+  Helpdesk__V1__PageRequest page = HELPDESK__V1__PAGE_REQUEST__INIT;
+  page.page_size = 500;
+  r.page = &page;
+  r.open_only = true;
+  r.owner_filter = OWNER_FILTER(NONE);
+  Helpdesk__V1__ListTicketsResponse *out = NULL;
+  tf_expect_ok(list_call(t, t->agent, &r, &out, &t->err), &t->err);
+  assert_int_equal(out->n_tickets, 500);
+  for (size_t i = 0; i < 500; i++) assert_int_equal(out->tickets[i]->id, ids[i]);
+  assert_true(*out->page->next_page_token);
+  page.page_token = hd_arena_strdup(t->arena, out->page->next_page_token);
+  tf_expect_ok(list_call(t, t->agent, &r, &out, &t->err), &t->err);
+  assert_int_equal(out->n_tickets, 1);
+  assert_int_equal(out->tickets[0]->id, ids[500]);
+  assert_string_equal(out->page->next_page_token, "");
 }
 
 /* ---- owners ---- */
@@ -533,6 +566,7 @@ int main(void) {
       T(test_statuses_list_exactly_the_named_statuses_oldest_first_across_pages),
       T(test_every_status_at_once_is_allowed_and_lists_everything),
       T(test_open_only_is_every_status_but_closed_and_cancelled),
+      T(test_the_largest_page_of_several_statuses_holds_500_and_continues),
       T(test_unassigned_is_owner_none_and_any_owner_includes_it),
       T(test_followed_only_lists_the_callers_follows_in_creation_order),
       T(test_updated_since_includes_its_own_microsecond_and_not_the_one_before),

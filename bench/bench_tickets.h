@@ -9,6 +9,10 @@ extern const bench_scenario bench_get;
 extern const bench_scenario bench_list;
 extern const bench_scenario bench_list_status;
 extern const bench_scenario bench_list_owner;
+extern const bench_scenario bench_list_my_open;
+extern const bench_scenario bench_list_unassigned;
+extern const bench_scenario bench_list_followed;
+extern const bench_scenario bench_list_updated;
 extern const bench_scenario bench_workloop;
 
 #endif

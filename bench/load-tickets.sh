@@ -4,7 +4,8 @@
 #   bench/load-tickets.sh 1000000 [TENANT]
 # Against the stack `make run` started (.run/env); the service must have run once (migrations).
 # Rows look like real ones: six statuses in turn, 200 owners plus "bench-owner" on every tenth,
-# 50,000 customers. Ids follow on from the table's highest id without gaps (so a benchmark can read
+# nobody on every seventh of the others (unassigned), 50,000 customers; hd-bench's user
+# "bench-agent" follows every hundredth. Ids follow on from the table's highest id without gaps (so a benchmark can read
 # random ids of the tenant), and creation times grow with the id, one second apart, from
 # 2023-11-14 (so "oldest first" and id order agree). No history or outbox rows: this is a
 # read-scale fixture, not a replay.
@@ -12,9 +13,13 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 n=${1:?usage: load-tickets.sh N [TENANT]}
 tenant=${2:-bench}
-[ -f "$root/.run/env" ] || { echo "load-tickets: no .run/env: start the stack with make run" >&2; exit 1; }
-# shellcheck disable=SC1091
-. "$root/.run/env"
+# HD_LOAD_FROM_ENV=1: the servers the environment names (HELPDESK_DB_SOCKET ..., as
+# scripts/servers.sh prints them) instead of .run/env.
+if [ "${HD_LOAD_FROM_ENV:-0}" != 1 ]; then
+  [ -f "$root/.run/env" ] || { echo "load-tickets: no .run/env: start the stack with make run" >&2; exit 1; }
+  # shellcheck disable=SC1091
+  . "$root/.run/env"
+fi
 db=${HELPDESK_TICKETS_DB_NAME:-helpdesk_tickets}
 sql() { mariadb --socket="$HELPDESK_DB_SOCKET" -u "${HELPDESK_DB_USER:-root}" "$db" -N -e "$1"; }
 
@@ -31,9 +36,14 @@ while [ "$done_rows" -lt "$n" ]; do
          'A ticket loaded for the scale benchmark.', 'Web Hosting', 'Bench', 'SHARED', 'TECHNICAL',
          ELT(1 + s.seq % 6, 'PENDING_RESPONSE', 'PROCESSING', 'PENDING_FEEDBACK', 'FEEDBACK',
              'TO_BE_CONFIRMED', 'CLOSED'),
-         IF(s.seq % 10 = 0, 'bench-owner', CONCAT('agent-', s.seq % 200)), 'support',
+         IF(s.seq % 10 = 0, 'bench-owner', IF(s.seq % 7 = 0, NULL, CONCAT('agent-', s.seq % 200))),
+         'support',
          $base_us + ($first - 1 + s.seq) * 1000000, $base_us + ($first - 1 + s.seq) * 1000000
        FROM seq_$((done_rows + 1))_to_$((done_rows + size)) s"
+  sql "INSERT INTO follows (ticket_id, agent_id, tenant, created_at_us, ticket_created_at_us)
+       SELECT $first - 1 + s.seq, 'bench-agent', '$tenant', $base_us + ($first - 1 + s.seq) * 1000000,
+         $base_us + ($first - 1 + s.seq) * 1000000
+       FROM seq_$((done_rows + 1))_to_$((done_rows + size)) s WHERE s.seq % 100 = 0"
   done_rows=$(( done_rows + size ))
 done
 t1=$(date +%s.%N)

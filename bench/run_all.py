@@ -7,7 +7,8 @@ What it does, in order:
   1. `make run` (installs, builds, starts MariaDB, Redis and the four services; idempotent), then
      empties the ticket service's database so every run starts from the same state;
   2. scale: loads 10,000 tickets (bench/load-tickets.sh) and measures GetTicket and ListTickets
-     (oldest first; by status; by owner), then loads up to 1,000,000 and measures them again;
+     (oldest first; by status; by owner; an owner's open tickets; unassigned; followed;
+     updated_since), then loads up to 1,000,000 and measures them again;
   3. throughput: the health RPC, CreateTicket, GetTicket, ListTickets at 1, 8 and 16 concurrent
      callers, the owner's work loop (ACKNOWLEDGE, FINAL_ANSWER, CloseTicket) at 8;
   4. MariaDB's own one-row durable insert rate (mariadb-slap, autocommit, InnoDB with
@@ -15,6 +16,12 @@ What it does, in order:
   5. each service's peak RSS (VmHWM) after all of it.
 Figures are printed as they come and written to the report with the machine's description.
 Not a test: nothing here passes or fails on a number.
+
+    bench/run_all.py --scale-only --target 127.0.0.1:PORT [--out FILE]
+
+runs step 2 alone against servers already running: MariaDB named by the environment
+(HELPDESK_DB_SOCKET ..., as scripts/servers.sh prints them) and a ticket service at --target
+(whose tenant `scale` must be empty), and prints the scale table (to FILE too with --out).
 """
 import argparse
 import os
@@ -28,11 +35,14 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "bench", "hd-bench")
 TICKETS = "127.0.0.1:50051"
 CONCURRENCY = (1, 8, 16)
+# The scale section's scenarios: the reads, then the lists an agent works from.
+SCALE = ("get", "list", "list_status", "list_owner", "list_my_open", "list_unassigned",
+         "list_followed", "list_updated")
 
 
-def sh(cmd, **kw):
+def sh(cmd, env=None, **kw):
     return subprocess.run(cmd, shell=isinstance(cmd, str), check=True, text=True,
-                          capture_output=True, cwd=ROOT, **kw).stdout
+                          capture_output=True, cwd=ROOT, env=env, **kw).stdout
 
 
 def run_env():
@@ -111,6 +121,66 @@ def machine():
     return f"{os.cpu_count()} cores ({cpu}), {mem_gib:.0f} GiB memory, {platform.system()} {platform.release()}; {mariadb}"
 
 
+def run_scale(env, million, secs, target=TICKETS, load_env=None):
+    """Loads 10,000 tickets into tenant scale, measures SCALE at 1 and 16 callers, loads up to
+    million and measures again: {(size, scenario, callers): figures}."""
+    print("== scale: 10,000 tickets, then a million", flush=True)
+    scale = {}
+    loaded = 0
+    for size in (10_000, million):
+        out = sh([os.path.join(ROOT, "bench", "load-tickets.sh"), str(size - loaded), "scale"],
+                 env=load_env)
+        print("  " + out.strip(), flush=True)
+        loaded = size
+        sql(env, "ANALYZE TABLE tickets, follows")
+        for sc in SCALE:
+            prep = 0 if sc == "get" else None
+            scale[(size, sc, 1)] = bench(sc, 1, secs, tenant="scale", prepare=prep, target=target)
+            scale[(size, sc, 16)] = bench(sc, 16, secs, tenant="scale", prepare=prep, target=target)
+    return scale
+
+
+def scale_table(scale, million):
+    L = []
+    L.append("The tenant `scale` loaded by `bench/load-tickets.sh` (six statuses in turn, every tenth "
+             "ticket owned by `bench-owner`, every seventh of the others by nobody, every hundredth "
+             "followed by the benchmark's user). GetTicket reads a random ticket; each ListTickets "
+             "scenario reads the first page of 50, oldest first: `list` all, `list_status` "
+             "PENDING_RESPONSE, `list_owner` bench-owner's, `list_my_open` bench-owner's open "
+             "tickets (open_only), `list_unassigned` OWNER_FILTER_NONE, `list_followed` "
+             "followed_only, `list_updated` updated_since the newest ticket's update less an hour "
+             "(by update time).\n")
+    L.append("| scenario | callers | p50 ms at 10k | p50 ms at 1M | p99 ms at 10k | p99 ms at 1M | "
+             "calls/s at 10k | calls/s at 1M | p50 1M/10k |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for sc in SCALE:
+        for c in (1, 16):
+            s, m = scale[(10_000, sc, c)], scale[(million, sc, c)]
+            ratio = float(m["p50_ms"]) / float(s["p50_ms"]) if float(s["p50_ms"]) > 0 else 0
+            L.append(f"| {sc} | {c} | {ms(s, 'p50_ms')} | {ms(m, 'p50_ms')} | {ms(s, 'p99_ms')} | "
+                     f"{ms(m, 'p99_ms')} | {float(s['ops_per_s']):.0f} | {float(m['ops_per_s']):.0f} | "
+                     f"{ratio:.2f}x |")
+    return L
+
+
+def scale_only(a):
+    env = dict(os.environ)
+    load_env = dict(env, HD_LOAD_FROM_ENV="1")
+    have = int(sql(env, "SELECT COUNT(*) FROM tickets WHERE tenant = 'scale'") or 0)
+    if have:
+        # Deleting them would leave a million delete-marked index entries for purge to remove
+        # while the lists are measured, and skew every figure.
+        raise SystemExit(f"tenant scale already has {have} tickets: start from an empty ticket "
+                         "database (drop it and restart the ticket service)")
+    scale = run_scale(env, a.million, a.duration / 2, target=a.target, load_env=load_env)
+    L = scale_table(scale, a.million)
+    print("\n".join(L))
+    if a.out_given:
+        with open(a.out, "w") as f:
+            f.write("\n".join(L) + "\n")
+    return 0
+
+
 def ms(r, key):
     return f"{float(r[key]):.2f}"
 
@@ -119,8 +189,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=10, help="seconds per throughput run (default 10)")
     ap.add_argument("--million", type=int, default=1_000_000, help="tickets for the large scale run")
-    ap.add_argument("--out", default=os.path.join(ROOT, "BENCHMARKS.md"))
+    ap.add_argument("--out", default=None, help="the report (default BENCHMARKS.md)")
+    ap.add_argument("--scale-only", action="store_true",
+                    help="only the scale section, against running servers (see above)")
+    ap.add_argument("--target", default=TICKETS, help="the ticket service with --scale-only")
     a = ap.parse_args()
+    a.out_given = a.out is not None
+    a.out = a.out or os.path.join(ROOT, "BENCHMARKS.md")
+    if a.scale_only:
+        return scale_only(a)
     d = a.duration
 
     print("== make run, with an empty ticket database", flush=True)
@@ -132,18 +209,7 @@ def main():
     subprocess.run(["cmake", "--build", "build", "--target", "hd-bench"], cwd=ROOT, check=True,
                    stdout=subprocess.DEVNULL)
 
-    print("== scale: 10,000 tickets, then a million", flush=True)
-    scale = {}
-    loaded = 0
-    for size in (10_000, a.million):
-        out = sh([os.path.join(ROOT, "bench", "load-tickets.sh"), str(size - loaded), "scale"])
-        print("  " + out.strip(), flush=True)
-        loaded = size
-        sql(env, "ANALYZE TABLE tickets")
-        for sc in ("get", "list", "list_status", "list_owner"):
-            prep = 0 if sc == "get" else None
-            scale[(size, sc, 1)] = bench(sc, 1, d / 2, tenant="scale", prepare=prep)
-            scale[(size, sc, 16)] = bench(sc, 16, d / 2, tenant="scale", prepare=prep)
+    scale = run_scale(env, a.million, d / 2)
 
     print("== throughput", flush=True)
     thr = {}
@@ -196,25 +262,13 @@ def main():
         h, g = float(thr[("health", c)]["ops_per_s"]), float(thr[("get", c)]["ops_per_s"])
         L.append(f"| {c} | {h:.0f} | {g:.0f} | {100 * g / h:.0f}% |")
     L.append("\n## Scale: 10,000 and 1,000,000 tickets\n")
-    L.append("The tenant `scale` loaded by `bench/load-tickets.sh` (six statuses in turn, every tenth "
-             "ticket owned by `bench-owner`). GetTicket reads a random ticket; ListTickets reads the "
-             "first page of 50, oldest first.\n")
-    L.append("| scenario | callers | p50 ms at 10k | p50 ms at 1M | p99 ms at 10k | p99 ms at 1M | "
-             "calls/s at 10k | calls/s at 1M | p50 1M/10k |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for sc in ("get", "list", "list_status", "list_owner"):
-        for c in (1, 16):
-            s, m = scale[(10_000, sc, c)], scale[(a.million, sc, c)]
-            ratio = float(m["p50_ms"]) / float(s["p50_ms"]) if float(s["p50_ms"]) > 0 else 0
-            L.append(f"| {sc} | {c} | {ms(s, 'p50_ms')} | {ms(m, 'p50_ms')} | {ms(s, 'p99_ms')} | "
-                     f"{ms(m, 'p99_ms')} | {float(s['ops_per_s']):.0f} | {float(m['ops_per_s']):.0f} | "
-                     f"{ratio:.2f}x |")
+    L += scale_table(scale, a.million)
     L.append("\n## Against the targets (2-core machine)\n")
     ratios_c = [float(thr[("create", c)]["ops_per_s"]) / slap_rate[c] for c in CONCURRENCY]
     ratios_g = [float(thr[("get", c)]["ops_per_s"]) / float(thr[("health", c)]["ops_per_s"]) for c in CONCURRENCY]
     p99_reads = {sc: float(thr[(sc, 16)]["p99_ms"]) for sc in ("get", "list")}
     worst_scale = max(float(scale[(a.million, sc, c)]["p50_ms"]) / float(scale[(10_000, sc, c)]["p50_ms"])
-                      for sc in ("get", "list", "list_status", "list_owner") for c in (1, 16))
+                      for sc in SCALE for c in (1, 16))
     def verdict(ok):
         return "met" if ok else "**missed**"
     L.append("| target | measured | |")

@@ -19,6 +19,15 @@ static const bench_scenario health = {
     .what = "grpc.health.v1.Health/Check: the floor of gRPC itself",
     .op = health_op};
 
-const bench_scenario *const bench_scenarios[] = {
-    &health,           &bench_create,   &bench_get, &bench_list, &bench_list_status,
-    &bench_list_owner, &bench_workloop, NULL};
+const bench_scenario *const bench_scenarios[] = {&health,
+                                                 &bench_create,
+                                                 &bench_get,
+                                                 &bench_list,
+                                                 &bench_list_status,
+                                                 &bench_list_owner,
+                                                 &bench_list_my_open,
+                                                 &bench_list_unassigned,
+                                                 &bench_list_followed,
+                                                 &bench_list_updated,
+                                                 &bench_workloop,
+                                                 NULL};

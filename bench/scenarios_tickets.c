@@ -1,6 +1,7 @@
 /* The ticket service's scenarios: a durable write (create), a read (get), a page oldest first
- * (list, list_status, list_owner) and the owner's work loop (workloop). The token's roles are
- * agent + supervisor + service (hd_bench.c), so one caller may do all of it. */
+ * (list, list_status, list_owner; the agent's lists list_my_open, list_unassigned, list_followed,
+ * list_updated) and the owner's work loop (workloop). The token's roles are agent + supervisor +
+ * service and its user bench-agent (hd_bench.c), so one caller may do all of it. */
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -23,6 +24,7 @@ typedef struct tickets_shared {
   size_t n;
   _Atomic size_t next;    /* the workloop's next ticket */
   int64_t min_id, max_id; /* get: the tenant's id range */
+  int64_t since_us;       /* list_updated: the newest ticket's update time less an hour */
 } tickets_shared;
 
 static uint64_t bench__rand(bench_worker *w) {
@@ -99,7 +101,8 @@ static void tickets_cleanup(void *shared) {
 }
 
 /* The first ticket id of a listing (oldest or newest first). */
-static int list__edge(const bench_opts *o, hd_client *c, bool newest, int64_t *id, hd_err *err) {
+static int list__edge(const bench_opts *o, hd_client *c, bool newest, int64_t *id,
+                      int64_t *updated_us, hd_err *err) {
   Helpdesk__V1__ListTicketsRequest req = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
   Helpdesk__V1__PageRequest page = HELPDESK__V1__PAGE_REQUEST__INIT;
   page.page_size = 1;
@@ -118,6 +121,7 @@ static int list__edge(const bench_opts *o, hd_client *c, bool newest, int64_t *i
     goto done;
   }
   *id = r->tickets[0]->id;
+  if (updated_us) *updated_us = r->tickets[0]->update_time_us;
   rc = 0;
 done:
   hd_arena_free(a);
@@ -131,7 +135,8 @@ done:
 static int get_prepare(const bench_opts *o, hd_client *c, void **shared, hd_err *err) {
   if (tickets_prepare(o, c, shared, err)) return -1;
   tickets_shared *s = *shared;
-  if (list__edge(o, c, false, &s->min_id, err) || list__edge(o, c, true, &s->max_id, err))
+  if (list__edge(o, c, false, &s->min_id, NULL, err) ||
+      list__edge(o, c, true, &s->max_id, NULL, err))
     return -1;
   return 0;
 }
@@ -154,17 +159,23 @@ const bench_scenario bench_get = {
 
 /* ---- list ---- */
 
+/* The first page of 50 of a listing; req's page is set here. */
+static int list__call(bench_worker *w, hd_arena *a, Helpdesk__V1__ListTicketsRequest *req,
+                      hd_err *err) {
+  Helpdesk__V1__PageRequest page = HELPDESK__V1__PAGE_REQUEST__INIT;
+  page.page_size = 50;
+  req->page = &page;
+  ProtobufCMessage *resp = NULL;
+  return hd_client_call(w->client, TICKETS_METHOD("ListTickets"), w->opts->token, 0, &req->base,
+                        &helpdesk__v1__list_tickets_response__descriptor, a, &resp, err);
+}
+
 static int list__page(bench_worker *w, hd_arena *a, Helpdesk__V1__TicketStatus status,
                       const char *owner, hd_err *err) {
   Helpdesk__V1__ListTicketsRequest req = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
-  Helpdesk__V1__PageRequest page = HELPDESK__V1__PAGE_REQUEST__INIT;
-  page.page_size = 50;
-  req.page = &page;
   req.status = status;
   req.owner_id = (char *)(owner ? owner : "");
-  ProtobufCMessage *resp = NULL;
-  return hd_client_call(w->client, TICKETS_METHOD("ListTickets"), w->opts->token, 0, &req.base,
-                        &helpdesk__v1__list_tickets_response__descriptor, a, &resp, err);
+  return list__call(w, a, &req, err);
 }
 
 static int list_op(bench_worker *w, hd_arena *a, hd_err *err) {
@@ -175,6 +186,48 @@ static int list_status_op(bench_worker *w, hd_arena *a, hd_err *err) {
 }
 static int list_owner_op(bench_worker *w, hd_arena *a, hd_err *err) {
   return list__page(w, a, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_UNSPECIFIED, BENCH_OWNER, err);
+}
+
+/* "My open tickets": the owner's tickets in every open status (one index range per status). */
+static int list_my_open_op(bench_worker *w, hd_arena *a, hd_err *err) {
+  Helpdesk__V1__ListTicketsRequest req = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
+  req.owner_id = BENCH_OWNER;
+  req.owner_filter = HELPDESK__V1__LIST_TICKETS_REQUEST__OWNER_FILTER__OWNER_FILTER_THIS;
+  req.open_only = true;
+  return list__call(w, a, &req, err);
+}
+
+static int list_unassigned_op(bench_worker *w, hd_arena *a, hd_err *err) {
+  Helpdesk__V1__ListTicketsRequest req = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
+  req.owner_filter = HELPDESK__V1__LIST_TICKETS_REQUEST__OWNER_FILTER__OWNER_FILTER_NONE;
+  return list__call(w, a, &req, err);
+}
+
+/* The tickets the token's user (bench-agent) follows: load-tickets.sh follows every 100th. */
+static int list_followed_op(bench_worker *w, hd_arena *a, hd_err *err) {
+  Helpdesk__V1__ListTicketsRequest req = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
+  req.followed_only = true;
+  return list__call(w, a, &req, err);
+}
+
+/* Reads the newest ticket's update time: list_updated asks for the hour before it. */
+static int updated_prepare(const bench_opts *o, hd_client *c, void **shared, hd_err *err) {
+  (void)o;
+  tickets_shared *s = calloc(1, sizeof *s);
+  if (!s) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  *shared = s;
+  int64_t id = 0, updated = 0;
+  if (list__edge(o, c, true, &id, &updated, err)) return -1;
+  s->since_us = updated - 3600 * INT64_C(1000000);
+  if (s->since_us < 1) s->since_us = 1;
+  return 0;
+}
+
+static int list_updated_op(bench_worker *w, hd_arena *a, hd_err *err) {
+  const tickets_shared *s = w->shared;
+  Helpdesk__V1__ListTicketsRequest req = HELPDESK__V1__LIST_TICKETS_REQUEST__INIT;
+  req.updated_since_us = s->since_us;
+  return list__call(w, a, &req, err);
 }
 
 const bench_scenario bench_list = {
@@ -189,6 +242,24 @@ const bench_scenario bench_list_owner = {
     .name = "list_owner",
     .what = "ListTickets filtered by owner " BENCH_OWNER ": a page of 50, oldest first",
     .op = list_owner_op};
+const bench_scenario bench_list_my_open = {
+    .name = "list_my_open",
+    .what = "ListTickets: " BENCH_OWNER "'s open tickets (open_only): a page of 50, oldest first",
+    .op = list_my_open_op};
+const bench_scenario bench_list_unassigned = {
+    .name = "list_unassigned",
+    .what = "ListTickets: tickets nobody owns (OWNER_FILTER_NONE): a page of 50, oldest first",
+    .op = list_unassigned_op};
+const bench_scenario bench_list_followed = {
+    .name = "list_followed",
+    .what = "ListTickets: the tickets the caller follows (followed_only): a page of 50",
+    .op = list_followed_op};
+const bench_scenario bench_list_updated = {
+    .name = "list_updated",
+    .what = "ListTickets updated_since the newest ticket's update less an hour: a page of 50",
+    .prepare = updated_prepare,
+    .op = list_updated_op,
+    .cleanup = tickets_cleanup};
 
 /* ---- the owner's work loop ---- */
 

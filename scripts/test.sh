@@ -111,7 +111,8 @@ run_counted ticket_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests
 # proves hd-bench and its scenarios still work; make bench measures).
 echo "== hd-bench smoke run (every scenario, a few calls each)"
 bench_passed=0 bench_failed=0
-for sc in health create get list list_status list_owner workloop; do
+for sc in health create get list list_status list_owner list_my_open list_unassigned list_followed \
+  list_updated workloop; do
   out=$("$build/bench/hd-bench" --target "$HELPDESK_TICKETS_ADDR" --scenario "$sc" --concurrency 2 \
     --calls 20 --prepare 20 --tenant smoke 2>&1) || true
   echo "$out" | grep -E '^(scenario|first_error)=' || echo "$out"

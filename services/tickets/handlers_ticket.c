@@ -2,6 +2,7 @@
  * idempotent by a key per caller, claimed in the ticket's own transaction (see svc/idem.h). */
 #include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -142,17 +143,93 @@ int tickets_get_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMess
 
 /* ---- ListTickets ---- */
 
-/* ListTickets: the store's keyset page; a customer's listing is always narrowed to themself. */
+/* The status set of a ListTickets request: status, statuses or open_only (one of them), each
+ * status defined and not UNSPECIFIED, at most TICKET_LIST_STATUSES_MAX entries. *set is a bit
+ * per status (0: any). */
+static int list__statuses(hd_call *c, const Helpdesk__V1__ListTicketsRequest *rq, unsigned *set) {
+  *set = 0;
+  if (rq->n_statuses > TICKET_LIST_STATUSES_MAX)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "statuses has %zu entries; at most %d are allowed (each status once)",
+                      rq->n_statuses, TICKET_LIST_STATUSES_MAX);
+  if (rq->n_statuses && rq->status)
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "set status or statuses, not both: put every status you want in statuses");
+  if (rq->open_only && (rq->status || rq->n_statuses))
+    return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                      "open_only already names the statuses (all but CLOSED and CANCELLED): "
+                      "leave status and statuses empty with it");
+  for (size_t i = 0; i < rq->n_statuses; i++) {
+    char field[32];
+    snprintf(field, sizeof field, "statuses[%zu]", i);
+    if (hd_call_check_enum(c, field, &helpdesk__v1__ticket_status__descriptor, (int)rq->statuses[i],
+                           false))
+      return -1;
+    *set |= 1u << (unsigned)ticket_status_from_pb(rq->statuses[i]);
+  }
+  if (rq->open_only) {
+    for (int st = 1; st < TICKET_STATUS_COUNT; st++)
+      if (ticket_status_is_open((ticket_status)st)) *set |= 1u << (unsigned)st;
+  }
+  return 0;
+}
+
+/* The owner rule of a ListTickets request: owner_filter against owner_id. */
+static int list__owner(hd_call *c, const Helpdesk__V1__ListTicketsRequest *rq,
+                       ticket_owner_match *out) {
+  const bool named = rq->owner_id && *rq->owner_id;
+  *out = named ? TICKET_OWNER_THIS : TICKET_OWNER_ANY;
+  if (hd_call_check_enum(c, "owner_filter",
+                         &helpdesk__v1__list_tickets_request__owner_filter__descriptor,
+                         (int)rq->owner_filter, true))
+    return -1;
+  switch (rq->owner_filter) {
+    case HELPDESK__V1__LIST_TICKETS_REQUEST__OWNER_FILTER__OWNER_FILTER_ANY:
+    case HELPDESK__V1__LIST_TICKETS_REQUEST__OWNER_FILTER__OWNER_FILTER_NONE:
+      if (named)
+        return hd_err_set(
+            &c->err, HD_INVALID_ARGUMENT,
+            "owner_id is set but owner_filter is %s: leave owner_id empty, or use "
+            "OWNER_FILTER_THIS for that owner's tickets",
+            rq->owner_filter == HELPDESK__V1__LIST_TICKETS_REQUEST__OWNER_FILTER__OWNER_FILTER_ANY
+                ? "OWNER_FILTER_ANY"
+                : "OWNER_FILTER_NONE");
+      if (rq->owner_filter == HELPDESK__V1__LIST_TICKETS_REQUEST__OWNER_FILTER__OWNER_FILTER_NONE)
+        *out = TICKET_OWNER_NONE;
+      break;
+    case HELPDESK__V1__LIST_TICKETS_REQUEST__OWNER_FILTER__OWNER_FILTER_THIS:
+      if (!named)
+        return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+                          "owner_id is required with OWNER_FILTER_THIS: name the owner whose "
+                          "tickets to list");
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
+
+/* ListTickets: the store's keyset page; a customer's listing is always narrowed to themself,
+ * whatever the other filters. */
 int tickets_list_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__ListTicketsRequest *rq = (const Helpdesk__V1__ListTicketsRequest *)req;
   Helpdesk__V1__ListTicketsResponse *out = (Helpdesk__V1__ListTicketsResponse *)resp;
   const hd_principal *p = call->principal;
+  unsigned set = 0;
+  ticket_owner_match owner = TICKET_OWNER_ANY;
   if (hd_call_check_enum(call, "status", &helpdesk__v1__ticket_status__descriptor, (int)rq->status,
                          true) ||
+      list__statuses(call, rq, &set) ||
       hd_call_check_ident(call, "owner_id", rq->owner_id, 0, TICKET_USER_ID_MAX) ||
+      list__owner(call, rq, &owner) ||
       hd_call_check_ident(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
       hd_call_check_ident(call, "customer_id", rq->customer_id, 0, TICKET_USER_ID_MAX))
     return -1;
+  if (rq->updated_since_us < 0)
+    return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
+                      "updated_since_us must be 0 (any time) or a time in microseconds since the "
+                      "epoch (UTC), got %" PRId64,
+                      rq->updated_since_us);
   const char *customer = rq->customer_id ? rq->customer_id : "";
   if (tk_is_customer_only(p)) {
     if (*customer && strcmp(customer, p->user_id) != 0)
@@ -164,9 +241,13 @@ int tickets_list_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMe
   }
   const ticket_list_query q = {
       .status = ticket_status_from_pb(rq->status),
+      .status_set = set,
+      .owner = owner,
       .owner_id = rq->owner_id,
       .department = rq->department,
       .customer_id = customer,
+      .followed_only = rq->followed_only,
+      .updated_since_us = rq->updated_since_us,
       .newest_first = rq->newest_first,
       .page_size = rq->page ? rq->page->page_size : 0,
       .page_token = rq->page ? rq->page->page_token : NULL,
@@ -198,12 +279,14 @@ static int follow__tx(hd_db *db, void *arg, hd_err *err) {
   x->out = NULL;
   if (tk_ticket_load(c, db, x->ticket_id, true, &t, NULL, err)) return -1;
   if (x->follow) {
+    /* The ticket's creation time too: ListTickets' followed_only reads in that order. */
     const hd_db_param p[] = {hd_db_int(x->ticket_id), hd_db_text(c->principal->user_id),
-                             hd_db_text(tk_tenant(c)), hd_db_int(tk_now(c))};
+                             hd_db_text(tk_tenant(c)), hd_db_int(tk_now(c)),
+                             hd_db_int(t->create_time_us)};
     if (hd_db_exec(db,
-                   "INSERT IGNORE INTO follows (ticket_id, agent_id, tenant, created_at_us) "
-                   "VALUES (?, ?, ?, ?)",
-                   p, 4, NULL, NULL, err))
+                   "INSERT IGNORE INTO follows (ticket_id, agent_id, tenant, created_at_us, "
+                   "ticket_created_at_us) VALUES (?, ?, ?, ?, ?)",
+                   p, 5, NULL, NULL, err))
       return -1;
   } else {
     const hd_db_param p[] = {hd_db_int(x->ticket_id), hd_db_text(c->principal->user_id),

@@ -1,14 +1,50 @@
-/* The routing service as the runtime runs it. Its RPCs arrive with its own issue; until then each
- * answers UNIMPLEMENTED, and the service serves health, migrations and its own database. */
+/* The routing service as the runtime runs it: its contract, handlers, migrations and settings.
+ * main.c serves it; tests start it in-process with hd_fixture_start. RPCs not in the method table
+ * yet answer UNIMPLEMENTED. */
 #include "routing_service.h"
 
 #include "helpdesk/v1/routing.pb-c.h"
+#include "routing_call.h"
+#include "routing_handlers.h"
 
 extern const hd_migration routing_migrations[];
+
+/* Who may call what: staff read the catalog, rules and agents; supervisors change the catalog and
+ * the rules; team leads and supervisors manage agents; an agent sets their own presence and reads
+ * their own load (the handler lets a lead do it for anyone). */
+#define STAFF       HD_ROLES_STAFF
+#define SUPERVISORS HD_ROLE_SUPERVISOR
+#define LEADS       ROUTING_LEADS
+#define WORKERS     (HD_ROLE_AGENT | LEADS)
+
+static const hd_method_impl routing__methods[] = {
+    {"ListDepartments", routing_list_departments, 0, STAFF, "departments are for staff"},
+    {"UpsertDepartment", routing_upsert_department, 0, SUPERVISORS,
+     "changing the department catalog is for a supervisor"},
+    {"RouteTicket", routing_route_ticket, 0, STAFF, "routing tickets is for staff"},
+    {"ListRoutingRules", routing_list_routing_rules, 0, STAFF, "routing rules are for staff"},
+    {"UpsertRoutingRule", routing_upsert_routing_rule, 0, SUPERVISORS,
+     "changing routing rules is for a supervisor"},
+    {"UpsertAgent", routing_upsert_agent, 0, LEADS,
+     "registering agents and setting their departments, level and capacity is for a team_lead "
+     "or supervisor"},
+    {"ListAgents", routing_list_agents, 0, STAFF, "the agent list is for staff"},
+    {"SetPresence", routing_set_presence, 0, WORKERS,
+     "presence is for agents (their own) and team_leads or supervisors"},
+    {"GetAgentLoad", routing_get_agent_load, 0, WORKERS,
+     "an agent's load is for the agent and team_leads or supervisors"},
+};
 
 const hd_service_def routing_service_def = {
     .name = "routing",
     .default_port = 50052,
     .descriptor = &helpdesk__v1__routing_service__descriptor,
+    .methods = routing__methods,
+    .n_methods = sizeof routing__methods / sizeof routing__methods[0],
     .migrations = routing_migrations,
+    .setup = routing_app_setup,
+    .teardown = routing_app_teardown,
+    /* Claims are leases and fencing tokens in Redis: without Redis routing cannot hand out a
+     * ticket safely, so readiness follows Redis as well as MariaDB (architecture.md). */
+    .needs_redis = true,
 };

@@ -106,6 +106,8 @@ echo "== TLS from Python: a TLS call succeeds, a plaintext call to the TLS port 
 run_counted tls_check env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/tls_check.py"
 echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-tickets, short timers)"
 run_counted ticket_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/ticket_walk.py"
+echo "== routing's rules from Python: ListRoutingRules against the real helpdesk-routing"
+run_counted routing_rules env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/routing_rules.py"
 
 # A smoke run of the load generator against the running ticket service (not a measurement: it
 # proves hd-bench and its scenarios still work; make bench measures).

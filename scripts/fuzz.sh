@@ -9,8 +9,9 @@
 # The corpus of a long run is kept in build-fuzz/fuzz-corpus and grows from run to run; it starts
 # from the seeds fuzz_seeds writes (a valid request of every method for every caller its roles
 # let in, and the empty one). An input that crashes, leaks or breaks a handler's contract is saved
-# under build-fuzz/fuzz-crashes/; rerun it with build-fuzz/fuzz/fuzz_edge FILE (HD_FUZZ_VERBOSE=1
-# says how each call ended). Needs clang and libclang-rt-14-dev (libFuzzer).
+# under build-fuzz/fuzz-crashes/, the run's whole output in build-fuzz/fuzz-last.log; rerun an
+# input with build-fuzz/fuzz/fuzz_edge FILE (HD_FUZZ_VERBOSE=1 says how each call ended).
+# Needs clang and libclang-rt-14-dev (libFuzzer).
 # The last line is "N passed, N failed": one pass of the fuzzer, failed when it found anything.
 set -euo pipefail
 
@@ -26,7 +27,9 @@ while [ $# -gt 0 ]; do
     *) echo "usage: fuzz.sh [--time SECONDS] [--runs N] [--short]" >&2; exit 2 ;;
   esac
 done
-case "$time_s$runs" in *[!0-9]*) echo "fuzz.sh: --time and --runs take whole numbers" >&2; exit 2 ;; esac
+case "$time_s$runs" in
+  *[!0-9]*) echo "fuzz.sh: --time and --runs take whole numbers" >&2; exit 2 ;;
+esac
 
 fail() {
   echo "fuzz.sh: $*"
@@ -40,8 +43,10 @@ mkdir -p "$build"
 CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DHD_FUZZ=ON \
   -DHD_WERROR="${HD_FUZZ_WERROR:-OFF}" >"$build/configure.log" 2>&1 ||
   { tail -n 20 "$build/configure.log"; fail "cmake could not configure $build"; }
-cmake --build "$build" -j2 --target fuzz_edge fuzz_seeds >"$build/build.log" 2>&1 ||
-  { grep -E 'error|undefined' "$build/build.log" | head -n 20; fail "the fuzz target did not build"; }
+cmake --build "$build" -j2 --target fuzz_edge fuzz_seeds >"$build/build.log" 2>&1 || {
+  grep -E 'error|undefined' "$build/build.log" | head -n 20
+  fail "the fuzz target did not build"
+}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/hd-fuzz.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -67,6 +72,7 @@ ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   "$build/fuzz/fuzz_edge" "${args[@]}" "$corpus" "$seeds" >"$log" 2>&1
 rc=$?
 set -e
+cp "$log" "$build/fuzz-last.log"
 after=$(find "$build/fuzz-crashes" -type f | wc -l)
 
 # libFuzzer's progress lines ("#123 NEW cov: 410 ft: 535 corp: ... exec/s: 9000 ...") and final

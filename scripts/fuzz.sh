@@ -4,7 +4,7 @@
 #   scripts/fuzz.sh [--time SECONDS] [--runs N] [--short]
 #     --time SECONDS  stop after this long (default 600)
 #     --runs N        stop after N inputs (whichever comes first; default: no limit)
-#     --short         the pass of make test: 20000 inputs, a fixed seed, a fresh corpus from the
+#     --short         the pass of make test: 200000 inputs, a fixed seed, a fresh corpus from the
 #                     seeds only (nothing kept), so that it is the same on every machine
 # The corpus of a long run is kept in build-fuzz/fuzz-corpus and grows from run to run; it starts
 # from the seeds fuzz_seeds writes (a valid request of every method for every caller its roles
@@ -57,7 +57,7 @@ mkdir -p "$seeds" "$build/fuzz-crashes"
 args=(-print_final_stats=1 -timeout=10 -max_len=32768 -artifact_prefix="$build/fuzz-crashes/")
 if [ "$short" = 1 ]; then
   corpus="$tmp/corpus"
-  args+=(-runs=20000 -seed=1)
+  args+=(-runs=200000 -seed=1)
 else
   corpus="$build/fuzz-corpus"
   args+=(-max_total_time="$time_s")

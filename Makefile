@@ -19,9 +19,9 @@ FUZZ_TIME ?= 600
 FUZZ_RUNS ?=
 BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
-# The tests `make asan` and `make valgrind` run: the gRPC runtime, auth, the service runtime and
-# the ticket service (its store and every handler test).
-SANITIZE_TESTS ?= ^test_(rpc|auth|base64url|service_health|ticket_store|tickets_.*)$$
+# The tests `make asan` and `make valgrind` run: the gRPC runtime and its request edge, the core
+# (the arena), auth, the service runtime and the ticket service (its store and every handler test).
+SANITIZE_TESTS ?= ^test_(rpc|rpc_edge|core|auth|base64url|service_health|ticket_store|tickets_.*)$$
 
 WERROR := $(if $(CI),ON,OFF)
 

@@ -17,8 +17,8 @@
 #endif
 #ifdef ARENA_ASAN
 #include <sanitizer/asan_interface.h>
-#define ARENA_REDZONE 16u /* poisoned bytes after each allocation (beyond its alignment padding) \
-                           */
+/* Poisoned bytes after each allocation, beyond its alignment padding. */
+#define ARENA_REDZONE 16u
 #else
 #define ASAN_POISON_MEMORY_REGION(p, n)   ((void)(p), (void)(n))
 #define ASAN_UNPOISON_MEMORY_REGION(p, n) ((void)(p), (void)(n))

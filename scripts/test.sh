@@ -9,7 +9,8 @@
 #  5. stops them with SIGTERM and checks that each drains and exits 0;
 #  6. validates the deployment files (scripts/validate-deploy.sh: docker-compose config,
 #     yamllint, Kubernetes schemas), and checks that every C file is formatted
-#     (scripts/check-format.sh, with a badly formatted file to prove the check can fail);
+#     (scripts/check-format.sh, with a badly formatted file to prove the check can fail), and runs
+#     a short bounded pass of the request-edge fuzzer (scripts/fuzz.sh --short);
 #  7. stops everything and removes the folder, also when a step failed or was interrupted.
 # The last line is "N passed, N failed", the sum of steps 3 to 6; the exit status is 0 only when
 # nothing failed. HELPDESK_CTEST_ARGS adds arguments to ctest (e.g. "-R test_auth").
@@ -163,9 +164,12 @@ else
   deploy_failed=$((deploy_failed + 1))
 fi
 
+echo "== fuzz: the request edge of every RPC, 200000 inputs from the seeds (libFuzzer, ASan, UBSan)"
+run_counted fuzz_edge "$root/scripts/fuzz.sh" --short
+
 passed=$((ctest_passed + python_passed + stop_passed + deploy_passed))
 failed=$((ctest_failed + python_failed + stop_failed + deploy_failed))
-echo "== ctest: $ctest_passed passed, $ctest_failed failed; python and bench smoke: $python_passed passed," \
+echo "== ctest: $ctest_passed passed, $ctest_failed failed; python, bench smoke and fuzz: $python_passed passed," \
   "$python_failed failed; graceful stop: $stop_passed passed, $stop_failed failed;" \
   "deployment files and format: $deploy_passed passed, $deploy_failed failed"
 echo "$passed passed, $failed failed"

@@ -1,5 +1,6 @@
-/* One call, end to end: deadline, token, unpack with the method's protobuf-c descriptor,
- * handler, pack, and the single reply batch. Internal errors become a gRPC status here. */
+/* One call, end to end: deadline, token, the edge (roles, NUL check, unpack with the method's
+ * protobuf-c descriptor: edge.h), handler, pack, and the single reply batch. Internal errors
+ * become a gRPC status here. */
 #include <stdio.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 
 #include "clock/clock.h"
 #include "log/log.h"
+#include "rpc/edge.h"
 #include "rpc/server_internal.h"
 #include "rpc/wire_check.h"
 
@@ -88,15 +90,28 @@ static void dispatch__log(const hd_server *s, const char *method, const char *me
 /* The method table's role check, before the request is unpacked (Redis checks a command's flags
  * before calling it): PERMISSION_DENIED with hd_auth_require's message (the roles needed, the
  * roles held), then the method's reason when the table gives one. */
-static int dispatch__require_roles(hd_call *call, const rpc_method *m) {
-  if (hd_auth_require(call->principal, m->roles, &call->err) == 0) return 0;
-  if (m->roles_why) {
+int hd_rpc_edge_roles(hd_call *call, unsigned roles, const char *roles_why) {
+  if (!roles || hd_auth_require(call->principal, roles, &call->err) == 0) return 0;
+  if (roles_why) {
     char base[HD_ERR_MSG_MAX];
     memcpy(base, call->err.msg, sizeof base);
     base[sizeof base - 1] = '\0';
-    hd_err_set(&call->err, HD_PERMISSION_DENIED, "%s (%s)", base, m->roles_why);
+    hd_err_set(&call->err, HD_PERMISSION_DENIED, "%s (%s)", base, roles_why);
   }
   return -1;
+}
+
+int hd_rpc_edge_unpack(hd_call *call, const ProtobufCMessageDescriptor *input, const uint8_t *raw,
+                       size_t len, ProtobufCMessage **req) {
+  *req = NULL;
+  /* Before unpacking: protobuf-c would cut a string at an embedded NUL without a word. */
+  if (hd_wire_check_strings(input, raw, len, &call->err) != 0) return -1;
+  ProtobufCAllocator alloc = hd_arena_pb_allocator(call->arena);
+  *req = protobuf_c_message_unpack(input, &alloc, len, raw);
+  if (!*req)
+    return hd_err_set(&call->err, HD_INVALID_ARGUMENT, "the request is not a valid %s message",
+                      input->name);
+  return 0;
 }
 
 void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
@@ -158,7 +173,7 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
     if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, &principal, &call.err) != 0) goto fail;
     call.principal = &principal;
     tenant = principal.tenant;
-    if (m->roles && dispatch__require_roles(&call, m) != 0) goto fail;
+    if (hd_rpc_edge_roles(&call, m->roles, m->roles_why) != 0) goto fail;
   }
   if (!c->payload) {
     hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the call carried no request message");
@@ -181,21 +196,11 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   grpc_byte_buffer_reader_destroy(&reader);
   grpc_byte_buffer_destroy(c->payload); /* raw is a copy: do not hold the request twice */
   c->payload = NULL;
-  /* Before unpacking: protobuf-c would cut a string at an embedded NUL without a word. */
-  if (hd_wire_check_strings(m->input, GRPC_SLICE_START_PTR(raw), GRPC_SLICE_LENGTH(raw),
-                            &call.err) != 0) {
-    grpc_slice_unref(raw);
-    goto fail;
-  }
-  ProtobufCAllocator alloc = hd_arena_pb_allocator(c->arena);
-  ProtobufCMessage *req = protobuf_c_message_unpack(m->input, &alloc, GRPC_SLICE_LENGTH(raw),
-                                                    GRPC_SLICE_START_PTR(raw));
+  ProtobufCMessage *req;
+  int unpacked =
+      hd_rpc_edge_unpack(&call, m->input, GRPC_SLICE_START_PTR(raw), GRPC_SLICE_LENGTH(raw), &req);
   grpc_slice_unref(raw);
-  if (!req) {
-    hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the request is not a valid %s message",
-               m->input->name);
-    goto fail;
-  }
+  if (unpacked != 0) goto fail;
   ProtobufCMessage *resp = hd_arena_new_message(c->arena, m->output);
   if (!resp) {
     hd_err_set(&call.err, HD_RESOURCE_EXHAUSTED, "out of memory");

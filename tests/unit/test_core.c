@@ -68,6 +68,42 @@ static void test_arena_huge_request_past_a_huge_cap_fails_without_wrapping(void 
   hd_arena_free(a);
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+#ifdef TEST_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
+/* Under ASan (make asan, make fuzz) a read past a string in the arena is reported as it would be
+ * past a malloc'ed one: the bytes after each allocation and the unused rest of a block are
+ * poisoned. Without ASan there is nothing to check. */
+static void test_arena_under_asan_the_bytes_past_an_allocation_are_poisoned(void **state) {
+  (void)state;
+#ifdef TEST_ASAN
+  hd_arena *a = hd_arena_new(1 << 20);
+  char *s = hd_arena_strdup(a, "acme");
+  assert_non_null(s);
+  assert_int_equal(__asan_address_is_poisoned(s + 4), 0); /* the NUL */
+  assert_int_equal(__asan_address_is_poisoned(s + 5), 1);
+  char *big = hd_arena_alloc(a, 10000); /* a block of its own */
+  assert_non_null(big);
+  assert_int_equal(__asan_address_is_poisoned(big + 9999), 0);
+  assert_int_equal(__asan_address_is_poisoned(big + 10000), 1);
+  char *t = hd_arena_strdup(a, "next");
+  assert_non_null(t);
+  assert_string_equal(s, "acme");
+  assert_int_equal(__asan_address_is_poisoned(t + 5), 1);
+  hd_arena_free(a);
+#else
+  skip();
+#endif
+}
+
 static void test_arena_memory_is_zeroed_and_spans_many_blocks(void **state) {
   (void)state;
   hd_arena *a = hd_arena_new(1 << 22);
@@ -328,6 +364,7 @@ int main(void) {
       cmocka_unit_test(test_arena_sizes_round_to_sixteen_and_stay_aligned),
       cmocka_unit_test(test_arena_with_zero_cap_refuses_everything),
       cmocka_unit_test(test_arena_huge_request_past_a_huge_cap_fails_without_wrapping),
+      cmocka_unit_test(test_arena_under_asan_the_bytes_past_an_allocation_are_poisoned),
       cmocka_unit_test(test_arena_memory_is_zeroed_and_spans_many_blocks),
       cmocka_unit_test(test_arena_string_copies),
       cmocka_unit_test(test_arena_printf_longer_than_a_block_and_past_the_cap),

@@ -111,6 +111,24 @@ void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
   dispatch__send(s, c, GRPC_STATUS_UNIMPLEMENTED, msg);
 }
 
+void rpc_reply_stopping(hd_server *s, rpc_call *c) {
+  static const char msg[] =
+      "the server is stopping and no longer accepts calls; retry (another "
+      "replica takes it)";
+  char method[200] = "unregistered";
+  if (c->method) {
+    snprintf(method, sizeof method, "%s", c->method->path);
+  } else if (c->has_details) {
+    size_t ml = GRPC_SLICE_LENGTH(c->details.method);
+    if (ml >= sizeof method) ml = sizeof method - 1;
+    memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
+    method[ml] = '\0';
+  }
+  dispatch__log(s, method, c->method ? c->method->path : "unregistered", HD_UNAVAILABLE,
+                hd_monotonic_us(), "", "", msg);
+  dispatch__send(s, c, GRPC_STATUS_UNAVAILABLE, msg);
+}
+
 void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   const rpc_method *m = c->method;
   int64_t started = hd_monotonic_us();

@@ -48,6 +48,7 @@ typedef struct rpc_call {
   int cancelled;
   hd_arena *arena;
   size_t reply_charged; /* bytes of the reply counted in hd_server.reply_bytes until it is sent */
+  struct rpc_call *next_held; /* hd_server.held: arrived while stopping, answered after GOAWAY */
 } rpc_call;
 
 struct hd_server {
@@ -73,6 +74,12 @@ struct hd_server {
   bool started;
   bool shut_down;
   _Atomic bool stopping;
+  /* Stopping: calls that arrive from now on are held, not served (server.c, server__hold). */
+  _Atomic bool holding;
+  _Atomic int64_t arrived_at_us; /* monotonic time the last call arrived */
+  rpc_call *held;                /* under mu: calls held, answered UNAVAILABLE after the GOAWAY */
+  long n_held;                   /* under mu */
+  bool held_released;            /* under mu: the GOAWAY is out, a late call is answered at once */
   _Atomic bool healthy;
   _Atomic long inflight;
   _Atomic unsigned long request_seq;
@@ -90,6 +97,9 @@ void rpc_dispatch(struct hd_server *s, rpc_call *c, void *worker, bool worker_ok
 
 /* Answers an unregistered path with UNIMPLEMENTED. */
 void rpc_reply_unimplemented(struct hd_server *s, rpc_call *c);
+
+/* Answers a call that arrived while the server was stopping with UNAVAILABLE (retry elsewhere). */
+void rpc_reply_stopping(struct hd_server *s, rpc_call *c);
 
 /* Frees a call once its reply batch has completed (or it never started). */
 void rpc_call_free(rpc_call *c);

@@ -202,20 +202,38 @@ void rpc_call_free(rpc_call *c) {
   free(c);
 }
 
-int rpc_reply_budget_take(hd_server *s, rpc_call *c, size_t size, hd_err *err) {
-  if (size < RPC_REPLY_SMALL) return 0;
-  int64_t held = atomic_fetch_add(&s->reply_bytes, (int64_t)size) + (int64_t)size;
-  if (held > s->reply_budget) {
-    atomic_fetch_sub(&s->reply_bytes, (int64_t)size);
-    grpc_byte_buffer_destroy(c->reply);
-    c->reply = NULL;
-    return hd_err_set(err, HD_RESOURCE_EXHAUSTED,
-                      "the server holds %lld MiB of replies that clients have not read yet "
-                      "(half of HELPDESK_MEMORY_LIMIT); read your replies, or retry later",
-                      (long long)((held - (int64_t)size) >> 20));
+/* Changes c's charge by delta bytes; taking fails with RESOURCE_EXHAUSTED past the budget. */
+static int server__budget_change(hd_server *s, rpc_call *c, int64_t delta, hd_err *err) {
+  if (delta > 0) {
+    int64_t held = atomic_fetch_add(&s->reply_bytes, delta) + delta;
+    if (held > s->reply_budget) {
+      atomic_fetch_sub(&s->reply_bytes, delta);
+      return hd_err_set(err, HD_RESOURCE_EXHAUSTED,
+                        "the server holds %lld MiB of large replies being built or not yet read "
+                        "by their clients (the budget is half of HELPDESK_MEMORY_LIMIT_BYTES); "
+                        "read your replies, or retry later",
+                        (long long)((held - delta) >> 20));
+    }
+  } else if (delta < 0) {
+    atomic_fetch_add(&s->reply_bytes, delta);
   }
-  c->reply_charged = size;
+  c->reply_charged = (size_t)((int64_t)c->reply_charged + delta);
   return 0;
+}
+
+int rpc_reply_budget_set(hd_server *s, rpc_call *c, size_t reply_bytes, size_t extra, hd_err *err) {
+  bool large = reply_bytes >= RPC_REPLY_SMALL;
+  atomic_store(&c->method->reply_estimate, large ? (int64_t)reply_bytes : 0);
+  int64_t want = large ? (int64_t)(reply_bytes + extra) : 0;
+  return server__budget_change(s, c, want - (int64_t)c->reply_charged, err);
+}
+
+/* Admits a new call of a method whose last reply was large only when the budget has room for
+ * what it will build (its reply, and the arena it is built from): else RESOURCE_EXHAUSTED at
+ * once, before the request is read or a handler runs, so refused calls cost no memory. */
+static int server__admit(hd_server *s, rpc_call *c, hd_err *err) {
+  int64_t estimate = atomic_load(&c->method->reply_estimate);
+  return estimate > 0 ? server__budget_change(s, c, 2 * estimate, err) : 0;
 }
 
 /* A call has ended (its reply sent, or it never got one): wakes a drain that waits for it. */
@@ -272,8 +290,12 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
     return;
   }
   if (kind == RPC_TAG_PAYLOAD) {
-    if (!ev.success) { /* the client went away before its message arrived */
-      hd_log_info("rpc.cancelled_before_request", "method", c->method->path);
+    /* The stream ended before its message arrived: the client cancelled it, or gRPC reset it
+     * (its resource quota reclaims streams under memory pressure). Not a request without a
+     * message (that is INVALID_ARGUMENT, in rpc_dispatch). */
+    if (!ev.success || (!c->payload && grpc_call_failed_before_recv_message(c->call))) {
+      hd_log_info("rpc.cancelled_before_request", "method", c->method->path, "reason",
+                  "the stream was cancelled or reset before its request arrived");
       rpc_call_free(c);
       server__call_done(s);
       return;
@@ -292,10 +314,13 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
     server__hold(s, c);
     return;
   }
-  if (kind == RPC_TAG_NEW_REGISTERED)
-    server__read_payload(s, c);
-  else
+  hd_err err = {0};
+  if (kind != RPC_TAG_NEW_REGISTERED)
     rpc_reply_unimplemented(s, c);
+  else if (server__admit(s, c, &err) != 0)
+    rpc_reply_status(s, c, err.code, err.msg);
+  else
+    server__read_payload(s, c);
 }
 
 static void *server__worker(void *arg) {

@@ -26,7 +26,7 @@
  * answered. */
 #define RPC_POSTED_AT_SHUTDOWN 16u
 /* Stopping holds new calls until every call being served has finished and none has arrived for
- * RPC_HOLD_QUIET_US, at most RPC_HOLD_MAX_US (see hd_server_shutdown). */
+ * RPC_HOLD_QUIET_US, at most RPC_HOLD_MAX_US and the grace (see hd_server_shutdown). */
 #define RPC_HOLD_QUIET_US 30000
 #define RPC_HOLD_MAX_US   1000000
 /* Replies smaller than this are not counted against the reply budget: health and the ordinary
@@ -431,10 +431,10 @@ static void server__drain_queue(grpc_completion_queue *q) {
  * the call as a zombie), and the C API cannot send the GOAWAY first. So that no call arrives in
  * that moment: calls that arrive from now on are held, neither served nor refused, so that
  * clients wait on them instead of sending more, until every call being served has finished and
- * none has arrived for RPC_HOLD_QUIET_US (at most RPC_HOLD_MAX_US). The held calls are answered
+ * none has arrived for RPC_HOLD_QUIET_US (at most max_us). The held calls are answered
  * UNAVAILABLE once the GOAWAY is out (server__release_held), so their retries go to another
  * connection, not back into that moment. */
-static void server__hold_new_calls(hd_server *s) {
+static void server__hold_new_calls(hd_server *s, int64_t max_us) {
   /* Take every call the core may still hold unmatched (it would cancel them at shutdown), and
    * keep spare requests posted so that what arrives is ours at once. */
   for (size_t i = 0; i < s->n_methods; i++)
@@ -447,7 +447,7 @@ static void server__hold_new_calls(hd_server *s) {
     int64_t now = hd_monotonic_us();
     bool served = atomic_load(&s->inflight) <= s->n_held; /* only held calls left */
     if ((served && now - atomic_load(&s->arrived_at_us) >= RPC_HOLD_QUIET_US) ||
-        now - began >= RPC_HOLD_MAX_US)
+        now - began >= max_us)
       break;
     struct timespec tick;
     server__abs_deadline(&tick, RPC_HOLD_QUIET_US / 4);
@@ -482,14 +482,17 @@ void hd_server_shutdown(hd_server *s) {
   s->shut_down = true;
   atomic_store(&s->draining, true);
   atomic_store(&s->healthy, false);
-  if (s->started && s->n_workers > 0) server__hold_new_calls(s);
+  /* The grace counts from here: calls being served go on while new ones are held. */
+  struct timespec until;
+  server__abs_deadline(&until, s->cfg.grace_us);
+  if (s->started && s->n_workers > 0)
+    server__hold_new_calls(s,
+                           s->cfg.grace_us < RPC_HOLD_MAX_US ? s->cfg.grace_us : RPC_HOLD_MAX_US);
   atomic_store(&s->stopping, true);
   if (s->started) {
     grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
     server__release_held(s);
     /* Let in-flight calls finish within the grace period, then cancel the rest. */
-    struct timespec until;
-    server__abs_deadline(&until, s->cfg.grace_us);
     pthread_mutex_lock(&s->mu);
     while (atomic_load(&s->inflight) > 0 && s->n_workers > 0)
       if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) break;

@@ -27,8 +27,8 @@
 #define RPC_POSTED_AT_SHUTDOWN 16u
 /* Stopping holds new calls until every call being served has finished and none has arrived for
  * RPC_HOLD_QUIET_US, at most RPC_HOLD_MAX_US and the grace (see hd_server_shutdown). */
-#define RPC_HOLD_QUIET_US 30000
-#define RPC_HOLD_MAX_US   1000000
+#define RPC_HOLD_QUIET_US 100000
+#define RPC_HOLD_MAX_US   2000000
 /* Replies smaller than this are not counted against the reply budget: health and the ordinary
  * answers always go out; what slow readers can pile up is the large ones. */
 #define RPC_REPLY_SMALL          (64u << 10)

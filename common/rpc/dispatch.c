@@ -126,6 +126,30 @@ void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
   dispatch__send(s, c, GRPC_STATUS_UNIMPLEMENTED, msg);
 }
 
+void rpc_reply_status(hd_server *s, rpc_call *c, hd_code code, const char *msg) {
+  const char *method = c->method ? c->method->path : "unregistered";
+  dispatch__log(s, method, method, code, hd_monotonic_us(), "", "", msg);
+  dispatch__send(s, c, (grpc_status_code)code, msg);
+}
+
+void rpc_reply_stopping(hd_server *s, rpc_call *c) {
+  static const char msg[] =
+      "the server is stopping and no longer accepts calls; retry (another "
+      "replica takes it)";
+  char method[200] = "unregistered";
+  if (c->method) {
+    snprintf(method, sizeof method, "%s", c->method->path);
+  } else if (c->has_details) {
+    size_t ml = GRPC_SLICE_LENGTH(c->details.method);
+    if (ml >= sizeof method) ml = sizeof method - 1;
+    memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
+    method[ml] = '\0';
+  }
+  dispatch__log(s, method, c->method ? c->method->path : "unregistered", HD_UNAVAILABLE,
+                hd_monotonic_us(), "", "", msg);
+  dispatch__send(s, c, GRPC_STATUS_UNAVAILABLE, msg);
+}
+
 void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   const rpc_method *m = c->method;
   int64_t started = hd_monotonic_us();
@@ -212,6 +236,9 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
     goto fail;
   }
   size_t size = protobuf_c_message_get_packed_size(resp);
+  /* Counted before it is packed (a reply with no room is never built), with the arena while both
+   * are held. */
+  if (rpc_reply_budget_set(s, c, size, hd_arena_used(c->arena), &call.err) != 0) goto fail;
   grpc_slice out = grpc_slice_malloc(size);
   protobuf_c_message_pack(resp, GRPC_SLICE_START_PTR(out));
   c->reply = grpc_raw_byte_buffer_create(&out, 1);
@@ -220,7 +247,7 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
    * must not keep the handler's memory too. */
   hd_arena_free(c->arena);
   c->arena = NULL;
-  if (rpc_reply_budget_take(s, c, size, &call.err) != 0) goto fail;
+  rpc_reply_budget_set(s, c, size, 0, NULL); /* less than before: cannot fail */
   dispatch__log(s, m->path, m->path, HD_OK, started, tenant, rid, NULL);
   dispatch__send(s, c, GRPC_STATUS_OK, NULL);
   return;

@@ -13,6 +13,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "clock/clock.h"
 #include "log/log.h"
 #include "rpc/server_internal.h"
 
@@ -24,6 +25,10 @@
  * shutdown starts is cancelled by it (CANCELLED, which clients do not retry); one we hold is
  * answered. */
 #define RPC_POSTED_AT_SHUTDOWN 16u
+/* Stopping holds new calls until every call being served has finished and none has arrived for
+ * RPC_HOLD_QUIET_US, at most RPC_HOLD_MAX_US and the grace (see hd_server_shutdown). */
+#define RPC_HOLD_QUIET_US 100000
+#define RPC_HOLD_MAX_US   2000000
 /* Replies smaller than this are not counted against the reply budget: health and the ordinary
  * answers always go out; what slow readers can pile up is the large ones. */
 #define RPC_REPLY_SMALL          (64u << 10)
@@ -197,20 +202,38 @@ void rpc_call_free(rpc_call *c) {
   free(c);
 }
 
-int rpc_reply_budget_take(hd_server *s, rpc_call *c, size_t size, hd_err *err) {
-  if (size < RPC_REPLY_SMALL) return 0;
-  int64_t held = atomic_fetch_add(&s->reply_bytes, (int64_t)size) + (int64_t)size;
-  if (held > s->reply_budget) {
-    atomic_fetch_sub(&s->reply_bytes, (int64_t)size);
-    grpc_byte_buffer_destroy(c->reply);
-    c->reply = NULL;
-    return hd_err_set(err, HD_RESOURCE_EXHAUSTED,
-                      "the server holds %lld MiB of replies that clients have not read yet "
-                      "(half of HELPDESK_MEMORY_LIMIT); read your replies, or retry later",
-                      (long long)((held - (int64_t)size) >> 20));
+/* Changes c's charge by delta bytes; taking fails with RESOURCE_EXHAUSTED past the budget. */
+static int server__budget_change(hd_server *s, rpc_call *c, int64_t delta, hd_err *err) {
+  if (delta > 0) {
+    int64_t held = atomic_fetch_add(&s->reply_bytes, delta) + delta;
+    if (held > s->reply_budget) {
+      atomic_fetch_sub(&s->reply_bytes, delta);
+      return hd_err_set(err, HD_RESOURCE_EXHAUSTED,
+                        "the server holds %lld MiB of large replies being built or not yet read "
+                        "by their clients (the budget is half of HELPDESK_MEMORY_LIMIT_BYTES); "
+                        "read your replies, or retry later",
+                        (long long)((held - delta) >> 20));
+    }
+  } else if (delta < 0) {
+    atomic_fetch_add(&s->reply_bytes, delta);
   }
-  c->reply_charged = size;
+  c->reply_charged = (size_t)((int64_t)c->reply_charged + delta);
   return 0;
+}
+
+int rpc_reply_budget_set(hd_server *s, rpc_call *c, size_t reply_bytes, size_t extra, hd_err *err) {
+  bool large = reply_bytes >= RPC_REPLY_SMALL;
+  atomic_store(&c->method->reply_estimate, large ? (int64_t)reply_bytes : 0);
+  int64_t want = large ? (int64_t)(reply_bytes + extra) : 0;
+  return server__budget_change(s, c, want - (int64_t)c->reply_charged, err);
+}
+
+/* Admits a new call of a method whose last reply was large only when the budget has room for
+ * what it will build (its reply, and the arena it is built from): else RESOURCE_EXHAUSTED at
+ * once, before the request is read or a handler runs, so refused calls cost no memory. */
+static int server__admit(hd_server *s, rpc_call *c, hd_err *err) {
+  int64_t estimate = atomic_load(&c->method->reply_estimate);
+  return estimate > 0 ? server__budget_change(s, c, 2 * estimate, err) : 0;
 }
 
 /* A call has ended (its reply sent, or it never got one): wakes a drain that waits for it. */
@@ -235,6 +258,21 @@ static void server__read_payload(hd_server *s, rpc_call *c) {
   }
 }
 
+/* A call that arrived while stopping: held (neither served nor refused) until the core's GOAWAY
+ * is out, then answered UNAVAILABLE (server__release_held); at once when it is out already. */
+static void server__hold(hd_server *s, rpc_call *c) {
+  pthread_mutex_lock(&s->mu);
+  bool late = s->held_released;
+  if (!late) {
+    c->next_held = s->held;
+    s->held = c;
+    s->n_held++;
+    pthread_cond_broadcast(&s->cv);
+  }
+  pthread_mutex_unlock(&s->mu);
+  if (late) rpc_reply_stopping(s, c);
+}
+
 /* One completion-queue event, on a worker (wstate its state) or on the health thread. */
 static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
   enum rpc_tag_kind kind = *(enum rpc_tag_kind *)ev.tag;
@@ -252,8 +290,12 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
     return;
   }
   if (kind == RPC_TAG_PAYLOAD) {
-    if (!ev.success) { /* the client went away before its message arrived */
-      hd_log_info("rpc.cancelled_before_request", "method", c->method->path);
+    /* The stream ended before its message arrived: the client cancelled it, or gRPC reset it
+     * (its resource quota reclaims streams under memory pressure). Not a request without a
+     * message (that is INVALID_ARGUMENT, in rpc_dispatch). */
+    if (!ev.success || (!c->payload && grpc_call_failed_before_recv_message(c->call))) {
+      hd_log_info("rpc.cancelled_before_request", "method", c->method->path, "reason",
+                  "the stream was cancelled or reset before its request arrived");
       rpc_call_free(c);
       server__call_done(s);
       return;
@@ -266,11 +308,19 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
     return;
   }
   atomic_fetch_add(&s->inflight, 1);
+  atomic_store(&s->arrived_at_us, hd_monotonic_us());
   server__post(s, c->method); /* keep one posted in its place */
-  if (kind == RPC_TAG_NEW_REGISTERED)
-    server__read_payload(s, c);
-  else
+  if (atomic_load(&s->holding)) {
+    server__hold(s, c);
+    return;
+  }
+  hd_err err = {0};
+  if (kind != RPC_TAG_NEW_REGISTERED)
     rpc_reply_unimplemented(s, c);
+  else if (server__admit(s, c, &err) != 0)
+    rpc_reply_status(s, c, err.code, err.msg);
+  else
+    server__read_payload(s, c);
 }
 
 static void *server__worker(void *arg) {
@@ -375,23 +425,74 @@ static void server__drain_queue(grpc_completion_queue *q) {
   }
 }
 
+/* The first step of stopping. gRPC core 1.51 cancels (CANCELLED, which clients do not retry) a
+ * call whose headers it reads after grpc_server_shutdown_and_notify began and before that
+ * connection's GOAWAY went out (Server::CallData::StartNewRpc finds ShutdownCalled() and kills
+ * the call as a zombie), and the C API cannot send the GOAWAY first. So that no call arrives in
+ * that moment: calls that arrive from now on are held, neither served nor refused, so that
+ * clients wait on them instead of sending more, until every call being served has finished and
+ * none has arrived for RPC_HOLD_QUIET_US (at most max_us). The held calls are answered
+ * UNAVAILABLE once the GOAWAY is out (server__release_held), so their retries go to another
+ * connection, not back into that moment. */
+static void server__hold_new_calls(hd_server *s, int64_t max_us) {
+  /* Take every call the core may still hold unmatched (it would cancel them at shutdown), and
+   * keep spare requests posted so that what arrives is ours at once. */
+  for (size_t i = 0; i < s->n_methods; i++)
+    for (unsigned k = 0; k < RPC_POSTED_AT_SHUTDOWN; k++) server__post(s, &s->methods[i]);
+  for (unsigned k = 0; k < RPC_POSTED_UNREGISTERED; k++) server__post(s, NULL);
+  atomic_store(&s->holding, true);
+  int64_t began = hd_monotonic_us();
+  pthread_mutex_lock(&s->mu);
+  for (;;) {
+    int64_t now = hd_monotonic_us();
+    bool served = atomic_load(&s->inflight) <= s->n_held; /* only held calls left */
+    if ((served && now - atomic_load(&s->arrived_at_us) >= RPC_HOLD_QUIET_US) ||
+        now - began >= max_us)
+      break;
+    struct timespec tick;
+    server__abs_deadline(&tick, RPC_HOLD_QUIET_US / 4);
+    pthread_cond_timedwait(&s->cv, &s->mu, &tick);
+  }
+  long held = s->n_held;
+  pthread_mutex_unlock(&s->mu);
+  char ms[24], n[24];
+  snprintf(ms, sizeof ms, "%.1f", (double)(hd_monotonic_us() - began) / 1000.0);
+  snprintf(n, sizeof n, "%ld", held);
+  hd_log_info("rpc.stop_accepting", "held_calls", n, "held_for_ms", ms);
+}
+
+/* After grpc_server_shutdown_and_notify: its GOAWAY is queued on every connection ahead of our
+ * answers, and the listener is closed. The held calls get UNAVAILABLE. */
+static void server__release_held(hd_server *s) {
+  pthread_mutex_lock(&s->mu);
+  rpc_call *c = s->held;
+  s->held = NULL;
+  s->n_held = 0;
+  s->held_released = true;
+  pthread_mutex_unlock(&s->mu);
+  while (c) {
+    rpc_call *next = c->next_held;
+    rpc_reply_stopping(s, c);
+    c = next;
+  }
+}
+
 void hd_server_shutdown(hd_server *s) {
   if (!s || s->shut_down) return;
   s->shut_down = true;
   atomic_store(&s->draining, true);
   atomic_store(&s->healthy, false);
-  if (s->started) {
-    /* Take every call the core may still hold unmatched, then stop accepting. */
-    for (size_t i = 0; i < s->n_methods; i++)
-      for (unsigned k = 0; k < RPC_POSTED_AT_SHUTDOWN; k++) server__post(s, &s->methods[i]);
-    for (unsigned k = 0; k < RPC_POSTED_UNREGISTERED; k++) server__post(s, NULL);
-  }
+  /* The grace counts from here: calls being served go on while new ones are held. */
+  struct timespec until;
+  server__abs_deadline(&until, s->cfg.grace_us);
+  if (s->started && s->n_workers > 0)
+    server__hold_new_calls(s,
+                           s->cfg.grace_us < RPC_HOLD_MAX_US ? s->cfg.grace_us : RPC_HOLD_MAX_US);
   atomic_store(&s->stopping, true);
   if (s->started) {
     grpc_server_shutdown_and_notify(s->server, s->cq, &s->shutdown_tag);
+    server__release_held(s);
     /* Let in-flight calls finish within the grace period, then cancel the rest. */
-    struct timespec until;
-    server__abs_deadline(&until, s->cfg.grace_us);
     pthread_mutex_lock(&s->mu);
     while (atomic_load(&s->inflight) > 0 && s->n_workers > 0)
       if (pthread_cond_timedwait(&s->cv, &s->mu, &until) == ETIMEDOUT) break;

@@ -21,6 +21,9 @@ typedef struct rpc_method {
   const ProtobufCMessageDescriptor *output;
   void *service;
   bool own_thread; /* health: posted on health_cq, served by the health thread, never a worker */
+  /* Bytes of the method's last reply when it was a large one (0: small): a new call of it is
+   * admitted only when the reply budget has room for what it will build (server.c). */
+  _Atomic int64_t reply_estimate;
 } rpc_method;
 
 enum rpc_tag_kind {
@@ -47,7 +50,10 @@ typedef struct rpc_call {
   grpc_slice status_details;
   int cancelled;
   hd_arena *arena;
-  size_t reply_charged; /* bytes of the reply counted in hd_server.reply_bytes until it is sent */
+  /* Bytes counted for this call in hd_server.reply_bytes until it is freed: reserved when it is
+   * admitted, then its reply (and the handler's arena while the reply is packed). */
+  size_t reply_charged;
+  struct rpc_call *next_held; /* hd_server.held: arrived while stopping, answered after GOAWAY */
 } rpc_call;
 
 struct hd_server {
@@ -73,6 +79,12 @@ struct hd_server {
   bool started;
   bool shut_down;
   _Atomic bool stopping;
+  /* Stopping: calls that arrive from now on are held, not served (server.c, server__hold). */
+  _Atomic bool holding;
+  _Atomic int64_t arrived_at_us; /* monotonic time the last call arrived */
+  rpc_call *held;                /* under mu: calls held, answered UNAVAILABLE after the GOAWAY */
+  long n_held;                   /* under mu */
+  bool held_released;            /* under mu: the GOAWAY is out, a late call is answered at once */
   _Atomic bool healthy;
   _Atomic long inflight;
   _Atomic unsigned long request_seq;
@@ -91,6 +103,12 @@ void rpc_dispatch(struct hd_server *s, rpc_call *c, void *worker, bool worker_ok
 /* Answers an unregistered path with UNIMPLEMENTED. */
 void rpc_reply_unimplemented(struct hd_server *s, rpc_call *c);
 
+/* Answers a call that arrived while the server was stopping with UNAVAILABLE (retry elsewhere). */
+void rpc_reply_stopping(struct hd_server *s, rpc_call *c);
+
+/* Answers a call with code and msg before its request is read (logged and counted like any). */
+void rpc_reply_status(struct hd_server *s, rpc_call *c, hd_code code, const char *msg);
+
 /* Frees a call once its reply batch has completed (or it never started). */
 void rpc_call_free(rpc_call *c);
 
@@ -100,10 +118,13 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
                            const hd_method_impl *impls, size_t n_impls, void *service,
                            bool own_thread, hd_err *err);
 
-/* Counts a packed reply of size bytes against the server's reply budget (large replies only):
- * -1 with RESOURCE_EXHAUSTED (and c->reply dropped) when clients have left too much unread. The
- * bytes are given back when the call is freed. */
-int rpc_reply_budget_take(struct hd_server *s, rpc_call *c, size_t size, hd_err *err);
+/* Sets what call c counts against the server's reply budget, given its reply of reply_bytes (to be
+ * packed, or packed) and extra bytes held with it (the handler's arena while the reply is packed):
+ * nothing for a small reply, else reply_bytes + extra; and remembers reply_bytes as its method's
+ * estimate. -1 with RESOURCE_EXHAUSTED (the charge unchanged) when the budget has no room for it:
+ * clients have left too many replies unread. What is counted is given back when c is freed. */
+int rpc_reply_budget_set(struct hd_server *s, rpc_call *c, size_t reply_bytes, size_t extra,
+                         hd_err *err);
 
 /* The health service: registers /grpc.health.v1.Health/Check; and the probe thread. */
 int rpc_health_register(struct hd_server *s, hd_err *err);

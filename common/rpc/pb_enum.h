@@ -1,8 +1,7 @@
 /* Short names of the contract's enum values, as schemas store them and messages show them: the
  * value's proto name without its enum prefix ("PENDING_RESPONSE" for
  * TICKET_STATUS_PENDING_RESPONSE, "BILLING_SYSTEM_ERROR" for ROUTING_FACT_BILLING_SYSTEM_ERROR).
- * The prefix is what the zero value "<PREFIX>UNSPECIFIED" has before UNSPECIFIED.
- * (services/tickets/ticket_enum.c predates this and does the same for the ticket service.) */
+ * The prefix is what the zero value "<PREFIX>UNSPECIFIED" has before UNSPECIFIED. */
 #ifndef HD_RPC_PB_ENUM_H
 #define HD_RPC_PB_ENUM_H
 

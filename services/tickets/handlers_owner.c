@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rpc/pb_enum.h"
 #include "tenant_settings.h"
 #include "ticket_call.h"
-#include "ticket_enum.h"
 #include "ticket_handlers.h"
 #include "ticket_records.h"
 
@@ -302,7 +302,7 @@ static int urge__tx(hd_db *db, void *arg, hd_err *err) {
                       "UpdateTenantSettings",
                       tenant);
   const char *configured =
-      ticket_enum_name(&helpdesk__v1__reminder_channel__descriptor, (int)s->reminder_channel);
+      hd_pb_enum_name(&helpdesk__v1__reminder_channel__descriptor, (int)s->reminder_channel);
   if (!configured) return hd_err_set(err, HD_INTERNAL, "tenant %s has an unknown channel", tenant);
   /* One target per tenant: a channel other than the configured one has nowhere to go. */
   if (x->req->channel != 0 && x->req->channel != s->reminder_channel)
@@ -374,7 +374,7 @@ static int category__tx(hd_db *db, void *arg, hd_err *err) {
   Helpdesk__V1__Ticket *t;
   ticket_meta meta;
   if (tk_ticket_load(c, db, x->req->ticket_id, true, &t, &meta, err)) return -1;
-  const char *name = ticket_enum_name(&helpdesk__v1__category__descriptor, (int)x->req->category);
+  const char *name = hd_pb_enum_name(&helpdesk__v1__category__descriptor, (int)x->req->category);
   const ticket_event_field ev[] = {TICKET_EV_STR("category", name)};
   const ticket_change ch = {.action = "SET_CATEGORY",
                             .event_type = TICKET_EVENT_CATEGORY_SET,

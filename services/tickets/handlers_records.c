@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "rpc/page.h"
+#include "rpc/pb_enum.h"
 #include "ticket_call.h"
-#include "ticket_enum.h"
 #include "ticket_handlers.h"
 #include "ticket_limits.h"
 #include "ticket_records.h"
@@ -404,7 +404,7 @@ int tickets_record_consent(hd_call *call, const ProtobufCMessage *req, ProtobufC
   consent_add x = {
       .call = call,
       .req = rq,
-      .scope = ticket_enum_name(&helpdesk__v1__consent_scope__descriptor, (int)rq->scope)};
+      .scope = hd_pb_enum_name(&helpdesk__v1__consent_scope__descriptor, (int)rq->scope)};
   if (hd_call_tx(call, consent__add_tx, &x)) return -1;
   Helpdesk__V1__Consent *out = (Helpdesk__V1__Consent *)resp;
   out->id = x.id;
@@ -452,7 +452,7 @@ static int consent__list_tx(hd_db *db, void *arg, hd_err *err) {
     size_t len = 0;
     const char *scope = hd_db_str(rows, i, 2, &len);
     int v = 0;
-    if (ticket_enum_parse(&helpdesk__v1__consent_scope__descriptor, scope, len, &v)) {
+    if (hd_pb_enum_parse(&helpdesk__v1__consent_scope__descriptor, scope, len, &v)) {
       hd_err_set(err, HD_INTERNAL, "consent %" PRId64 " has an unknown scope", m->id);
       goto done;
     }

@@ -6,9 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "rpc/pb_enum.h"
 #include "tenant_settings.h"
 #include "ticket_call.h"
-#include "ticket_enum.h"
 #include "ticket_handlers.h"
 #include "ticket_records.h"
 
@@ -120,7 +120,7 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
       status__check_version(t, req->expected_version, err))
     return -1;
   const ticket_op op = reply__op(c->principal, t, req->intent, cfg->follow_ups);
-  const char *intent = ticket_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)req->intent);
+  const char *intent = hd_pb_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)req->intent);
   if (op == TICKET_OP_OTHER_ANSWER && req->resolved)
     return hd_err_set(err, HD_FAILED_PRECONDITION,
                       "resolved is for the ticket's owner (%s) to set: a reply by anyone else "
@@ -194,7 +194,7 @@ int tickets_reply_to_ticket(hd_call *call, const ProtobufCMessage *req, Protobuf
   if (rq->resolved && rq->intent != HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_FINAL_ANSWER)
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       "resolved may only be set with intent FINAL_ANSWER, not %s",
-                      ticket_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)rq->intent));
+                      hd_pb_enum_name(&helpdesk__v1__reply_intent__descriptor, (int)rq->intent));
   reply_ctx x = {.call = call, .req = rq};
   if (hd_call_tx(call, reply__tx, &x)) return -1;
   status__wake(call, rq->ticket_id, &x.timer);

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "rpc/page.h"
+#include "rpc/pb_enum.h"
 #include "ticket_call.h"
-#include "ticket_enum.h"
 #include "ticket_handlers.h"
 
 #define TASK_COLS                                                                                \
@@ -69,7 +69,7 @@ static int tasks__to_proto(const hd_db_rows *rows, size_t r, hd_arena *a, Helpde
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading task %" PRId64, t->id);
   s = hd_db_str(rows, r, T_STATUS, &len);
   int status = 0;
-  if (ticket_enum_parse(&helpdesk__v1__task_status__descriptor, s, len, &status) != 0)
+  if (hd_pb_enum_parse(&helpdesk__v1__task_status__descriptor, s, len, &status) != 0)
     return hd_err_set(err, HD_INTERNAL, "task %" PRId64 " has an unknown status", t->id);
   t->status = (Helpdesk__V1__TaskStatus)status;
   t->due_time_us = hd_db_i64(rows, r, T_DUE);
@@ -81,7 +81,7 @@ static int tasks__to_proto(const hd_db_rows *rows, size_t r, hd_arena *a, Helpde
 }
 
 static const char *tasks__status_name(Helpdesk__V1__TaskStatus s) {
-  return ticket_enum_name(&helpdesk__v1__task_status__descriptor, (int)s);
+  return hd_pb_enum_name(&helpdesk__v1__task_status__descriptor, (int)s);
 }
 
 /* The ticket side of a task change: version + 1 and the event (in ticket_store_update), and a

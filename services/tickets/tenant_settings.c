@@ -4,7 +4,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "ticket_enum.h"
+#include "rpc/pb_enum.h"
 
 static const char SQL_GET[] =
     "SELECT reminder_channel, reminder_target, review_link FROM tenant_settings WHERE tenant = ?";
@@ -75,7 +75,7 @@ int tenant_settings_get(hd_db *db, const char *tenant, hd_arena *arena,
     const char *channel = hd_db_str(rows, 0, 0, &len);
     int v = 0;
     if (!hd_db_is_null(rows, 0, 0) &&
-        ticket_enum_parse(&helpdesk__v1__reminder_channel__descriptor, channel, len, &v) == 0)
+        hd_pb_enum_parse(&helpdesk__v1__reminder_channel__descriptor, channel, len, &v) == 0)
       s->reminder_channel = (Helpdesk__V1__ReminderChannel)v;
     s->reminder_target = hd_arena_strdup(arena, hd_db_str(rows, 0, 1, NULL));
     s->review_link = hd_arena_strdup(arena, hd_db_str(rows, 0, 2, NULL));
@@ -98,7 +98,7 @@ int tenant_settings_put(hd_db *db, const char *tenant, const Helpdesk__V1__Tenan
   const bool link_set = fields & TENANT_SETTINGS_REVIEW_LINK;
   const char *channel =
       channel_set && s->reminder_channel
-          ? ticket_enum_name(&helpdesk__v1__reminder_channel__descriptor, (int)s->reminder_channel)
+          ? hd_pb_enum_name(&helpdesk__v1__reminder_channel__descriptor, (int)s->reminder_channel)
           : NULL;
   const char *target = target_set && s->reminder_target ? s->reminder_target : "";
   const char *link = link_set && s->review_link ? s->review_link : "";

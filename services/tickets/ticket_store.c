@@ -8,8 +8,8 @@
 
 #include "json/json.h"
 #include "rpc/page.h"
+#include "rpc/pb_enum.h"
 #include "svc/outbox.h"
-#include "ticket_enum.h"
 #include "ticket_store_internal.h"
 
 #define STORE_SCRATCH_MAX    (8u << 20) /* the "before" snapshot of an update: one ticket */
@@ -123,7 +123,7 @@ static hd_db_param store__opt_text(const char *s) { return s && *s ? hd_db_text(
 static hd_db_param store__opt_int(int64_t v) { return v ? hd_db_int(v) : hd_db_null(); }
 
 static const char *store__enum_name(const ProtobufCEnumDescriptor *d, int v) {
-  return v ? ticket_enum_name(d, v) : NULL;
+  return v ? hd_pb_enum_name(d, v) : NULL;
 }
 
 /* A copy of a cell in the arena ("" for NULL). */
@@ -141,7 +141,7 @@ static int store__cell_enum(const hd_db_rows *rows, size_t r, size_t c,
   }
   size_t len = 0;
   const char *s = hd_db_str(rows, r, c, &len);
-  if (ticket_enum_parse(d, s, len, out) != 0)
+  if (hd_pb_enum_parse(d, s, len, out) != 0)
     return hd_err_set(err, HD_INTERNAL, "ticket %" PRId64 " has an unknown %s value", id,
                       d->short_name);
   return 0;
@@ -379,8 +379,8 @@ int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int6
   int rc = -1;
   const char *status = ticket_status_name(TICKET_PENDING_RESPONSE);
   const char *service_type =
-      ticket_enum_name(&helpdesk__v1__service_type__descriptor, t->service_type);
-  const char *issue_type = ticket_enum_name(&helpdesk__v1__issue_type__descriptor, t->issue_type);
+      hd_pb_enum_name(&helpdesk__v1__service_type__descriptor, t->service_type);
+  const char *issue_type = hd_pb_enum_name(&helpdesk__v1__issue_type__descriptor, t->issue_type);
   if (!service_type || !issue_type || !t->customer_id || !t->subject || !t->description) {
     hd_err_set(err, HD_INVALID_ARGUMENT,
                "a new ticket needs a customer, a subject, a description, "
@@ -676,8 +676,8 @@ static int store__change_event(hd_db *db, const char *tenant, int64_t id, const 
       "owner_id", a->owner_id, "department", a->department, "customer_id", before->customer_id,
       "category", store__enum_name(&helpdesk__v1__category__descriptor, a->category), "level",
       (json_int_t)a->level, "service_type",
-      ticket_enum_name(&helpdesk__v1__service_type__descriptor, before->service_type), "issue_type",
-      ticket_enum_name(&helpdesk__v1__issue_type__descriptor, before->issue_type), "changes");
+      hd_pb_enum_name(&helpdesk__v1__service_type__descriptor, before->service_type), "issue_type",
+      hd_pb_enum_name(&helpdesk__v1__issue_type__descriptor, before->issue_type), "changes");
   json_t *changes = body ? json_object_get(body, "changes") : NULL;
   for (size_t i = 0; changes && i < ds->n; i++) {
     json_t *d = json_pack_ex(&je, 0, "{s:s?, s:s?}", "from", ds->d[i].from, "to", ds->d[i].to);

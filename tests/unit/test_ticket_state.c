@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "ticket_enum.h"
+#include "rpc/pb_enum.h"
 #include "ticket_state.h"
 
 /* The allowed transitions written out one by one, independently of the table in
@@ -362,7 +362,7 @@ static void test_status_names_round_trip_and_match_the_proto(void **state) {
     ticket_status back = TICKET_STATUS_NONE;
     assert_int_equal(ticket_status_parse(name, strlen(name), &back), 0);
     assert_int_equal(back, s);
-    assert_string_equal(name, ticket_enum_name(&helpdesk__v1__ticket_status__descriptor, (int)s));
+    assert_string_equal(name, hd_pb_enum_name(&helpdesk__v1__ticket_status__descriptor, (int)s));
   }
   assert_string_equal(ticket_status_name(TICKET_STATUS_NONE), "UNSPECIFIED");
   assert_string_equal(ticket_status_name((ticket_status)99), "UNKNOWN");
@@ -408,18 +408,18 @@ static void test_open_statuses_are_all_but_closed_cancelled_and_unspecified(void
 static void test_enum_short_names_strip_the_prefix_and_parse_back(void **state) {
   (void)state;
   const ProtobufCEnumDescriptor *d = &helpdesk__v1__issue_type__descriptor;
-  assert_string_equal(ticket_enum_name(d, HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_BACKUP_RESTORE),
+  assert_string_equal(hd_pb_enum_name(d, HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_BACKUP_RESTORE),
                       "BACKUP_RESTORE");
-  assert_string_equal(ticket_enum_name(&helpdesk__v1__category__descriptor, 3), "HARD");
-  assert_string_equal(ticket_enum_name(d, 0), "UNSPECIFIED");
-  assert_null(ticket_enum_name(d, 99));
+  assert_string_equal(hd_pb_enum_name(&helpdesk__v1__category__descriptor, 3), "HARD");
+  assert_string_equal(hd_pb_enum_name(d, 0), "UNSPECIFIED");
+  assert_null(hd_pb_enum_name(d, 99));
   int v = -1;
-  assert_int_equal(ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "VPS", 3, &v), 0);
+  assert_int_equal(hd_pb_enum_parse(&helpdesk__v1__service_type__descriptor, "VPS", 3, &v), 0);
   assert_int_equal(v, HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_VPS);
   assert_int_equal(
-      ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "SERVICE_TYPE_VPS", 16, &v), -1);
-  assert_int_equal(ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "vps", 3, &v), -1);
-  assert_int_equal(ticket_enum_parse(&helpdesk__v1__service_type__descriptor, "", 0, &v), -1);
+      hd_pb_enum_parse(&helpdesk__v1__service_type__descriptor, "SERVICE_TYPE_VPS", 16, &v), -1);
+  assert_int_equal(hd_pb_enum_parse(&helpdesk__v1__service_type__descriptor, "vps", 3, &v), -1);
+  assert_int_equal(hd_pb_enum_parse(&helpdesk__v1__service_type__descriptor, "", 0, &v), -1);
 }
 
 int main(void) {

@@ -39,11 +39,38 @@ int ac_failed(hd_call *c) {
 
 char *ac_id_text(hd_call *c, int64_t id) { return hd_arena_printf(c->arena, "%" PRId64, id); }
 
-const char *ac_date(hd_call *c, int64_t us) {
+/* us as a UTC date (and time of day when with_time) in call->arena. */
+static const char *call__time(hd_call *c, int64_t us, bool with_time) {
   const time_t t = (time_t)(us / 1000000);
   struct tm tm;
-  char buf[32];
-  if (!gmtime_r(&t, &tm) || strftime(buf, sizeof buf, "%Y-%m-%d", &tm) == 0) return "";
+  char buf[48];
+  if (!gmtime_r(&t, &tm)) return "";
+  const size_t n = with_time ? strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm)
+                             : strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  if (n == 0) return "";
   const char *out = hd_arena_strdup(c->arena, buf);
+  return out ? out : "";
+}
+
+const char *ac_date(hd_call *c, int64_t us) { return call__time(c, us, false); }
+
+const char *ac_datetime(hd_call *c, int64_t us) { return call__time(c, us, true); }
+
+const char *ac_duration(hd_call *c, int64_t us) {
+  static const struct {
+    int64_t us;
+    const char *unit;
+  } units[] = {{86400LL * 1000000, "day"},
+               {3600LL * 1000000, "hour"},
+               {60LL * 1000000, "minute"},
+               {1000000, "second"}};
+  for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+    if (us < units[i].us || us % units[i].us != 0) continue;
+    const int64_t n = us / units[i].us;
+    const char *out =
+        hd_arena_printf(c->arena, "%" PRId64 " %s%s", n, units[i].unit, n == 1 ? "" : "s");
+    return out ? out : "";
+  }
+  const char *out = hd_arena_printf(c->arena, "%" PRId64 " microseconds", us);
   return out ? out : "";
 }

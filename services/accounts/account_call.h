@@ -48,6 +48,13 @@ int ac_failed(hd_call *c);
 /* The UTC date of us ("2026-01-05"), in call->arena; "" when the arena is full. */
 const char *ac_date(hd_call *c, int64_t us);
 
+/* The UTC time of us ("2026-01-05 14:30:00 UTC"), in call->arena; "" when the arena is full. */
+const char *ac_datetime(hd_call *c, int64_t us);
+
+/* A duration in words ("3 days", "2 hours", "90 seconds": the largest whole unit), in
+ * call->arena; "" when the arena is full. */
+const char *ac_duration(hd_call *c, int64_t us);
+
 /* An int64 as text in arena (for an audit row's entity_id); NULL when the arena is full. */
 char *ac_id_text(hd_call *c, int64_t id);
 

@@ -111,14 +111,13 @@ static int request__tx(hd_db *db, void *arg, hd_err *err) {
   if (account_audit_take(db, tenant, &actor, a->uid, "CREATE_UPGRADE_LINK", "upgrade_link",
                          ac_id_text(c, (int64_t)id), NULL, false, after, true, now, err))
     return -1;
-  const int64_t hours = cfg->upgrade_link_ttl_us / (3600LL * 1000000);
   const char *const reminders[] = {
       "Once converted to an enterprise account, the account cannot be switched back to a "
       "personal account.",
       hd_arena_printf(c->arena,
-                      "The upgrade link is valid for a limited time: %" PRId64 " hours (until %s "
-                      "UTC); after that a new link is needed.",
-                      hours, ac_date(c, expires)),
+                      "The upgrade link is valid for a limited time: %s (until %s); after that a "
+                      "new link is needed.",
+                      ac_duration(c, cfg->upgrade_link_ttl_us), ac_datetime(c, expires)),
       "The main account must be used to complete the upgrade through the link (a sub-account "
       "cannot)."};
   if (!reminders[1]) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
@@ -187,8 +186,8 @@ static int complete__tx(hd_db *db, void *arg, hd_err *err) {
   }
   if (!hd_db_is_null(rows, 0, 3)) {
     hd_err_set(err, HD_FAILED_PRECONDITION,
-               "this upgrade link was used already (on %s); the account was upgraded then",
-               ac_date(c, hd_db_i64(rows, 0, 3)));
+               "this upgrade link was used already (at %s); the account was upgraded then",
+               ac_datetime(c, hd_db_i64(rows, 0, 3)));
     goto done;
   }
   if (!hd_db_is_null(rows, 0, 4)) {
@@ -198,8 +197,8 @@ static int complete__tx(hd_db *db, void *arg, hd_err *err) {
   }
   if (now >= expires) {
     hd_err_set(err, HD_FAILED_PRECONDITION,
-               "this upgrade link expired at %s UTC (%" PRId64 " us): ask support for a new link",
-               ac_date(c, expires), expires);
+               "this upgrade link expired at %s: ask support for a new link",
+               ac_datetime(c, expires));
     goto done;
   }
   Helpdesk__V1__Account *a = NULL;

@@ -153,7 +153,7 @@ static void test_the_link_works_until_3_days_minus_a_second_and_not_after(void *
   assert_non_null(strstr(a->link, a->token));
   assert_int_equal(a->n_reminders, 3);
   assert_non_null(strstr(a->reminders[0], "cannot be switched back"));
-  assert_non_null(strstr(a->reminders[1], "72 hours"));
+  assert_non_null(strstr(a->reminders[1], "3 days (until 2026-01-08 00:00:00 UTC)"));
   assert_non_null(strstr(a->reminders[2], "main account"));
   /* Only the token's hash is kept, and the audit never names it. */
   assert_int_equal(

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_accounts.h"
 #include "bench_tickets.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -30,4 +31,6 @@ const bench_scenario *const bench_scenarios[] = {&health,
                                                  &bench_list_followed,
                                                  &bench_list_updated,
                                                  &bench_workloop,
+                                                 &bench_account_get,
+                                                 &bench_account_verify,
                                                  NULL};

@@ -697,20 +697,23 @@ done:
 }
 
 void routing_claims_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
-  bool failing = false;
-  bool rebuilt = false;
+  bool failing = false, started = false;
   int64_t next_gauges = 0;
   routing_queue_seen seen = {0};
+  char marker[ROUTING_QUEUE_MARKER_MAX];
+  routing_queue_marker(env->db.database ? env->db.database : "", marker);
   while (!atomic_load(stop)) {
     hd_err err = {0};
+    bool rebuilt = false;
     int64_t added = 0;
-    if (!rebuilt && routing_queues_rebuild(w->db, w->kv, &added, &err) == 0) {
-      rebuilt = true;
+    if (routing_queues_ensure(w->db, w->kv, marker, !started, &rebuilt, &added, &err) == 0 &&
+        rebuilt) {
+      started = true;
       char n[24];
       snprintf(n, sizeof n, "%" PRId64, added);
       hd_log_info("claims.queues_rebuilt", "added", n);
     }
-    if (rebuilt && err.code == HD_OK)
+    if (err.code == HD_OK)
       (void)routing_claims_expire_due(env, w, hd_clock_now_us(env->clock), NULL, &err);
     const int64_t mono = hd_monotonic_us();
     if (err.code == HD_OK && mono >= next_gauges) {

@@ -65,10 +65,10 @@ int routing_claim_fence_floor(hd_db *db, const char *tenant, int64_t *floor, hd_
 int routing_claims_expire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, int64_t *returned,
                               hd_err *err);
 
-/* The background loop (hd_loop_fn): first the queues are rebuilt into Redis from MariaDB
- * (retried each second until it succeeds: a routing that restarts finds Redis as it left it or
- * empty), then every ROUTING_CLAIM_EXPIRE_POLL_US expired leases are returned, and every 2 s the
- * queue gauges are set. Failures are logged once per outage and counted. */
+/* The background loop (hd_loop_fn), every ROUTING_CLAIM_EXPIRE_POLL_US: the queues are rebuilt
+ * into Redis from MariaDB when Redis lacks them (routing_queues_ensure: at start, after any wipe),
+ * expired leases are returned, and every 2 s the queue gauges are set. A failure is logged once
+ * per outage and followed by a 1 s pause. */
 void routing_claims_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop);
 
 #endif

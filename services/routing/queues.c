@@ -32,9 +32,10 @@ int routing_queue_member_id(const char *member, int64_t *ticket_id, hd_err *err)
   int64_t v = 0;
   size_t n = 0;
   for (; member[n]; n++) {
-    if (member[n] < '0' || member[n] > '9' || n >= 19)
+    const int d = member[n] - '0';
+    if (d < 0 || d > 9 || n >= ROUTING_QUEUE_MEMBER_MAX - 1 || v > (INT64_MAX - d) / 10)
       return hd_err_set(err, HD_INTERNAL, "queue member '%.40s' is not a ticket id", member);
-    v = v * 10 + (member[n] - '0');
+    v = v * 10 + d;
   }
   if (n == 0 || v <= 0)
     return hd_err_set(err, HD_INTERNAL, "queue member '%.40s' is not a ticket id", member);
@@ -96,6 +97,32 @@ int routing_queues_rebuild(hd_db *db, hd_kv *kv, int64_t *added, hd_err *err) {
   rc = 0;
 done:
   hd_db_rows_free(rows);
+  return rc;
+}
+
+void routing_queue_marker(const char *database, char buf[ROUTING_QUEUE_MARKER_MAX]) {
+  snprintf(buf, ROUTING_QUEUE_MARKER_MAX, "helpdesk:{routing}:queues:%s", database);
+}
+
+int routing_queues_ensure(hd_db *db, hd_kv *kv, const char *marker, bool force, bool *rebuilt,
+                          int64_t *added, hd_err *err) {
+  int rc = -1;
+  hd_kv_reply *r = NULL;
+  if (rebuilt) *rebuilt = false;
+  if (added) *added = 0;
+  const char *exists[] = {"EXISTS", marker};
+  if (hd_kv_cmd(kv, 2, exists, NULL, true, &r, err)) goto done;
+  if (!force && r->type == HD_KV_INT && r->integer == 1) {
+    rc = 0;
+    goto done;
+  }
+  const char *set[] = {"SET", marker, "1"};
+  if (hd_kv_cmd(kv, 3, set, NULL, true, NULL, err) || routing_queues_rebuild(db, kv, added, err))
+    goto done;
+  if (rebuilt) *rebuilt = true;
+  rc = 0;
+done:
+  hd_kv_reply_free(r);
   return rc;
 }
 

@@ -48,6 +48,20 @@ int routing_queue_drop(hd_kv *kv, const char *tenant, const char *department, in
  * hook) or not (start-up). */
 int routing_queues_rebuild(hd_db *db, hd_kv *kv, int64_t *added, hd_err *err);
 
+/* The marker that says Redis holds the queues rebuilt from database (one per database, so
+ * services and fixtures sharing a Redis keep theirs apart): "helpdesk:{routing}:queues:<db>". */
+#define ROUTING_QUEUE_MARKER_MAX 120
+void routing_queue_marker(const char *database, char buf[ROUTING_QUEUE_MARKER_MAX]);
+
+/* Rebuilds the queues when the marker is missing (a fresh or wiped Redis, however it was wiped:
+ * the consumer notices only a lost stream it had applied from): sets the marker first, then
+ * rebuilds, so a wipe during the rebuild removes the marker and the next call rebuilds again.
+ * force rebuilds whatever the marker says (a routing that starts: Redis may have lost members
+ * without losing the marker). *rebuilt (may be NULL) says whether it did; *added (may be NULL)
+ * how many members were missing. */
+int routing_queues_ensure(hd_db *db, hd_kv *kv, const char *marker, bool force, bool *rebuilt,
+                          int64_t *added, hd_err *err);
+
 /* Sets helpdesk_queue_depth and helpdesk_queue_oldest_ticket_age_seconds{queue} for every
  * department that has a waiting ticket (across tenants: the oldest of any), from MariaDB at
  * now_us; a department whose queue emptied since the last call is set to 0 (seen remembers up

@@ -129,6 +129,7 @@ static int consumer__envelope(const hd_consumer *c, const hd_kv_entry *e, hd_eve
                    .group = c->def->group,
                    .entry_id = e->id,
                    .deliveries = e->deliveries,
+                   .kv = c->ctx.kv,
                    .applied_at_us = hd_clock_now_us(c->ctx.clock)};
   if (!(ev->event_id = consumer__text(e, "event_id", HD_KV_MAX_NAME, true, err)) ||
       !(ev->type = consumer__text(e, "type", CONSUMER_MAX_TYPE, true, err)) ||

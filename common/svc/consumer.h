@@ -79,12 +79,17 @@ typedef struct hd_event {
   const json_t *json;    /* the payload, parsed: an object */
   int64_t deliveries;    /* 1 on the first delivery */
   int64_t applied_at_us; /* the service clock's time of this attempt */
+  /* The consumer's Redis connection (its thread's), for derived state an apply keeps in Redis
+   * (routing's queues): only idempotent writes (ZADD NX, ZREM), since the apply may run again
+   * and its transaction may still roll back; what MariaDB holds must stay the truth. */
+  hd_kv *kv;
 } hd_event;
 
 /* Applies ev inside the transaction that records it (db is in that transaction; do not commit,
  * do not call hd_db_tx). 0 commits; -1 with err set rolls back and leaves the event for a later
  * delivery (see the poison rule above). May be run again for the same event after a deadlock,
- * so no effect outside the database. app is hd_consumer_ctx.app. Runs on the consumer's thread. */
+ * so no effect outside the database but idempotent ones on ev->kv. app is hd_consumer_ctx.app. Runs
+ * on the consumer's thread. */
 typedef int (*hd_consumer_apply_fn)(hd_db *db, const hd_event *ev, void *app, hd_err *err);
 
 /* Rebuilds the consumer's derived state held in Redis (queues, timers) from MariaDB, after Redis

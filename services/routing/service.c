@@ -3,15 +3,19 @@
  * yet answer UNIMPLEMENTED. */
 #include "routing_service.h"
 
+#include "claims.h"
 #include "helpdesk/v1/routing.pb-c.h"
 #include "routing_call.h"
 #include "routing_handlers.h"
+#include "svc/outbox.h"
+#include "ticket_events.h"
 
 extern const hd_migration routing_migrations[];
 
 /* Who may call what: staff read the catalog, rules and agents; supervisors change the catalog and
- * the rules; team leads and supervisors manage agents; an agent sets their own presence and reads
- * their own load (the handler lets a lead do it for anyone). */
+ * the rules; team leads and supervisors manage agents; an agent sets their own presence, reads
+ * their own load and claims for themself (the handlers let a lead act for anyone); the holder
+ * renews a claim, the holder or a lead releases it. */
 #define STAFF       HD_ROLES_STAFF
 #define SUPERVISORS HD_ROLE_SUPERVISOR
 #define LEADS       ROUTING_LEADS
@@ -33,7 +37,16 @@ static const hd_method_impl routing__methods[] = {
      "presence is for agents (their own) and team_leads or supervisors"},
     {"GetAgentLoad", routing_get_agent_load, 0, WORKERS,
      "an agent's load is for the agent and team_leads or supervisors"},
+    {"ClaimNext", routing_claim_next, 0, WORKERS,
+     "claiming tickets is for agents, team_leads and supervisors, for themselves"},
+    {"RenewClaim", routing_renew_claim, 0, WORKERS, "a claim is renewed by its holder"},
+    {"ReleaseClaim", routing_release_claim, 0, WORKERS,
+     "a claim is released by its holder, a team_lead or a supervisor"},
 };
+
+/* Background loops: the outbox relay (routing's events) and the claims loop (queues rebuilt at
+ * start, expired leases returned, queue gauges). */
+static const hd_loop_fn routing__loops[] = {hd_outbox_relay_loop, routing_claims_loop};
 
 const hd_service_def routing_service_def = {
     .name = "routing",
@@ -44,6 +57,10 @@ const hd_service_def routing_service_def = {
     .migrations = routing_migrations,
     .setup = routing_app_setup,
     .teardown = routing_app_teardown,
+    .loops = routing__loops,
+    .n_loops = sizeof routing__loops / sizeof routing__loops[0],
+    .consumers = &routing_ticket_events_consumer,
+    .n_consumers = 1,
     /* Claims are leases and fencing tokens in Redis: without Redis routing cannot hand out a
      * ticket safely, so readiness follows Redis as well as MariaDB (architecture.md). */
     .needs_redis = true,

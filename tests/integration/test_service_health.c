@@ -1,5 +1,5 @@
-/* A whole service (routing, which has no RPCs of its own yet) started through the shared
- * runtime: it serves health, answers its methods UNIMPLEMENTED, and when MariaDB and Redis are
+/* A whole service (routing) started through the shared runtime: it serves health, answers a
+ * method it does not have UNIMPLEMENTED, and when MariaDB and Redis are
  * down at start it starts anyway, reports NOT_SERVING (MariaDB is down: readiness follows it for
  * every service, Redis only for one that needs it), and serves once they come up. */
 #include <setjmp.h>
@@ -26,8 +26,8 @@ static void test_service_serves_health_and_unknown_methods_are_unimplemented(voi
   hd_err err;
   void *rb;
   size_t rl;
-  assert_int_equal(hd_client_call_raw(f.client, "/helpdesk.v1.RoutingService/ClaimNext", tok, 0, "",
-                                      0, a, &rb, &rl, &err),
+  assert_int_equal(hd_client_call_raw(f.client, "/helpdesk.v1.RoutingService/NoSuchMethod", tok, 0,
+                                      "", 0, a, &rb, &rl, &err),
                    -1);
   assert_int_equal(err.code, HD_UNIMPLEMENTED);
   /* The schema_migrations table exists: migrations ran at start. */

@@ -1,0 +1,266 @@
+/* Routing's queues against real MariaDB, Redis and a real ticket service: oldest first across many
+ * tickets, a ticket leaving its queue when it is assigned by other means, closed or cancelled, a
+ * department of its own; rebuilt after FLUSHALL and after a routing restart; events delivered
+ * twice and out of order. */
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "claims_fixture.h"
+
+static int setup(void **state) {
+  cf *f = calloc(1, sizeof *f);
+  if (!f || cf_start(f)) {
+    free(f);
+    return -1;
+  }
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  cf *f = *state;
+  cf_stop(f);
+  free(f);
+  return 0;
+}
+
+static int64_t depth(cf *f, const char *queue) {
+  int64_t d = -1;
+  hd_err err = {0};
+  assert_int_equal(hd_kv_queue_depth(f->kv, "acme", queue, &d, &err), 0);
+  return d;
+}
+
+static int64_t wait_depth(cf *f, const char *queue, int64_t want) {
+  int64_t d = -1;
+  for (int i = 0; i < 2000 && (d = depth(f, queue)) != want; i++) usleep(10000);
+  return d;
+}
+
+/* Claims everything as one agent and returns how many, their ids in order into ids. */
+static int claim_all(cf *f, const char *token, int64_t *ids, int max) {
+  hd_arena *a = hd_arena_new(1u << 20);
+  int n = 0;
+  for (; n < max; n++) {
+    Helpdesk__V1__Claim *c = NULL;
+    hd_err err;
+    assert_int_equal(cf_claim(f, NULL, token, "", 0, a, &c, &err), HD_OK);
+    if (!c) break;
+    ids[n] = c->ticket_id;
+  }
+  hd_arena_free(a);
+  return n;
+}
+
+#define MANY 60
+
+static void test_claims_come_oldest_first_by_creation_time_then_id(void **state) {
+  cf *f = *state;
+  /* Three batches: the second created an hour before the first (bigger ids, older), the third
+   * at the first's time (ties go by id). */
+  int64_t first[MANY / 3], second[MANY / 3], third[MANY / 3];
+  cf_create_queued(f, first, MANY / 3);
+  hd_clock_advance(&f->t.f.clock, -3600 * HD_US_PER_S);
+  cf_create_queued(f, second, MANY / 3);
+  hd_clock_advance(&f->t.f.clock, 3600 * HD_US_PER_S);
+  cf_create_queued(f, third, MANY / 3);
+  cf_agent(f, "agent-a", "TECHNICAL", 1000, "AVAILABLE");
+  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  int64_t got[MANY + 1];
+  assert_int_equal(claim_all(f, ta, got, MANY + 1), MANY);
+  for (int i = 0; i < MANY / 3; i++) {
+    assert_int_equal(got[i], second[i]);
+    assert_int_equal(got[MANY / 3 + i], first[i]);
+    assert_int_equal(got[2 * MANY / 3 + i], third[i]);
+  }
+  print_message("oldest first: %d tickets claimed in (created, id) order\n", MANY);
+  free(ta);
+}
+
+static Helpdesk__V1__Ticket *cancel(cf *f, int64_t id) {
+  Helpdesk__V1__CancelTicketRequest rq = HELPDESK__V1__CANCEL_TICKET_REQUEST__INIT;
+  rq.ticket_id = id;
+  return (Helpdesk__V1__Ticket *)tf_must(&f->t, "CancelTicket", f->t.supervisor, &rq.base,
+                                         &helpdesk__v1__ticket__descriptor);
+}
+
+static void test_ticket_assigned_by_a_lead_or_cancelled_leaves_its_queue(void **state) {
+  cf *f = *state;
+  int64_t ids[4];
+  cf_create_queued(f, ids, 4);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 4), 4);
+  tf_assign(&f->t, ids[0], "agent-z"); /* a lead's assignment, not a claim */
+  cancel(f, ids[1]);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 2), 2);
+  assert_int_equal(cf_sqlf(f, "SELECT COUNT(*) FROM routing_tickets WHERE queue = 'TECHNICAL'"), 2);
+  assert_int_equal(cf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
+                           " AND owner_id = 'agent-z' AND queue = ''",
+                           ids[0]),
+                   1);
+  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  int64_t got[3];
+  assert_int_equal(claim_all(f, ta, got, 3), 2);
+  assert_int_equal(got[0], ids[2]);
+  assert_int_equal(got[1], ids[3]);
+  free(ta);
+}
+
+static void test_ticket_created_with_a_department_waits_in_that_queue(void **state) {
+  cf *f = *state;
+  Helpdesk__V1__CreateTicketRequest rq = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
+  rq.idempotency_key = "billing-1";
+  rq.subject = "invoice";
+  rq.description = "my invoice is wrong";
+  rq.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED;
+  rq.issue_type = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_BILLING;
+  rq.department = "BILLING";
+  Helpdesk__V1__Ticket *t = (Helpdesk__V1__Ticket *)tf_must(
+      &f->t, "CreateTicket", f->t.customer, &rq.base, &helpdesk__v1__ticket__descriptor);
+  assert_int_equal(wait_depth(f, "BILLING", 1), 1);
+  cf_agent(f, "agent-t", "TECHNICAL", 10, "AVAILABLE");
+  cf_agent(f, "agent-b", "TECHNICAL,BILLING", 10, "AVAILABLE");
+  char *tt = cf_token(f, "agent-t", HD_ROLE_AGENT), *tb = cf_token(f, "agent-b", HD_ROLE_AGENT);
+  int64_t got[2];
+  assert_int_equal(claim_all(f, tt, got, 2), 0);
+  assert_int_equal(claim_all(f, tb, got, 2), 1);
+  assert_int_equal(got[0], t->id);
+  free(tt);
+  free(tb);
+}
+
+static void test_queue_rebuilt_from_mariadb_after_flushall(void **state) {
+  cf *f = *state;
+  int64_t ids[5];
+  cf_create_queued(f, ids, 5);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
+  cf_flushall(f);
+  assert_int_equal(depth(f, "TECHNICAL"), 0);
+  /* The consumer sees its group gone while MariaDB remembers it: it rebuilds the queues. */
+  assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
+  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  hd_arena *a = hd_arena_new(1u << 20);
+  Helpdesk__V1__Claim *c = NULL;
+  hd_err err;
+  assert_int_equal(cf_claim(f, NULL, ta, "", 0, a, &c, &err), HD_OK);
+  assert_non_null(c);
+  assert_int_equal(c->ticket_id, ids[0]);
+  /* The fence counter was lost too: it starts above the highest fence routing recorded. */
+  cf_flushall(f);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 4), 4);
+  Helpdesk__V1__Claim *c2 = NULL;
+  assert_int_equal(cf_claim(f, NULL, ta, "", 0, a, &c2, &err), HD_OK);
+  assert_non_null(c2);
+  assert_int_equal(c2->ticket_id, ids[1]);
+  assert_true(c2->fence > c->fence);
+  hd_arena_free(a);
+  free(ta);
+}
+
+static void test_queue_rebuilt_from_mariadb_after_a_routing_restart(void **state) {
+  cf *f = *state;
+  int64_t ids[5];
+  cf_create_queued(f, ids, 5);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
+  hd_err err = {0};
+  const char *del[] = {"DEL", "{q:acme}:w:TECHNICAL"};
+  assert_int_equal(hd_kv_cmd(f->kv, 2, del, NULL, false, NULL, &err), 0);
+  assert_int_equal(depth(f, "TECHNICAL"), 0);
+  assert_int_equal(cf_restart_routing(f), 0);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
+  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  int64_t got[6];
+  assert_int_equal(claim_all(f, ta, got, 6), 5);
+  for (int i = 0; i < 5; i++) assert_int_equal(got[i], ids[i]);
+  free(ta);
+}
+
+/* ---- events delivered twice and out of order (written to the stream as the relay does) ---- */
+
+static void xadd(cf *f, const char *event_id, const char *type, int64_t id, int64_t version,
+                 const char *status, const char *owner, const char *dept, int64_t created_us) {
+  char payload[1024], ids[24], created[24];
+  char owner_j[160], dept_j[100];
+  snprintf(owner_j, sizeof owner_j, owner ? "\"%s\"" : "null", owner ? owner : "");
+  snprintf(dept_j, sizeof dept_j, dept ? "\"%s\"" : "null", dept ? dept : "");
+  snprintf(payload, sizeof payload,
+           "{\"event\":\"%s\",\"tenant\":\"acme\",\"ticket_id\":%" PRId64 ",\"version\":%" PRId64
+           ",\"action\":\"X\",\"ticket\":{\"status\":\"%s\",\"owner_id\":%s,\"department\":%s,"
+           "\"customer_id\":\"cust-1\",\"category\":null,\"level\":1,\"service_type\":\"SHARED\","
+           "\"issue_type\":\"TECHNICAL\",\"create_time_us\":%" PRId64 "}}",
+           type, id, version, status, owner_j, dept_j, created_us);
+  snprintf(ids, sizeof ids, "%" PRId64, id);
+  snprintf(created, sizeof created, "%" PRId64, created_us + version);
+  const hd_kv_field fields[] = {{"event_id", event_id, strlen(event_id)},
+                                {"type", type, strlen(type)},
+                                {"tenant", "acme", 4},
+                                {"aggregate_id", ids, strlen(ids)},
+                                {"created_at_us", created, strlen(created)},
+                                {"payload", payload, strlen(payload)}};
+  hd_err err = {0};
+  assert_int_equal(
+      hd_kv_stream_add(f->kv, "helpdesk:events:tickets", 100000, fields, 6, NULL, &err), 0);
+}
+
+static void test_events_delivered_twice_and_out_of_order_apply_once_by_version(void **state) {
+  cf *f = *state;
+  const int64_t t0 = 1767571200LL * HD_US_PER_S;
+  /* 900001: the assignment (v2) arrives before the creation (v1), which comes twice. */
+  xadd(f, "x-1", "ticket.assigned", 900001, 2, "PENDING_RESPONSE", "lead-x", "TECHNICAL", t0);
+  xadd(f, "x-2", "ticket.created", 900001, 1, "PENDING_RESPONSE", NULL, "TECHNICAL", t0 - 5);
+  xadd(f, "x-2", "ticket.created", 900001, 1, "PENDING_RESPONSE", NULL, "TECHNICAL", t0 - 5);
+  /* 900002: created, closed (v3), then the late assignment (v2): stays closed, out of queue. */
+  xadd(f, "x-3", "ticket.created", 900002, 1, "PENDING_RESPONSE", NULL, "TECHNICAL", t0);
+  xadd(f, "x-4", "ticket.closed", 900002, 3, "CLOSED", NULL, "TECHNICAL", t0);
+  xadd(f, "x-5", "ticket.assigned", 900002, 2, "PENDING_RESPONSE", "lead-x", "TECHNICAL", t0);
+  /* 900003: created in TECHNICAL, moved to BILLING (v2, delivered twice). */
+  xadd(f, "x-6", "ticket.created", 900003, 1, "PENDING_RESPONSE", NULL, "TECHNICAL", t0);
+  xadd(f, "x-7", "ticket.updated", 900003, 2, "PENDING_RESPONSE", NULL, "BILLING", t0);
+  xadd(f, "x-7", "ticket.updated", 900003, 2, "PENDING_RESPONSE", NULL, "BILLING", t0);
+  assert_int_equal(
+      cf_wait_sql(f, 7, "SELECT COUNT(*) FROM consumed_events WHERE event_id LIKE 'x-%%'"), 7);
+  assert_int_equal(cf_sqlf(f, "SELECT version FROM routing_tickets WHERE ticket_id = 900001"), 2);
+  assert_int_equal(cf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = 900001 AND "
+                           "owner_id = 'lead-x' AND queue = ''"),
+                   1);
+  /* The late creation still gave the ticket its true place in time. */
+  assert_int_equal(cf_sqlf(f, "SELECT created_at_us FROM routing_tickets WHERE ticket_id = 900001"),
+                   t0 - 5);
+  assert_int_equal(cf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = 900002 AND "
+                           "status = 'CLOSED' AND owner_id = '' AND queue = '' AND version = 3"),
+                   1);
+  assert_int_equal(cf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = 900003 AND "
+                           "department = 'BILLING' AND queue = 'BILLING' AND version = 2"),
+                   1);
+  assert_int_equal(depth(f, "TECHNICAL"), 0);
+  assert_int_equal(depth(f, "BILLING"), 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+      T(test_claims_come_oldest_first_by_creation_time_then_id),
+      T(test_ticket_assigned_by_a_lead_or_cancelled_leaves_its_queue),
+      T(test_ticket_created_with_a_department_waits_in_that_queue),
+      T(test_queue_rebuilt_from_mariadb_after_flushall),
+      T(test_queue_rebuilt_from_mariadb_after_a_routing_restart),
+      T(test_events_delivered_twice_and_out_of_order_apply_once_by_version),
+#undef T
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -10,33 +10,6 @@
 #include "routing_service.h"
 #include "test_env.h"
 
-static int cf__redis_start(cf *f) {
-  f->redis_port = (unsigned)hd_test_free_port();
-  if (!f->redis_port) return -1;
-  snprintf(f->redis_pidfile, sizeof f->redis_pidfile, "/tmp/hd-routing-redis-%u.pid",
-           f->redis_port);
-  char cmd[400];
-  snprintf(cmd, sizeof cmd,
-           "redis-server --port %u --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
-           "--pidfile %s --logfile /dev/null --dir /tmp >/dev/null",
-           f->redis_port, f->redis_pidfile);
-  if (system(cmd) != 0) return -1;
-  hd_kv_config cfg = {.host = "127.0.0.1", .port = f->redis_port, .timeout_ms = 5000};
-  hd_err err = {0};
-  if (hd_kv_new(&cfg, &f->kv, &err)) return -1;
-  for (int i = 0; i < 200; i++) {
-    if (hd_kv_ping(f->kv, &err) == 0) {
-      char port[16];
-      snprintf(port, sizeof port, "%u", f->redis_port);
-      setenv("HELPDESK_REDIS_HOST", "127.0.0.1", 1);
-      setenv("HELPDESK_REDIS_PORT", port, 1);
-      return 0;
-    }
-    usleep(50000);
-  }
-  return -1;
-}
-
 static int cf__routing_db(cf *f) {
   hd_db_config cfg;
   hd_test_db_config(&cfg, f->r.db_name);
@@ -46,7 +19,8 @@ static int cf__routing_db(cf *f) {
 
 int cf_start(cf *f) {
   memset(f, 0, sizeof *f);
-  if (cf__redis_start(f) || tf_start(&f->t)) goto fail;
+  if (hd_test_redis_start(&f->redis) || tf_start(&f->t)) goto fail;
+  f->kv = f->redis.kv;
   setenv("HELPDESK_TICKETS_TARGET", f->t.f.target, 1);
   if (hd_fixture_start(&f->r, &routing_service_def) || cf__routing_db(f)) goto fail;
   return 0;
@@ -61,14 +35,8 @@ void cf_stop(cf *f) {
   hd_db_close(f->db);
   f->db = NULL;
   if (f->t.f.svc) tf_stop(&f->t);
-  if (f->kv) {
-    hd_err err = {0};
-    const char *shutdown[] = {"SHUTDOWN", "NOSAVE"};
-    (void)hd_kv_cmd(f->kv, 2, shutdown, NULL, false, NULL, &err);
-    hd_kv_close(f->kv);
-    f->kv = NULL;
-    unlink(f->redis_pidfile);
-  }
+  hd_test_redis_stop(&f->redis);
+  f->kv = NULL;
 }
 
 int cf_restart_routing(cf *f) {

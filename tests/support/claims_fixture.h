@@ -10,13 +10,13 @@
 
 #include "helpdesk/v1/routing.pb-c.h"
 #include "svc_fixture.h"
+#include "test_env.h"
 #include "ticket_fixture.h"
 
 typedef struct cf {
-  unsigned redis_port;
-  char redis_pidfile[80];
-  hd_kv *kv; /* on the private Redis */
-  tf t;      /* the ticket service */
+  hd_test_redis redis; /* the private Redis */
+  hd_kv *kv;           /* redis.kv */
+  tf t;                /* the ticket service */
   hd_fixture r;
   hd_db *db; /* on routing's database */
 } cf;

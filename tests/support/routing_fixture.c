@@ -18,7 +18,13 @@
 
 int rf_start(rf *x) {
   memset(x, 0, sizeof *x);
-  if (tf_start(&x->t) != 0) return -1;
+  /* A Redis of its own: routing consumes helpdesk:events:tickets, which every ticket service of
+   * the suite writes on the shared Redis. */
+  if (hd_test_redis_start(&x->redis) != 0) return -1;
+  if (tf_start(&x->t) != 0) {
+    hd_test_redis_stop(&x->redis);
+    return -1;
+  }
   setenv("HELPDESK_TICKETS_TARGET", x->t.f.target, 1);
   if (hd_fixture_start(&x->r, &routing_service_def) != 0) {
     tf_stop(&x->t);
@@ -45,6 +51,7 @@ int rf_start(rf *x) {
 void rf_stop(rf *x) {
   hd_fixture_stop(&x->r);
   tf_stop(&x->t);
+  hd_test_redis_stop(&x->redis);
   hd_arena_free(x->arena);
   char **tokens[] = {&x->agent, &x->agent2,  &x->lead,     &x->supervisor,
                      &x->admin, &x->service, &x->customer, &x->other_tenant};

@@ -8,13 +8,15 @@
 #include <stdint.h>
 
 #include "helpdesk/v1/routing.pb-c.h"
+#include "test_env.h"
 #include "ticket_fixture.h"
 
 typedef struct rf {
-  tf t;            /* the ticket service (and its tokens: t.customer, t.agent, ...) */
-  hd_fixture r;    /* the routing service */
-  hd_arena *arena; /* replies live here until rf_stop */
-  hd_err err;      /* the last call's message */
+  hd_test_redis redis; /* a private Redis (the ticket events stream is the suite's otherwise) */
+  tf t;                /* the ticket service (and its tokens: t.customer, t.agent, ...) */
+  hd_fixture r;        /* the routing service */
+  hd_arena *arena;     /* replies live here until rf_stop */
+  hd_err err;          /* the last call's message */
   /* Tokens for tenant "acme" unless said otherwise (minted with the shared key). */
   char *agent;        /* agent-1, agent */
   char *agent2;       /* agent-2, agent */

@@ -2,6 +2,8 @@
 #ifndef HD_TEST_ENV_H
 #define HD_TEST_ENV_H
 
+#include <stdbool.h>
+
 #include "db/db.h"
 #include "kv/kv.h"
 
@@ -35,5 +37,26 @@ int hd_test_outage_begin(hd_test_outage *o);
 
 /* Restores the saved settings (unset ones are unset again) and frees the copies. */
 void hd_test_outage_end(hd_test_outage *o);
+
+/* A private redis-server on a free port, for tests that wipe Redis (FLUSHALL) or read a stream
+ * every service writes (helpdesk:events:<svc>) and so must not share the suite's Redis with the
+ * tests ctest runs beside them. */
+typedef struct hd_test_redis {
+  unsigned port;
+  char pidfile[96];
+  hd_kv *kv;        /* a connection to it, for the test's own commands */
+  char *saved_host; /* HELPDESK_REDIS_HOST / _PORT before start (NULL: unset), put back by stop */
+  char *saved_port;
+  bool pointed; /* the settings point at it */
+} hd_test_redis;
+
+/* Starts it (redis-server --daemonize, no persistence), waits up to 10 s until it answers PING,
+ * and points HELPDESK_REDIS_HOST and HELPDESK_REDIS_PORT at it, so services started afterwards
+ * use it. 0, or -1 (stopped again, settings unchanged). */
+int hd_test_redis_start(hd_test_redis *r);
+
+/* SHUTDOWN NOSAVE, closes r->kv and puts the Redis settings back. A stopped or zeroed r is a
+ * no-op. */
+void hd_test_redis_stop(hd_test_redis *r);
 
 #endif

@@ -5,6 +5,8 @@
 
 static const char *facts__s(const char *s) { return s ? s : ""; }
 
+#define SEQ_NONE "-9223372036854775807" /* KPI_SEQ_NONE in SQL */
+
 bool kpi_step_is_message_action(const char *a) {
   static const char *const MESSAGES[] = {"ACKNOWLEDGE",  "REQUEST_INFO",   "PROPOSE_SOLUTION",
                                          "FOLLOW_UP",    "FOLLOW_UP_LAST", "FINAL_ANSWER",
@@ -42,14 +44,23 @@ static const char FACTS_UPSERT[] =
     "category_at_us), "
     "category_version = GREATEST(category_version, VALUES(category_version)), "
     "created_at_us = COALESCE(VALUES(created_at_us), created_at_us), "
-    "first_response_at_us = IF(VALUES(first_response_version) <> 0 AND "
-    "(first_response_version = 0 OR VALUES(first_response_version) < first_response_version), "
+    "first_response_at_us = IF(VALUES(first_response_version) > " SEQ_NONE
+    " AND "
+    "(first_response_version = " SEQ_NONE
+    " OR "
+    "VALUES(first_response_version) < first_response_version), "
     "VALUES(first_response_at_us), first_response_at_us), "
-    "first_responder = IF(VALUES(first_response_version) <> 0 AND "
-    "(first_response_version = 0 OR VALUES(first_response_version) < first_response_version), "
+    "first_responder = IF(VALUES(first_response_version) > " SEQ_NONE
+    " AND "
+    "(first_response_version = " SEQ_NONE
+    " OR "
+    "VALUES(first_response_version) < first_response_version), "
     "VALUES(first_responder), first_responder), "
-    "first_response_version = IF(VALUES(first_response_version) <> 0 AND "
-    "(first_response_version = 0 OR VALUES(first_response_version) < first_response_version), "
+    "first_response_version = IF(VALUES(first_response_version) > " SEQ_NONE
+    " AND "
+    "(first_response_version = " SEQ_NONE
+    " OR "
+    "VALUES(first_response_version) < first_response_version), "
     "VALUES(first_response_version), first_response_version), "
     "close_action = IF(VALUES(close_version) > close_version, VALUES(close_action), "
     "close_action), "
@@ -98,14 +109,14 @@ int kpi_facts_apply(hd_db *db, const char *tenant, int64_t ticket_id, const kpi_
                            hd_db_text(facts__s(s->owner_id)),
                            hd_db_text(facts__s(s->department)),
                            hd_db_text(facts__s(s->category)),
-                           hd_db_int(s->category_changed ? s->seq : 0),
+                           hd_db_int(s->category_changed ? s->seq : KPI_SEQ_NONE),
                            hd_db_text(s->category_changed ? facts__s(s->actor_id) : ""),
                            s->category_changed ? hd_db_int(s->time_us) : hd_db_null(),
                            s->created ? hd_db_int(s->time_us) : hd_db_null(),
-                           hd_db_int(message ? s->seq : 0),
+                           hd_db_int(message ? s->seq : KPI_SEQ_NONE),
                            message ? hd_db_int(s->time_us) : hd_db_null(),
                            hd_db_text(message ? s->actor_id : ""),
-                           hd_db_int(closed ? s->seq : 0),
+                           hd_db_int(closed ? s->seq : KPI_SEQ_NONE),
                            hd_db_text(closed ? facts__s(s->action) : ""),
                            closed ? hd_db_int(s->time_us) : hd_db_null(),
                            hd_db_text(closed ? facts__s(s->owner_id) : ""),
@@ -135,18 +146,22 @@ static const char FACTS_FORGET[] =
     "owner_id = IF(state_version <= ?, '', owner_id), "
     "department = IF(state_version <= ?, '', department), "
     "category = IF(state_version <= ?, '', category), "
-    "state_version = IF(state_version <= ?, 0, state_version), "
+    "state_version = IF(state_version <= ?, " SEQ_NONE
+    ", state_version), "
     "category_by = IF(category_version <= ?, '', category_by), "
     "category_at_us = IF(category_version <= ?, NULL, category_at_us), "
-    "category_version = IF(category_version <= ?, 0, category_version), "
+    "category_version = IF(category_version <= ?, " SEQ_NONE
+    ", category_version), "
     "created_at_us = NULL, "
     "first_response_at_us = IF(first_response_version <= ?, NULL, first_response_at_us), "
     "first_responder = IF(first_response_version <= ?, '', first_responder), "
-    "first_response_version = IF(first_response_version <= ?, 0, first_response_version), "
+    "first_response_version = IF(first_response_version <= ?, " SEQ_NONE
+    ", first_response_version), "
     "close_action = IF(close_version <= ?, '', close_action), "
     "closed_at_us = IF(close_version <= ?, NULL, closed_at_us), "
     "closed_owner = IF(close_version <= ?, '', closed_owner), "
-    "close_version = IF(close_version <= ?, 0, close_version) "
+    "close_version = IF(close_version <= ?, " SEQ_NONE
+    ", close_version) "
     "WHERE tenant = ? AND ticket_id = ?";
 
 int kpi_facts_forget(hd_db *db, const char *tenant, int64_t ticket_id, int64_t upto, hd_err *err) {

@@ -19,6 +19,9 @@
  * below every version an event can carry. */
 #define KPI_REBUILT_SEQ_BASE (-1000000000000LL)
 
+/* The seq of a column group that holds nothing yet: below every seq (the columns' default). */
+#define KPI_SEQ_NONE (-INT64_MAX)
+
 /* One change of a ticket. Strings borrowed; NULL is "". */
 typedef struct kpi_step {
   int64_t seq;            /* the ticket's version after the change, or a rebuilt seq */

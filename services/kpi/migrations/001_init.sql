@@ -13,25 +13,27 @@
 -- stands by close_version (newest close wins); counted facts are ticket_marks rows keyed by the
 -- event's version, so order does not matter and a replay cannot count twice. floor_version is
 -- set by RebuildFacts: events at or below it are already in the rebuilt facts and are skipped.
+-- A rebuild numbers the history's rows with negative seqs (below every event's version), and a
+-- group without a value holds -9223372036854775807 (KPI_SEQ_NONE), below every seq.
 
 CREATE TABLE IF NOT EXISTS ticket_facts (
   tenant VARCHAR(64) NOT NULL,
   ticket_id BIGINT NOT NULL,
   customer_id VARCHAR(128) NOT NULL DEFAULT '',
   floor_version BIGINT NOT NULL DEFAULT 0,
-  state_version BIGINT NOT NULL DEFAULT 0,
+  state_version BIGINT NOT NULL DEFAULT -9223372036854775807,
   status VARCHAR(32) NOT NULL DEFAULT '',
   owner_id VARCHAR(128) NOT NULL DEFAULT '',
   department VARCHAR(64) NOT NULL DEFAULT '',
   category VARCHAR(16) NOT NULL DEFAULT '',
-  category_version BIGINT NOT NULL DEFAULT 0,
+  category_version BIGINT NOT NULL DEFAULT -9223372036854775807,
   category_by VARCHAR(128) NOT NULL DEFAULT '',
   category_at_us BIGINT NULL,
   created_at_us BIGINT NULL,
-  first_response_version BIGINT NOT NULL DEFAULT 0,
+  first_response_version BIGINT NOT NULL DEFAULT -9223372036854775807,
   first_response_at_us BIGINT NULL,
   first_responder VARCHAR(128) NOT NULL DEFAULT '',
-  close_version BIGINT NOT NULL DEFAULT 0,
+  close_version BIGINT NOT NULL DEFAULT -9223372036854775807,
   close_action VARCHAR(32) NOT NULL DEFAULT '',
   closed_at_us BIGINT NULL,
   closed_owner VARCHAR(128) NOT NULL DEFAULT '',

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_kpi.h"
 #include "bench_tickets.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -19,6 +20,13 @@ static const bench_scenario health = {
     .what = "grpc.health.v1.Health/Check: the floor of gRPC itself",
     .op = health_op};
 
-const bench_scenario *const bench_scenarios[] = {
-    &health,           &bench_create,   &bench_get, &bench_list, &bench_list_status,
-    &bench_list_owner, &bench_workloop, NULL};
+const bench_scenario *const bench_scenarios[] = {&health,
+                                                 &bench_create,
+                                                 &bench_get,
+                                                 &bench_list,
+                                                 &bench_list_status,
+                                                 &bench_list_owner,
+                                                 &bench_workloop,
+                                                 &bench_kpi_team_summary,
+                                                 &bench_kpi_half_year,
+                                                 NULL};

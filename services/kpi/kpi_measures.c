@@ -65,17 +65,19 @@ const kpi_inputs *kpi_inputs_find(const kpi_inputs_set *s, const char *agent, kp
   return empty;
 }
 
-/* Runs sql with (tenant, start, end, agent, agent) and hands each row to fn. */
+/* Runs the query of one table and hands each row to fn: every agent's (sql_all with tenant,
+ * from, to) or one agent's (sql_all with "AND <agent column> = ?" added at the mark, so that the
+ * agent-first index is used). */
 typedef int (*measures_row_fn)(kpi_inputs_set *s, const hd_db_rows *r, size_t i, void *arg,
                                hd_err *err);
 
-static int measures__rows(hd_db *db, const char *sql, const char *tenant, hd_db_param from,
-                          hd_db_param to, const char *agent, size_t max, kpi_inputs_set *s,
-                          measures_row_fn fn, void *arg, hd_err *err) {
+static int measures__rows(hd_db *db, const char *sql_all, const char *sql_agent, const char *tenant,
+                          hd_db_param from, hd_db_param to, const char *agent, size_t max,
+                          kpi_inputs_set *s, measures_row_fn fn, void *arg, hd_err *err) {
   hd_db_rows *rows = NULL;
   int rc = -1;
-  const hd_db_param p[] = {hd_db_text(tenant), from, to, hd_db_text(agent), hd_db_text(agent)};
-  if (hd_db_query(db, sql, p, 5, max, &rows, err)) {
+  const hd_db_param p[] = {hd_db_text(tenant), from, to, hd_db_text(agent)};
+  if (hd_db_query(db, *agent ? sql_agent : sql_all, p, *agent ? 4 : 3, max, &rows, err)) {
     if (err->code == HD_RESOURCE_EXHAUSTED)
       hd_err_set(err, HD_RESOURCE_EXHAUSTED,
                  "the period holds more than %zu facts of one kind; ask for one agent", max);
@@ -249,6 +251,34 @@ static void measures__team(kpi_inputs_set *s) {
   }
 }
 
+/* The queries, each with a mark where one agent's filter goes. */
+#define RESOLVED_SQL(agent)                                                         \
+  "SELECT closed_owner, category, COUNT(*) FROM ticket_facts WHERE tenant = ? AND " \
+  "resolved_at_us >= ? AND resolved_at_us < ? AND closed_owner <> '' " agent        \
+  "GROUP BY closed_owner, category"
+#define FIRST_SQL(agent)                                                                 \
+  "SELECT first_responder, first_response_at_us - created_at_us AS d FROM ticket_facts " \
+  "WHERE tenant = ? AND first_response_at_us >= ? AND first_response_at_us < ? AND "     \
+  "created_at_us IS NOT NULL AND first_responder <> '' " agent "ORDER BY first_responder, d"
+#define MARKS_SQL(agent)                                                                 \
+  "SELECT m.agent_id, m.kind, COALESCE(f.category, ''), COUNT(DISTINCT m.ticket_id), "   \
+  "COUNT(*) FROM ticket_marks m LEFT JOIN ticket_facts f ON f.tenant = m.tenant AND "    \
+  "f.ticket_id = m.ticket_id WHERE m.tenant = ? AND m.at_us >= ? AND m.at_us < ? " agent \
+  "GROUP BY m.agent_id, m.kind, f.category"
+#define ESCALATIONS_SQL(agent)                                                                 \
+  "SELECT created_by, status, acknowledged_at_us IS NOT NULL, COUNT(*) FROM escalation_facts " \
+  "WHERE tenant = ? AND created_at_us >= ? AND created_at_us < ? AND created_by <> '' " agent  \
+  "GROUP BY created_by, status, acknowledged_at_us IS NOT NULL"
+#define RATINGS_SQL(agent)                                                   \
+  "SELECT agent_id, score, COUNT(*) FROM satisfaction WHERE tenant = ? AND " \
+  "recorded_at_us >= ? AND recorded_at_us < ? AND agent_id <> '' " agent     \
+  "GROUP BY agent_id, score"
+#define SCORES_SQL(agent)                                                               \
+  "SELECT agent_id, personal_dynamic_index, performance_impact_service, adaptability, " \
+  "initiative, sop_compliance, comment, recorded_by, version, updated_at_us FROM "      \
+  "individual_scores WHERE tenant = ? AND month >= ? AND month <= ? " agent             \
+  "ORDER BY agent_id, month"
+
 int kpi_measures_collect(hd_db *db, const char *tenant, const kpi_period *pd, const char *agent,
                          const kpi_config *cfg, hd_arena *arena, kpi_inputs_set *out, hd_err *err) {
   int rc = -1;
@@ -257,55 +287,26 @@ int kpi_measures_collect(hd_db *db, const char *tenant, const kpi_period *pd, co
   if (!agent) agent = "";
   const hd_db_param from = hd_db_int(pd->start_us), to = hd_db_int(pd->end_us);
   measures_fr fr = {.target_us = cfg->first_response_target_us};
-  if (measures__rows(db,
-                     "SELECT closed_owner, category, COUNT(*) FROM ticket_facts WHERE tenant = ? "
-                     "AND resolved_at_us >= ? AND resolved_at_us < ? AND closed_owner <> '' AND "
-                     "(? = '' OR closed_owner = ?) GROUP BY closed_owner, category",
-                     tenant, from, to, agent, KPI_AGENTS_MAX * KPI_CAT_COUNT, out,
-                     measures__resolved, NULL, err) ||
-      measures__rows(db,
-                     "SELECT first_responder, first_response_at_us - created_at_us AS d FROM "
-                     "ticket_facts WHERE tenant = ? AND first_response_at_us >= ? AND "
-                     "first_response_at_us < ? AND created_at_us IS NOT NULL AND "
-                     "first_responder <> '' AND (? = '' OR first_responder = ?) "
-                     "ORDER BY first_responder, d",
-                     tenant, from, to, agent, KPI_FACT_ROWS_MAX, out, measures__first, &fr, err))
+  if (measures__rows(db, RESOLVED_SQL(""), RESOLVED_SQL("AND closed_owner = ? "), tenant, from, to,
+                     agent, KPI_AGENTS_MAX * KPI_CAT_COUNT, out, measures__resolved, NULL, err) ||
+      measures__rows(db, FIRST_SQL(""), FIRST_SQL("AND first_responder = ? "), tenant, from, to,
+                     agent, KPI_FACT_ROWS_MAX, out, measures__first, &fr, err))
     goto done;
   if (fr.cur)
     fr.cur->median_first_response_us =
         measures__median(fr.all + fr.run_start, fr.n_all - fr.run_start);
-  if (measures__rows(db,
-                     "SELECT m.agent_id, m.kind, COALESCE(f.category, ''), "
-                     "COUNT(DISTINCT m.ticket_id), COUNT(*) FROM ticket_marks m LEFT JOIN "
-                     "ticket_facts f ON f.tenant = m.tenant AND f.ticket_id = m.ticket_id "
-                     "WHERE m.tenant = ? AND m.at_us >= ? AND m.at_us < ? AND "
-                     "(? = '' OR m.agent_id = ?) GROUP BY m.agent_id, m.kind, f.category",
-                     tenant, from, to, agent, KPI_AGENTS_MAX * 3 * KPI_CAT_COUNT, out,
-                     measures__marks, NULL, err) ||
-      measures__rows(db,
-                     "SELECT created_by, status, acknowledged_at_us IS NOT NULL, COUNT(*) FROM "
-                     "escalation_facts WHERE tenant = ? AND created_at_us >= ? AND "
-                     "created_at_us < ? AND created_by <> '' AND (? = '' OR created_by = ?) "
-                     "GROUP BY created_by, status, acknowledged_at_us IS NOT NULL",
-                     tenant, from, to, agent, KPI_AGENTS_MAX * 8, out, measures__escalations, NULL,
-                     err) ||
-      measures__rows(db,
-                     "SELECT agent_id, score, COUNT(*) FROM satisfaction WHERE tenant = ? AND "
-                     "recorded_at_us >= ? AND recorded_at_us < ? AND agent_id <> '' AND "
-                     "(? = '' OR agent_id = ?) GROUP BY agent_id, score",
-                     tenant, from, to, agent, KPI_AGENTS_MAX * 5, out, measures__ratings, NULL,
-                     err))
+  if (measures__rows(db, MARKS_SQL(""), MARKS_SQL("AND m.agent_id = ? "), tenant, from, to, agent,
+                     KPI_AGENTS_MAX * 3 * KPI_CAT_COUNT, out, measures__marks, NULL, err) ||
+      measures__rows(db, ESCALATIONS_SQL(""), ESCALATIONS_SQL("AND created_by = ? "), tenant, from,
+                     to, agent, KPI_AGENTS_MAX * 8, out, measures__escalations, NULL, err) ||
+      measures__rows(db, RATINGS_SQL(""), RATINGS_SQL("AND agent_id = ? "), tenant, from, to, agent,
+                     KPI_AGENTS_MAX * 5, out, measures__ratings, NULL, err))
     goto done;
   char first[8], last[8];
   snprintf(first, sizeof first, "%04d-%02u", (int)pd->year, pd->month);
   snprintf(last, sizeof last, "%04d-%02u", (int)pd->year, pd->month + pd->months - 1);
-  if (measures__rows(db,
-                     "SELECT agent_id, personal_dynamic_index, performance_impact_service, "
-                     "adaptability, initiative, sop_compliance, comment, recorded_by, version, "
-                     "updated_at_us FROM individual_scores WHERE tenant = ? AND month >= ? AND "
-                     "month <= ? AND (? = '' OR agent_id = ?) ORDER BY agent_id, month",
-                     tenant, hd_db_text(first), hd_db_text(last), agent, KPI_AGENTS_MAX * 6, out,
-                     measures__scores, NULL, err))
+  if (measures__rows(db, SCORES_SQL(""), SCORES_SQL("AND agent_id = ? "), tenant, hd_db_text(first),
+                     hd_db_text(last), agent, KPI_AGENTS_MAX * 6, out, measures__scores, NULL, err))
     goto done;
   if (fr.n_all) qsort(fr.all, fr.n_all, sizeof fr.all[0], measures__cmp_i64);
   out->team.median_first_response_us = measures__median(fr.all, fr.n_all);

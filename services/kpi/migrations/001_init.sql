@@ -2,7 +2,8 @@
 -- ticket and routing event streams or RebuildFacts), the tenant's category weights, customer
 -- satisfaction and the leads' individual scores. The kit's tables (consumed_events and the
 -- like) come from common/svc/migrations, applied before this file.
--- Times are BIGINT microseconds since the epoch, UTC (*_us). Enum-like columns hold the short
+-- Each fact table has an index by time (the team's month) and one by agent, then time (one
+-- agent's months). Times are BIGINT microseconds since the epoch, UTC (*_us). Enum-like columns hold the short
 -- names of the contract's values ('CLOSED', 'HARD', 'RESOLVED'; '' = none). Every text column
 -- compares byte for byte (utf8mb4_nopad_bin, each table's default too).
 --
@@ -43,7 +44,9 @@ CREATE TABLE IF NOT EXISTS ticket_facts (
   updated_at_us BIGINT NOT NULL,
   PRIMARY KEY (tenant, ticket_id),
   KEY ix_ticket_facts_resolved (tenant, resolved_at_us, closed_owner),
-  KEY ix_ticket_facts_first_response (tenant, first_response_at_us, first_responder)
+  KEY ix_ticket_facts_first_response (tenant, first_response_at_us, first_responder),
+  KEY ix_ticket_facts_owner_resolved (tenant, closed_owner, resolved_at_us),
+  KEY ix_ticket_facts_responder (tenant, first_responder, first_response_at_us)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
 -- Counted facts of a ticket, one per event (seq = the event's version; negative for rows a
@@ -58,6 +61,7 @@ CREATE TABLE IF NOT EXISTS ticket_marks (
   at_us BIGINT NOT NULL,
   PRIMARY KEY (tenant, ticket_id, seq, kind),
   KEY ix_ticket_marks_time (tenant, at_us, agent_id),
+  KEY ix_ticket_marks_agent (tenant, agent_id, at_us),
   CONSTRAINT ck_ticket_marks_kind CHECK (kind IN ('RESPONSE', 'REOPEN', 'TRANSFER'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 
@@ -78,6 +82,7 @@ CREATE TABLE IF NOT EXISTS escalation_facts (
   updated_at_us BIGINT NOT NULL,
   PRIMARY KEY (tenant, escalation_id),
   KEY ix_escalation_facts_created (tenant, created_at_us, created_by),
+  KEY ix_escalation_facts_creator (tenant, created_by, created_at_us),
   CONSTRAINT ck_escalation_facts_status
     CHECK (status IN ('OPEN', 'ACKNOWLEDGED', 'RESOLVED', 'BOUNCED'))
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
@@ -109,6 +114,7 @@ CREATE TABLE IF NOT EXISTS satisfaction (
   recorded_at_us BIGINT NOT NULL,
   PRIMARY KEY (tenant, ticket_id),
   KEY ix_satisfaction_time (tenant, recorded_at_us, agent_id),
+  KEY ix_satisfaction_agent (tenant, agent_id, recorded_at_us),
   CONSTRAINT ck_satisfaction_score CHECK (score BETWEEN 1 AND 5)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_nopad_bin;
 

@@ -5,6 +5,7 @@
 
 #include "bench.h"
 #include "bench_accounts.h"
+#include "bench_kpi.h"
 #include "bench_tickets.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -33,4 +34,6 @@ const bench_scenario *const bench_scenarios[] = {&health,
                                                  &bench_workloop,
                                                  &bench_account_get,
                                                  &bench_account_verify,
+                                                 &bench_kpi_team_summary,
+                                                 &bench_kpi_half_year,
                                                  NULL};

@@ -13,7 +13,7 @@ packages=(
   libhiredis-dev libmariadb-dev libssl-dev libcmocka-dev libjansson-dev
   mariadb-server mariadb-client redis-server redis-tools
   protobuf-compiler protobuf-compiler-grpc python3 python3-grpcio python3-protobuf
-  valgrind clang-format clang libclang-rt-14-dev
+  valgrind clang-format clang libclang-rt-14-dev tzdata
   # the TLS tests make their certificates with the openssl command
   openssl ca-certificates
   # scripts/validate-deploy.sh (with node and npm below)

@@ -109,6 +109,8 @@ echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-
 run_counted ticket_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/ticket_walk.py"
 echo "== an account's cases from Python: helpdesk-accounts (lost phone, deletion, upgrade link, refund)"
 run_counted accounts_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/accounts_walk.py"
+echo "== a month of ticket work for three agents and its KPI summary, from Python (helpdesk-kpi)"
+run_counted kpi_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/kpi_walk.py"
 echo "== routing's rules from Python: ListRoutingRules against the real helpdesk-routing"
 run_counted routing_rules env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/routing_rules.py"
 
@@ -117,9 +119,12 @@ run_counted routing_rules env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tes
 echo "== hd-bench smoke run (every scenario, a few calls each)"
 bench_passed=0 bench_failed=0
 for sc in health create get list list_status list_owner list_my_open list_unassigned list_followed \
-  list_updated workloop account_get account_verify; do
+  list_updated workloop account_get account_verify kpi_team_summary kpi_half_year; do
   target=$HELPDESK_TICKETS_ADDR
-  case $sc in account_*) target=$HELPDESK_ACCOUNTS_ADDR ;; esac
+  case $sc in
+    account_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
+    kpi_*) target=$HELPDESK_KPI_ADDR ;;
+  esac
   out=$("$build/bench/hd-bench" --target "$target" --scenario "$sc" --concurrency 2 \
     --calls 20 --prepare 20 --tenant smoke 2>&1) || true
   echo "$out" | grep -E '^(scenario|first_error)=' || echo "$out"

@@ -11,4 +11,7 @@ const hd_service_def routing_service_def = {
     .default_port = 50052,
     .descriptor = &helpdesk__v1__routing_service__descriptor,
     .migrations = routing_migrations,
+    /* Claims are leases and fencing tokens in Redis: without Redis routing cannot hand out a
+     * ticket safely, so readiness follows Redis as well as MariaDB (architecture.md). */
+    .needs_redis = true,
 };

@@ -116,6 +116,7 @@ int routing_escalate_to_level2(hd_call *call, const ProtobufCMessage *req, Proto
                       "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
                       ", you sent %" PRId64,
                       t->id, t->version, rq->expected_version);
+  x.ticket = t;
   if (hd_call_tx(call, l2__create_tx, &x)) return -1;
   if (!x.retry) {
     /* The move and the note in one ticket transaction: the note is the internal record the

@@ -28,9 +28,13 @@ int rt_ticket_record(hd_call *c, int64_t ticket_id, const char *body,
   Helpdesk__V1__AddInternalRecordRequest rq = HELPDESK__V1__ADD_INTERNAL_RECORD_REQUEST__INIT;
   rq.ticket_id = ticket_id;
   rq.body = (char *)body;
-  return hd_peer_call_for(rt_app(c)->tickets, c, RT_TICKET_METHOD("AddInternalRecord"), false,
-                          &rq.base, &helpdesk__v1__internal_record__descriptor,
-                          (ProtobufCMessage **)out, &c->err);
+  Helpdesk__V1__InternalRecord *got = NULL;
+  if (hd_peer_call_for(rt_app(c)->tickets, c, RT_TICKET_METHOD("AddInternalRecord"), false,
+                       &rq.base, &helpdesk__v1__internal_record__descriptor,
+                       (ProtobufCMessage **)&got, &c->err))
+    return -1;
+  if (out) *out = got;
+  return 0;
 }
 
 int rt_ticket_move(hd_call *c, int64_t ticket_id, int64_t expected_version, const char *owner_id,
@@ -41,9 +45,12 @@ int rt_ticket_move(hd_call *c, int64_t ticket_id, int64_t expected_version, cons
   rq.new_owner_id = (char *)owner_id;
   rq.department = (char *)department;
   rq.note = (char *)(note ? note : "");
-  return hd_peer_call_for(rt_app(c)->tickets, c, RT_TICKET_METHOD("TransferTicket"), false,
-                          &rq.base, &helpdesk__v1__ticket__descriptor, (ProtobufCMessage **)out,
-                          &c->err);
+  Helpdesk__V1__Ticket *got = NULL;
+  if (hd_peer_call_for(rt_app(c)->tickets, c, RT_TICKET_METHOD("TransferTicket"), false, &rq.base,
+                       &helpdesk__v1__ticket__descriptor, (ProtobufCMessage **)&got, &c->err))
+    return -1;
+  if (out) *out = got;
+  return 0;
 }
 
 int rt_ticket_list_owned(hd_call *c, const char *owner_id, const char *page_token,

@@ -19,7 +19,8 @@ int rt_ticket_get(hd_call *c, int64_t ticket_id, Helpdesk__V1__Ticket **out);
 /* AddComment: a customer-visible comment by routing on the ticket. *out may be NULL. */
 int rt_ticket_comment(hd_call *c, int64_t ticket_id, const char *body, Helpdesk__V1__Comment **out);
 
-/* AddInternalRecord: an internal note by routing on the ticket (never shown to the customer). */
+/* AddInternalRecord: an internal note by routing on the ticket (never shown to the customer).
+ * *out may be NULL (also for rt_ticket_move). */
 int rt_ticket_record(hd_call *c, int64_t ticket_id, const char *body,
                      Helpdesk__V1__InternalRecord **out);
 

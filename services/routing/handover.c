@@ -306,6 +306,28 @@ static int ho__check_notes(hd_call *c, const char *agent, Helpdesk__V1__Ticket *
   return 0;
 }
 
+/* A ticket with a live escalation (OPEN or ACKNOWLEDGED: to Level 2 or another department) stays
+ * with the department it was escalated to; the hand-over does not route it back by issue type. */
+static int ho__keep_escalated(hd_call *c, ho_item *items, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    const hd_db_param p[] = {hd_db_text(rt_tenant(c)), hd_db_int(items[i].ticket->id)};
+    hd_db_rows *rows = NULL;
+    if (hd_db_query(hd_call_worker(c)->db,
+                    "SELECT to_department FROM escalations WHERE tenant = ? AND ticket_id = ? AND "
+                    "mode = 'ASSIGN' AND status IN ('OPEN', 'ACKNOWLEDGED') ORDER BY id DESC "
+                    "LIMIT 1",
+                    p, 2, 1, &rows, &c->err))
+      return -1;
+    if (hd_db_rows_count(rows) == 1) {
+      items[i].dept = hd_arena_strdup(c->arena, hd_db_str(rows, 0, 0, NULL));
+      items[i].rule = "open-escalation";
+    }
+    hd_db_rows_free(rows);
+    if (!items[i].dept) return hd_err_set(&c->err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  }
+  return 0;
+}
+
 /* An agent going off duty hands over every open ticket they own (see routing.proto). */
 int routing_hand_over_shift(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__HandOverShiftRequest *rq = (const Helpdesk__V1__HandOverShiftRequest *)req;
@@ -368,7 +390,8 @@ int routing_hand_over_shift(hd_call *call, const ProtobufCMessage *req, Protobuf
   } while (token[0]);
   ho_item *items = hd_arena_alloc(call->arena, (n ? n : 1) * sizeof *items);
   if (!items) return hd_err_set(&call->err, HD_RESOURCE_EXHAUSTED, "out of memory");
-  if (ho__check_notes(call, agent, open, n, rq, items)) return -1;
+  if (ho__check_notes(call, agent, open, n, rq, items) || ho__keep_escalated(call, items, n))
+    return -1;
   /* Every note is there: move each ticket to its team (the note as its internal record). */
   for (size_t i = 0; i < n; i++) {
     const ho_item *it = &items[i];

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_routing_escalate.h"
 #include "bench_tickets.h"
 #include "grpc/health/v1/health.pb-c.h"
 
@@ -20,5 +21,5 @@ static const bench_scenario health = {
     .op = health_op};
 
 const bench_scenario *const bench_scenarios[] = {
-    &health,           &bench_create,   &bench_get, &bench_list, &bench_list_status,
-    &bench_list_owner, &bench_workloop, NULL};
+    &health,           &bench_create,   &bench_get,      &bench_list, &bench_list_status,
+    &bench_list_owner, &bench_workloop, &bench_escalate, NULL};

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define RT_NAME_MAX 64
 
 int routing_app_setup(hd_svc_env *env, hd_err *err) {
@@ -43,8 +42,8 @@ static const char SQL_AUDIT[] =
     "INSERT INTO routing_audit (tenant, actor_id, actor_role, action, entity, entity_key, "
     "from_value, to_value, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
-int rt_audit(hd_db *db, const hd_call *c, const char *action, const char *entity,
-             const char *key, const json_t *from, const json_t *to, hd_err *err) {
+int rt_audit(hd_db *db, const hd_call *c, const char *action, const char *entity, const char *key,
+             const json_t *from, const json_t *to, hd_err *err) {
   int rc = -1;
   char *from_s = NULL, *to_s = NULL;
   size_t from_len = 0, to_len = 0;

@@ -13,9 +13,9 @@
 
 #include "auth/auth.h"
 #include "json/json.h"
+#include "routing_config.h"
 #include "rpc/call.h"
 #include "rpc/client.h"
-#include "routing_config.h"
 #include "svc/service.h"
 
 /* The service's own context: env->app, built by routing_app_setup and freed by
@@ -44,8 +44,8 @@ const char *rt_actor_role(const hd_principal *p);
 /* Writes one audit row (routing_audit) for a change by the caller, inside the caller's
  * transaction: action ("UPSERT_DEPARTMENT"), entity ("department") and its key, the values before
  * (NULL: it did not exist) and after, as JSON (borrowed, left as they were). */
-int rt_audit(hd_db *db, const hd_call *c, const char *action, const char *entity,
-             const char *key, const json_t *from, const json_t *to, hd_err *err);
+int rt_audit(hd_db *db, const hd_call *c, const char *action, const char *entity, const char *key,
+             const json_t *from, const json_t *to, hd_err *err);
 
 /* Checks a department code (an uppercase letter, then uppercase letters, digits or '_') or a rule
  * name (a lowercase letter, then lowercase letters, digits or '-'), 1..64 characters.

@@ -4,9 +4,14 @@
 #include "routing_service.h"
 
 #include "claims.h"
+#include "escalations.h"
+#include "estimates.h"
+#include "handover.h"
 #include "helpdesk/v1/routing.pb-c.h"
+#include "level2.h"
 #include "routing_call.h"
 #include "routing_handlers.h"
+#include "routing_settings.h"
 #include "svc/outbox.h"
 #include "ticket_events.h"
 
@@ -42,11 +47,35 @@ static const hd_method_impl routing__methods[] = {
     {"RenewClaim", routing_renew_claim, 0, WORKERS, "a claim is renewed by its holder"},
     {"ReleaseClaim", routing_release_claim, 0, WORKERS,
      "a claim is released by its holder, a team_lead or a supervisor"},
+    /* ---- escalations, estimates, hand-over, settings (slice 3) ---- */
+    {"EscalateToDepartment", routing_escalate_to_department, 0, WORKERS | HD_ROLE_SERVICE,
+     "escalating is for an agent, team_lead, supervisor or another department's system"},
+    {"AcknowledgeEscalation", routing_acknowledge_escalation, 0, WORKERS | HD_ROLE_SERVICE,
+     "the receiving department acknowledges an escalation"},
+    {"ResolveEscalation", routing_resolve_escalation, 0, WORKERS | HD_ROLE_SERVICE,
+     "the receiving department resolves an escalation"},
+    {"ListEscalations", routing_list_escalations, 0, STAFF, NULL},
+    {"ListOverdueEscalations", routing_list_overdue_escalations, 0, STAFF, NULL},
+    {"EscalateToLevel2", routing_escalate_to_level2, 0, WORKERS,
+     "Level 2 escalations are made by the agent who investigated, or a lead"},
+    {"SetCustomerEstimate", routing_set_customer_estimate, 0, WORKERS,
+     "a promise to the customer is made by the ticket's owner or a lead"},
+    {"ListDueCustomerUpdates", routing_list_due_customer_updates, 0, WORKERS, NULL},
+    {"HandOverShift", routing_hand_over_shift, 0, WORKERS,
+     "an agent hands over their shift, or a lead for them"},
+    {"GetHandOver", routing_get_hand_over, 0, STAFF, NULL},
+    {"GetRoutingSettings", routing_get_routing_settings, 0, STAFF, NULL},
+    {"UpdateRoutingSettings", routing_update_routing_settings, 0,
+     HD_ROLE_TENANT_ADMIN | HD_ROLE_SUPERVISOR,
+     "the customer-visible wording is set by a tenant_admin or supervisor"},
 };
 
-/* Background loops: the outbox relay (routing's events) and the claims loop (queues rebuilt at
- * start, expired leases returned, queue gauges). */
-static const hd_loop_fn routing__loops[] = {hd_outbox_relay_loop, routing_claims_loop};
+/* Background loops: the outbox relay (routing's events), the claims loop (queues rebuilt at
+ * start, expired leases returned, queue gauges) and the timers of escalation windows and
+ * customer estimates. */
+static const hd_loop_fn routing__loops[] = {hd_outbox_relay_loop, routing_claims_loop,
+                                            routing_escalation_timer_loop,
+                                            routing_estimate_timer_loop};
 
 const hd_service_def routing_service_def = {
     .name = "routing",

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "rpc/pb_enum.h"
 #include "tenant_settings.h"
 #include "ticket_call.h"
@@ -16,6 +17,10 @@
 /* The roles that may act on any ticket of their tenant where an operation is "the owner or a
  * team lead / supervisor". */
 #define OWNER_LEADS (HD_ROLE_TEAM_LEAD | HD_ROLE_SUPERVISOR)
+
+/* The Level 2 department (SOP 3.3): a ticket moves there only with an internal note carrying the
+ * investigation details, written in the same request. */
+#define TICKET_LEVEL2_DEPARTMENT "ESCALATED"
 
 /* FAILED_PRECONDITION "<rpc> is not possible on a ticket in status CLOSED" unless t is open. */
 static int owner__require_open(const Helpdesk__V1__Ticket *t, const char *rpc, hd_err *err) {
@@ -58,9 +63,23 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
   Helpdesk__V1__Ticket *t;
   ticket_meta meta;
   if (tk_ticket_load(c, db, rq->ticket_id, true, &t, &meta, err)) return -1;
-  if (tk_require_owner_or(c, t, OWNER_LEADS, "TransferTicket", err)) return -1;
+  const bool moves_department =
+      rq->department && rq->department[0] && strcmp(rq->department, t->department) != 0;
+  /* A service (routing's escalations and hand-overs) may move a ticket to another department,
+   * keeping its owner or naming another; handing a ticket to another agent alone stays the
+   * owner's or a lead's. */
+  const unsigned may = moves_department ? OWNER_LEADS | HD_ROLE_SERVICE : OWNER_LEADS;
+  if (tk_require_owner_or(c, t, may, "TransferTicket", err)) return -1;
   if (owner__require_open(t, "TransferTicket", err)) return -1;
-  if (t->owner_id[0] && strcmp(t->owner_id, rq->new_owner_id) == 0)
+  if (moves_department && strcmp(rq->department, TICKET_LEVEL2_DEPARTMENT) == 0 &&
+      (!rq->note || hd_text_is_blank(rq->note, strlen(rq->note))))
+    return hd_err_set(err, HD_FAILED_PRECONDITION,
+                      "moving ticket %" PRId64
+                      " to %s (Level 2) needs the investigation details "
+                      "as a note in the same request (they become an internal record), or "
+                      "RoutingService/EscalateToLevel2",
+                      t->id, TICKET_LEVEL2_DEPARTMENT);
+  if (!moves_department && t->owner_id[0] && strcmp(t->owner_id, rq->new_owner_id) == 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "ticket %" PRId64
                       " is already owned by %s; new_owner_id must name another "
@@ -143,6 +162,14 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
                       "transfers it)",
                       t->id, t->owner_id);
   if (owner__require_open(t, "AssignTicket", err)) return -1;
+  if (rq->department && strcmp(rq->department, TICKET_LEVEL2_DEPARTMENT) == 0 &&
+      strcmp(t->department, TICKET_LEVEL2_DEPARTMENT) != 0)
+    return hd_err_set(err, HD_FAILED_PRECONDITION,
+                      "AssignTicket cannot move ticket %" PRId64
+                      " to %s (Level 2): that move "
+                      "needs the investigation details as an internal record; use "
+                      "TransferTicket with a note, or RoutingService/EscalateToLevel2",
+                      t->id, TICKET_LEVEL2_DEPARTMENT);
   const ticket_event_field ev[] = {
       TICKET_EV_STR("from_owner_id", t->owner_id[0] ? t->owner_id : NULL),
       TICKET_EV_STR("to_owner_id", rq->owner_id),

@@ -453,6 +453,64 @@ static void test_set_category_requires_a_defined_category_and_a_current_version(
   assert_int_equal(t->status, HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_CLOSED);
 }
 
+/* ---- the move to Level 2 (SOP 3.3) and routing's department moves ---- */
+
+static void test_transfer_to_escalated_without_a_note_is_refused_and_with_one_keeps_it(
+    void **state) {
+  tf *x = *state;
+  const int64_t id = owned_ticket(x, "Needs Level 2");
+  TF_REFUSED(x, HD_FAILED_PRECONDITION,
+             transfer(x, x->agent, id, 0, "agent-2", "ESCALATED", NULL, NULL));
+  tf_expect_err_has(x, "needs the investigation details as a note");
+  TF_REFUSED(x, HD_FAILED_PRECONDITION,
+             transfer(x, x->lead, id, 0, "agent-2", "ESCALATED", " \t\n ", NULL));
+  /* AssignTicket carries no note: it cannot move a ticket to ESCALATED at all. */
+  Helpdesk__V1__AssignTicketRequest rq = HELPDESK__V1__ASSIGN_TICKET_REQUEST__INIT;
+  rq.ticket_id = id;
+  rq.owner_id = "agent-2";
+  rq.department = "ESCALATED";
+  TF_REFUSED(x, HD_FAILED_PRECONDITION, assign_req(x, x->lead, &rq, NULL));
+  tf_expect_err_has(x, "AssignTicket cannot move ticket");
+  TF_REFUSED(x, HD_FAILED_PRECONDITION, assign_req(x, x->service, &rq, NULL));
+  Helpdesk__V1__Ticket *t = NULL;
+  TF_OK(x, transfer(x, x->agent, id, 0, "agent-2", "ESCALATED", "Reproduced on two hosts", &t));
+  assert_string_equal(t->department, "ESCALATED");
+  assert_int_equal(tf_sqlf(x,
+                           "SELECT COUNT(*) FROM internal_records WHERE ticket_id = %" PRId64
+                           " AND body = 'Reproduced on two hosts'",
+                           id),
+                   1);
+  /* Within ESCALATED the rule does not apply again: Level 2 passes it on among itself. */
+  TF_OK(x, transfer(x, x->agent2, id, 0, "agent-1", NULL, NULL, &t));
+  assert_string_equal(t->department, "ESCALATED");
+}
+
+static void test_service_moves_a_ticket_to_another_department_keeping_its_owner(void **state) {
+  tf *x = *state;
+  const int64_t id = owned_ticket(x, "Route me");
+  Helpdesk__V1__Ticket *t = NULL;
+  TF_OK(x, transfer(x, x->service, id, 0, "agent-1", "BILLING", NULL, &t));
+  assert_string_equal(t->owner_id, "agent-1");
+  assert_string_equal(t->department, "BILLING");
+  /* Without a department change it is still a hand-over to another agent: not a service's. */
+  TF_REFUSED(x, HD_PERMISSION_DENIED,
+             transfer(x, x->service, id, 0, "agent-2", "BILLING", NULL, NULL));
+  TF_REFUSED(x, HD_INVALID_ARGUMENT,
+             transfer(x, x->agent, id, 0, "agent-1", "BILLING", NULL, NULL));
+  tf_expect_err_has(x, "already owned by agent-1");
+  /* The service writes an internal record (a consultation's note) it cannot read back. */
+  Helpdesk__V1__AddInternalRecordRequest rr = HELPDESK__V1__ADD_INTERNAL_RECORD_REQUEST__INIT;
+  rr.ticket_id = id;
+  rr.body = "Consulted DOMAIN";
+  TF_OK(x, tf_call(x, "AddInternalRecord", x->service, &rr.base,
+                   &helpdesk__v1__internal_record__descriptor, NULL, NULL));
+  Helpdesk__V1__ListInternalRecordsRequest lr = HELPDESK__V1__LIST_INTERNAL_RECORDS_REQUEST__INIT;
+  lr.ticket_id = id;
+  TF_REFUSED(x, HD_PERMISSION_DENIED,
+             tf_call(x, "ListInternalRecords", x->service, &lr.base,
+                     &helpdesk__v1__list_internal_records_response__descriptor, NULL, NULL));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
@@ -470,6 +528,8 @@ int main(void) {
       T(test_urge_records_a_reminder_to_the_owner_and_an_outbox_event),
       T(test_set_category_is_for_team_leads_and_supervisors_only),
       T(test_set_category_requires_a_defined_category_and_a_current_version),
+      T(test_transfer_to_escalated_without_a_note_is_refused_and_with_one_keeps_it),
+      T(test_service_moves_a_ticket_to_another_department_keeping_its_owner),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

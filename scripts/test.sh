@@ -111,6 +111,8 @@ echo "== an account's cases from Python: helpdesk-accounts (lost phone, deletion
 run_counted accounts_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/accounts_walk.py"
 echo "== a month of ticket work for three agents and its KPI summary, from Python (helpdesk-kpi)"
 run_counted kpi_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/kpi_walk.py"
+echo "== an escalation and a hand-over from Python (helpdesk-routing and helpdesk-tickets)"
+run_counted routing_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/routing_walk.py"
 echo "== routing's rules from Python: ListRoutingRules against the real helpdesk-routing"
 run_counted routing_rules env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/routing_rules.py"
 

@@ -14,13 +14,12 @@
 #include <stdint.h>
 
 #include "account_store.h"
-#include "accounts_config.h"
+#include "accounts_app.h"
 #include "rpc/call.h"
 #include "svc/service.h"
 
-static inline const accounts_config *ac_config(const hd_call *c) {
-  return (const accounts_config *)hd_call_env(c)->app;
-}
+static inline accounts_app *ac_app(const hd_call *c) { return (accounts_app *)hd_call_env(c)->app; }
+static inline const accounts_config *ac_config(const hd_call *c) { return &ac_app(c)->config; }
 static inline int64_t ac_now(const hd_call *c) { return hd_clock_now_us(hd_call_env(c)->clock); }
 static inline hd_db *ac_db(const hd_call *c) { return hd_call_worker(c)->db; }
 static inline const char *ac_tenant(const hd_call *c) { return c->principal->tenant; }

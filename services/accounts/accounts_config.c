@@ -33,7 +33,7 @@ int accounts_config_load(accounts_config *out, hd_err *err) {
                    sizeof c.upgrade_link_base, err) ||
       config__text("HELPDESK_ACCOUNTS_CARD_VERIFICATION_CURRENCY", "USD",
                    c.card_verification_currency, sizeof c.card_verification_currency, err) ||
-      config__text("HELPDESK_ACCOUNTS_REFUND_DEPARTMENT", "l2-consulting", c.refund_department,
+      config__text("HELPDESK_ACCOUNTS_REFUND_DEPARTMENT", "ESCALATED", c.refund_department,
                    sizeof c.refund_department, err))
     return -1;
   if (c.upgrade_link_ttl_us <= 0 || c.card_refund_after_us <= 0)

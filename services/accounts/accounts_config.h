@@ -24,8 +24,9 @@ typedef struct accounts_config {
    * HELPDESK_ACCOUNTS_CARD_VERIFICATION_CURRENCY (default USD): the verification charge. */
   int64_t card_verification_amount_minor;
   char card_verification_currency[4];
-  /* HELPDESK_ACCOUNTS_REFUND_DEPARTMENT (default l2-consulting): the routing department an
-   * overdue refund is escalated to (the L2 consulting team). */
+  /* HELPDESK_ACCOUNTS_REFUND_DEPARTMENT (default ESCALATED, routing's Level 2): the routing
+   * department consulted (EscalateToDepartment, mode CONSULT) on an overdue refund: the L2
+   * consulting team. */
   char refund_department[ACCOUNTS_DEPARTMENT_MAX + 1];
 } accounts_config;
 

@@ -6,13 +6,15 @@
 #include "card_refund.h"
 #include "refund_escalation.h"
 
-/* CheckCardVerificationRefund: read; an OVERDUE refund is escalated (once) before answering. */
+/* CheckCardVerificationRefund: read; an OVERDUE refund is escalated (once, on ticket_id) to the
+ * L2 consulting team through routing before answering. */
 int accounts_check_card_verification_refund(hd_call *call, const ProtobufCMessage *req,
                                             ProtobufCMessage *resp) {
   const Helpdesk__V1__CheckCardVerificationRefundRequest *rq =
       (const Helpdesk__V1__CheckCardVerificationRefundRequest *)req;
   if (ac_check_uid(call, "uid", rq->uid) ||
-      hd_call_check_id(call, "payment_method_id", rq->payment_method_id))
+      hd_call_check_id(call, "payment_method_id", rq->payment_method_id) ||
+      (rq->ticket_id && hd_call_check_id(call, "ticket_id", rq->ticket_id)))
     return -1;
   hd_db *db = ac_db(call);
   Helpdesk__V1__Account *a = NULL;
@@ -22,7 +24,7 @@ int accounts_check_card_verification_refund(hd_call *call, const ProtobufCMessag
                       call->arena, &v, &call->err))
     return ac_failed(call);
   if (v->status == HELPDESK__V1__REFUND_STATUS__REFUND_STATUS_OVERDUE &&
-      accounts_escalate_refund(call, v, &call->err))
+      accounts_escalate_refund(call, v, rq->ticket_id, &call->err))
     return -1;
   *(Helpdesk__V1__CardVerificationRefund *)resp = *v;
   return 0;

@@ -11,8 +11,11 @@
  *     department HELPDESK_ACCOUNTS_REFUND_DEPARTMENT), and then state SENT with the routing
  *     service's escalation id. The key makes a repeated send (a retry, a second replica, a
  *     second CheckCardVerificationRefund) escalate once on the routing side too.
- * Step 2 is the seam refund_escalation_send (refund_escalation.c): routing's contract is not on
- * main yet, so it sends nothing and the escalation stays REQUESTED — recorded, not faked. */
+ * The escalation is a CONSULT (the ticket stays where it is, the L2 team gets an internal note
+ * on it) on the ticket the first overdue check named, recorded with it. When routing cannot be
+ * reached or refuses, the answer is still OK and carries the escalation REQUESTED with attempts
+ * and last_error: it is recorded for good and sent again, the same request under the same key,
+ * by the next CheckCardVerificationRefund; once SENT it is never sent again. */
 #ifndef ACCOUNTS_REFUND_ESCALATION_H
 #define ACCOUNTS_REFUND_ESCALATION_H
 
@@ -26,12 +29,14 @@
 /* The idempotency key of verification_id's escalation ("card-refund-42"), in arena. */
 char *refund_escalation_key(hd_arena *arena, int64_t verification_id);
 
-/* Escalates the overdue refund v (as card_refund_get read it for the call c) once: steps 1 and
- * 2 above. v->escalation is set to the escalation as it then stands; when the refund turned out
- * not overdue any more under the lock (refunded meanwhile), v is updated and nothing recorded.
- * 0, or -1 with err set (the record's failure; a failed send is not an error: the escalation
- * stays REQUESTED with last_error set, and the next call sends it again). */
-int accounts_escalate_refund(hd_call *c, Helpdesk__V1__CardVerificationRefund *v, hd_err *err);
+/* Escalates the overdue refund v (as card_refund_get read it for the call c) once on ticket_id
+ * (required, > 0, when nothing is recorded yet: else INVALID_ARGUMENT): steps 1 and 2 above.
+ * v->escalation is set to the escalation as it then stands; when the refund turned out not overdue
+ * any more under the lock (refunded meanwhile), v is updated and nothing recorded. 0, or -1 with
+ * err set (the record's failure; a failed send is not an error: the escalation stays REQUESTED with
+ * last_error set, and the next call sends it again). */
+int accounts_escalate_refund(hd_call *c, Helpdesk__V1__CardVerificationRefund *v, int64_t ticket_id,
+                             hd_err *err);
 
 /* Reads the escalation of verification_id, *out NULL when there is none. In arena. */
 int refund_escalation_get(hd_db *db, const char *tenant, int64_t verification_id, hd_arena *arena,

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "account_handlers.h"
-#include "accounts_config.h"
+#include "accounts_app.h"
 #include "helpdesk/v1/accounts.pb-c.h"
 #include "svc/outbox.h"
 
@@ -76,20 +76,28 @@ static const hd_method_impl accounts__methods[] = {
      "refunds are recorded from iPay's report (service), or by a supervisor or tenant_admin"},
 };
 
-/* Reads HELPDESK_ACCOUNTS_* into env->app (freed by accounts__teardown). */
+/* Reads HELPDESK_ACCOUNTS_* and opens the peer to routing (HELPDESK_ROUTING_TARGET) under the
+ * service's own identity, into env->app (an accounts_app, freed by accounts__teardown). */
 static int accounts__setup(hd_svc_env *env, hd_err *err) {
-  accounts_config *cfg = calloc(1, sizeof *cfg);
-  if (!cfg) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
-  if (accounts_config_load(cfg, err)) {
-    free(cfg);
+  accounts_app *app = calloc(1, sizeof *app);
+  if (!app) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  const hd_auth_identity_config ic = {.auth = &env->auth, .service = "accounts"};
+  if (accounts_config_load(&app->config, err) || hd_auth_identity_new(&ic, &app->identity, err) ||
+      hd_peer_open("routing", 50052, app->identity, env->clock, env->metrics, &app->routing, err)) {
+    hd_auth_identity_free(app->identity);
+    free(app);
     return -1;
   }
-  env->app = cfg;
+  env->app = app;
   return 0;
 }
 
 static void accounts__teardown(hd_svc_env *env) {
-  free(env->app);
+  accounts_app *app = env->app;
+  if (!app) return;
+  hd_peer_free(app->routing);
+  hd_auth_identity_free(app->identity);
+  free(app);
   env->app = NULL;
 }
 

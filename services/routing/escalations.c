@@ -150,8 +150,8 @@ static char *escalate__consult_note(hd_call *c, const Helpdesk__V1__EscalateToDe
                          "Consulted %s (escalation %" PRId64
                          ").\nThread: %s\nProduct: %s\n"
                          "Brand: %s\nContext: %s",
-                         rq->department, id, rq->thread_link, product[0] ? product : "-",
-                         brand[0] ? brand : "-", rq->context);
+                         rq->department, id, rq->thread_link[0] ? rq->thread_link : "-",
+                         product[0] ? product : "-", brand[0] ? brand : "-", rq->context);
 }
 
 /* Escalates a ticket to a department (see routing.proto). A service caller must send an
@@ -161,6 +161,7 @@ int routing_escalate_to_department(hd_call *call, const ProtobufCMessage *req,
   const Helpdesk__V1__EscalateToDepartmentRequest *rq =
       (const Helpdesk__V1__EscalateToDepartmentRequest *)req;
   const bool consult = rq->mode == HELPDESK__V1__ESCALATION_MODE__ESCALATION_MODE_CONSULT;
+  const bool service = hd_principal_has(call->principal, HD_ROLE_SERVICE);
   if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       hd_call_check_version(call, "expected_version", rq->expected_version) ||
       rt_check_department_name(call, "department", rq->department) ||
@@ -169,14 +170,14 @@ int routing_escalate_to_department(hd_call *call, const ProtobufCMessage *req,
       hd_call_check_text(call, "product", rq->product, 0, ESCAL_PRODUCT_MAX) ||
       hd_call_check_text(call, "brand", rq->brand, 0, ESCAL_PRODUCT_MAX) ||
       hd_call_check_text(call, "context", rq->context, 1, ESCAL_CONTEXT_MAX) ||
-      escal__check_link(call, rq->thread_link, consult) ||
+      escal__check_link(call, rq->thread_link, consult && !service) ||
       hd_call_check_ident(call, "idempotency_key", rq->idempotency_key, 0, HD_IDEM_KEY_MAX))
     return -1;
-  if (strcmp(rq->department, ESCALATED_DEPARTMENT) == 0)
+  if (!consult && strcmp(rq->department, ESCALATED_DEPARTMENT) == 0)
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       "department ESCALATED is Level 2: use EscalateToLevel2, which carries the "
-                      "investigation note Level 2 needs");
-  if (hd_principal_has(call->principal, HD_ROLE_SERVICE) && !rq->idempotency_key[0])
+                      "investigation note Level 2 needs (CONSULT asks Level 2 without moving)");
+  if (service && !rq->idempotency_key[0])
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       "idempotency_key is required for a service caller, so that a retry "
                       "escalates the ticket only once");

@@ -2,7 +2,8 @@
  * catalog (KYC and the others), a tenant's override, codes set and cleared on an account; the
  * refund at 6 days (pending), 7 days (due that day, still pending), 7 days and a second and 8
  * days (overdue: the escalation is recorded once however often it is asked for, with a key
- * derived from the card verification), the refund recorded once, the settings read from
+ * derived from the card verification; routing is down here, so it stays REQUESTED with its
+ * attempts and last error), the refund recorded once, the settings read from
  * HELPDESK_ACCOUNTS_*. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,6 +46,7 @@ static Helpdesk__V1__CardVerificationRefund *check_refund(af *t, const char *tok
       HELPDESK__V1__CHECK_CARD_VERIFICATION_REFUND_REQUEST__INIT;
   r.uid = (char *)uid;
   r.payment_method_id = method;
+  r.ticket_id = 7; /* routing is not running here (test_accounts_refund_escalation has it) */
   return (Helpdesk__V1__CardVerificationRefund *)af_must(
       t, "CheckCardVerificationRefund", token, &r.base,
       &helpdesk__v1__card_verification_refund__descriptor);
@@ -128,12 +130,23 @@ static void test_the_refund_is_pending_at_6_and_7_days_and_overdue_after(void **
   assert_null(v->escalation);
   assert_int_equal(af_sql(t, "SELECT COUNT(*) FROM refund_escalations"), 0);
   af_advance(t, S_US); /* 7 days and a second */
+  Helpdesk__V1__CheckCardVerificationRefundRequest none =
+      HELPDESK__V1__CHECK_CARD_VERIFICATION_REFUND_REQUEST__INIT;
+  none.uid = "ref-1";
+  none.payment_method_id = card->id;
+  AF_REFUSED(t, HD_INVALID_ARGUMENT, "send ticket_id",
+             af_call(t, "CheckCardVerificationRefund", t->agent, &none.base,
+                     &helpdesk__v1__card_verification_refund__descriptor, NULL));
   v = check_refund(t, t->agent, "ref-1", card->id);
   assert_int_equal(v->status, REFUND(OVERDUE));
   assert_non_null(v->escalation);
   assert_int_equal(v->escalation->state,
                    HELPDESK__V1__ESCALATION_STATE__ESCALATION_STATE_REQUESTED);
-  assert_string_equal(v->escalation->department, "l2-consulting");
+  assert_string_equal(v->escalation->department, "ESCALATED");
+  assert_int_equal(v->escalation->ticket_id, 7);
+  /* Routing is down: recorded, not sent; the next check sends it again. */
+  assert_int_equal(v->escalation->attempts, 1);
+  assert_non_null(strstr(v->escalation->last_error, "routing"));
   char key[64];
   snprintf(key, sizeof key, "card-refund-%lld", (long long)v->id);
   assert_string_equal(v->escalation->idempotency_key, key);
@@ -145,6 +158,9 @@ static void test_the_refund_is_pending_at_6_and_7_days_and_overdue_after(void **
   assert_int_equal(again->status, REFUND(OVERDUE));
   assert_string_equal(again->escalation->idempotency_key, key);
   assert_int_equal(third->escalation->request_time_us, v->escalation->request_time_us);
+  assert_int_equal(third->escalation->attempts, 3);
+  assert_int_equal(third->escalation->state,
+                   HELPDESK__V1__ESCALATION_STATE__ESCALATION_STATE_REQUESTED);
   assert_int_equal(af_sql(t, "SELECT COUNT(*) FROM refund_escalations"), 1);
   assert_int_equal(af_audits(t, "ref-1", "ESCALATE_CARD_REFUND"), 1);
   /* The refund arrives: recorded once. */
@@ -252,5 +268,6 @@ int main(void) {
       cmocka_unit_test(test_refund_checks_are_refused_for_other_accounts_and_non_cards),
       cmocka_unit_test(test_the_durations_and_the_charge_are_configurable),
   };
+  setenv("HELPDESK_ROUTING_TARGET", "127.0.0.1:1", 1); /* nothing listens: routing is down */
   return cmocka_run_group_tests(tests, af_setup, af_teardown);
 }

@@ -8,7 +8,8 @@ the real helpdesk-accounts binary, each step printing what the service answered:
   3. a deletion refused while an ECS subscription and a bill remain, then allowed;
   4. an enterprise upgrade by link: an expired link refused, a new one completed by the main
      account;
-  5. a card's verification charge past its refund date: escalated once, however often asked.
+  5. a card's verification charge past its refund date: escalated once to the L2 consulting team
+     through the real helpdesk-routing (pointed at a real helpdesk-tickets), however often asked.
 
 Time runs on short settings here (the upgrade link lives 2 s, the card refund is expected 1 s
 after binding) so the walk takes seconds; the rules are the same as with the defaults (3 days,
@@ -26,9 +27,14 @@ import grpc
 import hdserver
 import hdstubs
 
-hdstubs.load(["helpdesk/v1/common.proto", "helpdesk/v1/accounts.proto"])
+hdstubs.load(["helpdesk/v1/common.proto", "helpdesk/v1/accounts.proto", "helpdesk/v1/tickets.proto",
+              "helpdesk/v1/routing.proto"])
 from helpdesk.v1 import accounts_pb2 as pb  # noqa: E402
 from helpdesk.v1 import accounts_pb2_grpc  # noqa: E402
+from helpdesk.v1 import routing_pb2 as rpb  # noqa: E402
+from helpdesk.v1 import routing_pb2_grpc  # noqa: E402
+from helpdesk.v1 import tickets_pb2 as tpb  # noqa: E402
+from helpdesk.v1 import tickets_pb2_grpc  # noqa: E402
 
 SETTINGS = {"HELPDESK_ACCOUNTS_UPGRADE_LINK_TTL": "2s", "HELPDESK_ACCOUNTS_CARD_REFUND_AFTER": "1s"}
 _ctx = {}
@@ -69,10 +75,18 @@ def method(uid, kind, label=""):
 
 
 def setup():
-    server = hdserver.Service("accounts", "pyaccounts", SETTINGS).start()
+    # The overdue refund is escalated through routing, which writes its note on the ticket.
+    tsvc = hdserver.Service("tickets", "pyacctt").start()
+    rsvc = hdserver.Service("routing", "pyacctr", {"HELPDESK_TICKETS_TARGET": f"127.0.0.1:{tsvc.port}"}).start()
+    server = hdserver.Service("accounts", "pyaccounts",
+                              dict(SETTINGS, HELPDESK_ROUTING_TARGET=f"127.0.0.1:{rsvc.port}")).start()
     channel = grpc.insecure_channel(f"127.0.0.1:{server.port}")
     grpc.channel_ready_future(channel).result(timeout=10)
+    tch = grpc.insecure_channel(f"127.0.0.1:{tsvc.port}")
+    rch = grpc.insecure_channel(f"127.0.0.1:{rsvc.port}")
     _ctx.update(server=server, channel=channel, stub=accounts_pb2_grpc.AccountServiceStub(channel),
+                tsvc=tsvc, rsvc=rsvc, tch=tch, rch=rch, tickets=tickets_pb2_grpc.TicketServiceStub(tch),
+                routing=routing_pb2_grpc.RoutingServiceStub(rch), customer=token("sg-ref", "customer"),
                 agent=token("agent-1", "agent"), lead=token("lead-1", "agent,team_lead"),
                 bd=token("bd-lee", "agent"), console=token("svc-console", "service"))
     # The service answers NOT_SERVING (UNAVAILABLE) until MariaDB answers and migrations ran.
@@ -87,10 +101,12 @@ def setup():
 
 
 def teardown():
-    _ctx["channel"].close()
-    rc = _ctx["server"].stop()
-    print(f"  helpdesk-accounts stopped with exit status {rc}")
-    _ctx["server"].cleanup()
+    for ch in ("channel", "tch", "rch"):
+        _ctx[ch].close()
+    for svc in ("server", "rsvc", "tsvc"):
+        rc = _ctx[svc].stop()
+        print(f"  helpdesk-{_ctx[svc].svc} stopped with exit status {rc}")
+        _ctx[svc].cleanup()
 
 
 def show_change(step, what, r):
@@ -201,17 +217,33 @@ def test_an_overdue_card_refund_is_escalated_once_when_asked_twice():
     v = m.card_verification
     print(f"  5a  AddPaymentMethod BANK_CARD -> charge {v.amount_minor / 100:.2f} {v.currency}, "
           f"{enum(pb.RefundStatus, v.status, 'REFUND_STATUS_')}")
+    t = _ctx["tickets"].CreateTicket(tpb.CreateTicketRequest(
+        idempotency_key="walk-refund-1", subject="When is my 1 dollar returned?",
+        description="I bound my credit card more than a week ago", product="ECS", brand="Acme Cloud",
+        service_type=tpb.SERVICE_TYPE_OTHER, issue_type=tpb.ISSUE_TYPE_BILLING), metadata=_ctx["customer"], timeout=5)
     time.sleep(1.2)  # the refund is expected 1 s after binding here (7 days by default)
-    req = pb.CheckCardVerificationRefundRequest(uid="sg-ref", payment_method_id=m.payment_method.id)
+    req = pb.CheckCardVerificationRefundRequest(uid="sg-ref", payment_method_id=m.payment_method.id,
+                                                ticket_id=t.id)
     first, second = call("CheckCardVerificationRefund", req, "agent"), call("CheckCardVerificationRefund", req, "agent")
     for n, r in (("5b", first), ("5c", second)):
-        print(f"  {n}  CheckCardVerificationRefund -> {enum(pb.RefundStatus, r.status, 'REFUND_STATUS_')}, "
-              f"escalation {enum(pb.EscalationState, r.escalation.state, 'ESCALATION_STATE_')} to "
-              f"{r.escalation.department} key={r.escalation.idempotency_key} "
-              f"recorded_at={r.escalation.request_time_us}")
+        e = r.escalation
+        print(f"  {n}  CheckCardVerificationRefund on ticket #{t.id} -> "
+              f"{enum(pb.RefundStatus, r.status, 'REFUND_STATUS_')}, escalation "
+              f"{enum(pb.EscalationState, e.state, 'ESCALATION_STATE_')} to {e.department} "
+              f"key={e.idempotency_key} routing_escalation={e.routing_escalation_id} attempts={e.attempts}"
+              + (f" last_error={e.last_error}" if e.last_error else ""))
     assert first.status == pb.REFUND_STATUS_OVERDUE
+    assert first.escalation.state == pb.ESCALATION_STATE_SENT, first.escalation.last_error
     assert first.escalation.idempotency_key == second.escalation.idempotency_key
     assert first.escalation.request_time_us == second.escalation.request_time_us
+    assert second.escalation.routing_escalation_id == first.escalation.routing_escalation_id
+    assert second.escalation.attempts == 1
+    es = _ctx["routing"].ListEscalations(rpb.ListEscalationsRequest(ticket_id=t.id),
+                                         metadata=_ctx["lead"], timeout=5).escalations
+    for x in es:
+        print(f"  5d  routing ListEscalations(ticket #{t.id}) -> #{x.id} "
+              f"{rpb.EscalationMode.Name(x.mode)} to {x.to_department} by {x.created_by_role}: {x.context}")
+    assert [x.id for x in es] == [first.escalation.routing_escalation_id]
 
 
 if __name__ == "__main__":

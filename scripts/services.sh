@@ -114,7 +114,12 @@ start() {
     # A small supervising shell in its own session (so that closing the terminal does not take
     # the service down) records the pid and, once the service ends, its exit status. Job control
     # (set -m while starting it) keeps SIGINT deliverable to the service.
-    env "HELPDESK_${svc^^}_ADDR=$(addr_of "$svc")" setsid bash -c \
+    # Each service reaches the others where this script starts them (HELPDESK_<PEER>_TARGET,
+    # unless set): routing calls tickets, accounts calls routing, kpi calls tickets and routing.
+    env "HELPDESK_${svc^^}_ADDR=$(addr_of "$svc")" \
+      "HELPDESK_TICKETS_TARGET=${HELPDESK_TICKETS_TARGET:-$(addr_of tickets)}" \
+      "HELPDESK_ROUTING_TARGET=${HELPDESK_ROUTING_TARGET:-$(addr_of routing)}" \
+      setsid bash -c \
       'set -m; "$1" & echo $! >"$2.pid"; set +m; wait $! && c=0 || c=$?; echo "$c" >"$2.exit"' \
       hd-supervise "$build/services/helpdesk-$svc" "$dir/pids/$svc" \
       </dev/null >>"$dir/logs/$svc.log" 2>&1 &

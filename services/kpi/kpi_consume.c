@@ -97,7 +97,9 @@ int kpi_consume_routing_event(hd_db *db, const hd_event *ev, void *app, hd_err *
       consume__int(ev->json, "resolve_time_us", &e.ended_at_us, err))
     goto bad;
   if (time_us <= 0) time_us = ev->created_at_us;
-  /* Routing's events name who and when by their envelope: the creation's actor escalated. */
+  /* Routing's payload carries the record's created_by and times (escalation_store.c), the values
+   * ListEscalations gives a rebuild; an event without them falls back on its envelope: the
+   * creation's actor escalated, each step happened at its event's time. */
   if (strcmp(what, "created") == 0) {
     if (!*e.created_by) e.created_by = actor;
     if (!e.created_at_us) e.created_at_us = time_us;

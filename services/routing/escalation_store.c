@@ -133,11 +133,17 @@ int escal_insert(hd_db *db, const char *tenant, const escal_new *e, int64_t now_
 
 int escal_event(hd_db *db, const char *tenant, const char *actor_id, const char *actor_role,
                 const char *type, const Helpdesk__V1__Escalation *e, int64_t now_us, hd_err *err) {
+  /* Who escalated and when each step happened, as the record has them (0: not yet), so that a
+   * consumer's facts equal what ListEscalations gives: the creation's event is written after the
+   * ticket-side work, later than the record's create time. */
   json_t *body = json_pack(
-      "{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:b}", "ticket_id", (json_int_t)e->ticket_id, "kind",
-      escal_kind_name(e->kind), "mode", escal_mode_name(e->mode), "from_department",
-      e->from_department, "to_department", e->to_department, "status", escal_status_name(e->status),
-      "due_time_us", (json_int_t)e->due_time_us, "overdue", (int)e->overdue);
+      "{s:I, s:s, s:s, s:s, s:s, s:s, s:I, s:b, s:s, s:I, s:I, s:I}", "ticket_id",
+      (json_int_t)e->ticket_id, "kind", escal_kind_name(e->kind), "mode", escal_mode_name(e->mode),
+      "from_department", e->from_department, "to_department", e->to_department, "status",
+      escal_status_name(e->status), "due_time_us", (json_int_t)e->due_time_us, "overdue",
+      (int)e->overdue, "created_by", e->created_by, "create_time_us", (json_int_t)e->create_time_us,
+      "acknowledge_time_us", (json_int_t)e->acknowledge_time_us, "resolve_time_us",
+      (json_int_t)e->resolve_time_us);
   if (!body) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory writing an event");
   const hd_outbox_event ev = {.type = type,
                               .tenant = tenant,

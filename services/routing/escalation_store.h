@@ -67,7 +67,10 @@ int escal_created(hd_db *db, const hd_call *c, int64_t id, int64_t assign_commen
 void escal_forget(hd_call *c, int64_t id, const char *key);
 
 /* Appends routing event type about escalation e (as it is after the change) of tenant, by
- * actor_id as actor_role (the caller, or "system" for a timer), at now_us. */
+ * actor_id as actor_role (the caller, or "system" for a timer), at now_us. The payload after the
+ * envelope: ticket_id, kind, mode, from_department, to_department, status, due_time_us, overdue,
+ * created_by, create_time_us, acknowledge_time_us, resolve_time_us (0: not yet); the kpi
+ * service's facts read it (services/kpi/kpi_consume.c). */
 int escal_event(hd_db *db, const char *tenant, const char *actor_id, const char *actor_role,
                 const char *type, const Helpdesk__V1__Escalation *e, int64_t now_us, hd_err *err);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agents.h"
 #include "core/utf8.h"
 #include "escalation_store.h"
 #include "log/log.h"
@@ -262,20 +263,16 @@ undo:;
 /* ---- AcknowledgeEscalation, ResolveEscalation ---- */
 
 /* PERMISSION_DENIED unless the caller may act for e's receiving department: a lead or a service,
- * or an agent registered in that department (agent_departments). */
+ * or an agent registered in that department (routing_agent_get's departments). */
 static int escal__may_receive(hd_call *c, hd_db *db, const Helpdesk__V1__Escalation *e,
                               const char *rpc, hd_err *err) {
   if (c->principal->roles & ESCAL_ANY) return 0;
-  const hd_db_param p[] = {hd_db_text(rt_tenant(c)), hd_db_text(c->principal->user_id),
-                           hd_db_text(e->to_department)};
-  hd_db_rows *rows = NULL;
-  if (hd_db_query(db,
-                  "SELECT COUNT(*) FROM agent_departments WHERE tenant = ? AND agent_id = ? AND "
-                  "department = ?",
-                  p, 3, 1, &rows, err))
+  Helpdesk__V1__Agent *a = NULL;
+  if (routing_agent_get(db, rt_tenant(c), c->principal->user_id, false, c->arena, &a, err))
     return -1;
-  const bool member = hd_db_i64(rows, 0, 0) > 0;
-  hd_db_rows_free(rows);
+  bool member = false;
+  for (size_t i = 0; a && i < a->n_departments && !member; i++)
+    member = strcmp(a->departments[i], e->to_department) == 0;
   if (member) return 0;
   return hd_err_set(err, HD_PERMISSION_DENIED,
                     "%s is for the receiving department %s (an agent registered in it), a "

@@ -78,19 +78,10 @@ static int escalate__tx(hd_db *db, void *arg, hd_err *err) {
   const Helpdesk__V1__EscalateToDepartmentRequest *rq = x->req;
   const char *tenant = rt_tenant(c);
   const int64_t now = rt_now(c);
-  x->id = 0;
-  x->retry = false;
-  const hd_idem_key k = {.tenant = tenant,
-                         .caller_id = c->principal->user_id,
-                         .key = rq->idempotency_key,
-                         .result_kind = "escalation"};
-  if (rq->idempotency_key[0]) {
-    if (hd_idem_claim(db, &k, x->hash, now, &x->id, err)) return -1;
-    if (x->id > 0) {
-      x->retry = true;
-      return 0;
-    }
-  }
+  hd_idem_key k;
+  if (rt_idem_claim(db, c, rq->idempotency_key, x->hash, "escalation", &k, &x->id, err)) return -1;
+  x->retry = x->id > 0;
+  if (x->retry) return 0;
   int64_t window = 0;
   if (escal_department_window(db, tenant, "department", rq->department, &window, err)) return -1;
   Helpdesk__V1__RoutingSettings *s = NULL;
@@ -607,22 +598,11 @@ static hd_timer_source escal__source(void) {
 
 int routing_escalation_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, size_t *fired,
                                        hd_err *err) {
-  hd_timer *t = NULL;
   const hd_timer_source src = escal__source();
-  if (hd_timer_new(&src, env, &t, err)) return -1;
-  const int rc = hd_timer_fire_due(t, w, now_us, fired, err);
-  hd_timer_free(t);
-  return rc;
+  return hd_timer_fire_due_once(&src, env, w, now_us, fired, err);
 }
 
 void routing_escalation_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
-  hd_timer *t = NULL;
   const hd_timer_source src = escal__source();
-  hd_err err = {0};
-  if (hd_timer_new(&src, env, &t, &err)) {
-    hd_log_error("routing.escalation_timer_loop", "reason", err.msg);
-    return;
-  }
-  hd_timer_run(t, w, stop);
-  hd_timer_free(t);
+  hd_timer_run_source(&src, env, w, stop);
 }

@@ -123,6 +123,12 @@ static void test_hand_over_moves_each_ticket_to_its_team_and_the_agent_off_duty(
                    1);
   /* The next day: the agent sees how the tickets they handed over stand now. */
   tf_set_status(&p->t, c, TF_STATUS(CLOSED));
+  /* GetHandOver reads routing's records of the tickets: wait until its consumer has the close. */
+  assert_int_equal(rf_wait_sql(p, 1,
+                               "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
+                               " AND status = 'CLOSED'",
+                               c),
+                   1);
   rf_advance(p, 20 * HOUR_US);
   Helpdesk__V1__GetHandOverRequest gr = HELPDESK__V1__GET_HAND_OVER_REQUEST__INIT;
   gr.from_agent_id = "agent-1";

@@ -19,16 +19,9 @@
 
 /* A ticket of cust-1 about issue, owned by agent-1 in TECHNICAL. */
 static int64_t owned(rf *p, const char *subject, Helpdesk__V1__IssueType issue) {
-  Helpdesk__V1__CreateTicketRequest cr = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
   char key[64];
   snprintf(key, sizeof key, "ho-%s", subject);
-  cr.subject = (char *)subject;
-  cr.description = "see subject";
-  cr.issue_type = issue;
-  cr.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED;
-  cr.idempotency_key = key;
-  const Helpdesk__V1__Ticket *t = (Helpdesk__V1__Ticket *)tf_must(
-      &p->t, "CreateTicket", p->t.customer, &cr.base, &helpdesk__v1__ticket__descriptor);
+  const Helpdesk__V1__Ticket *t = rf_create_about(p, key, subject, issue);
   Helpdesk__V1__AssignTicketRequest rq = HELPDESK__V1__ASSIGN_TICKET_REQUEST__INIT;
   rq.ticket_id = t->id;
   rq.owner_id = "agent-1";

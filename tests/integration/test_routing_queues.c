@@ -122,17 +122,6 @@ static void test_ticket_created_with_a_department_waits_in_that_queue(void **sta
   free(tb);
 }
 
-/* A ticket of the customer created without a department, about issue on a shared service. */
-static void create_about(rf *f, const char *key, Helpdesk__V1__IssueType issue) {
-  Helpdesk__V1__CreateTicketRequest rq = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
-  rq.idempotency_key = (char *)key;
-  rq.subject = (char *)key;
-  rq.description = "routed by the rules";
-  rq.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED;
-  rq.issue_type = issue;
-  tf_must(&f->t, "CreateTicket", f->t.customer, &rq.base, &helpdesk__v1__ticket__descriptor);
-}
-
 static void upsert_rule(rf *f, Helpdesk__V1__RoutingRule *r) {
   Helpdesk__V1__UpsertRoutingRuleRequest rq = HELPDESK__V1__UPSERT_ROUTING_RULE_REQUEST__INIT;
   rq.rule = r;
@@ -143,9 +132,9 @@ static void test_ticket_created_without_a_department_waits_in_the_queue_its_rule
     void **state) {
   rf *f = *state;
   /* The built-in rules on the issue type. */
-  create_about(f, "acct", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_ACCOUNT);
-  create_about(f, "cancel", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_CANCELLATION);
-  create_about(f, "mail", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_EMAIL);
+  rf_create_about(f, "acct", "acct", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_ACCOUNT);
+  rf_create_about(f, "cancel", "cancel", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_CANCELLATION);
+  rf_create_about(f, "mail", "mail", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_EMAIL);
   assert_int_equal(wait_depth(f, "ACCOUNT", 1), 1);
   assert_int_equal(wait_depth(f, "CANCELLATION", 1), 1);
   assert_int_equal(wait_depth(f, "TECHNICAL", 1), 1);
@@ -163,7 +152,7 @@ static void test_ticket_created_without_a_department_waits_in_the_queue_its_rule
   ask.customer_request = "the server's hostname";
   ask.reason = "test";
   upsert_rule(f, &ask);
-  create_about(f, "activate", activation);
+  rf_create_about(f, "activate", "activate", activation);
   assert_int_equal(wait_depth(f, "INFRASTRUCTURE", 1), 1);
   /* A tenant without "otherwise": a ticket no rule matches still waits, in TECHNICAL. */
   Helpdesk__V1__RoutingRule off = HELPDESK__V1__ROUTING_RULE__INIT;
@@ -174,7 +163,7 @@ static void test_ticket_created_without_a_department_waits_in_the_queue_its_rule
   off.department = "TECHNICAL";
   off.reason = "off";
   upsert_rule(f, &off);
-  create_about(f, "mail-2", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_EMAIL);
+  rf_create_about(f, "mail-2", "mail-2", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_EMAIL);
   assert_int_equal(wait_depth(f, "TECHNICAL", 2), 2);
   assert_int_equal(rf_sqlf(f,
                            "SELECT COUNT(*) FROM routing_tickets WHERE department = 'TECHNICAL' "

@@ -210,6 +210,18 @@ void rf_create_queued(rf *x, int64_t *ids, int n) {
   rf_wait_sql(x, before + n, "SELECT COUNT(*) FROM routing_tickets");
 }
 
+Helpdesk__V1__Ticket *rf_create_about(rf *x, const char *key, const char *subject,
+                                      Helpdesk__V1__IssueType issue) {
+  Helpdesk__V1__CreateTicketRequest rq = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
+  rq.idempotency_key = (char *)key;
+  rq.subject = (char *)subject;
+  rq.description = "see subject";
+  rq.service_type = HELPDESK__V1__SERVICE_TYPE__SERVICE_TYPE_SHARED;
+  rq.issue_type = issue;
+  return (Helpdesk__V1__Ticket *)tf_must(&x->t, "CreateTicket", x->t.customer, &rq.base,
+                                         &helpdesk__v1__ticket__descriptor);
+}
+
 hd_code rf_claim(rf *x, hd_client *client, const char *token, const char *department,
                  int64_t lease_s, hd_arena *a, Helpdesk__V1__Claim **claim, hd_err *err) {
   Helpdesk__V1__ClaimNextRequest rq = HELPDESK__V1__CLAIM_NEXT_REQUEST__INIT;

@@ -82,6 +82,12 @@ void rf_agent(rf *x, const char *agent_id, const char *departments, int capacity
  * recorded them all; ids[0..n) receives them (may be NULL). */
 void rf_create_queued(rf *x, int64_t *ids, int n);
 
+/* CreateTicket as the ticket fixture's customer with idempotency key, subject and issue type, on
+ * a shared service, without a department (routing chooses it); fails the test unless it
+ * succeeds. The ticket. */
+Helpdesk__V1__Ticket *rf_create_about(rf *x, const char *key, const char *subject,
+                                      Helpdesk__V1__IssueType issue);
+
 /* ClaimNext as token through client (NULL: routing's fixture client): the status; *claim (in
  * arena a; NULL when none) and the message (also the reply's message when no claim). */
 hd_code rf_claim(rf *x, hd_client *client, const char *token, const char *department,

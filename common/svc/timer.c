@@ -434,3 +434,27 @@ void hd_timer_run(hd_timer *t, hd_worker *w, const _Atomic bool *stop) {
     hd_svc_sleep(s->poll_us, stop);
   }
 }
+
+int hd_timer_fire_due_once(const hd_timer_source *src, hd_svc_env *env, hd_worker *w,
+                           int64_t now_us, size_t *fired, hd_err *err) {
+  hd_timer *t = NULL;
+  if (fired) *fired = 0;
+  if (hd_timer_new(src, env, &t, err)) return -1;
+  const int rc = hd_timer_fire_due(t, w, now_us, fired, err);
+  hd_timer_free(t);
+  return rc;
+}
+
+void hd_timer_run_source(const hd_timer_source *src, hd_svc_env *env, hd_worker *w,
+                         const _Atomic bool *stop) {
+  hd_timer *t = NULL;
+  hd_err err = {0};
+  if (hd_timer_new(src, env, &t, &err)) {
+    hd_log_error("timer.loop_not_started", "source", src->name ? src->name : "", "reason", err.msg);
+    while (!hd_svc_sleep(HD_US_PER_S, stop)) {
+    }
+    return;
+  }
+  hd_timer_run(t, w, stop);
+  hd_timer_free(t);
+}

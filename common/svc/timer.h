@@ -139,4 +139,17 @@ int hd_timer_zset(const hd_svc_env *env, const char *source, char *buf, size_t c
 void hd_timer_wake(const hd_svc_env *env, hd_kv *kv, const char *source, const char *member,
                    int64_t due_us);
 
+/* ---- one source, once or as a loop (what a service's timer thread and its tests call) ---- */
+
+/* hd_timer_new(src), hd_timer_fire_due at now_us, hd_timer_free: *fired (may be NULL; 0 first)
+ * and the result as hd_timer_fire_due's, or hd_timer_new's error. */
+int hd_timer_fire_due_once(const hd_timer_source *src, hd_svc_env *env, hd_worker *w,
+                           int64_t now_us, size_t *fired, hd_err *err);
+
+/* hd_timer_new(src) and hd_timer_run until *stop. When the timer cannot be made (a source that
+ * is wrong) it logs timer.loop_not_started with the reason and waits for the stop, so the
+ * service's thread ends as the others do. */
+void hd_timer_run_source(const hd_timer_source *src, hd_svc_env *env, hd_worker *w,
+                         const _Atomic bool *stop);
+
 #endif

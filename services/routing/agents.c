@@ -40,13 +40,18 @@ static const char SQL_LIST[] =
     "SELECT a.agent_id FROM agents a WHERE a.tenant = ? AND (? = '' OR a.presence = ?) AND "
     "(? = '' OR EXISTS (SELECT 1 FROM agent_departments d WHERE d.tenant = a.tenant AND "
     "d.agent_id = a.agent_id AND d.department = ?)) ORDER BY a.agent_id LIMIT ? OFFSET ?";
+/* The tickets that count against an agent: the open ones they own that wait in no queue (a
+ * ticket released or whose lease expired waits in its queue again while the ticket service still
+ * names its last owner), and those they hold a claim on that AssignTicket has not made theirs
+ * yet (in flight). */
+#define LOAD_WHERE                                                                           \
+  "tenant = ? AND status NOT IN ('CLOSED', 'CANCELLED') AND ((owner_id = ? AND queue = '') " \
+  "OR ticket_id IN (SELECT c.ticket_id FROM claims c WHERE c.tenant = ? AND c.agent_id = ?))"
 static const char SQL_LOAD_SUM[] =
-    "SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM routing_tickets WHERE tenant = ? AND "
-    "owner_id = ? AND status NOT IN ('CLOSED', 'CANCELLED')";
+    "SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM routing_tickets WHERE " LOAD_WHERE;
 static const char SQL_LOAD_TICKETS[] =
-    "SELECT ticket_id, department, status, category, weight FROM routing_tickets WHERE "
-    "tenant = ? AND owner_id = ? AND status NOT IN ('CLOSED', 'CANCELLED') "
-    "ORDER BY created_at_us, ticket_id LIMIT ?";
+    "SELECT ticket_id, department, status, category, weight FROM routing_tickets WHERE " LOAD_WHERE
+    " ORDER BY created_at_us, ticket_id LIMIT ?";
 
 static const char *agent__presence_name(Helpdesk__V1__Presence p) {
   return hd_pb_enum_name(&helpdesk__v1__presence__descriptor, (int)p);
@@ -156,10 +161,10 @@ int routing_agent_load(hd_db *db, const char *tenant, const Helpdesk__V1__Agent 
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
     goto done;
   }
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(agent->agent_id),
-                           hd_db_int(ROUTING_LOAD_TICKETS_MAX)};
-  if (hd_db_query(db, SQL_LOAD_SUM, p, 2, 1, &sum, err) ||
-      hd_db_query(db, SQL_LOAD_TICKETS, p, 3, ROUTING_LOAD_TICKETS_MAX, &rows, err))
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(agent->agent_id), hd_db_text(tenant),
+                           hd_db_text(agent->agent_id), hd_db_int(ROUTING_LOAD_TICKETS_MAX)};
+  if (hd_db_query(db, SQL_LOAD_SUM, p, 4, 1, &sum, err) ||
+      hd_db_query(db, SQL_LOAD_TICKETS, p, 5, ROUTING_LOAD_TICKETS_MAX, &rows, err))
     goto done;
   l->agent_id = agent->agent_id;
   l->capacity = agent->effective_capacity;

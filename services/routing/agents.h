@@ -38,8 +38,11 @@ int routing_agent_set_presence(hd_db *db, const char *tenant, const char *agent_
                                int64_t now_us, hd_arena *arena, Helpdesk__V1__Agent **after,
                                hd_err *err);
 
-/* The agent's load: open tickets owned (every status but CLOSED and CANCELLED) and the sum of
- * their weights, against the agent's effective capacity. Reads only. *out in arena. */
+/* The agent's load: the open tickets (every status but CLOSED and CANCELLED) they own that wait
+ * in no queue (a released or expired claim's ticket, back in its queue, no longer counts against
+ * its last owner), and those they hold a claim on that is not yet theirs (in flight); and the sum
+ * of their weights, against the agent's effective capacity. ClaimNext refuses at this load.
+ * Reads only. *out in arena. */
 int routing_agent_load(hd_db *db, const char *tenant, const Helpdesk__V1__Agent *agent,
                        hd_arena *arena, Helpdesk__V1__AgentLoad **out, hd_err *err);
 

@@ -6,21 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "agents.h"
 #include "helpdesk/v1/routing.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "log/log.h"
 #include "queues.h"
 #include "routing_call.h"
+#include "rpc/pb_enum.h"
 #include "svc/outbox.h"
 #include "svc/sleep.h"
 
 #define CLAIMS_ASSIGN "/helpdesk.v1.TicketService/AssignTicket"
 
-/* ---- the agent, as a claim needs it ----
- * SEAM for slice 1: agents.c (routing_agent_get, routing_agent_load) reads the same tables; once
- * merged, claims__agent can be those two calls. Load here leaves out tickets waiting in a queue
- * again after their lease ended (their last owner is still named) and adds the claims in flight
- * (recorded, AssignTicket not seen yet). */
+/* ---- the agent, as a claim needs it: routing_agent_get and routing_agent_load (agents.h) ---- */
 
 typedef struct claims_agent {
   bool exists;
@@ -32,60 +30,25 @@ typedef struct claims_agent {
   int64_t load;
 } claims_agent;
 
-static const char SQL_AGENT[] =
-    "SELECT presence, capacity FROM agents WHERE tenant = ? AND agent_id = ?";
-static const char SQL_AGENT_LOCK[] =
-    "SELECT presence, capacity FROM agents WHERE tenant = ? AND agent_id = ? FOR UPDATE";
-static const char SQL_AGENT_DEPTS[] =
-    "SELECT department FROM agent_departments WHERE tenant = ? AND agent_id = ? "
-    "ORDER BY position LIMIT ?";
-static const char SQL_DEPT_CAPACITY[] =
-    "SELECT default_capacity FROM departments WHERE name = ? AND tenant IN (?, '') "
-    "ORDER BY tenant DESC LIMIT 1";
-static const char SQL_LOAD[] =
-    "SELECT COALESCE(SUM(weight), 0) FROM routing_tickets WHERE tenant = ? AND owner_id = ? "
-    "AND queue = '' AND status NOT IN ('CLOSED', 'CANCELLED')";
-static const char SQL_LOAD_IN_FLIGHT[] =
-    "SELECT COALESCE(SUM(t.weight), 0) FROM claims c JOIN routing_tickets t ON "
-    "t.ticket_id = c.ticket_id WHERE c.tenant = ? AND c.agent_id = ? AND t.owner_id <> c.agent_id";
-
 static int claims__agent(hd_db *db, const char *tenant, const char *agent_id, bool lock,
-                         claims_agent *a, hd_err *err) {
-  int rc = -1;
-  hd_db_rows *row = NULL, *depts = NULL, *cap = NULL, *load = NULL, *flight = NULL;
+                         hd_arena *arena, claims_agent *a, hd_err *err) {
   *a = (claims_agent){0};
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(agent_id),
-                           hd_db_int(HD_KV_MAX_CLAIM_QUEUES)};
-  if (hd_db_query(db, lock ? SQL_AGENT_LOCK : SQL_AGENT, p, 2, 1, &row, err)) goto done;
-  if (!hd_db_rows_count(row)) {
-    rc = 0;
-    goto done;
-  }
+  Helpdesk__V1__Agent *ag = NULL;
+  Helpdesk__V1__AgentLoad *load = NULL;
+  if (routing_agent_get(db, tenant, agent_id, lock, arena, &ag, err)) return -1;
+  if (!ag) return 0;
+  if (routing_agent_load(db, tenant, ag, arena, &load, err)) return -1;
   a->exists = true;
-  snprintf(a->presence, sizeof a->presence, "%s", hd_db_str(row, 0, 0, NULL));
-  a->capacity = hd_db_i64(row, 0, 1);
-  a->own_capacity = a->capacity > 0;
-  if (hd_db_query(db, SQL_AGENT_DEPTS, p, 3, HD_KV_MAX_CLAIM_QUEUES, &depts, err)) goto done;
-  a->n_departments = hd_db_rows_count(depts);
+  const char *pr = hd_pb_enum_name(&helpdesk__v1__presence__descriptor, (int)ag->presence);
+  snprintf(a->presence, sizeof a->presence, "%s", pr ? pr : "UNSPECIFIED");
+  a->n_departments =
+      ag->n_departments < HD_KV_MAX_CLAIM_QUEUES ? ag->n_departments : HD_KV_MAX_CLAIM_QUEUES;
   for (size_t i = 0; i < a->n_departments; i++)
-    snprintf(a->departments[i], sizeof a->departments[i], "%s", hd_db_str(depts, i, 0, NULL));
-  if (!a->own_capacity && a->n_departments) {
-    const hd_db_param d[] = {hd_db_text(a->departments[0]), hd_db_text(tenant)};
-    if (hd_db_query(db, SQL_DEPT_CAPACITY, d, 2, 1, &cap, err)) goto done;
-    a->capacity = hd_db_rows_count(cap) ? hd_db_i64(cap, 0, 0) : 0;
-  }
-  if (hd_db_query(db, SQL_LOAD, p, 2, 1, &load, err) ||
-      hd_db_query(db, SQL_LOAD_IN_FLIGHT, p, 2, 1, &flight, err))
-    goto done;
-  a->load = hd_db_i64(load, 0, 0) + hd_db_i64(flight, 0, 0);
-  rc = 0;
-done:
-  hd_db_rows_free(row);
-  hd_db_rows_free(depts);
-  hd_db_rows_free(cap);
-  hd_db_rows_free(load);
-  hd_db_rows_free(flight);
-  return rc;
+    snprintf(a->departments[i], sizeof a->departments[i], "%s", ag->departments[i]);
+  a->capacity = ag->effective_capacity;
+  a->own_capacity = ag->capacity > 0;
+  a->load = load->load;
+  return 0;
 }
 
 /* FAILED_PRECONDITION when a cannot take another ticket (not AVAILABLE, at capacity). */
@@ -191,7 +154,7 @@ static int claims__record_tx(hd_db *db, void *arg, hd_err *err) {
   int rc = -1;
   hd_db_rows *rec = NULL, *claim = NULL;
   claims_agent a;
-  if (claims__agent(db, tenant, t->agent_id, true, &a, err)) goto done;
+  if (claims__agent(db, tenant, t->agent_id, true, t->call->arena, &a, err)) goto done;
   if (!a.exists) {
     hd_err_set(err, HD_NOT_FOUND,
                "agent %s is not registered in routing; a team_lead registers them with "
@@ -430,7 +393,7 @@ int routing_claim_next(hd_call *c, const ProtobufCMessage *req, ProtobufCMessage
       hd_call_check_ident(c, "idempotency_key", key, 0, ROUTING_CLAIM_KEY_MAX))
     return -1;
   claims_agent a;
-  if (claims__agent(w->db, rt_tenant(c), agent_id, false, &a, &c->err)) return -1;
+  if (claims__agent(w->db, rt_tenant(c), agent_id, false, c->arena, &a, &c->err)) return -1;
   if (!a.exists)
     return hd_err_set(&c->err, HD_NOT_FOUND,
                       "agent %s is not registered in routing; a team_lead registers them with "

@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "departments.h"
 #include "log/log.h"
 #include "routing_call.h"
 #include "svc/outbox.h"
@@ -209,20 +210,15 @@ void escal_forget(hd_call *c, int64_t id, const char *key) {
 
 int escal_department_window(hd_db *db, const char *tenant, const char *field, const char *name,
                             int64_t *window_s, hd_err *err) {
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(name)};
-  hd_db_rows *rows = NULL;
-  /* The tenant's own row first ('' sorts before any tenant, so DESC puts the tenant's first). */
-  if (hd_db_query(db,
-                  "SELECT response_window_s FROM departments WHERE tenant IN (?, '') AND name = ? "
-                  "ORDER BY tenant DESC LIMIT 1",
-                  p, 2, 1, &rows, err))
-    return -1;
-  const bool found = hd_db_rows_count(rows) == 1;
-  if (found) *window_s = hd_db_i64(rows, 0, 0);
-  hd_db_rows_free(rows);
-  if (!found)
-    return hd_err_set(err, HD_NOT_FOUND,
-                      "%s %s does not exist in this tenant; ListDepartments shows the departments",
-                      field, name);
-  return 0;
+  hd_arena *arena = hd_arena_new(16 * 1024);
+  if (!arena) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  Helpdesk__V1__Department *d = NULL;
+  int rc = routing_department_get(db, tenant, name, arena, &d, err);
+  if (rc == 0 && d) *window_s = d->response_window_seconds;
+  if (rc == 0 && !d)
+    rc = hd_err_set(err, HD_NOT_FOUND,
+                    "%s %s does not exist in this tenant; ListDepartments shows the departments",
+                    field, name);
+  hd_arena_free(arena);
+  return rc;
 }

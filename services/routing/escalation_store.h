@@ -84,9 +84,8 @@ const char *escal_mode_name(Helpdesk__V1__EscalationMode m);
 const char *escal_status_name(Helpdesk__V1__EscalationStatus s);
 
 /* The response window of department name as tenant sees it (its own row, else the built-in
- * one): *window_s; NOT_FOUND naming field when the tenant has no such department.
- * Seam: slice 1's routing_department_get (departments.h) reads the same rows; use it once
- * merged. */
+ * one, by routing_department_get): *window_s; NOT_FOUND naming field when the tenant has no
+ * such department. */
 int escal_department_window(hd_db *db, const char *tenant, const char *field, const char *name,
                             int64_t *window_s, hd_err *err);
 

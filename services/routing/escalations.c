@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agents.h"
 #include "core/utf8.h"
 #include "escalation_store.h"
 #include "log/log.h"
@@ -77,19 +78,10 @@ static int escalate__tx(hd_db *db, void *arg, hd_err *err) {
   const Helpdesk__V1__EscalateToDepartmentRequest *rq = x->req;
   const char *tenant = rt_tenant(c);
   const int64_t now = rt_now(c);
-  x->id = 0;
-  x->retry = false;
-  const hd_idem_key k = {.tenant = tenant,
-                         .caller_id = c->principal->user_id,
-                         .key = rq->idempotency_key,
-                         .result_kind = "escalation"};
-  if (rq->idempotency_key[0]) {
-    if (hd_idem_claim(db, &k, x->hash, now, &x->id, err)) return -1;
-    if (x->id > 0) {
-      x->retry = true;
-      return 0;
-    }
-  }
+  hd_idem_key k;
+  if (rt_idem_claim(db, c, rq->idempotency_key, x->hash, "escalation", &k, &x->id, err)) return -1;
+  x->retry = x->id > 0;
+  if (x->retry) return 0;
   int64_t window = 0;
   if (escal_department_window(db, tenant, "department", rq->department, &window, err)) return -1;
   Helpdesk__V1__RoutingSettings *s = NULL;
@@ -263,20 +255,16 @@ undo:;
 /* ---- AcknowledgeEscalation, ResolveEscalation ---- */
 
 /* PERMISSION_DENIED unless the caller may act for e's receiving department: a lead or a service,
- * or an agent registered in that department (agent_departments). */
+ * or an agent registered in that department (routing_agent_get's departments). */
 static int escal__may_receive(hd_call *c, hd_db *db, const Helpdesk__V1__Escalation *e,
                               const char *rpc, hd_err *err) {
   if (c->principal->roles & ESCAL_ANY) return 0;
-  const hd_db_param p[] = {hd_db_text(rt_tenant(c)), hd_db_text(c->principal->user_id),
-                           hd_db_text(e->to_department)};
-  hd_db_rows *rows = NULL;
-  if (hd_db_query(db,
-                  "SELECT COUNT(*) FROM agent_departments WHERE tenant = ? AND agent_id = ? AND "
-                  "department = ?",
-                  p, 3, 1, &rows, err))
+  Helpdesk__V1__Agent *a = NULL;
+  if (routing_agent_get(db, rt_tenant(c), c->principal->user_id, false, c->arena, &a, err))
     return -1;
-  const bool member = hd_db_i64(rows, 0, 0) > 0;
-  hd_db_rows_free(rows);
+  bool member = false;
+  for (size_t i = 0; a && i < a->n_departments && !member; i++)
+    member = strcmp(a->departments[i], e->to_department) == 0;
   if (member) return 0;
   return hd_err_set(err, HD_PERMISSION_DENIED,
                     "%s is for the receiving department %s (an agent registered in it), a "
@@ -611,22 +599,11 @@ static hd_timer_source escal__source(void) {
 
 int routing_escalation_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, size_t *fired,
                                        hd_err *err) {
-  hd_timer *t = NULL;
   const hd_timer_source src = escal__source();
-  if (hd_timer_new(&src, env, &t, err)) return -1;
-  const int rc = hd_timer_fire_due(t, w, now_us, fired, err);
-  hd_timer_free(t);
-  return rc;
+  return hd_timer_fire_due_once(&src, env, w, now_us, fired, err);
 }
 
 void routing_escalation_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
-  hd_timer *t = NULL;
   const hd_timer_source src = escal__source();
-  hd_err err = {0};
-  if (hd_timer_new(&src, env, &t, &err)) {
-    hd_log_error("routing.escalation_timer_loop", "reason", err.msg);
-    return;
-  }
-  hd_timer_run(t, w, stop);
-  hd_timer_free(t);
+  hd_timer_run_source(&src, env, w, stop);
 }

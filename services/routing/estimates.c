@@ -296,22 +296,11 @@ static hd_timer_source estimate__source(void) {
 
 int routing_estimate_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, size_t *fired,
                                      hd_err *err) {
-  hd_timer *t = NULL;
   const hd_timer_source src = estimate__source();
-  if (hd_timer_new(&src, env, &t, err)) return -1;
-  const int rc = hd_timer_fire_due(t, w, now_us, fired, err);
-  hd_timer_free(t);
-  return rc;
+  return hd_timer_fire_due_once(&src, env, w, now_us, fired, err);
 }
 
 void routing_estimate_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
-  hd_timer *t = NULL;
   const hd_timer_source src = estimate__source();
-  hd_err err = {0};
-  if (hd_timer_new(&src, env, &t, &err)) {
-    hd_log_error("routing.estimate_timer_loop", "reason", err.msg);
-    return;
-  }
-  hd_timer_run(t, w, stop);
-  hd_timer_free(t);
+  hd_timer_run_source(&src, env, w, stop);
 }

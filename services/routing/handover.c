@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "agents.h"
 #include "helpdesk/v1/routing.pb-c.h"
 #include "routing_call.h"
 #include "routing_idem.h"
+#include "routing_rules.h"
 #include "rpc/page.h"
 #include "svc/idem.h"
 #include "svc/outbox.h"
@@ -21,25 +23,13 @@
 
 #define HANDOVER_OPEN_MAX 500 /* open tickets one hand-over moves */
 
-/* The team of a ticket and the rule that chose it. Seam: this is the built-in rules' answer for
- * a ticket routed on its issue type alone (rules account, billing-issue, cancellation-issue,
- * otherwise); once slice 1's routing_route (routing_rules.h) is merged, call it with
- * {issue_type, service_type, no facts} so that a tenant's own rules apply too. */
-static void handover__team(const Helpdesk__V1__Ticket *t, const char **dept, const char **rule) {
-  switch (t->issue_type) {
-    case HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_ACCOUNT:
-      *dept = "ACCOUNT", *rule = "account";
-      return;
-    case HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_BILLING:
-      *dept = "BILLING", *rule = "billing-issue";
-      return;
-    case HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_CANCELLATION:
-      *dept = "CANCELLATION", *rule = "cancellation-issue";
-      return;
-    default:
-      *dept = "TECHNICAL", *rule = "otherwise";
-      return;
-  }
+/* The team of a ticket and the rule that chose it: the tenant's routing rules on its issue type
+ * and service type (routing_route_team; a ticket carries no routing facts). */
+static int handover__team(hd_call *c, const Helpdesk__V1__Ticket *t, const char **dept,
+                          const char **rule) {
+  const routing_input in = {.issue_type = t->issue_type, .service_type = t->service_type};
+  return routing_route_team(hd_call_worker(c)->db, rt_tenant(c), &in, c->arena, dept, rule,
+                            &c->err);
 }
 
 static const char *handover__status_name(Helpdesk__V1__TicketStatus s) {
@@ -146,44 +136,10 @@ done:
   return rc;
 }
 
-/* The agent as the reply shows them. Seam: slice 1's routing_agent_get (agents.h) reads the same
- * row with departments and effective capacity; use it once merged. */
+/* The agent as the reply shows them (routing_agent_require: NOT_FOUND when not registered). */
 static int ho__agent(hd_db *db, hd_call *c, const char *agent_id, bool lock,
                      Helpdesk__V1__Agent **out, hd_err *err) {
-  const hd_db_param p[] = {hd_db_text(rt_tenant(c)), hd_db_text(agent_id)};
-  hd_db_rows *rows = NULL;
-  if (hd_db_query(db,
-                  lock ? "SELECT agent_id, display_name, presence, presence_at_us, version, "
-                         "capacity FROM agents WHERE tenant = ? AND agent_id = ? FOR UPDATE"
-                       : "SELECT agent_id, display_name, presence, presence_at_us, version, "
-                         "capacity FROM agents WHERE tenant = ? AND agent_id = ?",
-                  p, 2, 1, &rows, err))
-    return -1;
-  if (hd_db_rows_count(rows) == 0) {
-    hd_db_rows_free(rows);
-    return hd_err_set(err, HD_NOT_FOUND,
-                      "agent %s is not registered in routing (a team lead registers them with "
-                      "UpsertAgent)",
-                      agent_id);
-  }
-  Helpdesk__V1__Agent *a = hd_arena_alloc(c->arena, sizeof *a);
-  if (a) {
-    *a = (Helpdesk__V1__Agent)HELPDESK__V1__AGENT__INIT;
-    a->agent_id = hd_arena_strdup(c->arena, hd_db_str(rows, 0, 0, NULL));
-    a->display_name = hd_arena_strdup(c->arena, hd_db_str(rows, 0, 1, NULL));
-    const char *pr = hd_db_str(rows, 0, 2, NULL);
-    a->presence = strcmp(pr, "AVAILABLE") == 0 ? HELPDESK__V1__PRESENCE__PRESENCE_AVAILABLE
-                  : strcmp(pr, "AWAY") == 0    ? HELPDESK__V1__PRESENCE__PRESENCE_AWAY
-                                               : HELPDESK__V1__PRESENCE__PRESENCE_OFF_DUTY;
-    a->presence_time_us = hd_db_i64(rows, 0, 3);
-    a->version = hd_db_i64(rows, 0, 4);
-    a->capacity = (int32_t)hd_db_i64(rows, 0, 5);
-  }
-  hd_db_rows_free(rows);
-  if (!a || !a->agent_id || !a->display_name)
-    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading an agent");
-  *out = a;
-  return 0;
+  return routing_agent_require(db, rt_tenant(c), agent_id, lock, c->arena, out, err);
 }
 
 static int ho__tx(hd_db *db, void *arg, hd_err *err) {
@@ -242,8 +198,6 @@ static int ho__tx(hd_db *db, void *arg, hd_err *err) {
       return err->code ? -1 : hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
     }
   }
-  const hd_db_param ap[] = {hd_db_int(now), hd_db_text(c->principal->user_id), hd_db_int(now),
-                            hd_db_text(tenant), hd_db_text(x->agent_id)};
   json_t *body = json_pack("{s:s, s:o}", "agent_id", x->agent_id, "tickets", tickets);
   const hd_outbox_event ev = {.type = HANDOVER_EVENT,
                               .tenant = tenant,
@@ -252,18 +206,15 @@ static int ho__tx(hd_db *db, void *arg, hd_err *err) {
                               .actor_id = c->principal->user_id,
                               .actor_role = rt_actor_role(c->principal),
                               .time_us = now};
-  const int rc =
-      !body ? hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory")
-      : hd_db_exec(db,
-                   "UPDATE agents SET presence = 'OFF_DUTY', presence_at_us = ?, updated_by = ?, "
-                   "updated_at_us = ?, version = version + 1 WHERE tenant = ? AND agent_id = ?",
-                   ap, 5, NULL, NULL, err) ||
-              hd_outbox_append(db, &ev, body, err) ||
-              (x->req->idempotency_key[0] && hd_idem_set_result(db, &k, x->id, err)) ||
-              ho__read(db, c, x->id, &x->out->hand_over, err) ||
-              ho__agent(db, c, x->agent_id, false, &x->out->agent, err)
-          ? -1
-          : 0;
+  const int rc = !body ? hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory")
+                 : routing_agent_set_presence(
+                       db, tenant, x->agent_id, HELPDESK__V1__PRESENCE__PRESENCE_OFF_DUTY,
+                       c->principal->user_id, now, c->arena, &x->out->agent, err) ||
+                         hd_outbox_append(db, &ev, body, err) ||
+                         (x->req->idempotency_key[0] && hd_idem_set_result(db, &k, x->id, err)) ||
+                         ho__read(db, c, x->id, &x->out->hand_over, err)
+                     ? -1
+                     : 0;
   json_decref(body);
   return rc;
 }
@@ -283,7 +234,7 @@ static int ho__check_notes(hd_call *c, const char *agent, Helpdesk__V1__Ticket *
       const size_t len = strlen(missing);
       snprintf(missing + len, sizeof missing - len, "%s%" PRId64, nm++ ? ", " : "", open[i]->id);
     }
-    handover__team(open[i], &items[i].dept, &items[i].rule);
+    if (handover__team(c, open[i], &items[i].dept, &items[i].rule)) return -1;
   }
   for (size_t j = 0; j < rq->n_notes; j++) {
     bool owned = false;

@@ -31,19 +31,11 @@ static int l2__create_tx(hd_db *db, void *arg, hd_err *err) {
   hd_call *c = x->call;
   const char *tenant = rt_tenant(c);
   const int64_t now = rt_now(c);
-  x->id = 0;
-  x->retry = false;
-  const hd_idem_key k = {.tenant = tenant,
-                         .caller_id = c->principal->user_id,
-                         .key = x->req->idempotency_key,
-                         .result_kind = "escalation"};
-  if (x->req->idempotency_key[0]) {
-    if (hd_idem_claim(db, &k, x->hash, now, &x->id, err)) return -1;
-    if (x->id > 0) {
-      x->retry = true;
-      return 0;
-    }
-  }
+  hd_idem_key k;
+  if (rt_idem_claim(db, c, x->req->idempotency_key, x->hash, "escalation", &k, &x->id, err))
+    return -1;
+  x->retry = x->id > 0;
+  if (x->retry) return 0;
   int64_t window = 0;
   if (escal_department_window(db, tenant, "department", LEVEL2_DEPARTMENT, &window, err)) return -1;
   const escal_new e = {.ticket_id = x->ticket->id,

@@ -1,4 +1,5 @@
-/* The read of an idempotency key before a call's ticket-side work (routing_idem.h). */
+/* Idempotency keys of routing's calls: the read before the ticket-side work, and the claim
+ * (routing_idem.h). */
 #include "routing_idem.h"
 
 #include <inttypes.h>
@@ -32,4 +33,12 @@ int rt_idem_lookup(hd_call *c, const char *key, const char *hash, const char *ki
   }
   hd_db_rows_free(rows);
   return rc;
+}
+
+int rt_idem_claim(hd_db *db, hd_call *c, const char *key, const char *hash, const char *kind,
+                  hd_idem_key *k, int64_t *result_id, hd_err *err) {
+  *k = (hd_idem_key){
+      .tenant = rt_tenant(c), .caller_id = c->principal->user_id, .key = key, .result_kind = kind};
+  *result_id = 0;
+  return key[0] ? hd_idem_claim(db, k, hash, rt_now(c), result_id, err) : 0;
 }

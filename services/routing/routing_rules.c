@@ -265,6 +265,19 @@ int routing_route(hd_db *db, const char *tenant, const routing_input *in, hd_are
                     "UpsertRoutingRule");
 }
 
+int routing_route_team(hd_db *db, const char *tenant, const routing_input *in, hd_arena *arena,
+                       const char **dept, const char **rule, hd_err *err) {
+  Helpdesk__V1__RouteTicketResponse out = HELPDESK__V1__ROUTE_TICKET_RESPONSE__INIT;
+  if (routing_route(db, tenant, in, arena, &out, err)) {
+    if (err->code != HD_FAILED_PRECONDITION) return -1;
+    hd_err_clear(err);
+  }
+  const bool own = out.department && out.department[0];
+  *dept = own ? out.department : ROUTING_FALLBACK_DEPARTMENT;
+  *rule = out.rule && out.rule->name ? out.rule->name : "";
+  return 0;
+}
+
 /* ---- writing ---- */
 
 static int rules__get(hd_db *db, const char *tenant, const char *name, hd_arena *arena,

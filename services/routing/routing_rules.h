@@ -57,6 +57,19 @@ bool routing_rule_matches(const Helpdesk__V1__RoutingRule *r, const routing_inpu
 int routing_route(hd_db *db, const char *tenant, const routing_input *in, hd_arena *arena,
                   Helpdesk__V1__RouteTicketResponse *out, hd_err *err);
 
+/* The department that takes a ticket no person routes (the ticket-event consumer for a created
+ * ticket without one, HandOverShift for each ticket handed over), by routing_route on in:
+ *  - ROUTE and ASK_CUSTOMER_FIRST: the rule's department (asking the customer is the work of the
+ *    agent who takes it there; RouteTicket tells them what to ask);
+ *  - RETURN_TO_CUSTOMER (no department): ROUTING_FALLBACK_DEPARTMENT, level 1, whose agent sends
+ *    it back;
+ *  - no enabled rule matches (a tenant that disabled "otherwise"): ROUTING_FALLBACK_DEPARTMENT,
+ *    so that a ticket always has a queue.
+ * *dept and *rule (the rule's name, "" when none matched) in arena. */
+#define ROUTING_FALLBACK_DEPARTMENT "TECHNICAL"
+int routing_route_team(hd_db *db, const char *tenant, const routing_input *in, hd_arena *arena,
+                       const char **dept, const char **rule, hd_err *err);
+
 /* Writes tenant's own row for r (fields checked by the caller; departments are checked here)
  * inside the caller's transaction, as routing_department_put does for departments: the version
  * the tenant sees (0 when new) must equal expected_version unless that is 0; the row gets it + 1.

@@ -9,14 +9,32 @@
 #include "json/json.h"
 #include "queues.h"
 #include "routing_call.h"
+#include "routing_rules.h"
+#include "rpc/pb_enum.h"
 
 #define EV_PENDING "PENDING_RESPONSE"
 
+#define EV_ARENA_CAP (4u << 20) /* a tenant's rules, ROUTING_RULES_MAX of them */
+
+/* The value of short enum name s of d; 0 (UNSPECIFIED) for "" or a name d does not have. */
+static int ev__enum(const ProtobufCEnumDescriptor *d, const char *s) {
+  int v = 0;
+  return s[0] && hd_pb_enum_parse(d, s, strlen(s), &v) == 0 ? v : 0;
+}
+
 int routing_ticket_events_route(hd_db *db, const char *tenant, const char *issue_type,
                                 const char *service_type, char buf[65], hd_err *err) {
-  (void)db, (void)tenant, (void)issue_type, (void)service_type, (void)err;
-  snprintf(buf, 65, "%s", "TECHNICAL");
-  return 0;
+  const routing_input in = {.issue_type = (Helpdesk__V1__IssueType)ev__enum(
+                                &helpdesk__v1__issue_type__descriptor, issue_type),
+                            .service_type = (Helpdesk__V1__ServiceType)ev__enum(
+                                &helpdesk__v1__service_type__descriptor, service_type)};
+  hd_arena *arena = hd_arena_new(EV_ARENA_CAP);
+  if (!arena) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory routing a ticket");
+  const char *dept = NULL, *rule = NULL;
+  const int rc = routing_route_team(db, tenant, &in, arena, &dept, &rule, err);
+  if (rc == 0) snprintf(buf, 65, "%s", dept);
+  hd_arena_free(arena);
+  return rc;
 }
 
 /* The ticket's state as an event carries it ("ticket": {...}); strings borrowed from ev. */

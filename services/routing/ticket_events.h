@@ -28,10 +28,11 @@
 /* The consumer the service declares (service.c). */
 extern const hd_consumer_def routing_ticket_events_consumer;
 
-/* The department a created ticket without one goes to. SEAM for slice 1: its rule engine
- * (routing_route in routing_rules.h) decides from the issue type, service type and facts; until
- * it is wired here, a ticket's own department is kept and one without goes to TECHNICAL, the
- * rules' "otherwise". Writes a department code into buf (65 bytes). */
+/* The department a created ticket without one goes to: routing_route_team (routing_rules.h) on
+ * the event's issue type and service type (short enum names, "" for none). Ticket events carry
+ * no routing facts (a ticket has none), so a rule that needs a fact does not match here;
+ * RouteTicket with the facts is how an agent asks again. Writes a department code into buf
+ * (65 bytes). */
 int routing_ticket_events_route(hd_db *db, const char *tenant, const char *issue_type,
                                 const char *service_type, char buf[65], hd_err *err);
 

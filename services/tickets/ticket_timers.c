@@ -156,26 +156,11 @@ static hd_timer_source timers__source(const hd_svc_env *env) {
 
 int tickets_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, size_t *fired,
                             hd_err *err) {
-  hd_timer *t = NULL;
   const hd_timer_source src = timers__source(env);
-  if (fired) *fired = 0;
-  if (hd_timer_new(&src, env, &t, err)) return -1;
-  const int rc = hd_timer_fire_due(t, w, now_us, fired, err);
-  hd_timer_free(t);
-  return rc;
+  return hd_timer_fire_due_once(&src, env, w, now_us, fired, err);
 }
 
 void tickets_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
-  hd_timer *t = NULL;
   const hd_timer_source src = timers__source(env);
-  hd_err err = {0};
-  if (hd_timer_new(&src, env, &t, &err)) {
-    /* Not reached with the source above; if it were, say so and wait for the stop. */
-    hd_log_error("tickets.timer_loop", "reason", err.msg, "then", "no ticket timer fires");
-    while (!hd_svc_sleep(HD_US_PER_S, stop)) {
-    }
-    return;
-  }
-  hd_timer_run(t, w, stop);
-  hd_timer_free(t);
+  hd_timer_run_source(&src, env, w, stop);
 }

@@ -310,23 +310,20 @@ static void test_killed_connection_fails_a_non_idempotent_command_once_without_r
 
 static void test_redis_started_after_the_handle_is_used_once_it_answers(void **state) {
   (void)state;
-  const unsigned port = (unsigned)hd_test_free_port();
-  hd_kv_config cfg = {.host = "127.0.0.1", .port = port, .timeout_ms = 500};
+  /* A private Redis, down before the handle is made: its port has no server yet. */
+  hd_test_redis own;
+  assert_int_equal(hd_test_redis_start(&own), 0);
+  hd_test_redis_down(&own);
+  hd_kv_config cfg = {.host = "127.0.0.1", .port = own.port, .timeout_ms = 500};
   hd_kv *kv = NULL;
   hd_err err = {0};
   assert_int_equal(hd_kv_new(&cfg, &kv, &err), 0);
   assert_int_equal(hd_kv_ping(kv, &err), -1);
   assert_int_equal(err.code, HD_UNAVAILABLE);
 
-  char cmd[320], pidfile[64];
-  snprintf(pidfile, sizeof pidfile, "/tmp/hd-kv-test-redis-%u.pid", port);
-  snprintf(cmd, sizeof cmd,
-           "redis-server --port %u --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
-           "--pidfile %s --logfile /dev/null --dir /tmp >/dev/null",
-           port, pidfile);
-  assert_int_equal(system(cmd), 0);
+  assert_int_equal(hd_test_redis_up(&own), 0);
   int rc = -1;
-  for (int i = 0; i < 100 && rc != 0; i++) { /* at most ~5 s for the server to come up */
+  for (int i = 0; i < 100 && rc != 0; i++) { /* at most ~5 s for the handle to reconnect */
     usleep(50000);
     rc = hd_kv_ping(kv, &err);
   }
@@ -343,8 +340,8 @@ static void test_redis_started_after_the_handle_is_used_once_it_answers(void **s
   }
   assert_int_equal(rc, -1);
   assert_int_equal(err.code, HD_UNAVAILABLE);
-  unlink(pidfile);
   hd_kv_close(kv);
+  hd_test_redis_stop(&own); /* already gone: puts the settings back */
 }
 
 static void test_command_slower_than_the_timeout_is_unavailable_and_the_next_works(void **state) {

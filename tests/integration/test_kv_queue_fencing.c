@@ -26,43 +26,7 @@
 #define QUEUE    "TECHNICAL"
 #define LEASE_MS 60000
 
-/* A private redis-server on a free port; the handle on it. */
-typedef struct private_redis {
-  unsigned port;
-  char pidfile[64];
-  hd_kv *kv;
-} private_redis;
-
-static void redis_start(private_redis *p) {
-  p->port = (unsigned)hd_test_free_port();
-  assert_true(p->port > 0);
-  snprintf(p->pidfile, sizeof p->pidfile, "/tmp/hd-kv-fencing-redis-%u.pid", p->port);
-  char cmd[320];
-  snprintf(cmd, sizeof cmd,
-           "redis-server --port %u --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
-           "--pidfile %s --logfile /dev/null --dir /tmp >/dev/null",
-           p->port, p->pidfile);
-  assert_int_equal(system(cmd), 0);
-  hd_kv_config cfg = {.host = "127.0.0.1", .port = p->port, .timeout_ms = 5000};
-  hd_err err = {0};
-  assert_int_equal(hd_kv_new(&cfg, &p->kv, &err), 0);
-  int rc = -1;
-  for (int i = 0; i < 200 && rc != 0; i++) { /* at most ~10 s for the server to come up */
-    rc = hd_kv_ping(p->kv, &err);
-    if (rc != 0) usleep(50000);
-  }
-  assert_int_equal(rc, 0);
-}
-
-static void redis_stop(private_redis *p) {
-  hd_err err = {0};
-  const char *shutdown[] = {"SHUTDOWN", "NOSAVE"};
-  (void)hd_kv_cmd(p->kv, 2, shutdown, NULL, false, NULL, &err); /* the reply is the hang-up */
-  hd_kv_close(p->kv);
-  unlink(p->pidfile);
-}
-
-static void flushall(private_redis *p) {
+static void flushall(hd_test_redis *p) {
   hd_err err = {0};
   const char *argv[] = {"FLUSHALL"};
   assert_int_equal(hd_kv_cmd(p->kv, 1, argv, NULL, false, NULL, &err), 0);
@@ -89,7 +53,7 @@ static int64_t stored_fence(tf *t, int64_t id) {
 
 /* Puts the ticket in the queue (as routing does when it is created, or rebuilds after a wipe) and
  * claims it; the claim. */
-static hd_kv_claim queue_and_claim(private_redis *p, const char *member, int64_t created_us,
+static hd_kv_claim queue_and_claim(hd_test_redis *p, const char *member, int64_t created_us,
                                    const char *agent, const hd_kv_fence_floor *floor) {
   hd_err err = {0};
   bool ok = false;
@@ -114,7 +78,7 @@ static hd_code assign(tf *t, int64_t id, const char *owner, int64_t fence) {
 }
 
 /* The ticket's claim is released once its assignment is written (routing then removes it). */
-static void release(private_redis *p, const hd_kv_claim *c, const char *agent) {
+static void release(hd_test_redis *p, const hd_kv_claim *c, const char *agent) {
   hd_err err = {0};
   bool released = false;
   assert_int_equal(
@@ -126,7 +90,7 @@ static void release(private_redis *p, const hd_kv_claim *c, const char *agent) {
  * also when the test failed half-way. */
 typedef struct fencing {
   void *tf_state;
-  private_redis p;
+  hd_test_redis p;
 } fencing;
 
 static int fencing_setup(void **state) {
@@ -135,7 +99,11 @@ static int fencing_setup(void **state) {
     free(x);
     return -1;
   }
-  redis_start(&x->p);
+  if (hd_test_redis_start(&x->p) != 0) {
+    tf_teardown(&x->tf_state);
+    free(x);
+    return -1;
+  }
   *state = x;
   return 0;
 }
@@ -143,7 +111,7 @@ static int fencing_setup(void **state) {
 static int fencing_teardown(void **state) {
   fencing *x = *state;
   if (!x) return 0;
-  redis_stop(&x->p);
+  hd_test_redis_stop(&x->p);
   const int rc = tf_teardown(&x->tf_state);
   free(x);
   return rc;
@@ -153,7 +121,7 @@ static void test_claim_after_flushall_still_writes_with_the_floor_and_is_refused
     void **state) {
   fencing *x = *state;
   tf *t = x->tf_state;
-  private_redis p = x->p;
+  hd_test_redis p = x->p;
   const Helpdesk__V1__Ticket *tk = tf_create(t, t->customer, NULL, "Website down");
   char member[32];
   snprintf(member, sizeof member, "%020" PRId64, tk->id);

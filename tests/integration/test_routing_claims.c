@@ -15,29 +15,12 @@
 
 #include <cmocka.h>
 
-#include "claims_fixture.h"
+#include "routing_fixture.h"
 
 #define RACE_TICKETS 400
 #define RACE_THREADS 8 /* per process */
 #define RACE_AGENTS  (2 * RACE_THREADS)
 #define CLAIM        "/helpdesk.v1.RoutingService/ClaimNext"
-
-static int setup(void **state) {
-  cf *f = calloc(1, sizeof *f);
-  if (!f || cf_start(f)) {
-    free(f);
-    return -1;
-  }
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  cf *f = *state;
-  cf_stop(f);
-  free(f);
-  return 0;
-}
 
 /* ---- the race ---- */
 
@@ -115,15 +98,15 @@ static int racer_main(const char *target, const char *tokens_path, const char *o
 }
 
 static void test_claim_race_many_threads_two_processes_one_winner_per_ticket(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   static int64_t ids[RACE_TICKETS];
-  cf_create_queued(f, ids, RACE_TICKETS);
+  rf_create_queued(f, ids, RACE_TICKETS);
   char *tokens[RACE_AGENTS];
   for (int i = 0; i < RACE_AGENTS; i++) {
     char agent[32];
     snprintf(agent, sizeof agent, "racer-%02d", i);
-    cf_agent(f, agent, "TECHNICAL", 1000, "AVAILABLE");
-    tokens[i] = cf_token(f, agent, HD_ROLE_AGENT);
+    rf_agent(f, agent, "TECHNICAL", 1000, "AVAILABLE");
+    tokens[i] = rf_token(f, agent, HD_ROLE_AGENT);
   }
   char tokens_path[64], out_path[64];
   snprintf(tokens_path, sizeof tokens_path, "/tmp/hd-race-tokens-%d", (int)getpid());
@@ -192,17 +175,17 @@ static void test_claim_race_many_threads_two_processes_one_winner_per_ticket(voi
   /* The ticket service agrees: every ticket is owned by one of the racers, each exactly once. */
   assert_int_equal(tf_sqlf(&f->t, "SELECT COUNT(*) FROM tickets WHERE owner_id LIKE 'racer-%%'"),
                    RACE_TICKETS);
-  assert_int_equal(cf_sqlf(f, "SELECT COUNT(*) FROM claims"), RACE_TICKETS);
-  assert_int_equal(cf_sqlf(f, "SELECT COUNT(*) FROM routing_tickets WHERE queue <> ''"), 0);
+  assert_int_equal(rf_sqlf(f, "SELECT COUNT(*) FROM claims"), RACE_TICKETS);
+  assert_int_equal(rf_sqlf(f, "SELECT COUNT(*) FROM routing_tickets WHERE queue <> ''"), 0);
   /* Fences only grow: the highest recorded covers every claim. */
-  assert_true(cf_sqlf(f, "SELECT highest_fence FROM claim_fences WHERE tenant = 'acme'") >=
+  assert_true(rf_sqlf(f, "SELECT highest_fence FROM claim_fences WHERE tenant = 'acme'") >=
               RACE_TICKETS);
   for (int i = 0; i < RACE_AGENTS; i++) free(tokens[i]);
 }
 
 /* ---- leases ---- */
 
-static hd_code renew(cf *f, const char *token, int64_t id, int64_t fence, int64_t lease_s,
+static hd_code renew(rf *f, const char *token, int64_t id, int64_t fence, int64_t lease_s,
                      hd_arena *a, Helpdesk__V1__Claim **out, hd_err *err) {
   Helpdesk__V1__RenewClaimRequest rq = HELPDESK__V1__RENEW_CLAIM_REQUEST__INIT;
   rq.ticket_id = id;
@@ -212,7 +195,7 @@ static hd_code renew(cf *f, const char *token, int64_t id, int64_t fence, int64_
                          &helpdesk__v1__claim__descriptor, a, (ProtobufCMessage **)out, err);
 }
 
-static hd_code release(cf *f, const char *token, int64_t id, int64_t fence, hd_arena *a,
+static hd_code release(rf *f, const char *token, int64_t id, int64_t fence, hd_arena *a,
                        Helpdesk__V1__ReleaseClaimResponse **out, hd_err *err) {
   Helpdesk__V1__ReleaseClaimRequest rq = HELPDESK__V1__RELEASE_CLAIM_REQUEST__INIT;
   rq.ticket_id = id;
@@ -225,16 +208,16 @@ static hd_code release(cf *f, const char *token, int64_t id, int64_t fence, hd_a
 
 static void test_expired_lease_returns_ticket_to_its_place_and_the_next_claim_fences_it(
     void **state) {
-  cf *f = *state;
+  rf *f = *state;
   int64_t ids[3];
-  cf_create_queued(f, ids, 3);
-  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
-  cf_agent(f, "agent-b", "TECHNICAL", 10, "AVAILABLE");
-  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT), *tb = cf_token(f, "agent-b", HD_ROLE_AGENT);
+  rf_create_queued(f, ids, 3);
+  rf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  rf_agent(f, "agent-b", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT), *tb = rf_token(f, "agent-b", HD_ROLE_AGENT);
   hd_arena *a = hd_arena_new(1u << 20);
   Helpdesk__V1__Claim *c1 = NULL, *c2 = NULL;
   hd_err err;
-  assert_int_equal(cf_claim(f, NULL, ta, "", 60, a, &c1, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &c1, &err), HD_OK);
   assert_non_null(c1);
   assert_int_equal(c1->ticket_id, ids[0]);
   assert_string_equal(c1->department, "TECHNICAL");
@@ -242,15 +225,15 @@ static void test_expired_lease_returns_ticket_to_its_place_and_the_next_claim_fe
   assert_string_equal(tf_get(&f->t, f->t.lead, ids[0])->owner_id, "agent-a");
   /* The lease runs out on routing's clock: the ticket waits again, at its place (oldest). */
   hd_clock_advance(&f->r.clock, 61 * HD_US_PER_S);
-  assert_int_equal(cf_wait_sql(f, 1,
+  assert_int_equal(rf_wait_sql(f, 1,
                                "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
                                " AND queue = 'TECHNICAL'",
                                ids[0]),
                    1);
-  assert_int_equal(cf_sqlf(f, "SELECT COUNT(*) FROM claims"), 0);
+  assert_int_equal(rf_sqlf(f, "SELECT COUNT(*) FROM claims"), 0);
   assert_int_equal(renew(f, ta, ids[0], c1->fence, 0, a, NULL, &err), HD_FAILED_PRECONDITION);
   assert_non_null(strstr(err.msg, "expired"));
-  assert_int_equal(cf_claim(f, NULL, tb, "", 60, a, &c2, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, tb, "", 60, a, &c2, &err), HD_OK);
   assert_non_null(c2);
   assert_int_equal(c2->ticket_id, ids[0]);
   assert_true(c2->fence > c1->fence);
@@ -258,9 +241,9 @@ static void test_expired_lease_returns_ticket_to_its_place_and_the_next_claim_fe
   assert_int_equal(tf_sqlf(&f->t, "SELECT fence FROM tickets WHERE id = %" PRId64, ids[0]),
                    c2->fence);
   assert_int_equal(
-      cf_wait_sql(f, 3, "SELECT COUNT(*) FROM outbox WHERE event_type LIKE 'routing.claim_%%'"),
+      rf_wait_sql(f, 3, "SELECT COUNT(*) FROM outbox WHERE event_type LIKE 'routing.claim_%%'"),
       3); /* taken, released (expired), taken */
-  assert_int_equal(cf_sqlf(f,
+  assert_int_equal(rf_sqlf(f,
                            "SELECT COUNT(*) FROM outbox WHERE event_type = "
                            "'routing.claim_released' AND payload LIKE '%%\"expired\"%%'"),
                    1);
@@ -270,17 +253,17 @@ static void test_expired_lease_returns_ticket_to_its_place_and_the_next_claim_fe
 }
 
 static void test_renew_extends_and_release_returns_ticket_by_age(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   int64_t ids[2];
-  cf_create_queued(f, ids, 2);
-  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
-  cf_agent(f, "agent-b", "TECHNICAL", 10, "AVAILABLE");
-  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT), *tb = cf_token(f, "agent-b", HD_ROLE_AGENT);
+  rf_create_queued(f, ids, 2);
+  rf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  rf_agent(f, "agent-b", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT), *tb = rf_token(f, "agent-b", HD_ROLE_AGENT);
   hd_arena *a = hd_arena_new(1u << 20);
   Helpdesk__V1__Claim *c1 = NULL, *c2 = NULL, *r = NULL;
   hd_err err;
-  assert_int_equal(cf_claim(f, NULL, ta, "", 60, a, &c1, &err), HD_OK);
-  assert_int_equal(cf_claim(f, NULL, tb, "", 60, a, &c2, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &c1, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, tb, "", 60, a, &c2, &err), HD_OK);
   assert_int_equal(c1->ticket_id, ids[0]);
   assert_int_equal(c2->ticket_id, ids[1]);
   hd_clock_advance(&f->r.clock, 50 * HD_US_PER_S);
@@ -293,7 +276,7 @@ static void test_renew_extends_and_release_returns_ticket_by_age(void **state) {
   /* Past the first lease, still held: the renewal counts. */
   hd_clock_advance(&f->r.clock, 30 * HD_US_PER_S);
   usleep(600000); /* three rounds of the expiry loop */
-  assert_int_equal(cf_sqlf(f, "SELECT COUNT(*) FROM claims WHERE ticket_id = %" PRId64, ids[0]), 1);
+  assert_int_equal(rf_sqlf(f, "SELECT COUNT(*) FROM claims WHERE ticket_id = %" PRId64, ids[0]), 1);
   /* Released: back in the queue ahead of the newer ticket (agent-b's lease expired meanwhile and
    * put that one back too). */
   Helpdesk__V1__ReleaseClaimResponse *rel = NULL;
@@ -301,9 +284,9 @@ static void test_renew_extends_and_release_returns_ticket_by_age(void **state) {
   assert_int_equal(release(f, ta, ids[0], c1->fence, a, &rel, &err), HD_OK);
   assert_string_equal(rel->department, "TECHNICAL");
   assert_int_equal(release(f, ta, ids[0], c1->fence, a, &rel, &err), HD_FAILED_PRECONDITION);
-  assert_int_equal(cf_wait_sql(f, 2, "SELECT COUNT(*) FROM routing_tickets WHERE queue <> ''"), 2);
+  assert_int_equal(rf_wait_sql(f, 2, "SELECT COUNT(*) FROM routing_tickets WHERE queue <> ''"), 2);
   Helpdesk__V1__Claim *c3 = NULL;
-  assert_int_equal(cf_claim(f, NULL, tb, "", 60, a, &c3, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, tb, "", 60, a, &c3, &err), HD_OK);
   assert_int_equal(c3->ticket_id, ids[0]);
   assert_true(c3->fence > c2->fence);
   hd_arena_free(a);
@@ -312,38 +295,38 @@ static void test_renew_extends_and_release_returns_ticket_by_age(void **state) {
 }
 
 static void test_claim_refused_at_capacity_and_unless_available(void **state) {
-  cf *f = *state;
-  cf_create_queued(f, NULL, 3);
-  cf_agent(f, "agent-a", "TECHNICAL", 1, "AVAILABLE");
-  cf_agent(f, "agent-away", "TECHNICAL", 10, "AWAY");
-  cf_agent(f, "agent-b", "BILLING", 0, "AVAILABLE"); /* BILLING's default capacity: 10 */
-  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
-  char *tw = cf_token(f, "agent-away", HD_ROLE_AGENT);
-  char *tb = cf_token(f, "agent-b", HD_ROLE_AGENT);
-  char *tn = cf_token(f, "nobody", HD_ROLE_AGENT);
-  char *tc = cf_token(f, "agent-a", HD_ROLE_CUSTOMER);
+  rf *f = *state;
+  rf_create_queued(f, NULL, 3);
+  rf_agent(f, "agent-a", "TECHNICAL", 1, "AVAILABLE");
+  rf_agent(f, "agent-away", "TECHNICAL", 10, "AWAY");
+  rf_agent(f, "agent-b", "BILLING", 0, "AVAILABLE"); /* BILLING's default capacity: 10 */
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT);
+  char *tw = rf_token(f, "agent-away", HD_ROLE_AGENT);
+  char *tb = rf_token(f, "agent-b", HD_ROLE_AGENT);
+  char *tn = rf_token(f, "nobody", HD_ROLE_AGENT);
+  char *tc = rf_token(f, "agent-a", HD_ROLE_CUSTOMER);
   hd_arena *a = hd_arena_new(1u << 20);
   Helpdesk__V1__Claim *c = NULL;
   hd_err err;
-  assert_int_equal(cf_claim(f, NULL, tw, "", 0, a, &c, &err), HD_FAILED_PRECONDITION);
+  assert_int_equal(rf_claim(f, NULL, tw, "", 0, a, &c, &err), HD_FAILED_PRECONDITION);
   assert_non_null(strstr(err.msg, "AWAY"));
-  assert_int_equal(cf_claim(f, NULL, tn, "", 0, a, &c, &err), HD_NOT_FOUND);
-  assert_int_equal(cf_claim(f, NULL, tc, "", 0, a, &c, &err), HD_PERMISSION_DENIED);
-  assert_int_equal(cf_claim(f, NULL, ta, "BILLING", 0, a, &c, &err), HD_PERMISSION_DENIED);
-  assert_int_equal(cf_claim(f, NULL, ta, "billing", 0, a, &c, &err), HD_INVALID_ARGUMENT);
-  assert_int_equal(cf_claim(f, NULL, ta, "", 3601, a, &c, &err), HD_INVALID_ARGUMENT);
-  assert_int_equal(cf_claim(f, NULL, ta, "TECHNICAL", 3600, a, &c, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, tn, "", 0, a, &c, &err), HD_NOT_FOUND);
+  assert_int_equal(rf_claim(f, NULL, tc, "", 0, a, &c, &err), HD_PERMISSION_DENIED);
+  assert_int_equal(rf_claim(f, NULL, ta, "BILLING", 0, a, &c, &err), HD_PERMISSION_DENIED);
+  assert_int_equal(rf_claim(f, NULL, ta, "billing", 0, a, &c, &err), HD_INVALID_ARGUMENT);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 3601, a, &c, &err), HD_INVALID_ARGUMENT);
+  assert_int_equal(rf_claim(f, NULL, ta, "TECHNICAL", 3600, a, &c, &err), HD_OK);
   assert_non_null(c);
-  assert_int_equal(cf_claim(f, NULL, ta, "", 0, a, &c, &err), HD_FAILED_PRECONDITION);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 0, a, &c, &err), HD_FAILED_PRECONDITION);
   assert_non_null(strstr(err.msg, "at capacity"));
-  assert_int_equal(cf_sqlf(f, "SELECT COUNT(*) FROM claims"), 1); /* the refusal wrote nothing */
+  assert_int_equal(rf_sqlf(f, "SELECT COUNT(*) FROM claims"), 1); /* the refusal wrote nothing */
   /* Nothing waits in BILLING: no claim, a message saying which queue was empty. */
-  assert_int_equal(cf_claim(f, NULL, tb, "", 0, a, &c, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, tb, "", 0, a, &c, &err), HD_OK);
   assert_null(c);
   assert_string_equal(err.msg, "no unclaimed ticket in BILLING");
   /* Back AVAILABLE: the agent claims. */
-  cf_agent(f, "agent-away", "TECHNICAL", 10, "AVAILABLE");
-  assert_int_equal(cf_claim(f, NULL, tw, "", 0, a, &c, &err), HD_OK);
+  rf_agent(f, "agent-away", "TECHNICAL", 10, "AVAILABLE");
+  assert_int_equal(rf_claim(f, NULL, tw, "", 0, a, &c, &err), HD_OK);
   assert_non_null(c);
   hd_arena_free(a);
   free(ta);
@@ -353,13 +336,65 @@ static void test_claim_refused_at_capacity_and_unless_available(void **state) {
   free(tc);
 }
 
+/* The agent's load as GetAgentLoad answers it (as the agent). */
+static Helpdesk__V1__AgentLoad *load_of(rf *f, const char *token) {
+  Helpdesk__V1__GetAgentLoadRequest rq = HELPDESK__V1__GET_AGENT_LOAD_REQUEST__INIT;
+  return (Helpdesk__V1__AgentLoad *)rf_must(f, "GetAgentLoad", token, &rq.base,
+                                            &helpdesk__v1__agent_load__descriptor);
+}
+
+static void test_released_or_expired_ticket_no_longer_counts_against_its_last_owner(void **state) {
+  rf *f = *state;
+  int64_t ids[1];
+  rf_create_queued(f, ids, 1);
+  rf_agent(f, "agent-a", "TECHNICAL", 1, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT);
+  hd_arena *a = hd_arena_new(1u << 20);
+  Helpdesk__V1__Claim *c = NULL;
+  hd_err err;
+  /* Claimed: it counts (in flight or owned), and a second claim is refused at capacity. */
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &c, &err), HD_OK);
+  assert_non_null(c);
+  assert_int_equal(load_of(f, ta)->load, 1);
+  assert_true(load_of(f, ta)->at_capacity);
+  Helpdesk__V1__Claim *refused = NULL;
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &refused, &err), HD_FAILED_PRECONDITION);
+  assert_non_null(strstr(err.msg, "at capacity"));
+  /* Released: back in its queue while the ticket service still names agent-a; it no longer
+   * counts, and agent-a may claim again. */
+  Helpdesk__V1__ReleaseClaimResponse *rel = NULL;
+  assert_int_equal(release(f, ta, ids[0], c->fence, a, &rel, &err), HD_OK);
+  assert_int_equal(
+      rf_wait_sql(f, 1, "SELECT COUNT(*) FROM routing_tickets WHERE queue = 'TECHNICAL'"), 1);
+  Helpdesk__V1__AgentLoad *l = load_of(f, ta);
+  assert_int_equal(l->load, 0);
+  assert_int_equal(l->open_tickets, 0);
+  assert_int_equal(l->n_tickets, 0);
+  assert_false(l->at_capacity);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &c, &err), HD_OK);
+  assert_non_null(c);
+  assert_int_equal(c->ticket_id, ids[0]);
+  /* Expired: the same. */
+  hd_clock_advance(&f->r.clock, 61 * HD_US_PER_S);
+  assert_int_equal(rf_wait_sql(f, 0, "SELECT COUNT(*) FROM claims"), 0);
+  assert_int_equal(
+      rf_wait_sql(f, 1, "SELECT COUNT(*) FROM routing_tickets WHERE queue = 'TECHNICAL'"), 1);
+  assert_int_equal(load_of(f, ta)->load, 0);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &c, &err), HD_OK);
+  assert_non_null(c);
+  assert_int_equal(c->ticket_id, ids[0]);
+  hd_arena_free(a);
+  free(ta);
+}
+
 int main(int argc, char **argv) {
   if (argc == 5 && strcmp(argv[1], "racer") == 0) return racer_main(argv[2], argv[3], argv[4]);
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, rf_setup, rf_teardown)
       T(test_claim_race_many_threads_two_processes_one_winner_per_ticket),
       T(test_expired_lease_returns_ticket_to_its_place_and_the_next_claim_fences_it),
       T(test_renew_extends_and_release_returns_ticket_by_age),
+      T(test_released_or_expired_ticket_no_longer_counts_against_its_last_owner),
       T(test_claim_refused_at_capacity_and_unless_available),
 #undef T
   };

@@ -14,46 +14,29 @@
 
 #include <cmocka.h>
 
-#include "claims_fixture.h"
+#include "routing_fixture.h"
 
-static int setup(void **state) {
-  cf *f = calloc(1, sizeof *f);
-  if (!f || cf_start(f)) {
-    free(f);
-    return -1;
-  }
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state) {
-  cf *f = *state;
-  cf_stop(f);
-  free(f);
-  return 0;
-}
-
-static int64_t depth(cf *f, const char *queue) {
+static int64_t depth(rf *f, const char *queue) {
   int64_t d = -1;
   hd_err err = {0};
   assert_int_equal(hd_kv_queue_depth(f->kv, "acme", queue, &d, &err), 0);
   return d;
 }
 
-static int64_t wait_depth(cf *f, const char *queue, int64_t want) {
+static int64_t wait_depth(rf *f, const char *queue, int64_t want) {
   int64_t d = -1;
   for (int i = 0; i < 2000 && (d = depth(f, queue)) != want; i++) usleep(10000);
   return d;
 }
 
 /* Claims everything as one agent and returns how many, their ids in order into ids. */
-static int claim_all(cf *f, const char *token, int64_t *ids, int max) {
+static int claim_all(rf *f, const char *token, int64_t *ids, int max) {
   hd_arena *a = hd_arena_new(1u << 20);
   int n = 0;
   for (; n < max; n++) {
     Helpdesk__V1__Claim *c = NULL;
     hd_err err;
-    assert_int_equal(cf_claim(f, NULL, token, "", 0, a, &c, &err), HD_OK);
+    assert_int_equal(rf_claim(f, NULL, token, "", 0, a, &c, &err), HD_OK);
     if (!c) break;
     ids[n] = c->ticket_id;
   }
@@ -64,17 +47,17 @@ static int claim_all(cf *f, const char *token, int64_t *ids, int max) {
 #define MANY 60
 
 static void test_claims_come_oldest_first_by_creation_time_then_id(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   /* Three batches: the second created an hour before the first (bigger ids, older), the third
    * at the first's time (ties go by id). */
   int64_t first[MANY / 3], second[MANY / 3], third[MANY / 3];
-  cf_create_queued(f, first, MANY / 3);
+  rf_create_queued(f, first, MANY / 3);
   hd_clock_advance(&f->t.f.clock, -3600 * HD_US_PER_S);
-  cf_create_queued(f, second, MANY / 3);
+  rf_create_queued(f, second, MANY / 3);
   hd_clock_advance(&f->t.f.clock, 3600 * HD_US_PER_S);
-  cf_create_queued(f, third, MANY / 3);
-  cf_agent(f, "agent-a", "TECHNICAL", 1000, "AVAILABLE");
-  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  rf_create_queued(f, third, MANY / 3);
+  rf_agent(f, "agent-a", "TECHNICAL", 1000, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT);
   int64_t got[MANY + 1];
   assert_int_equal(claim_all(f, ta, got, MANY + 1), MANY);
   for (int i = 0; i < MANY / 3; i++) {
@@ -86,7 +69,7 @@ static void test_claims_come_oldest_first_by_creation_time_then_id(void **state)
   free(ta);
 }
 
-static Helpdesk__V1__Ticket *cancel(cf *f, int64_t id) {
+static Helpdesk__V1__Ticket *cancel(rf *f, int64_t id) {
   Helpdesk__V1__CancelTicketRequest rq = HELPDESK__V1__CANCEL_TICKET_REQUEST__INIT;
   rq.ticket_id = id;
   return (Helpdesk__V1__Ticket *)tf_must(&f->t, "CancelTicket", f->t.supervisor, &rq.base,
@@ -94,21 +77,21 @@ static Helpdesk__V1__Ticket *cancel(cf *f, int64_t id) {
 }
 
 static void test_ticket_assigned_by_a_lead_or_cancelled_leaves_its_queue(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   int64_t ids[4];
-  cf_create_queued(f, ids, 4);
+  rf_create_queued(f, ids, 4);
   assert_int_equal(wait_depth(f, "TECHNICAL", 4), 4);
   tf_assign(&f->t, ids[0], "agent-z"); /* a lead's assignment, not a claim */
   cancel(f, ids[1]);
   assert_int_equal(wait_depth(f, "TECHNICAL", 2), 2);
-  assert_int_equal(cf_sqlf(f, "SELECT COUNT(*) FROM routing_tickets WHERE queue = 'TECHNICAL'"), 2);
-  assert_int_equal(cf_sqlf(f,
+  assert_int_equal(rf_sqlf(f, "SELECT COUNT(*) FROM routing_tickets WHERE queue = 'TECHNICAL'"), 2);
+  assert_int_equal(rf_sqlf(f,
                            "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
                            " AND owner_id = 'agent-z' AND queue = ''",
                            ids[0]),
                    1);
-  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
-  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  rf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT);
   int64_t got[3];
   assert_int_equal(claim_all(f, ta, got, 3), 2);
   assert_int_equal(got[0], ids[2]);
@@ -117,7 +100,7 @@ static void test_ticket_assigned_by_a_lead_or_cancelled_leaves_its_queue(void **
 }
 
 static void test_ticket_created_with_a_department_waits_in_that_queue(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   Helpdesk__V1__CreateTicketRequest rq = HELPDESK__V1__CREATE_TICKET_REQUEST__INIT;
   rq.idempotency_key = "billing-1";
   rq.subject = "invoice";
@@ -128,9 +111,9 @@ static void test_ticket_created_with_a_department_waits_in_that_queue(void **sta
   Helpdesk__V1__Ticket *t = (Helpdesk__V1__Ticket *)tf_must(
       &f->t, "CreateTicket", f->t.customer, &rq.base, &helpdesk__v1__ticket__descriptor);
   assert_int_equal(wait_depth(f, "BILLING", 1), 1);
-  cf_agent(f, "agent-t", "TECHNICAL", 10, "AVAILABLE");
-  cf_agent(f, "agent-b", "TECHNICAL,BILLING", 10, "AVAILABLE");
-  char *tt = cf_token(f, "agent-t", HD_ROLE_AGENT), *tb = cf_token(f, "agent-b", HD_ROLE_AGENT);
+  rf_agent(f, "agent-t", "TECHNICAL", 10, "AVAILABLE");
+  rf_agent(f, "agent-b", "TECHNICAL,BILLING", 10, "AVAILABLE");
+  char *tt = rf_token(f, "agent-t", HD_ROLE_AGENT), *tb = rf_token(f, "agent-b", HD_ROLE_AGENT);
   int64_t got[2];
   assert_int_equal(claim_all(f, tt, got, 2), 0);
   assert_int_equal(claim_all(f, tb, got, 2), 1);
@@ -139,28 +122,77 @@ static void test_ticket_created_with_a_department_waits_in_that_queue(void **sta
   free(tb);
 }
 
+static void upsert_rule(rf *f, Helpdesk__V1__RoutingRule *r) {
+  Helpdesk__V1__UpsertRoutingRuleRequest rq = HELPDESK__V1__UPSERT_ROUTING_RULE_REQUEST__INIT;
+  rq.rule = r;
+  rf_must(f, "UpsertRoutingRule", f->supervisor, &rq.base, &helpdesk__v1__routing_rule__descriptor);
+}
+
+static void test_ticket_created_without_a_department_waits_in_the_queue_its_rules_choose(
+    void **state) {
+  rf *f = *state;
+  /* The built-in rules on the issue type. */
+  rf_create_about(f, "acct", "acct", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_ACCOUNT);
+  rf_create_about(f, "cancel", "cancel", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_CANCELLATION);
+  rf_create_about(f, "mail", "mail", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_EMAIL);
+  assert_int_equal(wait_depth(f, "ACCOUNT", 1), 1);
+  assert_int_equal(wait_depth(f, "CANCELLATION", 1), 1);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 1), 1);
+  /* A tenant's own rule that asks the customer first: queued in its department, whose agent
+   * asks. */
+  Helpdesk__V1__IssueType activation = HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_ACTIVATION;
+  Helpdesk__V1__RoutingRule ask = HELPDESK__V1__ROUTING_RULE__INIT;
+  ask.name = "activation-ask";
+  ask.priority = 900;
+  ask.enabled = true;
+  ask.issue_types = &activation;
+  ask.n_issue_types = 1;
+  ask.action = HELPDESK__V1__ROUTING_ACTION__ROUTING_ACTION_ASK_CUSTOMER_FIRST;
+  ask.department = "INFRASTRUCTURE";
+  ask.customer_request = "the server's hostname";
+  ask.reason = "test";
+  upsert_rule(f, &ask);
+  rf_create_about(f, "activate", "activate", activation);
+  assert_int_equal(wait_depth(f, "INFRASTRUCTURE", 1), 1);
+  /* A tenant without "otherwise": a ticket no rule matches still waits, in TECHNICAL. */
+  Helpdesk__V1__RoutingRule off = HELPDESK__V1__ROUTING_RULE__INIT;
+  off.name = "otherwise";
+  off.priority = 0;
+  off.enabled = false;
+  off.action = HELPDESK__V1__ROUTING_ACTION__ROUTING_ACTION_ROUTE;
+  off.department = "TECHNICAL";
+  off.reason = "off";
+  upsert_rule(f, &off);
+  rf_create_about(f, "mail-2", "mail-2", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_EMAIL);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 2), 2);
+  assert_int_equal(rf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE department = 'TECHNICAL' "
+                           "AND issue_type = 'EMAIL'"),
+                   2);
+}
+
 static void test_queue_rebuilt_from_mariadb_after_flushall(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   int64_t ids[5];
-  cf_create_queued(f, ids, 5);
+  rf_create_queued(f, ids, 5);
   assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
-  cf_flushall(f);
+  rf_flushall(f);
   assert_int_equal(depth(f, "TECHNICAL"), 0);
   /* The consumer sees its group gone while MariaDB remembers it: it rebuilds the queues. */
   assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
-  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
-  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  rf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT);
   hd_arena *a = hd_arena_new(1u << 20);
   Helpdesk__V1__Claim *c = NULL;
   hd_err err;
-  assert_int_equal(cf_claim(f, NULL, ta, "", 0, a, &c, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 0, a, &c, &err), HD_OK);
   assert_non_null(c);
   assert_int_equal(c->ticket_id, ids[0]);
   /* The fence counter was lost too: it starts above the highest fence routing recorded. */
-  cf_flushall(f);
+  rf_flushall(f);
   assert_int_equal(wait_depth(f, "TECHNICAL", 4), 4);
   Helpdesk__V1__Claim *c2 = NULL;
-  assert_int_equal(cf_claim(f, NULL, ta, "", 0, a, &c2, &err), HD_OK);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 0, a, &c2, &err), HD_OK);
   assert_non_null(c2);
   assert_int_equal(c2->ticket_id, ids[1]);
   assert_true(c2->fence > c->fence);
@@ -169,18 +201,18 @@ static void test_queue_rebuilt_from_mariadb_after_flushall(void **state) {
 }
 
 static void test_queue_rebuilt_from_mariadb_after_a_routing_restart(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   int64_t ids[5];
-  cf_create_queued(f, ids, 5);
+  rf_create_queued(f, ids, 5);
   assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
   hd_err err = {0};
   const char *del[] = {"DEL", "{q:acme}:w:TECHNICAL"};
   assert_int_equal(hd_kv_cmd(f->kv, 2, del, NULL, false, NULL, &err), 0);
   assert_int_equal(depth(f, "TECHNICAL"), 0);
-  assert_int_equal(cf_restart_routing(f), 0);
+  assert_int_equal(rf_restart_routing(f), 0);
   assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
-  cf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
-  char *ta = cf_token(f, "agent-a", HD_ROLE_AGENT);
+  rf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT);
   int64_t got[6];
   assert_int_equal(claim_all(f, ta, got, 6), 5);
   for (int i = 0; i < 5; i++) assert_int_equal(got[i], ids[i]);
@@ -189,7 +221,7 @@ static void test_queue_rebuilt_from_mariadb_after_a_routing_restart(void **state
 
 /* ---- events delivered twice and out of order (written to the stream as the relay does) ---- */
 
-static void xadd(cf *f, const char *event_id, const char *type, int64_t id, int64_t version,
+static void xadd(rf *f, const char *event_id, const char *type, int64_t id, int64_t version,
                  const char *status, const char *owner, const char *dept, int64_t created_us) {
   char payload[1024], ids[24], created[24];
   char owner_j[160], dept_j[100];
@@ -215,7 +247,7 @@ static void xadd(cf *f, const char *event_id, const char *type, int64_t id, int6
 }
 
 static void test_events_delivered_twice_and_out_of_order_apply_once_by_version(void **state) {
-  cf *f = *state;
+  rf *f = *state;
   const int64_t t0 = 1767571200LL * HD_US_PER_S;
   /* 900001: the assignment (v2) arrives before the creation (v1), which comes twice. */
   xadd(f, "x-1", "ticket.assigned", 900001, 2, "PENDING_RESPONSE", "lead-x", "TECHNICAL", t0);
@@ -230,20 +262,20 @@ static void test_events_delivered_twice_and_out_of_order_apply_once_by_version(v
   xadd(f, "x-7", "ticket.updated", 900003, 2, "PENDING_RESPONSE", NULL, "BILLING", t0);
   xadd(f, "x-7", "ticket.updated", 900003, 2, "PENDING_RESPONSE", NULL, "BILLING", t0);
   assert_int_equal(
-      cf_wait_sql(f, 7, "SELECT COUNT(*) FROM consumed_events WHERE event_id LIKE 'x-%%'"), 7);
-  assert_int_equal(cf_sqlf(f, "SELECT version FROM routing_tickets WHERE ticket_id = 900001"), 2);
-  assert_int_equal(cf_sqlf(f,
+      rf_wait_sql(f, 7, "SELECT COUNT(*) FROM consumed_events WHERE event_id LIKE 'x-%%'"), 7);
+  assert_int_equal(rf_sqlf(f, "SELECT version FROM routing_tickets WHERE ticket_id = 900001"), 2);
+  assert_int_equal(rf_sqlf(f,
                            "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = 900001 AND "
                            "owner_id = 'lead-x' AND queue = ''"),
                    1);
   /* The late creation still gave the ticket its true place in time. */
-  assert_int_equal(cf_sqlf(f, "SELECT created_at_us FROM routing_tickets WHERE ticket_id = 900001"),
+  assert_int_equal(rf_sqlf(f, "SELECT created_at_us FROM routing_tickets WHERE ticket_id = 900001"),
                    t0 - 5);
-  assert_int_equal(cf_sqlf(f,
+  assert_int_equal(rf_sqlf(f,
                            "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = 900002 AND "
                            "status = 'CLOSED' AND owner_id = '' AND queue = '' AND version = 3"),
                    1);
-  assert_int_equal(cf_sqlf(f,
+  assert_int_equal(rf_sqlf(f,
                            "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = 900003 AND "
                            "department = 'BILLING' AND queue = 'BILLING' AND version = 2"),
                    1);
@@ -253,10 +285,11 @@ static void test_events_delivered_twice_and_out_of_order_apply_once_by_version(v
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+#define T(fn) cmocka_unit_test_setup_teardown(fn, rf_setup, rf_teardown)
       T(test_claims_come_oldest_first_by_creation_time_then_id),
       T(test_ticket_assigned_by_a_lead_or_cancelled_leaves_its_queue),
       T(test_ticket_created_with_a_department_waits_in_that_queue),
+      T(test_ticket_created_without_a_department_waits_in_the_queue_its_rules_choose),
       T(test_queue_rebuilt_from_mariadb_after_flushall),
       T(test_queue_rebuilt_from_mariadb_after_a_routing_restart),
       T(test_events_delivered_twice_and_out_of_order_apply_once_by_version),

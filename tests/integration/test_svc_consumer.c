@@ -49,7 +49,7 @@ typedef struct fixture {
   hd_clock clock;
   hd_svc_env env; /* for the outbox relay */
   hd_worker w;
-  pid_t redis_pid; /* a private redis-server, when the test started one */
+  hd_test_redis redis; /* a private Redis, when the test started one */
 } fixture;
 
 /* What the apply function saw, for the test's assertions (one process). */
@@ -190,10 +190,7 @@ static int teardown(void **state) {
   hd_db_close(f->db);
   hd_kv_close(f->kv);
   hd_metrics_free(f->metrics);
-  if (f->redis_pid > 0) {
-    kill(f->redis_pid, SIGTERM);
-    waitpid(f->redis_pid, NULL, 0);
-  }
+  hd_test_redis_stop(&f->redis);
   free(f);
   return rc;
 }
@@ -621,37 +618,10 @@ static void test_an_unreadable_event_is_dead_lettered_at_once_and_limits_hold_at
   hd_consumer_free(c);
 }
 
-/* Starts a private redis-server on a free port (waits until it answers). */
+/* Starts a private Redis (hd_test_redis_start); its port. */
 static unsigned private_redis(fixture *f) {
-  const int port = hd_test_free_port();
-  assert_true(port > 0);
-  fflush(NULL);
-  const pid_t pid = fork();
-  assert_true(pid >= 0);
-  if (pid == 0) {
-    const int fd = open("/dev/null", O_WRONLY);
-    if (fd >= 0) {
-      dup2(fd, 1);
-      dup2(fd, 2);
-    }
-    char p[16];
-    snprintf(p, sizeof p, "%d", port);
-    execlp("redis-server", "redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-           "--appendonly", "no", (char *)NULL);
-    _exit(127);
-  }
-  f->redis_pid = pid;
-  hd_kv_config cfg = {.host = "127.0.0.1", .port = (unsigned)port};
-  hd_kv *kv = NULL;
-  hd_err err = {0};
-  assert_int_equal(hd_kv_new(&cfg, &kv, &err), 0);
-  const int64_t end = hd_monotonic_us() + WAIT_US;
-  while (hd_kv_ping(kv, &err) != 0) {
-    if (hd_monotonic_us() > end) fail_msg("the private redis-server did not answer: %s", err.msg);
-    usleep(20000);
-  }
-  hd_kv_close(kv);
-  return (unsigned)port;
+  assert_int_equal(hd_test_redis_start(&f->redis), 0);
+  return f->redis.port;
 }
 
 static void flushall(fixture *f) {

@@ -36,8 +36,7 @@ static const char table_sql[] =
 
 /* The group's own Redis. */
 typedef struct group {
-  unsigned port;
-  char pidfile[96];
+  hd_test_redis redis; /* a private Redis */
 } group;
 
 /* One test: a fresh database with timer_rows, a service environment around it, and the test's
@@ -105,43 +104,18 @@ static hd_timer_source source(const char *by) {
 
 static int group_setup(void **state) {
   group *g = calloc(1, sizeof *g);
-  if (!g) return -1;
-  g->port = (unsigned)hd_test_free_port();
-  snprintf(g->pidfile, sizeof g->pidfile, "/tmp/hd-svc-timer-redis-%u.pid", g->port);
-  char cmd[320];
-  snprintf(cmd, sizeof cmd,
-           "redis-server --port %u --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
-           "--pidfile %s --logfile /dev/null --dir /tmp >/dev/null",
-           g->port, g->pidfile);
-  if (g->port == 0 || system(cmd) != 0) {
-    fprintf(stderr, "cannot start a private redis-server\n");
+  if (!g || hd_test_redis_start(&g->redis) != 0) {
     free(g);
     return -1;
   }
-  hd_kv_config kc = {.host = "127.0.0.1", .port = g->port};
-  hd_kv *kv = NULL;
-  hd_err err = {0};
-  int rc = hd_kv_new(&kc, &kv, &err);
-  for (int i = 0; rc == 0 && i < 100; i++) { /* at most ~5 s for it to come up */
-    if (hd_kv_ping(kv, &err) == 0) break;
-    usleep(50000);
-  }
-  const bool up = rc == 0 && hd_kv_ping(kv, &err) == 0;
-  hd_kv_close(kv);
   *state = g;
-  return up ? 0 : -1;
+  return 0;
 }
 
 static int group_teardown(void **state) {
   group *g = *state;
   if (!g) return 0;
-  hd_kv_config kc = {.host = "127.0.0.1", .port = g->port};
-  hd_kv *kv = NULL;
-  hd_err err = {0};
-  const char *shutdown[] = {"SHUTDOWN", "NOSAVE"};
-  if (hd_kv_new(&kc, &kv, &err) == 0) hd_kv_cmd(kv, 2, shutdown, NULL, false, NULL, &err);
-  hd_kv_close(kv);
-  unlink(g->pidfile);
+  hd_test_redis_stop(&g->redis);
   free(g);
   hd_db_library_end();
   return 0;
@@ -161,7 +135,7 @@ static int setup(void **state) {
   k->env.clock = &k->clock;
   k->env.metrics = k->metrics;
   hd_test_db_config(&k->env.db, k->db_name);
-  k->env.kv = (hd_kv_config){.host = "127.0.0.1", .port = k->g->port};
+  k->env.kv = (hd_kv_config){.host = "127.0.0.1", .port = k->g->redis.port};
   if (hd_db_new(&k->env.db, &k->w.db, &err) || hd_kv_new(&k->env.kv, &k->w.kv, &err) ||
       hd_db_exec(k->w.db, table_sql, NULL, 0, NULL, NULL, &err))
     goto fail;

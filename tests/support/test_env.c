@@ -98,53 +98,72 @@ static void test_env__restore(const char *name, char **saved) {
   *saved = NULL;
 }
 
-int hd_test_redis_start(hd_test_redis *r) {
-  memset(r, 0, sizeof *r);
-  r->port = (unsigned)hd_test_free_port();
-  if (!r->port) return -1;
-  snprintf(r->pidfile, sizeof r->pidfile, "/tmp/hd-test-redis-%u.pid", r->port);
+/* Runs redis-server on r->port (pidfile r->pidfile) and connects r->kv once it answers PING
+ * (at most 10 s). 0, or -1 (r->kv closed). */
+static int test_env__redis_launch(hd_test_redis *r) {
   char cmd[400];
   snprintf(cmd, sizeof cmd,
            "redis-server --port %u --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
            "--pidfile %s --logfile /dev/null --dir /tmp >/dev/null",
            r->port, r->pidfile);
   if (system(cmd) != 0) {
-    fprintf(stderr, "hd_test_redis_start: redis-server would not start on port %u\n", r->port);
+    fprintf(stderr, "hd_test_redis: redis-server would not start on port %u\n", r->port);
     return -1;
   }
   hd_kv_config cfg = {.host = "127.0.0.1", .port = r->port, .timeout_ms = 5000};
   hd_err err = {0};
-  if (hd_kv_new(&cfg, &r->kv, &err) == 0) {
+  if (hd_kv_new(&cfg, &r->kv, &err) == 0)
     for (int i = 0; i < 200; i++) {
-      if (hd_kv_ping(r->kv, &err) == 0) {
-        char port[16];
-        snprintf(port, sizeof port, "%u", r->port);
-        r->saved_host = test_env__dup_env("HELPDESK_REDIS_HOST");
-        r->saved_port = test_env__dup_env("HELPDESK_REDIS_PORT");
-        setenv("HELPDESK_REDIS_HOST", "127.0.0.1", 1);
-        setenv("HELPDESK_REDIS_PORT", port, 1);
-        r->pointed = true;
-        return 0;
-      }
+      if (hd_kv_ping(r->kv, &err) == 0) return 0;
       usleep(50000);
     }
-  }
-  fprintf(stderr, "hd_test_redis_start: redis-server on port %u does not answer: %s\n", r->port,
-          err.msg);
-  hd_test_redis_stop(r);
+  fprintf(stderr, "hd_test_redis: redis-server on port %u does not answer: %s\n", r->port, err.msg);
   return -1;
 }
 
-void hd_test_redis_stop(hd_test_redis *r) {
-  if (!r->port) return;
+/* SHUTDOWN NOSAVE through r->kv, which it closes. */
+static void test_env__redis_shutdown(hd_test_redis *r) {
   if (r->kv) {
     hd_err err = {0};
     const char *shutdown[] = {"SHUTDOWN", "NOSAVE"};
-    (void)hd_kv_cmd(r->kv, 2, shutdown, NULL, false, NULL, &err);
+    (void)hd_kv_cmd(r->kv, 2, shutdown, NULL, false, NULL, &err); /* the reply is the hang-up */
     hd_kv_close(r->kv);
     r->kv = NULL;
   }
   unlink(r->pidfile);
+}
+
+int hd_test_redis_start(hd_test_redis *r) {
+  memset(r, 0, sizeof *r);
+  r->port = (unsigned)hd_test_free_port();
+  if (!r->port) return -1;
+  snprintf(r->pidfile, sizeof r->pidfile, "/tmp/hd-test-redis-%u.pid", r->port);
+  if (test_env__redis_launch(r) != 0) {
+    hd_test_redis_stop(r);
+    return -1;
+  }
+  char port[16];
+  snprintf(port, sizeof port, "%u", r->port);
+  r->saved_host = test_env__dup_env("HELPDESK_REDIS_HOST");
+  r->saved_port = test_env__dup_env("HELPDESK_REDIS_PORT");
+  setenv("HELPDESK_REDIS_HOST", "127.0.0.1", 1);
+  setenv("HELPDESK_REDIS_PORT", port, 1);
+  r->pointed = true;
+  return 0;
+}
+
+void hd_test_redis_down(hd_test_redis *r) {
+  if (r->port) test_env__redis_shutdown(r);
+}
+
+int hd_test_redis_up(hd_test_redis *r) {
+  if (!r->port || r->kv) return -1;
+  return test_env__redis_launch(r);
+}
+
+void hd_test_redis_stop(hd_test_redis *r) {
+  if (!r->port) return;
+  test_env__redis_shutdown(r);
   if (r->pointed) {
     test_env__restore("HELPDESK_REDIS_HOST", &r->saved_host);
     test_env__restore("HELPDESK_REDIS_PORT", &r->saved_port);

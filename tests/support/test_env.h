@@ -55,6 +55,14 @@ typedef struct hd_test_redis {
  * use it. 0, or -1 (stopped again, settings unchanged). */
 int hd_test_redis_start(hd_test_redis *r);
 
+/* An outage: SHUTDOWN NOSAVE and r->kv closed, while the port and the settings stay (services
+ * keep pointing at it). A stopped or zeroed r is a no-op. */
+void hd_test_redis_down(hd_test_redis *r);
+
+/* After hd_test_redis_down: redis-server again on the same port (empty), r->kv connected once
+ * it answers. 0, or -1 (also when r is not down). */
+int hd_test_redis_up(hd_test_redis *r);
+
 /* SHUTDOWN NOSAVE, closes r->kv and puts the Redis settings back. A stopped or zeroed r is a
  * no-op. */
 void hd_test_redis_stop(hd_test_redis *r);

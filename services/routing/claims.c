@@ -15,6 +15,7 @@
 #include "rpc/pb_enum.h"
 #include "svc/outbox.h"
 #include "svc/sleep.h"
+#include "ticket_peer.h"
 
 #define CLAIMS_ASSIGN "/helpdesk.v1.TicketService/AssignTicket"
 
@@ -462,6 +463,9 @@ typedef struct claims_change {
   Helpdesk__V1__Claim *claim; /* RenewClaim */
   char queue[65];             /* ReleaseClaim: where it went back */
   int64_t created_us;
+  bool check_only;                      /* ReleaseClaim's first pass: the checks, no change */
+  char holder[129];                     /* the check's: who holds the claim */
+  const Helpdesk__V1__Ticket *released; /* the ticket service's answer to the release, or NULL */
 } claims_change;
 
 static int claims__change_tx(hd_db *db, void *arg, hd_err *err) {
@@ -494,6 +498,11 @@ static int claims__change_tx(hd_db *db, void *arg, hd_err *err) {
     goto done;
   }
   const int64_t created = hd_db_rows_count(rec) ? hd_db_i64(rec, 0, 3) : 0;
+  if (x->check_only) {
+    snprintf(x->holder, sizeof x->holder, "%s", holder);
+    rc = 0;
+    goto done;
+  }
   if (!x->release) {
     const hd_db_param p[] = {hd_db_int(x->now_us + x->lease_us), hd_db_int(x->ticket_id)};
     if (hd_db_exec(db, "UPDATE claims SET expires_at_us = ? WHERE ticket_id = ?", p, 2, NULL, NULL,
@@ -505,14 +514,23 @@ static int claims__change_tx(hd_db *db, void *arg, hd_err *err) {
     rc = x->claim ? 0 : hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
     goto done;
   }
+  /* Released in the ticket service: its answer is the newest state (the event says the same). */
   const bool pending =
-      hd_db_rows_count(rec) && strcmp(hd_db_str(rec, 0, 4, NULL), "PENDING_RESPONSE") == 0;
+      x->released
+          ? x->released->status == HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_RESPONSE
+          : hd_db_rows_count(rec) && strcmp(hd_db_str(rec, 0, 4, NULL), "PENDING_RESPONSE") == 0;
   snprintf(x->queue, sizeof x->queue, "%s", pending ? hd_db_str(claim, 0, 3, NULL) : "");
   x->created_us = created;
   const hd_db_param q[] = {hd_db_text(x->queue), hd_db_int(x->now_us), hd_db_int(x->ticket_id)};
+  const hd_db_param o[] = {hd_db_int(x->released ? x->released->version : 0),
+                           hd_db_int(x->ticket_id)};
   if (hd_db_exec(db, "DELETE FROM claims WHERE ticket_id = ?", id, 1, NULL, NULL, err) ||
       hd_db_exec(db, "UPDATE routing_tickets SET queue = ?, updated_at_us = ? WHERE ticket_id = ?",
-                 q, 3, NULL, NULL, err))
+                 q, 3, NULL, NULL, err) ||
+      (x->released && hd_db_exec(db,
+                                 "UPDATE routing_tickets SET owner_id = '', "
+                                 "version = GREATEST(version, ?) WHERE ticket_id = ?",
+                                 o, 2, NULL, NULL, err)))
     goto done;
   json_t *body = json_pack("{s:s, s:s, s:I, s:s, s:s}", "agent_id", holder, "department",
                            hd_db_str(claim, 0, 3, NULL), "fence", (json_int_t)x->fence, "reason",
@@ -558,6 +576,19 @@ int routing_release_claim(hd_call *c, const ProtobufCMessage *req, ProtobufCMess
       hd_call_check_text(c, "reason", x.reason, 0, ROUTING_CLAIM_REASON_MAX))
     return -1;
   x.now_us = rt_now(c);
+  /* The checks first; then the ticket service releases the holder's ownership (when routing's
+   * AssignTicket made them the owner), so that the next claim makes the next agent the owner of
+   * an unowned ticket; then routing's records. A refused release changes nothing here. */
+  x.check_only = true;
+  if (hd_call_tx(c, claims__change_tx, &x)) return -1;
+  x.check_only = false;
+  const hd_peer_call_opts o = {
+      .tenant = rt_tenant(c), .request_id = c->request_id, .deadline_us = c->deadline_us};
+  Helpdesk__V1__Ticket *released = NULL;
+  if (rt_ticket_release_claimed(rt_app(c)->tickets, &o, x.ticket_id, x.holder, x.fence, c->arena,
+                                &released, &c->err))
+    return -1;
+  x.released = released;
   if (hd_call_tx(c, claims__change_tx, &x)) return -1;
   claims__count(hd_call_env(c), ROUTING_METRIC_RELEASES, "released");
   if (x.queue[0]) {
@@ -574,8 +605,10 @@ int routing_release_claim(hd_call *c, const ProtobufCMessage *req, ProtobufCMess
 /* ---- expired leases ---- */
 
 typedef struct claims_expired {
-  int64_t ticket_id, created_us;
-  char tenant[65], queue[65];
+  int64_t ticket_id, created_us, fence;
+  char tenant[65], queue[65], agent_id[129];
+  bool owned;    /* the claim's AssignTicket made the agent the owner: release it */
+  char home[65]; /* owned: the claim's queue, where the released ticket waits */
 } claims_expired;
 
 typedef struct claims_expire {
@@ -603,11 +636,23 @@ static int claims__expire_tx(hd_db *db, void *arg, hd_err *err) {
     if (hd_db_query(db, SQL_RECORD_LOCK, k, 1, 1, &rec, err)) goto done;
     const bool pending =
         hd_db_rows_count(rec) && strcmp(hd_db_str(rec, 0, 4, NULL), "PENDING_RESPONSE") == 0;
+    hd_db_rows *own = NULL;
+    if (hd_db_query(db, "SELECT owner_id FROM routing_tickets WHERE ticket_id = ?", k, 1, 1, &own,
+                    err))
+      goto done;
+    const bool owned = hd_db_rows_count(own) &&
+                       strcmp(hd_db_str(own, 0, 0, NULL), hd_db_str(rows, i, 2, NULL)) == 0;
+    hd_db_rows_free(own);
     claims_expired *e = &x->rows[x->n++];
+    /* Owned: it waits again once the ticket service has released it (claims__release_expired). */
+    e->owned = owned;
+    snprintf(e->home, sizeof e->home, "%s", hd_db_str(rows, i, 4, NULL));
     e->ticket_id = id;
     e->created_us = hd_db_rows_count(rec) ? hd_db_i64(rec, 0, 3) : 0;
     snprintf(e->tenant, sizeof e->tenant, "%s", hd_db_str(rows, i, 1, NULL));
-    snprintf(e->queue, sizeof e->queue, "%s", pending ? hd_db_str(rows, i, 4, NULL) : "");
+    snprintf(e->queue, sizeof e->queue, "%s", pending && !owned ? hd_db_str(rows, i, 4, NULL) : "");
+    snprintf(e->agent_id, sizeof e->agent_id, "%s", hd_db_str(rows, i, 2, NULL));
+    e->fence = hd_db_i64(rows, i, 3);
     const hd_db_param q[] = {hd_db_text(e->queue), hd_db_int(x->now_us), hd_db_int(id)};
     if (hd_db_exec(db, "DELETE FROM claims WHERE ticket_id = ?", k, 1, NULL, NULL, err) ||
         hd_db_exec(db,
@@ -628,6 +673,51 @@ done:
   return rc;
 }
 
+/* An expired lease's ticket that the claim's agent owns (claims.h): released in the ticket
+ * service, then it waits in routing again (the record unowned at the released version, so the
+ * next claim's AssignTicket is current), guarded so that an event applied meanwhile wins. When
+ * the release fails (logged), it waits all the same, still naming its last owner, as a ticket
+ * did before releases existed: the next claim's AssignTicket (service) takes it from them. When
+ * the ticket service names someone else, or it is closed, it is theirs: it stays out. Sets
+ * e->queue to where it waits ("" none). */
+static int claims__release_expired(hd_svc_env *env, hd_worker *w, claims_expired *e, hd_err *err) {
+  const routing_app *app = env->app;
+  hd_arena *arena = hd_arena_new(1u << 16);
+  hd_err rerr = {0};
+  char id[24];
+  snprintf(id, sizeof id, "%" PRId64, e->ticket_id);
+  Helpdesk__V1__Ticket *released = NULL;
+  const hd_peer_call_opts o = {.tenant = e->tenant};
+  bool failed = !arena;
+  if (!arena)
+    hd_err_set(&rerr, HD_RESOURCE_EXHAUSTED, "out of memory");
+  else if (rt_ticket_release_claimed(app->tickets, &o, e->ticket_id, e->agent_id, e->fence, arena,
+                                     &released, &rerr))
+    failed = true;
+  if (failed) hd_log_warn("claims.expired_release_failed", "ticket", id, "error", rerr.msg);
+  e->queue[0] = '\0';
+  int rc = 0;
+  if (failed || (released &&
+                 released->status == HELPDESK__V1__TICKET_STATUS__TICKET_STATUS_PENDING_RESPONSE)) {
+    const hd_db_param q[] = {hd_db_text(e->home), hd_db_int(released ? released->version : 0),
+                             hd_db_int(hd_clock_now_us(env->clock)), hd_db_int(e->ticket_id),
+                             hd_db_text(e->agent_id)};
+    uint64_t changed = 0;
+    rc =
+        hd_db_exec(w->db,
+                   failed ? "UPDATE routing_tickets SET queue = ?, version = GREATEST(version, ?), "
+                            "updated_at_us = ? WHERE ticket_id = ? AND owner_id = ? AND queue = '' "
+                            "AND status = 'PENDING_RESPONSE'"
+                          : "UPDATE routing_tickets SET queue = ?, owner_id = '', "
+                            "version = GREATEST(version, ?), updated_at_us = ? WHERE ticket_id = ? "
+                            "AND owner_id = ? AND queue = ''",
+                   q, 5, &changed, NULL, err);
+    if (rc == 0 && changed) snprintf(e->queue, sizeof e->queue, "%s", e->home);
+  }
+  hd_arena_free(arena);
+  return rc;
+}
+
 int routing_claims_expire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, int64_t *returned,
                               hd_err *err) {
   claims_expire *x = calloc(1, sizeof *x);
@@ -642,6 +732,7 @@ int routing_claims_expire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, int
     if (hd_db_tx(w->db, claims__expire_tx, x, 0, err)) goto done;
     for (size_t i = 0; i < x->n; i++) {
       claims__count(env, ROUTING_METRIC_LEASE_EXPIRIES, NULL);
+      if (x->rows[i].owned && claims__release_expired(env, w, &x->rows[i], err)) goto done;
       hd_err kerr = {0}; /* MariaDB has it waiting: the rebuild puts it back if this fails */
       if (x->rows[i].queue[0] &&
           routing_queue_put(w->kv, x->rows[i].tenant, x->rows[i].queue, x->rows[i].ticket_id,

@@ -20,8 +20,13 @@
  * leaves PENDING_RESPONSE (the owner works it: the event ends the claim), is assigned by other
  * means (void), or the lease ends: released (ReleaseClaim) or expired (the claims loop), the
  * ticket waits again in its queue at its place by age, and routing.claim_released is written.
- * A ticket back in the queue still names its last owner in the ticket service until the next
- * claim reassigns it; it does not count against that owner's load (queue <> ''). */
+ * When the lease ends and the ticket service still names the claim's agent as the owner (the
+ * claim's AssignTicket did, nobody reassigned it), routing releases it there too (TransferTicket
+ * with release_to_queue, conditional on the version it read and the claim's fence): the ticket
+ * is unowned again, a worked status back at PENDING_RESPONSE, and its ticket.released event
+ * queues it. ReleaseClaim does that between its checks and its change, so that a refused release
+ * changes nothing; an expired lease after its transaction (a failure is logged: the ticket waits
+ * in routing all the same, and the next claim's AssignTicket takes it from the last owner). */
 #ifndef ROUTING_CLAIMS_H
 #define ROUTING_CLAIMS_H
 

@@ -1,10 +1,10 @@
 /* The shift hand-over (handover.h). The agent's open tickets are read from the ticket service
  * (ListTickets by owner: the source of truth); every note is checked before anything moves; then
- * each ticket moves to its team through the ticket service (TransferTicket with the note, which
- * the ticket service keeps as an internal record; a ticket already in its team gets the note by
- * AddInternalRecord), and one transaction records the hand-over, its items, the agent's OFF_DUTY
- * and the routing.hand_over event. A ticket keeps its owner: the ticket service requires one for
- * every worked status, so the next shift takes it over from GetHandOver (a lead's AssignTicket). */
+ * each ticket goes back to its team's queue unowned through the ticket service (TransferTicket
+ * with release_to_queue and the note, which the ticket service keeps as an internal record; a
+ * worked status becomes PENDING_RESPONSE), and one transaction records the hand-over, its items,
+ * the agent's OFF_DUTY and the routing.hand_over event. The ticket.released events queue the
+ * tickets at their place by age, so the next shift's ClaimNext takes them, oldest first. */
 #include "handover.h"
 
 #include <inttypes.h>
@@ -343,14 +343,11 @@ int routing_hand_over_shift(hd_call *call, const ProtobufCMessage *req, Protobuf
   if (!items) return hd_err_set(&call->err, HD_RESOURCE_EXHAUSTED, "out of memory");
   if (ho__check_notes(call, agent, open, n, rq, items) || ho__keep_escalated(call, items, n))
     return -1;
-  /* Every note is there: move each ticket to its team (the note as its internal record). */
+  /* Every note is there: each ticket back to its team's queue, unowned (the note as its
+   * internal record). */
   for (size_t i = 0; i < n; i++) {
     const ho_item *it = &items[i];
-    if (strcmp(it->ticket->department, it->dept) != 0) {
-      if (rt_ticket_move(call, it->ticket->id, 0, agent, it->dept, it->note, NULL)) return -1;
-    } else if (rt_ticket_record(call, it->ticket->id, it->note, NULL)) {
-      return -1;
-    }
+    if (rt_ticket_release(call, it->ticket->id, it->dept, it->note, NULL)) return -1;
   }
   x.items = items;
   x.n = n;

@@ -1,6 +1,8 @@
 /* Routing's calls to the ticket service (ticket_peer.h). */
 #include "ticket_peer.h"
 
+#include <string.h>
+
 #include "routing_call.h"
 
 int rt_ticket_get(hd_call *c, int64_t ticket_id, Helpdesk__V1__Ticket **out) {
@@ -64,6 +66,45 @@ int rt_ticket_list_owned(hd_call *c, const char *owner_id, const char *page_toke
   return hd_peer_call_for(rt_app(c)->tickets, c, RT_TICKET_METHOD("ListTickets"), true, &rq.base,
                           &helpdesk__v1__list_tickets_response__descriptor,
                           (ProtobufCMessage **)out, &c->err);
+}
+
+int rt_ticket_release(hd_call *c, int64_t ticket_id, const char *department, const char *note,
+                      Helpdesk__V1__Ticket **out) {
+  Helpdesk__V1__TransferTicketRequest rq = HELPDESK__V1__TRANSFER_TICKET_REQUEST__INIT;
+  rq.ticket_id = ticket_id;
+  rq.department = (char *)(department ? department : "");
+  rq.note = (char *)(note ? note : "");
+  rq.release_to_queue = true;
+  Helpdesk__V1__Ticket *got = NULL;
+  if (hd_peer_call_for(rt_app(c)->tickets, c, RT_TICKET_METHOD("TransferTicket"), false, &rq.base,
+                       &helpdesk__v1__ticket__descriptor, (ProtobufCMessage **)&got, &c->err))
+    return -1;
+  if (out) *out = got;
+  return 0;
+}
+
+int rt_ticket_release_claimed(hd_peer *tickets, const hd_peer_call_opts *opts, int64_t ticket_id,
+                              const char *agent_id, int64_t fence, hd_arena *arena,
+                              Helpdesk__V1__Ticket **out, hd_err *err) {
+  *out = NULL;
+  Helpdesk__V1__GetTicketRequest gq = HELPDESK__V1__GET_TICKET_REQUEST__INIT;
+  gq.ticket_id = ticket_id;
+  hd_peer_call_opts read = *opts;
+  read.idempotent = true;
+  Helpdesk__V1__Ticket *t = NULL;
+  if (hd_peer_call(tickets, RT_TICKET_METHOD("GetTicket"), &read, &gq.base,
+                   &helpdesk__v1__ticket__descriptor, arena, (ProtobufCMessage **)&t, err))
+    return -1;
+  if (strcmp(t->owner_id, agent_id) != 0 || !rt_ticket_status_open(t->status)) return 0;
+  Helpdesk__V1__TransferTicketRequest rq = HELPDESK__V1__TRANSFER_TICKET_REQUEST__INIT;
+  rq.ticket_id = ticket_id;
+  rq.expected_version = t->version;
+  rq.release_to_queue = true;
+  rq.fence = fence;
+  hd_peer_call_opts write = *opts;
+  write.idempotent = false;
+  return hd_peer_call(tickets, RT_TICKET_METHOD("TransferTicket"), &write, &rq.base,
+                      &helpdesk__v1__ticket__descriptor, arena, (ProtobufCMessage **)out, err);
 }
 
 int rt_ticket_status_open(Helpdesk__V1__TicketStatus s) {

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "helpdesk/v1/tickets.pb-c.h"
+#include "rpc/client.h"
 #include "rpc/server.h"
 
 #define RT_TICKET_METHOD(m) "/helpdesk.v1.TicketService/" m
@@ -34,6 +35,24 @@ int rt_ticket_move(hd_call *c, int64_t ticket_id, int64_t expected_version, cons
  * ("" first). */
 int rt_ticket_list_owned(hd_call *c, const char *owner_id, const char *page_token,
                          Helpdesk__V1__ListTicketsResponse **out);
+
+/* ---- back to a queue (TransferTicket with release_to_queue) ----
+ * The ticket service clears the owner and sets a worked status back to PENDING_RESPONSE; its
+ * ticket.released event queues the ticket again, at its place by age (ticket_events.c). */
+
+/* The ticket goes back to department's queue (NULL or "" = its own) with no owner, note (may be
+ * NULL or "") kept as an internal record. For the shift hand-over. */
+int rt_ticket_release(hd_call *c, int64_t ticket_id, const char *department, const char *note,
+                      Helpdesk__V1__Ticket **out);
+
+/* A claim's end (ReleaseClaim, an expired lease): when the ticket service still names agent_id
+ * as the owner (routing's AssignTicket made them so and nobody reassigned it since), releases
+ * it, conditional on the version just read and on fence (a newer claim wins: ABORTED). opts as
+ * hd_peer_call's (the tenant the claim belongs to); replies in arena. *out is the released
+ * ticket, or NULL when there was nothing to release (another owner, none, or closed). */
+int rt_ticket_release_claimed(hd_peer *tickets, const hd_peer_call_opts *opts, int64_t ticket_id,
+                              const char *agent_id, int64_t fence, hd_arena *arena,
+                              Helpdesk__V1__Ticket **out, hd_err *err);
 
 /* Whether a ticket in status s is open (not CLOSED or CANCELLED). */
 int rt_ticket_status_open(Helpdesk__V1__TicketStatus s);

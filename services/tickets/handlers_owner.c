@@ -1,5 +1,6 @@
 /* Ownership and handling of a ticket: TransferTicket, AssignTicket, UpgradeTicket, UrgeTicket and
- * SetCategory. None changes the status; each is one transaction that locks the ticket, checks who
+ * SetCategory. None changes the status but TransferTicket's release to the queue (the table's
+ * RELEASE); each is one transaction that locks the ticket, checks who
  * may do it and that the ticket is open (SetCategory excepted), and writes through
  * ticket_store_update so the version, history and outbox event follow. */
 #include <inttypes.h>
@@ -52,6 +53,79 @@ typedef struct transfer_ctx {
   Helpdesk__V1__Ticket *out; /* in call->arena */
 } transfer_ctx;
 
+/* The note as an internal record with its history row (TransferTicket's action), or none. */
+static int transfer__note(hd_db *db, hd_call *c, const Helpdesk__V1__Ticket *t, const char *text,
+                          const char *action, Helpdesk__V1__InternalRecord **note, hd_err *err) {
+  *note = NULL;
+  if (!text || !text[0]) return 0;
+  const ticket_actor actor = tk_actor(c);
+  if (ticket_record_insert(db, tk_tenant(c), t->id, actor.user_id, text, tk_now(c), c->arena, note,
+                           err))
+    return -1;
+  char id[24];
+  snprintf(id, sizeof id, "%" PRId64, (*note)->id);
+  return ticket_store_history_append(db, tk_tenant(c), t->id, &actor, action, "internal_record",
+                                     NULL, id, tk_now(c), err);
+}
+
+/* TransferTicket with release_to_queue, after transfer__tx checked who may and that t is open:
+ * the owner goes, the status goes back through the table's RELEASE row, the timers stop (see
+ * tickets.proto). */
+static int transfer__release(hd_db *db, transfer_ctx *x, Helpdesk__V1__Ticket *t,
+                             const ticket_meta *meta, hd_err *err) {
+  hd_call *c = x->call;
+  const Helpdesk__V1__TransferTicketRequest *rq = x->req;
+  const ticket_actor actor = tk_actor(c);
+  if (!t->owner_id[0])
+    return hd_err_set(err, HD_FAILED_PRECONDITION,
+                      "ticket %" PRId64
+                      " has no owner to release: it already waits in the queue of "
+                      "its department",
+                      t->id);
+  if (rq->fence > 0 && meta->fence > rq->fence)
+    return hd_err_set(err, HD_ABORTED,
+                      "ticket %" PRId64 " was claimed again after fence %" PRId64
+                      " (fence is now %" PRId64 "): this release is too late and changes nothing",
+                      t->id, rq->fence, meta->fence);
+  const ticket_status from = ticket_status_from_pb(t->status);
+  ticket_status to;
+  if (ticket_transition(TICKET_OP_RELEASE, from,
+                        &(const ticket_facts){.request = "TransferTicket with release_to_queue"},
+                        &to, err))
+    return -1;
+  Helpdesk__V1__InternalRecord *note = NULL;
+  if (transfer__note(db, c, t, rq->note, "RELEASE", &note, err)) return -1;
+  ticket_event_field ev[4];
+  size_t n_ev = 0;
+  ev[n_ev++] = TICKET_EV_STR("from_owner_id", t->owner_id);
+  ev[n_ev++] = TICKET_EV_STR("from_status", ticket_status_name(from));
+  if (note) ev[n_ev++] = TICKET_EV_INT("internal_record_id", note->id);
+  if (rq->fence > 0) ev[n_ev++] = TICKET_EV_INT("fence", rq->fence);
+  ticket_change ch = {
+      .action = "RELEASE",
+      .event_type = TICKET_EVENT_RELEASED,
+      .status = to != from ? to : TICKET_STATUS_NONE,
+      .owner_id = "",
+      .department = rq->department && rq->department[0] ? rq->department : NULL,
+      .event_fields = ev,
+      .n_event_fields = n_ev,
+  };
+  /* Nobody works it now: the follow-ups and the auto-close wait for the next owner. */
+  if (to != from) {
+    ch.timer = TICKET_TIMER_CLEAR;
+    ch.follow_up_count = TICKET_SET(0);
+  }
+  /* On hold, it resumes to "awaiting attention", never to a worked status without an owner. */
+  if (from == TICKET_SUSPENDED &&
+      ticket_status_needs_owner(ticket_status_from_pb(t->suspended_from)))
+    ch.suspended_from = TICKET_SET(TICKET_PENDING_RESPONSE);
+  if (ticket_store_update_locked(
+          db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = *meta},
+          rq->expected_version, &ch, tk_now(c), &actor, c->arena, &x->out, err))
+    return -1;
+  return owner__followed(c, db, x->out, err);
+}
+
 static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
   transfer_ctx *x = arg;
   hd_call *c = x->call;
@@ -66,9 +140,10 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
   const bool moves_department =
       rq->department && rq->department[0] && strcmp(rq->department, t->department) != 0;
   /* A service (routing's escalations and hand-overs) may move a ticket to another department,
-   * keeping its owner or naming another; handing a ticket to another agent alone stays the
-   * owner's or a lead's. */
-  const unsigned may = moves_department ? OWNER_LEADS | HD_ROLE_SERVICE : OWNER_LEADS;
+   * keeping its owner or naming another, and release it to a queue (routing's claims); handing a
+   * ticket to another agent alone stays the owner's or a lead's. */
+  const unsigned may =
+      moves_department || rq->release_to_queue ? OWNER_LEADS | HD_ROLE_SERVICE : OWNER_LEADS;
   if (tk_require_owner_or(c, t, may, "TransferTicket", err)) return -1;
   if (owner__require_open(t, "TransferTicket", err)) return -1;
   if (moves_department && strcmp(rq->department, TICKET_LEVEL2_DEPARTMENT) == 0 &&
@@ -79,6 +154,7 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
                       "as a note in the same request (they become an internal record), or "
                       "RoutingService/EscalateToLevel2",
                       t->id, TICKET_LEVEL2_DEPARTMENT);
+  if (rq->release_to_queue) return transfer__release(db, x, t, &meta, err);
   if (!moves_department && t->owner_id[0] && strcmp(t->owner_id, rq->new_owner_id) == 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "ticket %" PRId64
@@ -117,16 +193,29 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
   return owner__followed(c, db, x->out, err);
 }
 
-/* Hands the ticket to another agent (the owner, a team lead or a supervisor); open tickets only;
- * the optional note becomes an internal record. Replies with the ticket after the change. */
+/* Hands the ticket to another agent (the owner, a team lead or a supervisor), or with
+ * release_to_queue back to its queue unowned (also a service); open tickets only; the optional
+ * note becomes an internal record. Replies with the ticket after the change. */
 int tickets_transfer_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp) {
   const Helpdesk__V1__TransferTicketRequest *rq = (const Helpdesk__V1__TransferTicketRequest *)req;
+  const size_t owner_min = rq->release_to_queue ? 0 : 1;
   if (hd_call_check_id(call, "ticket_id", rq->ticket_id) ||
       hd_call_check_version(call, "expected_version", rq->expected_version) ||
-      hd_call_check_ident(call, "new_owner_id", rq->new_owner_id, 1, TICKET_USER_ID_MAX) ||
+      hd_call_check_ident(call, "new_owner_id", rq->new_owner_id, owner_min, TICKET_USER_ID_MAX) ||
       hd_call_check_ident(call, "department", rq->department, 0, TICKET_DEPARTMENT_MAX) ||
       hd_call_check_text(call, "note", rq->note, 0, TICKET_TEXT_MAX))
     return -1;
+  if (rq->release_to_queue && rq->new_owner_id && rq->new_owner_id[0])
+    return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
+                      "release_to_queue puts the ticket back in its queue with no owner; leave "
+                      "new_owner_id empty (it is %s), or send release_to_queue false to hand it "
+                      "to that agent",
+                      rq->new_owner_id);
+  if (rq->fence < 0 || (rq->fence > 0 && !rq->release_to_queue))
+    return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
+                      "fence must be 0, or with release_to_queue the releasing claim's fencing "
+                      "token; got %" PRId64,
+                      rq->fence);
   transfer_ctx x = {.call = call, .req = rq};
   if (hd_call_tx(call, transfer__tx, &x)) return -1;
   owner__reply(resp, x.out);

@@ -21,6 +21,9 @@
  *   RESTART           CLOSED, CANCELLED                       PROCESSING if facts->has_owner,
  *                                                             else PENDING_RESPONSE
  *   MERGE_CLOSE       every open status (SUSPENDED included)                CLOSED
+ *   RELEASE           PENDING_RESPONSE, PROCESSING, PENDING_FEEDBACK,       PENDING_RESPONSE
+ *                     FEEDBACK, TO_BE_CONFIRMED
+ *                     SUSPENDED                                             SUSPENDED
  *
  * "Open" is every status but CLOSED and CANCELLED. TO_BE_CONFIRMED is not suspendable: its
  * auto-close timer runs. A customer's reply to a SUSPENDED ticket is refused: the ticket is on
@@ -37,6 +40,12 @@
  * TO_BE_CONFIRMED mean someone works the ticket, so a ticket in one of them always has an owner.
  * The store's change pipeline refuses any change that would leave one without
  * (ticket_check_owned), whatever the operation: an unowned ticket is assigned first.
+ *
+ * RELEASE is the one way back to a queue (TransferTicket with release_to_queue: a shift's
+ * hand-over, a claim released or expired): the owner goes, so a worked status goes back to
+ * "awaiting attention" (PENDING_RESPONSE) and its timers stop. A SUSPENDED ticket stays on hold;
+ * the handler points its suspended_from at PENDING_RESPONSE when it named a worked status, so
+ * that RESUME cannot lead to an owned status without an owner.
  *
  * Rules that need more than the status (a merged ticket cannot be restarted, who may do what,
  * whether a caller is "another engineer") are the handlers'. */
@@ -90,6 +99,7 @@ typedef enum ticket_op {
   TICKET_OP_RESTART,
   TICKET_OP_MERGE_CLOSE,
   TICKET_OP_OTHER_ANSWER, /* a customer-visible answer by staff other than the owner */
+  TICKET_OP_RELEASE,      /* the owner goes: the ticket waits in its department's queue again */
   TICKET_OP_COUNT
 } ticket_op;
 
@@ -136,7 +146,7 @@ const char *ticket_status_name(ticket_status s);
  * "UNSPECIFIED". */
 int ticket_status_parse(const char *name, size_t len, ticket_status *out);
 
-/* "ACKNOWLEDGE" ... "OTHER_ANSWER"; "UNKNOWN" outside the enum. Static storage. These are the
+/* "ACKNOWLEDGE" ... "RELEASE"; "UNKNOWN" outside the enum. Static storage. These are the
  * actions written to history and events, not words for a caller (see ticket_facts.request). */
 const char *ticket_op_name(ticket_op op);
 

@@ -62,6 +62,7 @@
 #define TICKET_EVENT_TASK_CHANGED     "ticket.task_changed"
 #define TICKET_EVENT_CONSENT_RECORDED "ticket.consent_recorded"
 #define TICKET_EVENT_URGED            "ticket.urged"
+#define TICKET_EVENT_RELEASED         "ticket.released" /* TransferTicket with release_to_queue */
 
 /* The durable timer a ticket waits on (its due time is Ticket.due_time_us). */
 typedef enum ticket_timer_kind {

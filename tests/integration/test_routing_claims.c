@@ -294,6 +294,94 @@ static void test_renew_extends_and_release_returns_ticket_by_age(void **state) {
   free(tb);
 }
 
+/* Waits (bounded, 20 s) until the ticket service names owner (""= none) for ticket id. */
+static const char *wait_owner(rf *f, int64_t id, const char *owner) {
+  const char *now = "";
+  for (int i = 0; i < 400; i++) {
+    now = tf_get(&f->t, f->t.lead, id)->owner_id;
+    if (strcmp(now, owner) == 0) break;
+    usleep(50000);
+  }
+  return now;
+}
+
+static void test_released_or_expired_claim_unowns_the_ticket_and_the_next_claim_owns_it(
+    void **state) {
+  rf *f = *state;
+  int64_t ids[2];
+  rf_create_queued(f, ids, 2);
+  rf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
+  rf_agent(f, "agent-b", "TECHNICAL", 10, "AVAILABLE");
+  char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT), *tb = rf_token(f, "agent-b", HD_ROLE_AGENT);
+  hd_arena *a = hd_arena_new(1u << 20);
+  Helpdesk__V1__Claim *c1 = NULL, *c2 = NULL, *c3 = NULL;
+  hd_err err;
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &c1, &err), HD_OK);
+  assert_int_equal(c1->ticket_id, ids[0]);
+  assert_string_equal(tf_get(&f->t, f->t.lead, ids[0])->owner_id, "agent-a");
+  /* Released: unowned in the ticket service at once, its release fenced by the claim. */
+  Helpdesk__V1__ReleaseClaimResponse *rel = NULL;
+  assert_int_equal(release(f, ta, ids[0], c1->fence, a, &rel, &err), HD_OK);
+  assert_string_equal(rel->department, "TECHNICAL");
+  const Helpdesk__V1__Ticket *t = tf_get(&f->t, f->t.lead, ids[0]);
+  assert_string_equal(t->owner_id, "");
+  assert_int_equal(t->status, TF_STATUS(PENDING_RESPONSE));
+  assert_int_equal(tf_sqlf(&f->t,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
+                           " AND action = 'RELEASE' AND field = 'owner_id' AND "
+                           "from_value = 'agent-a'",
+                           ids[0]),
+                   1);
+  char like[64];
+  snprintf(like, sizeof like, "%%\"fence\":%" PRId64 "%%", c1->fence);
+  assert_int_equal(tf_sqlf(&f->t,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
+                           " AND event_type = 'ticket.released' AND payload LIKE '%s'",
+                           ids[0], like),
+                   1);
+  /* The next claim takes it (still the oldest) and makes agent-b its owner; once routing has
+   * applied the events so far (an older assignment's event applied after a newer claim ends that
+   * claim: ticket_events.c). */
+  assert_int_equal(rf_wait_sql(f, 1,
+                               "SELECT COUNT(*) FROM consumed_versions WHERE entity = "
+                               "'helpdesk:events:tickets|acme|%" PRId64 "' AND version >= %" PRId64,
+                               ids[0], t->version),
+                   1);
+  assert_int_equal(rf_claim(f, NULL, tb, "", 60, a, &c2, &err), HD_OK);
+  assert_non_null(c2);
+  assert_int_equal(c2->ticket_id, ids[0]);
+  assert_string_equal(tf_get(&f->t, f->t.lead, ids[0])->owner_id, "agent-b");
+  /* agent-b's lease runs out (once routing has seen the assignment: the release event applied
+   * late says unowned until then): the expiry releases it in the ticket service the same way. */
+  assert_int_equal(rf_wait_sql(f, 1,
+                               "SELECT COUNT(*) FROM consumed_versions WHERE entity = "
+                               "'helpdesk:events:tickets|acme|%" PRId64 "' AND version >= %" PRId64,
+                               ids[0], c2->ticket_version),
+                   1);
+  assert_int_equal(rf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
+                           " AND owner_id = 'agent-b' AND queue = ''",
+                           ids[0]),
+                   1);
+  hd_clock_advance(&f->r.clock, 61 * HD_US_PER_S);
+  assert_string_equal(wait_owner(f, ids[0], ""), "");
+  assert_int_equal(tf_get(&f->t, f->t.lead, ids[0])->status, TF_STATUS(PENDING_RESPONSE));
+  assert_int_equal(rf_wait_sql(f, 1,
+                               "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
+                               " AND queue = 'TECHNICAL' AND owner_id = ''",
+                               ids[0]),
+                   1);
+  assert_int_equal(rf_claim(f, NULL, ta, "", 60, a, &c3, &err), HD_OK);
+  assert_non_null(c3);
+  assert_int_equal(c3->ticket_id, ids[0]);
+  assert_true(c3->fence > c2->fence);
+  assert_string_equal(tf_get(&f->t, f->t.lead, ids[0])->owner_id, "agent-a");
+  assert_int_equal(tf_events(&f->t, TICKET_EVENT_RELEASED, ids[0]), 2);
+  hd_arena_free(a);
+  free(ta);
+  free(tb);
+}
+
 static void test_claim_refused_at_capacity_and_unless_available(void **state) {
   rf *f = *state;
   rf_create_queued(f, NULL, 3);
@@ -395,6 +483,7 @@ int main(int argc, char **argv) {
       T(test_expired_lease_returns_ticket_to_its_place_and_the_next_claim_fences_it),
       T(test_renew_extends_and_release_returns_ticket_by_age),
       T(test_released_or_expired_ticket_no_longer_counts_against_its_last_owner),
+      T(test_released_or_expired_claim_unowns_the_ticket_and_the_next_claim_owns_it),
       T(test_claim_refused_at_capacity_and_unless_available),
 #undef T
   };

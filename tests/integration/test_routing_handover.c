@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -150,11 +151,72 @@ static void test_hand_over_moves_each_ticket_to_its_team_and_the_agent_off_duty(
   assert_int_equal(g->n_items, 0);
 }
 
+/* ---- the next shift claims what was handed over ---- */
+
+static hd_code claim_next(rf *p, const char *token, Helpdesk__V1__ClaimNextResponse **out) {
+  Helpdesk__V1__ClaimNextRequest rq = HELPDESK__V1__CLAIM_NEXT_REQUEST__INIT;
+  return rf_call(p, "ClaimNext", token, &rq.base, &helpdesk__v1__claim_next_response__descriptor,
+                 out);
+}
+
+static void test_next_shift_claims_the_handed_over_tickets_unowned_oldest_first(void **state) {
+  rf *p = *state;
+  rf_agent(p, "agent-1", "TECHNICAL", 0, "AVAILABLE");
+  rf_agent(p, "agent-2", "TECHNICAL", 0, "AVAILABLE");
+  const int64_t a = owned(p, "Mail bounces", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL);
+  const int64_t b = owned(p, "Site slow", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL);
+  const int64_t c = owned(p, "Cron stopped", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_TECHNICAL);
+  const int64_t d = owned(p, "Cannot log in", HELPDESK__V1__ISSUE_TYPE__ISSUE_TYPE_ACCOUNT);
+  tf_set_status(&p->t, b, TF_STATUS(PROCESSING)); /* worked by agent-1 */
+  /* Owned, none waits: agent-2 finds nothing to claim. */
+  assert_int_equal(rf_wait_sql(p, 4, "%s",
+                               "SELECT COUNT(*) FROM routing_tickets WHERE owner_id = 'agent-1' "
+                               "AND queue = ''"),
+                   4);
+  Helpdesk__V1__ClaimNextResponse *cr = NULL;
+  assert_int_equal(claim_next(p, p->t.agent2, &cr), HD_OK);
+  assert_null(cr->claim);
+  const int64_t ids[] = {a, b, c, d};
+  const char *const notes[] = {"SPF checked; DKIM next", "Cache warmed; DB slow log attached",
+                               "Crontab restored; confirm tomorrow", "Reset link sent"};
+  assert_int_equal(hand_over(p, p->t.agent, ids, notes, 4, NULL), HD_OK);
+  /* In the ticket service each is unowned, awaiting attention, the note its internal record. */
+  for (size_t i = 0; i < 4; i++) {
+    const Helpdesk__V1__Ticket *t = tf_get(&p->t, p->t.lead, ids[i]);
+    assert_string_equal(t->owner_id, "");
+    assert_int_equal(t->status, TF_STATUS(PENDING_RESPONSE));
+    assert_int_equal(tf_sqlf(&p->t,
+                             "SELECT COUNT(*) FROM internal_records WHERE ticket_id = %" PRId64
+                             " AND body = '%s'",
+                             ids[i], notes[i]),
+                     1);
+    assert_int_equal(tf_events(&p->t, TICKET_EVENT_RELEASED, ids[i]), 1);
+  }
+  assert_string_equal(tf_get(&p->t, p->t.lead, d)->department, "ACCOUNT");
+  /* Routing queues them again at their place by age: agent-2 (TECHNICAL) claims a, b, c. */
+  assert_int_equal(rf_wait_sql(p, 3, "%s",
+                               "SELECT COUNT(*) FROM routing_tickets WHERE queue = 'TECHNICAL' AND "
+                               "owner_id = ''"),
+                   3);
+  assert_int_equal(
+      rf_wait_sql(p, 1, "%s", "SELECT COUNT(*) FROM routing_tickets WHERE queue = 'ACCOUNT'"), 1);
+  const int64_t order[] = {a, b, c};
+  for (size_t i = 0; i < 3; i++) {
+    assert_int_equal(claim_next(p, p->t.agent2, &cr), HD_OK);
+    assert_non_null(cr->claim);
+    assert_int_equal(cr->claim->ticket_id, order[i]);
+    assert_string_equal(tf_get(&p->t, p->t.lead, order[i])->owner_id, "agent-2");
+  }
+  assert_int_equal(claim_next(p, p->t.agent2, &cr), HD_OK);
+  assert_null(cr->claim); /* d waits in ACCOUNT, which agent-2 does not work */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, rf_setup, rf_teardown)
       T(test_hand_over_with_a_missing_note_moves_nothing),
       T(test_hand_over_moves_each_ticket_to_its_team_and_the_agent_off_duty),
+      T(test_next_shift_claims_the_handed_over_tickets_unowned_oldest_first),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -71,6 +71,30 @@ static hd_code set_category(tf *x, const char *token, int64_t id, int64_t expect
   return tf_call(x, "SetCategory", token, &rq.base, &helpdesk__v1__ticket__descriptor, out, NULL);
 }
 
+/* TransferTicket with release_to_queue (no new owner): back to the queue of department (NULL:
+ * its own). */
+static hd_code release(tf *x, const char *token, int64_t id, const char *department,
+                       const char *note, int64_t fence, Helpdesk__V1__Ticket **out) {
+  Helpdesk__V1__TransferTicketRequest rq = HELPDESK__V1__TRANSFER_TICKET_REQUEST__INIT;
+  rq.ticket_id = id;
+  rq.department = (char *)(department ? department : "");
+  rq.note = (char *)(note ? note : "");
+  rq.release_to_queue = true;
+  rq.fence = fence;
+  return tf_call(x, "TransferTicket", token, &rq.base, &helpdesk__v1__ticket__descriptor, out,
+                 NULL);
+}
+
+/* ReplyToTicket as token with intent (a plain body), failing the test unless it succeeds. */
+static void must_reply(tf *x, const char *token, int64_t id, Helpdesk__V1__ReplyIntent intent) {
+  Helpdesk__V1__ReplyToTicketRequest rq = HELPDESK__V1__REPLY_TO_TICKET_REQUEST__INIT;
+  rq.ticket_id = id;
+  rq.intent = intent;
+  rq.body = "Working on it.";
+  TF_OK(x, tf_call(x, "ReplyToTicket", token, &rq.base,
+                   &helpdesk__v1__reply_to_ticket_response__descriptor, NULL, NULL));
+}
+
 /* A new ticket of cust-1, opened by them, nobody's yet. */
 static int64_t new_ticket(tf *x, const char *subject) {
   return tf_create(x, x->customer, NULL, subject)->id;
@@ -511,6 +535,198 @@ static void test_service_moves_a_ticket_to_another_department_keeping_its_owner(
                      &helpdesk__v1__list_internal_records_response__descriptor, NULL, NULL));
 }
 
+/* ---- TransferTicket with release_to_queue ---- */
+
+#define INTENT(name) HELPDESK__V1__REPLY_INTENT__REPLY_INTENT_##name
+
+/* A ticket owned by agent-1 brought to status (worked ones through agent-1's own replies). */
+static int64_t owned_in(tf *x, Helpdesk__V1__TicketStatus status) {
+  const int64_t id = owned_ticket(x, "Release me");
+  switch (status) {
+    case TF_STATUS(PROCESSING):
+    case TF_STATUS(SUSPENDED):
+      tf_set_status(x, id, status);
+      break;
+    case TF_STATUS(PENDING_FEEDBACK):
+      must_reply(x, x->agent, id, INTENT(REQUEST_INFO));
+      break;
+    case TF_STATUS(FEEDBACK): {
+      must_reply(x, x->agent, id, INTENT(REQUEST_INFO));
+      Helpdesk__V1__AddCustomerReplyRequest rq = HELPDESK__V1__ADD_CUSTOMER_REPLY_REQUEST__INIT;
+      rq.ticket_id = id;
+      rq.body = "Here is the error message.";
+      TF_OK(x, tf_call(x, "AddCustomerReply", x->customer, &rq.base,
+                       &helpdesk__v1__add_customer_reply_response__descriptor, NULL, NULL));
+      break;
+    }
+    case TF_STATUS(TO_BE_CONFIRMED):
+      must_reply(x, x->agent, id, INTENT(FINAL_ANSWER));
+      break;
+    default:
+      break;
+  }
+  assert_int_equal(tf_get(x, x->lead, id)->status, status);
+  return id;
+}
+
+static void test_release_to_queue_unowns_each_status_and_a_worked_one_awaits_attention(
+    void **state) {
+  tf *x = *state;
+  static const struct {
+    Helpdesk__V1__TicketStatus from, to;
+  } cases[] = {
+      {TF_STATUS(PENDING_RESPONSE), TF_STATUS(PENDING_RESPONSE)},
+      {TF_STATUS(PROCESSING), TF_STATUS(PENDING_RESPONSE)},
+      {TF_STATUS(PENDING_FEEDBACK), TF_STATUS(PENDING_RESPONSE)},
+      {TF_STATUS(FEEDBACK), TF_STATUS(PENDING_RESPONSE)},
+      {TF_STATUS(TO_BE_CONFIRMED), TF_STATUS(PENDING_RESPONSE)},
+      {TF_STATUS(SUSPENDED), TF_STATUS(SUSPENDED)},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    const int64_t id = owned_in(x, cases[i].from);
+    const Helpdesk__V1__Ticket *before = tf_get(x, x->lead, id);
+    const bool timed =
+        cases[i].from == TF_STATUS(PENDING_FEEDBACK) || cases[i].from == TF_STATUS(TO_BE_CONFIRMED);
+    assert_int_equal(
+        tf_sqlf(x, "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64 " AND timer_kind IS NOT NULL",
+                id),
+        timed ? 1 : 0);
+    Helpdesk__V1__Ticket *t = NULL;
+    TF_OK(x, release(x, x->agent, id, NULL, NULL, 0, &t));
+    assert_string_equal(t->owner_id, "");
+    assert_int_equal(t->status, cases[i].to);
+    assert_string_equal(t->department, before->department);
+    assert_int_equal(t->version, before->version + 1);
+    /* Nobody works it: no follow-up or auto-close timer runs, the follow-ups start again. */
+    assert_int_equal(tf_sqlf(x,
+                             "SELECT COUNT(*) FROM tickets WHERE id = %" PRId64
+                             " AND timer_kind IS NULL AND follow_up_count = 0",
+                             id),
+                     1);
+    const int64_t status_rows = cases[i].from == cases[i].to ? 0 : 1;
+    assert_int_equal(tf_sqlf(x,
+                             "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
+                             " AND action = 'RELEASE' AND field = 'owner_id' AND "
+                             "from_value = 'agent-1' AND to_value = ''",
+                             id),
+                     1);
+    assert_int_equal(tf_sqlf(x,
+                             "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
+                             " AND action = 'RELEASE' AND field = 'status' AND to_value = "
+                             "'PENDING_RESPONSE'",
+                             id),
+                     status_rows);
+    assert_int_equal(tf_events(x, TICKET_EVENT_RELEASED, id), 1);
+    assert_int_equal(tf_sqlf(x,
+                             "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
+                             " AND event_type = 'ticket.released' AND payload LIKE "
+                             "'%%\"from_owner_id\":\"agent-1\"%%' AND payload LIKE "
+                             "'%%\"owner_id\":null%%'",
+                             id),
+                     1);
+  }
+}
+
+static void test_a_released_suspended_ticket_resumes_awaiting_attention_not_worked(void **state) {
+  tf *x = *state;
+  const int64_t id = owned_in(x, TF_STATUS(SUSPENDED)); /* suspended from PROCESSING */
+  TF_OK(x, release(x, x->lead, id, NULL, NULL, 0, NULL));
+  Helpdesk__V1__ResumeTicketRequest rq = HELPDESK__V1__RESUME_TICKET_REQUEST__INIT;
+  rq.ticket_id = id;
+  Helpdesk__V1__Ticket *t = NULL;
+  TF_OK(x, tf_call(x, "ResumeTicket", x->lead, &rq.base, &helpdesk__v1__ticket__descriptor,
+                   (ProtobufCMessage **)&t, NULL));
+  assert_int_equal(t->status, TF_STATUS(PENDING_RESPONSE));
+  assert_string_equal(t->owner_id, "");
+}
+
+static void test_release_to_queue_is_for_the_owner_a_lead_a_supervisor_or_routing(void **state) {
+  tf *x = *state;
+  const int64_t id = owned_in(x, TF_STATUS(PROCESSING));
+  TF_REFUSED(x, HD_PERMISSION_DENIED, release(x, x->agent2, id, NULL, NULL, 0, NULL));
+  tf_expect_err_has(x, "owned by agent-1");
+  TF_REFUSED(x, HD_PERMISSION_DENIED, release(x, x->admin, id, NULL, NULL, 0, NULL));
+  TF_REFUSED(x, HD_PERMISSION_DENIED, release(x, x->customer, id, NULL, NULL, 0, NULL));
+  TF_REFUSED(x, HD_NOT_FOUND, release(x, x->other_tenant, id, NULL, NULL, 0, NULL));
+  const char *const may[] = {x->agent, x->lead, x->supervisor, x->service};
+  for (size_t i = 0; i < sizeof may / sizeof may[0]; i++) {
+    const int64_t t = owned_in(x, TF_STATUS(PROCESSING));
+    TF_OK(x, release(x, may[i], t, NULL, NULL, 0, NULL));
+    assert_string_equal(tf_get(x, x->lead, t)->owner_id, "");
+  }
+  /* Released once, it has no owner to release: it already waits. */
+  TF_OK(x, release(x, x->agent, id, NULL, NULL, 0, NULL));
+  TF_REFUSED(x, HD_FAILED_PRECONDITION, release(x, x->lead, id, NULL, NULL, 0, NULL));
+  tf_expect_err_has(x, "has no owner to release");
+  /* A finished ticket is not released. */
+  const int64_t closed = owned_in(x, TF_STATUS(PROCESSING));
+  tf_set_status(x, closed, TF_STATUS(CLOSED));
+  TF_REFUSED(x, HD_FAILED_PRECONDITION, release(x, x->lead, closed, NULL, NULL, 0, NULL));
+}
+
+static void test_release_to_queue_refuses_a_new_owner_and_a_fence_without_it(void **state) {
+  tf *x = *state;
+  const int64_t id = owned_in(x, TF_STATUS(PROCESSING));
+  Helpdesk__V1__TransferTicketRequest rq = HELPDESK__V1__TRANSFER_TICKET_REQUEST__INIT;
+  rq.ticket_id = id;
+  rq.new_owner_id = "agent-2";
+  rq.release_to_queue = true;
+  TF_REFUSED(x, HD_INVALID_ARGUMENT,
+             tf_call(x, "TransferTicket", x->lead, &rq.base, &helpdesk__v1__ticket__descriptor,
+                     NULL, NULL));
+  tf_expect_err_has(x, "leave new_owner_id empty");
+  rq.release_to_queue = false;
+  rq.fence = 3;
+  TF_REFUSED(x, HD_INVALID_ARGUMENT,
+             tf_call(x, "TransferTicket", x->lead, &rq.base, &helpdesk__v1__ticket__descriptor,
+                     NULL, NULL));
+  TF_REFUSED(x, HD_INVALID_ARGUMENT, release(x, x->lead, id, NULL, NULL, -1, NULL));
+}
+
+static void test_release_by_an_older_claim_than_the_ticket_has_seen_is_aborted(void **state) {
+  tf *x = *state;
+  const int64_t id = new_ticket(x, "Claimed twice");
+  TF_OK(x, assign(x, x->service, id, "agent-1", 5, NULL));
+  TF_OK(x, assign(x, x->service, id, "agent-2", 7, NULL)); /* claimed again by agent-2 */
+  TF_REFUSED(x, HD_ABORTED, release(x, x->service, id, NULL, NULL, 5, NULL));
+  tf_expect_err_has(x, "was claimed again after fence 5");
+  Helpdesk__V1__Ticket *t = NULL;
+  TF_OK(x, release(x, x->service, id, NULL, NULL, 7, &t));
+  assert_string_equal(t->owner_id, "");
+  assert_int_equal(tf_sqlf(x,
+                           "SELECT COUNT(*) FROM outbox WHERE aggregate_id = %" PRId64
+                           " AND event_type = 'ticket.released' AND payload LIKE "
+                           "'%%\"fence\":7%%'",
+                           id),
+                   1);
+  /* The next claim (a greater fence) takes it. */
+  TF_OK(x, assign(x, x->service, id, "agent-1", 8, &t));
+  assert_string_equal(t->owner_id, "agent-1");
+}
+
+static void test_release_to_another_department_keeps_the_note_and_guards_level2(void **state) {
+  tf *x = *state;
+  const int64_t id = owned_in(x, TF_STATUS(PROCESSING));
+  TF_REFUSED(x, HD_FAILED_PRECONDITION, release(x, x->service, id, "ESCALATED", NULL, 0, NULL));
+  tf_expect_err_has(x, "needs the investigation details as a note");
+  Helpdesk__V1__Ticket *t = NULL;
+  TF_OK(x, release(x, x->service, id, "BILLING", "Refund asked; invoice 7 checked", 0, &t));
+  assert_string_equal(t->department, "BILLING");
+  assert_string_equal(t->owner_id, "");
+  assert_int_equal(t->status, TF_STATUS(PENDING_RESPONSE));
+  assert_int_equal(tf_sqlf(x,
+                           "SELECT COUNT(*) FROM internal_records WHERE ticket_id = %" PRId64
+                           " AND body = 'Refund asked; invoice 7 checked'",
+                           id),
+                   1);
+  assert_int_equal(tf_sqlf(x,
+                           "SELECT COUNT(*) FROM ticket_history WHERE ticket_id = %" PRId64
+                           " AND action = 'RELEASE' AND field IN ('owner_id', 'status', "
+                           "'department', 'internal_record')",
+                           id),
+                   4);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
@@ -530,6 +746,12 @@ int main(void) {
       T(test_set_category_requires_a_defined_category_and_a_current_version),
       T(test_transfer_to_escalated_without_a_note_is_refused_and_with_one_keeps_it),
       T(test_service_moves_a_ticket_to_another_department_keeping_its_owner),
+      T(test_release_to_queue_unowns_each_status_and_a_worked_one_awaits_attention),
+      T(test_a_released_suspended_ticket_resumes_awaiting_attention_not_worked),
+      T(test_release_to_queue_is_for_the_owner_a_lead_a_supervisor_or_routing),
+      T(test_release_to_queue_refuses_a_new_owner_and_a_fence_without_it),
+      T(test_release_by_an_older_claim_than_the_ticket_has_seen_is_aborted),
+      T(test_release_to_another_department_keeps_the_note_and_guards_level2),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,8 @@
 #   scripts/services.sh start DIR BUILD_DIR   start each service, wait until each answers SERVING
 #   scripts/services.sh stop DIR              SIGTERM each service and wait for it to exit
 # Each service reads its configuration from the environment (HELPDESK_DB_*, HELPDESK_REDIS_*,
-# HELPDESK_AUTH_*, ...); HELPDESK_<SVC>_ADDR defaults here to 127.0.0.1 and the service's port.
+# HELPDESK_AUTH_*, ...); HELPDESK_<SVC>_ADDR defaults here to 127.0.0.1 and the service's port,
+# HELPDESK_TICKETS_TARGET to the ticket service's address.
 # In DIR: logs/<svc>.log (appended), pids/<svc>.pid, pids/<svc>.exit (exit status once it ended).
 # Start restarts a service of DIR that already runs (the binary may have been rebuilt).
 # HELPDESK_START_TIMEOUT (seconds, default 60) bounds the wait for SERVING.
@@ -114,7 +115,10 @@ start() {
     # A small supervising shell in its own session (so that closing the terminal does not take
     # the service down) records the pid and, once the service ends, its exit status. Job control
     # (set -m while starting it) keeps SIGINT deliverable to the service.
-    env "HELPDESK_${svc^^}_ADDR=$(addr_of "$svc")" setsid bash -c \
+    # The services that call the ticket service (routing, accounts, kpi) reach it where it
+    # listens, unless HELPDESK_TICKETS_TARGET says otherwise.
+    env "HELPDESK_${svc^^}_ADDR=$(addr_of "$svc")" \
+      "HELPDESK_TICKETS_TARGET=${HELPDESK_TICKETS_TARGET:-$(call_addr tickets)}" setsid bash -c \
       'set -m; "$1" & echo $! >"$2.pid"; set +m; wait $! && c=0 || c=$?; echo "$c" >"$2.exit"' \
       hd-supervise "$build/services/helpdesk-$svc" "$dir/pids/$svc" \
       </dev/null >>"$dir/logs/$svc.log" 2>&1 &

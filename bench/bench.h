@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "auth/auth.h"
 #include "core/arena.h"
 #include "core/err.h"
 #include "rpc/client.h"
@@ -20,6 +21,12 @@ typedef struct bench_opts {
   double rate;          /* operations/s across all workers, 0 → as fast as possible */
   uint64_t prepare;     /* objects a scenario creates beforehand (tickets) */
   const char *tenant;
+  /* The ticket service, for scenarios whose target is another service (--tickets-target, else
+   * HD_BENCH_TICKETS_TARGET, else 127.0.0.1:50051). */
+  const char *tickets_target;
+  /* The shared key the token was minted with: a scenario mints its own callers' tokens with it
+   * (hd_auth_mint). */
+  const hd_auth_config *auth;
 } bench_opts;
 
 /* One worker's view. */
@@ -29,6 +36,9 @@ typedef struct bench_worker {
   unsigned index;
   void *shared; /* the scenario's shared state from prepare */
   uint64_t seq; /* operations this worker has started */
+  /* -1 before each operation; an op that sets it (microseconds) reports that as its latency
+   * instead of the whole call's (e.g. only the wait after a request was answered). */
+  int64_t measured_us;
 } bench_worker;
 
 typedef struct bench_scenario {
@@ -38,6 +48,10 @@ typedef struct bench_scenario {
   int (*prepare)(const bench_opts *o, hd_client *c, void **shared, hd_err *err);
   /* One operation. Returns 0, or -1 with err set (counted as an error). */
   int (*op)(bench_worker *w, hd_arena *a, hd_err *err);
+  /* Optional: checks what the run did once the clock stopped (c: a channel to the target) and
+   * prints its figures as one "check=<name> key=value ..." line; -1 with err set when the check
+   * fails (hd-bench then exits 1). */
+  int (*finish)(const bench_opts *o, hd_client *c, void *shared, hd_err *err);
   void (*cleanup)(void *shared);
 } bench_scenario;
 

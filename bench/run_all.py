@@ -13,7 +13,12 @@ What it does, in order:
      callers, the owner's work loop (ACKNOWLEDGE, FINAL_ANSWER, CloseTicket) at 8;
   4. MariaDB's own one-row durable insert rate (mariadb-slap, autocommit, InnoDB with
      innodb_flush_log_at_trx_commit=1) at the same concurrencies, and CreateTicket as a ratio;
-  5. each service's peak RSS (VmHWM) after all of it.
+  5. routing (bench/scenarios_routing_*.c): ClaimNext with 16 agents racing on one queue of
+     10,000 tickets (then checked: no ticket returned twice, each owned by its claimer in the
+     ticket service), EscalateToDepartment, the event-to-queue latency (CreateTicket's answer to
+     the ticket waiting in its Redis queue), each beside its floors in the same run: routing's
+     health RPC and the claim script on an empty queue (one EVALSHA);
+  6. each service's peak RSS (VmHWM) after all of it.
 Figures are printed as they come and written to the report with the machine's description.
 Not a test: nothing here passes or fails on a number.
 
@@ -22,6 +27,12 @@ Not a test: nothing here passes or fails on a number.
 runs step 2 alone against servers already running: MariaDB named by the environment
 (HELPDESK_DB_SOCKET ..., as scripts/servers.sh prints them) and a ticket service at --target
 (whose tenant `scale` must be empty), and prints the scale table (to FILE too with --out).
+
+    bench/run_all.py --routing-only --target ROUTING --tickets-target TICKETS [--out FILE]
+
+runs step 5 alone against services already running (routing pointed at that ticket service by
+HELPDESK_TICKETS_TARGET, Redis named by HELPDESK_REDIS_HOST / HELPDESK_REDIS_PORT), and prints
+the routing section (to FILE too with --out).
 """
 import argparse
 import os
@@ -34,6 +45,9 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BENCH = os.path.join(ROOT, "build", "bench", "hd-bench")
 TICKETS = "127.0.0.1:50051"
+ROUTING = "127.0.0.1:50052"
+CLAIM_AGENTS, CLAIM_TICKETS = 16, 10_000
+LATENCY_RATE = 7  # event-to-queue at 1 caller: paced, so creates fall at any phase of the relay
 CONCURRENCY = (1, 8, 16)
 # The scale section's scenarios: the reads, then the lists an agent works from.
 SCALE = ("get", "list", "list_status", "list_owner", "list_my_open", "list_unassigned",
@@ -61,18 +75,30 @@ def sql(env, query, db="helpdesk_tickets"):
                           check=True, text=True, capture_output=True).stdout.strip()
 
 
-def bench(scenario, concurrency, duration, tenant="bench", prepare=None, calls=None, target=TICKETS):
+def bench(scenario, concurrency, duration, tenant="bench", prepare=None, calls=None, target=TICKETS,
+          env=None, rate=None, tickets_target=None):
     cmd = [BENCH, "--target", target, "--scenario", scenario, "--concurrency", str(concurrency),
            "--tenant", tenant]
     cmd += ["--calls", str(calls)] if calls else ["--duration", str(duration)]
     if prepare is not None:
         cmd += ["--prepare", str(prepare)]
-    out = subprocess.run(cmd, check=True, text=True, capture_output=True).stdout
-    line = [l for l in out.splitlines() if l.startswith("scenario=")][-1]
-    r = dict(kv.split("=", 1) for kv in line.split())
+    if rate:
+        cmd += ["--rate", str(rate)]
+    if tickets_target:
+        cmd += ["--tickets-target", tickets_target]
+    p = subprocess.run(cmd, text=True, capture_output=True, env=env)
+    out = p.stdout
+    lines = [l for l in out.splitlines() if l.startswith("scenario=")]
+    if p.returncode != 0 or not lines:
+        raise SystemExit(f"hd-bench {scenario} failed (exit {p.returncode}):\n{out}{p.stderr}")
+    r = dict(kv.split("=", 1) for kv in lines[-1].split())
     err = [l for l in out.splitlines() if l.startswith("first_error=")]
     r["first_error"] = err[0].split("=", 1)[1] if err else ""
-    print("  " + line + (f" {err[0]}" if err else ""), flush=True)
+    check = [l for l in out.splitlines() if l.startswith("check=")]
+    if check:
+        r["check"] = dict(kv.split("=", 1) for kv in check[-1].split())
+    print("  " + lines[-1] + (f" {err[0]}" if err else "") + (f"\n  {check[-1]}" if check else ""),
+          flush=True)
     return r
 
 
@@ -185,6 +211,93 @@ def ms(r, key):
     return f"{float(r[key]):.2f}"
 
 
+def run_routing(env, secs, routing=ROUTING, tickets=TICKETS):
+    """Step 5: the routing scenarios beside their floors; {name: figures}."""
+    print("== routing: claims, escalations, event-to-queue, and their floors", flush=True)
+    env = dict(env, HD_BENCH_TICKETS_TARGET=tickets)
+    tenant = f"rbench-{int(time.time())}"  # a fresh queue, agents and tenants per run
+    kw = dict(target=routing, env=env, tickets_target=tickets)
+    r = {}
+    for c in (1, CLAIM_AGENTS):
+        r[("health", c)] = bench("health", c, secs, **kw)
+        r[("redis_script", c)] = bench("redis_script", c, secs, **kw)
+    r[("claim", CLAIM_AGENTS)] = bench("claim", CLAIM_AGENTS, secs, tenant=tenant,
+                                       prepare=CLAIM_TICKETS, calls=CLAIM_TICKETS, **kw)
+    for c in (1, CLAIM_AGENTS):
+        r[("escalate", c)] = bench("escalate", c, secs, tenant=tenant, prepare=64, **kw)
+    r[("queue_latency", 1)] = bench("queue_latency", 1, secs, tenant=tenant, rate=LATENCY_RATE, **kw)
+    r[("queue_latency", CLAIM_AGENTS)] = bench("queue_latency", CLAIM_AGENTS, secs, tenant=tenant,
+                                               **kw)
+    return r
+
+
+def routing_section(r):
+    L = ["## Routing: claims, escalations, event-to-queue\n"]
+    L.append("Against the routing service, each beside its floors measured in the same run: "
+             "routing's own health RPC, and the kit's claim script on an empty queue (one EVALSHA "
+             "to Redis, `redis_script`), which is where every ClaimNext starts.\n")
+    L.append("- `claim`: 16 agents (each registered with UpsertAgent, AVAILABLE, capacity 1,000, "
+             "its own token and channel) race ClaimNext on one queue (TECHNICAL of a fresh tenant) "
+             "of 10,000 tickets created beforehand through CreateTicket and waited for in the "
+             "queue, until all are claimed. One ClaimNext: the claim script, a MariaDB transaction "
+             "recording the fence, AssignTicket on the ticket service, a second transaction.")
+    L.append("- `escalate`: EscalateToDepartment CONSULT as a service with an idempotency key "
+             "(routing reads the ticket, writes the escalation, the ticket service writes the "
+             "internal note).")
+    L.append("- `queue_latency`: from CreateTicket's answer to the ticket waiting in its Redis "
+             "queue (what ClaimNext's script takes from), polling the queue's depth every 50 us; "
+             "each caller in a tenant of its own. At 1 caller paced at "
+             f"{LATENCY_RATE}/s so the creates fall at every phase of the ticket service's outbox "
+             "relay (HELPDESK_OUTBOX_POLL, 100 ms by default), at 16 in a closed loop.\n")
+    L.append("| scenario | callers | calls/s | p50 ms | p99 ms | p99.9 ms | errors |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|")
+    for (sc, c), x in r.items():
+        name = "health (routing)" if sc == "health" else sc
+        L.append(f"| {name} | {c} | {float(x['ops_per_s']):.0f} | {ms(x, 'p50_ms')} | "
+                 f"{ms(x, 'p99_ms')} | {ms(x, 'p999_ms')} | {x['errors']} |")
+    ck = r[("claim", CLAIM_AGENTS)].get("check", {})
+    L.append(f"\nThe race, checked afterwards: {ck.get('agents', '?')} agents, "
+             f"{ck.get('created', '?')} tickets, {ck.get('claims', '?')} claims, "
+             f"{ck.get('created_claimed', '?')} of the tickets claimed, "
+             f"**duplicates {ck.get('duplicates', '?')}** (no ticket returned by two claims), "
+             f"owners {ck.get('owner_ok', '?')} right and {ck.get('owner_wrong', '?')} wrong "
+             "(GetTicket on the ticket service names each claimed ticket's claimer).\n")
+    h16, s16 = r[("health", CLAIM_AGENTS)], r[("redis_script", CLAIM_AGENTS)]
+    h1, s1 = r[("health", 1)], r[("redis_script", 1)]
+    cl, q1 = r[("claim", CLAIM_AGENTS)], r[("queue_latency", 1)]
+    es = r[("escalate", CLAIM_AGENTS)]
+    def rate_ratio(x, f):
+        return f"{100 * float(x['ops_per_s']) / float(f['ops_per_s']):.1f}%"
+    def lat_ratio(x, f, key="p50_ms"):
+        return f"{float(x[key]) / float(f[key]):.0f}x" if float(f[key]) > 0 else "-"
+    L.append("| measure | figure | floor: health RPC | ratio | floor: claim script | ratio |")
+    L.append("|---|---:|---:|---:|---:|---:|")
+    L.append(f"| ClaimNext/s, 16 callers | {float(cl['ops_per_s']):.0f} | "
+             f"{float(h16['ops_per_s']):.0f} | {rate_ratio(cl, h16)} | "
+             f"{float(s16['ops_per_s']):.0f} | {rate_ratio(cl, s16)} |")
+    L.append(f"| ClaimNext p50 ms, 16 callers | {ms(cl, 'p50_ms')} | {ms(h16, 'p50_ms')} | "
+             f"{lat_ratio(cl, h16)} | {ms(s16, 'p50_ms')} | {lat_ratio(cl, s16)} |")
+    L.append(f"| ClaimNext p99 ms, 16 callers | {ms(cl, 'p99_ms')} | {ms(h16, 'p99_ms')} | "
+             f"{lat_ratio(cl, h16, 'p99_ms')} | {ms(s16, 'p99_ms')} | {lat_ratio(cl, s16, 'p99_ms')} |")
+    L.append(f"| EscalateToDepartment/s, 16 callers | {float(es['ops_per_s']):.0f} | "
+             f"{float(h16['ops_per_s']):.0f} | {rate_ratio(es, h16)} | - | - |")
+    L.append(f"| event-to-queue p50 ms, 1 caller | {ms(q1, 'p50_ms')} | {ms(h1, 'p50_ms')} | "
+             f"{lat_ratio(q1, h1)} | {ms(s1, 'p50_ms')} | {lat_ratio(q1, s1)} |")
+    L.append(f"| event-to-queue p99 ms, 1 caller | {ms(q1, 'p99_ms')} | {ms(h1, 'p99_ms')} | "
+             f"{lat_ratio(q1, h1, 'p99_ms')} | {ms(s1, 'p99_ms')} | {lat_ratio(q1, s1, 'p99_ms')} |")
+    return L
+
+
+def routing_only(a):
+    r = run_routing(dict(os.environ), a.duration, routing=a.target, tickets=a.tickets_target)
+    L = routing_section(r)
+    print("\n".join(L))
+    if a.out_given:
+        with open(a.out, "w") as f:
+            f.write("\n".join(L) + "\n")
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--duration", type=float, default=10, help="seconds per throughput run (default 10)")
@@ -192,12 +305,20 @@ def main():
     ap.add_argument("--out", default=None, help="the report (default BENCHMARKS.md)")
     ap.add_argument("--scale-only", action="store_true",
                     help="only the scale section, against running servers (see above)")
-    ap.add_argument("--target", default=TICKETS, help="the ticket service with --scale-only")
+    ap.add_argument("--routing-only", action="store_true",
+                    help="only the routing section, against running services (see above)")
+    ap.add_argument("--target", default=None,
+                    help="the ticket service with --scale-only, routing with --routing-only")
+    ap.add_argument("--tickets-target", default=TICKETS, help="the ticket service with --routing-only")
     a = ap.parse_args()
     a.out_given = a.out is not None
     a.out = a.out or os.path.join(ROOT, "BENCHMARKS.md")
     if a.scale_only:
+        a.target = a.target or TICKETS
         return scale_only(a)
+    if a.routing_only:
+        a.target = a.target or ROUTING
+        return routing_only(a)
     d = a.duration
 
     print("== make run, with an empty ticket database", flush=True)
@@ -223,6 +344,7 @@ def main():
 
     print("== MariaDB's one-row durable inserts (mariadb-slap)", flush=True)
     slap_rate = {c: slap(env, c, 2000 * max(1, c)) for c in CONCURRENCY}
+    routing = run_routing(env, d)
     rss = peak_rss_mb()
     print("== peak RSS (MiB): " + ", ".join(f"{k} {v:.1f}" if v else f"{k} ?" for k, v in rss.items()))
 
@@ -282,6 +404,8 @@ def main():
     L.append(f"| ListTickets and GetTicket at 1M within 2x of 10k (p50) | at most {worst_scale:.2f}x | "
              f"{verdict(worst_scale <= 2)} |")
 
+    L.append("")
+    L += routing_section(routing)
     L.append("\n## Memory\n")
     L.append("Peak resident set (VmHWM) of each service after all the runs above:\n")
     L.append("| service | peak RSS MiB |")

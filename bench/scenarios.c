@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "bench_accounts.h"
 #include "bench_kpi.h"
+#include "bench_routing_claims.h"
 #include "bench_routing_escalate.h"
 #include "bench_tickets.h"
 #include "grpc/health/v1/health.pb-c.h"
@@ -38,4 +39,7 @@ const bench_scenario *const bench_scenarios[] = {&health,
                                                  &bench_kpi_team_summary,
                                                  &bench_kpi_half_year,
                                                  &bench_escalate,
+                                                 &bench_claim,
+                                                 &bench_queue_latency,
+                                                 &bench_redis_script,
                                                  NULL};

@@ -1,10 +1,10 @@
 /* The rate of RoutingService/EscalateToDepartment. --target is the routing service; the tickets
- * it escalates are made beforehand on the ticket service at HD_BENCH_TICKETS_TARGET (default
- * 127.0.0.1:50051), which routing must be configured to call (HELPDESK_TICKETS_TARGET). Each
- * operation is one CONSULT escalation as a service caller with a fresh idempotency key: routing
- * reads the ticket (GetTicket), writes the escalation and its key, writes the internal note on
- * the ticket service (AddInternalRecord) and records it with the routing event: two services'
- * durable writes per operation. CONSULT leaves the ticket where it is, so tickets are reused. */
+ * it escalates are made beforehand on the ticket service at --tickets-target (bench.h), which
+ * routing must be configured to call (HELPDESK_TICKETS_TARGET). Each operation is one CONSULT
+ * escalation as a service caller with a fresh idempotency key: routing reads the ticket
+ * (GetTicket), writes the escalation and its key, writes the internal note on the ticket service
+ * (AddInternalRecord) and records it with the routing event: two services' durable writes per
+ * operation. CONSULT leaves the ticket where it is, so tickets are reused. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,8 +45,7 @@ static int esc__ticket(hd_client *c, const char *token, uint64_t i, hd_arena *a,
 /* Creates the tickets on the ticket service; caller frees *shared with esc_cleanup. */
 static int esc_prepare(const bench_opts *o, hd_client *routing, void **shared, hd_err *err) {
   (void)routing;
-  const char *target = getenv("HD_BENCH_TICKETS_TARGET");
-  const hd_client_config cfg = {.target = target && target[0] ? target : "127.0.0.1:50051"};
+  const hd_client_config cfg = {.target = o->tickets_target};
   hd_client *tickets = NULL;
   esc_shared *s = calloc(1, sizeof *s);
   const size_t n = o->prepare ? (size_t)o->prepare : ESC_TICKETS_DEFAULT;

@@ -67,11 +67,11 @@
 typedef struct hd_event {
   const char *stream;
   const char *group;
-  const char *entry_id; /* the stream entry id, "<ms>-<seq>" */
-  const char *event_id; /* "<service>-<database>-<outbox id>": unique, the key of consumed_events */
-  const char *type;     /* "ticket.created" */
-  const char *tenant;   /* valid UTF-8, at most HD_CONSUMER_MAX_TENANT bytes */
-  int64_t aggregate_id; /* the entity the event is about (a ticket id) */
+  const char *entry_id;  /* the stream entry id, "<ms>-<seq>" */
+  const char *event_id;  /* "<service>-<outbox id>": unique, the key of consumed_events */
+  const char *type;      /* "ticket.created" */
+  const char *tenant;    /* valid UTF-8, at most HD_CONSUMER_MAX_TENANT bytes */
+  int64_t aggregate_id;  /* the entity the event is about (a ticket id) */
   int64_t created_at_us; /* when the outbox row was written; 0 when the envelope has none */
   int64_t version;       /* the payload's "version", >= 1; 0 when the event carries none */
   const char *payload;   /* the JSON text, NUL-terminated */

@@ -101,11 +101,9 @@ static int outbox__batch(hd_db *db, void *arg, hd_err *err) {
   snprintf(stream, sizeof stream, "%s%s", HD_OUTBOX_STREAM_PREFIX, r->env->config.service);
   int64_t now = hd_clock_now_us(r->env->clock);
   for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
-    /* Unique across every database that publishes to this stream (two ticket databases on one
-     * Redis would otherwise both publish "tickets-1"). */
-    char event_id[160];
-    snprintf(event_id, sizeof event_id, "%s-%s-%s", r->env->config.service,
-             r->env->db.database ? r->env->db.database : "", hd_db_str(rows, i, 0, NULL));
+    char event_id[96];
+    snprintf(event_id, sizeof event_id, "%s-%s", r->env->config.service,
+             hd_db_str(rows, i, 0, NULL));
     size_t plen = 0;
     const char *payload = hd_db_str(rows, i, 4, &plen);
     hd_kv_field f[] = {

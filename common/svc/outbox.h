@@ -2,7 +2,7 @@
  * reports; the relay every service that emits events runs as a background loop publishes the
  * rows to a Redis stream and then marks them published. Several replicas relay at once without
  * double work (FOR UPDATE SKIP LOCKED); a crash between XADD and the mark only repeats an event,
- * which consumers de-duplicate by its id ("<service>-<database>-<outbox id>").
+ * which consumers de-duplicate by its id ("<service>-<outbox id>").
  *
  * The table every service uses (created by the kit's migrations, common/svc/migrations):
  *   outbox(id BIGINT AUTO_INCREMENT PRIMARY KEY, tenant, aggregate_id BIGINT, event_type,

@@ -100,3 +100,11 @@ int hd_auth_require(const hd_principal *p, unsigned any_of, hd_err *err) {
                     (int)strnlen(p->tenant, sizeof p->tenant), p->tenant,
                     auth__role_list(p->roles, " and ", has, sizeof has));
 }
+
+const char *hd_principal_role(const hd_principal *p) {
+  static const hd_role order[] = {HD_ROLE_TENANT_ADMIN, HD_ROLE_SUPERVISOR, HD_ROLE_TEAM_LEAD,
+                                  HD_ROLE_AGENT,        HD_ROLE_SERVICE,    HD_ROLE_CUSTOMER};
+  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
+    if (p->roles & order[i]) return hd_role_name(order[i]);
+  return "unknown";
+}

@@ -66,6 +66,10 @@ static inline bool hd_principal_has(const hd_principal *p, unsigned roles) {
   return (p->roles & roles) != 0;
 }
 
+/* The role p acts as, for audit rows, history and events: the first it holds of tenant_admin,
+ * supervisor, team_lead, agent, service, customer; "unknown" when none. Static storage. */
+const char *hd_principal_role(const hd_principal *p);
+
 /* "customer", "agent", "team_lead", "supervisor", "tenant_admin", "service". */
 const char *hd_role_name(hd_role r);
 

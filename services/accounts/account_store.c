@@ -11,16 +11,7 @@
 /* ---- shared ---- */
 
 account_actor account_actor_of(const hd_principal *p) {
-  static const hd_role order[] = {HD_ROLE_TENANT_ADMIN, HD_ROLE_SUPERVISOR, HD_ROLE_TEAM_LEAD,
-                                  HD_ROLE_AGENT,        HD_ROLE_SERVICE,    HD_ROLE_CUSTOMER};
-  const char *role = "unknown";
-  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++) {
-    if (p->roles & order[i]) {
-      role = hd_role_name(order[i]);
-      break;
-    }
-  }
-  return (account_actor){.user_id = p->user_id, .role = role};
+  return (account_actor){.user_id = p->user_id, .role = hd_principal_role(p)};
 }
 
 const char *account_enum_name(const ProtobufCEnumDescriptor *d, int value) {

@@ -224,7 +224,8 @@ static int claims__taken_tx(hd_db *db, void *arg, hd_err *err) {
                            (json_int_t)(t->now_us + t->lease_us), "ticket_create_time_us",
                            (json_int_t)t->created_us, "ticket_version", (json_int_t)k->version);
   return claims__event(db, ROUTING_EVENT_CLAIM_TAKEN, rt_tenant(c), t->ticket_id,
-                       c->principal->user_id, rt_actor_role(c->principal), t->now_us, body, err);
+                       c->principal->user_id, hd_principal_role(c->principal), t->now_us, body,
+                       err);
 }
 
 static Helpdesk__V1__Claim *claims__proto(hd_arena *arena, const char *agent_id, const char *queue,
@@ -536,7 +537,7 @@ static int claims__change_tx(hd_db *db, void *arg, hd_err *err) {
                            hd_db_str(claim, 0, 3, NULL), "fence", (json_int_t)x->fence, "reason",
                            "released", "note", x->reason);
   rc = claims__event(db, ROUTING_EVENT_CLAIM_RELEASED, tenant, x->ticket_id, who,
-                     rt_actor_role(c->principal), x->now_us, body, err);
+                     hd_principal_role(c->principal), x->now_us, body, err);
 done:
   hd_db_rows_free(claim);
   hd_db_rows_free(rec);

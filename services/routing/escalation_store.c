@@ -160,8 +160,8 @@ int escal_event(hd_db *db, const char *tenant, const char *actor_id, const char 
 
 int escal_call_event(hd_db *db, const hd_call *c, const char *type,
                      const Helpdesk__V1__Escalation *e, int64_t now_us, hd_err *err) {
-  return escal_event(db, rt_tenant(c), c->principal->user_id, rt_actor_role(c->principal), type, e,
-                     now_us, err);
+  return escal_event(db, rt_tenant(c), c->principal->user_id, hd_principal_role(c->principal), type,
+                     e, now_us, err);
 }
 
 int escal_created(hd_db *db, const hd_call *c, int64_t id, int64_t assign_comment_id,

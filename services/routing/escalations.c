@@ -101,7 +101,7 @@ static int escalate__tx(hd_db *db, void *arg, hd_err *err) {
       .context = rq->context,
       .thread_link = rq->thread_link,
       .created_by = c->principal->user_id,
-      .created_by_role = rt_actor_role(c->principal),
+      .created_by_role = hd_principal_role(c->principal),
       .response_window_s = window,
   };
   if (escal_insert(db, tenant, &e, now, &x->id, err)) return -1;

@@ -204,7 +204,7 @@ static int ho__tx(hd_db *db, void *arg, hd_err *err) {
                               .aggregate_key = "hand_over_id",
                               .aggregate_id = x->id,
                               .actor_id = c->principal->user_id,
-                              .actor_role = rt_actor_role(c->principal),
+                              .actor_role = hd_principal_role(c->principal),
                               .time_us = now};
   const int rc = !body ? hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory")
                  : routing_agent_set_presence(

@@ -47,7 +47,7 @@ static int l2__create_tx(hd_db *db, void *arg, hd_err *err) {
                        .brand = x->ticket->brand,
                        .context = x->req->note,
                        .created_by = c->principal->user_id,
-                       .created_by_role = rt_actor_role(c->principal),
+                       .created_by_role = hd_principal_role(c->principal),
                        .response_window_s = window};
   if (escal_insert(db, tenant, &e, now, &x->id, err)) return -1;
   return x->req->idempotency_key[0] ? hd_idem_set_result(db, &k, x->id, err) : 0;

@@ -30,14 +30,6 @@ void routing_app_teardown(hd_svc_env *env) {
   env->app = NULL;
 }
 
-const char *rt_actor_role(const hd_principal *p) {
-  static const hd_role order[] = {HD_ROLE_TENANT_ADMIN, HD_ROLE_SUPERVISOR, HD_ROLE_TEAM_LEAD,
-                                  HD_ROLE_AGENT,        HD_ROLE_SERVICE,    HD_ROLE_CUSTOMER};
-  for (size_t i = 0; i < sizeof order / sizeof order[0]; i++)
-    if (p->roles & order[i]) return hd_role_name(order[i]);
-  return "unknown";
-}
-
 static const char SQL_AUDIT[] =
     "INSERT INTO routing_audit (tenant, actor_id, actor_role, action, entity, entity_key, "
     "from_value, to_value, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
@@ -51,7 +43,7 @@ int rt_audit(hd_db *db, const hd_call *c, const char *action, const char *entity
   if (to && hd_json_dump(to, &HD_JSON_EVENT_LIMITS, &to_s, &to_len, err)) goto done;
   const hd_db_param p[] = {hd_db_text(rt_tenant(c)),
                            hd_db_text(c->principal->user_id),
-                           hd_db_text(rt_actor_role(c->principal)),
+                           hd_db_text(hd_principal_role(c->principal)),
                            hd_db_text(action),
                            hd_db_text(entity),
                            hd_db_text(key),

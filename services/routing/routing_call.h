@@ -37,10 +37,6 @@ static inline routing_app *rt_app(const hd_call *c) { return (routing_app *)hd_c
 static inline int64_t rt_now(const hd_call *c) { return hd_clock_now_us(hd_call_env(c)->clock); }
 static inline const char *rt_tenant(const hd_call *c) { return c->principal->tenant; }
 
-/* The role the caller acts as, for audit rows and events: the first they hold of tenant_admin,
- * supervisor, team_lead, agent, service, customer. Static storage. */
-const char *rt_actor_role(const hd_principal *p);
-
 /* Writes one audit row (routing_audit) for a change by the caller, inside the caller's
  * transaction: action ("UPSERT_DEPARTMENT"), entity ("department") and its key, the values before
  * (NULL: it did not exist) and after, as JSON (borrowed, left as they were). */

@@ -177,8 +177,8 @@ static void test_queue_rebuilt_from_mariadb_after_flushall(void **state) {
   rf_create_queued(f, ids, 5);
   assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
   rf_flushall(f);
-  assert_int_equal(depth(f, "TECHNICAL"), 0);
-  /* The consumer sees its group gone while MariaDB remembers it: it rebuilds the queues. */
+  /* The consumer sees its group gone while MariaDB remembers it: it rebuilds the queues (it may
+   * have done so already by now, so the empty queue in between is not asserted). */
   assert_int_equal(wait_depth(f, "TECHNICAL", 5), 5);
   rf_agent(f, "agent-a", "TECHNICAL", 10, "AVAILABLE");
   char *ta = rf_token(f, "agent-a", HD_ROLE_AGENT);

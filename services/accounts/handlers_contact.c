@@ -334,6 +334,28 @@ static int cc__pending(const Helpdesk__V1__ContactChange *r, const char *what, h
       what);
 }
 
+/* Writes a step of request r that the caller has already set on r (the caller, x->note and now
+ * bound to sql's first three parameters, the tenant and r's id to its last two), audits it as
+ * action from before (r's JSON before the step; taken, freed here) to r, and answers with r. */
+static int cc__record(hd_db *db, decide__ctx *x, Helpdesk__V1__ContactChange *r, json_t *before,
+                      const char *sql, const char *action, hd_err *err) {
+  hd_call *c = x->call;
+  const char *tenant = ac_tenant(c);
+  const account_actor actor = ac_actor(c);
+  const int64_t now = ac_now(c);
+  const hd_db_param p[] = {hd_db_text(actor.user_id), hd_db_text(x->note), hd_db_int(now),
+                           hd_db_text(tenant), hd_db_int(r->id)};
+  if (hd_db_exec(db, sql, p, 5, NULL, NULL, err)) {
+    json_decref(before);
+    return -1;
+  }
+  return account_audit_take(db, tenant, &actor, r->uid, action, "contact_change",
+                            ac_id_text(c, r->id), before, true, cc__json(r), true, now, err) ||
+                 cc__respond(db, c, r, x->out, err)
+             ? -1
+             : 0;
+}
+
 static int endorse__tx(hd_db *db, void *arg, hd_err *err) {
   decide__ctx *x = arg;
   hd_call *c = x->call;
@@ -357,23 +379,13 @@ static int endorse__tx(hd_db *db, void *arg, hd_err *err) {
   if (cc__pending(r, "endorsed", err)) return -1;
   if (r->endorsed_by[0]) return cc__respond(db, c, r, x->out, err); /* the first one stands */
   json_t *before = cc__json(r);
-  const hd_db_param p[] = {hd_db_text(actor.user_id), hd_db_text(x->note), hd_db_int(now),
-                           hd_db_text(tenant), hd_db_int(r->id)};
-  if (hd_db_exec(db,
-                 "UPDATE contact_changes SET endorsed_by = ?, endorsement_note = ?, "
-                 "endorsed_at_us = ? WHERE tenant = ? AND id = ?",
-                 p, 5, NULL, NULL, err)) {
-    json_decref(before);
-    return -1;
-  }
   r->endorsed_by = (char *)actor.user_id;
   r->endorsement_note = (char *)x->note;
   r->endorse_time_us = now;
-  return account_audit_take(db, tenant, &actor, r->uid, "ENDORSE_CONTACT_CHANGE", "contact_change",
-                            ac_id_text(c, r->id), before, true, cc__json(r), true, now, err) ||
-                 cc__respond(db, c, r, x->out, err)
-             ? -1
-             : 0;
+  return cc__record(db, x, r, before,
+                    "UPDATE contact_changes SET endorsed_by = ?, endorsement_note = ?, "
+                    "endorsed_at_us = ? WHERE tenant = ? AND id = ?",
+                    "ENDORSE_CONTACT_CHANGE", err);
 }
 
 /* EndorseContactChange: the BD contact of the request, and nobody else. */
@@ -507,24 +519,14 @@ static int reject__tx(hd_db *db, void *arg, hd_err *err) {
       cc__pending(r, "rejected", err))
     return -1;
   json_t *before = cc__json(r);
-  const hd_db_param p[] = {hd_db_text(actor.user_id), hd_db_text(x->note), hd_db_int(now),
-                           hd_db_text(tenant), hd_db_int(r->id)};
-  if (hd_db_exec(db,
-                 "UPDATE contact_changes SET status = 'REJECTED', decided_by = ?, "
-                 "decision_note = ?, decided_at_us = ? WHERE tenant = ? AND id = ?",
-                 p, 5, NULL, NULL, err)) {
-    json_decref(before);
-    return -1;
-  }
   r->status = CC_STATUS(REJECTED);
   r->decided_by = (char *)actor.user_id;
   r->decision_note = (char *)x->note;
   r->decide_time_us = now;
-  return account_audit_take(db, tenant, &actor, r->uid, "REJECT_CONTACT_CHANGE", "contact_change",
-                            ac_id_text(c, r->id), before, true, cc__json(r), true, now, err) ||
-                 cc__respond(db, c, r, x->out, err)
-             ? -1
-             : 0;
+  return cc__record(db, x, r, before,
+                    "UPDATE contact_changes SET status = 'REJECTED', decided_by = ?, "
+                    "decision_note = ?, decided_at_us = ? WHERE tenant = ? AND id = ?",
+                    "REJECT_CONTACT_CHANGE", err);
 }
 
 /* RejectContactChange: the account is left as it was. */

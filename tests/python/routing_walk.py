@@ -39,11 +39,13 @@ def token(user, roles):
 
 
 def ready(call):
+    """call() until it answers: a service still starting (RpcError), or a ticket not yet in its
+    queue (AssertionError from the caller's check), for up to 20 s."""
     deadline = time.monotonic() + 20
     while True:
         try:
             return call()
-        except grpc.RpcError:
+        except (grpc.RpcError, AssertionError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)

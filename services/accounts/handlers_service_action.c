@@ -448,7 +448,7 @@ int accounts_record_service_action(hd_call *call, const ProtobufCMessage *req,
     mode = strcmp(t->department, rec->escalation_department) == 0 ? "CONSULT" : "ASSIGN";
   rec->cleanup = rq->action == ACTION(EMAIL_TEST_DUMMY_ACCOUNT) ? CLEANUP(DELETE_DUMMY_ACCOUNT)
                  : rq->for_check                                ? CLEANUP(REVERT_CHANGE)
-                                                                : CLEANUP(NONE);
+                                                                : CLEANUP(UNSPECIFIED);
   rec->recorded_by = (char *)ac_actor(call).user_id;
   record__ctx x = {
       .call = call, .req = rq, .hash = hash, .rule = r, .rec = rec, .escalation_mode = mode};
@@ -475,7 +475,7 @@ static int cleanup__tx(hd_db *db, void *arg, hd_err *err) {
   x->out = (sa_row){0};
   if (sa_store_get(db, tenant, x->req->action_id, true, c->arena, &x->out, err)) return -1;
   Helpdesk__V1__ServiceActionRecord *r = x->out.rec;
-  if (r->cleanup == CLEANUP(NONE))
+  if (r->cleanup == CLEANUP(UNSPECIFIED))
     return hd_err_set(err, HD_FAILED_PRECONDITION,
                       "service action %" PRId64
                       " (%s) owes no clean-up: only an email test on a "

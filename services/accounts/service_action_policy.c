@@ -24,7 +24,7 @@ const char *sap_verdict_name(Helpdesk__V1__ServiceActionVerdict v) {
   return account_enum_name(&helpdesk__v1__service_action_verdict__descriptor, (int)v);
 }
 
-/* The enum value named by cell (r, c); 0 when none ('' is NONE / UNSPECIFIED). */
+/* The enum value named by cell (r, c); 0 when none ('' is UNSPECIFIED). */
 static int rule__enum(const ProtobufCEnumDescriptor *d, const hd_db_rows *rows, size_t r,
                       size_t c) {
   size_t len = 0;

@@ -21,8 +21,9 @@
 #define SAP_DEFAULT_RULE_ID "default-forbidden"
 
 /* The rule for (hosting_type, action, modifier) in tenant: the tenant's own row over the seeded
- * one; the modifier's row, else the action's own (modifier NONE); else the default: FORBIDDEN,
- * rule SAP_DEFAULT_RULE_ID ("the SOP does not allow it"). *out in arena, never NULL on 0. */
+ * one; the modifier's row, else the action's own (modifier UNSPECIFIED); else the default:
+ * FORBIDDEN, rule SAP_DEFAULT_RULE_ID ("the SOP does not allow it"). *out in arena, never NULL on
+ * 0. */
 int sap_rule_find(hd_db *db, const char *tenant, Helpdesk__V1__HostingType hosting_type,
                   Helpdesk__V1__ServiceAction action, Helpdesk__V1__ServiceActionModifier modifier,
                   hd_arena *arena, Helpdesk__V1__ServiceActionRule **out, hd_err *err);
@@ -45,7 +46,7 @@ int sap_rule_upsert(hd_db *db, const char *tenant, const account_actor *actor,
  * arena; NULL when it is full. */
 char *sap_rule_message(hd_arena *arena, const Helpdesk__V1__ServiceActionRule *r);
 
-/* The short enum names the table stores ("WHITELIST_IP", "IMUNIFY360", "" for NONE). */
+/* The short enum names the table stores ("WHITELIST_IP", "IMUNIFY360", "" for UNSPECIFIED). */
 const char *sap_action_name(Helpdesk__V1__ServiceAction a);
 const char *sap_modifier_name(Helpdesk__V1__ServiceActionModifier m);
 const char *sap_verdict_name(Helpdesk__V1__ServiceActionVerdict v);

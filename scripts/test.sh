@@ -109,6 +109,8 @@ echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-
 run_counted ticket_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/ticket_walk.py"
 echo "== an account's cases from Python: helpdesk-accounts (lost phone, deletion, upgrade link, refund)"
 run_counted accounts_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/accounts_walk.py"
+echo "== work on a customer's service from Python: the SOP's policy (consent, INFRASTRUCTURE escalation, dummy mailbox, the table)"
+run_counted service_action_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/service_action_walk.py"
 echo "== a month of ticket work for three agents and its KPI summary, from Python (helpdesk-kpi)"
 run_counted kpi_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/kpi_walk.py"
 echo "== an escalation and a hand-over from Python (helpdesk-routing and helpdesk-tickets)"

@@ -127,11 +127,12 @@ run_counted routing_rules env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tes
 echo "== hd-bench smoke run (every scenario, a few calls each)"
 bench_passed=0 bench_failed=0
 for sc in health create get list list_status list_owner list_my_open list_unassigned list_followed \
-  list_updated workloop account_get account_verify kpi_team_summary kpi_half_year escalate \
+  list_updated workloop account_get account_verify service_action_check service_action_record \
+  kpi_team_summary kpi_half_year escalate \
   redis_script; do
   target=$HELPDESK_TICKETS_ADDR
   case $sc in
-    account_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
+    account_* | service_action_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
     kpi_*) target=$HELPDESK_KPI_ADDR ;;
     escalate | redis_script) target=$HELPDESK_ROUTING_ADDR ;;
   esac

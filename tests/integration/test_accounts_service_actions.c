@@ -508,6 +508,33 @@ static void test_restart_on_unmanaged_is_refused_while_reachable_and_escalated_o
   AF_REFUSED(p->a, HD_INVALID_ARGUMENT, "record it ESCALATED", record(p, &r, NULL));
 }
 
+static void test_an_escalation_routing_refuses_stays_pending_and_the_retry_sends_it_once(
+    void **state) {
+  pair *p = *state;
+  /* No owner yet: routing refuses to ASSIGN it; the action is recorded all the same. */
+  Helpdesk__V1__Ticket *t = tf_create(&p->r.t, p->r.t.customer, NULL, "Server down");
+  Helpdesk__V1__RecordServiceActionRequest r =
+      request(p, "k-pending", t->id, HT(UNMANAGED), ACT(RESTART_SERVER));
+  r.modifier = MOD(CUSTOMER_CANNOT_REACH_SERVER);
+  r.outcome = 0;
+  r.description = "The customer cannot reach the server";
+  Helpdesk__V1__ServiceActionRecord *rec = record_ok(p, &r);
+  assert_int_equal(rec->routing_escalation_id, 0);
+  assert_non_null(strstr(rec->last_error, "escalating to INFRASTRUCTURE"));
+  assert_non_null(strstr(rec->last_error, "has no owner"));
+  assert_true(rec->internal_record_id > 0);
+  assert_int_equal(escalations_on(p, t->id, "INFRASTRUCTURE"), 0);
+  /* Once it has an owner, the same call sends it, and only it. */
+  tf_assign(&p->r.t, t->id, "agent-1");
+  Helpdesk__V1__ServiceActionRecord *again = record_ok(p, &r);
+  assert_int_equal(again->id, rec->id);
+  assert_true(again->routing_escalation_id > 0);
+  assert_string_equal(again->last_error, "");
+  assert_int_equal(again->internal_record_id, rec->internal_record_id);
+  assert_int_equal(escalations_on(p, t->id, "INFRASTRUCTURE"), 1);
+  assert_int_equal(records_on(p, t->id), 1);
+}
+
 static void test_a_restore_needs_the_customers_details_and_a_failed_one_escalates_once(
     void **state) {
   pair *p = *state;
@@ -753,6 +780,7 @@ int main(void) {
       T(test_an_action_on_another_customers_ticket_is_refused),
       T(test_an_allowed_action_is_recorded_without_consent),
       T(test_restart_on_unmanaged_is_refused_while_reachable_and_escalated_once_when_not),
+      T(test_an_escalation_routing_refuses_stays_pending_and_the_retry_sends_it_once),
       T(test_a_restore_needs_the_customers_details_and_a_failed_one_escalates_once),
       T(test_an_email_test_on_a_dummy_goes_to_the_support_address_and_records_its_deletion),
       T(test_a_mailbox_test_may_go_to_an_address_the_customer_gave_in_their_consent),

@@ -139,11 +139,12 @@ int accounts_upsert_service_action_rule(hd_call *call, const ProtobufCMessage *r
     return -1;
   const bool escalate = rq->verdict == VERDICT(ESCALATE);
   const bool consent = rq->verdict == VERDICT(NEEDS_CUSTOMER_CONSENT);
-  if (escalate ? hd_call_check_ident(call, "department", rq->department, 1, ACCOUNTS_DEPARTMENT_MAX)
-               : (rq->department && rq->department[0]))
-    return escalate ? -1
-                    : hd_err_set(&call->err, HD_INVALID_ARGUMENT,
-                                 "department is for an ESCALATE rule only; leave it empty");
+  if (escalate &&
+      hd_call_check_ident(call, "department", rq->department, 1, ACCOUNTS_DEPARTMENT_MAX))
+    return -1;
+  if (!escalate && rq->department && rq->department[0])
+    return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
+                      "department is for an ESCALATE rule only; leave it empty");
   if (consent != (rq->consent_scope != 0))
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT,
                       consent ? "consent_scope is required for a NEEDS_CUSTOMER_CONSENT rule"

@@ -121,6 +121,8 @@ echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-
 run_counted ticket_walk walk /usr/bin/python3 "$root/tests/python/ticket_walk.py"
 echo "== an account's cases from Python: helpdesk-accounts (lost phone, deletion, upgrade link, refund)"
 run_counted accounts_walk walk /usr/bin/python3 "$root/tests/python/accounts_walk.py"
+echo "== work on a customer's service from Python: the SOP's policy (consent, INFRASTRUCTURE escalation, dummy mailbox, the table)"
+run_counted service_action_walk walk /usr/bin/python3 "$root/tests/python/service_action_walk.py"
 echo "== a month of ticket work for three agents and its KPI summary, from Python (helpdesk-kpi)"
 run_counted kpi_walk walk /usr/bin/python3 "$root/tests/python/kpi_walk.py"
 echo "== an escalation and a hand-over from Python (helpdesk-routing and helpdesk-tickets)"
@@ -133,11 +135,11 @@ run_counted routing_rules walk /usr/bin/python3 "$root/tests/python/routing_rule
 echo "== hd-bench smoke run (every scenario, a few calls each)"
 bench_passed=0 bench_failed=0
 for sc in health create get list list_status list_owner list_my_open list_unassigned list_followed \
-  list_updated workloop account_get account_verify kpi_team_summary kpi_half_year escalate \
-  redis_script claim queue_latency; do
+  list_updated workloop account_get account_verify service_action_check service_action_record \
+  kpi_team_summary kpi_half_year escalate redis_script claim queue_latency; do
   target=$HELPDESK_TICKETS_ADDR
   case $sc in
-    account_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
+    account_* | service_action_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
     kpi_*) target=$HELPDESK_KPI_ADDR ;;
     escalate | redis_script | claim | queue_latency) target=$HELPDESK_ROUTING_ADDR ;;
   esac

@@ -93,35 +93,41 @@ static Helpdesk__V1__AccountVerification *av__from_row(const hd_db_rows *rows, h
   return v;
 }
 
-int account_verification_state(hd_db *db, const char *tenant, int64_t ticket_id, hd_arena *arena,
-                               Helpdesk__V1__AccountVerification **latest, bool *required,
-                               bool *allowed, hd_err *err) {
-  int rc = -1;
+/* *out = ticket_id's latest verification (NULL when none), in arena. */
+static int av__latest(hd_db *db, const char *tenant, int64_t ticket_id, hd_arena *arena,
+                      Helpdesk__V1__AccountVerification **out, hd_err *err) {
+  *out = NULL;
   hd_db_rows *rows = NULL;
-  Helpdesk__V1__TenantSettings *s = NULL;
-  Helpdesk__V1__AccountVerification *v = NULL;
-  if (tenant_settings_get(db, tenant, arena, &s, err)) goto done;
   const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(ticket_id)};
-  if (hd_db_query(db, SQL_LATEST, p, 2, 1, &rows, err)) goto done;
-  if (hd_db_rows_count(rows) == 1 && !(v = av__from_row(rows, arena))) {
-    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
-    goto done;
-  }
-  if (latest) *latest = v;
-  if (required) *required = !s->account_verification_optional;
-  *allowed = s->account_verification_optional || (v && v->verified);
-  rc = 0;
-done:
+  int rc = hd_db_query(db, SQL_LATEST, p, 2, 1, &rows, err);
+  if (rc == 0 && hd_db_rows_count(rows) == 1 && !(*out = av__from_row(rows, arena)))
+    rc = hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
   hd_db_rows_free(rows);
   return rc;
 }
 
+int account_verification_state(hd_db *db, const char *tenant, int64_t ticket_id, hd_arena *arena,
+                               Helpdesk__V1__AccountVerification **latest, bool *required,
+                               bool *allowed, hd_err *err) {
+  Helpdesk__V1__TenantSettings *s = NULL;
+  Helpdesk__V1__AccountVerification *v = NULL;
+  if (tenant_settings_get(db, tenant, arena, &s, err) ||
+      av__latest(db, tenant, ticket_id, arena, &v, err))
+    return -1;
+  if (latest) *latest = v;
+  if (required) *required = !s->account_verification_optional;
+  *allowed = s->account_verification_optional || (v && v->verified);
+  return 0;
+}
+
 int account_verification_gate(hd_db *db, const char *tenant, int64_t ticket_id, const char *request,
                               hd_arena *arena, hd_err *err) {
+  Helpdesk__V1__TenantSettings *s = NULL;
   Helpdesk__V1__AccountVerification *v = NULL;
-  bool allowed = false;
-  if (account_verification_state(db, tenant, ticket_id, arena, &v, NULL, &allowed, err)) return -1;
-  if (allowed) return 0;
+  if (tenant_settings_get(db, tenant, arena, &s, err)) return -1;
+  if (s->account_verification_optional) return 0; /* one read for such tenants */
+  if (av__latest(db, tenant, ticket_id, arena, &v, err)) return -1;
+  if (v && v->verified) return 0;
   if (!v)
     return hd_err_set(err, HD_FAILED_PRECONDITION,
                       "%s on ticket %" PRId64 ": " ACCOUNT_VERIFICATION_REQUIRED_TEXT

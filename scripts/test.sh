@@ -121,6 +121,8 @@ echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-
 run_counted ticket_walk walk /usr/bin/python3 "$root/tests/python/ticket_walk.py"
 echo "== an account's cases from Python: helpdesk-accounts (lost phone, deletion, upgrade link, refund)"
 run_counted accounts_walk walk /usr/bin/python3 "$root/tests/python/accounts_walk.py"
+echo "== a ticket's account verified before work from Python (helpdesk-tickets and helpdesk-accounts)"
+run_counted verify_walk walk /usr/bin/python3 "$root/tests/python/verify_walk.py"
 echo "== work on a customer's service from Python: the SOP's policy (consent, INFRASTRUCTURE escalation, dummy mailbox, the table)"
 run_counted service_action_walk walk /usr/bin/python3 "$root/tests/python/service_action_walk.py"
 echo "== a month of ticket work for three agents and its KPI summary, from Python (helpdesk-kpi)"

@@ -149,6 +149,9 @@ def test_the_generic_call_reaches_a_method_of_each_of_the_four_services():
     _ctx["created"] = created
     got = call_json("TicketService/GetTicket", {"ticketId": created[0]}, AGENT, show=False)
     assert got["id"] == str(created[0]) and "ownerId" not in got  # defaults are left out
+    out, _ = ctl("call", "TicketService/GetTicket", "-", user=AGENT, show=False,
+                 stdin=json.dumps({"ticket_id": str(created[1])}))  # from stdin, by the proto name
+    assert json.loads(out)["id"] == str(created[1])
     # accounts: register and read back.
     acct = call_json("AccountService/CreateAccount", {"uid": "ctl-sg-1", "region": "SG",
                                                       "type": "ACCOUNT_TYPE_PERSONAL", "realNameVerified": True,
@@ -217,6 +220,9 @@ def test_ticket_reply_acknowledges_and_ticket_show_has_the_conversation():
     assert json.loads(js)["ticket"]["status"] == "TICKET_STATUS_PENDING_FEEDBACK"
     out, _ = ctl("ticket", "show", str(tid), "--comments", user=AGENT)
     assert "status: TICKET_STATUS_PROCESSING" in out and "looking at the VPN logs" in out
+    js, _ = ctl("ticket", "show", str(tid), "--comments", "--output", "json", user=AGENT, show=False)
+    doc = json.loads(js)
+    assert doc["ticket"]["status"] == "TICKET_STATUS_PROCESSING" and len(doc["comments"]) == 1
     _, err = ctl("ticket", "reply", str(tid), "--ack", "again", "--expected-version", "1", user=AGENT, expect=1)
     assert err.startswith("helpdeskctl: ABORTED: "), err
 

@@ -131,6 +131,8 @@ echo "== an escalation and a hand-over from Python (helpdesk-routing and helpdes
 run_counted routing_walk walk /usr/bin/python3 "$root/tests/python/routing_walk.py"
 echo "== routing's rules from Python: ListRoutingRules against the real helpdesk-routing"
 run_counted routing_rules walk /usr/bin/python3 "$root/tests/python/routing_rules.py"
+echo "== helpdeskctl against the four services: a call on each, every verb (claim, list, reply, escalate, hand-over)"
+run_counted helpdeskctl_walk walk /usr/bin/python3 "$root/tests/python/helpdeskctl_walk.py"
 
 # A smoke run of the load generator against the running ticket service (not a measurement: it
 # proves hd-bench and its scenarios still work; make bench measures).

@@ -47,6 +47,7 @@ struct hd_stream {
   bool pending[OP_COUNT], done[OP_COUNT], ok[OP_COUNT];
   /* The stream's thread alone: */
   grpc_byte_buffer **queue; /* ring of cap_msgs; queue[head] is being sent when pending[SEND] */
+  size_t *sizes;            /* their sizes (the core empties a buffer it sends) */
   size_t head, n, cap_msgs;
   size_t bytes, cap_bytes;
   bool md_sent;     /* initial metadata went with a message */
@@ -98,7 +99,7 @@ static void stream__progress(hd_stream *st) {
     st->done[OP_SEND] = false;
     if (!st->ok[OP_SEND]) st->send_failed = true;
     grpc_byte_buffer *b = st->queue[st->head];
-    st->bytes -= grpc_byte_buffer_length(b);
+    st->bytes -= st->sizes[st->head];
     grpc_byte_buffer_destroy(b);
     st->queue[st->head] = NULL;
     st->head = (st->head + 1) % st->cap_msgs;
@@ -175,6 +176,7 @@ int hd_stream_send(hd_stream *st, const ProtobufCMessage *msg, int64_t wait_us) 
     if (stream__over_locked(st)) break;
     if (st->n < st->cap_msgs && st->bytes + size <= st->cap_bytes) {
       st->queue[(st->head + st->n) % st->cap_msgs] = b;
+      st->sizes[(st->head + st->n) % st->cap_msgs] = size;
       st->n++;
       st->bytes += size;
       b = NULL;
@@ -306,7 +308,7 @@ static void stream__end(hd_stream *st, hd_code code, const char *msg) {
   size_t drop_from = st->pending[OP_SEND] ? 1 : 0;
   while (st->n > drop_from) {
     size_t i = (st->head + st->n - 1) % st->cap_msgs;
-    st->bytes -= grpc_byte_buffer_length(st->queue[i]);
+    st->bytes -= st->sizes[i];
     grpc_byte_buffer_destroy(st->queue[i]);
     st->queue[i] = NULL;
     st->n--;
@@ -351,6 +353,7 @@ static void stream__free(hd_stream *st) {
   for (size_t i = 0; i < st->n; i++)
     grpc_byte_buffer_destroy(st->queue[(st->head + i) % st->cap_msgs]);
   free(st->queue);
+  free(st->sizes);
   if (st->recv_buf) grpc_byte_buffer_destroy(st->recv_buf);
   hd_arena_free(st->msg_arena);
   hd_arena_free(st->req_arena);
@@ -436,7 +439,9 @@ void rpc_stream_begin(hd_server *s, rpc_call *c) {
   unsigned cap = s->cfg.max_stream_calls ? s->cfg.max_stream_calls : STREAM_DEFAULT_MAX;
   size_t msgs =
       s->cfg.stream_buffer_messages ? s->cfg.stream_buffer_messages : STREAM_DEFAULT_MESSAGES;
-  if (!st || !(st->queue = calloc(msgs, sizeof *st->queue))) {
+  if (!st || !(st->queue = calloc(msgs, sizeof *st->queue)) ||
+      !(st->sizes = calloc(msgs, sizeof *st->sizes))) {
+    if (st) free(st->queue);
     free(st);
     rpc_reply_status(s, c, HD_RESOURCE_EXHAUSTED, "out of memory starting a stream");
     return;
@@ -507,6 +512,7 @@ refuse:
   rpc_send_status(s, c, call->err.code, call->err.msg);
   st->c = NULL;
   free(st->queue);
+  free(st->sizes);
   pthread_mutex_destroy(&st->mu);
   pthread_cond_destroy(&st->cv);
   free(st);

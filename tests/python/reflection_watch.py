@@ -16,7 +16,8 @@ touched. For each service it checks:
   - Health/Watch sends SERVING for "", the service's name and "liveness", and SERVICE_UNKNOWN
     (a message, not an error) for an unknown name;
 then that Watch("") on every service sees NOT_SERVING when MariaDB stops and SERVING again when
-it is back, while Watch("liveness") stays SERVING (the transcript is printed).
+it is back, while Watch("liveness") stays SERVING (the transcript is printed); and last that a
+Watch open at SIGTERM sees NOT_SERVING, then ends UNAVAILABLE, and each service exits 0.
 Ends with "N passed, N failed" (tests/python/hdserver.py's runner).
 """
 import os
@@ -276,6 +277,32 @@ def test_watch_sees_not_serving_when_mariadb_stops_and_serving_after():
             w.close()
 
 
+def test_sigterm_ends_open_watch_streams_and_each_service_exits_0():
+    """Last: stops the four services. A Watch open at SIGTERM sees NOT_SERVING (draining, while
+    calls are still served) and then ends UNAVAILABLE; the process drains and exits 0."""
+    t0 = time.monotonic()
+    ws = [Watcher(name, "", t0) for name, *_ in SERVICES]
+    try:
+        for w in ws:
+            assert w.next(TIMEOUT) == "SERVING", f"{w.name} did not start SERVING"
+        print(f"     {time.monotonic() - t0:6.2f}s SIGTERM to the four services", flush=True)
+        rcs = {}
+        stops = [threading.Thread(target=lambda n=n: rcs.__setitem__(n, state["svc"][n].stop()))
+                 for n, *_ in SERVICES]
+        for t in stops:
+            t.start()
+        for w in ws:
+            seen = [w.next(60), w.next(60)]
+            assert seen == ["NOT_SERVING", "ended UNAVAILABLE"], f"{w.name}: Watch saw {seen}"
+        for t in stops:
+            t.join()
+        print(f"     {time.monotonic() - t0:6.2f}s exit statuses: {rcs}", flush=True)
+        assert all(rc == 0 for rc in rcs.values()), rcs
+    finally:
+        for w in ws:
+            w.close()
+
+
 def main():
     tests = []
     for name, full, proto, message in SERVICES:
@@ -283,6 +310,7 @@ def main():
                   make_symbol_test(name, full, proto, message), make_unknown_test(name),
                   make_watch_test(name, full)]
     tests.append(test_watch_sees_not_serving_when_mariadb_stops_and_serving_after)
+    tests.append(test_sigterm_ends_open_watch_streams_and_each_service_exits_0)
     return hdserver.run_tests(tests, setup, teardown)
 
 

@@ -18,6 +18,9 @@
 #include <grpc/support/time.h>
 
 #include "clock/clock.h"
+#include "google/protobuf/descriptor.pb-c.h"
+#include "grpc/health/v1/health.pb-c.h"
+#include "grpc/reflection/v1/reflection.pb-c.h"
 #include "rpc/client.h"
 #include "rpc/server.h"
 #include "rpc/stream.h"
@@ -42,7 +45,10 @@ typedef struct fixture {
   int ended;           /* Count handlers that returned */
   hd_code last_code;   /* what the last one returned with */
   unsigned long sends; /* messages the last one queued */
+  _Atomic bool healthy;
 } fixture;
+
+static bool probe(void *arg) { return atomic_load(&((fixture *)arg)->healthy); }
 
 static void count__ended(fixture *f, hd_code code, unsigned long sends) {
   pthread_mutex_lock(&f->mu);
@@ -101,6 +107,7 @@ static int setup(void **state) {
   fixture *f = calloc(1, sizeof *f);
   pthread_mutex_init(&f->mu, NULL);
   pthread_cond_init(&f->cv, NULL);
+  atomic_store(&f->healthy, true);
   f->auth = (hd_auth_config){.secret = SECRET, .secret_len = strlen(SECRET), .issuer = "helpdesk"};
   hd_clock_init_manual(&f->clock, T0 * HD_US_PER_S);
   static const hd_method_impl impls[] = {{"Echo", echo, 0, 0, NULL}};
@@ -113,6 +120,8 @@ static int setup(void **state) {
                           .auth = &f->auth,
                           .clock = &f->clock,
                           .health_interval_us = 20000,
+                          .health_probe = probe,
+                          .health_arg = f,
                           .max_stream_calls = CAP,
                           .stream_buffer_messages = BUF_MSGS};
   hd_err err = {0};
@@ -290,7 +299,9 @@ static tstream *open_count(fixture *f, int count, int size, bool hold, int send_
   req.size = size;
   req.hold = hold;
   req.send_wait_ms = send_wait_ms;
-  assert_true(ts_send(t, &req.base));
+  /* Not asserted: a stream refused at once (the cap) may be closed before its request is sent;
+   * what the tests read next says. */
+  ts_send(t, &req.base);
   ts_close_send(t);
   return t;
 }
@@ -496,6 +507,141 @@ static void test_shutdown_ends_open_streams_unavailable_without_waiting_the_grac
   assert_true(s.took_us < (WAIT_S - 5) * HD_US_PER_S);
 }
 
+static int watch_next(tstream *t) {
+  Grpc__Health__V1__HealthCheckResponse *r =
+      (void *)ts_recv(t, &grpc__health__v1__health_check_response__descriptor);
+  assert_non_null(r);
+  int status = r->status;
+  protobuf_c_message_free_unpacked(&r->base, NULL);
+  return status;
+}
+
+static tstream *open_watch(fixture *f, const char *service) {
+  tstream *t = ts_open(f, "/grpc.health.v1.Health/Watch", NULL, 0);
+  Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
+  req.service = (char *)service;
+  assert_true(ts_send(t, &req.base));
+  ts_close_send(t);
+  return t;
+}
+
+/* Waits until fewer than CAP streams are open (a cancelled one has ended on the server). */
+static void wait_no_streams(fixture *f) {
+  for (int i = 0; i < WAIT_S * 100; i++) {
+    tstream *probe_t = open_watch(f, "");
+    ProtobufCMessage *m = ts_recv(probe_t, &grpc__health__v1__health_check_response__descriptor);
+    grpc_call_cancel(probe_t->call, NULL);
+    ts_status(probe_t);
+    ts_free(probe_t);
+    if (m) {
+      protobuf_c_message_free_unpacked(m, NULL);
+      usleep(100000); /* and the probe's own stream has ended */
+      return;
+    }
+    usleep(10000);
+  }
+  fail_msg("a cancelled stream never ended on the server");
+}
+
+static void test_health_watch_sends_the_status_then_each_change_of_the_probe(void **state) {
+  fixture *f = *state;
+  tstream *t = open_watch(f, ""); /* and liveness: the cap is CAP (2) streams */
+  tstream *live = open_watch(f, HD_HEALTH_LIVENESS);
+  assert_int_equal(watch_next(t), GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+  assert_int_equal(watch_next(live),
+                   GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+  atomic_store(&f->healthy, false);
+  assert_int_equal(watch_next(t),
+                   GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING);
+  atomic_store(&f->healthy, true);
+  assert_int_equal(watch_next(t), GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+  grpc_call_cancel(live->call, NULL); /* liveness stayed SERVING: it sent nothing more */
+  assert_null(ts_recv(live, &grpc__health__v1__health_check_response__descriptor));
+  ts_status(live);
+  ts_free(live);
+  wait_no_streams(f);
+  tstream *unknown = open_watch(f, "hdtest.v1.NoSuch");
+  assert_int_equal(watch_next(unknown),
+                   GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVICE_UNKNOWN);
+  tstream *all[] = {t, unknown};
+  for (int i = 0; i < 2; i++) {
+    grpc_call_cancel(all[i]->call, NULL);
+    ts_status(all[i]);
+    ts_free(all[i]);
+  }
+}
+
+/* One reflection request on a v1 stream, its response (caller frees). */
+static Grpc__Reflection__V1__ServerReflectionResponse *reflect(
+    tstream *t, const Grpc__Reflection__V1__ServerReflectionRequest *req) {
+  assert_true(ts_send(t, &req->base));
+  void *r = ts_recv(t, &grpc__reflection__v1__server_reflection_response__descriptor);
+  assert_non_null(r);
+  return r;
+}
+
+static void test_reflection_lists_services_and_finds_files_by_name_and_symbol(void **state) {
+  fixture *f = *state;
+  tstream *t = ts_open(f, "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo", NULL, 0);
+  Grpc__Reflection__V1__ServerReflectionRequest req =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__INIT;
+  req.message_request_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_LIST_SERVICES;
+  req.list_services = "";
+  Grpc__Reflection__V1__ServerReflectionResponse *r = reflect(t, &req);
+  assert_int_equal(
+      r->message_response_case,
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_LIST_SERVICES_RESPONSE);
+  const char *want[] = {"grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                        "grpc.reflection.v1alpha.ServerReflection", "hdtest.v1.RpcTest"};
+  assert_int_equal(r->list_services_response->n_service, 4);
+  for (int i = 0; i < 4; i++) {
+    bool found = false;
+    for (size_t k = 0; k < 4; k++)
+      found = found || strcmp(r->list_services_response->service[k]->name, want[i]) == 0;
+    assert_true(found);
+  }
+  protobuf_c_message_free_unpacked(&r->base, NULL);
+
+  /* A symbol of the embedded set: the file that declares it, first. */
+  req.message_request_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_CONTAINING_SYMBOL;
+  req.file_containing_symbol = "grpc.health.v1.HealthCheckResponse.ServingStatus";
+  r = reflect(t, &req);
+  assert_int_equal(
+      r->message_response_case,
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_FILE_DESCRIPTOR_RESPONSE);
+  assert_true(r->file_descriptor_response->n_file_descriptor_proto >= 1);
+  ProtobufCBinaryData *b = &r->file_descriptor_response->file_descriptor_proto[0];
+  Google__Protobuf__FileDescriptorProto *fd =
+      google__protobuf__file_descriptor_proto__unpack(NULL, b->len, b->data);
+  assert_non_null(fd);
+  assert_string_equal(fd->name, "grpc/health/v1/health.proto");
+  assert_int_equal(fd->n_service, 1);
+  assert_int_equal(fd->service[0]->n_method, 2); /* Check and Watch */
+  protobuf_c_message_free_unpacked(&fd->base, NULL);
+  protobuf_c_message_free_unpacked(&r->base, NULL);
+
+  /* The test service is not in the set built from protos/: NOT_FOUND, and the stream goes on. */
+  req.file_containing_symbol = "hdtest.v1.RpcTest";
+  r = reflect(t, &req);
+  assert_int_equal(
+      r->message_response_case,
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_RESPONSE__MESSAGE_RESPONSE_ERROR_RESPONSE);
+  assert_int_equal(r->error_response->error_code, HD_NOT_FOUND);
+  protobuf_c_message_free_unpacked(&r->base, NULL);
+  req.message_request_case =
+      GRPC__REFLECTION__V1__SERVER_REFLECTION_REQUEST__MESSAGE_REQUEST_FILE_BY_FILENAME;
+  req.file_by_filename = "helpdesk/v1/tickets.proto"; /* in the set, not a file of this server */
+  r = reflect(t, &req);
+  assert_int_equal(r->error_response->error_code, HD_NOT_FOUND);
+  protobuf_c_message_free_unpacked(&r->base, NULL);
+  ts_close_send(t);
+  assert_null(ts_recv(t, &grpc__reflection__v1__server_reflection_response__descriptor));
+  assert_int_equal(ts_status(t), GRPC_STATUS_OK);
+  ts_free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_server_stream_sends_every_message_in_order_then_ok,
@@ -515,6 +661,10 @@ int main(void) {
           test_a_reader_that_never_reads_is_cut_off_by_its_bounded_buffer, setup, teardown),
       cmocka_unit_test_setup_teardown(
           test_shutdown_ends_open_streams_unavailable_without_waiting_the_grace, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_health_watch_sends_the_status_then_each_change_of_the_probe, setup, teardown),
+      cmocka_unit_test_setup_teardown(
+          test_reflection_lists_services_and_finds_files_by_name_and_symbol, setup, teardown),
   };
   return cmocka_run_group_tests_name("rpc_stream", tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
 #  2. starts a private MariaDB and Redis on free ports in a fresh temporary folder;
 #  3. runs every unit and integration test (ctest);
 #  4. starts the four service binaries on free ports and runs the Python tests against them
-#     (tests/python/*.py: health interop, TLS, a ticket's walk to its automatic close) and a
+#     (tests/python/*.py: health interop, TLS, a ticket's walk to its automatic close, server
+#     reflection and Health/Watch on servers of its own) and a
 #     smoke run of the load generator (bench/hd-bench, every scenario, a few calls);
 #  5. stops them with SIGTERM and checks that each drains and exits 0;
 #  6. validates the deployment files (scripts/validate-deploy.sh: docker-compose config,
@@ -133,6 +134,9 @@ echo "== routing's rules from Python: ListRoutingRules against the real helpdesk
 run_counted routing_rules walk /usr/bin/python3 "$root/tests/python/routing_rules.py"
 echo "== helpdeskctl against the four services: a call on each, every verb (claim, list, reply, escalate, hand-over)"
 run_counted helpdeskctl_walk walk /usr/bin/python3 "$root/tests/python/helpdeskctl_walk.py"
+# Its own MariaDB, Redis and four services (it stops MariaDB and starts it again): not this stack.
+echo "== server reflection and Health/Watch from Python (grpcio, own servers; MariaDB stopped and back)"
+run_counted reflection_watch env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/reflection_watch.py"
 
 # A smoke run of the load generator against the running ticket service (not a measurement: it
 # proves hd-bench and its scenarios still work; make bench measures).

@@ -75,7 +75,7 @@ int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
   grpc_server_register_completion_queue(s->server, s->cq, NULL);
   s->health_cq = grpc_completion_queue_create_for_next(NULL);
   grpc_server_register_completion_queue(s->server, s->health_cq, NULL);
-  if (rpc_health_register(s, err) != 0) {
+  if (rpc_health_register(s, err) != 0 || rpc_reflection_register(s, err) != 0) {
     hd_server_destroy(s);
     return -1;
   }
@@ -283,6 +283,10 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
     pthread_mutex_unlock(&s->mu);
     return;
   }
+  if (kind == RPC_TAG_STREAM_OP) { /* streams (stream.c) */
+    rpc_stream_event(ev.tag, ev.success);
+    return;
+  }
   rpc_call *c = ev.tag;
   if (kind == RPC_TAG_REPLY_SENT) {
     rpc_call_free(c);
@@ -317,6 +321,8 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
   hd_err err = {0};
   if (kind != RPC_TAG_NEW_REGISTERED)
     rpc_reply_unimplemented(s, c);
+  else if (c->method->stream_fn) /* streams (stream.c) */
+    rpc_stream_begin(s, c);
   else if (server__admit(s, c, &err) != 0)
     rpc_reply_status(s, c, err.code, err.msg);
   else
@@ -360,6 +366,7 @@ static int server__credentials(const hd_server_config *cfg, grpc_server_credenti
                                hd_err *err);
 
 int hd_server_start(hd_server *s, hd_err *err) {
+  if (rpc_reflection_start(s, err) != 0) return -1; /* server reflection (reflection.c) */
   grpc_server_credentials *creds = NULL;
   if (server__credentials(&s->cfg, &creds, err) != 0) return -1;
   s->port = grpc_server_add_http2_port(s->server, s->cfg.listen_addr, creds);
@@ -485,6 +492,8 @@ void hd_server_shutdown(hd_server *s) {
   /* The grace counts from here: calls being served go on while new ones are held. */
   struct timespec until;
   server__abs_deadline(&until, s->cfg.grace_us);
+  /* Streams (stream.c) end first, UNAVAILABLE: they would hold the drain for their whole life. */
+  if (s->started) rpc_streams_stop(s, s->cfg.grace_us);
   if (s->started && s->n_workers > 0)
     server__hold_new_calls(s,
                            s->cfg.grace_us < RPC_HOLD_MAX_US ? s->cfg.grace_us : RPC_HOLD_MAX_US);
@@ -533,6 +542,7 @@ void hd_server_destroy(hd_server *s) {
   free(s->methods);
   for (size_t i = 0; i < s->n_services; i++) free(s->service_names[i]);
   free(s->service_names);
+  rpc_reflection_free(s);
   free(s->workers);
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);

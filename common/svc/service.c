@@ -231,6 +231,10 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
   if (merr.code != HD_OK)
     hd_log_warn("db.not_ready", "reason", merr.msg, "then", "serving NOT_SERVING until it is");
 
+  /* Streams (rpc/stream.h): HELPDESK_MAX_STREAM_CALLS open at once. */
+  int64_t max_stream_calls = 64;
+  if (hd_config_int("HELPDESK_MAX_STREAM_CALLS", 64, 1, 4096, &max_stream_calls, err) != 0)
+    goto fail;
   hd_server_config scfg = {
       .listen_addr = env->config.listen_addr,
       .workers = (unsigned)env->config.workers,
@@ -248,10 +252,14 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .metrics = env->metrics,
       .max_streams = (unsigned)env->config.max_streams,
       .memory_limit_bytes = env->config.memory_limit,
+      .max_stream_calls = (unsigned)max_stream_calls,
   };
   if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
   if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) !=
       0)
+    goto fail;
+  if (def->n_streams &&
+      hd_server_add_streams(s->server, def->descriptor, def->streams, def->n_streams, err) != 0)
     goto fail;
   if (hd_server_start(s->server, err) != 0) goto fail;
   if (s->metrics_addr[0] &&

@@ -12,7 +12,6 @@
 #include "ticket_call.h"
 #include "ticket_handlers.h"
 #include "ticket_query.h"
-#include "ticket_store_batch.h"
 
 /* ---- shared by the handlers of this file ---- */
 
@@ -122,26 +121,7 @@ int tickets_create_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCM
                  .department = rq->department},
   };
   if (create__hash(call, rq, customer, x.hash)) return -1;
-  /* With the creates that arrive meanwhile in one transaction (group commit), or alone. */
-  ticket_batch *batch = tk_config(call)->create_batch;
-  const ticket_actor actor = tk_actor(call);
-  ticket_batch_create bc = {.row = {.tenant = tk_tenant(call),
-                                    .ticket = &x.ticket,
-                                    .now_us = tk_now(call),
-                                    .actor = &actor},
-                            .caller_id = p->user_id,
-                            .key = x.key,
-                            .hash = x.hash};
-  ticket_batch_run(batch, tk_db(call), &bc);
-  if (bc.id > 0) {
-    if (ticket_store_new_proto(bc.row.tenant, &x.ticket, bc.id, bc.row.now_us, call->arena, &x.out,
-                               &call->err))
-      return -1;
-  } else {
-    const int rc = hd_call_tx(call, create__tx, &x);
-    ticket_batch_release(batch, &bc);
-    if (rc) return -1;
-  }
+  if (hd_call_tx(call, create__tx, &x)) return -1;
   *(Helpdesk__V1__Ticket *)resp = *x.out;
   return 0;
 }

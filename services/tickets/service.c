@@ -7,7 +7,6 @@
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "svc/outbox.h"
 #include "ticket_handlers.h"
-#include "ticket_store_batch.h"
 #include "ticket_timers.h"
 #include "tickets_config.h"
 
@@ -85,16 +84,11 @@ static int tickets__setup(hd_svc_env *env, hd_err *err) {
     free(cfg);
     return -1;
   }
-  if (ticket_batch_new(env->metrics, &cfg->create_batch, err)) {
-    free(cfg);
-    return -1;
-  }
   env->app = cfg;
   return 0;
 }
 
 static void tickets__teardown(hd_svc_env *env) {
-  if (env->app) ticket_batch_free(((tickets_config *)env->app)->create_batch);
   free(env->app);
   env->app = NULL;
 }

@@ -365,148 +365,61 @@ int ticket_store_event(hd_db *db, const char *tenant, int64_t ticket_id, const c
 
 /* ---- create ---- */
 
-/* The enum names a new ticket's row holds; INVALID_ARGUMENT when a field is missing. */
-static int store__new_names(const ticket_new *t, const char **service_type, const char **issue_type,
-                            hd_err *err) {
-  *service_type = hd_pb_enum_name(&helpdesk__v1__service_type__descriptor, t->service_type);
-  *issue_type = hd_pb_enum_name(&helpdesk__v1__issue_type__descriptor, t->issue_type);
-  if (!*service_type || !*issue_type || !t->customer_id || !t->subject || !t->description)
-    return hd_err_set(err, HD_INVALID_ARGUMENT,
-                      "a new ticket needs a customer, a subject, a description, "
-                      "a service type and an issue type");
-  return 0;
-}
-
-/* The ticket.created event of ticket tid (t just inserted), in the caller's transaction. */
-static int store__created_event(hd_db *db, const char *tenant, const ticket_new *t, int64_t tid,
-                                int64_t now_us, const ticket_actor *actor, const char *service_type,
-                                const char *issue_type, hd_err *err) {
+int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
+                        const ticket_actor *actor, int64_t *out_id, hd_err *err) {
+  int rc = -1;
+  const char *status = ticket_status_name(TICKET_PENDING_RESPONSE);
+  const char *service_type =
+      hd_pb_enum_name(&helpdesk__v1__service_type__descriptor, t->service_type);
+  const char *issue_type = hd_pb_enum_name(&helpdesk__v1__issue_type__descriptor, t->issue_type);
+  if (!service_type || !issue_type || !t->customer_id || !t->subject || !t->description) {
+    hd_err_set(err, HD_INVALID_ARGUMENT,
+               "a new ticket needs a customer, a subject, a description, "
+               "a service type and an issue type");
+    goto done;
+  }
   const bool has_department = t->department && *t->department;
+  const hd_db_param p[] = {hd_db_text(tenant),
+                           hd_db_text(t->customer_id),
+                           hd_db_text(t->subject),
+                           hd_db_text(t->subject),
+                           hd_db_text(t->description),
+                           hd_db_text(t->product ? t->product : ""),
+                           hd_db_text(t->brand ? t->brand : ""),
+                           hd_db_text(service_type),
+                           hd_db_text(issue_type),
+                           hd_db_text(status),
+                           store__opt_text(t->department),
+                           hd_db_int(now_us),
+                           hd_db_int(now_us)};
+  uint64_t id = 0;
+  if (hd_db_exec(db,
+                 "INSERT INTO tickets (tenant, customer_id, subject, title, description, product, "
+                 "brand, service_type, issue_type, status, department, level, version, fence, "
+                 "follow_up_count, resolved, created_at_us, updated_at_us) VALUES "
+                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0, 0, 0, ?, ?)",
+                 p, sizeof p / sizeof p[0], NULL, &id, err) != 0)
+    goto done;
+  const int64_t tid = (int64_t)id;
+  if (ticket_store_history_append(db, tenant, tid, actor, "CREATE", "status", NULL, status, now_us,
+                                  err) != 0)
+    goto done;
+  if (has_department && ticket_store_history_append(db, tenant, tid, actor, "CREATE", "department",
+                                                    NULL, t->department, now_us, err) != 0)
+    goto done;
   const hd_outbox_event ev = store__event_of(TICKET_EVENT_CREATED, tenant, tid, actor, now_us);
   json_error_t je;
   json_t *body =
       json_pack_ex(&je, 0, "{s:I, s:s, s:{s:s, s:n, s:s?, s:s, s:n, s:I, s:s, s:s, s:I}}",
-                   "version", (json_int_t)1, "action", "CREATE", "ticket", "status",
-                   ticket_status_name(TICKET_PENDING_RESPONSE), "owner_id", "department",
-                   has_department ? t->department : NULL, "customer_id", t->customer_id, "category",
-                   "level", (json_int_t)1, "service_type", service_type, "issue_type", issue_type,
-                   "create_time_us", (json_int_t)now_us);
-  return store__emit(db, &ev, body, &je, NULL, 0, err);
-}
-
-#define STORE_NEW_COLS 13 /* parameters of one new ticket's row */
-#define STORE_NEW_ROW  "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0, 0, 0, ?, ?)"
-#define STORE_NEW_HEAD                                                                      \
-  "INSERT INTO tickets (tenant, customer_id, subject, title, description, product, brand, " \
-  "service_type, issue_type, status, department, level, version, fence, follow_up_count, "  \
-  "resolved, created_at_us, updated_at_us) VALUES "
-
-/* The parameters of t's row, at p[0..STORE_NEW_COLS). */
-static void store__new_params(const char *tenant, const ticket_new *t, int64_t now_us,
-                              const char *service_type, const char *issue_type, hd_db_param *p) {
-  const hd_db_param row[STORE_NEW_COLS] = {hd_db_text(tenant),
-                                           hd_db_text(t->customer_id),
-                                           hd_db_text(t->subject),
-                                           hd_db_text(t->subject),
-                                           hd_db_text(t->description),
-                                           hd_db_text(t->product ? t->product : ""),
-                                           hd_db_text(t->brand ? t->brand : ""),
-                                           hd_db_text(service_type),
-                                           hd_db_text(issue_type),
-                                           hd_db_text(ticket_status_name(TICKET_PENDING_RESPONSE)),
-                                           store__opt_text(t->department),
-                                           hd_db_int(now_us),
-                                           hd_db_int(now_us)};
-  memcpy(p, row, sizeof row);
-}
-
-int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
-                        const ticket_actor *actor, int64_t *out_id, hd_err *err) {
-  const char *status = ticket_status_name(TICKET_PENDING_RESPONSE);
-  const char *service_type, *issue_type;
-  if (store__new_names(t, &service_type, &issue_type, err)) return -1;
-  hd_db_param p[STORE_NEW_COLS];
-  store__new_params(tenant, t, now_us, service_type, issue_type, p);
-  uint64_t id = 0;
-  if (hd_db_exec(db, STORE_NEW_HEAD STORE_NEW_ROW, p, STORE_NEW_COLS, NULL, &id, err) != 0)
-    return -1;
-  const int64_t tid = (int64_t)id;
-  if (ticket_store_history_append(db, tenant, tid, actor, "CREATE", "status", NULL, status, now_us,
-                                  err) != 0)
-    return -1;
-  if (t->department && *t->department &&
-      ticket_store_history_append(db, tenant, tid, actor, "CREATE", "department", NULL,
-                                  t->department, now_us, err) != 0)
-    return -1;
-  if (store__created_event(db, tenant, t, tid, now_us, actor, service_type, issue_type, err))
-    return -1;
+                   "version", (json_int_t)1, "action", "CREATE", "ticket", "status", status,
+                   "owner_id", "department", has_department ? t->department : NULL, "customer_id",
+                   t->customer_id, "category", "level", (json_int_t)1, "service_type", service_type,
+                   "issue_type", issue_type, "create_time_us", (json_int_t)now_us);
+  if (store__emit(db, &ev, body, &je, NULL, 0, err) != 0) goto done;
   *out_id = tid;
-  return 0;
-}
-
-/* "HEAD" then n copies of row separated by ", " into buf; -1 when it does not fit. */
-static int store__rows_sql(char *buf, size_t size, const char *head, const char *row, size_t n) {
-  size_t used = (size_t)snprintf(buf, size, "%s", head);
-  for (size_t i = 0; i < n && used < size; i++)
-    used += (size_t)snprintf(buf + used, size - used, "%s%s", i ? ", " : "", row);
-  return used < size ? 0 : -1;
-}
-
-int ticket_store_insert_many(hd_db *db, const ticket_new_in *in, size_t n, int64_t *out_ids,
-                             hd_err *err) {
-  enum { HIST_COLS = 9 };
-  hd_db_param tp[TICKET_STORE_MANY_MAX * STORE_NEW_COLS];
-  hd_db_param hp[2 * TICKET_STORE_MANY_MAX * HIST_COLS];
-  const char *st[TICKET_STORE_MANY_MAX], *it[TICKET_STORE_MANY_MAX];
-  char sql[2 * TICKET_STORE_MANY_MAX * 64 + 512];
-  if (n < 1 || n > TICKET_STORE_MANY_MAX)
-    return hd_err_set(err, HD_INTERNAL, "a batch of new tickets has 1 to %d, not %zu",
-                      TICKET_STORE_MANY_MAX, n);
-  for (size_t i = 0; i < n; i++) {
-    if (store__new_names(in[i].ticket, &st[i], &it[i], err)) return -1;
-    store__new_params(in[i].tenant, in[i].ticket, in[i].now_us, st[i], it[i],
-                      &tp[i * STORE_NEW_COLS]);
-  }
-  uint64_t first = 0, affected = 0;
-  if (store__rows_sql(sql, sizeof sql, STORE_NEW_HEAD, STORE_NEW_ROW, n) ||
-      hd_db_exec(db, sql, tp, n * STORE_NEW_COLS, &affected, &first, err) != 0)
-    return -1;
-  /* One multi-row INSERT takes consecutive ids from its first (innodb_autoinc_lock_mode 0 or 1
-   * and auto_increment_increment 1: the batch checks both before it runs). */
-  if (affected != n || first == 0)
-    return hd_err_set(err, HD_INTERNAL, "a batch of %zu new tickets wrote %" PRIu64 " rows", n,
-                      affected);
-  size_t h = 0;
-  const char *status = ticket_status_name(TICKET_PENDING_RESPONSE);
-  for (size_t i = 0; i < n; i++) {
-    out_ids[i] = (int64_t)first + (int64_t)i;
-    const ticket_new *t = in[i].ticket;
-    for (int k = 0; k < 2; k++) {
-      if (k == 1 && !(t->department && *t->department)) break;
-      const hd_db_param row[HIST_COLS] = {hd_db_text(in[i].tenant),
-                                          hd_db_int(out_ids[i]),
-                                          hd_db_text(in[i].actor->user_id),
-                                          hd_db_text(in[i].actor->role),
-                                          hd_db_text("CREATE"),
-                                          hd_db_text(k ? "department" : "status"),
-                                          hd_db_null(),
-                                          hd_db_text(k ? t->department : status),
-                                          hd_db_int(in[i].now_us)};
-      memcpy(&hp[h * HIST_COLS], row, sizeof row);
-      h++;
-    }
-  }
-  if (store__rows_sql(sql, sizeof sql,
-                      "INSERT INTO ticket_history (tenant, ticket_id, actor_id, actor_role, "
-                      "action, field, from_value, to_value, created_at_us) VALUES ",
-                      "(?, ?, ?, ?, ?, ?, ?, ?, ?)", h) ||
-      hd_db_exec(db, sql, hp, h * HIST_COLS, NULL, NULL, err) != 0)
-    return -1;
-  for (size_t i = 0; i < n; i++)
-    if (store__created_event(db, in[i].tenant, in[i].ticket, out_ids[i], in[i].now_us, in[i].actor,
-                             st[i], it[i], err))
-      return -1;
-  return 0;
+  rc = 0;
+done:
+  return rc;
 }
 
 int ticket_store_new_proto(const char *tenant, const ticket_new *t, int64_t id, int64_t now_us,

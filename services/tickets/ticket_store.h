@@ -130,24 +130,6 @@ typedef struct ticket_new {
 int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
                         const ticket_actor *actor, int64_t *out_id, hd_err *err);
 
-/* One new ticket of a batch; everything borrowed. */
-typedef struct ticket_new_in {
-  const char *tenant;
-  const ticket_new *ticket;
-  int64_t now_us;
-  const ticket_actor *actor;
-} ticket_new_in;
-
-#define TICKET_STORE_MANY_MAX 8 /* new tickets one ticket_store_insert_many writes at most */
-
-/* What ticket_store_insert writes for each of in[0..n) (1..TICKET_STORE_MANY_MAX), in three
- * multi-row statements (the tickets, their CREATE history rows, then one outbox row each): the
- * group commit's write (ticket_store_batch.h). out_ids[i] gets in[i]'s id; the ids are
- * consecutive, which needs innodb_autoinc_lock_mode 0 or 1 and auto_increment_increment 1 (the
- * caller checks). Call inside hd_db_tx; any failure leaves it to roll back. */
-int ticket_store_insert_many(hd_db *db, const ticket_new_in *in, size_t n, int64_t *out_ids,
-                             hd_err *err);
-
 /* The Ticket a successful ticket_store_insert of t just wrote (id, now_us), built without reading
  * it back: what the row holds right after the insert (nobody follows a new ticket, nothing is
  * merged into it). *out and its strings in arena. */

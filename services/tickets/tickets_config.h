@@ -27,9 +27,6 @@ typedef struct tickets_config {
    * UrgeTicket on the same ticket is refused for this long (0 = never), so the owner is not
    * flooded by repeated calls. */
   int64_t urge_cooldown_us;
-  /* Not a setting: CreateTicket's group commit (ticket_store_batch.h), made by the service's
-   * setup. */
-  struct ticket_batch *create_batch;
 } tickets_config;
 
 /* Reads the variables above; INVALID_ARGUMENT naming a malformed one. */

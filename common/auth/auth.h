@@ -38,6 +38,9 @@ typedef struct hd_auth_config {
   size_t secret_len;
   const char *issuer; /* required "iss"; borrowed */
   int64_t leeway_s;   /* clock skew allowed on exp, e.g. 30 */
+  /* Optional: hd_auth_bearer answers a token verified before from here (principal_cache.h);
+   * borrowed. NULL verifies every time. */
+  struct hd_principal_cache *cache;
 } hd_auth_config;
 
 /* Mints a token for p valid ttl_s from now_s. Caller frees *out_token with free().

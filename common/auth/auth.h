@@ -47,13 +47,13 @@ typedef struct hd_auth_config {
   const char *issuer; /* required "iss"; borrowed */
   int64_t leeway_s;   /* clock skew allowed on exp, e.g. 30 */
   /* ---- identity-provider tokens (issue 18); zero values keep the HS256-only behaviour ---- */
-  const char *audience;    /* required "aud" (a string, or an array holding it); NULL or "" → the
-                              runtime always sets one, so only bare tests go without; borrowed */
-  int64_t max_lifetime_s;  /* exp - iat (exp - now without iat) at most; 0 → 24 h */
+  const char *audience;     /* required "aud" (a string, or an array holding it); NULL or "" → the
+                               runtime always sets one, so only bare tests go without; borrowed */
+  int64_t max_lifetime_s;   /* exp - iat (exp - now without iat) at most; 0 → 24 h */
   const char *tenant_claim; /* claim holding the tenant; NULL → "tenant"; a.b walks objects */
-  const char *roles_claim;  /* claim holding the roles (array or space-separated); NULL → "roles" */
-  bool hs256_off;           /* refuse HS256 tokens even though a secret is set */
-  hd_jwks *jwks;            /* RS256 / ES256 keys; NULL → none accepted; borrowed */
+  const char *roles_claim; /* claim holding the roles (array or space-separated); NULL → "roles" */
+  bool hs256_off;          /* refuse HS256 tokens even though a secret is set */
+  hd_jwks *jwks;           /* RS256 / ES256 keys; NULL → none accepted; borrowed */
   const hd_auth_key *signing_key; /* service identity signs with it, not the secret; borrowed */
 } hd_auth_config;
 

@@ -122,8 +122,7 @@ static int jwks__b64_member(const json_t *jwk, const char *key, unsigned char *b
   if (hd_json_get_str(jwk, key, &s, &sl, &jerr) != 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "%s: \"%s\" is missing or not a string", where,
                       key);
-  if (hd_b64url_decoded_max(sl) > size || hd_b64url_decode(s, sl, buf, size, len) != 0 ||
-      *len == 0)
+  if (hd_b64url_decoded_max(sl) > size || hd_b64url_decode(s, sl, buf, size, len) != 0 || *len == 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "%s: \"%s\" is not base64url of at most %zu bytes",
                       where, key, size);
   return 0;

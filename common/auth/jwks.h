@@ -15,11 +15,11 @@
 
 typedef struct hd_jwks hd_jwks;
 
-#define HD_JWKS_FILE_MAX   (256u * 1024u) /* bytes of one JWKS file */
-#define HD_JWKS_KEYS_MAX   64u            /* keys across all files */
-#define HD_JWKS_FILES_MAX  32u            /* *.json files in a directory */
-#define HD_JWKS_KID_MAX    128u           /* bytes of a key id */
-#define HD_JWKS_RECHECK_S  10             /* default: the source is looked at every 10 s */
+#define HD_JWKS_FILE_MAX  (256u * 1024u) /* bytes of one JWKS file */
+#define HD_JWKS_KEYS_MAX  64u            /* keys across all files */
+#define HD_JWKS_FILES_MAX 32u            /* *.json files in a directory */
+#define HD_JWKS_KID_MAX   128u           /* bytes of a key id */
+#define HD_JWKS_RECHECK_S 10             /* default: the source is looked at every 10 s */
 
 /* Reads the JWKS at path (a file, or a directory whose *.json files not starting with '.' are
  * read in name order). recheck_s: how long lookups trust the loaded keys before they stat the

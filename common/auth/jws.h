@@ -15,8 +15,8 @@
 
 typedef enum hd_jws_alg { HD_JWS_HS256 = 1, HD_JWS_RS256 = 2, HD_JWS_ES256 = 3 } hd_jws_alg;
 
-#define HD_JWS_SIG_MAX   1024u /* bytes of the longest signature (RSA 8192) */
-#define HD_JWS_ES256_LEN 64u   /* r || s, 32 bytes each */
+#define HD_JWS_SIG_MAX      1024u /* bytes of the longest signature (RSA 8192) */
+#define HD_JWS_ES256_LEN    64u   /* r || s, 32 bytes each */
 #define HD_JWS_RSA_MIN_BITS 2048
 
 /* "HS256", "RS256", "ES256". */

@@ -28,7 +28,7 @@
 #define JWT_MAC_LEN      32u                     /* HMAC-SHA256 */
 #define JWT_SIG_TEXT_LEN 43u                     /* base64url of 32 bytes, unpadded */
 #define JWT_SIG_TEXT_MAX 1368u /* base64url of HD_JWS_SIG_MAX bytes, unpadded, with its NUL */
-#define JWT_SHOWN_MAX    48u                     /* claim text quoted back in a message */
+#define JWT_SHOWN_MAX    48u   /* claim text quoted back in a message */
 #define JWT_ROLES_ALL    (HD_ROLE_CUSTOMER | HD_ROLES_STAFF)
 #define JWT_CLAIMS_MAX   1024u /* the claims a token is minted with, as JSON */
 /* Headers and claims are one flat object of strings, whole numbers and arrays of strings. */
@@ -153,8 +153,7 @@ static int jwt__claims_text(const hd_auth_config *cfg, const hd_principal *p, in
                             int64_t ttl_s, char **out, size_t *n, hd_err *err) {
   int rc = -1;
   json_t *roles = jwt__roles_json(p->roles), *claims = json_object();
-  if (!roles || !claims ||
-      json_object_set_new(claims, "iss", json_string(cfg->issuer)) != 0 ||
+  if (!roles || !claims || json_object_set_new(claims, "iss", json_string(cfg->issuer)) != 0 ||
       json_object_set_new(claims, "sub", json_string(p->user_id)) != 0 ||
       (cfg->audience && cfg->audience[0] &&
        json_object_set_new(claims, "aud", json_string(cfg->audience)) != 0) ||
@@ -205,7 +204,8 @@ static int jwt__sign(const hd_auth_config *cfg, const hd_auth_key *key, const hd
     goto done;
   }
   *out_token = NULL;
-  if (jwt__check_config(cfg, key ? JWT_SIGN_KEY : JWT_SIGN_SECRET, HD_INVALID_ARGUMENT, err) != 0) goto done;
+  if (jwt__check_config(cfg, key ? JWT_SIGN_KEY : JWT_SIGN_SECRET, HD_INVALID_ARGUMENT, err) != 0)
+    goto done;
   if (jwt__check_id("tenant", p->tenant, sizeof p->tenant, HD_TENANT_MAX, err) != 0) goto done;
   if (jwt__check_id("user id", p->user_id, sizeof p->user_id, HD_USER_ID_MAX, err) != 0) goto done;
   if (p->roles & ~(unsigned)JWT_ROLES_ALL) {
@@ -417,8 +417,8 @@ static int jwt__check_mac(const hd_auth_config *cfg, const char *signed_part, si
 
 /* RS256 / ES256: the JWKS key named kid, of the type alg needs, verifies the signature. */
 static int jwt__check_jws(const hd_auth_config *cfg, hd_jws_alg alg, const char *kid,
-                          size_t kid_len, int64_t now_s, const char *signed_part,
-                          size_t signed_len, const char *sig_text, size_t sig_len, hd_err *err) {
+                          size_t kid_len, int64_t now_s, const char *signed_part, size_t signed_len,
+                          const char *sig_text, size_t sig_len, hd_err *err) {
   unsigned char sig[HD_JWS_SIG_MAX];
   size_t n = 0;
   EVP_PKEY *key = NULL;
@@ -565,10 +565,14 @@ static int jwt__check_audience(const hd_auth_config *cfg, const json_t *c, hd_er
 
 /* "36500 d", "25 h", "90 min", "61 s". */
 static const char *jwt__span(int64_t s, char *out, size_t size) {
-  if (s >= 86400 && s % 86400 == 0) snprintf(out, size, "%lld d", (long long)(s / 86400));
-  else if (s >= 3600 && s % 3600 == 0) snprintf(out, size, "%lld h", (long long)(s / 3600));
-  else if (s >= 60 && s % 60 == 0) snprintf(out, size, "%lld min", (long long)(s / 60));
-  else snprintf(out, size, "%lld s", (long long)s);
+  if (s >= 86400 && s % 86400 == 0)
+    snprintf(out, size, "%lld d", (long long)(s / 86400));
+  else if (s >= 3600 && s % 3600 == 0)
+    snprintf(out, size, "%lld h", (long long)(s / 3600));
+  else if (s >= 60 && s % 60 == 0)
+    snprintf(out, size, "%lld min", (long long)(s / 60));
+  else
+    snprintf(out, size, "%lld s", (long long)s);
   return out;
 }
 
@@ -602,8 +606,10 @@ static int jwt__check_claims(const hd_auth_config *cfg, const json_t *c, bool id
                       jwt__utc(nbf, when, sizeof when));
   if (jwt__time_claim(c, "iat", false, &present, &iat, err) != 0) return -1;
   if (present && iat > latest)
-    return hd_err_set(err, HD_UNAUTHENTICATED, "token was issued in the future (%s); check the "
-                      "clocks", jwt__utc(iat, when, sizeof when));
+    return hd_err_set(err, HD_UNAUTHENTICATED,
+                      "token was issued in the future (%s); check the "
+                      "clocks",
+                      jwt__utc(iat, when, sizeof when));
   /* The lifetime from issue (or from now, without iat) to expiry: a token valid for a century
    * is refused even though it has not expired. exp > now - leeway and iat <= now + leeway. */
   const int64_t from = present ? iat : now_s;
@@ -612,8 +618,9 @@ static int jwt__check_claims(const hd_auth_config *cfg, const json_t *c, bool id
     return hd_err_set(err, HD_UNAUTHENTICATED,
                       "token lifetime of %s is longer than the %s allowed "
                       "(HELPDESK_AUTH_MAX_LIFETIME); request a shorter-lived token",
-                      (from < 0 && exp > INT64_MAX + from) ? "more than 292 billion years"
-                                                           : jwt__span(exp - from, span, sizeof span),
+                      (from < 0 && exp > INT64_MAX + from)
+                          ? "more than 292 billion years"
+                          : jwt__span(exp - from, span, sizeof span),
                       jwt__span(max, limit, sizeof limit));
 
   if (jwt__id_claim(c, "sub", "subject", HD_USER_ID_MAX, p->user_id, err) != 0) return -1;
@@ -662,10 +669,9 @@ int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int
     goto done;
   if (jwt__check_header(cfg, header, &alg, &kid, &kid_len, err) != 0) goto done;
   const size_t signed_len = (size_t)(d2 - token), sig_len = len - (size_t)(d2 + 1 - token);
-  if ((alg == HD_JWS_HS256
-           ? jwt__check_mac(cfg, token, signed_len, d2 + 1, sig_len, err)
-           : jwt__check_jws(cfg, alg, kid, kid_len, now_s, token, signed_len, d2 + 1, sig_len,
-                            err)) != 0)
+  if ((alg == HD_JWS_HS256 ? jwt__check_mac(cfg, token, signed_len, d2 + 1, sig_len, err)
+                           : jwt__check_jws(cfg, alg, kid, kid_len, now_s, token, signed_len,
+                                            d2 + 1, sig_len, err)) != 0)
     goto done;
   const bool idp = alg != HD_JWS_HS256;
   if (jwt__read_part("payload", d1 + 1, (size_t)(d2 - d1 - 1), idp, buf, JWT_PART_MAX, &claims,

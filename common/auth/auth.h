@@ -123,7 +123,8 @@ typedef struct hd_auth_identity hd_auth_identity;
 #define HD_AUTH_IDENTITY_RENEW_S 300  /* default: renewed when it expires within 5 minutes */
 
 typedef struct hd_auth_identity_config {
-  const hd_auth_config *auth; /* the key and issuer; copied (secret and issuer too) */
+  const hd_auth_config *auth; /* secret or signing key, issuer, audience, claim names: copied,
+                                 except the signing key, borrowed (it must outlive the identity) */
   const char *service;        /* the token's user id: "routing"; copied */
   int64_t ttl_s;              /* 0 → HD_AUTH_IDENTITY_TTL_S */
   int64_t renew_before_s;     /* 0 → HD_AUTH_IDENTITY_RENEW_S; must be below ttl_s */

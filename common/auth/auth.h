@@ -67,13 +67,14 @@ int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s
  * !hs256_off: the MAC in constant time) or RS256 / ES256 (only with cfg->jwks: the key named by
  * the header's kid, of the matching type, through EVP); "none" and anything else refused, so an
  * HS256 token MAC'd with an RSA public key's bytes fails like any wrong secret. Then iss ==
- * cfg->issuer, aud holds cfg->audience (when set), exp > now_s - leeway, iat not in the future,
- * exp - iat within max_lifetime_s, tenant (tenant_claim) and sub present and within limits,
- * neither beginning nor ending with whitespace or a control character (hd_ident_check: ids are
- * compared byte for byte), roles (roles_claim) known. HS256 claims are one flat object and an
- * unknown role is refused; an identity provider's claims may nest and carry roles of its own,
- * which are ignored. On success fills *out. UNAUTHENTICATED otherwise, with a message that says
- * which check failed (never echoing the token); INTERNAL when cfg can verify nothing. */
+ * cfg->issuer, aud holds cfg->audience (when set), exp > now_s - leeway, exp - iat (exp - now
+ * without iat or when iat is ahead of now) within max_lifetime_s, tenant (tenant_claim) and sub
+ * present and within limits, neither beginning nor ending with whitespace or a control character
+ * (hd_ident_check: ids are compared byte for byte), roles (roles_claim) known. HS256 claims are one
+ * flat object and an unknown role is refused; an identity provider's claims may nest and carry
+ * roles of its own, which are ignored. On success fills *out. UNAUTHENTICATED otherwise, with a
+ * message that says which check failed (never echoing the token); INTERNAL when cfg can verify
+ * nothing. */
 int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int64_t now_s,
                    hd_principal *out, hd_err *err);
 

@@ -605,23 +605,22 @@ static int jwt__check_claims(const hd_auth_config *cfg, const json_t *c, bool id
     return hd_err_set(err, HD_UNAUTHENTICATED, "token is not valid before %s; check the clocks",
                       jwt__utc(nbf, when, sizeof when));
   if (jwt__time_claim(c, "iat", false, &present, &iat, err) != 0) return -1;
-  if (present && iat > latest)
-    return hd_err_set(err, HD_UNAUTHENTICATED,
-                      "token was issued in the future (%s); check the "
-                      "clocks",
-                      jwt__utc(iat, when, sizeof when));
-  /* The lifetime from issue (or from now, without iat) to expiry: a token valid for a century
-   * is refused even though it has not expired. exp > now - leeway and iat <= now + leeway. */
-  const int64_t from = present ? iat : now_s;
+  /* The lifetime from issue to expiry: a token valid for a century is refused even though it has
+   * not expired. It counts from iat, or from now when there is none or it is ahead of this clock
+   * (a far-future iat must not stretch the window), with the leeway for a clock a little behind
+   * the issuer's. exp > now - leeway here. */
+  const bool ahead = present && iat > now_s;
+  const int64_t from = present && !ahead ? iat : now_s;
   const int64_t max = cfg->max_lifetime_s > 0 ? cfg->max_lifetime_s : HD_AUTH_MAX_LIFETIME_S;
-  if ((from < 0 && exp > INT64_MAX + from) || exp - from > max)
-    return hd_err_set(err, HD_UNAUTHENTICATED,
-                      "token lifetime of %s is longer than the %s allowed "
-                      "(HELPDESK_AUTH_MAX_LIFETIME); request a shorter-lived token",
-                      (from < 0 && exp > INT64_MAX + from)
-                          ? "more than 292 billion years"
-                          : jwt__span(exp - from, span, sizeof span),
-                      jwt__span(max, limit, sizeof limit));
+  const bool huge = from < 0 && exp > INT64_MAX + from;
+  if (huge || exp - from > max + (ahead ? leeway : 0))
+    return hd_err_set(
+        err, HD_UNAUTHENTICATED,
+        "token lifetime of %s%s is longer than the %s allowed "
+        "(HELPDESK_AUTH_MAX_LIFETIME); request a shorter-lived token",
+        huge ? "more than 292 billion years" : jwt__span(exp - from, span, sizeof span),
+        ahead ? " (from now: its iat is ahead of this clock)" : "",
+        jwt__span(max, limit, sizeof limit));
 
   if (jwt__id_claim(c, "sub", "subject", HD_USER_ID_MAX, p->user_id, err) != 0) return -1;
   if (jwt__id_claim(c, jwt__claim_name(cfg->tenant_claim, "tenant"), "tenant", HD_TENANT_MAX,

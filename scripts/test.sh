@@ -50,6 +50,8 @@ if ! servers_env=$("$root/scripts/servers.sh" start "$tmp/servers"); then
   exit 1
 fi
 eval "$servers_env"
+# Tests and the services they start run in development mode (the built-in token secret).
+export HELPDESK_DEV_MODE=1
 echo "MariaDB on 127.0.0.1:$HELPDESK_DB_PORT, Redis on 127.0.0.1:$HELPDESK_REDIS_PORT"
 
 # --- 3. ctest ---------------------------------------------------------------------------------

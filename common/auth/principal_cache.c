@@ -51,9 +51,11 @@ void hd_principal_cache_free(hd_principal_cache *c) {
 }
 
 /* Whether a principal verified at verified_at_s with expiry exp_s still holds at now_s: the
- * clock has not gone back, and exp > now - leeway (jwt.c's rule). */
+ * clock has not gone back, it was verified at most HD_PRINCIPAL_CACHE_TTL_S ago (so a key taken
+ * out of the JWKS stops working within that time, not at its tokens' expiry), and
+ * exp > now - leeway (jwt.c's rule). */
 static bool cache__fresh(int64_t verified_at_s, int64_t exp_s, int64_t now_s, int64_t leeway) {
-  if (now_s < verified_at_s) return false;
+  if (now_s < verified_at_s || now_s - verified_at_s > HD_PRINCIPAL_CACHE_TTL_S) return false;
   const int64_t oldest = now_s >= INT64_MIN + leeway ? now_s - leeway : INT64_MIN;
   return exp_s > oldest;
 }

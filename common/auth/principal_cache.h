@@ -1,6 +1,7 @@
 /* Verified tokens remembered: a token is verified once (hd_auth_verify: base64url, HMAC,
  * JSON claims) and its principal kept under the token's SHA-256 until the token expires, so a
- * caller's next calls with the same token cost one hash and one lookup. Bounded: a fixed number
+ * caller's next calls with the same token cost one hash and one lookup (for at most
+ * HD_PRINCIPAL_CACHE_TTL_S: a key rotated out of the JWKS stops working within a minute). Bounded: a fixed number
  * of slots chosen at creation, a new token taking the slot of the one whose hash falls there.
  * Thread-safe (striped mutexes). Only successful verifications are kept: a refused token is
  * verified again each time, with hd_auth_verify's message.
@@ -18,6 +19,7 @@
 
 #define HD_PRINCIPAL_CACHE_DEFAULT 4096u      /* slots a service's cache has */
 #define HD_PRINCIPAL_CACHE_MAX     (1u << 20) /* the most slots a cache may have */
+#define HD_PRINCIPAL_CACHE_TTL_S   60 /* a principal is verified again at least this often */
 
 typedef struct hd_principal_cache hd_principal_cache;
 

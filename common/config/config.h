@@ -3,6 +3,7 @@
 #ifndef HD_CONFIG_CONFIG_H
 #define HD_CONFIG_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -42,8 +43,22 @@ typedef struct hd_common_config {
   const char *auth_secret;   /* HELPDESK_AUTH_SECRET, default a local development secret */
   const char *auth_issuer;   /* HELPDESK_AUTH_ISSUER, default "helpdesk" */
   const char *log_level;     /* HELPDESK_LOG_LEVEL, default info */
-  char listen_buf_[128];     /* storage behind listen_addr when defaulted */
-  char db_name_buf_[64];     /* storage behind db_name when defaulted */
+  /* ---- auth (issue 18): read here, checked and opened by hd_auth_runtime_open (auth/runtime.h) */
+  bool dev_mode;                 /* HELPDESK_DEV_MODE=1: the development secret is allowed */
+  bool auth_secret_given;        /* HELPDESK_AUTH_SECRET was set (auth_secret is not the default) */
+  bool auth_hs256;               /* HELPDESK_AUTH_HS256, default 1: accept HS256 tokens */
+  const char *auth_audience;     /* HELPDESK_AUTH_AUDIENCE, default none (required outside dev) */
+  const char *auth_jwks;         /* HELPDESK_AUTH_JWKS: JWKS file or directory, default none */
+  int64_t auth_jwks_recheck_us;  /* HELPDESK_AUTH_JWKS_RECHECK, default 10s */
+  int64_t auth_max_lifetime_us;  /* HELPDESK_AUTH_MAX_LIFETIME, default 24h */
+  const char *auth_tenant_claim; /* HELPDESK_AUTH_TENANT_CLAIM, default "tenant" */
+  const char *auth_roles_claim;  /* HELPDESK_AUTH_ROLES_CLAIM, default "roles" */
+  const char *auth_signing_key;  /* HELPDESK_AUTH_SIGNING_KEY: PEM the service signs its own
+                                    tokens with instead of the secret, default none */
+  const char *auth_signing_kid;  /* HELPDESK_AUTH_SIGNING_KID: that key's kid in the JWKS */
+  /* ---- end auth */
+  char listen_buf_[128]; /* storage behind listen_addr when defaulted */
+  char db_name_buf_[64]; /* storage behind db_name when defaulted */
 } hd_common_config;
 
 /* Loads the shared settings for `service` whose default port is default_port. */

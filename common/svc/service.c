@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "auth/principal_cache.h"
+#include "auth/runtime.h"
 #include "log/log.h"
 #include "svc/consumer.h"
 
@@ -37,6 +38,7 @@ struct hd_svc {
   char db_name_override[65];
   char metrics_addr[160];
   hd_principal_cache *principal_cache; /* env.auth.cache: tokens verified once per expiry */
+  hd_auth_runtime auth; /* owns the JWKS and signing key env->auth borrows (issue 18) */
 };
 
 static int svc__worker_open(const hd_svc_env *env, hd_worker *w, hd_err *err) {
@@ -201,12 +203,14 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
   if (hd_metrics_new(&env->metrics, err) != 0) goto fail;
   hd_clock_init_real(&s->real_clock);
   env->clock = (opts && opts->clock) ? opts->clock : &s->real_clock;
+  /* auth (issue 18): secret, JWKS, audience and claims checked once; outside development mode
+   * no service starts on the built-in development secret. */
+  if (hd_auth_runtime_open(&env->config, hd_clock_now_us(env->clock) / HD_US_PER_S, &s->auth,
+                           err) != 0)
+    goto fail;
   if (hd_principal_cache_new(HD_PRINCIPAL_CACHE_DEFAULT, &s->principal_cache, err) != 0) goto fail;
-  env->auth = (hd_auth_config){.secret = env->config.auth_secret,
-                               .secret_len = strlen(env->config.auth_secret),
-                               .issuer = env->config.auth_issuer,
-                               .leeway_s = 30,
-                               .cache = s->principal_cache};
+  env->auth = s->auth.cfg;
+  env->auth.cache = s->principal_cache;
   env->db = (hd_db_config){.host = env->config.db_host,
                            .port = (unsigned)env->config.db_port,
                            .socket = env->config.db_socket,
@@ -318,6 +322,7 @@ void hd_svc_stop(hd_svc *s) {
   free(s->loop_threads);
   svc__worker_close(&s->probe.conns);
   if (s->def->teardown) s->def->teardown(&s->env);
+  hd_auth_runtime_close(&s->auth);
   hd_metrics_http_stop(s->metrics_http); /* scrapeable until the very end of the drain */
   hd_metrics_free(s->env.metrics);
   hd_principal_cache_free(s->principal_cache);

@@ -133,5 +133,8 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->auth_secret = hd_config_str("HELPDESK_AUTH_SECRET", "helpdesk-local-development-secret");
   c->auth_issuer = hd_config_str("HELPDESK_AUTH_ISSUER", "helpdesk");
   c->log_level = hd_config_str("HELPDESK_LOG_LEVEL", "info");
+  c->db_nodes = hd_config_str("HELPDESK_DB_NODES", NULL);
+  c->redis_sentinels = hd_config_str("HELPDESK_REDIS_SENTINELS", NULL);
+  c->redis_master_name = hd_config_str("HELPDESK_REDIS_MASTER_NAME", "helpdesk");
   return 0;
 }

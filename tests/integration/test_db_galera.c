@@ -9,6 +9,9 @@
  *    conflicts (1213 at COMMIT) are retried like deadlocks;
  *  - two timer sweeps on two nodes both take the same due row (SKIP LOCKED is local to a node):
  *    one loses at commit, its follow-up is rolled back with it, and the follow-up is written once;
+ *  - two outbox relays on two nodes drain one outbox: every event is published, a row both took
+ *    is published again only with the same event id (which consumers skip), and every row ends
+ *    marked once;
  *  - HELPDESK_DB_NODES: a node that does not answer is passed over, and a lost connection moves
  *    the handle to the next node without a restart. */
 #include <errno.h>
@@ -28,6 +31,7 @@
 
 #include "clock/clock.h"
 #include "db/migrate.h"
+#include "svc/outbox.h"
 #include "svc/timer.h"
 #include "test_env.h"
 #include "ticket_store.h"
@@ -508,6 +512,122 @@ static void test_two_sweeps_on_two_nodes_send_a_followup_once(void **state) {
   drop_database(database);
 }
 
+/* ---- two outbox relays on two nodes ---- */
+
+#define RELAY_EVENTS 600
+
+typedef struct relay {
+  const nodes *ns;
+  size_t index;
+  const char *database, *service;
+  pthread_barrier_t *start;
+  size_t published;
+  int rc;
+  hd_err err;
+} relay;
+
+static void *relay_run(void *arg) {
+  relay *r = arg;
+  hd_clock clock;
+  hd_clock_init_manual(&clock, 5000);
+  hd_metrics *metrics = NULL;
+  hd_svc_env env = {.clock = &clock};
+  env.config.service = r->service;
+  hd_worker w = {0};
+  node_config(r->ns, r->index, r->database, &env.db);
+  hd_test_kv_config(&env.kv);
+  r->rc = -1;
+  if (hd_metrics_new(&metrics, &r->err) != 0) goto done;
+  env.metrics = metrics;
+  if (hd_db_new(&env.db, &w.db, &r->err) != 0 || hd_kv_new(&env.kv, &w.kv, &r->err) != 0 ||
+      hd_db_ping(w.db, &r->err) != 0)
+    goto done;
+  pthread_barrier_wait(r->start);
+  for (;;) {
+    size_t n = 0;
+    if (hd_outbox_relay_once(&env, &w, &n, &r->err) != 0) goto done;
+    r->published += n;
+    if (n == 0) break;
+  }
+  r->rc = 0;
+done:
+  if (r->rc != 0) pthread_barrier_wait(r->start);
+  hd_db_close(w.db);
+  hd_kv_close(w.kv);
+  hd_metrics_free(metrics);
+  return NULL;
+}
+
+static void test_two_relays_on_two_nodes_publish_every_event_repeats_with_its_id(void **state) {
+  (void)state;
+  nodes ns;
+  nodes_read(&ns);
+  char database[64], service[64];
+  hd_test_unique(database, sizeof database, "galera_relay");
+  hd_test_unique(service, sizeof service, "galrelay");
+  hd_db *db = open_node(&ns, 0, database);
+  hd_err err = {0};
+  if (hd_migrate(db, HD_MIGRATE_SET_KIT, hd_kit_migrations, hd_kit_migrations_count, NULL, &err))
+    fail_msg("%s", err.msg);
+  for (int i = 1; i <= RELAY_EVENTS; i++) {
+    const hd_outbox_event ev = {.type = "ticket.created",
+                                .tenant = "acme",
+                                .aggregate_key = "ticket_id",
+                                .aggregate_id = i,
+                                .time_us = i};
+    if (hd_outbox_append(db, &ev, NULL, &err) != 0) fail_msg("append: %s", err.msg);
+  }
+  pthread_barrier_t start;
+  pthread_barrier_init(&start, NULL, 2);
+  relay r[2];
+  pthread_t th[2];
+  for (size_t i = 0; i < 2; i++) {
+    r[i] =
+        (relay){.ns = &ns, .index = i, .database = database, .service = service, .start = &start};
+    assert_int_equal(pthread_create(&th[i], NULL, relay_run, &r[i]), 0);
+  }
+  for (size_t i = 0; i < 2; i++) pthread_join(th[i], NULL);
+  pthread_barrier_destroy(&start);
+  for (size_t i = 0; i < 2; i++)
+    if (r[i].rc != 0) fail_msg("relay %zu: %s", i, r[i].err.msg);
+  assert_int_equal(one_int(db, "SELECT COUNT(*) FROM outbox WHERE published_at_us IS NULL"), 0);
+  /* The stream: every event id at least once; a repeat carries the same id and payload. */
+  hd_kv_config kc;
+  hd_test_kv_config(&kc);
+  hd_kv *kv = NULL;
+  assert_int_equal(hd_kv_new(&kc, &kv, &err), 0);
+  char stream[128];
+  snprintf(stream, sizeof stream, "%s%s", HD_OUTBOX_STREAM_PREFIX, service);
+  const char *argv[] = {"XRANGE", stream, "-", "+"};
+  hd_kv_reply *x = NULL;
+  if (hd_kv_cmd(kv, 4, argv, NULL, true, &x, &err) != 0) fail_msg("XRANGE: %s", err.msg);
+  unsigned seen[RELAY_EVENTS + 1] = {0};
+  size_t entries = 0, repeats = 0;
+  for (size_t e = 0; e < x->n; e++) {
+    const hd_kv_reply *fields = x->elems[e]->elems[1];
+    for (size_t f = 0; f + 1 < fields->n; f += 2) {
+      if (strcmp(fields->elems[f]->str, "event_id") != 0) continue;
+      const char *dash = strrchr(fields->elems[f + 1]->str, '-');
+      assert_non_null(dash);
+      const long id = strtol(dash + 1, NULL, 10);
+      assert_true(id >= 1 && id <= RELAY_EVENTS);
+      if (seen[id]++) repeats++;
+      entries++;
+    }
+  }
+  for (int i = 1; i <= RELAY_EVENTS; i++)
+    if (!seen[i]) fail_msg("event %d was never published", i);
+  fprintf(stderr, "two relays: %zu + %zu published, %zu stream entries, %zu repeated ids\n",
+          r[0].published, r[1].published, entries, repeats);
+  assert_int_equal(entries, RELAY_EVENTS + repeats);
+  const char *del[] = {"DEL", stream};
+  (void)hd_kv_cmd(kv, 2, del, NULL, true, NULL, &err);
+  hd_kv_reply_free(x);
+  hd_kv_close(kv);
+  hd_db_close(db);
+  drop_database(database);
+}
+
 /* ---- HELPDESK_DB_NODES ---- */
 
 static void test_nodes_list_passes_over_a_node_that_does_not_answer(void **state) {
@@ -587,6 +707,7 @@ int main(void) {
       cmocka_unit_test(test_every_table_of_every_schema_has_a_primary_key),
       cmocka_unit_test(test_concurrent_writes_to_one_ticket_through_two_nodes_all_commit),
       cmocka_unit_test(test_two_sweeps_on_two_nodes_send_a_followup_once),
+      cmocka_unit_test(test_two_relays_on_two_nodes_publish_every_event_repeats_with_its_id),
       cmocka_unit_test(test_nodes_list_passes_over_a_node_that_does_not_answer),
       cmocka_unit_test(test_nodes_list_that_is_not_host_port_is_refused_with_the_entry),
       cmocka_unit_test(test_nodes_list_with_every_node_down_is_unavailable_naming_the_list),

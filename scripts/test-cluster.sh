@@ -88,7 +88,7 @@ CreateTicket, $(field "$galera" callers) callers retrying each key until acknowl
 | run | acknowledged | creates/s | node 1 rows | node 2 rows | node 3 rows | lost | doubled | recovery |
 |---|---|---|---|---|---|---|---|---|
 | one node alone (node 2) | $(field "$single" acked) | $(field "$single" creates_per_s) | - | $(field "$single" node2_rows) | - | $(field "$single" node2_lost) | $(field "$single" node2_doubled) | - |
-| cluster, node 1 killed | $(field "$galera" acked) | $(field "$galera" creates_per_s) | $(field "$galera" node1_rows) (after rejoin) | $(field "$galera" node2_rows) | $(field "$galera" node3_rows) | $(field "$galera" node2_lost)/$(field "$galera" node3_lost)/$(field "$galera" node1_lost) | $(field "$galera" node2_doubled)/$(field "$galera" node3_doubled)/$(field "$galera" node1_doubled) | creates again after $(field "$galera" recover_s) s; node 1 Synced $(field "$galera" rejoin_s) s after restart |
+| cluster, node 1 killed | $(field "$galera" acked) | $(field "$galera" creates_per_s) | $(field "$galera" node1_rows) (after rejoin) | $(field "$galera" node2_rows) | $(field "$galera" node3_rows) | $(field "$galera" node2_lost)/$(field "$galera" node3_lost)/$(field "$galera" node1_lost) | $(field "$galera" node2_doubled)/$(field "$galera" node3_doubled)/$(field "$galera" node1_doubled) | creates again $(field "$galera" recover_s) s after the kill (longest pause $(field "$galera" longest_pause_s) s); node 1 Synced $(field "$galera" rejoin_s) s after restart |
 
 ClaimNext, $(field "$sentinel" agents) agents on $(field "$sentinel" tickets) tickets, Redis primary killed:
 | claims before | claims after | claims checked | duplicates | owner not the claimer | failed calls | new primary named | claims again |

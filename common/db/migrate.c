@@ -220,7 +220,8 @@ int hd_migrate(hd_db *db, const char *set, const hd_migration *migs, size_t n, s
   if (hd_db_exec_script(db,
                         "CREATE TABLE IF NOT EXISTS " MIGRATE_LOCK_TABLE
                         " (name VARBINARY(64) NOT NULL PRIMARY KEY, holder VARBINARY(64) NULL, "
-                        "expires_at DATETIME(6) NULL) ENGINE=InnoDB",
+                        "expires_at DATETIME(6) NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 "
+                        "COLLATE=utf8mb4_nopad_bin",
                         &local) != 0)
     goto done;
   if (migrate__lock(db, &lock, &local) != 0) goto done;

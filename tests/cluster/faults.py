@@ -201,7 +201,18 @@ def create_run(fault):
         result[f"node{n}_lost"] = c["lost"] if c else "down"
         result[f"node{n}_doubled"] = doubled(p[f"DB{n}"], db, tenant)
     if fault == "galera":
+        # Recovery: from the kill to the first acknowledgement after the last failed attempt
+        # (a call in flight at the kill may be acknowledged at once: that is not recovery), and
+        # the longest pause between two acknowledgements around the kill.
+        fails_after = [t for t, _ in load.failures if t >= killed_at]
+        acks = sorted(load.ack_times)
+        if recovered_at and fails_after:
+            later = [t for t in acks if t > max(fails_after)]
+            recovered_at = later[0] if later else None
         result["recover_s"] = round(recovered_at - killed_at, 2) if recovered_at else "never"
+        near = [t for t in acks if killed_at - 1 <= t <= killed_at + 30]
+        result["longest_pause_s"] = round(max((b - a for a, b in zip(near, near[1:])),
+                                              default=0), 2)
         t0 = time.monotonic()
         subprocess.run([CLUSTER, "galera-start", DIR, "1"], check=True)
         synced_at = time.monotonic()

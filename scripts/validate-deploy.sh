@@ -53,7 +53,7 @@ mkdir -p "$render"
 export NODE_PATH="$tools/node_modules"
 if command -v kubectl >/dev/null && kubectl kustomize k8s >"$render/k8s.yaml" 2>"$render/err"; then
   echo "rendered with kubectl kustomize ($(kubectl version --client 2>/dev/null | grep -i kustomize || true))"
-  for k in k8s k8s/overlays/managed-datastores; do
+  for k in k8s k8s/overlays/managed-datastores k8s/overlays/ha; do
     out="$render/$(echo "$k" | tr / _).yaml"
     if ! kubectl kustomize "$k" >"$out"; then
       echo "FAIL kubectl kustomize $k"

@@ -155,5 +155,8 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->auth_signing_key = hd_config_str("HELPDESK_AUTH_SIGNING_KEY", NULL);
   c->auth_signing_kid = hd_config_str("HELPDESK_AUTH_SIGNING_KID", NULL);
   /* ---- end auth */
+  c->db_nodes = hd_config_str("HELPDESK_DB_NODES", NULL);
+  c->redis_sentinels = hd_config_str("HELPDESK_REDIS_SENTINELS", NULL);
+  c->redis_master_name = hd_config_str("HELPDESK_REDIS_MASTER_NAME", "helpdesk");
   return 0;
 }

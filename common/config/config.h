@@ -57,8 +57,12 @@ typedef struct hd_common_config {
                                     tokens with instead of the secret, default none */
   const char *auth_signing_kid;  /* HELPDESK_AUTH_SIGNING_KID: that key's kid in the JWKS */
   /* ---- end auth */
-  char listen_buf_[128]; /* storage behind listen_addr when defaulted */
-  char db_name_buf_[64]; /* storage behind db_name when defaulted */
+  /* Beyond one machine (README "High availability"): */
+  const char *db_nodes;          /* HELPDESK_DB_NODES "h1:p1,h2:p2": Galera nodes, default none */
+  const char *redis_sentinels;   /* HELPDESK_REDIS_SENTINELS "h1:p1,...", default none */
+  const char *redis_master_name; /* HELPDESK_REDIS_MASTER_NAME, default "helpdesk" */
+  char listen_buf_[128];         /* storage behind listen_addr when defaulted */
+  char db_name_buf_[64];         /* storage behind db_name when defaulted */
 } hd_common_config;
 
 /* Loads the shared settings for `service` whose default port is default_port. */

@@ -76,6 +76,11 @@ int hd_db_new(const hd_db_config *cfg, hd_db **out, hd_err *err) {
     goto done;
   }
   db->port = cfg->port ? cfg->port : DB_DEFAULT_PORT;
+  if (cfg->nodes && cfg->nodes[0]) { /* several nodes, over TCP: db_nodes.c */
+    if (db_nodes_new(cfg->nodes, &db->nodes, err) != 0) goto done;
+    free(db->socket);
+    db->socket = NULL;
+  }
   db->connect_timeout_s =
       cfg->connect_timeout_s ? cfg->connect_timeout_s : DB_DEFAULT_CONNECT_TIMEOUT_S;
   db->rw_timeout_s = cfg->rw_timeout_s ? cfg->rw_timeout_s : DB_DEFAULT_RW_TIMEOUT_S;
@@ -94,6 +99,7 @@ done:
 void hd_db_close(hd_db *db) {
   if (!db) return;
   db_drop(db);
+  db_nodes_free(db->nodes);
   free(db->host);
   free(db->socket);
   free(db->user);
@@ -235,7 +241,7 @@ int db_ready(hd_db *db, bool *reused, hd_err *err) {
   if (db->pinned)
     return hd_err_set(err, HD_UNAVAILABLE,
                       "database unavailable: the connection holding a session lock was lost");
-  return db__connect(db, err);
+  return db->nodes ? db_nodes_connect(db, db__connect, err) : db__connect(db, err);
 }
 
 int hd_db_ping(hd_db *db, hd_err *err) {

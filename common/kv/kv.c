@@ -21,7 +21,8 @@ struct hd_kv {
   char *host; /* owned copy of the configured host */
   unsigned port;
   unsigned timeout_ms;
-  redisContext *c; /* NULL until the first call and after an I/O or protocol error */
+  redisContext *c;       /* NULL until the first call and after an I/O or protocol error */
+  kv_sentinel *sentinel; /* HELPDESK_REDIS_SENTINELS (kv_sentinel.c); NULL: host and port */
 };
 
 int hd_kv_new(const hd_kv_config *cfg, hd_kv **out, hd_err *err) {
@@ -35,6 +36,9 @@ int hd_kv_new(const hd_kv_config *cfg, hd_kv **out, hd_err *err) {
   }
   kv->port = (cfg && cfg->port) ? cfg->port : KV_DEFAULT_PORT;
   kv->timeout_ms = (cfg && cfg->timeout_ms) ? cfg->timeout_ms : KV_DEFAULT_TIMEOUT_MS;
+  if (cfg && cfg->sentinels && cfg->sentinels[0] &&
+      kv_sentinel_new(cfg->sentinels, cfg->master_name, &kv->sentinel, err) != 0)
+    goto done;
   *out = kv;
   kv = NULL;
   rc = 0;
@@ -46,6 +50,7 @@ done:
 void hd_kv_close(hd_kv *kv) {
   if (!kv) return;
   if (kv->c) redisFree(kv->c);
+  kv_sentinel_free(kv->sentinel);
   free(kv->host);
   free(kv);
 }
@@ -82,6 +87,9 @@ static int kv__fail(hd_kv *kv, redisContext *c, int saved_errno, hd_err *err) {
 }
 
 static int kv__connect(hd_kv *kv, hd_err *err) {
+  if (kv->sentinel &&
+      kv_sentinel_primary(kv->sentinel, kv->timeout_ms, &kv->host, &kv->port, err) != 0)
+    return -1;
   if (kv->port > 65535)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "redis port %u is out of range 1..65535", kv->port);
   const struct timeval tv = kv__timeval(kv->timeout_ms);
@@ -91,6 +99,14 @@ static int kv__connect(hd_kv *kv, hd_err *err) {
   if (c->err) return kv__fail(kv, c, errno, err);
   errno = 0;
   if (redisSetTimeout(c, tv) != REDIS_OK) return kv__fail(kv, c, errno, err);
+  if (kv->sentinel) {
+    char addr[300];
+    kv__addr(kv, addr, sizeof addr);
+    if (kv_sentinel_check_role(c, addr, err) != 0) {
+      redisFree(c);
+      return -1;
+    }
+  }
   kv->c = c;
   return 0;
 }
@@ -111,6 +127,13 @@ int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool 
     errno = 0;
     redisReply *r = redisCommandArgv(kv->c, argc, argv, argvlen);
     const int saved_errno = errno;
+    if (r && kv->sentinel && kv_sentinel_readonly(r) && attempt == 0) {
+      /* A replica since a failover: the command did not run; connect anew, asking Sentinel. */
+      freeReplyObject(r);
+      redisFree(kv->c);
+      kv->c = NULL;
+      continue;
+    }
     if (r) {
       /* The reply is whole; a socket that cannot take its timeout back is dropped for the next
        * call. */

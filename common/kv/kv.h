@@ -29,6 +29,11 @@ typedef struct hd_kv_config {
   const char *host;    /* borrowed for the life of the hd_kv (copied); NULL or "" → 127.0.0.1 */
   unsigned port;       /* 0 → 6379 */
   unsigned timeout_ms; /* connect and command timeout, default 2000 when 0 */
+  /* Redis Sentinel (kv_sentinel.c): "h1:p1,h2:p2,..." (copied) instead of host/port; the handle
+   * asks them for master_name's primary at each connect, and connects anew after a connection
+   * error or a READONLY reply (a failover). NULL or "": host and port. */
+  const char *sentinels;
+  const char *master_name; /* default "helpdesk" */
 } hd_kv_config;
 
 /* One connection. A handle is used by one thread at a time (the runtime gives each worker and

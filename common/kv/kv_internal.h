@@ -80,6 +80,27 @@ int kv_eval_fenced(hd_kv *kv, const char *script, int nkeys, const char *const *
                    const size_t *lens, int n, int seed_at, const hd_kv_fence_floor *floor,
                    redisReply **out, hd_err *err);
 
+/* ---- Redis Sentinel (kv_sentinel.c) ---- */
+
+typedef struct kv_sentinel kv_sentinel;
+
+/* Parses list ("host:port,...", at most 16) for the primary named master (NULL or "":
+ * "helpdesk"). *out owned by the caller: kv_sentinel_free(). INVALID_ARGUMENT naming the entry. */
+int kv_sentinel_new(const char *list, const char *master, kv_sentinel **out, hd_err *err);
+void kv_sentinel_free(kv_sentinel *s);
+
+/* Asks the Sentinels in turn (the one that answered last first) for the primary's address;
+ * replaces *host (malloc'd; freed here) and *port. UNAVAILABLE when none can say. */
+int kv_sentinel_primary(kv_sentinel *s, unsigned timeout_ms, char **host, unsigned *port,
+                        hd_err *err);
+
+/* ROLE on a new connection c to addr: 0 when it is a primary, else UNAVAILABLE. */
+int kv_sentinel_check_role(redisContext *c, const char *addr, hd_err *err);
+
+/* True for a READONLY error reply: the command reached a replica (a failover happened) and did
+ * not run. */
+bool kv_sentinel_readonly(const redisReply *r);
+
 /* The counter's life for a lease of ttl_ms: max(HD_KV_FENCE_LIFE_MS, ttl_ms). */
 int64_t kv_fence_life(int64_t ttl_ms);
 

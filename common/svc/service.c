@@ -216,9 +216,12 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .socket = env->config.db_socket,
                            .user = env->config.db_user,
                            .password = env->config.db_password,
-                           .database = env->config.db_name};
-  env->kv =
-      (hd_kv_config){.host = env->config.redis_host, .port = (unsigned)env->config.redis_port};
+                           .database = env->config.db_name,
+                           .nodes = env->config.db_nodes};
+  env->kv = (hd_kv_config){.host = env->config.redis_host,
+                           .port = (unsigned)env->config.redis_port,
+                           .sentinels = env->config.redis_sentinels,
+                           .master_name = env->config.redis_master_name};
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;

@@ -133,5 +133,13 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->auth_secret = hd_config_str("HELPDESK_AUTH_SECRET", "helpdesk-local-development-secret");
   c->auth_issuer = hd_config_str("HELPDESK_AUTH_ISSUER", "helpdesk");
   c->log_level = hd_config_str("HELPDESK_LOG_LEVEL", "info");
+  c->redis_user = hd_config_str("HELPDESK_REDIS_USER", NULL);
+  c->redis_password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL);
+  c->redis_tls_ca = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL);
+  c->redis_tls_cert = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL);
+  c->redis_tls_key = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL);
+  c->db_tls_ca = hd_config_str("HELPDESK_DB_TLS_CA", NULL);
+  c->db_tls_cert = hd_config_str("HELPDESK_DB_TLS_CERT", NULL);
+  c->db_tls_key = hd_config_str("HELPDESK_DB_TLS_KEY", NULL);
   return 0;
 }

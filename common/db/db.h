@@ -29,6 +29,12 @@ typedef struct hd_db_config {
                          * missing. NULL: no database selected (administrative handles) */
   unsigned connect_timeout_s; /* default 3 when 0 */
   unsigned rw_timeout_s;      /* read/write timeout, default 30 when 0 */
+  /* TLS (NULL or "" → unset). With tls_ca_file the connection must be TLS and the server's
+   * certificate must chain to it and name the host; tls_cert_file and tls_key_file are the
+   * client's certificate (for a user created REQUIRE X509). Over TCP only (not the socket). */
+  const char *tls_ca_file;
+  const char *tls_cert_file;
+  const char *tls_key_file;
 } hd_db_config;
 
 typedef struct hd_db hd_db;

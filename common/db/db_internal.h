@@ -50,6 +50,7 @@ typedef enum db_tx_state {
 
 struct hd_db {
   char *host, *socket, *user, *password, *database; /* owned copies; NULL when unset */
+  char *tls_ca, *tls_cert, *tls_key;                /* owned copies; NULL when unset */
   unsigned port;
   unsigned connect_timeout_s, rw_timeout_s;
   MYSQL *m;    /* NULL before the first use and after the connection was lost */

@@ -208,9 +208,17 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .socket = env->config.db_socket,
                            .user = env->config.db_user,
                            .password = env->config.db_password,
-                           .database = env->config.db_name};
-  env->kv =
-      (hd_kv_config){.host = env->config.redis_host, .port = (unsigned)env->config.redis_port};
+                           .database = env->config.db_name,
+                           .tls_ca_file = env->config.db_tls_ca,
+                           .tls_cert_file = env->config.db_tls_cert,
+                           .tls_key_file = env->config.db_tls_key};
+  env->kv = (hd_kv_config){.host = env->config.redis_host,
+                           .port = (unsigned)env->config.redis_port,
+                           .user = env->config.redis_user,
+                           .password = env->config.redis_password,
+                           .tls_ca_file = env->config.redis_tls_ca,
+                           .tls_cert_file = env->config.redis_tls_cert,
+                           .tls_key_file = env->config.redis_tls_key};
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;

@@ -197,6 +197,9 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
     if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, &principal, &call.err) != 0) goto fail;
     call.principal = &principal;
     tenant = principal.tenant;
+    if (s->tls && s->cfg.tls_client_ca_file &&
+        rpc_peer_service_check(c->call, &principal, &call.err) != 0)
+      goto fail;
     if (hd_rpc_edge_roles(&call, m->roles, m->roles_why) != 0) goto fail;
   }
   if (!c->payload) {

@@ -248,6 +248,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .clock = env->clock,
       .tls_cert_file = hd_config_str("HELPDESK_TLS_CERT", NULL),
       .tls_key_file = hd_config_str("HELPDESK_TLS_KEY", NULL),
+      .tls_client_ca_file = hd_config_str("HELPDESK_TLS_CLIENT_CA", NULL),
       .worker_init = svc__worker_init,
       .worker_fini = svc__worker_fini,
       .worker_arg = env,

@@ -11,8 +11,9 @@
 # (6379) is neither used nor disturbed: every client call here passes --no-defaults. No name is
 # ever resolved: the host's name need not be in /etc/hosts (on a minimal Debian it is not).
 # Redis refuses connections without a login: its default user is off, and an ACL user
-# (HELPDESK_REDIS_USER, "helpdesk") with a password generated at the first start of DIR (kept in
-# DIR/redis-password) is what the printed env names.
+# (HELPDESK_REDIS_USER, "helpdesk") with a password made at the first start of DIR (kept in
+# DIR/redis-password) is what the printed env names: HELPDESK_REDIS_PASSWORD when that is set
+# (servers a test starts for services that already have the suite's login), else generated.
 # HELPDESK_SERVERS_TLS=1: TLS-only servers instead. Certificates (a CA, a server certificate for
 # 127.0.0.1 and a client certificate) are generated with openssl into DIR/tls; MariaDB requires
 # secure transport and a user helpdesk@127.0.0.1 with a generated password and REQUIRE X509;
@@ -110,6 +111,9 @@ start() {
   db_port=${db_port:-${old_db:-$(free_port)}}
   redis_port=${redis_port:-${old_redis:-$(free_port)}}
   printf 'DB_PORT=%s\nREDIS_PORT=%s\n' "$db_port" "$redis_port" >"$dir/ports"
+  if [ -n "${HELPDESK_REDIS_PASSWORD:-}" ] && [ ! -s "$dir/redis-password" ]; then
+    (umask 077 && printf '%s\n' "$HELPDESK_REDIS_PASSWORD" >"$dir/redis-password")
+  fi
   secret "$dir/redis-password"
   local db_tls=() redis_net=(--port "$redis_port")
   if [ "$tls" = 1 ]; then
@@ -133,7 +137,7 @@ start() {
         --auth-root-authentication-method=normal --skip-test-db --skip-name-resolve --force \
         >"$dir/mariadb-install.log" 2>&1; then
         echo "servers.sh: mariadb-install-db failed; see $dir/mariadb-install.log" >&2
-        tail -n 20 "$dir/mariadb-install.log" >&2
+        grep -v "^$" "$dir/mariadb-install.log" | head -n 20 >&2
         return 1
       fi
     fi

@@ -1,10 +1,10 @@
 /* Verified tokens remembered: a token is verified once (hd_auth_verify: base64url, HMAC,
  * JSON claims) and its principal kept under the token's SHA-256 until the token expires, so a
  * caller's next calls with the same token cost one hash and one lookup (for at most
- * HD_PRINCIPAL_CACHE_TTL_S: a key rotated out of the JWKS stops working within a minute). Bounded: a fixed number
- * of slots chosen at creation, a new token taking the slot of the one whose hash falls there.
- * Thread-safe (striped mutexes). Only successful verifications are kept: a refused token is
- * verified again each time, with hd_auth_verify's message.
+ * HD_PRINCIPAL_CACHE_TTL_S: a key rotated out of the JWKS stops working within a minute). Bounded:
+ * a fixed number of slots chosen at creation, a new token taking the slot of the one whose hash
+ * falls there. Thread-safe (striped mutexes). Only successful verifications are kept: a refused
+ * token is verified again each time, with hd_auth_verify's message.
  *
  * One cache serves one hd_auth_config (the key and issuer a cached principal was verified
  * with): make a new cache when they change. */

@@ -158,5 +158,13 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->db_nodes = hd_config_str("HELPDESK_DB_NODES", NULL);
   c->redis_sentinels = hd_config_str("HELPDESK_REDIS_SENTINELS", NULL);
   c->redis_master_name = hd_config_str("HELPDESK_REDIS_MASTER_NAME", "helpdesk");
+  c->redis_user = hd_config_str("HELPDESK_REDIS_USER", NULL);
+  c->redis_password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL);
+  c->redis_tls_ca = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL);
+  c->redis_tls_cert = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL);
+  c->redis_tls_key = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL);
+  c->db_tls_ca = hd_config_str("HELPDESK_DB_TLS_CA", NULL);
+  c->db_tls_cert = hd_config_str("HELPDESK_DB_TLS_CERT", NULL);
+  c->db_tls_key = hd_config_str("HELPDESK_DB_TLS_KEY", NULL);
   return 0;
 }

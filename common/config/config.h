@@ -61,8 +61,17 @@ typedef struct hd_common_config {
   const char *db_nodes;          /* HELPDESK_DB_NODES "h1:p1,h2:p2": Galera nodes, default none */
   const char *redis_sentinels;   /* HELPDESK_REDIS_SENTINELS "h1:p1,...", default none */
   const char *redis_master_name; /* HELPDESK_REDIS_MASTER_NAME, default "helpdesk" */
-  char listen_buf_[128];         /* storage behind listen_addr when defaulted */
-  char db_name_buf_[64];         /* storage behind db_name when defaulted */
+  /* Store logins and TLS (unset by default; a TLS link is on when its CA is set). */
+  const char *redis_user;     /* HELPDESK_REDIS_USER, the ACL user (default "default") */
+  const char *redis_password; /* HELPDESK_REDIS_PASSWORD: AUTH on every connection when set */
+  const char *redis_tls_ca;   /* HELPDESK_REDIS_TLS_CA: TLS to Redis, its certificate's CA */
+  const char *redis_tls_cert; /* HELPDESK_REDIS_TLS_CERT / _KEY: client certificate */
+  const char *redis_tls_key;
+  const char *db_tls_ca;   /* HELPDESK_DB_TLS_CA: TLS to MariaDB (required, server verified) */
+  const char *db_tls_cert; /* HELPDESK_DB_TLS_CERT / _KEY: client certificate */
+  const char *db_tls_key;
+  char listen_buf_[128]; /* storage behind listen_addr when defaulted */
+  char db_name_buf_[64]; /* storage behind db_name when defaulted */
 } hd_common_config;
 
 /* Loads the shared settings for `service` whose default port is default_port. */

@@ -32,6 +32,12 @@ typedef struct hd_db_config {
   const char *nodes; /* HELPDESK_DB_NODES "h1:p1,h2:p2,...": several nodes (Galera) instead of
                       * host/port/socket; the handle uses one and, when its connection is lost,
                       * moves to the next ready one (db_nodes.c). NULL or "": host and port */
+  /* TLS (NULL or "" → unset). With tls_ca_file the connection must be TLS and the server's
+   * certificate must chain to it and name the host; tls_cert_file and tls_key_file are the
+   * client's certificate (for a user created REQUIRE X509). Over TCP only (not the socket). */
+  const char *tls_ca_file;
+  const char *tls_cert_file;
+  const char *tls_key_file;
 } hd_db_config;
 
 typedef struct hd_db hd_db;

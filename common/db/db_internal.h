@@ -55,6 +55,7 @@ typedef struct db_nodes db_nodes;
 struct hd_db {
   db_nodes *nodes; /* HELPDESK_DB_NODES (db_nodes.c); NULL: host and port alone */
   char *host, *socket, *user, *password, *database; /* owned copies; NULL when unset */
+  char *tls_ca, *tls_cert, *tls_key;                /* owned copies; NULL when unset */
   unsigned port;
   unsigned connect_timeout_s, rw_timeout_s;
   MYSQL *m;    /* NULL before the first use and after the connection was lost */

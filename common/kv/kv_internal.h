@@ -23,6 +23,28 @@
 int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,
             int64_t extra_ms, redisReply **out, hd_err *err);
 
+/* ---- TLS to Redis (kv_tls.c): hiredis 0.14 has none, so OpenSSL runs on hiredis's socket and a
+ * redisReader parses the replies. One kv_tls per handle, one TLS session per connection. ---- */
+typedef struct kv_tls kv_tls;
+
+/* The TLS context of cfg (CA, optional client certificate); *out NULL when cfg asks for no TLS
+ * (no tls_ca_file). Caller frees with kv_tls_free(). FAILED_PRECONDITION for unreadable files. */
+int kv_tls_new(const hd_kv_config *cfg, kv_tls **out, hd_err *err);
+void kv_tls_free(kv_tls *t);
+
+/* Handshake on c's connected socket; the server's certificate must chain to the CA and name
+ * host (a SAN IP address for an address). 0, or -1 with c->err / c->errstr filled (and errno
+ * kept for a timeout). */
+int kv_tls_start(kv_tls *t, redisContext *c, const char *host);
+
+/* Forgets the connection's TLS session (before or after redisFree of its context). */
+void kv_tls_end(kv_tls *t);
+
+/* redisCommandArgv over the TLS session: the reply (caller frees with freeReplyObject), or NULL
+ * with c->err / c->errstr filled as hiredis would. */
+redisReply *kv_tls_command(kv_tls *t, redisContext *c, int argc, const char **argv,
+                           const size_t *argvlen);
+
 /* INTERNAL: "redis <cmd>: <Redis's error text>". Returns -1. */
 int kv_reply_error(const redisReply *r, const char *cmd, hd_err *err);
 

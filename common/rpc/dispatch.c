@@ -201,6 +201,9 @@ int rpc_edge_begin(hd_server *s, rpc_call *c, hd_call *call, hd_principal *princ
     if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, principal, &call->err) != 0) return -1;
     call->principal = principal;
     *tenant = principal->tenant;
+    if (s->tls && s->cfg.tls_client_ca_file &&
+        rpc_peer_service_check(c->call, principal, &call->err) != 0)
+      return -1;
     if (hd_rpc_edge_roles(call, m->roles, m->roles_why) != 0) return -1;
   }
   return 0;

@@ -84,6 +84,11 @@ typedef struct hd_server_config {
   const hd_clock *clock;      /* borrowed; for token expiry */
   const char *tls_cert_file;  /* both set → TLS; NULL → plaintext */
   const char *tls_key_file;
+  /* With TLS: PEM CA the clients' certificates must chain to; set → every client must present
+   * one (mTLS), and a `service` token is accepted only over a certificate naming that service
+   * (peer_cert.c). The three files are read again when they change. NULL → no client
+   * certificates asked. */
+  const char *tls_client_ca_file;
   hd_worker_init_fn worker_init;
   hd_worker_fini_fn worker_fini;
   void *worker_arg;

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 
 #include "rpc/server.h"
 
@@ -101,6 +102,7 @@ struct hd_server {
   long n_streams;
   _Atomic bool streams_stopping;
   struct rpc_reflection *reflection; /* reflection.c: the index of the embedded descriptors */
+  struct rpc_tls *tls; /* TLS files and their reload state (server_tls.c); NULL: plaintext */
 };
 
 /* Request ids (x-request-id, or one made up) are cut to fit this, with the NUL. */
@@ -135,6 +137,29 @@ void rpc_stream_event(void *tag, bool success);
 /* Ends every open stream (UNAVAILABLE: the server is stopping) and refuses new ones; returns once
  * they have all ended, or after wait_us (then the core's cancel_all_calls ends the rest). */
 void rpc_streams_stop(struct hd_server *s, int64_t wait_us);
+
+/* ---- TLS (server_tls.c) ---- */
+typedef struct rpc_tls rpc_tls;
+
+/* Reads and checks cert_file / key_file (and client_ca_file, may be NULL) and makes *creds, whose
+ * certificate config fetcher reads them again when they change on disk; with a client CA, client
+ * certificates are required and verified against it. *out (the fetcher's state) must outlive
+ * the server: caller frees with rpc_tls_free() after grpc_server_destroy. *creds is released by
+ * the caller once bound. FAILED_PRECONDITION naming the file at fault. */
+int rpc_tls_new(const char *cert_file, const char *key_file, const char *client_ca_file,
+                rpc_tls **out, grpc_server_credentials **creds, hd_err *err);
+
+/* How many times a changed set was loaded after the first (for tests and logs). */
+unsigned rpc_tls_reloads(rpc_tls *t);
+void rpc_tls_free(rpc_tls *t);
+
+/* ---- the service-certificate rule (peer_cert.c), checked after the token when the server
+ * requires client certificates ---- */
+
+/* 0 unless p holds the service role and call's connection has no verified client certificate
+ * (UNAUTHENTICATED) or one that does not name p->user_id as its common name or a DNS name
+ * (PERMISSION_DENIED); err says which and names both. */
+int rpc_peer_service_check(grpc_call *call, const hd_principal *p, hd_err *err);
 
 /* Handles a call that has just arrived: runs the handler and starts the reply batch.
  * Runs on a worker thread; worker is that thread's state. */

@@ -217,11 +217,19 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .user = env->config.db_user,
                            .password = env->config.db_password,
                            .database = env->config.db_name,
-                           .nodes = env->config.db_nodes};
+                           .nodes = env->config.db_nodes,
+                           .tls_ca_file = env->config.db_tls_ca,
+                           .tls_cert_file = env->config.db_tls_cert,
+                           .tls_key_file = env->config.db_tls_key};
   env->kv = (hd_kv_config){.host = env->config.redis_host,
                            .port = (unsigned)env->config.redis_port,
                            .sentinels = env->config.redis_sentinels,
-                           .master_name = env->config.redis_master_name};
+                           .master_name = env->config.redis_master_name,
+                           .user = env->config.redis_user,
+                           .password = env->config.redis_password,
+                           .tls_ca_file = env->config.redis_tls_ca,
+                           .tls_cert_file = env->config.redis_tls_cert,
+                           .tls_key_file = env->config.redis_tls_key};
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;
@@ -255,6 +263,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .clock = env->clock,
       .tls_cert_file = hd_config_str("HELPDESK_TLS_CERT", NULL),
       .tls_key_file = hd_config_str("HELPDESK_TLS_KEY", NULL),
+      .tls_client_ca_file = hd_config_str("HELPDESK_TLS_CLIENT_CA", NULL),
       .worker_init = svc__worker_init,
       .worker_fini = svc__worker_fini,
       .worker_arg = env,

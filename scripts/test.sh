@@ -115,7 +115,9 @@ run_counted health_check /usr/bin/python3 "$root/tests/python/health_check.py" -
 walk_env=$("$root/scripts/servers.sh" start "$tmp/walk-servers") || walk_env="false"
 walk() {
   (eval "$walk_env" &&
-    redis-cli -h "$HELPDESK_REDIS_HOST" -p "$HELPDESK_REDIS_PORT" FLUSHALL >/dev/null &&
+    REDISCLI_AUTH="${HELPDESK_REDIS_PASSWORD:-}" redis-cli -h "$HELPDESK_REDIS_HOST" \
+      -p "$HELPDESK_REDIS_PORT" ${HELPDESK_REDIS_USER:+--user "$HELPDESK_REDIS_USER"} FLUSHALL \
+      >/dev/null &&
     exec env HD_BINARY_DIR="$build" "$@")
 }
 echo "== TLS from Python: a TLS call succeeds, a plaintext call to the TLS port fails cleanly"

@@ -77,6 +77,8 @@ done:
   return rc;
 }
 
+#define OUTBOX_TX_ATTEMPTS 10 /* a batch's tries when it deadlocks or loses a certification */
+
 static const char outbox__mark_sql[] =
     "UPDATE outbox SET published_at_us = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
     "?, ?)";
@@ -182,14 +184,18 @@ int hd_outbox_relay_once(const hd_svc_env *env, hd_worker *w, size_t *published,
    * REPEATABLE READ it also held the gap after the newest unpublished row (next-key locks on
    * ix_outbox_unpublished) until its commit, Redis writes included, and every transaction
    * appending an event waited on that gap (the ticket service's creates: 30 ms on average,
-   * measured). SKIP LOCKED still skips rows of transactions not yet committed. One attempt: a
-   * retry would run at the session's level; the relay loop simply runs again. */
-  if (hd_db_exec(w->db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL, NULL,
-                 err) != 0) {
-    if (published) *published = 0;
-    return -1;
+   * measured). SKIP LOCKED still skips rows of transactions not yet committed. SET TRANSACTION
+   * holds for the next transaction only, so each attempt sets it again: a deadlock, or a Galera
+   * certification conflict at COMMIT (two nodes' relays took the same rows), is ABORTED and
+   * retried here, up to OUTBOX_TX_ATTEMPTS times. */
+  int rc = -1;
+  for (unsigned attempt = 1; attempt <= OUTBOX_TX_ATTEMPTS; attempt++) {
+    if (hd_db_exec(w->db, "SET TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL, 0, NULL, NULL,
+                   err) != 0)
+      break;
+    rc = hd_db_tx(w->db, outbox__batch, &r, 1, err);
+    if (rc == 0 || err->code != HD_ABORTED) break;
   }
-  int rc = hd_db_tx(w->db, outbox__batch, &r, 1, err);
   if (published) *published = rc == 0 ? r.published : 0;
   return rc;
 }

@@ -537,12 +537,14 @@ static void *relay_run(void *arg) {
   node_config(r->ns, r->index, r->database, &env.db);
   hd_test_kv_config(&env.kv);
   r->rc = -1;
+  bool started = false; /* past the barrier: a failure then must not wait at it again */
   if (hd_metrics_new(&metrics, &r->err) != 0) goto done;
   env.metrics = metrics;
   if (hd_db_new(&env.db, &w.db, &r->err) != 0 || hd_kv_new(&env.kv, &w.kv, &r->err) != 0 ||
       hd_db_ping(w.db, &r->err) != 0)
     goto done;
   pthread_barrier_wait(r->start);
+  started = true;
   for (;;) {
     size_t n = 0;
     if (hd_outbox_relay_once(&env, &w, &n, &r->err) != 0) goto done;
@@ -551,7 +553,7 @@ static void *relay_run(void *arg) {
   }
   r->rc = 0;
 done:
-  if (r->rc != 0) pthread_barrier_wait(r->start);
+  if (r->rc != 0 && !started) pthread_barrier_wait(r->start);
   hd_db_close(w.db);
   hd_kv_close(w.kv);
   hd_metrics_free(metrics);

@@ -104,6 +104,10 @@ for svc in tickets routing accounts kpi; do
   export "HELPDESK_${svc^^}_ADDR=127.0.0.1:$(free_port)"
 done
 services_up=1
+# The integration tests above published their own databases' events to this Redis; the stack's
+# routing would read that backlog as its own (its consumer group starts at the stream's start).
+REDISCLI_AUTH="${HELPDESK_REDIS_PASSWORD:-}" redis-cli -h "$HELPDESK_REDIS_HOST" \
+  -p "$HELPDESK_REDIS_PORT" ${HELPDESK_REDIS_USER:+--user "$HELPDESK_REDIS_USER"} FLUSHALL >/dev/null
 HELPDESK_METRICS_ADDR=127.0.0.1:0 "$root/scripts/services.sh" start "$tmp/svc" "$build" || services_up=0
 
 run_counted health_check /usr/bin/python3 "$root/tests/python/health_check.py" --wait 30

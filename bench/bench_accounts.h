@@ -6,5 +6,7 @@
 
 extern const bench_scenario bench_account_get;
 extern const bench_scenario bench_account_verify;
+extern const bench_scenario bench_service_action_check;
+extern const bench_scenario bench_service_action_record;
 
 #endif

@@ -366,7 +366,9 @@ def main():
         L.append(f"| {sc} | {c} | {float(r['ops_per_s']):.0f} | {ms(r, 'p50_ms')} | {ms(r, 'p99_ms')} | "
                  f"{ms(r, 'p999_ms')} | {r['errors']} |")
     L.append("\nThe work loop is one operation of three calls (ReplyToTicket ACKNOWLEDGE, ReplyToTicket "
-             "FINAL_ANSWER, CloseTicket) on tickets created beforehand.\n")
+             "FINAL_ANSWER, CloseTicket) on tickets created beforehand, in a tenant whose replies do not wait "
+             "for an account verification (account_verification_optional: the reply gate's settings "
+             "read, no VerifyTicketAccount per ticket).\n")
     L.append("## CreateTicket against MariaDB's own limit\n")
     L.append("MariaDB's one-row durable insert: `mariadb-slap`, autocommit `INSERT` of one row into an "
              "InnoDB table with a primary key, `innodb_flush_log_at_trx_commit=1`, same server, same "

@@ -5,7 +5,8 @@
 #   scripts/services.sh stop DIR              SIGTERM each service and wait for it to exit
 # Each service reads its configuration from the environment (HELPDESK_DB_*, HELPDESK_REDIS_*,
 # HELPDESK_AUTH_*, ...); HELPDESK_<SVC>_ADDR defaults here to 127.0.0.1 and the service's port,
-# HELPDESK_TICKETS_TARGET to the ticket service's address.
+# HELPDESK_TICKETS_TARGET to the ticket service's address (HELPDESK_ROUTING_TARGET and
+# HELPDESK_ACCOUNTS_TARGET likewise).
 # In DIR: logs/<svc>.log (appended), pids/<svc>.pid, pids/<svc>.exit (exit status once it ended).
 # Start restarts a service of DIR that already runs (the binary may have been rebuilt).
 # HELPDESK_START_TIMEOUT (seconds, default 60) bounds the wait for SERVING.
@@ -116,10 +117,12 @@ start() {
     # the service down) records the pid and, once the service ends, its exit status. Job control
     # (set -m while starting it) keeps SIGINT deliverable to the service.
     # Each service reaches the others where this script starts them (HELPDESK_<PEER>_TARGET,
-    # unless set): routing calls tickets, accounts calls routing, kpi calls tickets and routing.
+    # unless set): routing calls tickets, accounts calls routing, kpi calls tickets and routing,
+    # tickets calls accounts (VerifyTicketAccount).
     env "HELPDESK_${svc^^}_ADDR=$(addr_of "$svc")" \
       "HELPDESK_TICKETS_TARGET=${HELPDESK_TICKETS_TARGET:-$(call_addr tickets)}" \
       "HELPDESK_ROUTING_TARGET=${HELPDESK_ROUTING_TARGET:-$(call_addr routing)}" \
+      "HELPDESK_ACCOUNTS_TARGET=${HELPDESK_ACCOUNTS_TARGET:-$(call_addr accounts)}" \
       setsid bash -c \
       'set -m; "$1" & echo $! >"$2.pid"; set +m; wait $! && c=0 || c=$?; echo "$c" >"$2.exit"' \
       hd-supervise "$build/services/helpdesk-$svc" "$dir/pids/$svc" \

@@ -30,6 +30,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   "$root/scripts/services.sh" stop "$tmp/svc" >/dev/null 2>&1 || true
+  "$root/scripts/servers.sh" stop "$tmp/walk-servers" >/dev/null 2>&1 || true
   "$root/scripts/servers.sh" stop "$tmp/servers" >/dev/null 2>&1 || true
   rm -rf "$tmp"
   exit "$status"
@@ -104,38 +105,51 @@ services_up=1
 HELPDESK_METRICS_ADDR=127.0.0.1:0 "$root/scripts/services.sh" start "$tmp/svc" "$build" || services_up=0
 
 run_counted health_check /usr/bin/python3 "$root/tests/python/health_check.py" --wait 30
+
+# The walks below start services of their own, on a MariaDB and a Redis of their own, emptied
+# before each walk: one deployment per Redis, as in production. Sharing a Redis, two routing
+# services would join one consumer group on the one ticket stream and take each other's events,
+# and a routing would read another ticket database's events as its own.
+walk_env=$("$root/scripts/servers.sh" start "$tmp/walk-servers") || walk_env="false"
+walk() {
+  (eval "$walk_env" &&
+    redis-cli -h "$HELPDESK_REDIS_HOST" -p "$HELPDESK_REDIS_PORT" FLUSHALL >/dev/null &&
+    exec env HD_BINARY_DIR="$build" "$@")
+}
 echo "== TLS from Python: a TLS call succeeds, a plaintext call to the TLS port fails cleanly"
-run_counted tls_check env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/tls_check.py"
+run_counted tls_check walk /usr/bin/python3 "$root/tests/python/tls_check.py"
 echo "== a ticket's life from Python: PENDING_RESPONSE to auto-CLOSED (helpdesk-tickets, short timers)"
-run_counted ticket_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/ticket_walk.py"
+run_counted ticket_walk walk /usr/bin/python3 "$root/tests/python/ticket_walk.py"
 echo "== an account's cases from Python: helpdesk-accounts (lost phone, deletion, upgrade link, refund)"
-run_counted accounts_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/accounts_walk.py"
+run_counted accounts_walk walk /usr/bin/python3 "$root/tests/python/accounts_walk.py"
+echo "== a ticket's account verified before work from Python (helpdesk-tickets and helpdesk-accounts)"
+run_counted verify_walk walk /usr/bin/python3 "$root/tests/python/verify_walk.py"
+echo "== work on a customer's service from Python: the SOP's policy (consent, INFRASTRUCTURE escalation, dummy mailbox, the table)"
+run_counted service_action_walk walk /usr/bin/python3 "$root/tests/python/service_action_walk.py"
 echo "== a month of ticket work for three agents and its KPI summary, from Python (helpdesk-kpi)"
-run_counted kpi_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/kpi_walk.py"
+run_counted kpi_walk walk /usr/bin/python3 "$root/tests/python/kpi_walk.py"
 echo "== an escalation and a hand-over from Python (helpdesk-routing and helpdesk-tickets)"
-run_counted routing_walk env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/routing_walk.py"
+run_counted routing_walk walk /usr/bin/python3 "$root/tests/python/routing_walk.py"
 echo "== routing's rules from Python: ListRoutingRules against the real helpdesk-routing"
-run_counted routing_rules env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/routing_rules.py"
+run_counted routing_rules walk /usr/bin/python3 "$root/tests/python/routing_rules.py"
+echo "== helpdeskctl against the four services: a call on each, every verb (claim, list, reply, escalate, hand-over)"
+run_counted helpdeskctl_walk walk /usr/bin/python3 "$root/tests/python/helpdeskctl_walk.py"
 # Its own MariaDB, Redis and four services (it stops MariaDB and starts it again): not this stack.
 echo "== server reflection and Health/Watch from Python (grpcio, own servers; MariaDB stopped and back)"
 run_counted reflection_watch env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/reflection_watch.py"
 
 # A smoke run of the load generator against the running ticket service (not a measurement: it
 # proves hd-bench and its scenarios still work; make bench measures).
-# Not here yet: claim and queue_latency, which wait for routing to queue the tickets they create.
-# This stack shares its Redis stream with the walks' ticket services above, whose event ids
-# (tickets-<outbox id>) are the same numbers, so routing takes this ticket service's events for
-# second deliveries and never queues them.
 echo "== hd-bench smoke run (every scenario, a few calls each)"
 bench_passed=0 bench_failed=0
 for sc in health create get list list_status list_owner list_my_open list_unassigned list_followed \
-  list_updated workloop account_get account_verify kpi_team_summary kpi_half_year escalate \
-  redis_script; do
+  list_updated workloop account_get account_verify service_action_check service_action_record \
+  kpi_team_summary kpi_half_year escalate redis_script claim queue_latency; do
   target=$HELPDESK_TICKETS_ADDR
   case $sc in
-    account_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
+    account_* | service_action_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
     kpi_*) target=$HELPDESK_KPI_ADDR ;;
-    escalate | redis_script) target=$HELPDESK_ROUTING_ADDR ;;
+    escalate | redis_script | claim | queue_latency) target=$HELPDESK_ROUTING_ADDR ;;
   esac
   # A scenario that checks afterwards prints check=, or check_failed= which fails the step.
   out=$("$build/bench/hd-bench" --target "$target" --tickets-target "$HELPDESK_TICKETS_ADDR" \

@@ -4,6 +4,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+static void err__clear_details(hd_err *err) {
+  err->reason[0] = '\0';
+  err->field[0] = '\0';
+  err->current_version = 0;
+  err->retry_after_ms = 0;
+}
+
 int hd_err_set(hd_err *err, hd_code code, const char *fmt, ...) {
   if (err) {
     va_list ap;
@@ -11,7 +18,28 @@ int hd_err_set(hd_err *err, hd_code code, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
+    err__clear_details(err);
   }
+  return -1;
+}
+
+int hd_err_reason(hd_err *err, const char *reason) {
+  if (err && reason) snprintf(err->reason, sizeof err->reason, "%s", reason);
+  return -1;
+}
+
+int hd_err_field(hd_err *err, const char *field) {
+  if (err && field) snprintf(err->field, sizeof err->field, "%s", field);
+  return -1;
+}
+
+int hd_err_current_version(hd_err *err, int64_t version) {
+  if (err) err->current_version = version;
+  return -1;
+}
+
+int hd_err_retry_after(hd_err *err, int64_t ms) {
+  if (err) err->retry_after_ms = ms;
   return -1;
 }
 
@@ -19,6 +47,7 @@ void hd_err_clear(hd_err *err) {
   if (err) {
     err->code = HD_OK;
     err->msg[0] = '\0';
+    err__clear_details(err);
   }
 }
 

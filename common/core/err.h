@@ -4,6 +4,7 @@
 #define HD_CORE_ERR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef enum hd_code {
   HD_OK = 0,
@@ -25,20 +26,36 @@ typedef enum hd_code {
   HD_UNAUTHENTICATED = 16
 } hd_code;
 
-#define HD_ERR_MSG_MAX 512
+#define HD_ERR_MSG_MAX    512
+#define HD_ERR_REASON_MAX 64 /* "VERSION_CONFLICT": upper case, digits and '_' */
+#define HD_ERR_FIELD_MAX  96 /* a field path: "notes[2].note" */
 
-/* The error of one call: a code and a message a person can act on. */
+/* The error of one call: a code and a message a person can act on, and what a program can act
+ * on: the rpc edge sends the details as google.rpc.Status details (grpc-status-details-bin).
+ * Each detail is empty or 0 when unset. */
 typedef struct hd_err {
   hd_code code;
   char msg[HD_ERR_MSG_MAX];
+  char reason[HD_ERR_REASON_MAX]; /* ErrorInfo.reason, stable: "VERSION_CONFLICT" */
+  char field[HD_ERR_FIELD_MAX];   /* BadRequest: the request field at fault */
+  int64_t current_version;        /* ErrorInfo metadata "current_version" (ABORTED), when > 0 */
+  int64_t retry_after_ms;         /* RetryInfo.retry_delay, when > 0: retrying later helps */
 } hd_err;
 
-/* Fills err (may be NULL) and returns -1, so callers can write
- * `return hd_err_set(err, HD_NOT_FOUND, "ticket %s not found", id);`. */
+/* Fills err (may be NULL) with code and message, clears its details, and returns -1, so callers
+ * can write `return hd_err_set(err, HD_NOT_FOUND, "ticket %s not found", id);`. */
 int hd_err_set(hd_err *err, hd_code code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Resets err to HD_OK with an empty message. */
+/* Details, set after hd_err_set; each returns -1 like it (err may be NULL; a text too long is
+ * cut at its limit):
+ *   return hd_err_reason(err, "ACCOUNT_NOT_VERIFIED") after hd_err_set(err, ...). */
+int hd_err_reason(hd_err *err, const char *reason);
+int hd_err_field(hd_err *err, const char *field);
+int hd_err_current_version(hd_err *err, int64_t version);
+int hd_err_retry_after(hd_err *err, int64_t ms);
+
+/* Resets err to HD_OK with an empty message and no details. */
 void hd_err_clear(hd_err *err);
 
 /* "INVALID_ARGUMENT" etc.; never NULL. */

@@ -20,6 +20,10 @@ typedef struct hd_metrics hd_metrics;
 #define HD_METRIC_QUEUE_DEPTH "helpdesk_queue_depth" /* tickets waiting, label queue */
 #define HD_METRIC_QUEUE_OLDEST_AGE_SECONDS \
   "helpdesk_queue_oldest_ticket_age_seconds" /* label queue */
+#define HD_METRIC_ESCALATIONS_OPEN \
+  "helpdesk_escalations_open" /* not resolved nor bounced, label department */
+#define HD_METRIC_ESCALATIONS_OVERDUE \
+  "helpdesk_escalations_overdue" /* open and past the response window, label department */
 
 /* Counters the event consumers add to (hd_metrics_counter_add), labels stream and group. */
 #define HD_METRIC_EVENTS_APPLIED       "helpdesk_events_applied_total"

@@ -68,7 +68,7 @@ typedef struct hd_event {
   const char *stream;
   const char *group;
   const char *entry_id;  /* the stream entry id, "<ms>-<seq>" */
-  const char *event_id;  /* "<service>-<outbox id>": unique, the key of consumed_events */
+  const char *event_id;  /* "<service>-<origin>-<outbox id>": unique, consumed_events' key */
   const char *type;      /* "ticket.created" */
   const char *tenant;    /* valid UTF-8, at most HD_CONSUMER_MAX_TENANT bytes */
   int64_t aggregate_id;  /* the entity the event is about (a ticket id) */

@@ -2,6 +2,7 @@
  * from MariaDB to the Redis stream, at least once, in order within a batch. */
 #include "svc/outbox.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,43 @@ static const char outbox__mark_sql[] =
     "UPDATE outbox SET published_at_us = ? WHERE id IN (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
     "?, ?)";
 
+/* The database's origin (kit migration 005) into out. */
+static int outbox__origin(hd_db *db, char out[HD_OUTBOX_ORIGIN_LEN + 1], hd_err *err) {
+  hd_db_rows *rows = NULL;
+  int rc = -1;
+  if (hd_db_query(db, "SELECT origin FROM outbox_origin WHERE id = 1", NULL, 0, 1, &rows, err) != 0)
+    goto done;
+  size_t len = 0;
+  const char *origin = hd_db_rows_count(rows) == 1 ? hd_db_str(rows, 0, 0, &len) : NULL;
+  if (!origin || len != HD_OUTBOX_ORIGIN_LEN) {
+    hd_err_set(err, HD_INTERNAL,
+               "the database has no outbox origin (outbox_origin, the kit's migration 005): its "
+               "events cannot be given ids");
+    goto done;
+  }
+  memcpy(out, origin, len + 1);
+  rc = 0;
+done:
+  hd_db_rows_free(rows);
+  return rc;
+}
+
+static int outbox__format_id(char out[HD_OUTBOX_EVENT_ID_MAX], const char *service,
+                             const char *origin, int64_t outbox_id, hd_err *err) {
+  const int n = snprintf(out, HD_OUTBOX_EVENT_ID_MAX, "%s-%s-%" PRId64, service, origin, outbox_id);
+  if (n < 0 || n >= HD_OUTBOX_EVENT_ID_MAX)
+    return hd_err_set(err, HD_INTERNAL, "the service name \"%s\" makes event ids too long",
+                      service);
+  return 0;
+}
+
+int hd_outbox_event_id(hd_db *db, const char *service, int64_t outbox_id,
+                       char out[HD_OUTBOX_EVENT_ID_MAX], hd_err *err) {
+  char origin[HD_OUTBOX_ORIGIN_LEN + 1];
+  if (outbox__origin(db, origin, err) != 0) return -1;
+  return outbox__format_id(out, service, origin, outbox_id, err);
+}
+
 typedef struct relay_ctx {
   const hd_svc_env *env;
   hd_worker *w;
@@ -100,10 +138,13 @@ static int outbox__batch(hd_db *db, void *arg, hd_err *err) {
   char stream[96];
   snprintf(stream, sizeof stream, "%s%s", HD_OUTBOX_STREAM_PREFIX, r->env->config.service);
   int64_t now = hd_clock_now_us(r->env->clock);
+  char origin[HD_OUTBOX_ORIGIN_LEN + 1];
+  if (hd_db_rows_count(rows) > 0 && outbox__origin(db, origin, err) != 0) goto done;
   for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
-    char event_id[96];
-    snprintf(event_id, sizeof event_id, "%s-%s", r->env->config.service,
-             hd_db_str(rows, i, 0, NULL));
+    char event_id[HD_OUTBOX_EVENT_ID_MAX];
+    if (outbox__format_id(event_id, r->env->config.service, origin, hd_db_i64(rows, i, 0), err) !=
+        0)
+      goto done;
     size_t plen = 0;
     const char *payload = hd_db_str(rows, i, 4, &plen);
     hd_kv_field f[] = {

@@ -2,7 +2,7 @@
  * reports; the relay every service that emits events runs as a background loop publishes the
  * rows to a Redis stream and then marks them published. Several replicas relay at once without
  * double work (FOR UPDATE SKIP LOCKED); a crash between XADD and the mark only repeats an event,
- * which consumers de-duplicate by its id ("<service>-<outbox id>").
+ * which consumers de-duplicate by its id, "<service>-<origin>-<outbox id>" (hd_outbox_event_id).
  *
  * The table every service uses (created by the kit's migrations, common/svc/migrations):
  *   outbox(id BIGINT AUTO_INCREMENT PRIMARY KEY, tenant, aggregate_id BIGINT, event_type,
@@ -21,6 +21,8 @@
 #define HD_OUTBOX_STREAM_PREFIX "helpdesk:events:"
 #define HD_OUTBOX_BATCH         200
 #define HD_OUTBOX_PAYLOAD_MAX   HD_JSON_EVENT_MAX_BYTES /* the payload column is TEXT */
+#define HD_OUTBOX_ORIGIN_LEN    12                      /* outbox_origin.origin: 12 hex digits */
+#define HD_OUTBOX_EVENT_ID_MAX  128 /* bytes of an event id, NUL included: fits consumed_events */
 
 /* Who and what an event is about: the envelope every payload starts with. Strings borrowed. */
 typedef struct hd_outbox_event {
@@ -42,6 +44,14 @@ typedef struct hd_outbox_event {
  * RESOURCE_EXHAUSTED past HD_OUTBOX_PAYLOAD_MAX bytes; INVALID_ARGUMENT without type, tenant or
  * aggregate_key. */
 int hd_outbox_append(hd_db *db, const hd_outbox_event *ev, json_t *body, hd_err *err);
+
+/* Writes the id the relay gives outbox row outbox_id of the database behind db into
+ * out[HD_OUTBOX_EVENT_ID_MAX]: "<service>-<origin>-<outbox id>", where origin is the database's
+ * own random name (kit migration 005_outbox_origin). Unique across every database publishing to
+ * one stream and across a database recreated from nothing. INTERNAL when the database has no
+ * origin (its kit migrations did not run) or service is too long. */
+int hd_outbox_event_id(hd_db *db, const char *service, int64_t outbox_id,
+                       char out[HD_OUTBOX_EVENT_ID_MAX], hd_err *err);
 
 /* Publishes up to one batch of unpublished rows. *published (may be NULL) receives how many.
  * Any failure rolls the batch back (nothing is marked), so it is retried on the next round. */

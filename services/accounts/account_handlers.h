@@ -58,4 +58,18 @@ int accounts_check_card_verification_refund(hd_call *call, const ProtobufCMessag
 int accounts_mark_card_verification_refunded(hd_call *call, const ProtobufCMessage *req,
                                              ProtobufCMessage *resp);
 
+/* handlers_service_action.c: work on a customer's hosting service under the SOP's policy. */
+int accounts_check_service_action(hd_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp);
+int accounts_list_service_action_rules(hd_call *call, const ProtobufCMessage *req,
+                                       ProtobufCMessage *resp);
+int accounts_upsert_service_action_rule(hd_call *call, const ProtobufCMessage *req,
+                                        ProtobufCMessage *resp);
+int accounts_record_service_action(hd_call *call, const ProtobufCMessage *req,
+                                   ProtobufCMessage *resp);
+int accounts_record_service_action_cleanup(hd_call *call, const ProtobufCMessage *req,
+                                           ProtobufCMessage *resp);
+int accounts_list_service_actions(hd_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp);
+
 #endif

@@ -34,7 +34,13 @@ int accounts_config_load(accounts_config *out, hd_err *err) {
       config__text("HELPDESK_ACCOUNTS_CARD_VERIFICATION_CURRENCY", "USD",
                    c.card_verification_currency, sizeof c.card_verification_currency, err) ||
       config__text("HELPDESK_ACCOUNTS_REFUND_DEPARTMENT", "ESCALATED", c.refund_department,
-                   sizeof c.refund_department, err))
+                   sizeof c.refund_department, err) ||
+      config__text("HELPDESK_ACCOUNTS_RESTORE_ESCALATION_DEPARTMENT", "INFRASTRUCTURE",
+                   c.restore_department, sizeof c.restore_department, err) ||
+      config__text("HELPDESK_ACCOUNTS_EMAIL_TEST_ADDRESS", "emailtest@support.example.com",
+                   c.email_test_address, sizeof c.email_test_address, err) ||
+      config__text("HELPDESK_ACCOUNTS_STAFF_EMAIL_DOMAINS", "staff.example.com",
+                   c.staff_email_domains, sizeof c.staff_email_domains, err))
     return -1;
   if (c.upgrade_link_ttl_us <= 0 || c.card_refund_after_us <= 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT,
@@ -52,6 +58,15 @@ int accounts_config_load(accounts_config *out, hd_err *err) {
   if (hd_ident_check("HELPDESK_ACCOUNTS_REFUND_DEPARTMENT", c.refund_department,
                      strlen(c.refund_department), HD_INVALID_ARGUMENT, err))
     return -1;
+  if (!c.restore_department[0])
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "HELPDESK_ACCOUNTS_RESTORE_ESCALATION_DEPARTMENT must name a department");
+  if (hd_ident_check("HELPDESK_ACCOUNTS_RESTORE_ESCALATION_DEPARTMENT", c.restore_department,
+                     strlen(c.restore_department), HD_INVALID_ARGUMENT, err))
+    return -1;
+  if (!strchr(c.email_test_address, '@'))
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "HELPDESK_ACCOUNTS_EMAIL_TEST_ADDRESS must be an email address");
   *out = c;
   return 0;
 }

@@ -9,6 +9,8 @@
 
 #define ACCOUNTS_LINK_BASE_MAX  200
 #define ACCOUNTS_DEPARTMENT_MAX 64
+#define ACCOUNTS_EMAIL_MAX      254
+#define ACCOUNTS_DOMAINS_MAX    1000
 
 typedef struct accounts_config {
   /* HELPDESK_ACCOUNTS_UPGRADE_LINK_TTL (default 3d): how long an enterprise upgrade link works,
@@ -28,6 +30,16 @@ typedef struct accounts_config {
    * department consulted (EscalateToDepartment, mode CONSULT) on an overdue refund: the L2
    * consulting team. */
   char refund_department[ACCOUNTS_DEPARTMENT_MAX + 1];
+  /* HELPDESK_ACCOUNTS_RESTORE_ESCALATION_DEPARTMENT (default INFRASTRUCTURE): where a failed
+   * restore is escalated (SOP 6.3: the System Administrator team). */
+  char restore_department[ACCOUNTS_DEPARTMENT_MAX + 1];
+  /* HELPDESK_ACCOUNTS_EMAIL_TEST_ADDRESS (default emailtest@support.example.com): the designated
+   * support address email tests are sent to (SOP 4.3 Email Issues). */
+  char email_test_address[ACCOUNTS_EMAIL_MAX + 1];
+  /* HELPDESK_ACCOUNTS_STAFF_EMAIL_DOMAINS (default staff.example.com): comma-separated domains
+   * of the staff's own mailboxes; an email test is never sent to one (SOP 7.3), the designated
+   * support address excepted. */
+  char staff_email_domains[ACCOUNTS_DOMAINS_MAX + 1];
 } accounts_config;
 
 /* Reads the variables above; INVALID_ARGUMENT naming a malformed one. */

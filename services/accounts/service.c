@@ -74,16 +74,32 @@ static const hd_method_impl accounts__methods[] = {
     {"MarkCardVerificationRefunded", accounts_mark_card_verification_refunded, 0,
      HD_ROLE_SERVICE | HD_ROLE_SUPERVISOR | HD_ROLE_TENANT_ADMIN,
      "refunds are recorded from iPay's report (service), or by a supervisor or tenant_admin"},
+    {"CheckServiceAction", accounts_check_service_action, 0, STAFF,
+     "the service-action policy is for staff"},
+    {"ListServiceActionRules", accounts_list_service_action_rules, 0, STAFF,
+     "the service-action policy is for staff"},
+    {"UpsertServiceActionRule", accounts_upsert_service_action_rule, 0, CATALOG,
+     "the service-action policy is maintained by a supervisor or tenant_admin"},
+    {"RecordServiceAction", accounts_record_service_action, 0, PEOPLE,
+     "actions on a customer's service are recorded by the agent, team_lead or supervisor who did "
+     "them"},
+    {"RecordServiceActionCleanup", accounts_record_service_action_cleanup, 0, PEOPLE,
+     "clean-ups are recorded by the agent, team_lead or supervisor who did them"},
+    {"ListServiceActions", accounts_list_service_actions, 0, STAFF,
+     "service actions are for staff"},
 };
 
-/* Reads HELPDESK_ACCOUNTS_* and opens the peer to routing (HELPDESK_ROUTING_TARGET) under the
- * service's own identity, into env->app (an accounts_app, freed by accounts__teardown). */
+/* Reads HELPDESK_ACCOUNTS_* and opens the peers to routing (HELPDESK_ROUTING_TARGET) and tickets
+ * (HELPDESK_TICKETS_TARGET) under the service's own identity, into env->app (an accounts_app, freed
+ * by accounts__teardown). */
 static int accounts__setup(hd_svc_env *env, hd_err *err) {
   accounts_app *app = calloc(1, sizeof *app);
   if (!app) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
   const hd_auth_identity_config ic = {.auth = &env->auth, .service = "accounts"};
   if (accounts_config_load(&app->config, err) || hd_auth_identity_new(&ic, &app->identity, err) ||
-      hd_peer_open("routing", 50052, app->identity, env->clock, env->metrics, &app->routing, err)) {
+      hd_peer_open("routing", 50052, app->identity, env->clock, env->metrics, &app->routing, err) ||
+      hd_peer_open("tickets", 50051, app->identity, env->clock, env->metrics, &app->tickets, err)) {
+    hd_peer_free(app->routing);
     hd_auth_identity_free(app->identity);
     free(app);
     return -1;
@@ -96,6 +112,7 @@ static void accounts__teardown(hd_svc_env *env) {
   accounts_app *app = env->app;
   if (!app) return;
   hd_peer_free(app->routing);
+  hd_peer_free(app->tickets);
   hd_auth_identity_free(app->identity);
   free(app);
   env->app = NULL;

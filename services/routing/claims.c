@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "agents.h"
+#include "escalations.h"
 #include "helpdesk/v1/routing.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "log/log.h"
@@ -773,7 +774,8 @@ void routing_claims_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop
     const int64_t mono = hd_monotonic_us();
     if (err.code == HD_OK && mono >= next_gauges) {
       next_gauges = mono + 2 * HD_US_PER_S;
-      (void)routing_queues_gauges(env, w->db, hd_clock_now_us(env->clock), &seen, &err);
+      if (routing_queues_gauges(env, w->db, hd_clock_now_us(env->clock), &seen, &err) == 0)
+        (void)routing_escalations_gauges(env, w->db, &err);
     }
     if (err.code != HD_OK && !failing) hd_log_warn("claims.loop_failed", "error", err.msg);
     if (err.code == HD_OK && failing) hd_log_info("claims.loop_recovered");

@@ -72,8 +72,8 @@ int routing_claims_expire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, int
 
 /* The background loop (hd_loop_fn), every ROUTING_CLAIM_EXPIRE_POLL_US: the queues are rebuilt
  * into Redis from MariaDB when Redis lacks them (routing_queues_ensure: at start, after any wipe),
- * expired leases are returned, and every 2 s the queue gauges are set. A failure is logged once
- * per outage and followed by a 1 s pause. */
+ * expired leases are returned, and every 2 s the queue and escalation gauges are set. A failure is
+ * logged once per outage and followed by a 1 s pause. */
 void routing_claims_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop);
 
 #endif

@@ -14,6 +14,7 @@
 #include "core/utf8.h"
 #include "escalation_store.h"
 #include "log/log.h"
+#include "metrics/metrics.h"
 #include "routing_call.h"
 #include "routing_idem.h"
 #include "routing_settings.h"
@@ -606,4 +607,31 @@ int routing_escalation_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t no
 void routing_escalation_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop) {
   const hd_timer_source src = escal__source();
   hd_timer_run_source(&src, env, w, stop);
+}
+
+static const char SQL_ESCALATION_GAUGES[] =
+    "SELECT d.name, COUNT(e.id), COALESCE(SUM(e.overdue), 0) FROM "
+    "(SELECT name FROM departments UNION SELECT to_department FROM escalations "
+    "WHERE status IN ('OPEN', 'ACKNOWLEDGED')) d "
+    "LEFT JOIN escalations e ON e.status IN ('OPEN', 'ACKNOWLEDGED') AND e.to_department = d.name "
+    "GROUP BY d.name ORDER BY d.name LIMIT ?";
+
+int routing_escalations_gauges(hd_svc_env *env, hd_db *db, hd_err *err) {
+  int rc = -1;
+  hd_db_rows *rows = NULL;
+  const hd_db_param p[] = {hd_db_int(ROUTING_ESCALATION_GAUGES_MAX)};
+  if (hd_db_query(db, SQL_ESCALATION_GAUGES, p, 1, ROUTING_ESCALATION_GAUGES_MAX, &rows, err))
+    goto done;
+  for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
+    const char *labels[] = {"department", hd_db_str(rows, i, 0, NULL), NULL};
+    if (hd_metrics_gauge_set(env->metrics, HD_METRIC_ESCALATIONS_OPEN, labels,
+                             (double)hd_db_i64(rows, i, 1), err) ||
+        hd_metrics_gauge_set(env->metrics, HD_METRIC_ESCALATIONS_OVERDUE, labels,
+                             (double)hd_db_i64(rows, i, 2), err))
+      goto done;
+  }
+  rc = 0;
+done:
+  hd_db_rows_free(rows);
+  return rc;
 }

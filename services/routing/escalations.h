@@ -33,6 +33,13 @@ int routing_list_overdue_escalations(hd_call *call, const ProtobufCMessage *req,
 int routing_escalation_timers_fire_due(hd_svc_env *env, hd_worker *w, int64_t now_us, size_t *fired,
                                        hd_err *err);
 
+/* Sets the gauges helpdesk_escalations_open and helpdesk_escalations_overdue for every department
+ * name of the catalog (every tenant's together; at most ROUTING_ESCALATION_GAUGES_MAX names, in
+ * name order), 0 where none is open, so a department whose escalations were all resolved drops
+ * to 0. Reads one covering index (migration 003). */
+#define ROUTING_ESCALATION_GAUGES_MAX 64
+int routing_escalations_gauges(hd_svc_env *env, hd_db *db, hd_err *err);
+
 /* The timer loop (an hd_loop_fn): hd_timer_run over escalations.due_at_us. */
 void routing_escalation_timer_loop(hd_svc_env *env, hd_worker *w, const _Atomic bool *stop);
 

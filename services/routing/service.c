@@ -71,8 +71,8 @@ static const hd_method_impl routing__methods[] = {
 };
 
 /* Background loops: the outbox relay (routing's events), the claims loop (queues rebuilt at
- * start, expired leases returned, queue gauges) and the timers of escalation windows and
- * customer estimates. */
+ * start, expired leases returned, queue and escalation gauges) and the timers of escalation windows
+ * and customer estimates. */
 static const hd_loop_fn routing__loops[] = {hd_outbox_relay_loop, routing_claims_loop,
                                             routing_escalation_timer_loop,
                                             routing_estimate_timer_loop};

@@ -77,12 +77,14 @@ typedef struct ev_record {
   bool exists;
   char tenant[65], department[65], queue[65], status[21], owner[129];
   int64_t created_us;
-  bool claimed; /* a claims row */
+  int64_t version; /* the highest the record holds: an event's, a claim's or a release's */
+  bool claimed;    /* a claims row */
   char claim_agent[129];
 } ev_record;
 
 static const char SQL_RECORD[] =
-    "SELECT tenant, department, queue, status, owner_id, created_at_us FROM routing_tickets "
+    "SELECT tenant, department, queue, status, owner_id, created_at_us, version FROM "
+    "routing_tickets "
     "WHERE ticket_id = ? FOR UPDATE";
 static const char SQL_CLAIM[] = "SELECT agent_id FROM claims WHERE ticket_id = ? FOR UPDATE";
 
@@ -102,6 +104,7 @@ static int ev__record(hd_db *db, int64_t id, ev_record *r, hd_err *err) {
     snprintf(r->status, sizeof r->status, "%s", hd_db_str(rows, 0, 3, NULL));
     snprintf(r->owner, sizeof r->owner, "%s", hd_db_str(rows, 0, 4, NULL));
     r->created_us = hd_db_i64(rows, 0, 5);
+    r->version = hd_db_i64(rows, 0, 6);
   }
   if (hd_db_rows_count(claim)) {
     r->claimed = true;
@@ -173,6 +176,11 @@ int routing_ticket_events_apply(hd_db *db, const hd_event *ev, void *app, hd_err
   if (!newer) return t.create_time_us ? ev__late_created(db, ev, &t, err) : 0;
   ev_record r;
   if (ev__record(db, ev->aggregate_id, &r, err)) return -1;
+  /* Older than what a claim or a release recorded from the ticket service's own answer (the
+   * record is then ahead of the stream): the claim or release already holds a newer state, which
+   * this event must neither end nor undo. The event of that very version still applies. */
+  if (r.exists && ev->version > 0 && ev->version < r.version)
+    return t.create_time_us ? ev__late_created(db, ev, &t, err) : 0;
   if (r.exists && strcmp(r.tenant, ev->tenant) != 0)
     return hd_err_set(err, HD_INTERNAL,
                       "ticket %" PRId64 " of tenant '%s' is recorded under tenant '%s'",

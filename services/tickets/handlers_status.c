@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account_verification.h"
 #include "rpc/pb_enum.h"
 #include "tenant_settings.h"
 #include "ticket_call.h"
@@ -131,6 +132,11 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
   ticket_status to;
   if (ticket_transition(op, ticket_status_from_pb(t->status),
                         &(const ticket_facts){.request = request}, &to, err))
+    return -1;
+  /* The owner's answers other than ACKNOWLEDGE wait for the customer's account and service to be
+   * verified (account_verification.h); another engineer's answer goes back to the owner. */
+  if (op != TICKET_OP_ACKNOWLEDGE && op != TICKET_OP_OTHER_ANSWER &&
+      account_verification_gate(db, tk_tenant(c), t->id, request, c->arena, err))
     return -1;
 
   const int64_t now = tk_now(c);

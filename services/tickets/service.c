@@ -2,13 +2,11 @@
  * background loops. main.c serves it; tests start it in-process with hd_fixture_start. */
 #include "tickets_service.h"
 
-#include <stdlib.h>
-
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "svc/outbox.h"
 #include "ticket_handlers.h"
 #include "ticket_timers.h"
-#include "tickets_config.h"
+#include "tickets_app.h"
 
 extern const hd_migration tickets_migrations[];
 
@@ -74,24 +72,11 @@ static const hd_method_impl tickets__methods[] = {
     {"MergeTickets", tickets_merge_tickets, 0, STAFF,
      "MergeTickets is for the target's owner or a team_lead or supervisor; customers cannot "
      "merge tickets"},
+    {"VerifyTicketAccount", tickets_verify_ticket_account, 0, STAFF,
+     "VerifyTicketAccount is for the ticket's owner or a team_lead or supervisor; customers "
+     "cannot verify accounts"},
+    {"GetAccountVerification", tickets_get_account_verification, 0, ANYONE, NULL},
 };
-
-/* Reads HELPDESK_TICKETS_* into env->app (freed by tickets__teardown). */
-static int tickets__setup(hd_svc_env *env, hd_err *err) {
-  tickets_config *cfg = calloc(1, sizeof *cfg);
-  if (!cfg) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
-  if (tickets_config_load(cfg, err)) {
-    free(cfg);
-    return -1;
-  }
-  env->app = cfg;
-  return 0;
-}
-
-static void tickets__teardown(hd_svc_env *env) {
-  free(env->app);
-  env->app = NULL;
-}
 
 static const hd_loop_fn tickets__loops[] = {hd_outbox_relay_loop, tickets_timer_loop};
 
@@ -102,8 +87,8 @@ const hd_service_def tickets_service_def = {
     .methods = tickets__methods,
     .n_methods = sizeof tickets__methods / sizeof tickets__methods[0],
     .migrations = tickets_migrations,
-    .setup = tickets__setup,
-    .teardown = tickets__teardown,
+    .setup = tickets_app_setup,
+    .teardown = tickets_app_teardown,
     .loops = tickets__loops,
     .n_loops = sizeof tickets__loops / sizeof tickets__loops[0],
 };

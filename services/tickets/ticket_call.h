@@ -29,10 +29,13 @@
 #include "rpc/call.h"
 #include "svc/service.h"
 #include "ticket_store.h"
-#include "tickets_config.h"
+#include "tickets_app.h"
 
 static inline const tickets_config *tk_config(const hd_call *c) {
-  return (const tickets_config *)hd_call_env(c)->app;
+  return tickets_app_config(hd_call_env(c));
+}
+static inline hd_peer *tk_accounts(const hd_call *c) {
+  return ((const tickets_app *)hd_call_env(c)->app)->accounts;
 }
 static inline int64_t tk_now(const hd_call *c) { return hd_clock_now_us(hd_call_env(c)->clock); }
 static inline hd_db *tk_db(const hd_call *c) { return hd_call_worker(c)->db; }

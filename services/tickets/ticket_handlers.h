@@ -53,4 +53,10 @@ int tickets_update_task(hd_call *call, const ProtobufCMessage *req, ProtobufCMes
 int tickets_list_tasks(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 int tickets_merge_tickets(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
+/* handlers_verify.c: The customer's account and service verified before work. */
+int tickets_verify_ticket_account(hd_call *call, const ProtobufCMessage *req,
+                                  ProtobufCMessage *resp);
+int tickets_get_account_verification(hd_call *call, const ProtobufCMessage *req,
+                                     ProtobufCMessage *resp);
+
 #endif

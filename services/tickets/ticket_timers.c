@@ -96,7 +96,7 @@ static int timers__follow_up(hd_db *db, const tickets_config *cfg, const char *t
 static int timers__fire(hd_svc_env *env, hd_db *db, void *ctx, const hd_timer_row *row,
                         int64_t now_us, hd_timer_outcome *out, hd_err *err) {
   (void)ctx;
-  const tickets_config *cfg = env->app;
+  const tickets_config *cfg = tickets_app_config(env);
   const char *tenant = row->key[0];
   char *end = NULL;
   errno = 0;
@@ -141,7 +141,7 @@ done:
 
 /* The ticket service's timer source: tickets.timer_due_us, keyed by (tenant, id). */
 static hd_timer_source timers__source(const hd_svc_env *env) {
-  const tickets_config *cfg = env->app;
+  const tickets_config *cfg = tickets_app_config(env);
   return (hd_timer_source){.name = TICKETS_TIMER_SOURCE,
                            .table = "tickets",
                            .keys = {"tenant", "id"},

@@ -22,6 +22,7 @@
 #include "svc/outbox.h"
 #include "svc_fixture.h"
 #include "test_env.h"
+#include "ticket_fixture.h"
 #include "tickets_service.h"
 
 #define TENANT "kpi-rb"
@@ -52,6 +53,9 @@ static int setup(void **state) {
   x->tickets_def = tickets_service_def;
   x->tickets_def.name = x->name;
   if (hd_fixture_start(&x->tickets, &x->tickets_def) != 0) return -1;
+  /* The KPI's tickets are answered without an account verification (not the rule tested here). */
+  hd_err verr = {0};
+  if (tf_fixture_verification_optional(&x->tickets, TENANT, true, &verr) != 0) return -1;
   setenv("HELPDESK_TICKETS_TARGET", x->tickets.target, 1);
   x->kpi_def = kpi_service_def;
   x->kpi_def.consumers = NULL; /* the test runs the consumer, on the ticket service's stream */

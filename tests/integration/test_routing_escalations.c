@@ -16,6 +16,7 @@
 
 #include "escalations.h"
 #include "estimates.h"
+#include "metrics/metrics.h"
 #include "routing_fixture.h"
 
 #define HOUR_US (3600LL * HD_US_PER_S)
@@ -210,6 +211,17 @@ static void test_escalation_without_update_in_its_window_is_overdue_by_the_clock
                    HD_OK);
   assert_int_equal(lo->n_escalations, 2);
   assert_int_equal(lo->escalations[0]->id, e1->id); /* most overdue first */
+  /* The gauges: both open and overdue, each in its department; every other department at 0. */
+  assert_int_equal(routing_escalations_gauges(env, p->w.db, &err), 0);
+  char *text = NULL;
+  size_t len = 0;
+  assert_int_equal(hd_metrics_render(env->metrics, &text, &len, &err), 0);
+  assert_non_null(strstr(text, "helpdesk_escalations_open{department=\"BILLING\"} 1\n"));
+  assert_non_null(strstr(text, "helpdesk_escalations_overdue{department=\"BILLING\"} 1\n"));
+  assert_non_null(strstr(text, "helpdesk_escalations_open{department=\"DOMAIN\"} 1\n"));
+  assert_non_null(strstr(text, "helpdesk_escalations_overdue{department=\"DOMAIN\"} 1\n"));
+  assert_non_null(strstr(text, "helpdesk_escalations_open{department=\"RETENTION\"} 0\n"));
+  free(text);
   assert_int_equal(rf_sqlf(p,
                            "SELECT COUNT(*) FROM outbox WHERE event_type = "
                            "'routing.escalation_overdue'"),

@@ -14,6 +14,7 @@
 
 #include <cmocka.h>
 
+#include "queues.h"
 #include "routing_fixture.h"
 
 static int64_t depth(rf *f, const char *queue) {
@@ -283,6 +284,56 @@ static void test_events_delivered_twice_and_out_of_order_apply_once_by_version(v
   assert_int_equal(depth(f, "BILLING"), 1);
 }
 
+/* A claim records the ticket's version from the ticket service's answer, ahead of the stream.
+ * Events older than that version (delivered late: the assignment to a lead and the release that
+ * came before the claim) neither end the claim nor put the ticket back in its queue; the event
+ * of a later version applies. The claim is arranged as ClaimNext leaves it (claims row, record
+ * owned at the assigned version, out of the Redis queue). */
+static void test_events_older_than_a_claim_neither_end_it_nor_requeue_the_ticket(void **state) {
+  rf *f = *state;
+  const int64_t t0 = (int64_t)(1767571200LL * HD_US_PER_S), id = 900010;
+  xadd(f, "y-1", "ticket.created", id, 1, "PENDING_RESPONSE", NULL, "TECHNICAL", t0);
+  assert_int_equal(wait_depth(f, "TECHNICAL", 1), 1);
+  rf_execf(f,
+           "INSERT INTO claims (tenant, ticket_id, agent_id, department, fence, claimed_at_us, "
+           "expires_at_us) VALUES ('acme', %" PRId64 ", 'agent-b', 'TECHNICAL', 7, %" PRId64
+           ", %" PRId64 ")",
+           id, t0, (int64_t)(t0 + 600 * HD_US_PER_S));
+  rf_execf(f,
+           "UPDATE routing_tickets SET owner_id = 'agent-b', queue = '', version = 4 WHERE "
+           "ticket_id = %" PRId64,
+           id);
+  hd_err err = {0};
+  assert_int_equal(routing_queue_drop(f->kv, "acme", "TECHNICAL", id, &err), 0);
+  /* Late: assigned to a lead (v2), then released to the queue (v3). */
+  xadd(f, "y-2", "ticket.assigned", id, 2, "PENDING_RESPONSE", "lead-x", "TECHNICAL", t0);
+  xadd(f, "y-3", "ticket.released", id, 3, "PENDING_RESPONSE", NULL, "TECHNICAL", t0);
+  assert_int_equal(
+      rf_wait_sql(f, 3, "SELECT COUNT(*) FROM consumed_events WHERE event_id LIKE 'y-%%'"), 3);
+  assert_int_equal(rf_sqlf(f,
+                           "SELECT COUNT(*) FROM claims WHERE ticket_id = %" PRId64
+                           " AND agent_id = 'agent-b' AND fence = 7",
+                           id),
+                   1);
+  assert_int_equal(rf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
+                           " AND owner_id = 'agent-b' AND queue = '' AND version = 4",
+                           id),
+                   1);
+  assert_int_equal(depth(f, "TECHNICAL"), 0);
+  /* The claim's own version (v4) and a later one (v5, worked by agent-b) apply. */
+  xadd(f, "y-4", "ticket.assigned", id, 4, "PENDING_RESPONSE", "agent-b", "TECHNICAL", t0);
+  xadd(f, "y-5", "ticket.replied", id, 5, "PROCESSING", "agent-b", "TECHNICAL", t0);
+  assert_int_equal(
+      rf_wait_sql(f, 5, "SELECT COUNT(*) FROM consumed_events WHERE event_id LIKE 'y-%%'"), 5);
+  assert_int_equal(rf_sqlf(f,
+                           "SELECT COUNT(*) FROM routing_tickets WHERE ticket_id = %" PRId64
+                           " AND owner_id = 'agent-b' AND status = 'PROCESSING' AND version = 5",
+                           id),
+                   1);
+  assert_int_equal(depth(f, "TECHNICAL"), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, rf_setup, rf_teardown)
@@ -293,6 +344,7 @@ int main(void) {
       T(test_queue_rebuilt_from_mariadb_after_flushall),
       T(test_queue_rebuilt_from_mariadb_after_a_routing_restart),
       T(test_events_delivered_twice_and_out_of_order_apply_once_by_version),
+      T(test_events_older_than_a_claim_neither_end_it_nor_requeue_the_ticket),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -252,6 +252,12 @@ static int64_t sql_i64(fixture *f, const char *sql, const char *arg) {
   return v;
 }
 
+/* The id the relay gave the fixture's outbox row outbox_id. */
+static void event_id_of(fixture *f, int64_t outbox_id, char out[HD_OUTBOX_EVENT_ID_MAX]) {
+  hd_err err = {0};
+  if (hd_outbox_event_id(f->db, f->service, outbox_id, out, &err) != 0) fail_msg("%s", err.msg);
+}
+
 static int64_t applies_of(fixture *f, const char *event_id) {
   return sql_i64(f, "SELECT applies FROM effects WHERE event_id = ?", event_id);
 }
@@ -446,8 +452,8 @@ static void test_a_consumer_killed_between_commit_and_ack_applies_the_event_once
   fixture *f = *state;
   publish(f, 11, "ticket.created", 1, "open");
   assert_int_equal(run_dying_consumer(f, "c1", HD_CONSUMER_AFTER_COMMIT), DIED_EXIT);
-  char event_id[64];
-  snprintf(event_id, sizeof event_id, "%s-1", f->service);
+  char event_id[HD_OUTBOX_EVENT_ID_MAX];
+  event_id_of(f, 1, event_id);
   assert_int_equal(applies_of(f, event_id), 1); /* committed */
   assert_int_equal(pending(f), 1);              /* never acknowledged */
 
@@ -472,8 +478,8 @@ static void test_a_consumer_killed_before_its_commit_leaves_the_event_to_another
   fixture *f = *state;
   publish(f, 12, "ticket.created", 1, "open");
   assert_int_equal(run_dying_consumer(f, "dead", HD_CONSUMER_BEFORE_COMMIT), DIED_EXIT);
-  char event_id[64];
-  snprintf(event_id, sizeof event_id, "%s-1", f->service);
+  char event_id[HD_OUTBOX_EVENT_ID_MAX];
+  event_id_of(f, 1, event_id);
   assert_int_equal(applies_of(f, event_id), 0); /* rolled back with the dead connection */
   assert_int_equal(sql_i64(f, "SELECT COUNT(*) FROM consumed_events", NULL), 0);
   assert_int_equal(pending(f), 1);
@@ -518,9 +524,9 @@ static void test_a_poison_event_reaches_the_dead_letter_stream_and_the_next_is_a
   def.opts.claim_idle_ms = 1;
   hd_consumer *c = consumer_new(f, &def, NULL);
   poll_ok(c);
-  char good[64], bad[64];
-  snprintf(bad, sizeof bad, "%s-1", f->service);
-  snprintf(good, sizeof good, "%s-2", f->service);
+  char good[HD_OUTBOX_EVENT_ID_MAX], bad[HD_OUTBOX_EVENT_ID_MAX];
+  event_id_of(f, 1, bad);
+  event_id_of(f, 2, good);
   assert_int_equal(applies_of(f, good), 1); /* not held up behind the poison event */
   assert_true(poll_until(c, dead_lettered_one));
   const hd_consumer_stats s = hd_consumer_stats_get(c);
@@ -737,8 +743,9 @@ static void test_a_service_runs_its_declared_consumers(void **state) {
   hd_fixture fx = {0};
   assert_int_equal(hd_fixture_start(&fx, &def), 0);
   publish(f, 41, "ticket.created", 1, "open");
-  char sql[160];
-  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM effects WHERE event_id = '%s-1'", f->service);
+  char event_id[HD_OUTBOX_EVENT_ID_MAX], sql[HD_OUTBOX_EVENT_ID_MAX + 64];
+  event_id_of(f, 1, event_id);
+  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM effects WHERE event_id = '%s'", event_id);
   const int64_t end = hd_monotonic_us() + WAIT_US;
   while (hd_fixture_sql_i64(&fx, sql) != 1 && hd_monotonic_us() < end) usleep(20000);
   assert_int_equal(hd_fixture_sql_i64(&fx, sql), 1);

@@ -407,7 +407,16 @@ static void test_the_relay_publishes_the_row_with_its_envelope_once(void **state
   const hd_kv_reply *fields = r->elems[0]->elems[1];
   const int64_t outbox_id = count(f->db, "SELECT MAX(id) FROM outbox");
   char want[512];
-  snprintf(want, sizeof want, "%s-%" PRId64, f->service, outbox_id);
+  assert_int_equal(hd_outbox_event_id(f->db, f->service, outbox_id, want, &err), 0);
+  /* "<service>-<origin: 12 hex digits>-<outbox id>" */
+  const size_t svc_len = strlen(f->service);
+  assert_memory_equal(want, f->service, svc_len);
+  assert_int_equal(want[svc_len], '-');
+  const char *origin = want + svc_len + 1;
+  assert_int_equal(strspn(origin, "0123456789abcdef"), HD_OUTBOX_ORIGIN_LEN);
+  char id_part[32];
+  snprintf(id_part, sizeof id_part, "-%" PRId64, outbox_id);
+  assert_string_equal(origin + HD_OUTBOX_ORIGIN_LEN, id_part);
   assert_string_equal(entry_field(fields, "event_id")->str, want);
   assert_string_equal(entry_field(fields, "type")->str, "approval.granted");
   assert_string_equal(entry_field(fields, "tenant")->str, "acme");

@@ -729,7 +729,8 @@ static void test_release_to_another_department_keeps_the_note_and_guards_level2(
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-#define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
+/* Replies go out without an account verification here (test_tickets_verify.c checks it). */
+#define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup_verification_optional, tf_teardown)
       T(test_transfer_is_for_the_owner_a_team_lead_or_a_supervisor),
       T(test_transfer_changes_owner_and_department_and_keeps_note_as_internal_record),
       T(test_transfer_inputs_at_their_limits_and_one_past),

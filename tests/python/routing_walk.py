@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """An escalation and a shift hand-over, walked from Python's gRPC (Debian's python3-grpcio)
 against the real helpdesk-tickets and helpdesk-routing binaries (routing calls the ticket service
-with its own service token). Agent agent-1 owns two tickets; they escalate one to BILLING (ASSIGN:
+with its own service token). Agent agent-2 claims the oldest of two waiting tickets (a retry
+with the same key returns the same claim), renews the lease, consults Billing (the ticket stays,
+an internal note carries the thread link) and releases it. Agent agent-1 owns two tickets; they escalate one to BILLING (ASSIGN:
 the customer is told by the tenant's template), Billing resolves it (the customer is told again),
 they escalate the other to Level 2 with the investigation note; going off duty without a note for
 every open ticket is refused and moves nothing; with the notes, each ticket moves to its team and
@@ -37,37 +39,22 @@ def token(user, roles):
 
 
 def ready(call):
+    """call() until it answers: a service still starting (RpcError), or a ticket not yet in its
+    queue (AssertionError from the caller's check), for up to 20 s."""
     deadline = time.monotonic() + 20
     while True:
         try:
             return call()
-        except grpc.RpcError:
+        except (grpc.RpcError, AssertionError):
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.1)
 
 
 def register_agent(agent_id, department):
-    """UpsertAgent when routing serves it (slice 1); else the row straight into routing's
-    database with the mariadb client (the test servers' settings)."""
-    try:
-        _ctx["routing"].UpsertAgent(rpb.UpsertAgentRequest(agent_id=agent_id, departments=[department],
-                                                           level=rpb.AGENT_LEVEL_L1),
-                                    metadata=_ctx["sup"], timeout=5)
-        return
-    except grpc.RpcError as e:
-        if e.code() != grpc.StatusCode.UNIMPLEMENTED:
-            raise
-    cmd = ["mariadb", "-u", os.environ.get("HELPDESK_DB_USER", "root"), _ctx["rsvc"].db_name]
-    if os.environ.get("HELPDESK_DB_SOCKET"):
-        cmd += ["--socket", os.environ["HELPDESK_DB_SOCKET"]]
-    else:
-        cmd += ["-h", os.environ.get("HELPDESK_DB_HOST", "127.0.0.1"), "-P", os.environ["HELPDESK_DB_PORT"]]
-    sql = (f"INSERT INTO agents (tenant, agent_id, level, presence, presence_at_us, updated_by, created_at_us, "
-           f"updated_at_us) VALUES ('acme', '{agent_id}', 'L1', 'AVAILABLE', 0, 'walk', 0, 0);"
-           f"INSERT INTO agent_departments VALUES ('acme', '{agent_id}', '{department}', 0);")
-    env = dict(os.environ, MYSQL_PWD=os.environ.get("HELPDESK_DB_PASSWORD", ""))
-    subprocess.run(cmd + ["-e", sql], check=True, env=env)
+    _ctx["routing"].UpsertAgent(rpb.UpsertAgentRequest(agent_id=agent_id, departments=[department],
+                                                       level=rpb.AGENT_LEVEL_L1),
+                                metadata=_ctx["sup"], timeout=5)
 
 
 def setup():
@@ -81,14 +68,13 @@ def setup():
                 routing=routing_pb2_grpc.RoutingServiceStub(rch),
                 customer=token("cust-1", "customer"), agent=token("agent-1", "agent"),
                 lead=token("lead-1", "agent,team_lead"), sup=token("sup-1", "agent,supervisor"),
-                billing=token("billing-1", "agent"))
+                billing=token("billing-1", "agent"), agent2=token("agent-2", "agent"))
     ready(lambda: _ctx["tickets"].ListTickets(pb.ListTicketsRequest(), metadata=_ctx["agent"], timeout=5))
     ready(lambda: _ctx["routing"].GetRoutingSettings(rpb.GetRoutingSettingsRequest(),
                                                      metadata=_ctx["agent"], timeout=5))
-    if not shutil.which("mariadb"):
-        raise RuntimeError("the mariadb client is needed to register agents before UpsertAgent lands")
     register_agent("agent-1", "TECHNICAL")
     register_agent("billing-1", "BILLING")
+    register_agent("agent-2", "TECHNICAL")
 
 
 def teardown():
@@ -117,6 +103,56 @@ def print_comments(tid):
     for c in cs.comments:
         print(f"    [{c.author_id}/{c.author_role}] {c.body}")
     return [c.body for c in cs.comments]
+
+
+def test_a_claim_takes_the_oldest_and_a_consult_leaves_it_in_place():
+    print("claim and consult:")
+    ids = [_ctx["tickets"].CreateTicket(pb.CreateTicketRequest(
+        idempotency_key=f"rwalk-c{i}", subject=subject, description=subject,
+        service_type=pb.SERVICE_TYPE_SHARED, issue_type=pb.ISSUE_TYPE_TECHNICAL),
+        metadata=_ctx["customer"], timeout=5).id
+        for i, subject in enumerate(["Site shows a 500 error", "FTP login refused"])]
+    agent = _ctx["agent2"]
+    _ctx["routing"].SetPresence(rpb.SetPresenceRequest(presence=rpb.PRESENCE_AVAILABLE), metadata=agent,
+                                timeout=5)
+    c = ready(lambda: _claimed(_ctx["routing"].ClaimNext(
+        rpb.ClaimNextRequest(lease_seconds=600, idempotency_key="a2-shift-1"), metadata=agent,
+        timeout=5)))
+    print(f"  ClaimNext by agent-2 -> ticket #{c.ticket_id} from {c.department}, fence {c.fence}, "
+          f"ticket version {c.ticket_version}")
+    assert c.ticket_id == ids[0], "the oldest ticket comes first"
+    again = _ctx["routing"].ClaimNext(rpb.ClaimNextRequest(lease_seconds=600, idempotency_key="a2-shift-1"),
+                                      metadata=agent, timeout=5).claim
+    print(f"  ClaimNext again with the same key -> ticket #{again.ticket_id}, fence {again.fence}")
+    assert (again.ticket_id, again.fence) == (c.ticket_id, c.fence)
+    r = _ctx["routing"].RenewClaim(rpb.RenewClaimRequest(ticket_id=c.ticket_id, fence=c.fence,
+                                                         lease_seconds=600), metadata=agent, timeout=5)
+    print(f"  RenewClaim -> lease until {r.expire_time_us} (was {c.expire_time_us})")
+    e = _ctx["routing"].EscalateToDepartment(rpb.EscalateToDepartmentRequest(
+        ticket_id=c.ticket_id, department="BILLING", mode=rpb.ESCALATION_MODE_CONSULT,
+        context="Customer says the 500 started after the invoice was paid late",
+        thread_link="https://chat.example.test/billing/thread/981", idempotency_key="esc-981"),
+        metadata=agent, timeout=5)
+    t = _ctx["tickets"].GetTicket(pb.GetTicketRequest(ticket_id=c.ticket_id), metadata=agent, timeout=5)
+    print(f"  EscalateToDepartment CONSULT -> escalation #{e.id} {rpb.EscalationStatus.Name(e.status)}; "
+          f"ticket stays in {t.department}, owner {t.owner_id}")
+    assert t.department == "TECHNICAL" and t.owner_id == "agent-2"
+    recs = _ctx["tickets"].ListInternalRecords(pb.ListInternalRecordsRequest(ticket_id=c.ticket_id),
+                                               metadata=agent, timeout=5)
+    for rec in recs.records:
+        body = rec.body.replace("\n", " | ")
+        print(f"    internal record [{rec.author_id}]: {body}")
+    assert any("thread/981" in rec.body for rec in recs.records)
+    rel = _ctx["routing"].ReleaseClaim(rpb.ReleaseClaimRequest(ticket_id=c.ticket_id, fence=c.fence),
+                                       metadata=agent, timeout=5)
+    print(f"  ReleaseClaim -> ticket #{rel.ticket_id} back in {rel.department}'s queue")
+    assert rel.department == "TECHNICAL"
+
+
+def _claimed(resp):
+    if not resp.HasField("claim"):
+        raise AssertionError(f"nothing to claim yet: {resp.message}")
+    return resp.claim
 
 
 def test_an_escalation_to_billing_tells_the_customer_twice():
@@ -201,6 +237,7 @@ def test_a_hand_over_without_every_note_moves_nothing_then_moves_each_to_its_tea
 
 if __name__ == "__main__":
     sys.exit(hdserver.run_tests([
+        test_a_claim_takes_the_oldest_and_a_consult_leaves_it_in_place,
         test_an_escalation_to_billing_tells_the_customer_twice,
         test_level2_needs_the_investigation_note,
         test_a_hand_over_without_every_note_moves_nothing_then_moves_each_to_its_team], setup, teardown))

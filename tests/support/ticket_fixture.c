@@ -228,6 +228,7 @@ Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChann
   s.reminder_channel = channel;
   s.reminder_target = (char *)target;
   s.review_link = (char *)review_link;
+  s.account_verification_optional = true;
   char *all[] = {"*"};
   Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
   mask.paths = all;
@@ -238,6 +239,48 @@ Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChann
   req.update_mask = &mask;
   return (Helpdesk__V1__TenantSettings *)tf_must(t, "UpdateTenantSettings", t->admin, &req.base,
                                                  &helpdesk__v1__tenant_settings__descriptor);
+}
+
+int tf_fixture_verification_optional(hd_fixture *f, const char *tenant, bool optional,
+                                     hd_err *err) {
+  int rc = -1;
+  char *admin = hd_fixture_token(f, tenant, "admin-setup", HD_ROLE_TENANT_ADMIN);
+  hd_arena *a = hd_arena_new(1u << 20);
+  if (!admin || !a) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+    goto done;
+  }
+  Helpdesk__V1__TenantSettings s = HELPDESK__V1__TENANT_SETTINGS__INIT;
+  s.account_verification_optional = optional;
+  char *path[] = {"account_verification_optional"};
+  Google__Protobuf__FieldMask mask = GOOGLE__PROTOBUF__FIELD_MASK__INIT;
+  mask.paths = path;
+  mask.n_paths = 1;
+  Helpdesk__V1__UpdateTenantSettingsRequest req =
+      HELPDESK__V1__UPDATE_TENANT_SETTINGS_REQUEST__INIT;
+  req.settings = &s;
+  req.update_mask = &mask;
+  ProtobufCMessage *resp = NULL;
+  if (hd_fixture_call(f, "/helpdesk.v1.TicketService/UpdateTenantSettings", admin, &req.base,
+                      &helpdesk__v1__tenant_settings__descriptor, a, &resp, err) != HD_OK)
+    goto done;
+  rc = 0;
+done:
+  hd_arena_free(a);
+  free(admin);
+  return rc;
+}
+
+int tf_setup_verification_optional(void **state) {
+  if (tf_setup(state) != 0) return -1;
+  tf *t = *state;
+  hd_err err = {0};
+  if (tf_fixture_verification_optional(&t->f, "acme", true, &err) != 0 ||
+      tf_fixture_verification_optional(&t->f, "globex", true, &err) != 0) {
+    fprintf(stderr, "tf_setup_verification_optional: %s\n", err.msg);
+    return -1; /* tf_teardown stops the service */
+  }
+  return 0;
 }
 
 typedef struct tf__change {

@@ -5,6 +5,7 @@
 #ifndef HD_TICKET_FIXTURE_H
 #define HD_TICKET_FIXTURE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "db/db.h"
@@ -88,9 +89,21 @@ Helpdesk__V1__Ticket *tf_assign(tf *t, int64_t id, const char *owner_id);
  * Fails the test unless the ticket ends in status. */
 Helpdesk__V1__Ticket *tf_set_status(tf *t, int64_t id, Helpdesk__V1__TicketStatus status);
 
-/* UpdateTenantSettings for acme as its tenant_admin (admin-1), every field (mask "*"). */
+/* UpdateTenantSettings for acme as its tenant_admin (admin-1), every field (mask "*"), with
+ * account_verification_optional true: the tests that set reminders and review links test other
+ * rules than the account verification, and reply without one. */
 Helpdesk__V1__TenantSettings *tf_put_settings(tf *t, Helpdesk__V1__ReminderChannel channel,
                                               const char *target, const char *review_link);
+
+/* UpdateTenantSettings for tenant on the ticket service f runs, as a tenant_admin of it (mask
+ * "account_verification_optional"): optional true lets the owner's replies go out without an
+ * account verification (VerifyTicketAccount), false restores the SOP's rule. For the set-up of
+ * tests of other rules (no cmocka check here: 0, or -1 with err set). */
+int tf_fixture_verification_optional(hd_fixture *f, const char *tenant, bool optional, hd_err *err);
+
+/* tf_setup, then tf_fixture_verification_optional(acme and globex, true): for tests whose
+ * tickets are replied to without an account verification. */
+int tf_setup_verification_optional(void **state);
 
 /* Applies ch to ticket id of acme straight through the store (ticket_store_update as sup-1, at
  * the fixture's clock), bypassing every handler: only for states no RPC makes, such as a status

@@ -159,13 +159,20 @@ done:
 static int tail__deliver(tail *t, int64_t upto, hd_err *err) {
   hd_db_rows *rows = NULL;
   int rc = -1;
-  const hd_db_param p[] = {hd_db_int(t->cursor), hd_db_int(upto), hd_db_text(t->o->tenant),
-                           hd_db_int(t->o->aggregate_id), hd_db_int(t->o->aggregate_id)};
+  const char *prefix = t->o->type_prefix ? t->o->type_prefix : "";
+  const hd_db_param p[] = {hd_db_int(t->cursor),
+                           hd_db_int(upto),
+                           hd_db_text(t->o->tenant),
+                           hd_db_int(t->o->aggregate_id),
+                           hd_db_int(t->o->aggregate_id),
+                           hd_db_text(prefix),
+                           hd_db_text(prefix)};
+  /* The prefix compares as the column does, byte for byte (LEFT, not LIKE: no wildcards). */
   if (hd_db_query(t->db,
                   "SELECT id, aggregate_id, event_type, payload, created_at_us FROM outbox "
                   "WHERE id > ? AND id <= ? AND tenant = ? AND (? = 0 OR aggregate_id = ?) "
-                  "ORDER BY id",
-                  p, 5, (size_t)(upto - t->cursor), &rows, err) != 0)
+                  "AND LEFT(event_type, CHAR_LENGTH(?)) = ? ORDER BY id",
+                  p, 7, (size_t)(upto - t->cursor), &rows, err) != 0)
     goto done;
   for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
     char event_id[HD_OUTBOX_EVENT_ID_MAX];

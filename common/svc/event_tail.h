@@ -59,6 +59,7 @@ typedef struct hd_event_tail_opts {
   const char *service;        /* the service's name, the event ids' first part: "tickets" */
   const char *tenant;         /* exact (the outbox's tenant column is a binary collation) */
   int64_t aggregate_id;       /* 0: any; else only this entity's events (a ticket's) */
+  const char *type_prefix;    /* NULL or "": any; else only event types starting with it */
   const char *after_event_id; /* NULL or "": from now; else the last event the client got */
 } hd_event_tail_opts;
 

@@ -387,8 +387,11 @@ static void test_a_slow_subscriber_is_cut_off_holding_bounded_memory_and_resumes
       got, n, details, baseline, peak, peak - baseline, FLOOD_EVENTS * FLOOD_PAD / 1024);
   sc_free(slow);
   assert_true(got < n / 2);
-  /* The feed held at most its buffer and the transport's windows, not the 24 MB written. */
+  /* The feed held at most its buffer and the transport's windows, not the 24 MB written. (Under
+   * ASan freed memory stays resident in its quarantine: the counts above still hold there.) */
+#ifndef __SANITIZE_ADDRESS__
   assert_true(peak - baseline < 12 * 1024);
+#endif
   /* It resumes from its last event and gets the rest, each once, up to the last. */
   Helpdesk__V1__WatchTicketsRequest req = HELPDESK__V1__WATCH_TICKETS_REQUEST__INIT;
   req.after_event_id = last[0] ? last : (char *)event_id(t, first);

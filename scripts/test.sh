@@ -142,6 +142,8 @@ echo "== routing's rules from Python: ListRoutingRules against the real helpdesk
 run_counted routing_rules walk /usr/bin/python3 "$root/tests/python/routing_rules.py"
 echo "== helpdeskctl against the four services: a call on each, every verb (claim, list, reply, escalate, hand-over)"
 run_counted helpdeskctl_walk walk /usr/bin/python3 "$root/tests/python/helpdeskctl_walk.py"
+echo "== WatchTickets from Python: a change feed, a disconnect, and a resume that loses and repeats nothing"
+run_counted watch_tickets walk /usr/bin/python3 "$root/tests/python/watch_tickets.py"
 # Its own MariaDB, Redis and four services (it stops MariaDB and starts it again): not this stack.
 echo "== server reflection and Health/Watch from Python (grpcio, own servers; MariaDB stopped and back)"
 run_counted reflection_watch env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/reflection_watch.py"

@@ -21,4 +21,7 @@ int routing_list_agents(hd_call *call, const ProtobufCMessage *rq, ProtobufCMess
 int routing_set_presence(hd_call *call, const ProtobufCMessage *rq, ProtobufCMessage *rs);
 int routing_get_agent_load(hd_call *call, const ProtobufCMessage *rq, ProtobufCMessage *rs);
 
+/* watch_escalations.c: WatchEscalations, the escalations' change feed (a stream, rpc/stream.h). */
+int routing_watch_escalations(hd_call *call, hd_stream *st, const ProtobufCMessage *rq);
+
 #endif

@@ -77,6 +77,12 @@ static const hd_loop_fn routing__loops[] = {hd_outbox_relay_loop, routing_claims
                                             routing_escalation_timer_loop,
                                             routing_estimate_timer_loop};
 
+/* Streaming methods (rpc/stream.h). */
+static const hd_stream_impl routing__streams[] = {
+    {"WatchEscalations", routing_watch_escalations, 0, STAFF,
+     "the escalations' change feed is for staff and services"},
+};
+
 const hd_service_def routing_service_def = {
     .name = "routing",
     .default_port = 50052,
@@ -93,4 +99,6 @@ const hd_service_def routing_service_def = {
     /* Claims are leases and fencing tokens in Redis: without Redis routing cannot hand out a
      * ticket safely, so readiness follows Redis as well as MariaDB (architecture.md). */
     .needs_redis = true,
+    .streams = routing__streams,
+    .n_streams = sizeof routing__streams / sizeof routing__streams[0],
 };

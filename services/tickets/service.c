@@ -78,6 +78,13 @@ static const hd_method_impl tickets__methods[] = {
     {"GetAccountVerification", tickets_get_account_verification, 0, ANYONE, NULL},
 };
 
+/* Streaming methods (rpc/stream.h). */
+static const hd_stream_impl tickets__streams[] = {
+    {"WatchTickets", tickets_watch_tickets, 0, STAFF,
+     "the change feed is for staff and services; customers follow their own tickets with "
+     "GetTicket and ListTickets"},
+};
+
 static const hd_loop_fn tickets__loops[] = {hd_outbox_relay_loop, tickets_timer_loop};
 
 const hd_service_def tickets_service_def = {
@@ -91,4 +98,6 @@ const hd_service_def tickets_service_def = {
     .teardown = tickets_app_teardown,
     .loops = tickets__loops,
     .n_loops = sizeof tickets__loops / sizeof tickets__loops[0],
+    .streams = tickets__streams,
+    .n_streams = sizeof tickets__streams / sizeof tickets__streams[0],
 };

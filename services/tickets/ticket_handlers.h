@@ -59,4 +59,7 @@ int tickets_verify_ticket_account(hd_call *call, const ProtobufCMessage *req,
 int tickets_get_account_verification(hd_call *call, const ProtobufCMessage *req,
                                      ProtobufCMessage *resp);
 
+/* handlers_watch.c: WatchTickets, the change feed (a stream, rpc/stream.h). */
+int tickets_watch_tickets(hd_call *call, hd_stream *st, const ProtobufCMessage *req);
+
 #endif

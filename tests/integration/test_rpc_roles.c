@@ -29,11 +29,26 @@ static const hd_method_impl *entry_of(const char *name) {
   return NULL;
 }
 
+/* The stream table's entry for a streaming method (WatchTickets), or NULL. */
+static const hd_stream_impl *stream_entry_of(const char *name) {
+  for (size_t i = 0; i < tickets_service_def.n_streams; i++)
+    if (strcmp(tickets_service_def.streams[i].name, name) == 0)
+      return &tickets_service_def.streams[i];
+  return NULL;
+}
+
 static void test_every_ticket_rpc_requires_roles_in_its_table_entry(void **state) {
   (void)state;
   const ProtobufCServiceDescriptor *d = &helpdesk__v1__ticket_service__descriptor;
-  assert_int_equal(tickets_service_def.n_methods, d->n_methods);
+  assert_int_equal(tickets_service_def.n_methods + tickets_service_def.n_streams, d->n_methods);
   for (unsigned i = 0; i < d->n_methods; i++) {
+    const hd_stream_impl *st = stream_entry_of(d->methods[i].name);
+    if (st) {
+      assert_non_null(st->fn);
+      assert_int_equal(st->flags & HD_METHOD_PUBLIC, 0);
+      assert_int_not_equal(st->roles, 0);
+      continue;
+    }
     const hd_method_impl *m = entry_of(d->methods[i].name);
     assert_non_null(m->fn);
     assert_int_equal(m->flags & HD_METHOD_PUBLIC, 0);

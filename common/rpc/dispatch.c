@@ -10,6 +10,7 @@
 #include "clock/clock.h"
 #include "log/log.h"
 #include "rpc/edge.h"
+#include "rpc/rate_limit.h"
 #include "rpc/server_internal.h"
 #include "rpc/wire_check.h"
 
@@ -198,6 +199,7 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
     call.principal = &principal;
     tenant = principal.tenant;
     if (hd_rpc_edge_roles(&call, m->roles, m->roles_why) != 0) goto fail;
+    if (hd_rate_limit_admit(s->cfg.rate_limits, worker, &principal, &call.err) != 0) goto fail;
   }
   if (!c->payload) {
     hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the call carried no request message");

@@ -16,6 +16,7 @@
 #include "metrics/metrics.h"
 
 typedef struct hd_server hd_server;
+struct hd_rate_limits; /* rpc/rate_limit.h */
 
 /* grpc.health.v1.Health/Check with this service name answers SERVING whenever the server answers
  * at all, whatever MariaDB and Redis do: for liveness probes, which must not restart a pod over a
@@ -86,6 +87,8 @@ typedef struct hd_server_config {
   /* Memory for calls, default 256 MiB when 0: half is gRPC's resource quota (its buffers), half
    * bounds large replies packed but not yet read by their clients (RESOURCE_EXHAUSTED past it). */
   int64_t memory_limit_bytes;
+  /* Optional, borrowed: checked on every call with a token, after its roles (rate_limit.h). */
+  struct hd_rate_limits *rate_limits;
 } hd_server_config;
 
 /* Creates a server (grpc_init is called here). Caller frees with hd_server_destroy(). */

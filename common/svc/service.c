@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log/log.h"
+#include "rpc/rate_limit.h"
 #include "svc/consumer.h"
 
 /* The health probe's own connections and whether the schema is in place. */
@@ -29,6 +30,7 @@ struct hd_svc {
   hd_server *server;
   hd_metrics_http *metrics_http; /* NULL when HELPDESK_METRICS_ADDR=off */
   svc_probe probe;
+  hd_rate_limits rate_limits; /* the server's edge checks them */
   pthread_t *loop_threads;
   size_t n_loops;
   _Atomic bool stop_loops;
@@ -47,6 +49,9 @@ static int svc__worker_open(const hd_svc_env *env, hd_worker *w, hd_err *err) {
   }
   return 0;
 }
+
+/* The rate limits' way to a worker's Redis connection (rate_limit.h). */
+static hd_kv *svc__worker_kv(void *w) { return ((hd_worker *)w)->kv; }
 
 static void svc__worker_close(hd_worker *w) {
   hd_db_close(w->db);
@@ -211,6 +216,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .database = env->config.db_name};
   env->kv =
       (hd_kv_config){.host = env->config.redis_host, .port = (unsigned)env->config.redis_port};
+  if (hd_rate_limits_load(&s->rate_limits, env->metrics, svc__worker_kv, err) != 0) goto fail;
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;
@@ -248,6 +254,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .metrics = env->metrics,
       .max_streams = (unsigned)env->config.max_streams,
       .memory_limit_bytes = env->config.memory_limit,
+      .rate_limits = &s->rate_limits,
   };
   if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
   if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) !=

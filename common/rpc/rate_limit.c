@@ -15,14 +15,14 @@ static const struct {
   const char *var;
   hd_kv_rate def;
 } rate__roles[HD_RATE_ROLES] = {
-    {HD_ROLE_CUSTOMER, "HELPDESK_RATE_LIMIT_CUSTOMER", {100, 200}},
-    {HD_ROLE_AGENT, "HELPDESK_RATE_LIMIT_AGENT", {500, 1000}},
-    {HD_ROLE_TEAM_LEAD, "HELPDESK_RATE_LIMIT_TEAM_LEAD", {500, 1000}},
-    {HD_ROLE_SUPERVISOR, "HELPDESK_RATE_LIMIT_SUPERVISOR", {500, 1000}},
-    {HD_ROLE_TENANT_ADMIN, "HELPDESK_RATE_LIMIT_TENANT_ADMIN", {500, 1000}},
+    {HD_ROLE_CUSTOMER, "HELPDESK_RATE_LIMIT_CUSTOMER", {100, 1000}},
+    {HD_ROLE_AGENT, "HELPDESK_RATE_LIMIT_AGENT", {500, 2000}},
+    {HD_ROLE_TEAM_LEAD, "HELPDESK_RATE_LIMIT_TEAM_LEAD", {500, 2000}},
+    {HD_ROLE_SUPERVISOR, "HELPDESK_RATE_LIMIT_SUPERVISOR", {500, 2000}},
+    {HD_ROLE_TENANT_ADMIN, "HELPDESK_RATE_LIMIT_TENANT_ADMIN", {500, 2000}},
     {HD_ROLE_SERVICE, "HELPDESK_RATE_LIMIT_SERVICE", {20000, 40000}},
 };
-static const hd_kv_rate rate__tenant_default = {2000, 4000};
+static const hd_kv_rate rate__tenant_default = {5000, 10000};
 
 int hd_rate_limits_load(hd_rate_limits *out, hd_metrics *metrics, hd_kv *(*worker_kv)(void *),
                         hd_err *err) {
@@ -81,12 +81,13 @@ void hd_rate_limits_for(const hd_rate_limits *rl, const hd_principal *p, hd_kv_r
   *tenant = hd_principal_has(p, HD_ROLE_SERVICE) ? (hd_kv_rate){0, 0} : rl->tenant;
 }
 
-/* Fail open: the call goes on, counted; the first failure of an outage is logged, and Redis is
- * not asked again for HD_RATE_LIMIT_BACKOFF_US. */
+/* Fail open: the call goes on, counted; the first failure of an outage is logged, and when Redis
+ * did not answer (UNAVAILABLE) it is not asked again for HD_RATE_LIMIT_BACKOFF_US. */
 static void rate__fail_open(hd_rate_limits *rl, const hd_err *why) {
   hd_metrics_counter_add(rl->metrics, HD_METRIC_RATE_LIMIT_FAIL_OPEN, NULL, 1, NULL);
   if (!why) return;
-  atomic_store(&rl->skip_until_us, hd_monotonic_us() + HD_RATE_LIMIT_BACKOFF_US);
+  if (why->code == HD_UNAVAILABLE)
+    atomic_store(&rl->skip_until_us, hd_monotonic_us() + HD_RATE_LIMIT_BACKOFF_US);
   if (!atomic_exchange(&rl->failing, true))
     hd_log_warn("rate_limit.fail_open", "reason", why->msg, "then",
                 "calls are not rate-limited until redis answers");

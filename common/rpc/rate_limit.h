@@ -31,11 +31,11 @@
 
 /* The defaults (generous: an interactive user is far below them; make test and the bench are
  * too), each overridden by its setting:
- *   HELPDESK_RATE_LIMIT_TENANT        2000/s:4000  every caller of a tenant but `service`;
- *   HELPDESK_RATE_LIMIT_CUSTOMER       100/s:200;
+ *   HELPDESK_RATE_LIMIT_TENANT        5000/s:10000  every caller of a tenant but `service`;
+ *   HELPDESK_RATE_LIMIT_CUSTOMER       100/s:1000;
  *   HELPDESK_RATE_LIMIT_AGENT,
  *   _TEAM_LEAD, _SUPERVISOR,
- *   _TENANT_ADMIN                      500/s:1000;
+ *   _TENANT_ADMIN                      500/s:2000;
  *   HELPDESK_RATE_LIMIT_SERVICE      20000/s:40000 (service-to-service calls: its own bucket
  *                                                   only, never the tenant's);
  *   HELPDESK_RATE_LIMITS               on | off (off: no limits, Redis is never asked). */

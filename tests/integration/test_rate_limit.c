@@ -216,14 +216,14 @@ static void test_role_defaults_and_the_most_generous_role_and_service_callers(vo
   hd_kv_rate t, c;
   hd_principal cust = {.tenant = "t", .user_id = "u", .roles = HD_ROLE_CUSTOMER};
   hd_rate_limits_for(&rl, &cust, &t, &c);
-  assert_int_equal(t.rate_per_s, 2000);
-  assert_int_equal(t.burst, 4000);
+  assert_int_equal(t.rate_per_s, 5000);
+  assert_int_equal(t.burst, 10000);
   assert_int_equal(c.rate_per_s, 100);
-  assert_int_equal(c.burst, 200);
+  assert_int_equal(c.burst, 1000);
   hd_principal both = {.tenant = "t", .user_id = "u", .roles = HD_ROLE_CUSTOMER | HD_ROLE_AGENT};
   hd_rate_limits_for(&rl, &both, &t, &c);
   assert_int_equal(c.rate_per_s, 500);
-  assert_int_equal(c.burst, 1000);
+  assert_int_equal(c.burst, 2000);
   hd_principal svc = {.tenant = "t", .user_id = "routing", .roles = HD_ROLE_SERVICE};
   hd_rate_limits_for(&rl, &svc, &t, &c);
   assert_int_equal(t.rate_per_s, 0); /* no tenant bucket */

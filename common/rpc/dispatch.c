@@ -71,16 +71,26 @@ static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, con
   }
 }
 
-/* The call's one log line, and its metrics under metric_method (a registered path, or
- * "unregistered" so that made-up paths cannot grow the series without bound). */
 static void dispatch__log(const hd_server *s, const char *method, const char *metric_method,
                           hd_code code, int64_t started_us, const char *tenant,
                           const char *request_id, const char *msg) {
+  rpc_log_call(s, method, metric_method, code, started_us, tenant, request_id, msg, NULL);
+}
+
+void rpc_log_call(const hd_server *s, const char *method, const char *metric_method, hd_code code,
+                  int64_t started_us, const char *tenant, const char *request_id, const char *msg,
+                  const char *stream_counts) {
   int64_t took_us = hd_monotonic_us() - started_us;
   hd_metrics_observe_rpc(s->cfg.metrics, metric_method, code, took_us);
   char dur[32];
   snprintf(dur, sizeof dur, "%.3f", (double)took_us / 1000.0);
-  if (code == HD_OK)
+  if (stream_counts && code == HD_OK)
+    hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
+                "request_id", request_id, "stream", stream_counts);
+  else if (stream_counts)
+    hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
+                "request_id", request_id, "stream", stream_counts, "error", msg);
+  else if (code == HD_OK)
     hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
                 "request_id", request_id);
   else
@@ -113,6 +123,10 @@ int hd_rpc_edge_unpack(hd_call *call, const ProtobufCMessageDescriptor *input, c
     return hd_err_set(&call->err, HD_INVALID_ARGUMENT, "the request is not a valid %s message",
                       input->name);
   return 0;
+}
+
+void rpc_send_status(hd_server *s, rpc_call *c, hd_code code, const char *msg) {
+  dispatch__send(s, c, (grpc_status_code)code, msg);
 }
 
 void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
@@ -151,56 +165,63 @@ void rpc_reply_stopping(hd_server *s, rpc_call *c) {
   dispatch__send(s, c, GRPC_STATUS_UNAVAILABLE, msg);
 }
 
-void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
+int rpc_edge_begin(hd_server *s, rpc_call *c, hd_call *call, hd_principal *principal,
+                   char rid[RPC_REQUEST_ID_MAX], const char **tenant, int64_t started,
+                   bool worker_ok) {
   const rpc_method *m = c->method;
-  int64_t started = hd_monotonic_us();
-  hd_principal principal;
-  hd_call call;
-  memset(&call, 0, sizeof call);
-  call.method = m->path;
-  call.service = m->service;
-  call.worker = worker;
-  char rid[80];
+  call->method = m->path;
+  call->service = m->service;
   const char *v;
   size_t vl;
-  if (dispatch__md_value(&c->md, "x-request-id", &v, &vl) && vl > 0 && vl < sizeof rid) {
+  if (dispatch__md_value(&c->md, "x-request-id", &v, &vl) && vl > 0 && vl < RPC_REQUEST_ID_MAX) {
     memcpy(rid, v, vl);
     rid[vl] = '\0';
     for (size_t i = 0; i < vl; i++)
       if (rid[i] < 0x21 || rid[i] > 0x7e) rid[i] = '_';
   } else {
-    snprintf(rid, sizeof rid, "%d-%lu", s->port, atomic_fetch_add(&s->request_seq, 1) + 1);
+    snprintf(rid, RPC_REQUEST_ID_MAX, "%d-%lu", s->port, atomic_fetch_add(&s->request_seq, 1) + 1);
   }
-  call.request_id = rid;
-  const char *tenant = "";
+  call->request_id = rid;
+  *tenant = "";
 
   int64_t left = dispatch__remaining_us(c->deadline);
-  call.deadline_us = left == INT64_MAX ? INT64_MAX : started + left;
-  if (left <= 0) {
-    hd_err_set(&call.err, HD_DEADLINE_EXCEEDED,
-               "the call's deadline had passed before it was served");
-    goto fail;
-  }
-  if (!m->fn) {
-    hd_err_set(&call.err, HD_UNIMPLEMENTED, "%s is not implemented yet", m->path);
-    goto fail;
-  }
-  if (!worker_ok) {
-    hd_err_set(&call.err, HD_UNAVAILABLE, "this worker could not start; retry");
-    goto fail;
-  }
+  call->deadline_us = left == INT64_MAX ? INT64_MAX : started + left;
+  if (left <= 0)
+    return hd_err_set(&call->err, HD_DEADLINE_EXCEEDED,
+                      "the call's deadline had passed before it was served");
+  if (!m->fn && !m->stream_fn)
+    return hd_err_set(&call->err, HD_UNIMPLEMENTED, "%s is not implemented yet", m->path);
+  if (!worker_ok)
+    return hd_err_set(&call->err, HD_UNAVAILABLE, "this worker could not start; retry");
   if (!(m->flags & HD_METHOD_PUBLIC)) {
     const char *auth = NULL;
     size_t alen = 0;
     dispatch__md_value(&c->md, "authorization", &auth, &alen);
     int64_t now_s =
         s->cfg.clock ? hd_clock_now_us(s->cfg.clock) / HD_US_PER_S : (int64_t)time(NULL);
-    if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, &principal, &call.err) != 0) goto fail;
-    call.principal = &principal;
-    tenant = principal.tenant;
-    if (hd_rpc_edge_roles(&call, m->roles, m->roles_why) != 0) goto fail;
-    if (hd_rate_limit_admit(s->cfg.rate_limits, worker, &principal, &call.err) != 0) goto fail;
+    if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, principal, &call->err) != 0) return -1;
+    call->principal = principal;
+    *tenant = principal->tenant;
+    if (s->tls && s->cfg.tls_client_ca_file &&
+        rpc_peer_service_check(c->call, principal, &call->err) != 0)
+      return -1;
+    if (hd_rpc_edge_roles(call, m->roles, m->roles_why) != 0) return -1;
+    if (hd_rate_limit_admit(s->cfg.rate_limits, call->worker, principal, &call->err) != 0)
+      return -1;
   }
+  return 0;
+}
+
+void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
+  const rpc_method *m = c->method;
+  int64_t started = hd_monotonic_us();
+  hd_principal principal;
+  hd_call call;
+  memset(&call, 0, sizeof call);
+  call.worker = worker;
+  char rid[RPC_REQUEST_ID_MAX];
+  const char *tenant = "";
+  if (rpc_edge_begin(s, c, &call, &principal, rid, &tenant, started, worker_ok) != 0) goto fail;
   if (!c->payload) {
     hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the call carried no request message");
     goto fail;

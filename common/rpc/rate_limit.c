@@ -98,7 +98,9 @@ int hd_rate_limit_admit(hd_rate_limits *rl, void *worker, const hd_principal *p,
   hd_kv_rate tenant, caller;
   hd_rate_limits_for(rl, p, &tenant, &caller);
   if (tenant.rate_per_s == 0 && caller.rate_per_s == 0) return 0;
-  hd_kv *kv = rl->worker_kv && worker ? rl->worker_kv(worker) : NULL;
+  /* A streaming call is admitted before it has a worker (rpc/stream.c): not limited here. */
+  if (!worker) return 0;
+  hd_kv *kv = rl->worker_kv ? rl->worker_kv(worker) : NULL;
   if (!kv) {
     static const hd_err no_kv = {.code = HD_UNAVAILABLE, .msg = "this worker has no redis handle"};
     rate__fail_open(rl, &no_kv);

@@ -3,8 +3,9 @@
  * dispatcher after the token and the roles, before the request is unpacked. A call over a limit
  * gets RESOURCE_EXHAUSTED naming the bucket, with the retry delay (hd_err.retry_after_ms).
  * Health and the other HD_METHOD_PUBLIC methods carry no token and are not limited, nor is
- * /metrics (not gRPC). When Redis does not answer, the limits fail open: the call goes on and
- * helpdesk_rate_limit_fail_open_total counts it. */
+ * /metrics (not gRPC), nor, for now, a streaming call (admitted before it has a worker). When Redis
+ * does not answer, the limits fail open: the call goes on and helpdesk_rate_limit_fail_open_total
+ * counts it. */
 #ifndef HD_RPC_RATE_LIMIT_H
 #define HD_RPC_RATE_LIMIT_H
 
@@ -61,10 +62,10 @@ int hd_rate_limits_load(hd_rate_limits *out, hd_metrics *metrics, hd_kv *(*worke
 void hd_rate_limits_for(const hd_rate_limits *rl, const hd_principal *p, hd_kv_rate *tenant,
                         hd_kv_rate *caller);
 
-/* The edge's check for one call of p on the worker's connection (rl NULL or disabled: 0 at
- * once): 0 when the call may go on (also when Redis failed: fail open, counted, logged once per
- * outage); -1 with err RESOURCE_EXHAUSTED naming the bucket and the wait, retry_after_ms set.
- * Runs on a worker thread; rl is shared by all of them. */
+/* The edge's check for one call of p on the worker's connection (rl NULL or disabled, or no
+ * worker: 0 at once): 0 when the call may go on (also when Redis failed: fail open, counted, logged
+ * once per outage); -1 with err RESOURCE_EXHAUSTED naming the bucket and the wait, retry_after_ms
+ * set. Runs on a worker thread; rl is shared by all of them. */
 int hd_rate_limit_admit(hd_rate_limits *rl, void *worker, const hd_principal *p, hd_err *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include "bench.h"
 #include "bench_accounts.h"
 #include "bench_kpi.h"
+#include "bench_rate_limit.h"
 #include "bench_routing_claims.h"
 #include "bench_routing_escalate.h"
 #include "bench_tickets.h"
@@ -44,4 +45,5 @@ const bench_scenario *const bench_scenarios[] = {&health,
                                                  &bench_claim,
                                                  &bench_queue_latency,
                                                  &bench_redis_script,
+                                                 &bench_rate_limit_script,
                                                  NULL};

@@ -92,6 +92,57 @@ int hd_config_duration_us(const char *name, int64_t def_us, int64_t *out_us, hd_
   return 0;
 }
 
+/* ---- rate limits ---- */
+
+/* Reads a whole number of at most 9 digits from *p, advancing it; -1 when there is none. */
+static int config__small_uint(const char **p, int64_t *out) {
+  int64_t x = 0;
+  int n = 0;
+  for (; config__is_digit(**p); (*p)++, n++) {
+    if (n == 9) return -1;
+    x = x * 10 + (**p - '0');
+  }
+  if (n == 0) return -1;
+  *out = x;
+  return 0;
+}
+
+int hd_config_rate(const char *name, int64_t def_rate, int64_t def_burst, int64_t *rate_per_s,
+                   int64_t *burst, hd_err *err) {
+  const char *v = getenv(name);
+  if (!v || !*v) {
+    *rate_per_s = def_rate;
+    *burst = def_burst;
+    return 0;
+  }
+  if (strcmp(v, "0") == 0 || strcmp(v, "off") == 0) {
+    *rate_per_s = *burst = 0;
+    return 0;
+  }
+  const char *p = v;
+  int64_t r = 0, b = 0;
+  bool ok = config__small_uint(&p, &r) == 0 && strncmp(p, "/s", 2) == 0;
+  if (ok) p += 2;
+  if (ok && *p == ':') {
+    p++;
+    ok = config__small_uint(&p, &b) == 0;
+  } else {
+    b = r;
+  }
+  if (!ok || *p != '\0')
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "%s=%s is not a rate limit (use <rate>/s:<burst> such as 50/s:100, or 0 "
+                      "for none)",
+                      name, v);
+  if (r < 1 || r > HD_CONFIG_RATE_MAX || b < 1 || b > HD_CONFIG_BURST_MAX)
+    return hd_err_set(err, HD_INVALID_ARGUMENT,
+                      "%s=%s is out of range: rate 1..%d per second, burst 1..%d (0 for none)",
+                      name, v, HD_CONFIG_RATE_MAX, HD_CONFIG_BURST_MAX);
+  *rate_per_s = r;
+  *burst = b;
+  return 0;
+}
+
 int hd_common_config_load(const char *service, int default_port, hd_common_config *c, hd_err *err) {
   char upper[32], var[96];
   size_t i;

@@ -21,6 +21,19 @@ int hd_config_duration_us(const char *name, int64_t def_us, int64_t *out_us, hd_
 /* Parses a duration string as above; -1 when malformed. */
 int hd_parse_duration_us(const char *s, int64_t *out_us);
 
+/* ---- rate limits (rpc/rate_limit.h) ---- */
+
+/* Most tokens per second, and most burst, a rate-limit setting may give. */
+#define HD_CONFIG_RATE_MAX  1000000
+#define HD_CONFIG_BURST_MAX 10000000
+
+/* A token-bucket setting "<rate>/s:<burst>" (rate tokens a second, at most burst held),
+ * "<rate>/s" (burst = rate), or "0" / "off" (unlimited: *rate_per_s = *burst = 0); def_rate and
+ * def_burst when unset or empty. Whole numbers, rate 1..HD_CONFIG_RATE_MAX, burst
+ * 1..HD_CONFIG_BURST_MAX; INVALID_ARGUMENT naming the variable otherwise. */
+int hd_config_rate(const char *name, int64_t def_rate, int64_t def_burst, int64_t *rate_per_s,
+                   int64_t *burst, hd_err *err);
+
 /* Settings every service shares; filled by hd_common_config_load(). Strings are borrowed
  * from the environment or are literals. */
 typedef struct hd_common_config {

@@ -10,6 +10,7 @@
 #include "clock/clock.h"
 #include "log/log.h"
 #include "rpc/edge.h"
+#include "rpc/rate_limit.h"
 #include "rpc/server_internal.h"
 #include "rpc/wire_check.h"
 
@@ -205,6 +206,8 @@ int rpc_edge_begin(hd_server *s, rpc_call *c, hd_call *call, hd_principal *princ
         rpc_peer_service_check(c->call, principal, &call->err) != 0)
       return -1;
     if (hd_rpc_edge_roles(call, m->roles, m->roles_why) != 0) return -1;
+    if (hd_rate_limit_admit(s->cfg.rate_limits, call->worker, principal, &call->err) != 0)
+      return -1;
   }
   return 0;
 }

@@ -16,6 +16,7 @@
 #include "metrics/metrics.h"
 
 typedef struct hd_server hd_server;
+struct hd_rate_limits; /* rpc/rate_limit.h */
 
 /* grpc.health.v1.Health/Check with this service name answers SERVING whenever the server answers
  * at all, whatever MariaDB and Redis do: for liveness probes, which must not restart a pod over a
@@ -105,6 +106,9 @@ typedef struct hd_server_config {
   unsigned max_stream_calls;
   unsigned stream_buffer_messages;
   int64_t stream_buffer_bytes;
+  /* Optional, borrowed: checked on every unary call with a token, after its roles
+   * (rate_limit.h). */
+  struct hd_rate_limits *rate_limits;
 } hd_server_config;
 
 /* Creates a server (grpc_init is called here). Caller frees with hd_server_destroy(). */

@@ -12,6 +12,7 @@
 #include "auth/principal_cache.h"
 #include "auth/runtime.h"
 #include "log/log.h"
+#include "rpc/rate_limit.h"
 #include "svc/consumer.h"
 
 /* The health probe's own connections and whether the schema is in place. */
@@ -31,6 +32,7 @@ struct hd_svc {
   hd_server *server;
   hd_metrics_http *metrics_http; /* NULL when HELPDESK_METRICS_ADDR=off */
   svc_probe probe;
+  hd_rate_limits rate_limits; /* the server's edge checks them */
   pthread_t *loop_threads;
   size_t n_loops;
   _Atomic bool stop_loops;
@@ -51,6 +53,9 @@ static int svc__worker_open(const hd_svc_env *env, hd_worker *w, hd_err *err) {
   }
   return 0;
 }
+
+/* The rate limits' way to a worker's Redis connection (rate_limit.h). */
+static hd_kv *svc__worker_kv(void *w) { return ((hd_worker *)w)->kv; }
 
 static void svc__worker_close(hd_worker *w) {
   hd_db_close(w->db);
@@ -230,6 +235,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .tls_ca_file = env->config.redis_tls_ca,
                            .tls_cert_file = env->config.redis_tls_cert,
                            .tls_key_file = env->config.redis_tls_key};
+  if (hd_rate_limits_load(&s->rate_limits, env->metrics, svc__worker_kv, err) != 0) goto fail;
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;
@@ -273,6 +279,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .max_streams = (unsigned)env->config.max_streams,
       .memory_limit_bytes = env->config.memory_limit,
       .max_stream_calls = (unsigned)max_stream_calls,
+      .rate_limits = &s->rate_limits,
   };
   if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
   if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) !=

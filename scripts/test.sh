@@ -154,12 +154,12 @@ echo "== hd-bench smoke run (every scenario, a few calls each)"
 bench_passed=0 bench_failed=0
 for sc in health create get list list_status list_owner list_my_open list_unassigned list_followed \
   list_updated workloop account_get account_verify service_action_check service_action_record \
-  kpi_team_summary kpi_half_year escalate redis_script claim queue_latency; do
+  kpi_team_summary kpi_half_year escalate redis_script rate_limit_script claim queue_latency; do
   target=$HELPDESK_TICKETS_ADDR
   case $sc in
     account_* | service_action_*) target=$HELPDESK_ACCOUNTS_ADDR ;;
     kpi_*) target=$HELPDESK_KPI_ADDR ;;
-    escalate | redis_script | claim | queue_latency) target=$HELPDESK_ROUTING_ADDR ;;
+    escalate | redis_script | rate_limit_script | claim | queue_latency) target=$HELPDESK_ROUTING_ADDR ;;
   esac
   # A scenario that checks afterwards prints check=, or check_failed= which fails the step.
   out=$("$build/bench/hd-bench" --target "$target" --tickets-target "$HELPDESK_TICKETS_ADDR" \

@@ -48,6 +48,7 @@ typedef struct rpc_call {
   grpc_byte_buffer *payload;
   grpc_byte_buffer *reply;
   grpc_slice status_details;
+  grpc_metadata trailer[2]; /* x-request-id, grpc-status-details-bin: sent with the status */
   int cancelled;
   hd_arena *arena;
   /* Bytes counted for this call in hd_server.reply_bytes until it is freed: reserved when it is

@@ -133,6 +133,10 @@ echo "== routing's rules from Python: ListRoutingRules against the real helpdesk
 run_counted routing_rules walk /usr/bin/python3 "$root/tests/python/routing_rules.py"
 echo "== helpdeskctl against the four services: a call on each, every verb (claim, list, reply, escalate, hand-over)"
 run_counted helpdeskctl_walk walk /usr/bin/python3 "$root/tests/python/helpdeskctl_walk.py"
+echo "== machine-readable errors from Python: google.rpc.Status details decoded by grpcio, x-request-id echoed"
+run_counted error_details walk /usr/bin/python3 "$root/tests/python/error_details.py"
+echo "== the README's runnable examples (python and sh blocks) on a stack of their own, and its links"
+run_counted readme_examples walk "$root/scripts/readme-examples.sh" "$tmp/readme-svc" "$build"
 
 # A smoke run of the load generator against the running ticket service (not a measurement: it
 # proves hd-bench and its scenarios still work; make bench measures).

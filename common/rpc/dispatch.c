@@ -164,6 +164,7 @@ void rpc_reply_status(hd_server *s, rpc_call *c, hd_code code, const char *msg) 
   dispatch__request_id(s, c, rid, sizeof rid);
   hd_err details;
   hd_err_clear(&details);
+  /* Refused at admission: the reply budget is full of unread replies, which drain. */
   if (code == HD_RESOURCE_EXHAUSTED) hd_err_retry_after(&details, HD_RPC_RETRY_UNAVAILABLE_MS);
   dispatch__log(s, method, method, code, hd_monotonic_us(), "", rid, msg);
   dispatch__send(s, c, (grpc_status_code)code, msg, &details, rid);

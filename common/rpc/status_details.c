@@ -30,7 +30,6 @@ static int details__any(const ProtobufCMessage *m, const char *url, uint8_t *buf
 }
 
 int hd_rpc_status_details_pack(hd_code code, const char *msg, const hd_err *err, grpc_slice *out) {
-  static uint8_t empty;
   uint8_t bufs[3][DETAIL_BYTES];
   Google__Protobuf__Any anys[3];
   Google__Protobuf__Any *list[3];
@@ -88,7 +87,7 @@ int hd_rpc_status_details_pack(hd_code code, const char *msg, const hd_err *err,
   st.details = n ? list : NULL;
   size_t len = protobuf_c_message_get_packed_size(&st.base);
   grpc_slice s = grpc_slice_malloc(len);
-  protobuf_c_message_pack(&st.base, len ? GRPC_SLICE_START_PTR(s) : &empty);
+  protobuf_c_message_pack(&st.base, GRPC_SLICE_START_PTR(s));
   *out = s;
   return 0;
 }

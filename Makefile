@@ -2,6 +2,8 @@
 #   make run     install missing Debian packages, build, start MariaDB, Redis and the four services
 #   make stop    stop what `make run` started
 #   make test    the whole test suite (unit, integration, Python interop) with its own servers
+#   make test-cluster  the services on a three-node Galera cluster and Redis with Sentinel, with a
+#                node killed under load (scripts/test-cluster.sh; about 5 minutes)
 #   make         build only (into build/)
 #   make asan    the rpc, auth and ticket tests built with ASan+UBSan (into build-asan/)
 #   make valgrind  the same tests under valgrind
@@ -27,7 +29,7 @@ SANITIZE_TESTS ?= ^test_(rpc.*|core|auth|base64url|ident|json|pb_json|wire_check
 WERROR := $(if $(CI),ON,OFF)
 
 .DEFAULT_GOAL := build
-.PHONY: deps build run stop test bench asan valgrind fuzz clean
+.PHONY: deps build run stop test test-cluster bench asan valgrind fuzz clean
 
 deps:
 	scripts/deps.sh
@@ -44,6 +46,9 @@ stop:
 
 test:
 	scripts/test.sh
+
+test-cluster:
+	BUILD_DIR=$(BUILD_DIR) scripts/test-cluster.sh
 
 bench:
 	bench/run_all.py

@@ -4,7 +4,8 @@
 #   bench/load-tickets.sh 1000000 [TENANT]
 # Against the stack `make run` started (.run/env); the service must have run once (migrations).
 # Rows look like real ones: six statuses in turn, 200 owners plus "bench-owner" on every tenth,
-# nobody on every seventh of the others (unassigned), 50,000 customers; hd-bench's user
+# nobody on every seventh of the others (unassigned, and so PENDING_RESPONSE: a worked status
+# always has an owner, migration 004), 50,000 customers; hd-bench's user
 # "bench-agent" follows every hundredth. Ids follow on from the table's highest id without gaps (so a benchmark can read
 # random ids of the tenant), and creation times grow with the id, one second apart, from
 # 2023-11-14 (so "oldest first" and id order agree). No history or outbox rows: this is a
@@ -34,8 +35,9 @@ while [ "$done_rows" -lt "$n" ]; do
          service_type, issue_type, status, owner_id, department, created_at_us, updated_at_us)
        SELECT $first - 1 + s.seq, '$tenant', CONCAT('cust-', s.seq % 50000), 'Loaded ticket', 'Loaded ticket',
          'A ticket loaded for the scale benchmark.', 'Web Hosting', 'Bench', 'SHARED', 'TECHNICAL',
-         ELT(1 + s.seq % 6, 'PENDING_RESPONSE', 'PROCESSING', 'PENDING_FEEDBACK', 'FEEDBACK',
-             'TO_BE_CONFIRMED', 'CLOSED'),
+         IF(s.seq % 10 <> 0 AND s.seq % 7 = 0, 'PENDING_RESPONSE',
+            ELT(1 + s.seq % 6, 'PENDING_RESPONSE', 'PROCESSING', 'PENDING_FEEDBACK', 'FEEDBACK',
+                'TO_BE_CONFIRMED', 'CLOSED')),
          IF(s.seq % 10 = 0, 'bench-owner', IF(s.seq % 7 = 0, NULL, CONCAT('agent-', s.seq % 200))),
          'support',
          $base_us + ($first - 1 + s.seq) * 1000000, $base_us + ($first - 1 + s.seq) * 1000000

@@ -18,6 +18,8 @@ packages=(
   openssl ca-certificates
   # scripts/validate-deploy.sh (with node and npm below)
   docker-compose yamllint
+  # make test-cluster: a three-node Galera cluster (rsync SST) and Redis Sentinel on loopback
+  galera-4 rsync redis-sentinel
 )
 # Commands any package may provide (a Node.js from elsewhere brings its own npm, and conflicts
 # with Debian's npm): COMMAND:PACKAGE, the Debian package installed when the command is missing.

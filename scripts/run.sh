@@ -23,6 +23,8 @@ if ! env_out=$("$root/scripts/servers.sh" start "$run/data" "${HELPDESK_RUN_DB_P
   exit 1
 fi
 eval "$env_out"
+# A local run: the built-in development token secret is allowed (README, "Auth settings").
+export HELPDESK_DEV_MODE=${HELPDESK_DEV_MODE:-1}
 # For tools and tests run by hand against this MariaDB and Redis: `. .run/env`.
 printf '%s\n' "$env_out" >"$run/env"
 

@@ -7,6 +7,8 @@
 # HELPDESK_AUTH_*, ...); HELPDESK_<SVC>_ADDR defaults here to 127.0.0.1 and the service's port,
 # HELPDESK_TICKETS_TARGET to the ticket service's address (HELPDESK_ROUTING_TARGET and
 # HELPDESK_ACCOUNTS_TARGET likewise).
+# HELPDESK_TICKETS_TARGET to the ticket service's address. The services run in development mode
+# (HELPDESK_DEV_MODE=1, the built-in token secret allowed) unless HELPDESK_DEV_MODE=0 is set.
 # In DIR: logs/<svc>.log (appended), pids/<svc>.pid, pids/<svc>.exit (exit status once it ended).
 # Start restarts a service of DIR that already runs (the binary may have been rebuilt).
 # HELPDESK_START_TIMEOUT (seconds, default 60) bounds the wait for SERVING.
@@ -123,6 +125,7 @@ start() {
       "HELPDESK_TICKETS_TARGET=${HELPDESK_TICKETS_TARGET:-$(call_addr tickets)}" \
       "HELPDESK_ROUTING_TARGET=${HELPDESK_ROUTING_TARGET:-$(call_addr routing)}" \
       "HELPDESK_ACCOUNTS_TARGET=${HELPDESK_ACCOUNTS_TARGET:-$(call_addr accounts)}" \
+      "HELPDESK_DEV_MODE=${HELPDESK_DEV_MODE:-1}" \
       setsid bash -c \
       'set -m; "$1" & echo $! >"$2.pid"; set +m; wait $! && c=0 || c=$?; echo "$c" >"$2.exit"' \
       hd-supervise "$build/services/helpdesk-$svc" "$dir/pids/$svc" \

@@ -4,7 +4,8 @@
 #  2. starts a private MariaDB and Redis on free ports in a fresh temporary folder;
 #  3. runs every unit and integration test (ctest);
 #  4. starts the four service binaries on free ports and runs the Python tests against them
-#     (tests/python/*.py: health interop, TLS, a ticket's walk to its automatic close) and a
+#     (tests/python/*.py: health interop, TLS, a ticket's walk to its automatic close, server
+#     reflection and Health/Watch on servers of its own) and a
 #     smoke run of the load generator (bench/hd-bench, every scenario, a few calls);
 #  5. stops them with SIGTERM and checks that each drains and exits 0;
 #  6. validates the deployment files (scripts/validate-deploy.sh: docker-compose config,
@@ -49,6 +50,8 @@ if ! servers_env=$("$root/scripts/servers.sh" start "$tmp/servers"); then
   exit 1
 fi
 eval "$servers_env"
+# Tests and the services they start run in development mode (the built-in token secret).
+export HELPDESK_DEV_MODE=1
 echo "MariaDB on 127.0.0.1:$HELPDESK_DB_PORT, Redis on 127.0.0.1:$HELPDESK_REDIS_PORT"
 
 # --- 3. ctest ---------------------------------------------------------------------------------
@@ -112,7 +115,9 @@ run_counted health_check /usr/bin/python3 "$root/tests/python/health_check.py" -
 walk_env=$("$root/scripts/servers.sh" start "$tmp/walk-servers") || walk_env="false"
 walk() {
   (eval "$walk_env" &&
-    redis-cli -h "$HELPDESK_REDIS_HOST" -p "$HELPDESK_REDIS_PORT" FLUSHALL >/dev/null &&
+    REDISCLI_AUTH="${HELPDESK_REDIS_PASSWORD:-}" redis-cli -h "$HELPDESK_REDIS_HOST" \
+      -p "$HELPDESK_REDIS_PORT" ${HELPDESK_REDIS_USER:+--user "$HELPDESK_REDIS_USER"} FLUSHALL \
+      >/dev/null &&
     exec env HD_BINARY_DIR="$build" "$@")
 }
 echo "== TLS from Python: a TLS call succeeds, a plaintext call to the TLS port fails cleanly"
@@ -133,6 +138,9 @@ echo "== routing's rules from Python: ListRoutingRules against the real helpdesk
 run_counted routing_rules walk /usr/bin/python3 "$root/tests/python/routing_rules.py"
 echo "== helpdeskctl against the four services: a call on each, every verb (claim, list, reply, escalate, hand-over)"
 run_counted helpdeskctl_walk walk /usr/bin/python3 "$root/tests/python/helpdeskctl_walk.py"
+# Its own MariaDB, Redis and four services (it stops MariaDB and starts it again): not this stack.
+echo "== server reflection and Health/Watch from Python (grpcio, own servers; MariaDB stopped and back)"
+run_counted reflection_watch env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/reflection_watch.py"
 echo "== machine-readable errors from Python: google.rpc.Status details decoded by grpcio, x-request-id echoed"
 run_counted error_details walk /usr/bin/python3 "$root/tests/python/error_details.py"
 echo "== the README's runnable examples (python and sh blocks) on a stack of their own, and its links"

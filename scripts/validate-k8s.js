@@ -159,6 +159,63 @@ function seconds(duration) { // "20s", "2m", "500ms", bare number = seconds
   }
 }
 
+// ---- 3b. policy: network rules and pinned images (issue 18) ----
+// A default-deny NetworkPolicy (ingress and egress, every pod); each service's ports reachable
+// only through rules that name them, its /metrics port only from namespaces labelled
+// helpdesk.io/monitoring: "true"; no ingress rule without ports. With HD_REQUIRE_PINNED_IMAGES=1
+// (the overlays), every container image carries a full version (x.y.z) or a digest.
+{
+  const byKind = (k) => docs.filter((d) => d.obj.kind === k);
+  const policies = byKind('NetworkPolicy');
+  const selects = (sel, labels) => Object.entries((sel && sel.matchLabels) || {})
+    .every(([k, v]) => labels[k] === v);
+  const deployments = byKind('Deployment');
+  if (deployments.length) {
+    const deny = policies.find((p) => Object.keys(p.obj.spec.podSelector || {}).length === 0 &&
+      !p.obj.spec.ingress && !p.obj.spec.egress &&
+      ['Ingress', 'Egress'].every((t) => (p.obj.spec.policyTypes || []).includes(t)));
+    if (!deny) problems.push('policy: needs a default-deny NetworkPolicy (podSelector {}, Ingress and Egress, no rules)');
+  }
+  for (const p of policies) {
+    (p.obj.spec.ingress || []).forEach((r, i) => {
+      if (!r.ports || r.ports.length === 0) problems.push(`${p.label}: policy: ingress rule ${i} opens every port`);
+    });
+  }
+  for (const d of deployments) {
+    const labels = d.obj.spec.template.metadata.labels || {};
+    const mine = policies.filter((p) => selects(p.obj.spec.podSelector, labels));
+    for (const c of d.obj.spec.template.spec.containers) {
+      for (const port of c.ports || []) {
+        const rules = [];
+        for (const p of mine) {
+          for (const r of p.obj.spec.ingress || []) {
+            if ((r.ports || []).some((x) => x.port === port.containerPort || x.port === port.name)) rules.push(r);
+          }
+        }
+        if (rules.length === 0) problems.push(`${d.label}: policy: port ${port.containerPort} is reachable through no NetworkPolicy rule`);
+        if (port.name === 'metrics') {
+          for (const r of rules) {
+            const ok = (r.from || []).length > 0 && r.from.every((f) => !f.podSelector && !f.ipBlock &&
+              f.namespaceSelector && (f.namespaceSelector.matchLabels || {})['helpdesk.io/monitoring'] === 'true');
+            if (!ok) problems.push(`${d.label}: policy: metrics port ${port.containerPort} must be open only to namespaces labelled helpdesk.io/monitoring: "true"`);
+          }
+        }
+      }
+    }
+  }
+  if (process.env.HD_REQUIRE_PINNED_IMAGES === '1') {
+    for (const d of docs) {
+      const spec = d.obj.spec && (d.obj.spec.template ? d.obj.spec.template.spec : null);
+      if (!spec) continue;
+      for (const c of [...(spec.initContainers || []), ...(spec.containers || [])]) {
+        if (!/(@sha256:[0-9a-f]{64}|:v?\d+\.\d+\.\d+[\w.-]*)$/.test(c.image || '')) {
+          problems.push(`${d.label}: policy: image ${c.image} of ${c.name} must be pinned by a full version or a digest`);
+        }
+      }
+    }
+  }
+}
+
 const kinds = {};
 for (const d of docs) kinds[d.obj.kind] = (kinds[d.obj.kind] || 0) + 1;
 const summary = Object.keys(kinds).sort().map((k) => `${kinds[k]} ${k}`).join(', ');

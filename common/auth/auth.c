@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "auth/principal_cache.h"
+
 static const struct {
   hd_role role;
   const char *name;
@@ -63,6 +65,8 @@ int hd_auth_bearer(const hd_auth_config *cfg, const char *value, size_t len, int
   if (start == end)
     return hd_err_set(err, HD_UNAUTHENTICATED, "authorization has no token after 'Bearer': %s",
                       auth__how);
+  if (cfg->cache)
+    return hd_principal_cache_verify(cfg->cache, cfg, value + start, end - start, now_s, out, err);
   return hd_auth_verify(cfg, value + start, end - start, now_s, out, err);
 }
 

@@ -1,6 +1,9 @@
-/* Bearer tokens → a principal. Tokens are JWT HS256 (HMAC-SHA256 through OpenSSL),
- * with issuer and expiry checked. Missing/malformed/tampered/expired → UNAUTHENTICATED;
- * a role check that fails → PERMISSION_DENIED. */
+/* Bearer tokens → a principal. Tokens are JWTs: HS256 (HMAC-SHA256 with the shared secret: the
+ * services' own tokens, development and tests) and RS256 / ES256 from an identity provider,
+ * verified against the public keys of a JWKS (jwks.h) selected by kid; all through OpenSSL 3's
+ * EVP (jws.h says why not libjwt). Issuer, audience, expiry and lifetime are checked.
+ * Missing/malformed/tampered/expired → UNAUTHENTICATED; a role check that fails →
+ * PERMISSION_DENIED. */
 #ifndef HD_AUTH_AUTH_H
 #define HD_AUTH_AUTH_H
 
@@ -33,24 +36,48 @@ typedef struct hd_principal {
   int64_t expires_at_s;
 } hd_principal;
 
+typedef struct hd_jwks hd_jwks;         /* jwks.h */
+typedef struct hd_auth_key hd_auth_key; /* key.h */
+
+#define HD_AUTH_MAX_LIFETIME_S (24 * 3600) /* default longest exp - iat accepted */
+
 typedef struct hd_auth_config {
   const char *secret; /* HMAC key; borrowed */
   size_t secret_len;
   const char *issuer; /* required "iss"; borrowed */
   int64_t leeway_s;   /* clock skew allowed on exp, e.g. 30 */
+  /* Optional: hd_auth_bearer answers a token verified before from here (principal_cache.h);
+   * borrowed. NULL verifies every time. */
+  struct hd_principal_cache *cache;
+  /* ---- identity-provider tokens (issue 18); zero values keep the HS256-only behaviour ---- */
+  const char *audience;     /* required "aud" (a string, or an array holding it); NULL or "" → the
+                               runtime always sets one, so only bare tests go without; borrowed */
+  int64_t max_lifetime_s;   /* exp - iat (exp - now without iat) at most; 0 → 24 h */
+  const char *tenant_claim; /* claim holding the tenant; NULL → "tenant"; a.b walks objects */
+  const char *roles_claim; /* claim holding the roles (array or space-separated); NULL → "roles" */
+  bool hs256_off;          /* refuse HS256 tokens even though a secret is set */
+  hd_jwks *jwks;           /* RS256 / ES256 keys; NULL → none accepted; borrowed */
+  const hd_auth_key *signing_key; /* service identity signs with it, not the secret; borrowed */
 } hd_auth_config;
 
-/* Mints a token for p valid ttl_s from now_s. Caller frees *out_token with free().
+/* Mints an HS256 token for p valid ttl_s from now_s (with aud when cfg->audience is set, the
+ * tenant and roles under cfg's claim names). Caller frees *out_token with free().
  * INVALID_ARGUMENT when tenant/user id are empty, too long, or contain '"' or '\\'. */
 int hd_auth_sign(const hd_auth_config *cfg, const hd_principal *p, int64_t now_s, int64_t ttl_s,
                  char **out_token, hd_err *err);
 
-/* Verifies token[0..len): three base64url parts, header alg HS256 (anything else refused),
- * signature in constant time, iss == cfg->issuer, exp > now_s - leeway, tenant and sub present
- * and within limits, neither beginning nor ending with whitespace or a control character
- * (hd_ident_check: ids are compared byte for byte), roles known. On success fills *out.
- * UNAUTHENTICATED otherwise, with a message that says which check failed (never echoing the
- * token). */
+/* Verifies token[0..len): three base64url parts; header alg HS256 (only with cfg->secret and
+ * !hs256_off: the MAC in constant time) or RS256 / ES256 (only with cfg->jwks: the key named by
+ * the header's kid, of the matching type, through EVP); "none" and anything else refused, so an
+ * HS256 token MAC'd with an RSA public key's bytes fails like any wrong secret. Then iss ==
+ * cfg->issuer, aud holds cfg->audience (when set), exp > now_s - leeway, exp - iat (exp - now
+ * without iat or when iat is ahead of now) within max_lifetime_s, tenant (tenant_claim) and sub
+ * present and within limits, neither beginning nor ending with whitespace or a control character
+ * (hd_ident_check: ids are compared byte for byte), roles (roles_claim) known. HS256 claims are one
+ * flat object and an unknown role is refused; an identity provider's claims may nest and carry
+ * roles of its own, which are ignored. On success fills *out. UNAUTHENTICATED otherwise, with a
+ * message that says which check failed (never echoing the token); INTERNAL when cfg can verify
+ * nothing. */
 int hd_auth_verify(const hd_auth_config *cfg, const char *token, size_t len, int64_t now_s,
                    hd_principal *out, hd_err *err);
 
@@ -100,7 +127,8 @@ typedef struct hd_auth_identity hd_auth_identity;
 #define HD_AUTH_IDENTITY_RENEW_S 300  /* default: renewed when it expires within 5 minutes */
 
 typedef struct hd_auth_identity_config {
-  const hd_auth_config *auth; /* the key and issuer; copied (secret and issuer too) */
+  const hd_auth_config *auth; /* secret or signing key, issuer, audience, claim names: copied,
+                                 except the signing key, borrowed (it must outlive the identity) */
   const char *service;        /* the token's user id: "routing"; copied */
   int64_t ttl_s;              /* 0 → HD_AUTH_IDENTITY_TTL_S */
   int64_t renew_before_s;     /* 0 → HD_AUTH_IDENTITY_RENEW_S; must be below ttl_s */

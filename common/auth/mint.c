@@ -7,8 +7,10 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "auth/key.h"
 
 #define MINT_ISSUER_MAX 256 /* as jwt.c mints with */
+#define MINT_CLAIM_MAX  128 /* bytes of an audience or a claim name */
 
 typedef struct mint_entry {
   char tenant[HD_TENANT_MAX + 1];
@@ -21,6 +23,9 @@ struct hd_auth_identity {
   char *secret; /* owned copy of the key */
   size_t secret_len;
   char issuer[MINT_ISSUER_MAX + 1];
+  char audience[MINT_CLAIM_MAX + 1];                                      /* "" when none */
+  char tenant_claim[MINT_CLAIM_MAX + 1], roles_claim[MINT_CLAIM_MAX + 1]; /* "" → defaults */
+  const hd_auth_key *key; /* borrowed: signs instead of the secret when set */
   char service[HD_USER_ID_MAX + 1];
   int64_t ttl_s, renew_before_s;
   mint_entry *entries; /* HD_AUTH_IDENTITY_TENANTS, n used */
@@ -70,8 +75,18 @@ int hd_auth_identity_new(const hd_auth_identity_config *cfg, hd_auth_identity **
   int rc = -1;
   hd_auth_identity *id = NULL;
   const hd_auth_config *a = cfg ? cfg->auth : NULL;
-  if (!a || !a->secret || a->secret_len == 0 || !a->issuer || !a->issuer[0]) {
-    hd_err_set(err, HD_INVALID_ARGUMENT, "a service identity needs the signing key and issuer");
+  if (!a || ((!a->secret || a->secret_len == 0) && !a->signing_key) || !a->issuer ||
+      !a->issuer[0]) {
+    hd_err_set(err, HD_INVALID_ARGUMENT,
+               "a service identity needs the issuer and the HS256 secret (HELPDESK_AUTH_SECRET) "
+               "or a signing key (HELPDESK_AUTH_SIGNING_KEY)");
+    goto done;
+  }
+  if ((a->audience && strlen(a->audience) > MINT_CLAIM_MAX) ||
+      (a->tenant_claim && strlen(a->tenant_claim) > MINT_CLAIM_MAX) ||
+      (a->roles_claim && strlen(a->roles_claim) > MINT_CLAIM_MAX)) {
+    hd_err_set(err, HD_INVALID_ARGUMENT, "the audience and claim names are limited to %d bytes",
+               MINT_CLAIM_MAX);
     goto done;
   }
   if (strlen(a->issuer) > MINT_ISSUER_MAX) {
@@ -93,7 +108,7 @@ int hd_auth_identity_new(const hd_auth_identity_config *cfg, hd_auth_identity **
     goto done;
   }
   id = calloc(1, sizeof *id);
-  if (!id || !(id->secret = malloc(a->secret_len)) ||
+  if (!id || !(id->secret = malloc(a->secret_len ? a->secret_len : 1)) ||
       !(id->entries = calloc(HD_AUTH_IDENTITY_TENANTS, sizeof *id->entries))) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating a service identity");
     goto done;
@@ -102,10 +117,14 @@ int hd_auth_identity_new(const hd_auth_identity_config *cfg, hd_auth_identity **
     hd_err_set(err, HD_INTERNAL, "cannot create the service identity's mutex");
     goto done;
   }
-  memcpy(id->secret, a->secret, a->secret_len);
+  if (a->secret_len) memcpy(id->secret, a->secret, a->secret_len);
   id->secret_len = a->secret_len;
   snprintf(id->issuer, sizeof id->issuer, "%s", a->issuer);
   snprintf(id->service, sizeof id->service, "%s", cfg->service);
+  snprintf(id->audience, sizeof id->audience, "%s", a->audience ? a->audience : "");
+  snprintf(id->tenant_claim, sizeof id->tenant_claim, "%s", a->tenant_claim ? a->tenant_claim : "");
+  snprintf(id->roles_claim, sizeof id->roles_claim, "%s", a->roles_claim ? a->roles_claim : "");
+  id->key = a->signing_key;
   id->ttl_s = ttl;
   id->renew_before_s = renew;
   *out = id;
@@ -156,13 +175,20 @@ int hd_auth_identity_token(hd_auth_identity *id, const char *tenant, int64_t now
     return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "%s acts for a tenant of 1-%d characters, not \"%.64s\"", id->service,
                       HD_TENANT_MAX, tenant ? tenant : "");
-  const hd_auth_config cfg = {
-      .secret = id->secret, .secret_len = id->secret_len, .issuer = id->issuer};
+  const hd_auth_config cfg = {.secret = id->secret,
+                              .secret_len = id->secret_len,
+                              .issuer = id->issuer,
+                              .audience = id->audience,
+                              .tenant_claim = id->tenant_claim,
+                              .roles_claim = id->roles_claim};
   pthread_mutex_lock(&id->mu);
   mint_entry *e = mint__entry(id, tenant);
   if (!e->token || e->expires_s - now_s <= id->renew_before_s) {
-    if (hd_auth_mint(&cfg, tenant, id->service, HD_ROLE_SERVICE, now_s, id->ttl_s, &minted, err) !=
-        0)
+    hd_principal p = {.roles = HD_ROLE_SERVICE};
+    snprintf(p.tenant, sizeof p.tenant, "%s", tenant);
+    snprintf(p.user_id, sizeof p.user_id, "%s", id->service);
+    if ((id->key ? hd_auth_sign_with_key(&cfg, id->key, &p, now_s, id->ttl_s, &minted, err)
+                 : hd_auth_sign(&cfg, &p, now_s, id->ttl_s, &minted, err)) != 0)
       goto done;
     free(e->token);
     e->token = minted;

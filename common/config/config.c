@@ -133,5 +133,38 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->auth_secret = hd_config_str("HELPDESK_AUTH_SECRET", "helpdesk-local-development-secret");
   c->auth_issuer = hd_config_str("HELPDESK_AUTH_ISSUER", "helpdesk");
   c->log_level = hd_config_str("HELPDESK_LOG_LEVEL", "info");
+  /* ---- auth (issue 18) */
+  int64_t flag = 0;
+  if (hd_config_int("HELPDESK_DEV_MODE", 0, 0, 1, &flag, err)) return -1;
+  c->dev_mode = flag == 1;
+  c->auth_secret_given = hd_config_str("HELPDESK_AUTH_SECRET", NULL) != NULL;
+  if (hd_config_int("HELPDESK_AUTH_HS256", 1, 0, 1, &flag, err)) return -1;
+  c->auth_hs256 = flag == 1;
+  c->auth_audience = hd_config_str("HELPDESK_AUTH_AUDIENCE", NULL);
+  c->auth_jwks = hd_config_str("HELPDESK_AUTH_JWKS", NULL);
+  if (hd_config_duration_us("HELPDESK_AUTH_JWKS_RECHECK", 10 * 1000000LL, &c->auth_jwks_recheck_us,
+                            err))
+    return -1;
+  if (hd_config_duration_us("HELPDESK_AUTH_MAX_LIFETIME", 24 * 3600 * 1000000LL,
+                            &c->auth_max_lifetime_us, err))
+    return -1;
+  if (c->auth_max_lifetime_us < 1000000LL)
+    return hd_err_set(err, HD_INVALID_ARGUMENT, "HELPDESK_AUTH_MAX_LIFETIME must be at least 1s");
+  c->auth_tenant_claim = hd_config_str("HELPDESK_AUTH_TENANT_CLAIM", "tenant");
+  c->auth_roles_claim = hd_config_str("HELPDESK_AUTH_ROLES_CLAIM", "roles");
+  c->auth_signing_key = hd_config_str("HELPDESK_AUTH_SIGNING_KEY", NULL);
+  c->auth_signing_kid = hd_config_str("HELPDESK_AUTH_SIGNING_KID", NULL);
+  /* ---- end auth */
+  c->db_nodes = hd_config_str("HELPDESK_DB_NODES", NULL);
+  c->redis_sentinels = hd_config_str("HELPDESK_REDIS_SENTINELS", NULL);
+  c->redis_master_name = hd_config_str("HELPDESK_REDIS_MASTER_NAME", "helpdesk");
+  c->redis_user = hd_config_str("HELPDESK_REDIS_USER", NULL);
+  c->redis_password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL);
+  c->redis_tls_ca = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL);
+  c->redis_tls_cert = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL);
+  c->redis_tls_key = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL);
+  c->db_tls_ca = hd_config_str("HELPDESK_DB_TLS_CA", NULL);
+  c->db_tls_cert = hd_config_str("HELPDESK_DB_TLS_CERT", NULL);
+  c->db_tls_key = hd_config_str("HELPDESK_DB_TLS_KEY", NULL);
   return 0;
 }

@@ -3,6 +3,7 @@
 #ifndef HD_CONFIG_CONFIG_H
 #define HD_CONFIG_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/err.h"
@@ -42,8 +43,35 @@ typedef struct hd_common_config {
   const char *auth_secret;   /* HELPDESK_AUTH_SECRET, default a local development secret */
   const char *auth_issuer;   /* HELPDESK_AUTH_ISSUER, default "helpdesk" */
   const char *log_level;     /* HELPDESK_LOG_LEVEL, default info */
-  char listen_buf_[128];     /* storage behind listen_addr when defaulted */
-  char db_name_buf_[64];     /* storage behind db_name when defaulted */
+  /* ---- auth (issue 18): read here, checked and opened by hd_auth_runtime_open (auth/runtime.h) */
+  bool dev_mode;                 /* HELPDESK_DEV_MODE=1: the development secret is allowed */
+  bool auth_secret_given;        /* HELPDESK_AUTH_SECRET was set (auth_secret is not the default) */
+  bool auth_hs256;               /* HELPDESK_AUTH_HS256, default 1: accept HS256 tokens */
+  const char *auth_audience;     /* HELPDESK_AUTH_AUDIENCE, default none (required outside dev) */
+  const char *auth_jwks;         /* HELPDESK_AUTH_JWKS: JWKS file or directory, default none */
+  int64_t auth_jwks_recheck_us;  /* HELPDESK_AUTH_JWKS_RECHECK, default 10s */
+  int64_t auth_max_lifetime_us;  /* HELPDESK_AUTH_MAX_LIFETIME, default 24h */
+  const char *auth_tenant_claim; /* HELPDESK_AUTH_TENANT_CLAIM, default "tenant" */
+  const char *auth_roles_claim;  /* HELPDESK_AUTH_ROLES_CLAIM, default "roles" */
+  const char *auth_signing_key;  /* HELPDESK_AUTH_SIGNING_KEY: PEM the service signs its own
+                                    tokens with instead of the secret, default none */
+  const char *auth_signing_kid;  /* HELPDESK_AUTH_SIGNING_KID: that key's kid in the JWKS */
+  /* ---- end auth */
+  /* Beyond one machine (README "High availability"): */
+  const char *db_nodes;          /* HELPDESK_DB_NODES "h1:p1,h2:p2": Galera nodes, default none */
+  const char *redis_sentinels;   /* HELPDESK_REDIS_SENTINELS "h1:p1,...", default none */
+  const char *redis_master_name; /* HELPDESK_REDIS_MASTER_NAME, default "helpdesk" */
+  /* Store logins and TLS (unset by default; a TLS link is on when its CA is set). */
+  const char *redis_user;     /* HELPDESK_REDIS_USER, the ACL user (default "default") */
+  const char *redis_password; /* HELPDESK_REDIS_PASSWORD: AUTH on every connection when set */
+  const char *redis_tls_ca;   /* HELPDESK_REDIS_TLS_CA: TLS to Redis, its certificate's CA */
+  const char *redis_tls_cert; /* HELPDESK_REDIS_TLS_CERT / _KEY: client certificate */
+  const char *redis_tls_key;
+  const char *db_tls_ca;   /* HELPDESK_DB_TLS_CA: TLS to MariaDB (required, server verified) */
+  const char *db_tls_cert; /* HELPDESK_DB_TLS_CERT / _KEY: client certificate */
+  const char *db_tls_key;
+  char listen_buf_[128]; /* storage behind listen_addr when defaulted */
+  char db_name_buf_[64]; /* storage behind db_name when defaulted */
 } hd_common_config;
 
 /* Loads the shared settings for `service` whose default port is default_port. */

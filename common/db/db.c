@@ -54,6 +54,9 @@ static bool db__dup(const char *s, char **out) {
   return *out != NULL;
 }
 
+/* db__dup where "" also means unset. */
+static bool db__dup_set(const char *s, char **out) { return db__dup(s && s[0] ? s : NULL, out); }
+
 int hd_db_new(const hd_db_config *cfg, hd_db **out, hd_err *err) {
   int rc = -1;
   hd_db *db = NULL;
@@ -71,11 +74,18 @@ int hd_db_new(const hd_db_config *cfg, hd_db **out, hd_err *err) {
   if (!db || !db__dup(cfg->host && cfg->host[0] ? cfg->host : DB_DEFAULT_HOST, &db->host) ||
       !db__dup(cfg->socket && cfg->socket[0] ? cfg->socket : NULL, &db->socket) ||
       !db__dup(cfg->user, &db->user) || !db__dup(cfg->password, &db->password) ||
-      !db__dup(name, &db->database)) {
+      !db__dup(name, &db->database) || !db__dup_set(cfg->tls_ca_file, &db->tls_ca) ||
+      !db__dup_set(cfg->tls_cert_file, &db->tls_cert) ||
+      !db__dup_set(cfg->tls_key_file, &db->tls_key)) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the database handle");
     goto done;
   }
   db->port = cfg->port ? cfg->port : DB_DEFAULT_PORT;
+  if (cfg->nodes && cfg->nodes[0]) { /* several nodes, over TCP: db_nodes.c */
+    if (db_nodes_new(cfg->nodes, &db->nodes, err) != 0) goto done;
+    free(db->socket);
+    db->socket = NULL;
+  }
   db->connect_timeout_s =
       cfg->connect_timeout_s ? cfg->connect_timeout_s : DB_DEFAULT_CONNECT_TIMEOUT_S;
   db->rw_timeout_s = cfg->rw_timeout_s ? cfg->rw_timeout_s : DB_DEFAULT_RW_TIMEOUT_S;
@@ -94,11 +104,15 @@ done:
 void hd_db_close(hd_db *db) {
   if (!db) return;
   db_drop(db);
+  db_nodes_free(db->nodes);
   free(db->host);
   free(db->socket);
   free(db->user);
   free(db->password);
   free(db->database);
+  free(db->tls_ca);
+  free(db->tls_cert);
+  free(db->tls_key);
   free(db);
 }
 
@@ -155,6 +169,18 @@ static int db__use_database(const hd_db *db, MYSQL *m) {
   return mysql_select_db(m, db->database) == 0 ? 0 : -1;
 }
 
+/* TLS when a CA is set: enforced (no fallback to plaintext), the server's certificate verified
+ * against the CA and the host name; the client certificate when one is set. Nonzero on failure. */
+static int db__tls_options(const hd_db *db, MYSQL *m) {
+  if (!db->tls_ca) return 0;
+  const my_bool on = 1;
+  return mysql_options(m, MYSQL_OPT_SSL_CA, db->tls_ca) ||
+         (db->tls_cert && mysql_options(m, MYSQL_OPT_SSL_CERT, db->tls_cert)) ||
+         (db->tls_key && mysql_options(m, MYSQL_OPT_SSL_KEY, db->tls_key)) ||
+         mysql_options(m, MYSQL_OPT_SSL_ENFORCE, &on) ||
+         mysql_options(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+}
+
 static int db__connect(hd_db *db, hd_err *err) {
   int rc = -1;
   char where[300];
@@ -174,7 +200,7 @@ static int db__connect(hd_db *db, hd_err *err) {
       mysql_options(m, MYSQL_OPT_PROTOCOL, &protocol) ||
       mysql_options(m, MYSQL_OPT_LOCAL_INFILE, &no_local_infile) ||
       mysql_options(m, MYSQL_OPT_RECONNECT, &no_reconnect) ||
-      mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4")) {
+      mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4") || db__tls_options(db, m)) {
     hd_err_set(err, HD_INTERNAL, "cannot set the database connection options");
     goto done;
   }
@@ -235,7 +261,7 @@ int db_ready(hd_db *db, bool *reused, hd_err *err) {
   if (db->pinned)
     return hd_err_set(err, HD_UNAVAILABLE,
                       "database unavailable: the connection holding a session lock was lost");
-  return db__connect(db, err);
+  return db->nodes ? db_nodes_connect(db, db__connect, err) : db__connect(db, err);
 }
 
 int hd_db_ping(hd_db *db, hd_err *err) {

@@ -29,6 +29,15 @@ typedef struct hd_db_config {
                          * missing. NULL: no database selected (administrative handles) */
   unsigned connect_timeout_s; /* default 3 when 0 */
   unsigned rw_timeout_s;      /* read/write timeout, default 30 when 0 */
+  const char *nodes; /* HELPDESK_DB_NODES "h1:p1,h2:p2,...": several nodes (Galera) instead of
+                      * host/port/socket; the handle uses one and, when its connection is lost,
+                      * moves to the next ready one (db_nodes.c). NULL or "": host and port */
+  /* TLS (NULL or "" → unset). With tls_ca_file the connection must be TLS and the server's
+   * certificate must chain to it and name the host; tls_cert_file and tls_key_file are the
+   * client's certificate (for a user created REQUIRE X509). Over TCP only (not the socket). */
+  const char *tls_ca_file;
+  const char *tls_cert_file;
+  const char *tls_key_file;
 } hd_db_config;
 
 typedef struct hd_db hd_db;
@@ -116,13 +125,15 @@ typedef int (*hd_db_tx_fn)(hd_db *db, void *arg, hd_err *err);
 /* BEGIN; fn; COMMIT. Any error → ROLLBACK (when ROLLBACK itself fails the connection is closed,
  * which rolls back too). A deadlock or lock-wait timeout (ABORTED from the server,
  * ER_LOCK_DEADLOCK 1213 / ER_LOCK_WAIT_TIMEOUT 1205) anywhere in fn or at COMMIT is
- * retried up to max_attempts times in all (default 5 when 0), with a short jittered back-off
- * (1-3 ms, doubling per attempt, at most 64 ms); fn must therefore be safe to run again (no side
- * effects outside the database). Only fn failing with ABORTED right after a statement the server
- * failed with 1213/1205 (the handle remembers the last statement's errno) is retried; an ABORTED
- * the body sets itself (a stale version, say) is returned as is. A lost connection is never
- * retried (UNAVAILABLE; at COMMIT the message says the outcome is unknown).
- * Called while a transaction is open on db (from inside fn): INTERNAL, nothing is run —
+ * retried up to max_attempts times in all (default 10 when 0), and so is a transaction a Galera
+ * node refused because it is not ready (1047, UNAVAILABLE; the retry reconnects, with
+ * HELPDESK_DB_NODES to the next ready node); Galera's certification conflict is 1213 at COMMIT.
+ * Each retry follows a short jittered back-off (1-3 ms, doubling per attempt, at most 64 ms); fn
+ * must therefore be safe to run again (no side effects outside the database). Only fn failing with
+ * ABORTED right after a statement the server failed with 1213/1205 (the handle remembers the last
+ * statement's errno) is retried; an ABORTED the body sets itself (a stale version, say) is returned
+ * as is. A lost connection is never retried (UNAVAILABLE; at COMMIT the message says the outcome is
+ * unknown). Called while a transaction is open on db (from inside fn): INTERNAL, nothing is run —
  * transactions do not nest. err may be NULL. */
 int hd_db_tx(hd_db *db, hd_db_tx_fn fn, void *arg, unsigned max_attempts, hd_err *err);
 

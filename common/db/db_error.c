@@ -16,6 +16,7 @@ bool db_errno_gone(unsigned errnum) {
     case DB_CR_SERVER_LOST_EXTENDED:
     case DB_ER_CONNECTION_KILLED:
     case DB_ER_SERVER_SHUTDOWN:
+    case DB_ER_WSREP_NOT_READY:
       return true;
     default:
       return false;
@@ -28,8 +29,10 @@ bool db_errno_not_run(unsigned errnum) {
    * statement). Not 2013: the connection broke while waiting for the answer, so the statement
    * may have been applied. */
   return errnum == DB_CR_SERVER_GONE_ERROR || errnum == DB_ER_CONNECTION_KILLED ||
-         errnum == DB_ER_SERVER_SHUTDOWN;
+         errnum == DB_ER_SERVER_SHUTDOWN || errnum == DB_ER_WSREP_NOT_READY;
 }
+
+bool db_errno_node_not_ready(unsigned errnum) { return errnum == DB_ER_WSREP_NOT_READY; }
 
 bool db_errno_retryable(unsigned errnum) {
   return errnum == DB_ER_LOCK_DEADLOCK || errnum == DB_ER_LOCK_WAIT_TIMEOUT;

@@ -19,9 +19,11 @@
 /* Server and client error numbers the module acts on (mysqld_error.h / errmsg.h). */
 enum {
   DB_ER_DUP_KEY = 1022,
+  DB_ER_WSREP_NOT_READY = 1047, /* ER_UNKNOWN_COM_ERROR: a Galera node not synced / not primary */
   DB_ER_SERVER_SHUTDOWN = 1053,
   DB_ER_BAD_DB = 1049,
   DB_ER_DUP_ENTRY = 1062,
+  DB_ER_UNKNOWN_VAR = 1193, /* ER_UNKNOWN_SYSTEM_VARIABLE: a server without Galera's */
   DB_ER_LOCK_WAIT_TIMEOUT = 1205,
   DB_ER_LOCK_DEADLOCK = 1213,
   DB_ER_DUP_ENTRY_WITH_KEY_NAME = 1586,
@@ -48,8 +50,12 @@ typedef enum db_tx_state {
   DB_TX_LOST  /* the connection died inside the transaction: refuse statements until it ends */
 } db_tx_state;
 
+typedef struct db_nodes db_nodes;
+
 struct hd_db {
+  db_nodes *nodes; /* HELPDESK_DB_NODES (db_nodes.c); NULL: host and port alone */
   char *host, *socket, *user, *password, *database; /* owned copies; NULL when unset */
+  char *tls_ca, *tls_cert, *tls_key;                /* owned copies; NULL when unset */
   unsigned port;
   unsigned connect_timeout_s, rw_timeout_s;
   MYSQL *m;    /* NULL before the first use and after the connection was lost */
@@ -86,6 +92,11 @@ bool db_errno_not_run(unsigned errnum);
 /* Deadlock or lock-wait timeout: the transaction may succeed when run again. */
 bool db_errno_retryable(unsigned errnum);
 
+/* A Galera node refused the statement because it is not ready (joining, syncing, or cut off
+ * from the primary component): nothing ran, the connection is dropped, and the statement or
+ * transaction may be run again on a new connection (another node with HELPDESK_DB_NODES). */
+bool db_errno_node_not_ready(unsigned errnum);
+
 /* Runs one statement through the text protocol (BEGIN / COMMIT / scripts; never with input)
  * and discards any result. Outside a transaction, a statement that certainly did not run on a
  * connection that died while idle is sent once more on a new connection. */
@@ -94,6 +105,20 @@ int db_text(hd_db *db, const char *sql, size_t len, hd_err *err);
 /* Writes "the first words of sql" (at most DB_SQL_QUOTE_MAX bytes, whitespace runs folded to
  * one space, "..." when cut) into buf. */
 void db_sql_quote(const char *sql, char *buf, size_t size);
+
+/* ---- several nodes (db_nodes.c) ---- */
+
+/* Parses list ("host:port,host:port", at most 16, "[v6]:port" too). *out owned by the caller:
+ * db_nodes_free(). INVALID_ARGUMENT naming the entry that is not host:port. */
+int db_nodes_new(const char *list, db_nodes **out, hd_err *err);
+void db_nodes_free(db_nodes *nodes);
+
+/* Connects db (db->m) to a node: sets db->host / db->port to each node in turn, starting after
+ * the one it was last connected to, and calls connect; keeps the first whose connection is made
+ * and that is ready for the application (a Galera node with wsrep_ready ON, or a server without
+ * Galera). UNAVAILABLE naming the list and the last failure when none is. */
+typedef int (*db_connect_fn)(hd_db *db, hd_err *err);
+int db_nodes_connect(hd_db *db, db_connect_fn connect, hd_err *err);
 
 /* Building a result (db_rows.c). db_rows_new: NULL when out of memory; the caller frees with
  * hd_db_rows_free(). db_rows_begin_row appends a row of NULL cells (-1: out of memory).

@@ -23,9 +23,13 @@ typedef struct hd_migration {
  * schema_migrations; otherwise <set>_schema_migrations, set being 1..32 of [a-z_]) (version
  * PRIMARY KEY, name, applied_at UTC), creating that table when missing. migs ends after
  * n entries or at an entry whose version is 0, whichever comes first; versions must strictly
- * increase (else INVALID_ARGUMENT, nothing run). Replicas serialise on a named lock
- * (GET_LOCK('<database>.migrate'), waited for up to 30 s); each one re-reads the applied set under
- * the lock, and stops rather than go on without it when its connection is lost. A migration is
+ * increase (else INVALID_ARGUMENT, nothing run). Replicas serialise on a lock row (the set's
+ * table name in hd_migration_lock, created when missing), taken with SELECT ... FOR UPDATE and
+ * written with this call's token as a 120 s lease (renewed before each migration; a dead
+ * holder's lease is taken over when it ran out), waited for up to 30 s; no GET_LOCK, which
+ * Galera refuses, and two takers on different Galera nodes conflict at certification, where one
+ * loses and waits. Each one re-reads the applied set under the lock, and stops (INTERNAL) when
+ * its lease was taken over. A migration is
  * recorded after its last statement succeeded; MariaDB commits DDL at once, so a migration that
  * failed half-way is run again from its start next time: write its statements to be re-runnable
  * (IF NOT EXISTS) when there is more than one. Each statement must finish within the handle's
@@ -33,7 +37,8 @@ typedef struct hd_migration {
  * *applied (may be NULL) receives how many this call applied, also on failure. UNAVAILABLE when
  * the database cannot be reached or the lock not taken in time; INTERNAL naming the migration
  * that failed (UNAVAILABLE, naming it, when the server went away during it); migrations before
- * it stay applied. The lock is always released. Not inside a transaction (INTERNAL). */
+ * it stay applied. The lock is released unless the connection is gone (its lease then runs out).
+ * Not inside a transaction (INTERNAL). */
 /* The kit's set, embedded from common/svc/migrations (ends with a version 0 entry). */
 extern const hd_migration hd_kit_migrations[];
 extern const size_t hd_kit_migrations_count;

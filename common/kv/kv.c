@@ -21,20 +21,34 @@ struct hd_kv {
   char *host; /* owned copy of the configured host */
   unsigned port;
   unsigned timeout_ms;
-  redisContext *c; /* NULL until the first call and after an I/O or protocol error */
+  redisContext *c;       /* NULL until the first call and after an I/O or protocol error */
+  kv_sentinel *sentinel; /* HELPDESK_REDIS_SENTINELS (kv_sentinel.c); NULL: host and port */
+  char *user, *password; /* owned copies; password NULL: no AUTH */
+  kv_tls *tls;           /* NULL: plaintext */
 };
+
+/* strdup of a setting; NULL or "" stay NULL. false only when out of memory. */
+static bool kv__dup(const char *s, char **out) {
+  *out = (s && s[0]) ? strdup(s) : NULL;
+  return !(s && s[0]) || *out;
+}
 
 int hd_kv_new(const hd_kv_config *cfg, hd_kv **out, hd_err *err) {
   int rc = -1;
   hd_kv *kv = calloc(1, sizeof *kv);
   const char *host = (cfg && cfg->host && cfg->host[0]) ? cfg->host : KV_DEFAULT_HOST;
   *out = NULL;
-  if (!kv || !(kv->host = strdup(host))) {
+  if (!kv || !(kv->host = strdup(host)) || !kv__dup(cfg ? cfg->user : NULL, &kv->user) ||
+      !kv__dup(cfg ? cfg->password : NULL, &kv->password)) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory creating the redis handle");
     goto done;
   }
+  if (kv_tls_new(cfg, &kv->tls, err) != 0) goto done;
   kv->port = (cfg && cfg->port) ? cfg->port : KV_DEFAULT_PORT;
   kv->timeout_ms = (cfg && cfg->timeout_ms) ? cfg->timeout_ms : KV_DEFAULT_TIMEOUT_MS;
+  if (cfg && cfg->sentinels && cfg->sentinels[0] &&
+      kv_sentinel_new(cfg->sentinels, cfg->master_name, &kv->sentinel, err) != 0)
+    goto done;
   *out = kv;
   kv = NULL;
   rc = 0;
@@ -46,7 +60,11 @@ done:
 void hd_kv_close(hd_kv *kv) {
   if (!kv) return;
   if (kv->c) redisFree(kv->c);
+  kv_sentinel_free(kv->sentinel);
+  kv_tls_free(kv->tls);
   free(kv->host);
+  free(kv->user);
+  free(kv->password);
   free(kv);
 }
 
@@ -77,11 +95,48 @@ static int kv__fail(hd_kv *kv, redisContext *c, int saved_errno, hd_err *err) {
     hd_err_set(err, HD_UNAVAILABLE, "redis unavailable at %s: %s", addr,
                c->errstr[0] ? c->errstr : "connection error");
   if (kv->c == c) kv->c = NULL;
+  kv_tls_end(kv->tls);
   redisFree(c);
   return -1;
 }
 
+/* One command on c, over TLS when the handle has it. */
+static redisReply *kv__command(hd_kv *kv, redisContext *c, int argc, const char **argv,
+                               const size_t *argvlen) {
+  if (kv->tls) return kv_tls_command(kv->tls, c, argc, argv, argvlen);
+  return redisCommandArgv(c, argc, argv, argvlen);
+}
+
+/* AUTH [user] password on a fresh connection. A refused login is FAILED_PRECONDITION naming the
+ * user and Redis's reason (the settings are wrong, a retry cannot help); the password is never
+ * quoted. */
+static int kv__auth(hd_kv *kv, redisContext *c, hd_err *err) {
+  if (!kv->password) return 0;
+  const char *argv[] = {"AUTH", kv->user ? kv->user : "default", kv->password};
+  errno = 0;
+  redisReply *r = kv__command(kv, c, 3, argv, NULL);
+  if (!r) return kv__fail(kv, c, errno, err);
+  int rc = 0;
+  if (r->type == REDIS_REPLY_ERROR) {
+    char addr[300];
+    kv__addr(kv, addr, sizeof addr);
+    hd_err_set(err, HD_FAILED_PRECONDITION,
+               "redis at %s refused the login of user %s: %.*s (check HELPDESK_REDIS_USER and "
+               "HELPDESK_REDIS_PASSWORD)",
+               addr, argv[1], (int)(r->len > KV_ERR_TEXT_MAX ? KV_ERR_TEXT_MAX : r->len),
+               r->str ? r->str : "");
+    kv_tls_end(kv->tls);
+    redisFree(c);
+    rc = -1;
+  }
+  freeReplyObject(r);
+  return rc;
+}
+
 static int kv__connect(hd_kv *kv, hd_err *err) {
+  if (kv->sentinel &&
+      kv_sentinel_primary(kv->sentinel, kv->timeout_ms, &kv->host, &kv->port, err) != 0)
+    return -1;
   if (kv->port > 65535)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "redis port %u is out of range 1..65535", kv->port);
   const struct timeval tv = kv__timeval(kv->timeout_ms);
@@ -91,6 +146,16 @@ static int kv__connect(hd_kv *kv, hd_err *err) {
   if (c->err) return kv__fail(kv, c, errno, err);
   errno = 0;
   if (redisSetTimeout(c, tv) != REDIS_OK) return kv__fail(kv, c, errno, err);
+  if (kv->tls && kv_tls_start(kv->tls, c, kv->host) != 0) return kv__fail(kv, c, errno, err);
+  if (kv__auth(kv, c, err) != 0) return -1;
+  if (kv->sentinel) {
+    char addr[300];
+    kv__addr(kv, addr, sizeof addr);
+    if (kv_sentinel_check_role(c, addr, err) != 0) {
+      redisFree(c);
+      return -1;
+    }
+  }
   kv->c = c;
   return 0;
 }
@@ -109,12 +174,20 @@ int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool 
       goto done;
     }
     errno = 0;
-    redisReply *r = redisCommandArgv(kv->c, argc, argv, argvlen);
+    redisReply *r = kv__command(kv, kv->c, argc, argv, argvlen);
     const int saved_errno = errno;
+    if (r && kv->sentinel && kv_sentinel_readonly(r) && attempt == 0) {
+      /* A replica since a failover: the command did not run; connect anew, asking Sentinel. */
+      freeReplyObject(r);
+      redisFree(kv->c);
+      kv->c = NULL;
+      continue;
+    }
     if (r) {
       /* The reply is whole; a socket that cannot take its timeout back is dropped for the next
        * call. */
       if (extra_ms > 0 && redisSetTimeout(kv->c, kv__timeval(kv->timeout_ms)) != REDIS_OK) {
+        kv_tls_end(kv->tls);
         redisFree(kv->c);
         kv->c = NULL;
       }
@@ -146,6 +219,12 @@ static hd_code kv__error_code(const char *text, size_t len) {
 
 int kv_reply_error(const redisReply *r, const char *cmd, hd_err *err) {
   const size_t len = r->str ? r->len : 0;
+  /* A Redis with a password reached without one: the settings are wrong, not the call. */
+  if (len >= 6 && memcmp(r->str, "NOAUTH", 6) == 0)
+    return hd_err_set(err, HD_FAILED_PRECONDITION,
+                      "redis %s: %.*s (this Redis needs a login: set HELPDESK_REDIS_USER and "
+                      "HELPDESK_REDIS_PASSWORD)",
+                      cmd, (int)(len > KV_ERR_TEXT_MAX ? KV_ERR_TEXT_MAX : len), r->str);
   return hd_err_set(err, kv__error_code(r->str, len), "redis %s: %.*s", cmd,
                     (int)(len > KV_ERR_TEXT_MAX ? KV_ERR_TEXT_MAX : len), r->str ? r->str : "");
 }

@@ -29,6 +29,20 @@ typedef struct hd_kv_config {
   const char *host;    /* borrowed for the life of the hd_kv (copied); NULL or "" → 127.0.0.1 */
   unsigned port;       /* 0 → 6379 */
   unsigned timeout_ms; /* connect and command timeout, default 2000 when 0 */
+  /* Redis Sentinel (kv_sentinel.c): "h1:p1,h2:p2,..." (copied) instead of host/port; the handle
+   * asks them for master_name's primary at each connect, and connects anew after a connection
+   * error or a READONLY reply (a failover). NULL or "": host and port. */
+  const char *sentinels;
+  const char *master_name; /* default "helpdesk" */
+  /* Login and TLS (borrowed, copied by hd_kv_new; NULL or "" → unset). With a password every
+   * connection starts with AUTH user password (user "default" when unset). With tls_ca_file the
+   * connection is TLS, the server's certificate checked against it and the host; tls_cert_file
+   * and tls_key_file are the client's certificate for a Redis with tls-auth-clients. */
+  const char *user;
+  const char *password;
+  const char *tls_ca_file;
+  const char *tls_cert_file;
+  const char *tls_key_file;
 } hd_kv_config;
 
 /* One connection. A handle is used by one thread at a time (the runtime gives each worker and

@@ -23,6 +23,28 @@
 int kv_call(hd_kv *kv, int argc, const char **argv, const size_t *argvlen, bool idempotent,
             int64_t extra_ms, redisReply **out, hd_err *err);
 
+/* ---- TLS to Redis (kv_tls.c): hiredis 0.14 has none, so OpenSSL runs on hiredis's socket and a
+ * redisReader parses the replies. One kv_tls per handle, one TLS session per connection. ---- */
+typedef struct kv_tls kv_tls;
+
+/* The TLS context of cfg (CA, optional client certificate); *out NULL when cfg asks for no TLS
+ * (no tls_ca_file). Caller frees with kv_tls_free(). FAILED_PRECONDITION for unreadable files. */
+int kv_tls_new(const hd_kv_config *cfg, kv_tls **out, hd_err *err);
+void kv_tls_free(kv_tls *t);
+
+/* Handshake on c's connected socket; the server's certificate must chain to the CA and name
+ * host (a SAN IP address for an address). 0, or -1 with c->err / c->errstr filled (and errno
+ * kept for a timeout). */
+int kv_tls_start(kv_tls *t, redisContext *c, const char *host);
+
+/* Forgets the connection's TLS session (before or after redisFree of its context). */
+void kv_tls_end(kv_tls *t);
+
+/* redisCommandArgv over the TLS session: the reply (caller frees with freeReplyObject), or NULL
+ * with c->err / c->errstr filled as hiredis would. */
+redisReply *kv_tls_command(kv_tls *t, redisContext *c, int argc, const char **argv,
+                           const size_t *argvlen);
+
 /* INTERNAL: "redis <cmd>: <Redis's error text>". Returns -1. */
 int kv_reply_error(const redisReply *r, const char *cmd, hd_err *err);
 
@@ -79,6 +101,27 @@ size_t kv_fmt_i64(char buf[KV_I64_BUF], int64_t v);
 int kv_eval_fenced(hd_kv *kv, const char *script, int nkeys, const char *const *args,
                    const size_t *lens, int n, int seed_at, const hd_kv_fence_floor *floor,
                    redisReply **out, hd_err *err);
+
+/* ---- Redis Sentinel (kv_sentinel.c) ---- */
+
+typedef struct kv_sentinel kv_sentinel;
+
+/* Parses list ("host:port,...", at most 16) for the primary named master (NULL or "":
+ * "helpdesk"). *out owned by the caller: kv_sentinel_free(). INVALID_ARGUMENT naming the entry. */
+int kv_sentinel_new(const char *list, const char *master, kv_sentinel **out, hd_err *err);
+void kv_sentinel_free(kv_sentinel *s);
+
+/* Asks the Sentinels in turn (the one that answered last first) for the primary's address;
+ * replaces *host (malloc'd; freed here) and *port. UNAVAILABLE when none can say. */
+int kv_sentinel_primary(kv_sentinel *s, unsigned timeout_ms, char **host, unsigned *port,
+                        hd_err *err);
+
+/* ROLE on a new connection c to addr: 0 when it is a primary, else UNAVAILABLE. */
+int kv_sentinel_check_role(redisContext *c, const char *addr, hd_err *err);
+
+/* True for a READONLY error reply: the command reached a replica (a failover happened) and did
+ * not run. */
+bool kv_sentinel_readonly(const redisReply *r);
 
 /* The counter's life for a lease of ttl_ms: max(HD_KV_FENCE_LIFE_MS, ttl_ms). */
 int64_t kv_fence_life(int64_t ttl_ms);

@@ -25,7 +25,7 @@ struct hd_client {
 
 static int client__read_file(const char *path, char **out, hd_err *err) {
   FILE *f = fopen(path, "rb");
-  if (!f) return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot open CA file %s", path);
+  if (!f) return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot open TLS file %s", path);
   char *buf = malloc((1 << 20) + 1);
   size_t n = buf ? fread(buf, 1, 1 << 20, f) : 0;
   fclose(f);
@@ -62,14 +62,23 @@ int hd_client_new(const hd_client_config *cfg, hd_client **out, hd_err *err) {
   grpc_channel_args chargs = {.num_args = n_args, .args = args};
   grpc_channel_credentials *creds;
   if (cfg->tls_ca_file) {
-    char *pem = NULL;
-    if (client__read_file(cfg->tls_ca_file, &pem, err) != 0) {
+    char *pem = NULL, *cert = NULL, *key = NULL;
+    const bool pair = cfg->tls_cert_file && cfg->tls_key_file;
+    if (client__read_file(cfg->tls_ca_file, &pem, err) != 0 ||
+        (pair && (client__read_file(cfg->tls_cert_file, &cert, err) != 0 ||
+                  client__read_file(cfg->tls_key_file, &key, err) != 0))) {
+      free(pem);
+      free(cert);
+      free(key);
       free(c);
       grpc_shutdown();
       return -1;
     }
-    creds = grpc_ssl_credentials_create(pem, NULL, NULL, NULL);
+    grpc_ssl_pem_key_cert_pair kc = {.private_key = key, .cert_chain = cert};
+    creds = grpc_ssl_credentials_create(pem, pair ? &kc : NULL, NULL, NULL);
     free(pem);
+    free(cert);
+    free(key);
   } else {
     creds = grpc_insecure_credentials_create();
   }
@@ -341,6 +350,8 @@ int hd_peer_new(const hd_peer_config *cfg, hd_peer **out, hd_err *err) {
   p->backoff_max_us = cfg->backoff_max_us > 0 ? cfg->backoff_max_us : HD_PEER_BACKOFF_MAX_US;
   hd_client_config cc = {.target = p->target,
                          .tls_ca_file = cfg->tls_ca_file,
+                         .tls_cert_file = cfg->tls_cert_file,
+                         .tls_key_file = cfg->tls_key_file,
                          .default_timeout_us = cap,
                          .max_message_bytes = cfg->max_message_bytes,
                          .reconnect_max_ms = 2000};
@@ -375,6 +386,10 @@ int hd_peer_open(const char *name, int default_port, hd_auth_identity *identity,
       .name = name,
       .target = hd_config_str(var, def),
       .tls_ca_file = hd_config_str("HELPDESK_TLS_CA", hd_config_str("HELPDESK_TLS_CERT", NULL)),
+      .tls_cert_file =
+          hd_config_str("HELPDESK_TLS_CLIENT_CERT", hd_config_str("HELPDESK_TLS_CERT", NULL)),
+      .tls_key_file =
+          hd_config_str("HELPDESK_TLS_CLIENT_KEY", hd_config_str("HELPDESK_TLS_KEY", NULL)),
       .timeout_cap_us = timeout_us,
       .max_attempts = (int)attempts,
       .identity = identity,

@@ -25,6 +25,8 @@ typedef struct hd_client hd_client;
 typedef struct hd_client_config {
   const char *target;         /* "127.0.0.1:50051" */
   const char *tls_ca_file;    /* NULL → plaintext */
+  const char *tls_cert_file;  /* with TLS: the client certificate shown to a server asking for */
+  const char *tls_key_file;   /* one (mTLS), and its key; NULL → none. Read when made */
   int64_t default_timeout_us; /* per-call deadline when the call gives none; default 5s */
   int64_t max_message_bytes;  /* default 16 MiB */
   int reconnect_max_ms;       /* 0 → gRPC's reconnect back-off; else 100 ms first, this at most */
@@ -67,6 +69,8 @@ typedef struct hd_peer_config {
   const char *name;           /* the peer service, "tickets": in messages and metrics */
   const char *target;         /* "host:port" */
   const char *tls_ca_file;    /* PEM the peer's certificate is checked with; NULL plaintext */
+  const char *tls_cert_file;  /* our client certificate and key for a peer requiring them */
+  const char *tls_key_file;   /* (mTLS; its name must be ours for our service tokens) */
   int64_t timeout_cap_us;     /* 0 → HD_PEER_TIMEOUT_DEFAULT */
   int max_attempts;           /* 0 → HD_PEER_ATTEMPTS_DEFAULT; 1..HD_PEER_ATTEMPTS_MAX */
   int64_t backoff_base_us;    /* 0 → HD_PEER_BACKOFF_BASE_US */
@@ -85,6 +89,8 @@ int hd_peer_new(const hd_peer_config *cfg, hd_peer **out, hd_err *err);
  *   HELPDESK_<NAME>_TARGET  host:port of the peer, default 127.0.0.1:<default_port>
  *   HELPDESK_TLS_CA         PEM CA of the peers' certificates; default HELPDESK_TLS_CERT when
  *                           that is set (the services share one TLS configuration); else plaintext
+ *   HELPDESK_TLS_CLIENT_CERT / HELPDESK_TLS_CLIENT_KEY  our client certificate for peers that
+ *                           require one (mTLS); default HELPDESK_TLS_CERT / HELPDESK_TLS_KEY
  *   HELPDESK_PEER_TIMEOUT   the longest deadline of a call to a peer, default 5s
  *   HELPDESK_PEER_ATTEMPTS  attempts of a retryable call, default 3 (1..10)
  * identity, clock and metrics as in hd_peer_config. */

@@ -69,9 +69,11 @@ static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, con
   }
   c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
   size_t nt = 0;
-  c->trailer[nt].key = grpc_slice_from_static_string("x-request-id");
-  c->trailer[nt].value = grpc_slice_from_copied_string(rid);
-  nt++;
+  if (rid && rid[0]) {
+    c->trailer[nt].key = grpc_slice_from_static_string("x-request-id");
+    c->trailer[nt].value = grpc_slice_from_copied_string(rid);
+    nt++;
+  }
   if (code != GRPC_STATUS_OK &&
       hd_rpc_status_details_pack((hd_code)code, msg, err, &c->trailer[nt].value) == 0) {
     c->trailer[nt].key = grpc_slice_from_static_string(HD_RPC_STATUS_DETAILS_KEY);
@@ -100,16 +102,26 @@ static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, con
   }
 }
 
-/* The call's one log line, and its metrics under metric_method (a registered path, or
- * "unregistered" so that made-up paths cannot grow the series without bound). */
 static void dispatch__log(const hd_server *s, const char *method, const char *metric_method,
                           hd_code code, int64_t started_us, const char *tenant,
                           const char *request_id, const char *msg) {
+  rpc_log_call(s, method, metric_method, code, started_us, tenant, request_id, msg, NULL);
+}
+
+void rpc_log_call(const hd_server *s, const char *method, const char *metric_method, hd_code code,
+                  int64_t started_us, const char *tenant, const char *request_id, const char *msg,
+                  const char *stream_counts) {
   int64_t took_us = hd_monotonic_us() - started_us;
   hd_metrics_observe_rpc(s->cfg.metrics, metric_method, code, took_us);
   char dur[32];
   snprintf(dur, sizeof dur, "%.3f", (double)took_us / 1000.0);
-  if (code == HD_OK)
+  if (stream_counts && code == HD_OK)
+    hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
+                "request_id", request_id, "stream", stream_counts);
+  else if (stream_counts)
+    hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
+                "request_id", request_id, "stream", stream_counts, "error", msg);
+  else if (code == HD_OK)
     hd_log_info("rpc", "method", method, "status", hd_code_name(code), "ms", dur, "tenant", tenant,
                 "request_id", request_id);
   else
@@ -144,6 +156,11 @@ int hd_rpc_edge_unpack(hd_call *call, const ProtobufCMessageDescriptor *input, c
   return 0;
 }
 
+void rpc_send_status(hd_server *s, rpc_call *c, hd_code code, const char *msg, const hd_err *err,
+                     const char *rid) {
+  dispatch__send(s, c, (grpc_status_code)code, msg, err, rid);
+}
+
 void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
   char msg[300];
   char method[200];
@@ -152,7 +169,7 @@ void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
   memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
   method[ml] = '\0';
   snprintf(msg, sizeof msg, "method %s is not served here", method);
-  char rid[80];
+  char rid[RPC_REQUEST_ID_MAX];
   dispatch__request_id(s, c, rid, sizeof rid);
   dispatch__log(s, method, "unregistered", HD_UNIMPLEMENTED, hd_monotonic_us(), "", rid, msg);
   dispatch__send(s, c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL, rid);
@@ -160,7 +177,7 @@ void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
 
 void rpc_reply_status(hd_server *s, rpc_call *c, hd_code code, const char *msg) {
   const char *method = c->method ? c->method->path : "unregistered";
-  char rid[80];
+  char rid[RPC_REQUEST_ID_MAX];
   dispatch__request_id(s, c, rid, sizeof rid);
   hd_err details;
   hd_err_clear(&details);
@@ -183,11 +200,47 @@ void rpc_reply_stopping(hd_server *s, rpc_call *c) {
     memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
     method[ml] = '\0';
   }
-  char rid[80];
+  char rid[RPC_REQUEST_ID_MAX];
   dispatch__request_id(s, c, rid, sizeof rid);
   dispatch__log(s, method, c->method ? c->method->path : "unregistered", HD_UNAVAILABLE,
                 hd_monotonic_us(), "", rid, msg);
   dispatch__send(s, c, GRPC_STATUS_UNAVAILABLE, msg, NULL, rid);
+}
+
+int rpc_edge_begin(hd_server *s, rpc_call *c, hd_call *call, hd_principal *principal,
+                   char rid[RPC_REQUEST_ID_MAX], const char **tenant, int64_t started,
+                   bool worker_ok) {
+  const rpc_method *m = c->method;
+  call->method = m->path;
+  call->service = m->service;
+  dispatch__request_id(s, c, rid, RPC_REQUEST_ID_MAX);
+  call->request_id = rid;
+  *tenant = "";
+
+  int64_t left = dispatch__remaining_us(c->deadline);
+  call->deadline_us = left == INT64_MAX ? INT64_MAX : started + left;
+  if (left <= 0)
+    return hd_err_set(&call->err, HD_DEADLINE_EXCEEDED,
+                      "the call's deadline had passed before it was served");
+  if (!m->fn && !m->stream_fn)
+    return hd_err_set(&call->err, HD_UNIMPLEMENTED, "%s is not implemented yet", m->path);
+  if (!worker_ok)
+    return hd_err_set(&call->err, HD_UNAVAILABLE, "this worker could not start; retry");
+  if (!(m->flags & HD_METHOD_PUBLIC)) {
+    const char *auth = NULL;
+    size_t alen = 0;
+    dispatch__md_value(&c->md, "authorization", &auth, &alen);
+    int64_t now_s =
+        s->cfg.clock ? hd_clock_now_us(s->cfg.clock) / HD_US_PER_S : (int64_t)time(NULL);
+    if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, principal, &call->err) != 0) return -1;
+    call->principal = principal;
+    *tenant = principal->tenant;
+    if (s->tls && s->cfg.tls_client_ca_file &&
+        rpc_peer_service_check(c->call, principal, &call->err) != 0)
+      return -1;
+    if (hd_rpc_edge_roles(call, m->roles, m->roles_why) != 0) return -1;
+  }
+  return 0;
 }
 
 void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
@@ -196,40 +249,10 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   hd_principal principal;
   hd_call call;
   memset(&call, 0, sizeof call);
-  call.method = m->path;
-  call.service = m->service;
   call.worker = worker;
-  char rid[80];
-  dispatch__request_id(s, c, rid, sizeof rid);
-  call.request_id = rid;
+  char rid[RPC_REQUEST_ID_MAX];
   const char *tenant = "";
-
-  int64_t left = dispatch__remaining_us(c->deadline);
-  call.deadline_us = left == INT64_MAX ? INT64_MAX : started + left;
-  if (left <= 0) {
-    hd_err_set(&call.err, HD_DEADLINE_EXCEEDED,
-               "the call's deadline had passed before it was served");
-    goto fail;
-  }
-  if (!m->fn) {
-    hd_err_set(&call.err, HD_UNIMPLEMENTED, "%s is not implemented yet", m->path);
-    goto fail;
-  }
-  if (!worker_ok) {
-    hd_err_set(&call.err, HD_UNAVAILABLE, "this worker could not start; retry");
-    goto fail;
-  }
-  if (!(m->flags & HD_METHOD_PUBLIC)) {
-    const char *auth = NULL;
-    size_t alen = 0;
-    dispatch__md_value(&c->md, "authorization", &auth, &alen);
-    int64_t now_s =
-        s->cfg.clock ? hd_clock_now_us(s->cfg.clock) / HD_US_PER_S : (int64_t)time(NULL);
-    if (hd_auth_bearer(s->cfg.auth, auth, alen, now_s, &principal, &call.err) != 0) goto fail;
-    call.principal = &principal;
-    tenant = principal.tenant;
-    if (hd_rpc_edge_roles(&call, m->roles, m->roles_why) != 0) goto fail;
-  }
+  if (rpc_edge_begin(s, c, &call, &principal, rid, &tenant, started, worker_ok) != 0) goto fail;
   if (!c->payload) {
     hd_err_set(&call.err, HD_INVALID_ARGUMENT, "the call carried no request message");
     goto fail;

@@ -75,7 +75,7 @@ int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err) {
   grpc_server_register_completion_queue(s->server, s->cq, NULL);
   s->health_cq = grpc_completion_queue_create_for_next(NULL);
   grpc_server_register_completion_queue(s->server, s->health_cq, NULL);
-  if (rpc_health_register(s, err) != 0) {
+  if (rpc_health_register(s, err) != 0 || rpc_reflection_register(s, err) != 0) {
     hd_server_destroy(s);
     return -1;
   }
@@ -284,6 +284,10 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
     pthread_mutex_unlock(&s->mu);
     return;
   }
+  if (kind == RPC_TAG_STREAM_OP) { /* streams (stream.c) */
+    rpc_stream_event(ev.tag, ev.success);
+    return;
+  }
   rpc_call *c = ev.tag;
   if (kind == RPC_TAG_REPLY_SENT) {
     rpc_call_free(c);
@@ -318,6 +322,8 @@ static void server__event(hd_server *s, grpc_event ev, void *wstate, bool wok) {
   hd_err err = {0};
   if (kind != RPC_TAG_NEW_REGISTERED)
     rpc_reply_unimplemented(s, c);
+  else if (c->method->stream_fn) /* streams (stream.c) */
+    rpc_stream_begin(s, c);
   else if (server__admit(s, c, &err) != 0)
     rpc_reply_status(s, c, err.code, err.msg);
   else
@@ -357,12 +363,12 @@ static void *server__health_serve(void *arg) {
   return NULL;
 }
 
-static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out,
-                               hd_err *err);
+static int server__credentials(hd_server *s, grpc_server_credentials **out, hd_err *err);
 
 int hd_server_start(hd_server *s, hd_err *err) {
+  if (rpc_reflection_start(s, err) != 0) return -1; /* server reflection (reflection.c) */
   grpc_server_credentials *creds = NULL;
-  if (server__credentials(&s->cfg, &creds, err) != 0) return -1;
+  if (server__credentials(s, &creds, err) != 0) return -1;
   s->port = grpc_server_add_http2_port(s->server, s->cfg.listen_addr, creds);
   grpc_server_credentials_release(creds);
   if (s->port <= 0)
@@ -399,7 +405,9 @@ int hd_server_start(hd_server *s, hd_err *err) {
   char port[16];
   snprintf(port, sizeof port, "%d", s->port);
   hd_log_info("rpc.listening", "addr", s->cfg.listen_addr, "port", port, "tls",
-              s->cfg.tls_cert_file ? "on" : "off");
+              !s->tls                     ? "off"
+              : s->cfg.tls_client_ca_file ? "on, client certificates required"
+                                          : "on");
   return 0;
 }
 
@@ -486,6 +494,8 @@ void hd_server_shutdown(hd_server *s) {
   /* The grace counts from here: calls being served go on while new ones are held. */
   struct timespec until;
   server__abs_deadline(&until, s->cfg.grace_us);
+  /* Streams (stream.c) end first, UNAVAILABLE: they would hold the drain for their whole life. */
+  if (s->started) rpc_streams_stop(s, s->cfg.grace_us);
   if (s->started && s->n_workers > 0)
     server__hold_new_calls(s,
                            s->cfg.grace_us < RPC_HOLD_MAX_US ? s->cfg.grace_us : RPC_HOLD_MAX_US);
@@ -534,99 +544,25 @@ void hd_server_destroy(hd_server *s) {
   free(s->methods);
   for (size_t i = 0; i < s->n_services; i++) free(s->service_names[i]);
   free(s->service_names);
+  rpc_reflection_free(s);
   free(s->workers);
+  rpc_tls_free(s->tls); /* the fetcher's state: after the server, which called it */
   pthread_mutex_destroy(&s->mu);
   pthread_cond_destroy(&s->cv);
   free(s);
   grpc_shutdown();
 }
 
-/* Reads a whole PEM file; caller frees *out. */
-static int server__read_file(const char *path, char **out, hd_err *err) {
-  int rc = -1;
-  FILE *f = fopen(path, "rb");
-  char *buf = NULL;
-  if (!f)
-    return hd_err_set(err, HD_FAILED_PRECONDITION, "cannot open %s: %s", path, strerror(errno));
-  if (fseek(f, 0, SEEK_END) != 0) goto done;
-  long n = ftell(f);
-  if (n < 0 || n > (1 << 20)) {
-    hd_err_set(err, HD_FAILED_PRECONDITION, "%s is not a PEM file of at most 1 MiB", path);
-    goto done;
-  }
-  rewind(f);
-  buf = malloc((size_t)n + 1);
-  if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
-    hd_err_set(err, HD_FAILED_PRECONDITION, "cannot read %s", path);
-    goto done;
-  }
-  buf[n] = '\0';
-  *out = buf;
-  buf = NULL;
-  rc = 0;
-done:
-  free(buf);
-  fclose(f);
-  return rc;
-}
-
-/* The core only finds a bad certificate or a key of another certificate when it binds, and says
- * "cannot listen"; checking here names the file at fault. */
-/* Never prompts for a passphrase (OpenSSL's default would read the terminal). */
-static int server__no_passphrase(char *buf, int size, int rwflag, void *u) {
-  (void)buf, (void)size, (void)rwflag, (void)u;
-  return 0;
-}
-
-static int server__check_pem_pair(const hd_server_config *cfg, const char *cert, const char *key,
-                                  hd_err *err) {
-  int rc = -1;
-  BIO *cb = BIO_new_mem_buf(cert, -1), *kb = BIO_new_mem_buf(key, -1);
-  X509 *x = cb ? PEM_read_bio_X509(cb, NULL, server__no_passphrase, NULL) : NULL;
-  EVP_PKEY *k = kb ? PEM_read_bio_PrivateKey(kb, NULL, server__no_passphrase, NULL) : NULL;
-  if (!x)
-    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS certificate %s is not a PEM certificate",
-               cfg->tls_cert_file);
-  else if (!k)
-    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s is not an unencrypted PEM private key",
-               cfg->tls_key_file);
-  else if (X509_check_private_key(x, k) != 1)
-    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS key %s does not belong to certificate %s",
-               cfg->tls_key_file, cfg->tls_cert_file);
-  else
-    rc = 0;
-  ERR_clear_error();
-  X509_free(x);
-  EVP_PKEY_free(k);
-  BIO_free(cb);
-  BIO_free(kb);
-  return rc;
-}
-
-static int server__credentials(const hd_server_config *cfg, grpc_server_credentials **out,
-                               hd_err *err) {
+/* Plaintext, or TLS through server_tls.c (certificates reloaded when their files change; client
+ * certificates required and verified when a client CA is configured). */
+static int server__credentials(hd_server *s, grpc_server_credentials **out, hd_err *err) {
+  const hd_server_config *cfg = &s->cfg;
   if (!cfg->tls_cert_file || !cfg->tls_key_file) {
     *out = grpc_insecure_server_credentials_create();
     return 0;
   }
-  char *cert = NULL, *key = NULL;
-  int rc = -1;
-  if (server__read_file(cfg->tls_cert_file, &cert, err) != 0) goto done;
-  if (server__read_file(cfg->tls_key_file, &key, err) != 0) goto done;
-  if (server__check_pem_pair(cfg, cert, key, err) != 0) goto done;
-  grpc_ssl_pem_key_cert_pair pair = {.private_key = key, .cert_chain = cert};
-  *out = grpc_ssl_server_credentials_create_ex(NULL, &pair, 1,
-                                               GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE, NULL);
-  if (!*out) {
-    hd_err_set(err, HD_FAILED_PRECONDITION, "TLS certificate %s or key %s is not valid",
-               cfg->tls_cert_file, cfg->tls_key_file);
-    goto done;
-  }
-  rc = 0;
-done:
-  free(cert);
-  free(key);
-  return rc;
+  return rpc_tls_new(cfg->tls_cert_file, cfg->tls_key_file, cfg->tls_client_ca_file, &s->tls, out,
+                     err);
 }
 
 void hd_signals_block(void) {

@@ -40,7 +40,16 @@ typedef struct hd_call {
  * can act on. Runs on a worker thread; may block (MariaDB, Redis). */
 typedef int (*hd_handler_fn)(hd_call *call, const ProtobufCMessage *req, ProtobufCMessage *resp);
 
-enum { HD_METHOD_PUBLIC = 1u << 0 /* no token needed */ };
+/* A streaming handler (rpc/stream.h says what it may do and must keep): req is the request of a
+ * method without HD_METHOD_STREAM_IN, NULL with it; 0 ends the stream OK, -1 with
+ * call->err set. Runs on a thread of its own. */
+typedef struct hd_stream hd_stream;
+typedef int (*hd_stream_fn)(hd_call *call, hd_stream *st, const ProtobufCMessage *req);
+
+enum {
+  HD_METHOD_PUBLIC = 1u << 0,   /* no token needed */
+  HD_METHOD_STREAM_IN = 1u << 1 /* hd_stream_impl: the client streams too (bidi) */
+};
 
 /* One method of a service's table. Its strings are borrowed for the server's life (literals).
  * roles is what the RPC requires, the way a Redis command's flags are: the dispatcher checks it
@@ -75,6 +84,11 @@ typedef struct hd_server_config {
   const hd_clock *clock;      /* borrowed; for token expiry */
   const char *tls_cert_file;  /* both set → TLS; NULL → plaintext */
   const char *tls_key_file;
+  /* With TLS: PEM CA the clients' certificates must chain to; set → every client must present
+   * one (mTLS), and a `service` token is accepted only over a certificate naming that service
+   * (peer_cert.c). The three files are read again when they change. NULL → no client
+   * certificates asked. */
+  const char *tls_client_ca_file;
   hd_worker_init_fn worker_init;
   hd_worker_fini_fn worker_fini;
   void *worker_arg;
@@ -86,16 +100,37 @@ typedef struct hd_server_config {
   /* Memory for calls, default 256 MiB when 0: half is gRPC's resource quota (its buffers), half
    * bounds large replies packed but not yet read by their clients (RESOURCE_EXHAUSTED past it). */
   int64_t memory_limit_bytes;
+  /* Streaming calls (rpc/stream.h): open at once, past it RESOURCE_EXHAUSTED (default 64 when 0);
+   * each stream's buffer of messages not yet read by its client (default 64 messages, 1 MiB). */
+  unsigned max_stream_calls;
+  unsigned stream_buffer_messages;
+  int64_t stream_buffer_bytes;
 } hd_server_config;
 
 /* Creates a server (grpc_init is called here). Caller frees with hd_server_destroy(). */
 int hd_server_new(const hd_server_config *cfg, hd_server **out, hd_err *err);
+
+/* A streaming method of a service's table (rpc/stream.h): like hd_method_impl, with flags
+ * HD_METHOD_PUBLIC and HD_METHOD_STREAM_IN (bidi; without it the server streams). */
+typedef struct hd_stream_impl {
+  const char *name; /* the method's name in the .proto, e.g. "WatchTickets" */
+  hd_stream_fn fn;
+  unsigned flags;
+  unsigned roles;        /* as hd_method_impl.roles */
+  const char *roles_why; /* as hd_method_impl.roles_why */
+} hd_stream_impl;
 
 /* Registers every method of desc. impls maps method names to handlers; a method of desc with
  * no impl answers UNIMPLEMENTED. service is passed to handlers and worker init/fini as
  * call->service. The health service reports desc->name. Before hd_server_start(). */
 int hd_server_add_service(hd_server *s, const ProtobufCServiceDescriptor *desc,
                           const hd_method_impl *impls, size_t n_impls, void *service, hd_err *err);
+
+/* Makes the methods impls names streaming ones, served by their stream handlers
+ * (rpc/stream.h); desc must have been added with hd_server_add_service (the methods named here
+ * having no unary impl there). Before hd_server_start(). */
+int hd_server_add_streams(hd_server *s, const ProtobufCServiceDescriptor *desc,
+                          const hd_stream_impl *impls, size_t n_impls, hd_err *err);
 
 /* Binds, starts the workers and the health thread. */
 int hd_server_start(hd_server *s, hd_err *err);

@@ -6,6 +6,7 @@
 #include <stdatomic.h>
 
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 
 #include "rpc/server.h"
 
@@ -13,7 +14,8 @@
 typedef struct rpc_method {
   char *path; /* "/helpdesk.v1.TicketService/CreateTicket"; owned */
   void *handle;
-  hd_handler_fn fn; /* NULL → UNIMPLEMENTED */
+  hd_handler_fn fn;       /* NULL → UNIMPLEMENTED */
+  hd_stream_fn stream_fn; /* a streaming method (stream.c) instead of fn */
   unsigned flags;
   unsigned roles;        /* hd_method_impl.roles */
   const char *roles_why; /* hd_method_impl.roles_why; borrowed */
@@ -31,7 +33,8 @@ enum rpc_tag_kind {
   RPC_TAG_NEW_UNREGISTERED,
   RPC_TAG_PAYLOAD, /* the request message of a registered call has arrived */
   RPC_TAG_REPLY_SENT,
-  RPC_TAG_SHUTDOWN
+  RPC_TAG_SHUTDOWN,
+  RPC_TAG_STREAM_OP /* an operation of an open stream has completed (stream.c) */
 };
 
 /* The state of one call, from the request posted to the core until the reply has been sent.
@@ -95,7 +98,71 @@ struct hd_server {
   struct {
     enum rpc_tag_kind kind;
   } shutdown_tag;
+  /* Streaming calls (stream.c), under mu: the open ones, to wake when the server stops. */
+  struct hd_stream *streams;
+  long n_streams;
+  _Atomic bool streams_stopping;
+  struct rpc_reflection *reflection; /* reflection.c: the index of the embedded descriptors */
+  struct rpc_tls *tls; /* TLS files and their reload state (server_tls.c); NULL: plaintext */
 };
+
+/* Request ids (x-request-id, or one made up) are cut to fit this, with the NUL. */
+#define RPC_REQUEST_ID_MAX 80
+
+/* The edge every call passes before its request is read: the request id (into rid), the
+ * deadline, whether the method is built, worker_ok, the bearer token (into *principal, *tenant)
+ * and the method's roles; fills call's method, service, request_id, deadline_us, principal.
+ * 0, or -1 with call->err set. */
+int rpc_edge_begin(struct hd_server *s, rpc_call *c, hd_call *call, hd_principal *principal,
+                   char rid[RPC_REQUEST_ID_MAX], const char **tenant, int64_t started,
+                   bool worker_ok);
+
+/* The call's one log line, and its metrics under metric_method (a registered path, or
+ * "unregistered" so that made-up paths cannot grow the series without bound). stream_counts is
+ * NULL for a unary call, "sent=3 received=1" for a stream. */
+void rpc_log_call(const struct hd_server *s, const char *method, const char *metric_method,
+                  hd_code code, int64_t started_us, const char *tenant, const char *request_id,
+                  const char *msg, const char *stream_counts);
+
+/* Starts the batch that ends call c with code and msg (no message), err's details
+ * (status_details.h; NULL: none) and request id rid in its trailing metadata; c is freed when it
+ * completes (RPC_TAG_REPLY_SENT). Logs nothing: the caller has. */
+void rpc_send_status(struct hd_server *s, rpc_call *c, hd_code code, const char *msg,
+                     const hd_err *err, const char *rid);
+
+/* A call of a streaming method has arrived (on a worker or the health thread): runs the edge and
+ * the cap, then starts the stream's thread, which owns c from then on. */
+void rpc_stream_begin(struct hd_server *s, rpc_call *c);
+
+/* An operation of a stream completed (tag is the stream's, from the completion queue). */
+void rpc_stream_event(void *tag, bool success);
+
+/* Ends every open stream (UNAVAILABLE: the server is stopping) and refuses new ones; returns once
+ * they have all ended, or after wait_us (then the core's cancel_all_calls ends the rest). */
+void rpc_streams_stop(struct hd_server *s, int64_t wait_us);
+
+/* ---- TLS (server_tls.c) ---- */
+typedef struct rpc_tls rpc_tls;
+
+/* Reads and checks cert_file / key_file (and client_ca_file, may be NULL) and makes *creds, whose
+ * certificate config fetcher reads them again when they change on disk; with a client CA, client
+ * certificates are required and verified against it. *out (the fetcher's state) must outlive
+ * the server: caller frees with rpc_tls_free() after grpc_server_destroy. *creds is released by
+ * the caller once bound. FAILED_PRECONDITION naming the file at fault. */
+int rpc_tls_new(const char *cert_file, const char *key_file, const char *client_ca_file,
+                rpc_tls **out, grpc_server_credentials **creds, hd_err *err);
+
+/* How many times a changed set was loaded after the first (for tests and logs). */
+unsigned rpc_tls_reloads(rpc_tls *t);
+void rpc_tls_free(rpc_tls *t);
+
+/* ---- the service-certificate rule (peer_cert.c), checked after the token when the server
+ * requires client certificates ---- */
+
+/* 0 unless p holds the service role and call's connection has no verified client certificate
+ * (UNAUTHENTICATED) or one that does not name p->user_id as its common name or a DNS name
+ * (PERMISSION_DENIED); err says which and names both. */
+int rpc_peer_service_check(grpc_call *call, const hd_principal *p, hd_err *err);
 
 /* Handles a call that has just arrived: runs the handler and starts the reply batch.
  * Runs on a worker thread; worker is that thread's state. */
@@ -127,7 +194,13 @@ int rpc_server_add_methods(hd_server *s, const ProtobufCServiceDescriptor *desc,
 int rpc_reply_budget_set(struct hd_server *s, rpc_call *c, size_t reply_bytes, size_t extra,
                          hd_err *err);
 
-/* The health service: registers /grpc.health.v1.Health/Check; and the probe thread. */
+/* Server reflection (reflection.c): registers grpc.reflection.v1 and v1alpha; at start, indexes
+ * the embedded descriptor set for the services registered then. */
+int rpc_reflection_register(struct hd_server *s, hd_err *err);
+int rpc_reflection_start(struct hd_server *s, hd_err *err);
+void rpc_reflection_free(struct hd_server *s);
+
+/* The health service: registers /grpc.health.v1.Health/Check and Watch; and the probe thread. */
 int rpc_health_register(struct hd_server *s, hd_err *err);
 int rpc_health_start(struct hd_server *s, hd_err *err);
 void rpc_health_stop(struct hd_server *s);

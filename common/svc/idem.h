@@ -60,6 +60,15 @@ typedef struct hd_idem_key {
 int hd_idem_claim(hd_db *db, const hd_idem_key *k, const char *request_hash, int64_t now_us,
                   int64_t *result_id, hd_err *err);
 
+/* The claim and its result in one statement, for a key that is almost always new: inside the
+ * caller's transaction, after the work made result_id (> 0), inserts k's row with it. A
+ * concurrent twin's uncommitted row makes it wait, as hd_idem_claim does. ALREADY_EXISTS when k
+ * already has a row (a retry, a twin that committed first, a row older than the window): roll
+ * the transaction back and run it again with hd_idem_claim first, which answers each of those.
+ * Checks as hd_idem_claim (INVALID_ARGUMENT). One statement fewer than claim + set_result. */
+int hd_idem_record(hd_db *db, const hd_idem_key *k, const char *request_hash, int64_t now_us,
+                   int64_t result_id, hd_err *err);
+
 /* Records the result (> 0) of a key this transaction claimed. NOT_FOUND when it was not claimed. */
 int hd_idem_set_result(hd_db *db, const hd_idem_key *k, int64_t result_id, hd_err *err);
 

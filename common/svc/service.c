@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/principal_cache.h"
+#include "auth/runtime.h"
 #include "log/log.h"
 #include "svc/consumer.h"
 
@@ -35,6 +37,8 @@ struct hd_svc {
   char listen_override[128];
   char db_name_override[65];
   char metrics_addr[160];
+  hd_principal_cache *principal_cache; /* env.auth.cache: tokens verified once per expiry */
+  hd_auth_runtime auth; /* owns the JWKS and signing key env->auth borrows (issue 18) */
 };
 
 static int svc__worker_open(const hd_svc_env *env, hd_worker *w, hd_err *err) {
@@ -199,18 +203,33 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
   if (hd_metrics_new(&env->metrics, err) != 0) goto fail;
   hd_clock_init_real(&s->real_clock);
   env->clock = (opts && opts->clock) ? opts->clock : &s->real_clock;
-  env->auth = (hd_auth_config){.secret = env->config.auth_secret,
-                               .secret_len = strlen(env->config.auth_secret),
-                               .issuer = env->config.auth_issuer,
-                               .leeway_s = 30};
+  /* auth (issue 18): secret, JWKS, audience and claims checked once; outside development mode
+   * no service starts on the built-in development secret. */
+  if (hd_auth_runtime_open(&env->config, hd_clock_now_us(env->clock) / HD_US_PER_S, &s->auth,
+                           err) != 0)
+    goto fail;
+  if (hd_principal_cache_new(HD_PRINCIPAL_CACHE_DEFAULT, &s->principal_cache, err) != 0) goto fail;
+  env->auth = s->auth.cfg;
+  env->auth.cache = s->principal_cache;
   env->db = (hd_db_config){.host = env->config.db_host,
                            .port = (unsigned)env->config.db_port,
                            .socket = env->config.db_socket,
                            .user = env->config.db_user,
                            .password = env->config.db_password,
-                           .database = env->config.db_name};
-  env->kv =
-      (hd_kv_config){.host = env->config.redis_host, .port = (unsigned)env->config.redis_port};
+                           .database = env->config.db_name,
+                           .nodes = env->config.db_nodes,
+                           .tls_ca_file = env->config.db_tls_ca,
+                           .tls_cert_file = env->config.db_tls_cert,
+                           .tls_key_file = env->config.db_tls_key};
+  env->kv = (hd_kv_config){.host = env->config.redis_host,
+                           .port = (unsigned)env->config.redis_port,
+                           .sentinels = env->config.redis_sentinels,
+                           .master_name = env->config.redis_master_name,
+                           .user = env->config.redis_user,
+                           .password = env->config.redis_password,
+                           .tls_ca_file = env->config.redis_tls_ca,
+                           .tls_cert_file = env->config.redis_tls_cert,
+                           .tls_key_file = env->config.redis_tls_key};
   if (def->setup && def->setup(env, err) != 0) goto fail;
 
   s->probe.def = def;
@@ -231,6 +250,10 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
   if (merr.code != HD_OK)
     hd_log_warn("db.not_ready", "reason", merr.msg, "then", "serving NOT_SERVING until it is");
 
+  /* Streams (rpc/stream.h): HELPDESK_MAX_STREAM_CALLS open at once. */
+  int64_t max_stream_calls = 64;
+  if (hd_config_int("HELPDESK_MAX_STREAM_CALLS", 64, 1, 4096, &max_stream_calls, err) != 0)
+    goto fail;
   hd_server_config scfg = {
       .listen_addr = env->config.listen_addr,
       .workers = (unsigned)env->config.workers,
@@ -240,6 +263,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .clock = env->clock,
       .tls_cert_file = hd_config_str("HELPDESK_TLS_CERT", NULL),
       .tls_key_file = hd_config_str("HELPDESK_TLS_KEY", NULL),
+      .tls_client_ca_file = hd_config_str("HELPDESK_TLS_CLIENT_CA", NULL),
       .worker_init = svc__worker_init,
       .worker_fini = svc__worker_fini,
       .worker_arg = env,
@@ -248,10 +272,14 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
       .metrics = env->metrics,
       .max_streams = (unsigned)env->config.max_streams,
       .memory_limit_bytes = env->config.memory_limit,
+      .max_stream_calls = (unsigned)max_stream_calls,
   };
   if (hd_server_new(&scfg, &s->server, err) != 0) goto fail;
   if (hd_server_add_service(s->server, def->descriptor, def->methods, def->n_methods, env, err) !=
       0)
+    goto fail;
+  if (def->n_streams &&
+      hd_server_add_streams(s->server, def->descriptor, def->streams, def->n_streams, err) != 0)
     goto fail;
   if (hd_server_start(s->server, err) != 0) goto fail;
   if (s->metrics_addr[0] &&
@@ -306,8 +334,10 @@ void hd_svc_stop(hd_svc *s) {
   free(s->loop_threads);
   svc__worker_close(&s->probe.conns);
   if (s->def->teardown) s->def->teardown(&s->env);
+  hd_auth_runtime_close(&s->auth);
   hd_metrics_http_stop(s->metrics_http); /* scrapeable until the very end of the drain */
   hd_metrics_free(s->env.metrics);
+  hd_principal_cache_free(s->principal_cache);
   free(s);
 }
 

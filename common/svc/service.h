@@ -60,6 +60,9 @@ typedef struct hd_service_def {
    * Redis only when this is true (routing's claims). When false, a Redis outage is logged
    * (health.redis_down) and counted (helpdesk_redis_errors_total) but the service stays SERVING. */
   bool needs_redis;
+  /* Streaming methods of descriptor (rpc/stream.h), e.g. WatchTickets; may be NULL. */
+  const hd_stream_impl *streams;
+  size_t n_streams;
 } hd_service_def;
 
 /* Options a test passes to run a service in-process. */

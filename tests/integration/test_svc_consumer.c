@@ -197,8 +197,9 @@ static int teardown(void **state) {
 
 /* ---- publishing, the way services do: an outbox row, then the real relay ---- */
 
-static void outbox_add(fixture *f, int64_t ticket_id, const char *type, int64_t version,
-                       const char *status) {
+/* Returns the row's id (on Galera ids step by the cluster's size: never assume 1, 2, ...). */
+static int64_t outbox_add(fixture *f, int64_t ticket_id, const char *type, int64_t version,
+                          const char *status) {
   char payload[512];
   if (version > 0)
     snprintf(payload, sizeof payload,
@@ -213,11 +214,13 @@ static void outbox_add(fixture *f, int64_t ticket_id, const char *type, int64_t 
   const hd_db_param p[] = {hd_db_text(TEST_TENANT), hd_db_int(ticket_id), hd_db_text(type),
                            hd_db_text(payload), hd_db_int(hd_clock_now_us(&f->clock))};
   hd_err err = {0};
+  uint64_t id = 0;
   assert_int_equal(hd_db_exec(f->db,
                               "INSERT INTO outbox (tenant, aggregate_id, event_type, payload, "
                               "created_at_us) VALUES (?, ?, ?, ?, ?)",
-                              p, 5, NULL, NULL, &err),
+                              p, 5, NULL, &id, &err),
                    0);
+  return (int64_t)id;
 }
 
 static size_t relay(fixture *f) {
@@ -227,10 +230,11 @@ static size_t relay(fixture *f) {
   return n;
 }
 
-static void publish(fixture *f, int64_t ticket_id, const char *type, int64_t version,
-                    const char *status) {
-  outbox_add(f, ticket_id, type, version, status);
+static int64_t publish(fixture *f, int64_t ticket_id, const char *type, int64_t version,
+                       const char *status) {
+  const int64_t id = outbox_add(f, ticket_id, type, version, status);
   assert_int_equal(relay(f), 1);
+  return id;
 }
 
 /* XADDs fields as they are (a hand-made entry, or a copy of a published one). */
@@ -450,10 +454,10 @@ static void test_out_of_order_versions_are_ignored(void **state) {
 static void test_a_consumer_killed_between_commit_and_ack_applies_the_event_once_after_restart(
     void **state) {
   fixture *f = *state;
-  publish(f, 11, "ticket.created", 1, "open");
+  const int64_t row = publish(f, 11, "ticket.created", 1, "open");
   assert_int_equal(run_dying_consumer(f, "c1", HD_CONSUMER_AFTER_COMMIT), DIED_EXIT);
   char event_id[HD_OUTBOX_EVENT_ID_MAX];
-  event_id_of(f, 1, event_id);
+  event_id_of(f, row, event_id);
   assert_int_equal(applies_of(f, event_id), 1); /* committed */
   assert_int_equal(pending(f), 1);              /* never acknowledged */
 
@@ -476,10 +480,10 @@ static bool applied_one(const hd_consumer *c) { return hd_consumer_stats_get(c).
 static void test_a_consumer_killed_before_its_commit_leaves_the_event_to_another_after_idle(
     void **state) {
   fixture *f = *state;
-  publish(f, 12, "ticket.created", 1, "open");
+  const int64_t row = publish(f, 12, "ticket.created", 1, "open");
   assert_int_equal(run_dying_consumer(f, "dead", HD_CONSUMER_BEFORE_COMMIT), DIED_EXIT);
   char event_id[HD_OUTBOX_EVENT_ID_MAX];
-  event_id_of(f, 1, event_id);
+  event_id_of(f, row, event_id);
   assert_int_equal(applies_of(f, event_id), 0); /* rolled back with the dead connection */
   assert_int_equal(sql_i64(f, "SELECT COUNT(*) FROM consumed_events", NULL), 0);
   assert_int_equal(pending(f), 1);
@@ -517,16 +521,16 @@ static bool dead_lettered_one(const hd_consumer *c) {
 static void test_a_poison_event_reaches_the_dead_letter_stream_and_the_next_is_applied(
     void **state) {
   fixture *f = *state;
-  publish(f, 13, "test.poison", 1, "open");
-  publish(f, 14, "ticket.created", 1, "open");
+  const int64_t bad_row = publish(f, 13, "test.poison", 1, "open");
+  const int64_t good_row = publish(f, 14, "ticket.created", 1, "open");
   hd_consumer_def def = consumer_def(f);
   def.opts.max_deliveries = 3;
   def.opts.claim_idle_ms = 1;
   hd_consumer *c = consumer_new(f, &def, NULL);
   poll_ok(c);
   char good[HD_OUTBOX_EVENT_ID_MAX], bad[HD_OUTBOX_EVENT_ID_MAX];
-  event_id_of(f, 1, bad);
-  event_id_of(f, 2, good);
+  event_id_of(f, bad_row, bad);
+  event_id_of(f, good_row, good);
   assert_int_equal(applies_of(f, good), 1); /* not held up behind the poison event */
   assert_true(poll_until(c, dead_lettered_one));
   const hd_consumer_stats s = hd_consumer_stats_get(c);
@@ -742,9 +746,9 @@ static void test_a_service_runs_its_declared_consumers(void **state) {
   def.n_consumers = 1;
   hd_fixture fx = {0};
   assert_int_equal(hd_fixture_start(&fx, &def), 0);
-  publish(f, 41, "ticket.created", 1, "open");
+  const int64_t row = publish(f, 41, "ticket.created", 1, "open");
   char event_id[HD_OUTBOX_EVENT_ID_MAX], sql[HD_OUTBOX_EVENT_ID_MAX + 64];
-  event_id_of(f, 1, event_id);
+  event_id_of(f, row, event_id);
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM effects WHERE event_id = '%s'", event_id);
   const int64_t end = hd_monotonic_us() + WAIT_US;
   while (hd_fixture_sql_i64(&fx, sql) != 1 && hd_monotonic_us() < end) usleep(20000);

@@ -507,6 +507,31 @@ static void test_outbox_append_refuses_a_bad_event_and_writes_nothing(void **sta
 
 /* ---- input limits ---- */
 
+/* hd_idem_record: a new key and its result in one statement; a key with a row (any hash) is
+ * ALREADY_EXISTS and the transaction's writes roll back, after which the claim answers. */
+static void test_record_writes_key_and_result_at_once_and_refuses_a_key_with_a_row(void **state) {
+  fixture *f = *state;
+  approve a = an_approval("k-rec", 700, T0);
+  const hd_idem_key k = {
+      .tenant = a.tenant, .caller_id = a.caller, .key = a.key, .result_kind = "approval"};
+  hd_err err = {0};
+  assert_int_equal(hd_idem_record(f->db, &k, a.hash, T0, 42, &err), 0);
+  int64_t id = 0;
+  assert_int_equal(hd_idem_claim(f->db, &k, a.hash, T0 + 1, &id, &err), 0);
+  assert_int_equal(id, 42); /* recorded with its result: a retry gets it */
+  assert_int_equal(hd_idem_record(f->db, &k, a.hash, T0 + 2, 43, &err), -1);
+  assert_int_equal(err.code, HD_ALREADY_EXISTS);
+  approve other = an_approval("k-rec", 701, T0 + 3);
+  assert_int_equal(hd_idem_record(f->db, &k, other.hash, T0 + 3, 44, &err), -1);
+  assert_int_equal(err.code, HD_ALREADY_EXISTS);
+  assert_int_equal(hd_idem_claim(f->db, &k, a.hash, T0 + 4, &id, &err), 0);
+  assert_int_equal(id, 42); /* neither refused call changed the row */
+  assert_int_equal(hd_idem_record(f->db, &k, "not-a-hash", T0, 45, &err), -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+  assert_int_equal(hd_idem_record(f->db, &k, a.hash, T0, 0, &err), -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+}
+
 static void test_key_caller_tenant_and_hash_limits_edge_and_one_past(void **state) {
   fixture *f = *state;
   char key[HD_IDEM_KEY_MAX + 2], hash[HD_IDEM_HASH_SIZE];
@@ -644,6 +669,7 @@ int main(void) {
       T(test_the_outbox_row_rolls_back_with_its_transaction),
       T(test_the_relay_publishes_the_row_with_its_envelope_once),
       T(test_outbox_append_refuses_a_bad_event_and_writes_nothing),
+      T(test_record_writes_key_and_result_at_once_and_refuses_a_key_with_a_row),
       T(test_key_caller_tenant_and_hash_limits_edge_and_one_past),
       T(test_an_existing_tickets_table_and_a_fresh_one_end_in_the_same_schema),
 #undef T

@@ -57,9 +57,15 @@ def token(user, roles):
 
 def start_redis():
     port, folder = free_port(), tempfile.mkdtemp(prefix="hd-pykpi-redis-")
+    # The suite's Redis login (HELPDESK_REDIS_USER / _PASSWORD) works here too; the default user
+    # stays open for redis-cli below.
+    acl = []
+    if os.environ.get("HELPDESK_REDIS_PASSWORD"):
+        acl = ["--user", os.environ.get("HELPDESK_REDIS_USER", "default"), "on",
+               ">" + os.environ["HELPDESK_REDIS_PASSWORD"], "~*", "&*", "+@all"]
     subprocess.run(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
                     "--appendonly", "no", "--daemonize", "yes", "--dir", folder,
-                    "--pidfile", os.path.join(folder, "redis.pid")], check=True,
+                    "--pidfile", os.path.join(folder, "redis.pid")] + acl, check=True,
                    stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

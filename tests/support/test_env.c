@@ -21,6 +21,9 @@ void hd_test_db_config(hd_db_config *cfg, const char *database) {
       .user = hd_config_str("HELPDESK_DB_USER", "root"),
       .password = hd_config_str("HELPDESK_DB_PASSWORD", ""),
       .database = database,
+      .tls_ca_file = hd_config_str("HELPDESK_DB_TLS_CA", NULL),
+      .tls_cert_file = hd_config_str("HELPDESK_DB_TLS_CERT", NULL),
+      .tls_key_file = hd_config_str("HELPDESK_DB_TLS_KEY", NULL),
   };
 }
 
@@ -28,7 +31,12 @@ void hd_test_kv_config(hd_kv_config *cfg) {
   int64_t port = 6379;
   hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, NULL);
   *cfg = (hd_kv_config){.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
-                        .port = (unsigned)port};
+                        .port = (unsigned)port,
+                        .user = hd_config_str("HELPDESK_REDIS_USER", NULL),
+                        .password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL),
+                        .tls_ca_file = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL),
+                        .tls_cert_file = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL),
+                        .tls_key_file = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL)};
 }
 
 const char *hd_test_unique(char *buf, size_t size, const char *prefix) {
@@ -101,11 +109,19 @@ static void test_env__restore(const char *name, char **saved) {
 /* Runs redis-server on r->port (pidfile r->pidfile) and connects r->kv once it answers PING
  * (at most 10 s). 0, or -1 (r->kv closed). */
 static int test_env__redis_launch(hd_test_redis *r) {
-  char cmd[400];
+  /* The suite's login (HELPDESK_REDIS_USER / _PASSWORD) is an ACL user here too, so services
+   * pointed at this Redis log in as they do on the suite's; its default user stays open for the
+   * test's own connection. The values are single-quoted: one holding a quote is not used. */
+  const char *user = hd_config_str("HELPDESK_REDIS_USER", "default");
+  const char *pass = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL);
+  char acl[400] = "";
+  if (pass && !strchr(pass, '\'') && !strchr(user, '\'') && strcmp(user, "default") != 0)
+    snprintf(acl, sizeof acl, " --user '%s' on '>%s' '~*' '&*' '+@all'", user, pass);
+  char cmd[900];
   snprintf(cmd, sizeof cmd,
            "redis-server --port %u --bind 127.0.0.1 --save '' --appendonly no --daemonize yes "
-           "--pidfile %s --logfile /dev/null --dir /tmp >/dev/null",
-           r->port, r->pidfile);
+           "--pidfile %s --logfile /dev/null --dir /tmp%s >/dev/null",
+           r->port, r->pidfile, acl);
   if (system(cmd) != 0) {
     fprintf(stderr, "hd_test_redis: redis-server would not start on port %u\n", r->port);
     return -1;

@@ -651,15 +651,28 @@ static void test_unknown_role_is_unauthenticated(void **state) {
       "unknown role \"\"");
 }
 
-static void test_roles_must_be_an_array_of_names(void **state) {
+static void test_roles_must_be_an_array_of_names_or_a_spaced_string(void **state) {
   (void)state;
   assert_payload_refused(
       "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"exp\":1767226200}",
       "no roles claim");
   assert_payload_refused(
-      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":\"agent\","
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":7,"
       "\"exp\":1767226200}",
       "roles claim is not an array of role names");
+  /* Since issue 18 roles may also be one string of names separated by spaces (scope style). */
+  hd_principal p;
+  hd_err err = {0};
+  assert_int_equal(verify_hand(HS256_HEADER,
+                               "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\","
+                               "\"roles\":\"agent  supervisor\",\"exp\":1767226200}",
+                               &p, &err),
+                   0);
+  assert_int_equal(p.roles, HD_ROLE_AGENT | HD_ROLE_SUPERVISOR);
+  assert_payload_refused(
+      "{\"iss\":\"helpdesk\",\"sub\":\"u1\",\"tenant\":\"acme\",\"roles\":\"agent root\","
+      "\"exp\":1767226200}",
+      "unknown role \"root\"");
 }
 
 static void test_missing_tenant_or_subject_is_unauthenticated(void **state) {
@@ -977,7 +990,7 @@ int main(void) {
       cmocka_unit_test(test_truncated_token_is_unauthenticated),
       cmocka_unit_test(test_token_length_limit_edge_and_one_past),
       cmocka_unit_test(test_unknown_role_is_unauthenticated),
-      cmocka_unit_test(test_roles_must_be_an_array_of_names),
+      cmocka_unit_test(test_roles_must_be_an_array_of_names_or_a_spaced_string),
       cmocka_unit_test(test_missing_tenant_or_subject_is_unauthenticated),
       cmocka_unit_test(test_over_long_tenant_or_subject_is_unauthenticated),
       cmocka_unit_test(test_tenant_with_quote_backslash_or_non_ascii_is_unauthenticated),

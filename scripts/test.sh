@@ -147,6 +147,10 @@ run_counted watch_tickets walk /usr/bin/python3 "$root/tests/python/watch_ticket
 # Its own MariaDB, Redis and four services (it stops MariaDB and starts it again): not this stack.
 echo "== server reflection and Health/Watch from Python (grpcio, own servers; MariaDB stopped and back)"
 run_counted reflection_watch env HD_BINARY_DIR="$build" /usr/bin/python3 "$root/tests/python/reflection_watch.py"
+echo "== machine-readable errors from Python: google.rpc.Status details decoded by grpcio, x-request-id echoed"
+run_counted error_details walk /usr/bin/python3 "$root/tests/python/error_details.py"
+echo "== the README's runnable examples (python and sh blocks) on a stack of their own, and its links"
+run_counted readme_examples walk "$root/scripts/readme-examples.sh" "$tmp/readme-svc" "$build"
 
 # A smoke run of the load generator against the running ticket service (not a measurement: it
 # proves hd-bench and its scenarios still work; make bench measures).

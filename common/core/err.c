@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 
 static void err__clear_details(hd_err *err) {
   err->reason[0] = '\0';
@@ -40,6 +41,16 @@ int hd_err_current_version(hd_err *err, int64_t version) {
 
 int hd_err_retry_after(hd_err *err, int64_t ms) {
   if (err) err->retry_after_ms = ms;
+  return -1;
+}
+
+int hd_err_keep_details(hd_err *err, const hd_err *src) {
+  if (err && src && err != src) {
+    memcpy(err->reason, src->reason, sizeof err->reason);
+    memcpy(err->field, src->field, sizeof err->field);
+    err->current_version = src->current_version;
+    err->retry_after_ms = src->retry_after_ms;
+  }
   return -1;
 }
 

@@ -30,6 +30,17 @@ typedef enum hd_code {
 #define HD_ERR_REASON_MAX 64 /* "VERSION_CONFLICT": upper case, digits and '_' */
 #define HD_ERR_FIELD_MAX  96 /* a field path: "notes[2].note" */
 
+/* The stable reasons (ErrorInfo.reason) the services send, one list for every service: a program
+ * acts on these, never on the message. The README's "Errors a program can act on" says what each
+ * means and with which code it comes; add a reason there when you add one here. */
+#define HD_REASON_VERSION_CONFLICT     "VERSION_CONFLICT"     /* ABORTED, with current_version */
+#define HD_REASON_INVALID_TRANSITION   "INVALID_TRANSITION"   /* FAILED_PRECONDITION */
+#define HD_REASON_OWNER_REQUIRED       "OWNER_REQUIRED"       /* FAILED_PRECONDITION */
+#define HD_REASON_NOT_OWNER            "NOT_OWNER"            /* PERMISSION_DENIED */
+#define HD_REASON_ACCOUNT_NOT_VERIFIED "ACCOUNT_NOT_VERIFIED" /* FAILED_PRECONDITION */
+#define HD_REASON_CONSENT_REQUIRED     "CONSENT_REQUIRED"     /* FAILED_PRECONDITION */
+#define HD_REASON_ACTION_FORBIDDEN     "ACTION_FORBIDDEN"     /* FAILED_PRECONDITION */
+
 /* The error of one call: a code and a message a person can act on, and what a program can act
  * on: the rpc edge sends the details as google.rpc.Status details (grpc-status-details-bin).
  * Each detail is empty or 0 when unset. */
@@ -54,6 +65,12 @@ int hd_err_reason(hd_err *err, const char *reason);
 int hd_err_field(hd_err *err, const char *field);
 int hd_err_current_version(hd_err *err, int64_t version);
 int hd_err_retry_after(hd_err *err, int64_t ms);
+
+/* Copies src's details (reason, field, current version, retry delay) onto err, whose code and
+ * message stay: for a caller that wraps another call's error in a message of its own with
+ * hd_err_set, which clears them. Returns -1 like hd_err_set (err or src may be NULL):
+ *   hd_err_set(err, sub.code, "accounts: %s", sub.msg); return hd_err_keep_details(err, &sub); */
+int hd_err_keep_details(hd_err *err, const hd_err *src);
 
 /* Resets err to HD_OK with an empty message and no details. */
 void hd_err_clear(hd_err *err);

@@ -12,12 +12,12 @@
 
 int hd_call_check_id(hd_call *c, const char *field, int64_t id) {
   if (id > 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s must be a positive id, got %" PRId64, field,
-                    id);
+  hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s must be a positive id, got %" PRId64, field, id);
+  return hd_err_field(&c->err, field);
 }
 
-int hd_call_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
-  if (!s) s = "";
+/* The checks of hd_call_check_text, the field named in call->err only when one fails. */
+static int call__text(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
   const size_t len = strlen(s);
   size_t chars = 0;
   if (!hd_utf8_valid(s, len, &chars))
@@ -36,36 +36,48 @@ int hd_call_check_text(hd_call *c, const char *field, const char *s, size_t min,
   return 0;
 }
 
+int hd_call_check_text(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
+  if (call__text(c, field, s ? s : "", min, max)) return hd_err_field(&c->err, field);
+  return 0;
+}
+
 int hd_call_check_ident(hd_call *c, const char *field, const char *s, size_t min, size_t max) {
   if (hd_call_check_text(c, field, s, min, max)) return -1;
-  return hd_ident_check(field, s, s ? strlen(s) : 0, HD_INVALID_ARGUMENT, &c->err);
+  if (hd_ident_check(field, s, s ? strlen(s) : 0, HD_INVALID_ARGUMENT, &c->err))
+    return hd_err_field(&c->err, field);
+  return 0;
 }
 
 int hd_call_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescriptor *desc,
                        int value, bool allow_zero) {
   if (value == 0) {
     if (allow_zero) return 0;
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is required", field);
+    hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s is required", field);
+    return hd_err_field(&c->err, field);
   }
-  if (!protobuf_c_enum_descriptor_get_value(desc, value))
-    return hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s has no value %d", field, value);
+  if (!protobuf_c_enum_descriptor_get_value(desc, value)) {
+    hd_err_set(&c->err, HD_INVALID_ARGUMENT, "%s has no value %d", field, value);
+    return hd_err_field(&c->err, field);
+  }
   return 0;
 }
 
 int hd_call_check_version(hd_call *c, const char *field, int64_t expected) {
   if (expected >= 0) return 0;
-  return hd_err_set(&c->err, HD_INVALID_ARGUMENT,
-                    "%s must be 0 (don't check) or the version you read, got %" PRId64, field,
-                    expected);
+  hd_err_set(&c->err, HD_INVALID_ARGUMENT,
+             "%s must be 0 (don't check) or the version you read, got %" PRId64, field, expected);
+  return hd_err_field(&c->err, field);
 }
 
 int hd_call_check_current(const char *what, int64_t id, int64_t version, int64_t expected,
                           hd_err *err) {
   if (expected == 0 || expected == version) return 0;
-  return hd_err_set(err, HD_ABORTED,
-                    "%s %" PRId64 " was changed by someone else: version is now %" PRId64
-                    ", you sent %" PRId64,
-                    what, id, version, expected);
+  hd_err_set(err, HD_ABORTED,
+             "%s %" PRId64 " was changed by someone else: version is now %" PRId64
+             ", you sent %" PRId64,
+             what, id, version, expected);
+  hd_err_reason(err, HD_REASON_VERSION_CONFLICT);
+  return hd_err_current_version(err, version);
 }
 
 int hd_call_tx(hd_call *c, hd_db_tx_fn fn, void *arg) {

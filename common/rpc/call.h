@@ -28,6 +28,9 @@
 #include "db/db.h"
 #include "rpc/server.h"
 
+/* Each check that fails names its field in call->err (hd_err_field): the rpc edge sends it as a
+ * google.rpc.BadRequest field violation, so a portal can mark the field without reading text. */
+
 /* INVALID_ARGUMENT "<field> must be a positive id, got 0" unless id > 0. 0 / -1 (call->err). */
 int hd_call_check_id(hd_call *c, const char *field, int64_t id);
 
@@ -55,8 +58,10 @@ int hd_call_check_enum(hd_call *c, const char *field, const ProtobufCEnumDescrip
 int hd_call_check_version(hd_call *c, const char *field, int64_t expected);
 
 /* The same rule against the row, once it is locked: ABORTED "<what> 42 was changed by someone
- * else: version is now 7, you sent 5" unless expected is 0 or the row's version. Inside a
- * transaction body, hence err rather than a call. 0 / -1. */
+ * else: version is now 7, you sent 5" unless expected is 0 or the row's version, with reason
+ * VERSION_CONFLICT and current_version 7 (google.rpc.ErrorInfo, so a client re-reads and retries
+ * without parsing the message). Inside a transaction body, hence err rather than a call.
+ * 0 / -1. */
 int hd_call_check_current(const char *what, int64_t id, int64_t version, int64_t expected,
                           hd_err *err);
 

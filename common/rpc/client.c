@@ -16,6 +16,7 @@
 
 #include "config/config.h"
 #include "log/log.h"
+#include "rpc/status_details.h"
 
 struct hd_client {
   grpc_channel *channel;
@@ -94,6 +95,17 @@ void hd_client_destroy(hd_client *c) {
   grpc_shutdown();
 }
 
+/* The server's google.rpc.Status details (grpc-status-details-bin), when it sent any, into err's
+ * details; err keeps the status line's code and message. */
+static void client__read_details(const grpc_metadata_array *md, hd_err *err) {
+  for (size_t i = 0; i < md->count; i++)
+    if (grpc_slice_str_cmp(md->metadata[i].key, HD_RPC_STATUS_DETAILS_KEY) == 0) {
+      const grpc_slice v = md->metadata[i].value;
+      hd_rpc_status_details_unpack(GRPC_SLICE_START_PTR(v), GRPC_SLICE_LENGTH(v), err);
+      return;
+    }
+}
+
 /* One unary call: initial metadata md[0..n_md), the absolute deadline (GPR_CLOCK_MONOTONIC),
  * the request bytes. On OK the reply bytes are in the arena; otherwise -1 with err = the status
  * code and the server's message. */
@@ -145,6 +157,7 @@ static int client__unary(hd_client *c, const char *method, grpc_metadata *md, si
     } else if (status != GRPC_STATUS_OK) {
       int dl = (int)GRPC_SLICE_LENGTH(details);
       hd_err_set(err, (hd_code)status, "%.*s", dl, (const char *)GRPC_SLICE_START_PTR(details));
+      client__read_details(&trailing_md, err);
     } else if (!recv) {
       hd_err_set(err, HD_INTERNAL, "%s answered OK without a message", method);
     } else {
@@ -451,20 +464,38 @@ static void peer__count(hd_peer *p, const char *method, hd_code code) {
   hd_metrics_counter_add(p->metrics, HD_METRIC_PEER_REQUESTS, labels, 1, NULL);
 }
 
-/* Fills err with our status for the peer's last answer (remote holds its code and message). */
+/* What of the peer's details our answer keeps: its reason, current version and retry delay when
+ * our code is the peer's (a reason means what it says only with its code), never its field (a
+ * field of the request we sent, not of our caller's); and a retry delay for every UNAVAILABLE. */
+static int peer__keep_details(const peer_status *st, const hd_err *remote, hd_err *err) {
+  if (st->local == remote->code) {
+    hd_err_keep_details(err, remote);
+    if (err) err->field[0] = '\0';
+  }
+  if (st->local == HD_UNAVAILABLE && (!err || err->retry_after_ms <= 0))
+    hd_err_retry_after(err, HD_PEER_RETRY_AFTER_MS);
+  return -1;
+}
+
+/* Fills err with our status for the peer's last answer (remote holds its code, message and
+ * details). */
 static int peer__fail(const hd_peer *p, const char *method, const hd_err *remote, int attempts,
                       int64_t budget_us, hd_err *err) {
   const peer_status *st = peer__status(remote->code);
   const char *m = peer__short(method);
-  if (!st->says) return hd_err_set(err, st->local, "%s %s: %s", p->name, m, remote->msg);
+  if (!st->says) {
+    hd_err_set(err, st->local, "%s %s: %s", p->name, m, remote->msg);
+    return peer__keep_details(st, remote, err);
+  }
   char extra[64] = "";
   if (attempts > 1)
     snprintf(extra, sizeof extra, " after %d attempts", attempts);
   else if (remote->code == HD_DEADLINE_EXCEEDED)
     snprintf(extra, sizeof extra, " within %lld ms", (long long)(budget_us / 1000));
-  return hd_err_set(err, st->local, "%s %s %s (%s%s): %s%s%s", p->name, m, st->says,
-                    hd_code_name(remote->code), extra, remote->msg, st->hint ? "; " : "",
-                    st->hint ? st->hint : "");
+  hd_err_set(err, st->local, "%s %s %s (%s%s): %s%s%s", p->name, m, st->says,
+             hd_code_name(remote->code), extra, remote->msg, st->hint ? "; " : "",
+             st->hint ? st->hint : "");
+  return peer__keep_details(st, remote, err);
 }
 
 int hd_peer_call(hd_peer *p, const char *method, const hd_peer_call_opts *opts,

@@ -39,7 +39,8 @@ void hd_client_destroy(hd_client *c);
 /* Calls method ("/pkg.Service/Method") with req; on OK unpacks the reply into *resp using the
  * arena (lives as long as the arena). token may be NULL (no authorization header).
  * timeout_us 0 → the default. On a non-OK status returns -1 with err = the status code and the
- * server's message. Thread-safe: several threads may call on one client. */
+ * server's message, and its details when it sent google.rpc.Status. Thread-safe: several threads
+ * may call on one client. */
 int hd_client_call(hd_client *c, const char *method, const char *token, int64_t timeout_us,
                    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,
                    hd_arena *arena, ProtobufCMessage **resp, hd_err *err);
@@ -62,6 +63,7 @@ typedef struct hd_peer hd_peer;
 #define HD_PEER_MIN_ATTEMPT_US   2000  /* no attempt starts with less time than this left */
 #define HD_PEER_BACKOFF_BASE_US  25000 /* back-off before attempt n+1: base·2^(n-1), ... */
 #define HD_PEER_BACKOFF_MAX_US   1000000 /* ... at most this, jittered to [half, whole] */
+#define HD_PEER_RETRY_AFTER_MS   1000    /* RetryInfo of our UNAVAILABLE when a peer is down */
 
 typedef struct hd_peer_config {
   const char *name;           /* the peer service, "tickets": in messages and metrics */
@@ -140,6 +142,9 @@ typedef struct hd_peer_call_opts {
  *     UNIMPLEMENTED (a peer of another version), INTERNAL, UNKNOWN, DATA_LOSS, any other: INTERNAL;
  *   PERMISSION_DENIED (the caller was fine, our service's call was refused by the peer's rules):
  *     FAILED_PRECONDITION.
+ * The peer's google.rpc.Status details (status_details.h) are kept where the code is the same:
+ * its reason, current version and retry delay, not its field (one of our request to the peer);
+ * an UNAVAILABLE always says to retry after at least HD_PEER_RETRY_AFTER_MS.
  * Thread-safe. */
 int hd_peer_call(hd_peer *p, const char *method, const hd_peer_call_opts *opts,
                  const ProtobufCMessage *req, const ProtobufCMessageDescriptor *resp_desc,

@@ -12,6 +12,7 @@
 #include "rpc/edge.h"
 #include "rpc/rate_limit.h"
 #include "rpc/server_internal.h"
+#include "rpc/status_details.h"
 #include "rpc/wire_check.h"
 
 /* Per-call arena cap: the largest request plus what a handler builds for its reply. */
@@ -37,8 +38,26 @@ static int64_t dispatch__remaining_us(gpr_timespec deadline) {
   return (int64_t)left.tv_sec * 1000000 + left.tv_nsec / 1000;
 }
 
-/* Starts the reply batch: initial metadata, message (on OK), status, and receive-close. */
-static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, const char *msg) {
+/* The call's request id into rid (cap bytes): its x-request-id (1-79 bytes, anything outside
+ * printable ASCII made '_'), else one made up from the port and a sequence number. */
+static void dispatch__request_id(hd_server *s, const rpc_call *c, char *rid, size_t cap) {
+  const char *v;
+  size_t vl;
+  if (dispatch__md_value(&c->md, "x-request-id", &v, &vl) && vl > 0 && vl < cap) {
+    memcpy(rid, v, vl);
+    rid[vl] = '\0';
+    for (size_t i = 0; i < vl; i++)
+      if (rid[i] < 0x21 || rid[i] > 0x7e) rid[i] = '_';
+  } else {
+    snprintf(rid, cap, "%d-%lu", s->port, atomic_fetch_add(&s->request_seq, 1) + 1);
+  }
+}
+
+/* Starts the reply batch: initial metadata, message (on OK), status, and receive-close. The
+ * trailing metadata echoes the request id rid and, on failure, carries google.rpc.Status with
+ * err's details (status_details.h; err NULL: none); both are held in c until it is freed. */
+static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, const char *msg,
+                           const hd_err *err, const char *rid) {
   grpc_op ops[4];
   size_t n = 0;
   memset(ops, 0, sizeof ops);
@@ -50,9 +69,22 @@ static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, con
     n++;
   }
   c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
+  size_t nt = 0;
+  if (rid && rid[0]) {
+    c->trailer[nt].key = grpc_slice_from_static_string("x-request-id");
+    c->trailer[nt].value = grpc_slice_from_copied_string(rid);
+    nt++;
+  }
+  if (code != GRPC_STATUS_OK &&
+      hd_rpc_status_details_pack((hd_code)code, msg, err, &c->trailer[nt].value) == 0) {
+    c->trailer[nt].key = grpc_slice_from_static_string(HD_RPC_STATUS_DETAILS_KEY);
+    nt++;
+  }
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = code;
   ops[n].data.send_status_from_server.status_details = &c->status_details;
+  ops[n].data.send_status_from_server.trailing_metadata_count = nt;
+  ops[n].data.send_status_from_server.trailing_metadata = c->trailer;
   n++;
   ops[n].op = GRPC_OP_RECV_CLOSE_ON_SERVER;
   ops[n].data.recv_close_on_server.cancelled = &c->cancelled;
@@ -125,8 +157,9 @@ int hd_rpc_edge_unpack(hd_call *call, const ProtobufCMessageDescriptor *input, c
   return 0;
 }
 
-void rpc_send_status(hd_server *s, rpc_call *c, hd_code code, const char *msg) {
-  dispatch__send(s, c, (grpc_status_code)code, msg);
+void rpc_send_status(hd_server *s, rpc_call *c, hd_code code, const char *msg, const hd_err *err,
+                     const char *rid) {
+  dispatch__send(s, c, (grpc_status_code)code, msg, err, rid);
 }
 
 void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
@@ -137,14 +170,22 @@ void rpc_reply_unimplemented(hd_server *s, rpc_call *c) {
   memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
   method[ml] = '\0';
   snprintf(msg, sizeof msg, "method %s is not served here", method);
-  dispatch__log(s, method, "unregistered", HD_UNIMPLEMENTED, hd_monotonic_us(), "", "", msg);
-  dispatch__send(s, c, GRPC_STATUS_UNIMPLEMENTED, msg);
+  char rid[RPC_REQUEST_ID_MAX];
+  dispatch__request_id(s, c, rid, sizeof rid);
+  dispatch__log(s, method, "unregistered", HD_UNIMPLEMENTED, hd_monotonic_us(), "", rid, msg);
+  dispatch__send(s, c, GRPC_STATUS_UNIMPLEMENTED, msg, NULL, rid);
 }
 
 void rpc_reply_status(hd_server *s, rpc_call *c, hd_code code, const char *msg) {
   const char *method = c->method ? c->method->path : "unregistered";
-  dispatch__log(s, method, method, code, hd_monotonic_us(), "", "", msg);
-  dispatch__send(s, c, (grpc_status_code)code, msg);
+  char rid[RPC_REQUEST_ID_MAX];
+  dispatch__request_id(s, c, rid, sizeof rid);
+  hd_err details;
+  hd_err_clear(&details);
+  /* Refused at admission: the reply budget is full of unread replies, which drain. */
+  if (code == HD_RESOURCE_EXHAUSTED) hd_err_retry_after(&details, HD_RPC_RETRY_UNAVAILABLE_MS);
+  dispatch__log(s, method, method, code, hd_monotonic_us(), "", rid, msg);
+  dispatch__send(s, c, (grpc_status_code)code, msg, &details, rid);
 }
 
 void rpc_reply_stopping(hd_server *s, rpc_call *c) {
@@ -160,9 +201,11 @@ void rpc_reply_stopping(hd_server *s, rpc_call *c) {
     memcpy(method, GRPC_SLICE_START_PTR(c->details.method), ml);
     method[ml] = '\0';
   }
+  char rid[RPC_REQUEST_ID_MAX];
+  dispatch__request_id(s, c, rid, sizeof rid);
   dispatch__log(s, method, c->method ? c->method->path : "unregistered", HD_UNAVAILABLE,
-                hd_monotonic_us(), "", "", msg);
-  dispatch__send(s, c, GRPC_STATUS_UNAVAILABLE, msg);
+                hd_monotonic_us(), "", rid, msg);
+  dispatch__send(s, c, GRPC_STATUS_UNAVAILABLE, msg, NULL, rid);
 }
 
 int rpc_edge_begin(hd_server *s, rpc_call *c, hd_call *call, hd_principal *principal,
@@ -171,16 +214,7 @@ int rpc_edge_begin(hd_server *s, rpc_call *c, hd_call *call, hd_principal *princ
   const rpc_method *m = c->method;
   call->method = m->path;
   call->service = m->service;
-  const char *v;
-  size_t vl;
-  if (dispatch__md_value(&c->md, "x-request-id", &v, &vl) && vl > 0 && vl < RPC_REQUEST_ID_MAX) {
-    memcpy(rid, v, vl);
-    rid[vl] = '\0';
-    for (size_t i = 0; i < vl; i++)
-      if (rid[i] < 0x21 || rid[i] > 0x7e) rid[i] = '_';
-  } else {
-    snprintf(rid, RPC_REQUEST_ID_MAX, "%d-%lu", s->port, atomic_fetch_add(&s->request_seq, 1) + 1);
-  }
+  dispatch__request_id(s, c, rid, RPC_REQUEST_ID_MAX);
   call->request_id = rid;
   *tenant = "";
 
@@ -272,12 +306,12 @@ void rpc_dispatch(hd_server *s, rpc_call *c, void *worker, bool worker_ok) {
   c->arena = NULL;
   rpc_reply_budget_set(s, c, size, 0, NULL); /* less than before: cannot fail */
   dispatch__log(s, m->path, m->path, HD_OK, started, tenant, rid, NULL);
-  dispatch__send(s, c, GRPC_STATUS_OK, NULL);
+  dispatch__send(s, c, GRPC_STATUS_OK, NULL, NULL, rid);
   return;
 
 fail:
   dispatch__log(s, m->path, m->path, call.err.code, started, tenant, rid, call.err.msg);
-  dispatch__send(s, c, (grpc_status_code)call.err.code, call.err.msg);
+  dispatch__send(s, c, (grpc_status_code)call.err.code, call.err.msg, &call.err, rid);
 }
 
 int hd_call_check_deadline(hd_call *call) {

@@ -198,6 +198,7 @@ void rpc_call_free(rpc_call *c) {
   if (c->payload) grpc_byte_buffer_destroy(c->payload);
   if (c->reply) grpc_byte_buffer_destroy(c->reply);
   grpc_slice_unref(c->status_details);
+  for (size_t i = 0; i < 2; i++) grpc_slice_unref(c->trailer[i].value); /* zero: a no-op */
   hd_arena_free(c->arena);
   free(c);
 }

@@ -51,6 +51,7 @@ typedef struct rpc_call {
   grpc_byte_buffer *payload;
   grpc_byte_buffer *reply;
   grpc_slice status_details;
+  grpc_metadata trailer[2]; /* x-request-id, grpc-status-details-bin: sent with the status */
   int cancelled;
   hd_arena *arena;
   /* Bytes counted for this call in hd_server.reply_bytes until it is freed: reserved when it is
@@ -123,9 +124,11 @@ void rpc_log_call(const struct hd_server *s, const char *method, const char *met
                   hd_code code, int64_t started_us, const char *tenant, const char *request_id,
                   const char *msg, const char *stream_counts);
 
-/* Starts the batch that ends call c with code and msg (no message); c is freed when it completes
- * (RPC_TAG_REPLY_SENT). Logs nothing: the caller has. */
-void rpc_send_status(struct hd_server *s, rpc_call *c, hd_code code, const char *msg);
+/* Starts the batch that ends call c with code and msg (no message), err's details
+ * (status_details.h; NULL: none) and request id rid in its trailing metadata; c is freed when it
+ * completes (RPC_TAG_REPLY_SENT). Logs nothing: the caller has. */
+void rpc_send_status(struct hd_server *s, rpc_call *c, hd_code code, const char *msg,
+                     const hd_err *err, const char *rid);
 
 /* A call of a streaming method has arrived (on a worker or the health thread): runs the edge and
  * the cap, then starts the stream's thread, which owns c from then on. */

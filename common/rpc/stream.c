@@ -509,7 +509,7 @@ void rpc_stream_begin(hd_server *s, rpc_call *c) {
 refuse:
   rpc_log_call(s, c->method->path, c->method->path, call->err.code, started, st->tenant, st->rid,
                call->err.msg, "sent=0 received=0");
-  rpc_send_status(s, c, call->err.code, call->err.msg);
+  rpc_send_status(s, c, call->err.code, call->err.msg, &call->err, st->rid);
   st->c = NULL;
   free(st->queue);
   free(st->sizes);

@@ -386,9 +386,10 @@ int accounts_record_service_action(hd_call *call, const ProtobufCMessage *req,
       sap_rule_find(db, ac_tenant(call), s->hosting_type, rq->action, rq->modifier, call->arena, &r,
                     &call->err))
     return ac_failed(call);
-  if (r->verdict == VERDICT(FORBIDDEN))
-    return hd_err_set(&call->err, HD_FAILED_PRECONDITION, "refused: %s",
-                      sap_rule_message(call->arena, r));
+  if (r->verdict == VERDICT(FORBIDDEN)) {
+    hd_err_set(&call->err, HD_FAILED_PRECONDITION, "refused: %s", sap_rule_message(call->arena, r));
+    return hd_err_reason(&call->err, HD_REASON_ACTION_FORBIDDEN);
+  }
   const bool escalate = r->verdict == VERDICT(ESCALATE);
   Helpdesk__V1__ServiceActionOutcome outcome = rq->outcome;
   if (escalate && !outcome) outcome = OUTCOME(ESCALATED);
@@ -415,11 +416,13 @@ int accounts_record_service_action(hd_call *call, const ProtobufCMessage *req,
     return -1;
   const Helpdesk__V1__Consent *consent =
       consent_needed ? record__consent(consents, n_consents, r->consent_scope) : NULL;
-  if (consent_needed && !consent)
-    return hd_err_set(
-        &call->err, HD_FAILED_PRECONDITION, "ticket %" PRId64 " holds no %s consent: %s", t->id,
-        account_enum_name(&helpdesk__v1__consent_scope__descriptor, (int)r->consent_scope),
-        sap_rule_message(call->arena, r));
+  if (consent_needed && !consent) {
+    hd_err_set(&call->err, HD_FAILED_PRECONDITION, "ticket %" PRId64 " holds no %s consent: %s",
+               t->id,
+               account_enum_name(&helpdesk__v1__consent_scope__descriptor, (int)r->consent_scope),
+               sap_rule_message(call->arena, r));
+    return hd_err_reason(&call->err, HD_REASON_CONSENT_REQUIRED);
+  }
   if (rq->email_test && record__email_target(call, rq->email_test, a, consents, n_consents))
     return -1;
 

@@ -129,12 +129,14 @@ int account_verification_gate(hd_db *db, const char *tenant, int64_t ticket_id, 
   if (av__latest(db, tenant, ticket_id, arena, &v, err)) return -1;
   if (v && v->verified) return 0;
   if (!v)
-    return hd_err_set(err, HD_FAILED_PRECONDITION,
-                      "%s on ticket %" PRId64 ": " ACCOUNT_VERIFICATION_REQUIRED_TEXT
-                      "; it was never verified (only ACKNOWLEDGE may go out before)",
-                      request, ticket_id);
-  return hd_err_set(err, HD_FAILED_PRECONDITION,
-                    "%s on ticket %" PRId64 ": " ACCOUNT_VERIFICATION_REQUIRED_TEXT
-                    "; its latest verification (%" PRId64 ") said no: %.200s",
-                    request, ticket_id, v->id, v->message);
+    hd_err_set(err, HD_FAILED_PRECONDITION,
+               "%s on ticket %" PRId64 ": " ACCOUNT_VERIFICATION_REQUIRED_TEXT
+               "; it was never verified (only ACKNOWLEDGE may go out before)",
+               request, ticket_id);
+  else
+    hd_err_set(err, HD_FAILED_PRECONDITION,
+               "%s on ticket %" PRId64 ": " ACCOUNT_VERIFICATION_REQUIRED_TEXT
+               "; its latest verification (%" PRId64 ") said no: %.200s",
+               request, ticket_id, v->id, v->message);
+  return hd_err_reason(err, HD_REASON_ACCOUNT_NOT_VERIFIED);
 }

@@ -52,9 +52,11 @@ static int merge__check_source(const Helpdesk__V1__Ticket *s, const Helpdesk__V1
                       s->id, s->n_associated_ticket_ids, s->associated_ticket_ids[0]);
   hd_err why = {0};
   if (ticket_transition(TICKET_OP_MERGE_CLOSE, ticket_status_from_pb(s->status),
-                        &(const ticket_facts){.request = "MergeTickets"}, to, &why))
-    return hd_err_set(err, why.code, "ticket %" PRId64 ": %s; only open tickets are merged", s->id,
-                      why.msg);
+                        &(const ticket_facts){.request = "MergeTickets"}, to, &why)) {
+    hd_err_set(err, why.code, "ticket %" PRId64 ": %s; only open tickets are merged", s->id,
+               why.msg);
+    return hd_err_keep_details(err, &why);
+  }
   return 0;
 }
 

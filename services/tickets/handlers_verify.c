@@ -70,11 +70,13 @@ static int verify__ask_accounts(verify_ctx *x) {
   hd_err e = {0};
   if (hd_peer_call_for(tk_accounts(c), c, VERIFY_METHOD, true, &ask.base,
                        &helpdesk__v1__verify_account_service_response__descriptor, &resp, &e)) {
-    if (e.code == HD_UNAVAILABLE || e.code == HD_DEADLINE_EXCEEDED)
-      return hd_err_set(&c->err, e.code,
-                        "the accounts service (%s) could not be reached to verify the account of "
-                        "ticket %" PRId64 "; nothing was recorded, try again: %.300s",
-                        hd_peer_target(tk_accounts(c)), rq->ticket_id, e.msg);
+    if (e.code == HD_UNAVAILABLE || e.code == HD_DEADLINE_EXCEEDED) {
+      hd_err_set(&c->err, e.code,
+                 "the accounts service (%s) could not be reached to verify the account of "
+                 "ticket %" PRId64 "; nothing was recorded, try again: %.300s",
+                 hd_peer_target(tk_accounts(c)), rq->ticket_id, e.msg);
+      return hd_err_keep_details(&c->err, &e); /* the retry delay */
+    }
     c->err = e;
     return -1;
   }

@@ -45,13 +45,15 @@ int tk_require_owner_or(hd_call *c, const Helpdesk__V1__Ticket *t, unsigned any_
   char roles[128];
   hd_call_roles_text(any_of, roles, sizeof roles);
   if (t->owner_id && t->owner_id[0])
-    return hd_err_set(err, HD_PERMISSION_DENIED,
-                      "%s is for the ticket's owner or a %s; ticket %" PRId64 " is owned by %s",
-                      what, roles, t->id, t->owner_id);
-  return hd_err_set(err, HD_PERMISSION_DENIED,
-                    "%s is for the ticket's owner or a %s; ticket %" PRId64
-                    " has no owner yet (assign it first)",
-                    what, roles, t->id);
+    hd_err_set(err, HD_PERMISSION_DENIED,
+               "%s is for the ticket's owner or a %s; ticket %" PRId64 " is owned by %s", what,
+               roles, t->id, t->owner_id);
+  else
+    hd_err_set(err, HD_PERMISSION_DENIED,
+               "%s is for the ticket's owner or a %s; ticket %" PRId64
+               " has no owner yet (assign it first)",
+               what, roles, t->id);
+  return hd_err_reason(err, HD_REASON_NOT_OWNER);
 }
 
 int tickets_timer_zset(const hd_svc_env *env, char *buf, size_t cap) {

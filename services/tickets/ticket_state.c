@@ -112,16 +112,18 @@ int ticket_transition(ticket_op op, ticket_status from, const ticket_facts *fact
   const state__row *row = state__find(op, from);
   if (!row) {
     if (!request)
-      return hd_err_set(err, HD_FAILED_PRECONDITION,
-                        "operation %s does not apply to a ticket in status %s", OP_NAMES[op],
-                        STATUS_NAMES[from]);
-    if (op == TICKET_OP_CUSTOMER_REPLY && (from == TICKET_CLOSED || from == TICKET_CANCELLED))
-      return hd_err_set(err, HD_FAILED_PRECONDITION,
-                        "%s is not possible on a ticket in status %s: open a new ticket, or ask "
-                        "for this one to be restarted",
-                        request, STATUS_NAMES[from]);
-    return hd_err_set(err, HD_FAILED_PRECONDITION, "%s is not possible on a ticket in status %s",
-                      request, STATUS_NAMES[from]);
+      hd_err_set(err, HD_FAILED_PRECONDITION,
+                 "operation %s does not apply to a ticket in status %s", OP_NAMES[op],
+                 STATUS_NAMES[from]);
+    else if (op == TICKET_OP_CUSTOMER_REPLY && (from == TICKET_CLOSED || from == TICKET_CANCELLED))
+      hd_err_set(err, HD_FAILED_PRECONDITION,
+                 "%s is not possible on a ticket in status %s: open a new ticket, or ask "
+                 "for this one to be restarted",
+                 request, STATUS_NAMES[from]);
+    else
+      hd_err_set(err, HD_FAILED_PRECONDITION, "%s is not possible on a ticket in status %s",
+                 request, STATUS_NAMES[from]);
+    return hd_err_reason(err, HD_REASON_INVALID_TRANSITION);
   }
   switch (row->target) {
     case TARGET_FIXED:
@@ -150,11 +152,12 @@ bool ticket_status_needs_owner(ticket_status s) {
 
 int ticket_check_owned(ticket_status status, bool has_owner, int64_t ticket_id, hd_err *err) {
   if (has_owner || !ticket_status_needs_owner(status)) return 0;
-  return hd_err_set(err, HD_FAILED_PRECONDITION,
-                    "ticket %" PRId64
-                    " has no owner, and a ticket in status %s must have one: "
-                    "assign it first (AssignTicket)",
-                    ticket_id, STATUS_NAMES[status]);
+  hd_err_set(err, HD_FAILED_PRECONDITION,
+             "ticket %" PRId64
+             " has no owner, and a ticket in status %s must have one: "
+             "assign it first (AssignTicket)",
+             ticket_id, STATUS_NAMES[status]);
+  return hd_err_reason(err, HD_REASON_OWNER_REQUIRED);
 }
 
 bool ticket_status_is_open(ticket_status s) {

@@ -395,6 +395,7 @@ static void test_a_forbidden_action_is_refused_with_the_sop_reason_and_writes_no
       request(p, "k-install", p->ticket, HT(SHARED), ACT(INSTALL_APPLICATION));
   AF_REFUSED(p->a, HD_FAILED_PRECONDITION, "rule shared.install-application", record(p, &r, NULL));
   assert_non_null(strstr(p->a->err.msg, "as root on a shared server"));
+  assert_string_equal(p->a->err.reason, HD_REASON_ACTION_FORBIDDEN); /* google.rpc.ErrorInfo */
   assert_int_equal(records_on(p, p->ticket), 0);
 }
 
@@ -404,6 +405,7 @@ static void test_a_dns_change_needs_a_service_change_consent_on_that_very_ticket
       request(p, "k-dns", p->ticket, HT(SHARED), ACT(CHANGE_DNS));
   /* Absent. */
   AF_REFUSED(p->a, HD_FAILED_PRECONDITION, "holds no SERVICE_CHANGE consent", record(p, &r, NULL));
+  assert_string_equal(p->a->err.reason, HD_REASON_CONSENT_REQUIRED); /* google.rpc.ErrorInfo */
   /* Of the wrong scope. */
   consent(p, p->ticket, SCOPE(MAILBOX_TEST), "You may test with my mailbox.");
   AF_REFUSED(p->a, HD_FAILED_PRECONDITION, "holds no SERVICE_CHANGE consent", record(p, &r, NULL));

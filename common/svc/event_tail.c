@@ -177,7 +177,11 @@ static int tail__deliver(tail *t, int64_t upto, hd_err *err) {
   for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
     char event_id[HD_OUTBOX_EVENT_ID_MAX];
     const int64_t id = hd_db_i64(rows, i, 0);
-    snprintf(event_id, sizeof event_id, "%s%" PRId64, t->prefix, id);
+    const int n = snprintf(event_id, sizeof event_id, "%s%" PRId64, t->prefix, id);
+    if (n < 0 || (size_t)n >= sizeof event_id) {
+      hd_err_set(err, HD_INTERNAL, "event id of outbox row %" PRId64 " is too long", id);
+      goto done;
+    }
     hd_event_row r = {.event_id = event_id,
                       .id = id,
                       .aggregate_id = hd_db_i64(rows, i, 1),

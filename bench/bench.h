@@ -9,6 +9,7 @@
 #include "auth/auth.h"
 #include "core/arena.h"
 #include "core/err.h"
+#include "kv/kv.h"
 #include "rpc/client.h"
 
 typedef struct bench_opts {
@@ -54,6 +55,11 @@ typedef struct bench_scenario {
   int (*finish)(const bench_opts *o, hd_client *c, void *shared, hd_err *err);
   void (*cleanup)(void *shared);
 } bench_scenario;
+
+/* A connection to the services' Redis, as they make it (HELPDESK_REDIS_HOST, _PORT, _USER,
+ * _PASSWORD, _TLS_CA, _TLS_CERT, _TLS_KEY), for scenarios that look at or load Redis directly
+ * (scenarios.c). Caller frees *out with hd_kv_close. */
+int bench_kv_open(hd_kv **out, hd_err *err);
 
 /* The scenarios (scenarios.c); NULL-terminated. */
 extern const bench_scenario *const bench_scenarios[];

@@ -10,7 +10,21 @@
 #include "bench_routing_claims.h"
 #include "bench_routing_escalate.h"
 #include "bench_tickets.h"
+#include "config/config.h"
 #include "grpc/health/v1/health.pb-c.h"
+
+int bench_kv_open(hd_kv **out, hd_err *err) {
+  int64_t port = 0;
+  if (hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, err)) return -1;
+  const hd_kv_config cfg = {.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
+                            .port = (unsigned)port,
+                            .user = hd_config_str("HELPDESK_REDIS_USER", NULL),
+                            .password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL),
+                            .tls_ca_file = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL),
+                            .tls_cert_file = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL),
+                            .tls_key_file = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL)};
+  return hd_kv_new(&cfg, out, err);
+}
 
 static int health_op(bench_worker *w, hd_arena *a, hd_err *err) {
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;

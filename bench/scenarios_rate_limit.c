@@ -8,7 +8,6 @@
 
 #include "bench.h"
 #include "bench_rate_limit.h"
-#include "config/config.h"
 #include "kv/kv.h"
 #include "kv/kv_rate.h"
 
@@ -28,17 +27,13 @@ static void rate_cleanup(void *shared) {
 /* A Redis connection per worker. Caller frees *shared with rate_cleanup. */
 static int rate_prepare(const bench_opts *o, hd_client *c, void **shared, hd_err *err) {
   (void)c;
-  int64_t port = 0;
-  if (hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, err)) return -1;
-  const hd_kv_config cfg = {.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
-                            .port = (unsigned)port};
   rate_shared *s = calloc(1, sizeof *s);
   *shared = s;
   if (!s || !(s->kv = calloc(o->concurrency, sizeof *s->kv)))
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
   s->n = o->concurrency;
   for (unsigned i = 0; i < o->concurrency; i++)
-    if (hd_kv_new(&cfg, &s->kv[i], err) || hd_kv_ping(s->kv[i], err)) return -1;
+    if (bench_kv_open(&s->kv[i], err) || hd_kv_ping(s->kv[i], err)) return -1;
   return 0;
 }
 

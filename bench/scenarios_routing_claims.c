@@ -24,7 +24,6 @@
 #include "bench.h"
 #include "bench_routing_claims.h"
 #include "clock/clock.h"
-#include "config/config.h"
 #include "helpdesk/v1/routing.pb-c.h"
 #include "helpdesk/v1/tickets.pb-c.h"
 #include "kv/kv.h"
@@ -39,20 +38,6 @@
 #define NAME_MAX_LEN      128
 
 /* ---- shared helpers ---- */
-
-/* A Redis connection to the services' Redis. Caller frees *out with hd_kv_close. */
-static int rc__kv(hd_kv **out, hd_err *err) {
-  int64_t port = 0;
-  if (hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, err)) return -1;
-  const hd_kv_config cfg = {.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
-                            .port = (unsigned)port,
-                            .user = hd_config_str("HELPDESK_REDIS_USER", NULL),
-                            .password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL),
-                            .tls_ca_file = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL),
-                            .tls_cert_file = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL),
-                            .tls_key_file = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL)};
-  return hd_kv_new(&cfg, out, err);
-}
 
 static int rc__mint(const bench_opts *o, const char *tenant, const char *user, unsigned roles,
                     char **token, hd_err *err) {
@@ -175,7 +160,7 @@ static int claim_prepare(const bench_opts *o, hd_client *routing, void **shared,
   }
   const hd_client_config cfg = {.target = o->tickets_target};
   int64_t before = 0, depth = 0;
-  if (hd_client_new(&cfg, &tickets, err) || rc__kv(&kv, err) ||
+  if (hd_client_new(&cfg, &tickets, err) || bench_kv_open(&kv, err) ||
       hd_kv_queue_depth(kv, o->tenant, CLAIM_QUEUE, &before, err))
     goto done;
   const int64_t t0 = hd_monotonic_us();
@@ -353,7 +338,7 @@ static int latency_prepare(const bench_opts *o, hd_client *routing, void **share
     latency_worker *lw = &s->workers[i];
     snprintf(lw->tenant, sizeof lw->tenant, "%s-q%u", o->tenant, i);
     if (rc__mint(o, lw->tenant, "bench-agent", HD_ROLE_SERVICE | HD_ROLE_AGENT, &lw->token, err) ||
-        hd_client_new(&cfg, &lw->tickets, err) || rc__kv(&lw->kv, err) ||
+        hd_client_new(&cfg, &lw->tickets, err) || bench_kv_open(&lw->kv, err) ||
         hd_kv_queue_depth(lw->kv, lw->tenant, CLAIM_QUEUE, &lw->depth, err))
       return -1;
     /* One ticket first, waited for: routing's consumer has caught up with what earlier runs
@@ -417,7 +402,7 @@ static int script_prepare(const bench_opts *o, hd_client *c, void **shared, hd_e
     return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
   s->n = o->concurrency;
   for (unsigned i = 0; i < o->concurrency; i++)
-    if (rc__kv(&s->kv[i], err) || hd_kv_ping(s->kv[i], err)) return -1;
+    if (bench_kv_open(&s->kv[i], err) || hd_kv_ping(s->kv[i], err)) return -1;
   return 0;
 }
 

@@ -516,13 +516,25 @@ static int watch_next(tstream *t) {
   return status;
 }
 
+/* Opens a Watch of service. A Watch opened the moment the server has started has once been
+ * refused before its request went out (its send failed, on a loaded machine; cause not found):
+ * such a stream is closed and opened again, a few times, each refusal's status printed. */
 static tstream *open_watch(fixture *f, const char *service) {
-  tstream *t = ts_open(f, "/grpc.health.v1.Health/Watch", NULL, 0);
   Grpc__Health__V1__HealthCheckRequest req = GRPC__HEALTH__V1__HEALTH_CHECK_REQUEST__INIT;
   req.service = (char *)service;
-  assert_true(ts_send(t, &req.base));
-  ts_close_send(t);
-  return t;
+  for (int attempt = 1;; attempt++) {
+    tstream *t = ts_open(f, "/grpc.health.v1.Health/Watch", NULL, 0);
+    if (ts_send(t, &req.base)) {
+      ts_close_send(t);
+      return t;
+    }
+    const grpc_status_code code = ts_status(t);
+    fprintf(stderr, "open_watch: attempt %d refused before its request went out (status %d)\n",
+            attempt, (int)code);
+    ts_free(t);
+    assert_true(attempt < 5);
+    usleep(100000);
+  }
 }
 
 /* Waits until fewer than CAP streams are open (a cancelled one has ended on the server). */

@@ -144,5 +144,11 @@ chroot "$target" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/
 rc=$?
 set -e
 tail -n 25 "$work/make-test.log"
+if [ "$rc" -ne 0 ]; then # the root is removed on exit: keep the log and name what failed
+  keep="${TMPDIR:-/var/tmp}/fresh-debian-${rev:0:12}.log"
+  cp "$work/make-test.log" "$keep"
+  grep -E '\(Failed\)|\*\*\*Failed|\*\*\*Timeout|^FAIL ' "$keep" | head -n 20 || true
+  echo "fresh-debian: the full log is kept in $keep"
+fi
 echo "fresh-debian: make test exited $rc after $((SECONDS - started)) s (commit ${rev:0:12})"
 exit "$rc"

@@ -61,6 +61,15 @@ typedef struct bench_scenario {
  * (scenarios.c). Caller frees *out with hd_kv_close. */
 int bench_kv_open(hd_kv **out, hd_err *err);
 
+/* One Redis connection per worker (bench_kv_open each), for scenarios that call Redis
+ * themselves: the shared state of bench_kv_workers_prepare, freed by bench_kv_workers_cleanup. */
+typedef struct bench_kv_workers {
+  hd_kv **kv; /* kv[w->index] */
+  unsigned n;
+} bench_kv_workers;
+int bench_kv_workers_prepare(const bench_opts *o, hd_client *c, void **shared, hd_err *err);
+void bench_kv_workers_cleanup(void *shared);
+
 /* The scenarios (scenarios.c); NULL-terminated. */
 extern const bench_scenario *const bench_scenarios[];
 

@@ -1,6 +1,7 @@
 /* The scenarios hd-bench can run. Adding one: write its op (and prepare when it needs objects
  * made beforehand), and list it in bench_scenarios below. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
@@ -24,6 +25,26 @@ int bench_kv_open(hd_kv **out, hd_err *err) {
                             .tls_cert_file = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL),
                             .tls_key_file = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL)};
   return hd_kv_new(&cfg, out, err);
+}
+
+void bench_kv_workers_cleanup(void *shared) {
+  bench_kv_workers *s = shared;
+  if (!s) return;
+  for (unsigned i = 0; s->kv && i < s->n; i++) hd_kv_close(s->kv[i]);
+  free(s->kv);
+  free(s);
+}
+
+int bench_kv_workers_prepare(const bench_opts *o, hd_client *c, void **shared, hd_err *err) {
+  (void)c;
+  bench_kv_workers *s = calloc(1, sizeof *s);
+  *shared = s;
+  if (!s || !(s->kv = calloc(o->concurrency, sizeof *s->kv)))
+    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
+  s->n = o->concurrency;
+  for (unsigned i = 0; i < o->concurrency; i++)
+    if (bench_kv_open(&s->kv[i], err) || hd_kv_ping(s->kv[i], err)) return -1;
+  return 0;
 }
 
 static int health_op(bench_worker *w, hd_arena *a, hd_err *err) {

@@ -380,35 +380,9 @@ const bench_scenario bench_queue_latency = {
 
 /* ---- redis_script ---- */
 
-typedef struct script_shared {
-  hd_kv **kv; /* one per worker */
-  unsigned n;
-} script_shared;
-
-static void script_cleanup(void *shared) {
-  script_shared *s = shared;
-  if (!s) return;
-  for (unsigned i = 0; s->kv && i < s->n; i++) hd_kv_close(s->kv[i]);
-  free(s->kv);
-  free(s);
-}
-
-/* A Redis connection per worker. Caller frees *shared with script_cleanup. */
-static int script_prepare(const bench_opts *o, hd_client *c, void **shared, hd_err *err) {
-  (void)c;
-  script_shared *s = calloc(1, sizeof *s);
-  *shared = s;
-  if (!s || !(s->kv = calloc(o->concurrency, sizeof *s->kv)))
-    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
-  s->n = o->concurrency;
-  for (unsigned i = 0; i < o->concurrency; i++)
-    if (bench_kv_open(&s->kv[i], err) || hd_kv_ping(s->kv[i], err)) return -1;
-  return 0;
-}
-
 static int script_op(bench_worker *w, hd_arena *a, hd_err *err) {
   (void)a;
-  script_shared *s = w->shared;
+  bench_kv_workers *s = w->shared;
   const char *queues[] = {"empty"};
   bool claimed = false;
   hd_kv_claim out;
@@ -422,6 +396,6 @@ static int script_op(bench_worker *w, hd_arena *a, hd_err *err) {
 const bench_scenario bench_redis_script = {
     .name = "redis_script",
     .what = "the kit's claim script (EVALSHA) on an empty queue: the floor of a claim in Redis",
-    .prepare = script_prepare,
+    .prepare = bench_kv_workers_prepare,
     .op = script_op,
-    .cleanup = script_cleanup};
+    .cleanup = bench_kv_workers_cleanup};

@@ -224,7 +224,10 @@ int rpc_edge_begin(hd_server *s, rpc_call *c, hd_call *call, hd_principal *princ
     return hd_err_set(&call->err, HD_DEADLINE_EXCEEDED,
                       "the call's deadline had passed before it was served");
   if (!m->fn && !m->stream_fn)
-    return hd_err_set(&call->err, HD_UNIMPLEMENTED, "%s is not implemented yet", m->path);
+    return hd_err_set(&call->err, HD_UNIMPLEMENTED,
+                      "%s is in this service's contract but this server registers no handler "
+                      "for it",
+                      m->path);
   if (!worker_ok)
     return hd_err_set(&call->err, HD_UNAVAILABLE, "this worker could not start; retry");
   if (!(m->flags & HD_METHOD_PUBLIC)) {

@@ -24,7 +24,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # The tests `make asan` and `make valgrind` run: the gRPC runtime, its request edge and call
 # vocabulary, the core (the arena), auth, JSON, the kit (kv, consumer, timers, idempotency and
 # outbox), the service runtime and every service's store and handler tests.
-SANITIZE_TESTS ?= ^test_(rpc.*|core|auth.*|principal_cache|rate_limit|mtls|base64url|ident|json|pb_json|wire_check|kv.*|svc_.*|service_health|ticket_store|tickets_.*|routing_.*|accounts_.*|kpi_.*)$$
+SANITIZE_TESTS ?= ^test_(rpc.*|core|auth.*|principal_cache|rate_limit|rate_reserve|mtls|base64url|ident|json|pb_json|wire_check|kv.*|svc_.*|service_health|ticket_store|tickets_.*|routing_.*|accounts_.*|kpi_.*)$$
 
 WERROR := $(if $(CI),ON,OFF)
 

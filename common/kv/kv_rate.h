@@ -45,4 +45,12 @@ int hd_kv_rate_take(hd_kv *kv, const char *tenant, const char *subject, hd_kv_ra
                     hd_kv_rate caller_limit, hd_kv_rate_bucket *refused, int64_t *retry_after_us,
                     hd_err *err);
 
+/* As hd_kv_rate_take, asking for want tokens (1..HD_KV_BURST_MAX) at once: when every checked
+ * bucket has one, takes from each as many as all of them hold, at most want, and sets *granted
+ * to that count (1..want; want when no bucket is checked); a refusal takes nothing and sets
+ * *granted 0. The rpc edge takes tokens ahead this way (rpc/rate_reserve.h). */
+int hd_kv_rate_take_n(hd_kv *kv, const char *tenant, const char *subject, hd_kv_rate tenant_limit,
+                      hd_kv_rate caller_limit, int64_t want, int64_t *granted,
+                      hd_kv_rate_bucket *refused, int64_t *retry_after_us, hd_err *err);
+
 #endif

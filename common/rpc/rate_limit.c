@@ -57,7 +57,15 @@ int hd_rate_limits_load(hd_rate_limits *out, hd_metrics *metrics, hd_kv *(*worke
                                 "rate-limit check",
                                 err) != 0)
     return -1;
+  if (out->enabled && hd_rate_reserve_new(HD_RATE_RESERVE_SLOTS, &out->reserve, err) != 0)
+    return -1;
   return 0;
+}
+
+void hd_rate_limits_fini(hd_rate_limits *rl) {
+  if (!rl) return;
+  hd_rate_reserve_free(rl->reserve);
+  rl->reserve = NULL;
 }
 
 /* a more generous than b: unlimited beats any rate, then the higher rate, then the larger burst. */
@@ -93,6 +101,16 @@ static void rate__fail_open(hd_rate_limits *rl, const hd_err *why) {
                 "calls are not rate-limited until redis answers");
 }
 
+/* The largest lease of a caller with these limits: a twentieth of a second's worth of the slower
+ * checked bucket, at least one (rate_reserve.h clamps it to HD_RATE_LEASE_MAX). */
+static int64_t rate__lease_cap(hd_kv_rate tenant, hd_kv_rate caller) {
+  int64_t cap = HD_RATE_LEASE_MAX;
+  const hd_kv_rate b[2] = {tenant, caller};
+  for (size_t i = 0; i < 2; i++)
+    if (b[i].rate_per_s > 0 && b[i].rate_per_s / 20 < cap) cap = b[i].rate_per_s / 20;
+  return cap < 1 ? 1 : cap;
+}
+
 int hd_rate_limit_admit(hd_rate_limits *rl, void *worker, const hd_principal *p, hd_err *err) {
   if (!rl || !rl->enabled || !p) return 0;
   hd_kv_rate tenant, caller;
@@ -110,13 +128,21 @@ int hd_rate_limit_admit(hd_rate_limits *rl, void *worker, const hd_principal *p,
     rate__fail_open(rl, NULL);
     return 0;
   }
+  const int64_t now_us = hd_monotonic_us();
+  int64_t want = 1, granted = 0;
+  if (hd_rate_reserve_spend(rl->reserve, p->tenant, p->user_id, rate__lease_cap(tenant, caller),
+                            now_us, &want))
+    return 0;
   hd_kv_rate_bucket refused = HD_KV_RATE_ALLOWED;
   int64_t wait_us = 0;
   hd_err kerr = {0};
-  if (hd_kv_rate_take(kv, p->tenant, p->user_id, tenant, caller, &refused, &wait_us, &kerr) != 0) {
+  if (hd_kv_rate_take_n(kv, p->tenant, p->user_id, tenant, caller, want, &granted, &refused,
+                        &wait_us, &kerr) != 0) {
     rate__fail_open(rl, &kerr);
     return 0;
   }
+  if (refused == HD_KV_RATE_ALLOWED)
+    hd_rate_reserve_hold(rl->reserve, p->tenant, p->user_id, granted, now_us);
   if (atomic_exchange(&rl->failing, false)) hd_log_info("rate_limit.redis_back");
   if (refused == HD_KV_RATE_ALLOWED) return 0;
   const bool by_tenant = refused == HD_KV_RATE_TENANT;

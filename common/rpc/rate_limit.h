@@ -2,6 +2,9 @@
  * and from its caller's (tenant + subject), token buckets in Redis (kv/kv_rate.h), checked by the
  * dispatcher after the token and the roles, before the request is unpacked. A call over a limit
  * gets RESOURCE_EXHAUSTED naming the bucket, with the retry delay (hd_err.retry_after_ms).
+ * A busy caller's tokens are taken a few at a time and the spare ones held by the process for a
+ * moment (rate_reserve.h): one Redis script per lease, not per call, and never a call its buckets
+ * did not pay for.
  * Health and the other HD_METHOD_PUBLIC methods carry no token and are not limited, nor is
  * /metrics (not gRPC), nor, for now, a streaming call (admitted before it has a worker). When Redis
  * does not answer, the limits fail open: the call goes on and helpdesk_rate_limit_fail_open_total
@@ -17,6 +20,7 @@
 #include "kv/kv.h"
 #include "kv/kv_rate.h"
 #include "metrics/metrics.h"
+#include "rpc/rate_reserve.h"
 
 /* Counters: calls refused (label bucket = tenant | caller), and calls let through unchecked
  * because Redis did not answer. */
@@ -47,15 +51,20 @@ typedef struct hd_rate_limits {
   hd_metrics *metrics;            /* borrowed; may be NULL */
   /* The Redis connection of the worker thread serving the call (hd_worker's), or NULL. */
   hd_kv *(*worker_kv)(void *worker);
+  hd_rate_reserve *reserve;      /* owned: tokens leased ahead (NULL when disabled) */
   _Atomic int64_t skip_until_us; /* monotonic: Redis failed, fail open until then */
   _Atomic bool failing;          /* logged once per outage */
 } hd_rate_limits;
 
 /* Fills *out from the settings above (every value validated: INVALID_ARGUMENT naming the
- * variable), with metrics and worker_kv as given (borrowed), and creates the counters at 0 so
- * they are scraped before the first refusal. Nothing to free. */
+ * variable), with metrics and worker_kv as given (borrowed), creates the counters at 0 so they
+ * are scraped before the first refusal, and (when enabled) the reserve of leased tokens. Caller
+ * frees with hd_rate_limits_fini(), also after a failed load. */
 int hd_rate_limits_load(hd_rate_limits *out, hd_metrics *metrics, hd_kv *(*worker_kv)(void *),
                         hd_err *err);
+
+/* Frees what load made (the reserve); NULL is a no-op. No call may be using rl. */
+void hd_rate_limits_fini(hd_rate_limits *rl);
 
 /* The caller's limit: of the roles p holds, the most generous (unlimited beats any rate); the
  * tenant's limit, or none (rate 0) for a `service` caller. */

@@ -345,6 +345,7 @@ void hd_svc_stop(hd_svc *s) {
   hd_metrics_http_stop(s->metrics_http); /* scrapeable until the very end of the drain */
   hd_metrics_free(s->env.metrics);
   hd_principal_cache_free(s->principal_cache);
+  hd_rate_limits_fini(&s->rate_limits);
   free(s);
 }
 

@@ -121,10 +121,12 @@ int account_verification_state(hd_db *db, const char *tenant, int64_t ticket_id,
 }
 
 int account_verification_gate(hd_db *db, const char *tenant, int64_t ticket_id, const char *request,
-                              hd_arena *arena, hd_err *err) {
+                              hd_arena *arena, Helpdesk__V1__TenantSettings **settings,
+                              hd_err *err) {
   Helpdesk__V1__TenantSettings *s = NULL;
   Helpdesk__V1__AccountVerification *v = NULL;
   if (tenant_settings_get(db, tenant, arena, &s, err)) return -1;
+  if (settings) *settings = s;
   if (s->account_verification_optional) return 0; /* one read for such tenants */
   if (av__latest(db, tenant, ticket_id, arena, &v, err)) return -1;
   if (v && v->verified) return 0;

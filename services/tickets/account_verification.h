@@ -44,8 +44,11 @@ int account_verification_state(hd_db *db, const char *tenant, int64_t ticket_id,
 /* The reply gate: 0 when an owner's reply (named in request, "ReplyToTicket with intent
  * FINAL_ANSWER") may go out on ticket_id, else FAILED_PRECONDITION "<request> on ticket 42: the
  * customer's account and service must be verified first (VerifyTicketAccount); <what the latest
- * verification said, or that there is none>". ACKNOWLEDGE is not asked about (the caller). */
+ * verification said, or that there is none>". ACKNOWLEDGE is not asked about (the caller).
+ * *settings (may be NULL) receives the tenant's settings it read, in arena, so the caller need
+ * not read them again. */
 int account_verification_gate(hd_db *db, const char *tenant, int64_t ticket_id, const char *request,
-                              hd_arena *arena, hd_err *err);
+                              hd_arena *arena, Helpdesk__V1__TenantSettings **settings,
+                              hd_err *err);
 
 #endif

@@ -46,16 +46,6 @@ static int status__require_customer_owner_or_lead(hd_call *c, const Helpdesk__V1
                     what, t->id);
 }
 
-/* The comment's history row (field "comment", to_value its id). */
-static int status__comment_history(hd_call *c, hd_db *db, int64_t ticket_id,
-                                   const ticket_actor *actor, const char *action,
-                                   const Helpdesk__V1__Comment *comment, int64_t now, hd_err *err) {
-  char id[24];
-  snprintf(id, sizeof id, "%" PRId64, comment->id);
-  return ticket_store_history_append(db, tk_tenant(c), ticket_id, actor, action, "comment", NULL,
-                                     id, now, err);
-}
-
 /* The timer a ticket resuming to (or entering) status waits on, armed at now: FOLLOW_UP for
  * PENDING_FEEDBACK, AUTO_CLOSE for TO_BE_CONFIRMED, none otherwise. */
 static ticket_timer status__timer_for(const tickets_config *cfg, ticket_status s, int64_t now) {
@@ -135,19 +125,24 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
     return -1;
   /* The owner's answers other than ACKNOWLEDGE wait for the customer's account and service to be
    * verified (account_verification.h); another engineer's answer goes back to the owner. */
+  Helpdesk__V1__TenantSettings *settings = NULL;
   if (op != TICKET_OP_ACKNOWLEDGE && op != TICKET_OP_OTHER_ANSWER &&
-      account_verification_gate(db, tk_tenant(c), t->id, request, c->arena, err))
+      account_verification_gate(db, tk_tenant(c), t->id, request, c->arena, &settings, err))
     return -1;
 
   const int64_t now = tk_now(c);
   const ticket_actor actor = tk_actor(c);
   const char *action = ticket_op_name(op);
   if (ticket_comment_insert(db, tk_tenant(c), t->id, &actor, req->body, now, c->arena, &x->comment,
-                            err) ||
-      status__comment_history(c, db, t->id, &actor, action, x->comment, now, err))
+                            err))
     return -1;
-
-  ticket_change ch = {.action = action, .event_type = TICKET_EVENT_REPLIED, .status = to};
+  char comment_id[24];
+  snprintf(comment_id, sizeof comment_id, "%" PRId64, x->comment->id);
+  ticket_change ch = {.action = action,
+                      .event_type = TICKET_EVENT_REPLIED,
+                      .status = to,
+                      .note_field = "comment",
+                      .note_value = comment_id};
   switch (op) {
     case TICKET_OP_ACKNOWLEDGE:
       ch.timer = TICKET_TIMER_CLEAR;
@@ -181,9 +176,9 @@ static int reply__tx(hd_db *db, void *arg, hd_err *err) {
   x->timer = ch.timer;
 
   if (op == TICKET_OP_FINAL_ANSWER && req->resolved) {
-    Helpdesk__V1__TenantSettings *s = NULL;
-    if (tenant_settings_get(db, tk_tenant(c), c->arena, &s, err)) return -1;
-    if (s->review_link && s->review_link[0]) x->review_link = s->review_link;
+    /* read once by the verification gate, which every FINAL_ANSWER passes */
+    if (!settings && tenant_settings_get(db, tk_tenant(c), c->arena, &settings, err)) return -1;
+    if (settings->review_link && settings->review_link[0]) x->review_link = settings->review_link;
   }
   return 0;
 }
@@ -243,11 +238,14 @@ static int customer_reply__tx(hd_db *db, void *arg, hd_err *err) {
   const ticket_actor actor = tk_actor(c);
   const char *action = ticket_op_name(TICKET_OP_CUSTOMER_REPLY);
   if (ticket_comment_insert(db, tk_tenant(c), t->id, &actor, req->body, now, c->arena, &x->comment,
-                            err) ||
-      status__comment_history(c, db, t->id, &actor, action, x->comment, now, err))
+                            err))
     return -1;
+  char comment_id[24];
+  snprintf(comment_id, sizeof comment_id, "%" PRId64, x->comment->id);
   const ticket_event_field ev[] = {TICKET_EV_INT("comment_id", x->comment->id)};
   const ticket_change ch = {.action = action,
+                            .note_field = "comment",
+                            .note_value = comment_id,
                             .event_type = TICKET_EVENT_CUSTOMER_REPLIED,
                             .status = to,
                             .follow_up_count = TICKET_SET(0),

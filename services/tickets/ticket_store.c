@@ -76,9 +76,12 @@ const char ticket_store_sql_list_head[] =
     "LEFT JOIN follows f ON f.ticket_id = t.id AND f.agent_id = ? "
     "WHERE t.tenant = ?";
 
-static const char SQL_HISTORY_INSERT[] =
-    "INSERT INTO ticket_history (tenant, ticket_id, actor_id, actor_role, action, field, "
-    "from_value, to_value, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)";
+#define SQL_HISTORY_HEAD                                                                 \
+  "INSERT INTO ticket_history (tenant, ticket_id, actor_id, actor_role, action, field, " \
+  "from_value, to_value, created_at_us) VALUES "
+#define SQL_HISTORY_ROW "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+/* The rows one statement writes: a change's diffs and its note. */
+#define STORE_HISTORY_ROWS_MAX 12
 
 /* ---- small helpers ---- */
 
@@ -294,15 +297,53 @@ int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, cons
 
 /* ---- history and outbox rows ---- */
 
+/* One history row: field, from, to (NULL: stored as NULL). */
+typedef struct store__history_row {
+  const char *field, *from, *to;
+} store__history_row;
+
+/* rows[0..n) of one action on one ticket in one INSERT (1..STORE_HISTORY_ROWS_MAX rows), in
+ * their order. */
+static int store__history_write(hd_db *db, const char *tenant, int64_t ticket_id,
+                                const ticket_actor *actor, const char *action,
+                                const store__history_row *rows, size_t n, int64_t now_us,
+                                hd_err *err) {
+  if (n == 0) return 0;
+  if (n > STORE_HISTORY_ROWS_MAX)
+    return hd_err_set(err, HD_INTERNAL, "%zu history rows in one change; at most %d", n,
+                      STORE_HISTORY_ROWS_MAX);
+  char sql[sizeof SQL_HISTORY_HEAD + STORE_HISTORY_ROWS_MAX * (sizeof SQL_HISTORY_ROW + 2)];
+  size_t len = sizeof SQL_HISTORY_HEAD - 1;
+  memcpy(sql, SQL_HISTORY_HEAD, len);
+  hd_db_param p[STORE_HISTORY_ROWS_MAX * 9];
+  for (size_t i = 0; i < n; i++) {
+    if (i) {
+      memcpy(sql + len, ", ", 2);
+      len += 2;
+    }
+    memcpy(sql + len, SQL_HISTORY_ROW, sizeof SQL_HISTORY_ROW - 1);
+    len += sizeof SQL_HISTORY_ROW - 1;
+    hd_db_param *q = p + 9 * i;
+    q[0] = hd_db_text(tenant);
+    q[1] = hd_db_int(ticket_id);
+    q[2] = hd_db_text(actor->user_id);
+    q[3] = hd_db_text(actor->role);
+    q[4] = hd_db_text(action);
+    q[5] = hd_db_text(rows[i].field);
+    q[6] = hd_db_text(rows[i].from);
+    q[7] = hd_db_text(rows[i].to);
+    q[8] = hd_db_int(now_us);
+  }
+  sql[len] = '\0';
+  return hd_db_exec(db, sql, p, 9 * n, NULL, NULL, err);
+}
+
 int ticket_store_history_append(hd_db *db, const char *tenant, int64_t ticket_id,
                                 const ticket_actor *actor, const char *action, const char *field,
                                 const char *from_value, const char *to_value, int64_t now_us,
                                 hd_err *err) {
-  const hd_db_param p[] = {
-      hd_db_text(tenant),      hd_db_int(ticket_id), hd_db_text(actor->user_id),
-      hd_db_text(actor->role), hd_db_text(action),   hd_db_text(field),
-      hd_db_text(from_value),  hd_db_text(to_value), hd_db_int(now_us)};
-  return hd_db_exec(db, SQL_HISTORY_INSERT, p, 9, NULL, NULL, err);
+  const store__history_row row = {field, from_value, to_value};
+  return store__history_write(db, tenant, ticket_id, actor, action, &row, 1, now_us, err);
 }
 
 /* A ticket's event as the kit's outbox writes it: the envelope names the ticket. */
@@ -401,11 +442,10 @@ int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int6
                  p, sizeof p / sizeof p[0], NULL, &id, err) != 0)
     goto done;
   const int64_t tid = (int64_t)id;
-  if (ticket_store_history_append(db, tenant, tid, actor, "CREATE", "status", NULL, status, now_us,
-                                  err) != 0)
-    goto done;
-  if (has_department && ticket_store_history_append(db, tenant, tid, actor, "CREATE", "department",
-                                                    NULL, t->department, now_us, err) != 0)
+  const store__history_row created[] = {{"status", NULL, status},
+                                        {"department", NULL, t->department}};
+  if (store__history_write(db, tenant, tid, actor, "CREATE", created, has_department ? 2 : 1,
+                           now_us, err) != 0)
     goto done;
   const hd_outbox_event ev = store__event_of(TICKET_EVENT_CREATED, tenant, tid, actor, now_us);
   json_error_t je;
@@ -537,7 +577,7 @@ typedef struct store__diff {
   char to_buf[24];
 } store__diff;
 
-#define STORE_MAX_DIFFS 10
+#define STORE_MAX_DIFFS 10 /* < STORE_HISTORY_ROWS_MAX: the note takes one more row */
 
 typedef struct store__diffs {
   store__diff d[STORE_MAX_DIFFS];
@@ -782,11 +822,14 @@ int ticket_store_update_locked(hd_db *db, const char *tenant, const ticket_locke
   if (store__write_row(db, tenant, id, before->version, &a, now_us, err) != 0 ||
       store__count_associated(db, tenant, b.merged_into_id, a.merged_into_id, err) != 0)
     goto done;
-  for (size_t i = 0; i < ds.n; i++) {
-    if (ticket_store_history_append(db, tenant, id, actor, ch->action, ds.d[i].field, ds.d[i].from,
-                                    ds.d[i].to, now_us, err) != 0)
-      goto done;
-  }
+  /* The change's note first, then a row per changed field: one statement. */
+  store__history_row hist[STORE_HISTORY_ROWS_MAX];
+  size_t nh = 0;
+  if (ch->note_field) hist[nh++] = (store__history_row){ch->note_field, NULL, ch->note_value};
+  for (size_t i = 0; i < ds.n; i++)
+    hist[nh++] = (store__history_row){ds.d[i].field, ds.d[i].from, ds.d[i].to};
+  if (store__history_write(db, tenant, id, actor, ch->action, hist, nh, now_us, err) != 0)
+    goto done;
   const char *type = ch->event_type ? ch->event_type : store__default_event(&ds);
   if (type && store__change_event(db, tenant, id, type, ch, before, &a, &ds, before->version + 1,
                                   now_us, actor, err) != 0)

@@ -194,6 +194,10 @@ typedef struct ticket_change {
                                which it then replaces; 0 = no fence */
   const ticket_event_field *event_fields; /* extra payload members (a comment's id, say) */
   size_t n_event_fields;
+  /* A history row of something that is not a column, written with the change's own rows and
+   * before them (field "comment", value its id, say; from_value NULL); NULL field: none. */
+  const char *note_field;
+  const char *note_value;
 } ticket_change;
 
 /* Applies change to ticket id of tenant, inside the caller's transaction:
@@ -206,7 +210,8 @@ typedef struct ticket_change {
  *     "ticket 42 has no owner, and a ticket in status PROCESSING must have one: assign it
  *     first (AssignTicket)"), so no operation can write one;
  *  4. UPDATE tickets SET ..., version = version + 1 WHERE tenant = ? AND id = ? AND version = ?;
- *  5. one ticket_history row per audited field that changed (status, suspended_from, owner_id,
+ *  5. the change's note (note_field), then one ticket_history row per audited field that
+ *     changed, all in one INSERT (status, suspended_from, owner_id,
  *     department, title, level, category, follow_up_count, resolved, merged_into_id) with
  *     action, field, from → to (enum names, decimal numbers, "true"/"false" for resolved, "" for
  *     none), actor, role, now;

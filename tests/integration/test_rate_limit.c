@@ -77,19 +77,27 @@ static void sleep_ms(long long ms) {
 
 static hd_kv *test_worker_kv(void *w) { return w; }
 
-/* The module on the real Redis, no server: the refusal carries RESOURCE_EXHAUSTED, the bucket in
- * its message and retry_after_ms > 0, and after that delay the caller is served again. */
-static void test_caller_over_its_limit_is_refused_with_a_retry_delay_then_served_after_it(
-    void **state) {
-  (void)state;
+/* The limits with the default settings and a connection to the settings' Redis, for the module
+ * tests (no server: the connection is the "worker"). Caller frees both. */
+static hd_kv *module_open(hd_rate_limits *rl) {
   limits_unset();
   hd_kv_config kc;
   hd_test_kv_config(&kc);
   hd_kv *kv = NULL;
   hd_err err = {0};
   assert_int_equal(hd_kv_new(&kc, &kv, &err), 0);
+  assert_int_equal(hd_rate_limits_load(rl, NULL, test_worker_kv, &err), 0);
+  return kv;
+}
+
+/* The module on the real Redis, no server: the refusal carries RESOURCE_EXHAUSTED, the bucket in
+ * its message and retry_after_ms > 0, and after that delay the caller is served again. */
+static void test_caller_over_its_limit_is_refused_with_a_retry_delay_then_served_after_it(
+    void **state) {
+  (void)state;
   hd_rate_limits rl;
-  assert_int_equal(hd_rate_limits_load(&rl, NULL, test_worker_kv, &err), 0);
+  hd_kv *kv = module_open(&rl);
+  hd_err err = {0};
   rl.role[1] = (hd_kv_rate){1, 3}; /* agent: 1/s, burst 3 */
   hd_principal p = {.roles = HD_ROLE_AGENT};
   hd_test_unique(p.tenant, sizeof p.tenant, "rl_mod");
@@ -118,6 +126,7 @@ static void test_caller_over_its_limit_is_refused_with_a_retry_delay_then_served
   assert_int_equal(r->type, HD_KV_INT);
   assert_true(r->integer > 0 && r->integer <= 4000);
   hd_kv_reply_free(r);
+  hd_rate_limits_fini(&rl);
   hd_kv_close(kv);
 }
 
@@ -209,7 +218,7 @@ static void test_health_and_public_methods_are_exempt(void **state) {
 static void test_role_defaults_and_the_most_generous_role_and_service_callers(void **state) {
   (void)state;
   limits_unset();
-  hd_rate_limits rl;
+  hd_rate_limits rl = {0};
   hd_err err = {0};
   assert_int_equal(hd_rate_limits_load(&rl, NULL, NULL, &err), 0);
   assert_true(rl.enabled);
@@ -231,10 +240,12 @@ static void test_role_defaults_and_the_most_generous_role_and_service_callers(vo
   assert_int_equal(c.burst, 40000);
   /* settings: unlimited beats a rate; bad values are refused by name */
   setenv("HELPDESK_RATE_LIMIT_AGENT", "0", 1);
+  hd_rate_limits_fini(&rl);
   assert_int_equal(hd_rate_limits_load(&rl, NULL, NULL, &err), 0);
   hd_rate_limits_for(&rl, &both, &t, &c);
   assert_int_equal(c.rate_per_s, 0);
   setenv("HELPDESK_RATE_LIMIT_AGENT", "7/s", 1);
+  hd_rate_limits_fini(&rl);
   assert_int_equal(hd_rate_limits_load(&rl, NULL, NULL, &err), 0);
   assert_int_equal(rl.role[1].rate_per_s, 7);
   assert_int_equal(rl.role[1].burst, 7);
@@ -242,16 +253,21 @@ static void test_role_defaults_and_the_most_generous_role_and_service_callers(vo
                                     "1/s:10000001", "0/s:5", "1/s:0",  " 5/s:5"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     setenv("HELPDESK_RATE_LIMIT_AGENT", bad[i], 1);
+    hd_rate_limits_fini(&rl);
     assert_int_equal(hd_rate_limits_load(&rl, NULL, NULL, &err), -1);
     assert_int_equal(err.code, HD_INVALID_ARGUMENT);
     assert_non_null(strstr(err.msg, "HELPDESK_RATE_LIMIT_AGENT"));
   }
   limits_unset();
   setenv("HELPDESK_RATE_LIMITS", "maybe", 1);
+  hd_rate_limits_fini(&rl);
   assert_int_equal(hd_rate_limits_load(&rl, NULL, NULL, &err), -1);
   setenv("HELPDESK_RATE_LIMITS", "off", 1);
+  hd_rate_limits_fini(&rl);
   assert_int_equal(hd_rate_limits_load(&rl, NULL, NULL, &err), 0);
   assert_false(rl.enabled);
+  assert_null(rl.reserve); /* off: nothing leased, nothing to free */
+  hd_rate_limits_fini(&rl);
   limits_unset();
 }
 
@@ -362,6 +378,64 @@ static void test_closed_loop_at_50_per_second_burst_100_figures(void **state) {
   hd_fixture_stop(&f);
 }
 
+/* calls= of cmdstat_evalsha in the INFO commandstats of r's Redis. */
+static long long evalsha_calls(hd_kv *kv) {
+  const char *argv[] = {"INFO", "commandstats"};
+  const size_t lens[] = {4, 12};
+  hd_kv_reply *r = NULL;
+  hd_err err = {0};
+  assert_int_equal(hd_kv_cmd(kv, 2, argv, lens, false, &r, &err), 0);
+  const char *p = r->str ? strstr(r->str, "cmdstat_evalsha:calls=") : NULL;
+  long long n = p ? atoll(p + strlen("cmdstat_evalsha:calls=")) : 0;
+  hd_kv_reply_free(r);
+  return n;
+}
+
+/* A busy caller's tokens are leased ahead (rate_reserve.h): 1,000 calls cost Redis a few dozen
+ * scripts; over its limit, a closed loop is still let through no more than its bucket gave. */
+static void test_a_busy_caller_leases_tokens_ahead_and_gets_no_more_than_its_bucket(void **state) {
+  (void)state;
+  limits_unset();
+  hd_test_redis red;
+  assert_int_equal(hd_test_redis_start(&red), 0); /* its own, so the script count is this test's */
+  hd_rate_limits rl;
+  hd_kv *kv = module_open(&rl);
+  hd_err err = {0};
+  rl.role[1] = (hd_kv_rate){2000, 4000}; /* agent: leases up to HD_RATE_LEASE_MAX */
+  hd_principal p = {.roles = HD_ROLE_AGENT};
+  hd_test_unique(p.tenant, sizeof p.tenant, "rl_lease");
+  snprintf(p.user_id, sizeof p.user_id, "agent-busy");
+  const long long before = evalsha_calls(red.kv);
+  for (int i = 0; i < 1000; i++) assert_int_equal(hd_rate_limit_admit(&rl, kv, &p, &err), 0);
+  const long long scripts = evalsha_calls(red.kv) - before;
+  fprintf(stderr, "1,000 calls of one agent at 2000/s: %lld rate-limit scripts in Redis\n",
+          scripts);
+  assert_true(scripts >= 1 && scripts <= 100);
+
+  /* 400/s burst 100 (leases up to 20), tried in a closed loop for a second */
+  rl.role[1] = (hd_kv_rate){400, 100};
+  snprintf(p.user_id, sizeof p.user_id, "agent-over");
+  long allowed = 0, refused = 0;
+  const int64_t t0 = now_us();
+  int64_t t1 = t0;
+  while ((t1 = now_us()) - t0 < 1000000) {
+    if (hd_rate_limit_admit(&rl, kv, &p, &err) == 0) {
+      allowed++;
+    } else {
+      assert_int_equal(err.code, HD_RESOURCE_EXHAUSTED);
+      refused++;
+    }
+  }
+  const double elapsed = (double)(t1 - t0) / 1e6;
+  fprintf(stderr, "400/s burst 100 for %.2f s: %ld allowed, %ld refused\n", elapsed, allowed,
+          refused);
+  assert_true((double)allowed <= 100 + 400 * (elapsed + 0.1) + 1);
+  assert_true(allowed >= 100);
+  hd_rate_limits_fini(&rl);
+  hd_kv_close(kv);
+  hd_test_redis_stop(&red);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(
@@ -373,6 +447,7 @@ int main(void) {
       cmocka_unit_test(test_service_callers_are_not_throttled_by_the_tenant_bucket),
       cmocka_unit_test(test_limits_fail_open_when_redis_is_down_and_the_metric_counts_it),
       cmocka_unit_test(test_closed_loop_at_50_per_second_burst_100_figures),
+      cmocka_unit_test(test_a_busy_caller_leases_tokens_ahead_and_gets_no_more_than_its_bucket),
   };
   return cmocka_run_group_tests_name("rate_limit", tests, NULL, NULL);
 }

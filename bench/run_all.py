@@ -114,34 +114,63 @@ SLAP_INSERT = "INSERT INTO t (tenant, body, created_at_us) VALUES ('bench', 'one
 SLAP_READ = "SELECT tenant, body, created_at_us FROM t WHERE id = 4242"
 
 
-def slap_once(env, concurrency, queries, query):
+def slap_once(env, concurrency, queries, query, schema="hd_slap"):
     out = subprocess.run(["mariadb-slap", f"--socket={env['HELPDESK_DB_SOCKET']}", "-u", "root",
-                          "--create-schema=hd_slap", "--no-drop", f"--concurrency={concurrency}",
-                          "--iterations=1", f"--number-of-queries={queries}", f"--query={query}"],
+                          f"--create-schema={schema}", "--no-drop", f"--concurrency={concurrency}",
+                          "--iterations=1", f"--number-of-queries={queries}", "--delimiter=;",
+                          f"--query={query}"],
                          check=True, text=True, capture_output=True).stdout
     return float(re.search(r"Average number of seconds to run all queries: ([\d.]+)", out).group(1))
 
 
-def slap(env, concurrency, secs, query=SLAP_INSERT, what="inserts"):
+def slap(env, concurrency, secs, query=SLAP_INSERT, what="inserts", schema="hd_slap", per=1):
     """MariaDB's own rate for query at concurrency, run for about secs seconds (the duration of
-    the scenario it is compared with): a short run sizes the long one."""
-    sql(env, "CREATE DATABASE IF NOT EXISTS hd_slap", db=None)
-    if query == SLAP_INSERT or sql(env, "SELECT COUNT(*) FROM t", db="hd_slap") == "0":
-        sql(env, "DROP TABLE IF EXISTS t; CREATE TABLE t (id BIGINT AUTO_INCREMENT PRIMARY KEY, "
-                 "tenant VARCHAR(64) NOT NULL, body VARCHAR(200) NOT NULL, created_at_us BIGINT "
-                 "NOT NULL) ENGINE=InnoDB; INSERT INTO t (tenant, body, created_at_us) "
-                 "SELECT 'bench', 'one row', seq FROM seq_1_to_10000", db="hd_slap")
-    probe = 500 * max(1, concurrency)
-    t = slap_once(env, concurrency, probe, query)
+    the scenario it is compared with): a short run sizes the long one. query may be several
+    statements ending with ';' (per of them: the rate is of the whole query)."""
+    if schema == "hd_slap":
+        sql(env, "CREATE DATABASE IF NOT EXISTS hd_slap", db=None)
+        if query == SLAP_INSERT or sql(env, "SELECT COUNT(*) FROM t", db="hd_slap") == "0":
+            sql(env, "DROP TABLE IF EXISTS t; CREATE TABLE t (id BIGINT AUTO_INCREMENT PRIMARY "
+                     "KEY, tenant VARCHAR(64) NOT NULL, body VARCHAR(200) NOT NULL, created_at_us "
+                     "BIGINT NOT NULL) ENGINE=InnoDB; INSERT INTO t (tenant, body, created_at_us) "
+                     "SELECT 'bench', 'one row', seq FROM seq_1_to_10000", db="hd_slap")
+    probe = 500 * max(1, concurrency) * per
+    t = slap_once(env, concurrency, probe, query, schema)
     while 0 < t < min(0.5, secs / 4):
         probe *= 4
-        t = slap_once(env, concurrency, probe, query)
-    queries = max(probe, int(probe * secs / t)) if t > 0 else probe
-    secs_run = slap_once(env, concurrency, queries, query)
-    rate = queries / secs_run if secs_run > 0 else 0.0
+        t = slap_once(env, concurrency, probe, query, schema)
+    queries = max(probe, int(probe * secs / t) // per * per) if t > 0 else probe
+    secs_run = slap_once(env, concurrency, queries, query, schema)
+    rate = queries / per / secs_run if secs_run > 0 else 0.0
     print(f"  mariadb-slap {what} concurrency={concurrency} queries={queries} seconds={secs_run:.3f} "
           f"per_s={rate:.0f}", flush=True)
     return rate
+
+
+def slap_script(name, **subs):
+    """bench/slap/<name>.sql as one mariadb-slap query (its comment lines dropped, each {KEY}
+    replaced by subs[KEY]) and the number of statements in it."""
+    with open(os.path.join(ROOT, "bench", "slap", name + ".sql")) as f:
+        text = " ".join(l.strip() for l in f if l.strip() and not l.startswith("--"))
+    for k, v in subs.items():
+        text = text.replace("{" + k + "}", str(v))
+    return text, text.count(";")
+
+
+def own_floors(env, c, secs, loop_secs):
+    """MariaDB running exactly what the service sends it for a create, a read and a work loop
+    (bench/slap/*.sql on the ticket service's own tables, tenant slap), at c connections: the
+    floors of the calls' own statements, {name: rate}."""
+    now = int(time.time() * 1e6)
+    q, n = slap_script("create", NOW=now)
+    out = {"create_writes": slap(env, c, secs, q, "a create's writes", "helpdesk_tickets", n)}
+    lo, hi = (int(x) for x in sql(env, "SELECT MIN(id), MAX(id) FROM tickets WHERE tenant = "
+                                       "'slap'").split())
+    q, n = slap_script("get", LO=lo, N=hi - lo + 1)
+    out["get_read"] = slap(env, c, secs, q, "GetTicket's reads", "helpdesk_tickets", n)
+    q, n = slap_script("workloop", LO=lo, N=hi - lo + 1, NOW=now)
+    out["loop_writes"] = slap(env, c, loop_secs, q, "a work loop's writes", "helpdesk_tickets", n)
+    return out
 
 
 def serial(a, b):
@@ -197,6 +226,8 @@ def run_throughput(env, d, target=TICKETS, pids=None):
         loop_secs = float(thr[("workloop", c)]["seconds"])
         fl[("health_loop", c)] = float(bench("health", c, loop_secs, target=target)["ops_per_s"])
         fl[("insert_loop", c)] = slap(env, c, loop_secs)
+        for k, v in own_floors(env, c, d, loop_secs).items():
+            fl[(k, c)] = v
     return thr, fl
 
 
@@ -227,6 +258,30 @@ def serial_section(thr, fl):
                  f"{float(cr['ops_per_s']):.0f} | {pct(cr, fc)} | {ms(cr, 'p99_ms')} | {fg:.0f} | "
                  f"{float(g['ops_per_s']):.0f} | {pct(g, fg)} | {ms(g, 'p99_ms')} | {fw:.0f} | "
                  f"{float(w['ops_per_s']):.0f} | {pct(w, fw)} | {ms(w, 'p99_ms')} |")
+    L.append("\n### Against the floors of each call's own statements\n")
+    L.append("MariaDB alone, on the same cores, running exactly the statements the service sends "
+             "for the call (`bench/slap/create.sql`, `get.sql`, `workloop.sql` through "
+             "`mariadb-slap`, on the ticket service's own tables and indexes, tenant `slap`): a "
+             "create's ticket, history row, idempotency key and outbox event in one transaction; "
+             "GetTicket's one read; the work loop's three transactions (each: the ticket read "
+             "FOR UPDATE, its comment, UPDATE, history rows and event). The serial floor is "
+             "1/(1/health + 1/that rate): what a service that cost nothing but its gRPC call could "
+             "reach while writing what the call must write.\n")
+    L.append("| callers | a create's writes/s | of the insert floor | serial floor | CreateTicket "
+             "| ratio | GetTicket's read/s | serial floor | GetTicket | ratio | a loop's writes/s "
+             "| serial floor (3 calls) | loops/s | ratio |")
+    L.append("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for c in CONCURRENCY:
+        h = float(thr[("health", c)]["ops_per_s"])
+        hl = fl[("health_loop", c)]
+        cw, gr, lw = (fl[(k, c)] for k in ("create_writes", "get_read", "loop_writes"))
+        fc, fg = serial(h, cw), serial(h, gr)
+        fw = 1.0 / (3.0 / hl + 1.0 / lw) if hl > 0 and lw > 0 else 0.0
+        cr, g, w = (float(thr[(k, c)]["ops_per_s"]) for k in ("create", "get", "workloop"))
+        pc = lambda x, f: f"{100 * x / f:.0f}%" if f > 0 else "-"
+        L.append(f"| {c} | {cw:.0f} | {pc(cw, fl[('insert', c)])} | {fc:.0f} | {cr:.0f} | "
+                 f"{pc(cr, fc)} | {gr:.0f} | {fg:.0f} | {g:.0f} | {pc(g, fg)} | {lw:.0f} | "
+                 f"{fw:.0f} | {w:.0f} | {pc(w, fw)} |")
     cpus = [(c, thr[("create", c)].get("cpu")) for c in CONCURRENCY]
     if any(cpu for _, cpu in cpus):
         names = list(next(cpu for _, cpu in cpus if cpu))

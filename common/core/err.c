@@ -24,6 +24,20 @@ int hd_err_set(hd_err *err, hd_code code, const char *fmt, ...) {
   return -1;
 }
 
+int hd_err_conflict(hd_err *err, int64_t current_version, const char *fmt, ...) {
+  if (err) {
+    va_list ap;
+    err->code = HD_ABORTED;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    err__clear_details(err);
+    hd_err_reason(err, HD_REASON_VERSION_CONFLICT);
+    hd_err_current_version(err, current_version);
+  }
+  return -1;
+}
+
 int hd_err_reason(hd_err *err, const char *reason) {
   if (err && reason) snprintf(err->reason, sizeof err->reason, "%s", reason);
   return -1;

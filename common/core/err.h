@@ -66,6 +66,13 @@ int hd_err_field(hd_err *err, const char *field);
 int hd_err_current_version(hd_err *err, int64_t version);
 int hd_err_retry_after(hd_err *err, int64_t ms);
 
+/* ABORTED for an optimistic write that found another version than the caller read: the message
+ * as hd_err_set's, reason VERSION_CONFLICT and current_version (sent when > 0) set, so a program
+ * reads again and retries without parsing the text. Returns -1:
+ *   return hd_err_conflict(err, seen, "agent %s was changed by someone else: ...", id, ...); */
+int hd_err_conflict(hd_err *err, int64_t current_version, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* Copies src's details (reason, field, current version, retry delay) onto err, whose code and
  * message stay: for a caller that wraps another call's error in a message of its own with
  * hd_err_set, which clears them. Returns -1 like hd_err_set (err or src may be NULL):

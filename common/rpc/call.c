@@ -72,12 +72,10 @@ int hd_call_check_version(hd_call *c, const char *field, int64_t expected) {
 int hd_call_check_current(const char *what, int64_t id, int64_t version, int64_t expected,
                           hd_err *err) {
   if (expected == 0 || expected == version) return 0;
-  hd_err_set(err, HD_ABORTED,
-             "%s %" PRId64 " was changed by someone else: version is now %" PRId64
-             ", you sent %" PRId64,
-             what, id, version, expected);
-  hd_err_reason(err, HD_REASON_VERSION_CONFLICT);
-  return hd_err_current_version(err, version);
+  return hd_err_conflict(err, version,
+                         "%s %" PRId64 " was changed by someone else: version is now %" PRId64
+                         ", you sent %" PRId64,
+                         what, id, version, expected);
 }
 
 int hd_call_tx(hd_call *c, hd_db_tx_fn fn, void *arg) {

@@ -31,10 +31,10 @@ static int scores__tx(hd_db *db, void *arg, hd_err *err) {
     goto done;
   const int64_t version = hd_db_rows_count(rows) ? hd_db_i64(rows, 0, 0) : 0;
   if (rq->expected_version != 0 && rq->expected_version != version) {
-    hd_err_set(err, HD_ABORTED,
-               "the scores of %s for %s were changed by someone else: version is now %" PRId64
-               ", you sent %" PRId64,
-               rq->agent_id, x->month, version, rq->expected_version);
+    hd_err_conflict(err, version,
+                    "the scores of %s for %s were changed by someone else: version is now %" PRId64
+                    ", you sent %" PRId64,
+                    rq->agent_id, x->month, version, rq->expected_version);
     goto done;
   }
   Helpdesk__V1__IndividualScores *s =

@@ -75,10 +75,10 @@ static int weights__set_tx(hd_db *db, void *arg, hd_err *err) {
     goto done;
   const int64_t version = hd_db_rows_count(rows) ? hd_db_i64(rows, 0, 0) : 0;
   if (rq->expected_version != 0 && rq->expected_version != version) {
-    hd_err_set(err, HD_ABORTED,
-               "the category weights were changed by someone else: version is now %lld, you "
-               "sent %lld",
-               (long long)version, (long long)rq->expected_version);
+    hd_err_conflict(err, version,
+                    "the category weights were changed by someone else: version is now %lld, you "
+                    "sent %lld",
+                    (long long)version, (long long)rq->expected_version);
     goto done;
   }
   const int64_t now = hd_clock_now_us(hd_call_env(c)->clock);

@@ -104,10 +104,10 @@ int routing_escalate_to_level2(hd_call *call, const ProtobufCMessage *req, Proto
                       "agent who investigated it; claim it first",
                       t->id);
   if (rq->expected_version && rq->expected_version != t->version)
-    return hd_err_set(&call->err, HD_ABORTED,
-                      "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
-                      ", you sent %" PRId64,
-                      t->id, t->version, rq->expected_version);
+    return hd_err_conflict(&call->err, t->version,
+                           "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
+                           ", you sent %" PRId64,
+                           t->id, t->version, rq->expected_version);
   x.ticket = t;
   if (hd_call_tx(call, l2__create_tx, &x)) return -1;
   if (!x.retry) {

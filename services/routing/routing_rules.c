@@ -306,9 +306,10 @@ int routing_rule_put(hd_db *db, const char *tenant, const Helpdesk__V1__RoutingR
     goto done;
   const int64_t seen = *before ? (*before)->version : 0;
   if (expected_version != 0 && expected_version != seen) {
-    hd_err_set(err, HD_ABORTED,
-               "routing rule %s was changed by someone else: version is now %lld, you sent %lld",
-               r->name, (long long)seen, (long long)expected_version);
+    hd_err_conflict(
+        err, seen,
+        "routing rule %s was changed by someone else: version is now %lld, you sent %lld", r->name,
+        (long long)seen, (long long)expected_version);
     goto done;
   }
   if (r->department[0] &&

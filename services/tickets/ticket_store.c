@@ -795,12 +795,10 @@ int ticket_store_update_locked(hd_db *db, const char *tenant, const ticket_locke
     goto done;
   }
   if (expected_version != 0 && expected_version != before->version) {
-    hd_err_set(err, HD_ABORTED,
-               "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
-               ", you sent %" PRId64,
-               id, before->version, expected_version);
-    hd_err_reason(err, HD_REASON_VERSION_CONFLICT);
-    hd_err_current_version(err, before->version);
+    hd_err_conflict(err, before->version,
+                    "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
+                    ", you sent %" PRId64,
+                    id, before->version, expected_version);
     goto done;
   }
   if (ch->fence > 0 && ch->fence <= meta.fence) {

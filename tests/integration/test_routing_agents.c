@@ -145,6 +145,9 @@ static void test_agent_registration_is_for_leads_and_refused_input_writes_nothin
   assert_int_equal(a->effective_capacity, 1000);
   RF_REFUSED(x, HD_ABORTED, "version is now 1",
              upsert_agent(x, x->lead, "agent-1", depts, 2, LEVEL(L1), 1, 5, &a));
+  /* a program reads the conflict from the details, not the text */
+  assert_string_equal(x->err.reason, HD_REASON_VERSION_CONFLICT);
+  assert_int_equal(x->err.current_version, 1);
 }
 
 static void test_agent_sets_their_own_presence_and_off_duty_needs_the_hand_over(void **state) {

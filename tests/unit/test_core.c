@@ -323,6 +323,20 @@ static void test_err_message_is_cut_to_the_buffer(void **state) {
   assert_string_equal(err.msg, long_text);
 }
 
+static void test_err_conflict_is_aborted_with_its_reason_and_current_version(void **state) {
+  (void)state;
+  hd_err err;
+  hd_err_field(&err, "stale"); /* cleared like by hd_err_set */
+  assert_int_equal(hd_err_conflict(&err, 7, "agent %s was changed: version is now %d", "a-1", 7),
+                   -1);
+  assert_int_equal(err.code, HD_ABORTED);
+  assert_string_equal(err.msg, "agent a-1 was changed: version is now 7");
+  assert_string_equal(err.reason, HD_REASON_VERSION_CONFLICT);
+  assert_int_equal(err.current_version, 7);
+  assert_string_equal(err.field, "");
+  assert_int_equal(hd_err_conflict(NULL, 1, "nobody listens"), -1);
+}
+
 static void test_err_clear_resets_to_ok(void **state) {
   (void)state;
   hd_err err;
@@ -380,6 +394,7 @@ int main(void) {
       cmocka_unit_test(test_utf8_refuses_truncated_and_broken_sequences),
       cmocka_unit_test(test_err_set_fills_code_and_message_and_returns_minus_one),
       cmocka_unit_test(test_err_message_is_cut_to_the_buffer),
+      cmocka_unit_test(test_err_conflict_is_aborted_with_its_reason_and_current_version),
       cmocka_unit_test(test_err_clear_resets_to_ok),
       cmocka_unit_test(test_code_names_match_grpc),
   };

@@ -157,19 +157,30 @@ def slap_script(name, **subs):
     return text, text.count(";")
 
 
-def own_floors(env, c, secs, loop_secs):
+SLAP_TICKETS = "hd_slap_tickets"
+SLAP_TABLES = ("tickets", "ticket_history", "idempotency_keys", "outbox", "comments", "follows",
+               "tenant_settings")
+
+
+def own_floors(env, c, secs, loop_secs, fresh=False):
     """MariaDB running exactly what the service sends it for a create, a read and a work loop
-    (bench/slap/*.sql on the ticket service's own tables, tenant slap), at c connections: the
-    floors of the calls' own statements, {name: rate}."""
+    (bench/slap/*.sql, tenant slap) at c connections, on copies of the ticket service's tables
+    (CREATE TABLE ... LIKE: the same columns, indexes and checks, in database hd_slap_tickets, so
+    the service's own tables and ids are left alone; made anew when fresh): the floors of the
+    calls' own statements, {name: rate}."""
+    if fresh:
+        sql(env, f"DROP DATABASE IF EXISTS {SLAP_TICKETS}; CREATE DATABASE {SLAP_TICKETS}; " +
+            " ".join(f"CREATE TABLE {SLAP_TICKETS}.{t} LIKE helpdesk_tickets.{t};"
+                     for t in SLAP_TABLES), db=None)
     now = int(time.time() * 1e6)
     q, n = slap_script("create", NOW=now)
-    out = {"create_writes": slap(env, c, secs, q, "a create's writes", "helpdesk_tickets", n)}
-    lo, hi = (int(x) for x in sql(env, "SELECT MIN(id), MAX(id) FROM tickets WHERE tenant = "
-                                       "'slap'").split())
+    out = {"create_writes": slap(env, c, secs, q, "a create's writes", SLAP_TICKETS, n)}
+    lo, hi = (int(x) for x in sql(env, "SELECT MIN(id), MAX(id) FROM tickets",
+                                  db=SLAP_TICKETS).split())
     q, n = slap_script("get", LO=lo, N=hi - lo + 1)
-    out["get_read"] = slap(env, c, secs, q, "GetTicket's reads", "helpdesk_tickets", n)
+    out["get_read"] = slap(env, c, secs, q, "GetTicket's reads", SLAP_TICKETS, n)
     q, n = slap_script("workloop", LO=lo, N=hi - lo + 1, NOW=now)
-    out["loop_writes"] = slap(env, c, loop_secs, q, "a work loop's writes", "helpdesk_tickets", n)
+    out["loop_writes"] = slap(env, c, loop_secs, q, "a work loop's writes", SLAP_TICKETS, n)
     return out
 
 
@@ -226,7 +237,7 @@ def run_throughput(env, d, target=TICKETS, pids=None):
         loop_secs = float(thr[("workloop", c)]["seconds"])
         fl[("health_loop", c)] = float(bench("health", c, loop_secs, target=target)["ops_per_s"])
         fl[("insert_loop", c)] = slap(env, c, loop_secs)
-        for k, v in own_floors(env, c, d, loop_secs).items():
+        for k, v in own_floors(env, c, d, loop_secs, fresh=c == CONCURRENCY[0]).items():
             fl[(k, c)] = v
     return thr, fl
 
@@ -261,7 +272,8 @@ def serial_section(thr, fl):
     L.append("\n### Against the floors of each call's own statements\n")
     L.append("MariaDB alone, on the same cores, running exactly the statements the service sends "
              "for the call (`bench/slap/create.sql`, `get.sql`, `workloop.sql` through "
-             "`mariadb-slap`, on the ticket service's own tables and indexes, tenant `slap`): a "
+             "`mariadb-slap`, on copies of the ticket service's tables with their indexes, made "
+             "by `CREATE TABLE ... LIKE` in `hd_slap_tickets`): a "
              "create's ticket, history row, idempotency key and outbox event in one transaction; "
              "GetTicket's one read; the work loop's three transactions (each: the ticket read "
              "FOR UPDATE, its comment, UPDATE, history rows and event). The serial floor is "

@@ -1,8 +1,8 @@
--- CreateTicket's writes, as MariaDB runs them for the service (bench/run_all.py's floor): one
--- transaction of the ticket, its history row, its idempotency key with the result and its outbox
--- event, in tenant slap. Statements end with ';' (mariadb-slap --delimiter); no ';' inside a value.
--- The event is written already published: the service's relay must not send tenant slap's events
--- (its UPDATE of published_at_us is the service's own cost, left out of this floor).
+-- CreateTicket's writes, as the service sends them to MariaDB (bench/run_all.py's floor, on copies
+-- of its tables): one transaction of the ticket, its history row, its idempotency key with the
+-- result and its outbox event, in tenant slap. Statements end with ';' (mariadb-slap --delimiter);
+-- no ';' inside a value. The event is written already published: the relay's UPDATE of
+-- published_at_us is the service's own cost, left out of this floor.
 START TRANSACTION;
 INSERT INTO tickets (tenant, customer_id, subject, title, description, product, brand, service_type, issue_type, status, department, level, version, fence, follow_up_count, resolved, created_at_us, updated_at_us) VALUES ('slap', 'bench-customer', 'Website returns 500 since the last deploy', 'Website returns 500 since the last deploy', 'Since this morning every page of the shop answers 500 and nothing changed', 'Web Hosting', 'Bench', 'SHARED', 'TECHNICAL', 'PENDING_RESPONSE', NULL, 1, 1, 0, 0, 0, {NOW}, {NOW});
 SET @t = LAST_INSERT_ID();

@@ -1,9 +1,9 @@
--- The work loop's writes, as MariaDB runs them for the service (bench/run_all.py's floor): on a
--- random ticket of tenant slap (ids {LO} to {LO}+{N}-1, loaded by create.sql), ACKNOWLEDGE,
--- FINAL_ANSWER and CloseTicket, each one transaction: the ticket read FOR UPDATE, the comment,
--- the ticket's UPDATE, its history rows in one INSERT, its outbox event. Statements end with ';'
--- (mariadb-slap --delimiter); no ';' inside a value. The events are written already published, as
--- in create.sql.
+-- The work loop's writes, as the service sends them to MariaDB (bench/run_all.py's floor, on copies
+-- of its tables): on a random ticket of tenant slap (ids {LO} to {LO}+{N}-1, loaded by create.sql),
+-- ACKNOWLEDGE, FINAL_ANSWER and CloseTicket, each one transaction: the ticket read FOR UPDATE, the
+-- comment, the ticket's UPDATE, its history rows in one INSERT, its outbox event. Statements end
+-- with ';' (mariadb-slap --delimiter); no ';' inside a value. The events are written already
+-- published, as in create.sql.
 SET @id = {LO} + FLOOR(RAND() * {N});
 START TRANSACTION;
 SELECT t.id, t.tenant, t.customer_id, t.subject, t.title, t.description, t.product, t.brand, t.service_type, t.issue_type, t.status, t.suspended_from, t.owner_id, t.department, t.level, t.category, t.version, t.fence, t.follow_up_count, t.resolved, t.merged_into_id, t.timer_kind, t.timer_due_us, t.last_customer_reply_us, t.created_at_us, t.updated_at_us, t.closed_at_us, t.associated_count FROM tickets t WHERE t.tenant = 'slap' AND t.id = @id FOR UPDATE;

@@ -53,6 +53,21 @@ static void dispatch__request_id(hd_server *s, const rpc_call *c, char *rid, siz
   }
 }
 
+size_t rpc_status_trailer(rpc_call *c, hd_code code, const char *msg, const hd_err *err,
+                          const char *rid) {
+  size_t nt = 0;
+  if (rid && rid[0]) {
+    c->trailer[nt].key = grpc_slice_from_static_string("x-request-id");
+    c->trailer[nt].value = grpc_slice_from_copied_string(rid);
+    nt++;
+  }
+  if (code != HD_OK && hd_rpc_status_details_pack(code, msg, err, &c->trailer[nt].value) == 0) {
+    c->trailer[nt].key = grpc_slice_from_static_string(HD_RPC_STATUS_DETAILS_KEY);
+    nt++;
+  }
+  return nt;
+}
+
 /* Starts the reply batch: initial metadata, message (on OK), status, and receive-close. The
  * trailing metadata echoes the request id rid and, on failure, carries google.rpc.Status with
  * err's details (status_details.h; err NULL: none); both are held in c until it is freed. */
@@ -69,17 +84,7 @@ static void dispatch__send(hd_server *s, rpc_call *c, grpc_status_code code, con
     n++;
   }
   c->status_details = grpc_slice_from_copied_string(msg ? msg : "");
-  size_t nt = 0;
-  if (rid && rid[0]) {
-    c->trailer[nt].key = grpc_slice_from_static_string("x-request-id");
-    c->trailer[nt].value = grpc_slice_from_copied_string(rid);
-    nt++;
-  }
-  if (code != GRPC_STATUS_OK &&
-      hd_rpc_status_details_pack((hd_code)code, msg, err, &c->trailer[nt].value) == 0) {
-    c->trailer[nt].key = grpc_slice_from_static_string(HD_RPC_STATUS_DETAILS_KEY);
-    nt++;
-  }
+  const size_t nt = rpc_status_trailer(c, (hd_code)code, msg, err, rid);
   ops[n].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
   ops[n].data.send_status_from_server.status = code;
   ops[n].data.send_status_from_server.status_details = &c->status_details;

@@ -124,6 +124,13 @@ void rpc_log_call(const struct hd_server *s, const char *method, const char *met
                   hd_code code, int64_t started_us, const char *tenant, const char *request_id,
                   const char *msg, const char *stream_counts);
 
+/* Fills c->trailer with the status's trailing metadata: x-request-id rid (when set) and, when code
+ * is not OK, google.rpc.Status with err's details (status_details.h; err NULL: none). Returns how
+ * many entries it filled (0-2); rpc_call_free releases them. For a unary reply and a stream's
+ * end alike. */
+size_t rpc_status_trailer(rpc_call *c, hd_code code, const char *msg, const hd_err *err,
+                          const char *rid);
+
 /* Starts the batch that ends call c with code and msg (no message), err's details
  * (status_details.h; NULL: none) and request id rid in its trailing metadata; c is freed when it
  * completes (RPC_TAG_REPLY_SENT). Logs nothing: the caller has. */

@@ -332,6 +332,10 @@ static void stream__end(hd_stream *st, hd_code code, const char *msg) {
     ops[k].op = GRPC_OP_SEND_STATUS_FROM_SERVER;
     ops[k].data.send_status_from_server.status = (grpc_status_code)code;
     ops[k].data.send_status_from_server.status_details = &st->status_details;
+    /* as a unary reply's: the request id, and on failure the error's details */
+    ops[k].data.send_status_from_server.trailing_metadata_count =
+        rpc_status_trailer(st->c, code, msg, &keep, st->rid);
+    ops[k].data.send_status_from_server.trailing_metadata = st->c->trailer;
     k++;
     if (!stream__start(st, OP_STATUS, ops, k)) cancel = true;
   }

@@ -23,6 +23,7 @@
 #include "grpc/reflection/v1/reflection.pb-c.h"
 #include "rpc/client.h"
 #include "rpc/server.h"
+#include "rpc/status_details.h"
 #include "rpc/stream.h"
 #include "rpctest.pb-c.h"
 
@@ -62,6 +63,11 @@ static void count__ended(fixture *f, hd_code code, unsigned long sends) {
 static int count(hd_call *call, hd_stream *st, const ProtobufCMessage *reqm) {
   fixture *f = call->service;
   const Hdtest__V1__CountRequest *req = (const void *)reqm;
+  if (req->count < 0) { /* a refusal with a detail, for the end status's trailing metadata */
+    hd_err_set(&call->err, HD_INVALID_ARGUMENT, "count must be 0 or more, got %d", req->count);
+    count__ended(f, HD_INVALID_ARGUMENT, 0);
+    return hd_err_field(&call->err, "count");
+  }
   uint8_t *pad = calloc(1, (size_t)req->size + 1);
   unsigned long sent = 0;
   int rc = 0;
@@ -341,6 +347,54 @@ static void test_server_stream_sends_every_message_in_order_then_ok(void **state
   assert_null(ts_recv(t, &hdtest__v1__count_reply__descriptor));
   assert_int_equal(ts_status(t), GRPC_STATUS_OK);
   assert_int_equal(wait_ended(f, 1), HD_OK);
+  ts_free(t);
+}
+
+/* The value of trailing metadata key in t (after ts_status), copied into buf; false when absent. */
+static bool ts_trailer(const tstream *t, const char *key, char *buf, size_t cap, size_t *len) {
+  for (size_t i = 0; i < t->trail_md.count; i++) {
+    const grpc_metadata *m = &t->trail_md.metadata[i];
+    if (!grpc_slice_str_cmp(m->key, key)) {
+      size_t n = GRPC_SLICE_LENGTH(m->value);
+      if (n >= cap) n = cap - 1;
+      memcpy(buf, GRPC_SLICE_START_PTR(m->value), n);
+      buf[n] = '\0';
+      *len = n;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* A stream ends like a unary call: its status carries the request id and, on failure, the
+ * error's details (here the field at fault). */
+static void test_a_stream_ends_with_the_request_id_and_the_errors_details(void **state) {
+  fixture *f = *state;
+  char buf[512];
+  size_t len = 0;
+  tstream *t = open_count(f, 2, 10, false, 1000, 0);
+  for (int i = 0; i < 2; i++) {
+    ProtobufCMessage *m = ts_recv(t, &hdtest__v1__count_reply__descriptor);
+    assert_non_null(m);
+    protobuf_c_message_free_unpacked(m, NULL);
+  }
+  assert_null(ts_recv(t, &hdtest__v1__count_reply__descriptor));
+  assert_int_equal(ts_status(t), GRPC_STATUS_OK);
+  assert_true(ts_trailer(t, "x-request-id", buf, sizeof buf, &len));
+  assert_true(len > 0);
+  assert_false(ts_trailer(t, HD_RPC_STATUS_DETAILS_KEY, buf, sizeof buf, &len));
+  assert_int_equal(wait_ended(f, 1), HD_OK);
+  ts_free(t);
+
+  t = open_count(f, -1, 0, false, 1000, 0);
+  assert_null(ts_recv(t, &hdtest__v1__count_reply__descriptor));
+  assert_int_equal(ts_status(t), GRPC_STATUS_INVALID_ARGUMENT);
+  assert_true(ts_trailer(t, "x-request-id", buf, sizeof buf, &len));
+  assert_true(ts_trailer(t, HD_RPC_STATUS_DETAILS_KEY, buf, sizeof buf, &len));
+  hd_err got = {0};
+  assert_int_equal(hd_rpc_status_details_unpack(buf, len, &got), 0);
+  assert_string_equal(got.field, "count");
+  assert_int_equal(wait_ended(f, 2), HD_INVALID_ARGUMENT);
   ts_free(t);
 }
 
@@ -657,6 +711,8 @@ static void test_reflection_lists_services_and_finds_files_by_name_and_symbol(vo
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_server_stream_sends_every_message_in_order_then_ok,
+                                      setup, teardown),
+      cmocka_unit_test_setup_teardown(test_a_stream_ends_with_the_request_id_and_the_errors_details,
                                       setup, teardown),
       cmocka_unit_test_setup_teardown(test_bidi_echoes_each_message_until_the_client_closes, setup,
                                       teardown),

@@ -116,7 +116,7 @@ int hd_rate_limit_admit(hd_rate_limits *rl, void *worker, const hd_principal *p,
   hd_kv_rate tenant, caller;
   hd_rate_limits_for(rl, p, &tenant, &caller);
   if (tenant.rate_per_s == 0 && caller.rate_per_s == 0) return 0;
-  /* A streaming call is admitted before it has a worker (rpc/stream.c): not limited here. */
+  /* The edge admits a stream before it has a worker: its thread asks again with one (stream.c). */
   if (!worker) return 0;
   hd_kv *kv = rl->worker_kv ? rl->worker_kv(worker) : NULL;
   if (!kv) {

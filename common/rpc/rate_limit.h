@@ -6,7 +6,8 @@
  * moment (rate_reserve.h): one Redis script per lease, not per call, and never a call its buckets
  * did not pay for.
  * Health and the other HD_METHOD_PUBLIC methods carry no token and are not limited, nor is
- * /metrics (not gRPC), nor, for now, a streaming call (admitted before it has a worker). When Redis
+ * /metrics (not gRPC). A streaming call takes its token when its thread has its worker (its Redis
+ * connection), before the handler runs: opening a stream costs one token. When Redis
  * does not answer, the limits fail open: the call goes on and helpdesk_rate_limit_fail_open_total
  * counts it. */
 #ifndef HD_RPC_RATE_LIMIT_H

@@ -13,6 +13,7 @@
 #include "clock/clock.h"
 #include "log/log.h"
 #include "rpc/edge.h"
+#include "rpc/rate_limit.h"
 #include "rpc/server_internal.h"
 #include "rpc/stream.h"
 
@@ -394,6 +395,9 @@ static void *stream__thread(void *arg) {
     }
     have_worker = true;
     call->worker = worker;
+    /* The rate limits, now that the stream has a Redis connection (the edge admitted it before
+     * it had one): opening a stream takes one token, as a unary call does. */
+    if (hd_rate_limit_admit(s->cfg.rate_limits, worker, call->principal, &call->err) != 0) goto end;
   }
   ProtobufCMessage *req = NULL;
   if (!(m->flags & HD_METHOD_STREAM_IN)) {

@@ -21,6 +21,7 @@
 #include "http_client.h"
 #include "stream_client.h"
 #include "svc/outbox.h"
+#include "test_env.h"
 #include "ticket_fixture.h"
 
 #define WATCH_METHOD "/helpdesk.v1.TicketService/WatchTickets"
@@ -479,6 +480,46 @@ static void test_customers_are_refused_and_bad_resume_ids_get_a_status_saying_wh
   sc_free(s);
 }
 
+/* A ticket service whose agents may make one call a second with a burst of one. */
+static int setup_limited(void **state) {
+  setenv("HELPDESK_RATE_LIMIT_AGENT", "1/s:1", 1);
+  const int rc = tf_setup(state);
+  unsetenv("HELPDESK_RATE_LIMIT_AGENT");
+  return rc;
+}
+
+/* Opening a stream takes a rate-limit token, as a unary call does: of two streams a caller with
+ * a burst of one opens at once, one is served and the other ends RESOURCE_EXHAUSTED naming the
+ * caller's bucket, before its handler runs. */
+static void test_opening_a_stream_takes_a_rate_limit_token(void **state) {
+  tf *t = *state;
+  char user[64];
+  hd_test_unique(user, sizeof user, "watcher");
+  char *token = hd_fixture_token(&t->f, "acme", user, HD_ROLE_AGENT);
+  Helpdesk__V1__WatchTicketsRequest req = HELPDESK__V1__WATCH_TICKETS_REQUEST__INIT;
+  sc_stream *s[2];
+  for (int i = 0; i < 2; i++) s[i] = sc_open(t->f.target, WATCH_METHOD, token, &req.base);
+  int open = 0, refused = 0;
+  for (int i = 0; i < 2; i++) {
+    bool timed_out = false;
+    ProtobufCMessage *m = sc_recv(s[i], &helpdesk__v1__ticket_event__descriptor, 300, &timed_out);
+    assert_null(m);
+    if (timed_out) {
+      open++;
+      sc_cancel(s[i]);
+      continue;
+    }
+    const char *details = NULL;
+    assert_int_equal(sc_status(s[i], &details), GRPC_STATUS_RESOURCE_EXHAUSTED);
+    assert_non_null(strstr(details, "rate limit of caller"));
+    refused++;
+  }
+  assert_int_equal(open, 1);
+  assert_int_equal(refused, 1);
+  for (int i = 0; i < 2; i++) sc_free(s[i]);
+  free(token);
+}
+
 int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
   const struct CMUnitTest tests[] = {
@@ -489,6 +530,8 @@ int main(void) {
       T(test_a_slow_subscriber_is_cut_off_holding_bounded_memory_and_resumes),
       T(test_a_caller_sees_only_its_own_tenants_events_compared_exactly),
       T(test_customers_are_refused_and_bad_resume_ids_get_a_status_saying_why),
+      cmocka_unit_test_setup_teardown(test_opening_a_stream_takes_a_rate_limit_token, setup_limited,
+                                      tf_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

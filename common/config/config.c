@@ -209,6 +209,8 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->db_nodes = hd_config_str("HELPDESK_DB_NODES", NULL);
   c->redis_sentinels = hd_config_str("HELPDESK_REDIS_SENTINELS", NULL);
   c->redis_master_name = hd_config_str("HELPDESK_REDIS_MASTER_NAME", "helpdesk");
+  c->redis_sentinel_user = hd_config_str("HELPDESK_REDIS_SENTINEL_USER", NULL);
+  c->redis_sentinel_password = hd_config_str("HELPDESK_REDIS_SENTINEL_PASSWORD", NULL);
   c->redis_user = hd_config_str("HELPDESK_REDIS_USER", NULL);
   c->redis_password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL);
   c->redis_tls_ca = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL);

@@ -71,9 +71,11 @@ typedef struct hd_common_config {
   const char *auth_signing_kid;  /* HELPDESK_AUTH_SIGNING_KID: that key's kid in the JWKS */
   /* ---- end auth */
   /* Beyond one machine (README "High availability"): */
-  const char *db_nodes;          /* HELPDESK_DB_NODES "h1:p1,h2:p2": Galera nodes, default none */
-  const char *redis_sentinels;   /* HELPDESK_REDIS_SENTINELS "h1:p1,...", default none */
-  const char *redis_master_name; /* HELPDESK_REDIS_MASTER_NAME, default "helpdesk" */
+  const char *db_nodes;            /* HELPDESK_DB_NODES "h1:p1,h2:p2": Galera nodes, default none */
+  const char *redis_sentinels;     /* HELPDESK_REDIS_SENTINELS "h1:p1,...", default none */
+  const char *redis_master_name;   /* HELPDESK_REDIS_MASTER_NAME, default "helpdesk" */
+  const char *redis_sentinel_user; /* HELPDESK_REDIS_SENTINEL_USER: the Sentinels' login */
+  const char *redis_sentinel_password; /* HELPDESK_REDIS_SENTINEL_PASSWORD; unset: no AUTH */
   /* Store logins and TLS (unset by default; a TLS link is on when its CA is set). */
   const char *redis_user;     /* HELPDESK_REDIS_USER, the ACL user (default "default") */
   const char *redis_password; /* HELPDESK_REDIS_PASSWORD: AUTH on every connection when set */

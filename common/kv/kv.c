@@ -47,7 +47,8 @@ int hd_kv_new(const hd_kv_config *cfg, hd_kv **out, hd_err *err) {
   kv->port = (cfg && cfg->port) ? cfg->port : KV_DEFAULT_PORT;
   kv->timeout_ms = (cfg && cfg->timeout_ms) ? cfg->timeout_ms : KV_DEFAULT_TIMEOUT_MS;
   if (cfg && cfg->sentinels && cfg->sentinels[0] &&
-      kv_sentinel_new(cfg->sentinels, cfg->master_name, &kv->sentinel, err) != 0)
+      kv_sentinel_new(cfg->sentinels, cfg->master_name, cfg->sentinel_user, cfg->sentinel_password,
+                      &kv->sentinel, err) != 0)
     goto done;
   *out = kv;
   kv = NULL;

@@ -34,6 +34,11 @@ typedef struct hd_kv_config {
    * error or a READONLY reply (a failover). NULL or "": host and port. */
   const char *sentinels;
   const char *master_name; /* default "helpdesk" */
+  /* The Sentinels' own login (a Sentinel with requirepass or ACL users; borrowed, copied): with
+   * sentinel_password each lookup starts with AUTH sentinel_user sentinel_password ("default"
+   * when no user). NULL or "": none. */
+  const char *sentinel_user;
+  const char *sentinel_password;
   /* Login and TLS (borrowed, copied by hd_kv_new; NULL or "" → unset). With a password every
    * connection starts with AUTH user password (user "default" when unset). With tls_ca_file the
    * connection is TLS, the server's certificate checked against it and the host; tls_cert_file

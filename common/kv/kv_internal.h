@@ -107,8 +107,11 @@ int kv_eval_fenced(hd_kv *kv, const char *script, int nkeys, const char *const *
 typedef struct kv_sentinel kv_sentinel;
 
 /* Parses list ("host:port,...", at most 16) for the primary named master (NULL or "":
- * "helpdesk"). *out owned by the caller: kv_sentinel_free(). INVALID_ARGUMENT naming the entry. */
-int kv_sentinel_new(const char *list, const char *master, kv_sentinel **out, hd_err *err);
+ * "helpdesk"), logging in to each Sentinel as user with password when password is set (both
+ * copied; NULL or "": no AUTH). *out owned by the caller: kv_sentinel_free(). INVALID_ARGUMENT
+ * naming the entry. */
+int kv_sentinel_new(const char *list, const char *master, const char *user, const char *password,
+                    kv_sentinel **out, hd_err *err);
 void kv_sentinel_free(kv_sentinel *s);
 
 /* Asks the Sentinels in turn (the one that answered last first) for the primary's address;

@@ -25,11 +25,14 @@ struct kv_sentinel {
   size_t current; /* the Sentinel that answered last: asked first */
   char master[KV_MASTER_NAME_MX + 1];
   char text[KV_SENTINEL_TEXT]; /* the list as given, for messages */
+  char *user, *password;       /* owned; password NULL: no AUTH */
 };
 
 void kv_sentinel_free(kv_sentinel *s) {
   if (!s) return;
   for (size_t i = 0; i < s->n; i++) free(s->host[i]);
+  free(s->user);
+  free(s->password);
   free(s);
 }
 
@@ -67,11 +70,17 @@ static int kv_sentinel__one(kv_sentinel *s, const char *p, size_t len, hd_err *e
   return 0;
 }
 
-int kv_sentinel_new(const char *list, const char *master, kv_sentinel **out, hd_err *err) {
+int kv_sentinel_new(const char *list, const char *master, const char *user, const char *password,
+                    kv_sentinel **out, hd_err *err) {
   int rc = -1;
   *out = NULL;
   kv_sentinel *s = calloc(1, sizeof *s);
   if (!s) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading the Sentinels");
+  if ((password && password[0] && !(s->password = strdup(password))) ||
+      (user && user[0] && !(s->user = strdup(user)))) {
+    hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory reading the Sentinels' login");
+    goto done;
+  }
   const char *name = master && master[0] ? master : "helpdesk";
   const size_t total = strlen(list), name_len = strlen(name);
   if (total >= sizeof s->text) {
@@ -123,6 +132,20 @@ static int kv_sentinel__ask(const kv_sentinel *s, size_t i, unsigned timeout_ms,
   if (redisSetTimeout(c, tv) != REDIS_OK) {
     snprintf(why, HD_ERR_MSG_MAX, "Sentinel %s:%u: cannot set the timeout", s->host[i], s->port[i]);
     goto done;
+  }
+  if (s->password) {
+    const char *auth[] = {"AUTH", s->user ? s->user : "default", s->password};
+    r = redisCommandArgv(c, 3, auth, NULL);
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+      /* the password is never quoted */
+      snprintf(why, HD_ERR_MSG_MAX,
+               "Sentinel %s:%u refused the login of user %s: %.100s (check "
+               "HELPDESK_REDIS_SENTINEL_USER and HELPDESK_REDIS_SENTINEL_PASSWORD)",
+               s->host[i], s->port[i], auth[1], r ? r->str : c->errstr);
+      goto done;
+    }
+    freeReplyObject(r);
+    r = NULL;
   }
   const char *argv[] = {"SENTINEL", "get-master-addr-by-name", s->master};
   r = redisCommandArgv(c, 3, argv, NULL);

@@ -230,6 +230,8 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .port = (unsigned)env->config.redis_port,
                            .sentinels = env->config.redis_sentinels,
                            .master_name = env->config.redis_master_name,
+                           .sentinel_user = env->config.redis_sentinel_user,
+                           .sentinel_password = env->config.redis_sentinel_password,
                            .user = env->config.redis_user,
                            .password = env->config.redis_password,
                            .tls_ca_file = env->config.redis_tls_ca,

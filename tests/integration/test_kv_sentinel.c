@@ -120,11 +120,93 @@ static void test_a_handle_follows_a_sentinel_failover_to_the_new_primary(void **
   hd_kv_close(kv);
 }
 
+/* A Sentinel of its own on a free port, with requirepass, watching the primary at port (a
+ * private Redis). Its folder into dir (removed by sentinel_stop). */
+static int sentinel_start(char dir[64], unsigned port, const char *password, unsigned *sport) {
+  snprintf(dir, 64, "/tmp/hd-sentinel-XXXXXX");
+  if (!mkdtemp(dir)) return -1;
+  *sport = (unsigned)hd_test_free_port();
+  char conf[128], text[1024];
+  snprintf(conf, sizeof conf, "%s/sentinel.conf", dir);
+  snprintf(text, sizeof text,
+           "port %u\nbind 127.0.0.1\ndaemonize yes\npidfile %s/sentinel.pid\n"
+           "logfile %s/sentinel.log\ndir %s\nrequirepass %s\n"
+           "sentinel monitor helpdesk 127.0.0.1 %u 1\n",
+           *sport, dir, dir, dir, password, port);
+  FILE *f = fopen(conf, "w");
+  if (!f) return -1;
+  fputs(text, f);
+  fclose(f);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "redis-sentinel %s </dev/null >/dev/null 2>&1", conf);
+  if (system(cmd) != 0) return -1;
+  /* until it answers (a refusal of the unauthenticated PING is an answer) */
+  for (int i = 0; i < 100; i++) {
+    snprintf(cmd, sizeof cmd, "redis-cli -p %u PING 2>/dev/null | grep -q -E 'NOAUTH|PONG'",
+             *sport);
+    if (system(cmd) == 0) return 0;
+    usleep(50000);
+  }
+  return -1;
+}
+
+static void sentinel_stop(const char *dir) {
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "kill $(cat %s/sentinel.pid) 2>/dev/null; sleep 0.2; rm -rf %s", dir,
+           dir);
+  if (system(cmd) != 0) fprintf(stderr, "could not stop the Sentinel of %s\n", dir);
+}
+
+/* A Sentinel with a password: without the Sentinel's login the handle cannot find the primary
+ * (UNAVAILABLE with Sentinel's NOAUTH), with a wrong one the refusal names the user and the
+ * settings (never the password), and with the right one it reaches the primary and works. */
+static void test_sentinels_with_a_password_are_asked_after_auth(void **state) {
+  (void)state;
+  hd_test_redis red;
+  assert_int_equal(hd_test_redis_start(&red), 0);
+  hd_kv_config base;
+  hd_test_kv_config(&base);
+  char dir[64], list[32];
+  unsigned sport = 0;
+  assert_int_equal(sentinel_start(dir, red.port, "sentinel-pw", &sport), 0);
+  snprintf(list, sizeof list, "127.0.0.1:%u", sport);
+  static const struct {
+    const char *password, *part;
+  } wrong[] = {{NULL, "NOAUTH"}, {"not-it", "refused the login of user default"}};
+  for (size_t i = 0; i < 2; i++) {
+    hd_kv_config cfg = base;
+    cfg.sentinels = list;
+    cfg.timeout_ms = 1000;
+    cfg.sentinel_password = wrong[i].password;
+    hd_kv *kv = NULL;
+    hd_err err = {0};
+    assert_int_equal(hd_kv_new(&cfg, &kv, &err), 0);
+    assert_int_equal(hd_kv_ping(kv, &err), -1);
+    assert_int_equal(err.code, HD_UNAVAILABLE);
+    if (!strstr(err.msg, wrong[i].part)) fail_msg("expected \"%s\" in: %s", wrong[i].part, err.msg);
+    assert_null(strstr(err.msg, "not-it"));
+    hd_kv_close(kv);
+  }
+  hd_kv_config cfg = base;
+  cfg.sentinels = list;
+  cfg.timeout_ms = 1000;
+  cfg.sentinel_password = "sentinel-pw";
+  hd_kv *kv = NULL;
+  hd_err err = {0};
+  assert_int_equal(hd_kv_new(&cfg, &kv, &err), 0);
+  if (hd_kv_ping(kv, &err) != 0) fail_msg("through the Sentinel: %s", err.msg);
+  assert_int_equal(connected_port(kv), (long)red.port);
+  hd_kv_close(kv);
+  sentinel_stop(dir);
+  hd_test_redis_stop(&red);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sentinel_list_that_is_not_host_port_is_refused_with_the_entry),
       cmocka_unit_test(test_sentinels_that_do_not_answer_are_unavailable_naming_the_list),
       cmocka_unit_test(test_a_handle_follows_a_sentinel_failover_to_the_new_primary),
+      cmocka_unit_test(test_sentinels_with_a_password_are_asked_after_auth),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -56,8 +56,8 @@ typedef struct bench_scenario {
   void (*cleanup)(void *shared);
 } bench_scenario;
 
-/* A connection to the services' Redis, as they make it (HELPDESK_REDIS_HOST, _PORT, _USER,
- * _PASSWORD, _TLS_CA, _TLS_CERT, _TLS_KEY), for scenarios that look at or load Redis directly
+/* A connection to the services' Redis, as they make it (every HELPDESK_REDIS_* setting:
+ * hd_config_kv), for scenarios that look at or load Redis directly
  * (scenarios.c). Caller frees *out with hd_kv_close. */
 int bench_kv_open(hd_kv **out, hd_err *err);
 

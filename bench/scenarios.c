@@ -15,15 +15,8 @@
 #include "grpc/health/v1/health.pb-c.h"
 
 int bench_kv_open(hd_kv **out, hd_err *err) {
-  int64_t port = 0;
-  if (hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, err)) return -1;
-  const hd_kv_config cfg = {.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
-                            .port = (unsigned)port,
-                            .user = hd_config_str("HELPDESK_REDIS_USER", NULL),
-                            .password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL),
-                            .tls_ca_file = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL),
-                            .tls_cert_file = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL),
-                            .tls_key_file = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL)};
+  hd_kv_config cfg;
+  if (hd_config_kv(&cfg, err)) return -1;
   return hd_kv_new(&cfg, out, err);
 }
 

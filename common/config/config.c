@@ -107,6 +107,25 @@ static int config__small_uint(const char **p, int64_t *out) {
   return 0;
 }
 
+int hd_config_kv(hd_kv_config *out, hd_err *err) {
+  int64_t port = 6379;
+  *out = (hd_kv_config){0};
+  if (hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, err)) return -1;
+  *out =
+      (hd_kv_config){.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
+                     .port = (unsigned)port,
+                     .sentinels = hd_config_str("HELPDESK_REDIS_SENTINELS", NULL),
+                     .master_name = hd_config_str("HELPDESK_REDIS_MASTER_NAME", "helpdesk"),
+                     .sentinel_user = hd_config_str("HELPDESK_REDIS_SENTINEL_USER", NULL),
+                     .sentinel_password = hd_config_str("HELPDESK_REDIS_SENTINEL_PASSWORD", NULL),
+                     .user = hd_config_str("HELPDESK_REDIS_USER", NULL),
+                     .password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL),
+                     .tls_ca_file = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL),
+                     .tls_cert_file = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL),
+                     .tls_key_file = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL)};
+  return 0;
+}
+
 int hd_config_rate(const char *name, int64_t def_rate, int64_t def_burst, int64_t *rate_per_s,
                    int64_t *burst, hd_err *err) {
   const char *v = getenv(name);
@@ -179,8 +198,7 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->db_socket = hd_config_str("HELPDESK_DB_SOCKET", NULL);
   c->db_user = hd_config_str("HELPDESK_DB_USER", "root");
   c->db_password = hd_config_str("HELPDESK_DB_PASSWORD", "");
-  c->redis_host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1");
-  if (hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &c->redis_port, err)) return -1;
+  if (hd_config_kv(&c->kv, err)) return -1;
   c->auth_secret = hd_config_str("HELPDESK_AUTH_SECRET", "helpdesk-local-development-secret");
   c->auth_issuer = hd_config_str("HELPDESK_AUTH_ISSUER", "helpdesk");
   c->log_level = hd_config_str("HELPDESK_LOG_LEVEL", "info");
@@ -207,15 +225,6 @@ int hd_common_config_load(const char *service, int default_port, hd_common_confi
   c->auth_signing_kid = hd_config_str("HELPDESK_AUTH_SIGNING_KID", NULL);
   /* ---- end auth */
   c->db_nodes = hd_config_str("HELPDESK_DB_NODES", NULL);
-  c->redis_sentinels = hd_config_str("HELPDESK_REDIS_SENTINELS", NULL);
-  c->redis_master_name = hd_config_str("HELPDESK_REDIS_MASTER_NAME", "helpdesk");
-  c->redis_sentinel_user = hd_config_str("HELPDESK_REDIS_SENTINEL_USER", NULL);
-  c->redis_sentinel_password = hd_config_str("HELPDESK_REDIS_SENTINEL_PASSWORD", NULL);
-  c->redis_user = hd_config_str("HELPDESK_REDIS_USER", NULL);
-  c->redis_password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL);
-  c->redis_tls_ca = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL);
-  c->redis_tls_cert = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL);
-  c->redis_tls_key = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL);
   c->db_tls_ca = hd_config_str("HELPDESK_DB_TLS_CA", NULL);
   c->db_tls_cert = hd_config_str("HELPDESK_DB_TLS_CERT", NULL);
   c->db_tls_key = hd_config_str("HELPDESK_DB_TLS_KEY", NULL);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "core/err.h"
+#include "kv/kv.h"
 
 /* The value of env var `name`, or def when unset or empty. Borrowed (environment or def). */
 const char *hd_config_str(const char *name, const char *def);
@@ -34,6 +35,12 @@ int hd_parse_duration_us(const char *s, int64_t *out_us);
 int hd_config_rate(const char *name, int64_t def_rate, int64_t def_burst, int64_t *rate_per_s,
                    int64_t *burst, hd_err *err);
 
+/* The Redis connection every HELPDESK_REDIS_* setting describes (host, port, the Sentinels and
+ * their login, the user and password, TLS), for a program that connects as the services do but
+ * loads no service's settings (the load generator, the tests). Strings are borrowed from the
+ * environment. INVALID_ARGUMENT naming HELPDESK_REDIS_PORT when it is not a port. */
+int hd_config_kv(hd_kv_config *out, hd_err *err);
+
 /* Settings every service shares; filled by hd_common_config_load(). Strings are borrowed
  * from the environment or are literals. */
 typedef struct hd_common_config {
@@ -51,11 +58,13 @@ typedef struct hd_common_config {
   const char *db_user;       /* HELPDESK_DB_USER, default root */
   const char *db_password;   /* HELPDESK_DB_PASSWORD, default empty */
   const char *db_name;       /* HELPDESK_<SVC>_DB_NAME, default helpdesk_<svc> */
-  const char *redis_host;    /* HELPDESK_REDIS_HOST, default 127.0.0.1 */
-  int64_t redis_port;        /* HELPDESK_REDIS_PORT, default 6379 */
-  const char *auth_secret;   /* HELPDESK_AUTH_SECRET, default a local development secret */
-  const char *auth_issuer;   /* HELPDESK_AUTH_ISSUER, default "helpdesk" */
-  const char *log_level;     /* HELPDESK_LOG_LEVEL, default info */
+  /* Redis: every HELPDESK_REDIS_* setting, as hd_config_kv reads them (host 127.0.0.1 and port
+   * 6379 by default; HELPDESK_REDIS_SENTINELS, _MASTER_NAME and the Sentinels' login beyond one
+   * machine, README "High availability"; the ACL user, password and TLS). */
+  hd_kv_config kv;
+  const char *auth_secret; /* HELPDESK_AUTH_SECRET, default a local development secret */
+  const char *auth_issuer; /* HELPDESK_AUTH_ISSUER, default "helpdesk" */
+  const char *log_level;   /* HELPDESK_LOG_LEVEL, default info */
   /* ---- auth (issue 18): read here, checked and opened by hd_auth_runtime_open (auth/runtime.h) */
   bool dev_mode;                 /* HELPDESK_DEV_MODE=1: the development secret is allowed */
   bool auth_secret_given;        /* HELPDESK_AUTH_SECRET was set (auth_secret is not the default) */
@@ -71,17 +80,8 @@ typedef struct hd_common_config {
   const char *auth_signing_kid;  /* HELPDESK_AUTH_SIGNING_KID: that key's kid in the JWKS */
   /* ---- end auth */
   /* Beyond one machine (README "High availability"): */
-  const char *db_nodes;            /* HELPDESK_DB_NODES "h1:p1,h2:p2": Galera nodes, default none */
-  const char *redis_sentinels;     /* HELPDESK_REDIS_SENTINELS "h1:p1,...", default none */
-  const char *redis_master_name;   /* HELPDESK_REDIS_MASTER_NAME, default "helpdesk" */
-  const char *redis_sentinel_user; /* HELPDESK_REDIS_SENTINEL_USER: the Sentinels' login */
-  const char *redis_sentinel_password; /* HELPDESK_REDIS_SENTINEL_PASSWORD; unset: no AUTH */
+  const char *db_nodes; /* HELPDESK_DB_NODES "h1:p1,h2:p2": Galera nodes, default none */
   /* Store logins and TLS (unset by default; a TLS link is on when its CA is set). */
-  const char *redis_user;     /* HELPDESK_REDIS_USER, the ACL user (default "default") */
-  const char *redis_password; /* HELPDESK_REDIS_PASSWORD: AUTH on every connection when set */
-  const char *redis_tls_ca;   /* HELPDESK_REDIS_TLS_CA: TLS to Redis, its certificate's CA */
-  const char *redis_tls_cert; /* HELPDESK_REDIS_TLS_CERT / _KEY: client certificate */
-  const char *redis_tls_key;
   const char *db_tls_ca;   /* HELPDESK_DB_TLS_CA: TLS to MariaDB (required, server verified) */
   const char *db_tls_cert; /* HELPDESK_DB_TLS_CERT / _KEY: client certificate */
   const char *db_tls_key;

@@ -12,14 +12,19 @@ static void err__clear_details(hd_err *err) {
   err->retry_after_ms = 0;
 }
 
+/* code and the formatted message, details cleared. */
+static void err__vset(hd_err *err, hd_code code, const char *fmt, va_list ap) {
+  err->code = code;
+  vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+  err__clear_details(err);
+}
+
 int hd_err_set(hd_err *err, hd_code code, const char *fmt, ...) {
   if (err) {
     va_list ap;
-    err->code = code;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    err__vset(err, code, fmt, ap);
     va_end(ap);
-    err__clear_details(err);
   }
   return -1;
 }
@@ -27,11 +32,9 @@ int hd_err_set(hd_err *err, hd_code code, const char *fmt, ...) {
 int hd_err_conflict(hd_err *err, int64_t current_version, const char *fmt, ...) {
   if (err) {
     va_list ap;
-    err->code = HD_ABORTED;
     va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    err__vset(err, HD_ABORTED, fmt, ap);
     va_end(ap);
-    err__clear_details(err);
     hd_err_reason(err, HD_REASON_VERSION_CONFLICT);
     hd_err_current_version(err, current_version);
   }

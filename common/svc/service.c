@@ -226,17 +226,7 @@ int hd_svc_start(const hd_service_def *def, const hd_svc_options *opts, hd_svc *
                            .tls_ca_file = env->config.db_tls_ca,
                            .tls_cert_file = env->config.db_tls_cert,
                            .tls_key_file = env->config.db_tls_key};
-  env->kv = (hd_kv_config){.host = env->config.redis_host,
-                           .port = (unsigned)env->config.redis_port,
-                           .sentinels = env->config.redis_sentinels,
-                           .master_name = env->config.redis_master_name,
-                           .sentinel_user = env->config.redis_sentinel_user,
-                           .sentinel_password = env->config.redis_sentinel_password,
-                           .user = env->config.redis_user,
-                           .password = env->config.redis_password,
-                           .tls_ca_file = env->config.redis_tls_ca,
-                           .tls_cert_file = env->config.redis_tls_cert,
-                           .tls_key_file = env->config.redis_tls_key};
+  env->kv = env->config.kv;
   if (hd_rate_limits_load(&s->rate_limits, env->metrics, svc__worker_kv, err) != 0) goto fail;
   if (def->setup && def->setup(env, err) != 0) goto fail;
 

@@ -28,15 +28,11 @@ void hd_test_db_config(hd_db_config *cfg, const char *database) {
 }
 
 void hd_test_kv_config(hd_kv_config *cfg) {
-  int64_t port = 6379;
-  hd_config_int("HELPDESK_REDIS_PORT", 6379, 1, 65535, &port, NULL);
-  *cfg = (hd_kv_config){.host = hd_config_str("HELPDESK_REDIS_HOST", "127.0.0.1"),
-                        .port = (unsigned)port,
-                        .user = hd_config_str("HELPDESK_REDIS_USER", NULL),
-                        .password = hd_config_str("HELPDESK_REDIS_PASSWORD", NULL),
-                        .tls_ca_file = hd_config_str("HELPDESK_REDIS_TLS_CA", NULL),
-                        .tls_cert_file = hd_config_str("HELPDESK_REDIS_TLS_CERT", NULL),
-                        .tls_key_file = hd_config_str("HELPDESK_REDIS_TLS_KEY", NULL)};
+  hd_err err = {0};
+  if (hd_config_kv(cfg, &err) != 0) {
+    fprintf(stderr, "the suite's Redis settings: %s\n", err.msg);
+    abort();
+  }
 }
 
 const char *hd_test_unique(char *buf, size_t size, const char *prefix) {

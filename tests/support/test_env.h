@@ -11,7 +11,7 @@
  * Strings are borrowed from the environment. */
 void hd_test_db_config(hd_db_config *cfg, const char *database);
 
-/* Fills cfg from HELPDESK_REDIS_*. */
+/* Fills cfg from HELPDESK_REDIS_* (hd_config_kv; a bad setting fails the test). */
 void hd_test_kv_config(hd_kv_config *cfg);
 
 /* A name unique to this process and call, for databases, streams and keys:

@@ -205,8 +205,8 @@ static void test_common_config_defaults(void **state) {
   assert_string_equal(c.db_user, "root");
   assert_string_equal(c.db_password, "");
   assert_string_equal(c.db_name, "helpdesk_tickets");
-  assert_string_equal(c.redis_host, "127.0.0.1");
-  assert_int_equal(c.redis_port, 6379);
+  assert_string_equal(c.kv.host, "127.0.0.1");
+  assert_int_equal(c.kv.port, 6379);
   assert_string_equal(c.auth_secret, "helpdesk-local-development-secret");
   assert_string_equal(c.auth_issuer, "helpdesk");
   assert_string_equal(c.log_level, "info");
@@ -242,8 +242,8 @@ static void test_common_config_overrides(void **state) {
   assert_string_equal(c.db_socket, "/run/mysqld.sock");
   assert_string_equal(c.db_user, "helpdesk");
   assert_string_equal(c.db_password, "pw");
-  assert_string_equal(c.redis_host, "redis.internal");
-  assert_int_equal(c.redis_port, 1);
+  assert_string_equal(c.kv.host, "redis.internal");
+  assert_int_equal(c.kv.port, 1);
   assert_string_equal(c.auth_secret, "s3cret");
   assert_string_equal(c.auth_issuer, "corp");
   assert_string_equal(c.log_level, "debug");

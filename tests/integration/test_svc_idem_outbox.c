@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -658,6 +659,225 @@ static void test_an_existing_tickets_table_and_a_fresh_one_end_in_the_same_schem
   (void)f;
 }
 
+/* ---- the rows of SQL callers (kit migration 006) ---- */
+
+/* Every column of the outbox rows, oldest first: "tenant|aggregate|type|payload|created|published"
+ * per row, joined by newlines. Caller frees. */
+static char *outbox_rows_text(hd_db *db) {
+  hd_db_rows *rows = NULL;
+  hd_err err = {0};
+  if (hd_db_query(db,
+                  "SELECT CONCAT_WS('|', tenant, aggregate_id, event_type, payload, created_at_us, "
+                  "IFNULL(published_at_us, 'null')) FROM outbox ORDER BY id",
+                  NULL, 0, 16, &rows, &err) != 0)
+    fail_msg("outbox: %s", err.msg);
+  size_t total = 1;
+  for (size_t i = 0; i < hd_db_rows_count(rows); i++)
+    total += strlen(hd_db_str(rows, i, 0, NULL)) + 1;
+  char *out = calloc(1, total);
+  assert_non_null(out);
+  for (size_t i = 0; i < hd_db_rows_count(rows); i++) {
+    strcat(out, hd_db_str(rows, i, 0, NULL));
+    strcat(out, "\n");
+  }
+  hd_db_rows_free(rows);
+  return out;
+}
+
+typedef struct sql_rows {
+  hd_outbox_event ev;
+  json_t *body;
+} sql_rows;
+
+/* The same event twice: hd_outbox_append, then CALL kit_outbox_add with the payload split around
+ * the id; the same key's row twice: hd_idem_record, then CALL kit_idem_add (for another key). */
+static int sql_rows_tx(hd_db *db, void *arg, hd_err *err) {
+  sql_rows *x = arg;
+  if (hd_outbox_append(db, &x->ev, x->body, err) != 0) return -1;
+  hd_outbox_split split = {0};
+  if (hd_outbox_payload_split(&x->ev, x->body, &split, err) != 0) return -1;
+  const hd_db_param p[] = {hd_db_text(x->ev.tenant),      hd_db_int(x->ev.aggregate_id),
+                           hd_db_text(x->ev.type),        hd_db_textn(split.head, split.head_len),
+                           hd_db_int(x->ev.aggregate_id), hd_db_textn(split.tail, split.tail_len),
+                           hd_db_int(x->ev.time_us)};
+  hd_db_rows *rows = NULL;
+  const int rc =
+      hd_db_call(db, "CALL kit_outbox_add(?, ?, ?, CONCAT(?, ?, ?), ?)", p, 7, 0, &rows, err);
+  hd_db_rows_free(rows);
+  hd_outbox_split_free(&split);
+  return rc;
+}
+
+static void test_sql_callers_write_the_rows_the_c_functions_write(void **state) {
+  fixture *f = *state;
+  hd_err err = {0};
+  /* A string that spells the id's member, and a nested member of the same name: the split is
+   * around the envelope's own. */
+  sql_rows x = {.ev = {.type = "approval.granted",
+                       .tenant = "acme",
+                       .aggregate_key = "approval_id",
+                       .aggregate_id = 9007199254740993LL,
+                       .actor_id = "admin-\xc3\xa9",
+                       .time_us = T0},
+                .body = json_pack("{s:s, s:{s:i, s:i, s:i}}", "note", ",\"approval_id\":0,",
+                                  "inner", "x", 1, "approval_id", 0, "y", 2)};
+  assert_non_null(x.body);
+  if (hd_db_tx(f->db, sql_rows_tx, &x, 0, &err) != 0) fail_msg("%s", err.msg);
+  char *text = outbox_rows_text(f->db);
+  const char *second = strchr(text, '\n');
+  assert_non_null(second);
+  second++;
+  assert_int_equal(strlen(second), (size_t)(second - text));
+  assert_memory_equal(text, second, (size_t)(second - text)); /* the same row, byte for byte */
+  assert_non_null(strstr(text, "\"approval_id\":9007199254740993,\"actor_id\":\"admin-\xc3\xa9\""));
+  assert_non_null(strstr(text, "\"inner\":{\"x\":1,\"approval_id\":0,\"y\":2}"));
+  free(text);
+  /* A key without [a-z0-9_] only cannot be split safely. */
+  hd_outbox_split split = {0};
+  x.ev.aggregate_key = "approval\"id";
+  assert_int_equal(hd_outbox_payload_split(&x.ev, x.body, &split, &err), -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+  assert_null(split.head);
+  json_decref(x.body);
+
+  /* The key's row: the C function's and the procedure's are equal but for the key. */
+  approve a = an_approval("k-c", 700, T0);
+  const hd_idem_key k = {.tenant = a.tenant, .caller_id = a.caller, .key = "k-c"};
+  assert_int_equal(hd_idem_record(f->db, &k, a.hash, T0, 42, &err), 0);
+  const hd_db_param p[] = {hd_db_text(a.tenant), hd_db_text(a.caller), hd_db_text("k-sql"),
+                           hd_db_text(a.hash),   hd_db_int(42),        hd_db_int(T0)};
+  hd_db_rows *rows = NULL;
+  assert_int_equal(hd_db_call(f->db, "CALL kit_idem_add(?, ?, ?, ?, ?, ?)", p, 6, 0, &rows, &err),
+                   0);
+  hd_db_rows_free(rows);
+  assert_int_equal(count(f->db,
+                         "SELECT COUNT(DISTINCT tenant, caller_id, request_hash, result_id, "
+                         "created_at_us) FROM idempotency_keys"),
+                   1);
+  assert_int_equal(count(f->db, "SELECT COUNT(*) FROM idempotency_keys"), 2);
+  /* A key that has a row: the procedure's duplicate is ALREADY_EXISTS, as hd_idem_record's. */
+  const hd_db_param again[] = {hd_db_text(a.tenant), hd_db_text(a.caller), hd_db_text("k-c"),
+                               hd_db_text(a.hash),   hd_db_int(43),        hd_db_int(T0 + 1)};
+  assert_int_equal(
+      hd_db_call(f->db, "CALL kit_idem_add(?, ?, ?, ?, ?, ?)", again, 6, 0, &rows, &err), -1);
+  assert_int_equal(err.code, HD_ALREADY_EXISTS);
+  assert_null(rows);
+}
+
+/* ---- procedures: scripts with DELIMITER, hd_db_call ---- */
+
+static const char PROCEDURES_SQL[] =
+    "-- a body of several statements: ';' inside it does not end the CREATE\n"
+    "CREATE TABLE dl (id INT NOT NULL PRIMARY KEY, v INT NOT NULL) ENGINE=InnoDB;\n"
+    "INSERT INTO dl SELECT seq, 0 FROM seq_1_to_21;\n"
+    "DELIMITER //\n"
+    "CREATE PROCEDURE two_rows()\n"
+    "BEGIN\n"
+    "  SELECT 1 AS n UNION ALL SELECT 2;\n"
+    "END//\n"
+    "\n"
+    "CREATE PROCEDURE rows_then_error()\n"
+    "BEGIN\n"
+    "  SELECT 1 AS n;\n"
+    "  SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'the procedure failed after its rows';\n"
+    "END//\n"
+    "-- its own transaction: rows 1 then 2, with a pause between; how many runs this session\n"
+    "CREATE PROCEDURE bump_one_two()\n"
+    "BEGIN\n"
+    "  DECLARE EXIT HANDLER FOR SQLEXCEPTION BEGIN ROLLBACK; RESIGNAL; END;\n"
+    "  SET @runs = IFNULL(@runs, 0) + 1;\n"
+    "  START TRANSACTION;\n"
+    "  UPDATE dl SET v = v + 1 WHERE id = 1;\n"
+    "  DO SLEEP(0.4);\n"
+    "  UPDATE dl SET v = v + 1 WHERE id = 2;\n"
+    "  COMMIT;\n"
+    "  SELECT @runs AS runs;\n"
+    "END//\n"
+    "DELIMITER ;\n"
+    "SET @ready = 1;\n";
+
+static void test_a_script_defines_procedures_and_a_call_reads_their_rows_and_errors(void **state) {
+  fixture *f = *state;
+  hd_err err = {0};
+  if (hd_db_exec_script(f->db, PROCEDURES_SQL, &err) != 0) fail_msg("%s", err.msg);
+  hd_db_rows *rows = NULL;
+  assert_int_equal(hd_db_call(f->db, "CALL two_rows()", NULL, 0, 2, &rows, &err), 0);
+  assert_int_equal(hd_db_rows_count(rows), 2);
+  assert_int_equal(hd_db_i64(rows, 1, 0), 2);
+  hd_db_rows_free(rows);
+  /* The status after the rows was read off: the connection is in step for the next one. */
+  assert_int_equal(count(f->db, "SELECT COUNT(*) FROM dl"), 21);
+  assert_int_equal(hd_db_call(f->db, "CALL two_rows()", NULL, 0, 1, &rows, &err), -1);
+  assert_int_equal(err.code, HD_RESOURCE_EXHAUSTED);
+  assert_int_equal(count(f->db, "SELECT COUNT(*) FROM dl"), 21);
+  /* An error that comes after the rows fails the call. */
+  assert_int_equal(hd_db_call(f->db, "CALL rows_then_error()", NULL, 0, 1, &rows, &err), -1);
+  assert_null(rows);
+  assert_non_null(strstr(err.msg, "the procedure failed after its rows"));
+  assert_int_equal(count(f->db, "SELECT COUNT(*) FROM dl"), 21);
+  /* A DELIMITER line without a delimiter. */
+  assert_int_equal(hd_db_exec_script(f->db, "DELIMITER  \nSELECT 1;\n", &err), -1);
+  assert_int_equal(err.code, HD_INTERNAL);
+  assert_non_null(strstr(err.msg, "DELIMITER line names no delimiter"));
+  assert_int_equal(hd_db_exec_script(f->db, "DELIMITER 0123456789abcdef\nSELECT 1;\n", &err), -1);
+  assert_int_equal(err.code, HD_INTERNAL);
+  /* A statement that starts with the word on a later line is not a DELIMITER line. */
+  assert_int_equal(
+      hd_db_exec_script(f->db, "DELIMITER $$\nSELECT 1\n$$\nDelimiter ;\nSELECT 2;\n", &err), 0);
+}
+
+typedef struct deadlock_side {
+  const char *dbname;
+  int rc;
+  int64_t runs;
+  char msg[HD_ERR_MSG_MAX];
+} deadlock_side;
+
+static void *bump_thread(void *p) {
+  deadlock_side *d = p;
+  hd_db_config cfg;
+  hd_test_db_config(&cfg, d->dbname);
+  hd_db *db = NULL;
+  hd_db_rows *rows = NULL;
+  hd_err err = {0};
+  d->rc = hd_db_new(&cfg, &db, &err);
+  if (d->rc == 0) d->rc = hd_db_call(db, "CALL bump_one_two()", NULL, 0, 1, &rows, &err);
+  if (d->rc == 0) d->runs = hd_db_i64(rows, 0, 0);
+  snprintf(d->msg, sizeof d->msg, "%s", err.msg);
+  hd_db_rows_free(rows);
+  hd_db_close(db);
+  return NULL;
+}
+
+/* Rows 2..21, then (once the procedure holds row 1 and waits for row 2) row 1: a deadlock, whose
+ * victim is the procedure's smaller transaction. */
+static int heavy_tx(hd_db *db, void *arg, hd_err *err) {
+  (void)arg;
+  if (hd_db_exec(db, "UPDATE dl SET v = v + 10 WHERE id >= 2", NULL, 0, NULL, NULL, err)) return -1;
+  const struct timespec pause = {.tv_nsec = 150 * 1000 * 1000};
+  nanosleep(&pause, NULL);
+  return hd_db_exec(db, "UPDATE dl SET v = v + 10 WHERE id = 1", NULL, 0, NULL, NULL, err);
+}
+
+static void test_a_procedure_that_is_its_own_transaction_runs_again_after_a_deadlock(void **state) {
+  fixture *f = *state;
+  hd_err err = {0};
+  if (hd_db_exec_script(f->db, PROCEDURES_SQL, &err) != 0) fail_msg("%s", err.msg);
+  deadlock_side d = {.dbname = f->dbname};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, bump_thread, &d), 0);
+  const struct timespec start = {.tv_nsec = 100 * 1000 * 1000};
+  nanosleep(&start, NULL); /* the procedure holds row 1 */
+  const int rc = hd_db_tx(f->db, heavy_tx, NULL, 1, &err);
+  pthread_join(th, NULL);
+  if (rc != 0) fail_msg("the heavier transaction failed: %s", err.msg);
+  if (d.rc != 0) fail_msg("the procedure failed: %s", d.msg);
+  assert_int_equal(d.runs, 2); /* rolled back whole once, then run again */
+  assert_int_equal(count(f->db, "SELECT v FROM dl WHERE id = 1"), 11);
+  assert_int_equal(count(f->db, "SELECT v FROM dl WHERE id = 2"), 11);
+  assert_int_equal(count(f->db, "SELECT SUM(v) FROM dl"), 21 * 10 + 2);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -672,6 +892,9 @@ int main(void) {
       T(test_record_writes_key_and_result_at_once_and_refuses_a_key_with_a_row),
       T(test_key_caller_tenant_and_hash_limits_edge_and_one_past),
       T(test_an_existing_tickets_table_and_a_fresh_one_end_in_the_same_schema),
+      T(test_sql_callers_write_the_rows_the_c_functions_write),
+      T(test_a_script_defines_procedures_and_a_call_reads_their_rows_and_errors),
+      T(test_a_procedure_that_is_its_own_transaction_runs_again_after_a_deadlock),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

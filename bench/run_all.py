@@ -158,8 +158,6 @@ def slap_script(name, **subs):
 
 
 SLAP_TICKETS = "hd_slap_tickets"
-SLAP_PROCEDURES = ("common/svc/migrations/006_row_procedures.sql",
-                   "services/tickets/migrations/007_create_procedure.sql")
 SLAP_TABLES = ("tickets", "ticket_history", "idempotency_keys", "outbox", "comments", "follows",
                "tenant_settings")
 
@@ -171,16 +169,9 @@ def own_floors(env, c, secs, loop_secs, fresh=False):
     the service's own tables and ids are left alone; made anew when fresh): the floors of the
     calls' own statements, {name: rate}."""
     if fresh:
-        sql(env, f"DROP DATABASE IF EXISTS {SLAP_TICKETS}; CREATE DATABASE {SLAP_TICKETS} "
-                 "CHARACTER SET utf8mb4; " +
+        sql(env, f"DROP DATABASE IF EXISTS {SLAP_TICKETS}; CREATE DATABASE {SLAP_TICKETS}; " +
             " ".join(f"CREATE TABLE {SLAP_TICKETS}.{t} LIKE helpdesk_tickets.{t};"
                      for t in SLAP_TABLES), db=None)
-        # and the procedures a create calls (the kit's rows, ticket_create), as migrated
-        for path in SLAP_PROCEDURES:
-            with open(os.path.join(ROOT, path)) as f:
-                subprocess.run(["mariadb", f"--socket={env['HELPDESK_DB_SOCKET']}", "-u",
-                                env.get("HELPDESK_DB_USER", "root"), SLAP_TICKETS],
-                               input=f.read(), check=True, text=True, capture_output=True)
     now = int(time.time() * 1e6)
     q, n = slap_script("create", NOW=now)
     out = {"create_writes": slap(env, c, secs, q, "a create's writes", SLAP_TICKETS, n)}

@@ -119,18 +119,6 @@ int hd_db_exec(hd_db *db, const char *sql, const hd_db_param *params, size_t n, 
 int hd_db_query(hd_db *db, const char *sql, const hd_db_param *params, size_t n, size_t max_rows,
                 hd_db_rows **out, hd_err *err);
 
-/* Runs a CALL of a stored procedure and fetches the rows of its first result set, as hd_db_query,
- * reading off every result after it (a procedure's error can come after its rows). The procedure
- * may write, so after a broken connection it is never run again (UNAVAILABLE: the outcome is
- * unknown). Outside a transaction the procedure must be a transaction of its own, all or nothing
- * (START TRANSACTION ... COMMIT, and an EXIT HANDLER that rolls back and RESIGNALs): then, as
- * with hd_db_tx, a deadlock or lock-wait timeout (ABORTED, 1213 / 1205, also Galera's
- * certification at its COMMIT) or a Galera node not ready (1047) runs it again after the same
- * back-off, at most 10 times in all. Inside a transaction nothing is retried here (hd_db_tx runs
- * the whole body again). Errors as hd_db_exec; *out owned by caller, NULL on failure. */
-int hd_db_call(hd_db *db, const char *sql, const hd_db_param *params, size_t n, size_t max_rows,
-               hd_db_rows **out, hd_err *err);
-
 /* The body of a transaction: returns 0 to commit, -1 (with err set) to roll back. */
 typedef int (*hd_db_tx_fn)(hd_db *db, void *arg, hd_err *err);
 
@@ -153,9 +141,8 @@ int hd_db_tx(hd_db *db, hd_db_tx_fn fn, void *arg, unsigned max_attempts, hd_err
 bool hd_db_in_tx(const hd_db *db);
 
 /* Runs several statements as plain text (migrations only, never with input): a statement ends
- * where a line ends with ';', or with the delimiter a line "DELIMITER xx" set (as the mariadb
- * client reads it: for the bodies of procedures); lines starting with "--" are left out. Stops at
- * the first error, mapped as for hd_db_exec. Statements that return rows have them discarded. */
+ * where a line ends with ';'; lines starting with "--" are left out. Stops at the first error,
+ * mapped as for hd_db_exec. Statements that return rows have them discarded. */
 int hd_db_exec_script(hd_db *db, const char *sql, hd_err *err);
 
 #endif

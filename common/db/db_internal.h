@@ -13,11 +13,6 @@
  * The server's max_prepared_stmt_count (16382 by default) bounds connections x this. */
 #define DB_STMT_CACHE_MAX 128
 
-/* Attempts of a transaction in all (hd_db_tx's default, hd_db_call's): two writers of one row
- * on two Galera nodes lose certification to each other often enough that five attempts ran out
- * (tests/integration/test_db_galera.c); ten with db_tx_backoff wait at most about 0.4 s in all. */
-#define DB_TX_ATTEMPTS 10u
-
 /* Bytes of a statement's text quoted in an error message. */
 #define DB_SQL_QUOTE_MAX 40
 
@@ -101,10 +96,6 @@ bool db_errno_retryable(unsigned errnum);
  * from the primary component): nothing ran, the connection is dropped, and the statement or
  * transaction may be run again on a new connection (another node with HELPDESK_DB_NODES). */
 bool db_errno_node_not_ready(unsigned errnum);
-
-/* Sleeps before attempt + 1 of a transaction: 1-3 ms before the second, doubling per attempt,
- * at most 64 ms, jittered by db->seed. */
-void db_tx_backoff(hd_db *db, unsigned attempt);
 
 /* Runs one statement through the text protocol (BEGIN / COMMIT / scripts; never with input)
  * and discards any result. Outside a transaction, a statement that certainly did not run on a

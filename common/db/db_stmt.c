@@ -13,13 +13,12 @@
 /* Bytes of a cell fetched in the first pass; longer ones are re-read. */
 #define STMT_SCRATCH 64u
 
-/* One call of hd_db_exec / hd_db_query / hd_db_call. */
+/* One call of hd_db_exec / hd_db_query. */
 typedef struct stmt_call {
   const char *sql;
   const hd_db_param *params;
   size_t n;
-  bool fetch; /* fetch the rows of the first result */
-  bool read;  /* the statement is a read: safe to run twice */
+  bool query; /* fetch rows (and the statement is a read, safe to run twice) */
   size_t max_rows;
   hd_db_rows *rows; /* query: the result, owned by the call until handed out */
   uint64_t affected, insert_id;
@@ -315,28 +314,13 @@ static int stmt__attempt(hd_db *db, stmt_call *c, bool *sent, hd_err *err) {
     stmt__fail(db, st, c->sql, err);
     goto done;
   }
-  int fetched = 0;
-  if (c->fetch) {
-    fetched = stmt__fetch(db, st, c, err);
+  if (c->query) {
+    if (stmt__fetch(db, st, c, err) != 0) goto done;
   } else {
     if (mysql_stmt_field_count(st) > 0) mysql_stmt_free_result(st);
     c->affected = mysql_stmt_affected_rows(st);
     c->insert_id = mysql_stmt_insert_id(st);
   }
-  /* A CALL ends with a status of its own after its result sets (and a procedure's error may come
-   * only there): read them all off, also after a failed fetch, or the connection is out of step
-   * for the next statement. */
-  while (db->m && mysql_stmt_more_results(st)) {
-    const int more = mysql_stmt_next_result(st);
-    if (more > 0 && fetched == 0) {
-      fetched = stmt__fail(db, st, c->sql, err);
-      hd_db_rows_free(c->rows);
-      c->rows = NULL;
-    }
-    if (more != 0) break;
-    if (mysql_stmt_field_count(st) > 0) mysql_stmt_free_result(st);
-  }
-  if (fetched != 0) goto done;
   db->last_errno = 0;
   rc = 0;
 done:
@@ -359,7 +343,7 @@ static int stmt__run(hd_db *db, stmt_call *c, hd_err *err) {
      * statement again cannot apply it twice; never inside a transaction (it died with it). */
     const unsigned e = db->last_errno;
     const bool again = attempt == 0 && reused && db->tx == DB_TX_NONE && db_errno_gone(e) &&
-                       (!sent || c->read || db_errno_not_run(e));
+                       (!sent || c->query || db_errno_not_run(e));
     if (!again) return -1;
   }
 }
@@ -375,36 +359,9 @@ int hd_db_exec(hd_db *db, const char *sql, const hd_db_param *params, size_t n, 
 
 int hd_db_query(hd_db *db, const char *sql, const hd_db_param *params, size_t n, size_t max_rows,
                 hd_db_rows **out, hd_err *err) {
-  stmt_call c = {
-      .sql = sql, .params = params, .n = n, .fetch = true, .read = true, .max_rows = max_rows};
+  stmt_call c = {.sql = sql, .params = params, .n = n, .query = true, .max_rows = max_rows};
   *out = NULL;
   const int rc = stmt__run(db, &c, err);
   if (rc == 0) *out = c.rows;
-  return rc;
-}
-
-int hd_db_call(hd_db *db, const char *sql, const hd_db_param *params, size_t n, size_t max_rows,
-               hd_db_rows **out, hd_err *err) {
-  stmt_call c = {.sql = sql, .params = params, .n = n, .fetch = true, .max_rows = max_rows};
-  hd_err local;
-  hd_err_clear(&local);
-  *out = NULL;
-  const bool alone = db->tx == DB_TX_NONE;
-  int rc = -1;
-  for (unsigned attempt = 1;; attempt++) {
-    if (stmt__run(db, &c, &local) == 0) {
-      *out = c.rows;
-      rc = 0;
-      break;
-    }
-    /* Outside a transaction the procedure is one of its own, rolled back whole when the server
-     * chose it as a deadlock victim or a Galera node refused it: as hd_db_tx, run it again. */
-    const unsigned e = db->last_errno;
-    const bool again = (local.code == HD_ABORTED && db_errno_retryable(e)) ||
-                       (local.code == HD_UNAVAILABLE && db_errno_node_not_ready(e));
-    if (!alone || !again || attempt >= DB_TX_ATTEMPTS) break;
-    db_tx_backoff(db, attempt);
-  }
-  if (err) *err = local;
   return rc;
 }

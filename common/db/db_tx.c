@@ -8,8 +8,12 @@
 
 #include "db/db_internal.h"
 
-#define TX_BACKOFF_BASE_US 2000u /* before the second attempt: 1..3 ms, doubling per attempt */
-#define TX_BACKOFF_MAX_US  64000u
+/* Ten: two writers of one row on two Galera nodes lose certification to each other often enough
+ * that five attempts ran out (tests/integration/test_db_galera.c); ten with the back-off below
+ * wait at most about 0.4 s in all. */
+#define TX_DEFAULT_ATTEMPTS 10u
+#define TX_BACKOFF_BASE_US  2000u /* before the second attempt: 1..3 ms, doubling per attempt */
+#define TX_BACKOFF_MAX_US   64000u
 
 static int tx__text(hd_db *db, const char *sql, hd_err *err) {
   return db_text(db, sql, strlen(sql), err);
@@ -25,7 +29,7 @@ static void tx__rollback(hd_db *db) {
   db->tx = DB_TX_NONE;
 }
 
-void db_tx_backoff(hd_db *db, unsigned attempt) {
+static void tx__backoff(hd_db *db, unsigned attempt) {
   unsigned base = TX_BACKOFF_BASE_US;
   for (unsigned i = 1; i < attempt && base < TX_BACKOFF_MAX_US; i++) base *= 2;
   const unsigned us = base / 2 + (unsigned)rand_r(&db->seed) % base;
@@ -75,7 +79,7 @@ int hd_db_tx(hd_db *db, hd_db_tx_fn fn, void *arg, unsigned max_attempts, hd_err
                "hd_db_tx called inside a transaction: transactions do not nest");
     goto done;
   }
-  const unsigned attempts = max_attempts ? max_attempts : DB_TX_ATTEMPTS;
+  const unsigned attempts = max_attempts ? max_attempts : TX_DEFAULT_ATTEMPTS;
   for (unsigned attempt = 1;; attempt++) {
     bool retry = false;
     if (tx__attempt(db, fn, arg, &retry, &local) == 0) {
@@ -83,7 +87,7 @@ int hd_db_tx(hd_db *db, hd_db_tx_fn fn, void *arg, unsigned max_attempts, hd_err
       break;
     }
     if (!retry || attempt >= attempts) break;
-    db_tx_backoff(db, attempt);
+    tx__backoff(db, attempt);
   }
 done:
   if (err) *err = local;

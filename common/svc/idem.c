@@ -130,17 +130,12 @@ int hd_idem_claim(hd_db *db, const hd_idem_key *k, const char *request_hash, int
   return hd_err_set(err, HD_ABORTED, "idempotency key changed while being claimed: retry");
 }
 
-int hd_idem_check_record(const hd_idem_key *k, const char *request_hash, hd_err *err) {
+int hd_idem_record(hd_db *db, const hd_idem_key *k, const char *request_hash, int64_t now_us,
+                   int64_t result_id, hd_err *err) {
   if (idem__check_key(k, err) != 0) return -1;
   if (!idem__is_hash(request_hash))
     return hd_err_set(err, HD_INVALID_ARGUMENT,
                       "an idempotency request hash is %d lowercase hex digits", IDEM_HASH_LEN);
-  return 0;
-}
-
-int hd_idem_record(hd_db *db, const hd_idem_key *k, const char *request_hash, int64_t now_us,
-                   int64_t result_id, hd_err *err) {
-  if (hd_idem_check_record(k, request_hash, err) != 0) return -1;
   if (result_id <= 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "an idempotency key's result id must be positive");
   const hd_db_param row[] = {hd_db_text(k->tenant),    hd_db_text(k->caller_id), hd_db_text(k->key),

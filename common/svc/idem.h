@@ -69,10 +69,6 @@ int hd_idem_claim(hd_db *db, const hd_idem_key *k, const char *request_hash, int
 int hd_idem_record(hd_db *db, const hd_idem_key *k, const char *request_hash, int64_t now_us,
                    int64_t result_id, hd_err *err);
 
-/* The checks of hd_idem_record, for a caller that records the key in SQL (CALL kit_idem_add, kit
- * migration 006, from a procedure of its own): INVALID_ARGUMENT as hd_idem_claim. */
-int hd_idem_check_record(const hd_idem_key *k, const char *request_hash, hd_err *err);
-
 /* Records the result (> 0) of a key this transaction claimed. NOT_FOUND when it was not claimed. */
 int hd_idem_set_result(hd_db *db, const hd_idem_key *k, int64_t result_id, hd_err *err);
 

@@ -17,12 +17,11 @@
 #define OUTBOX_ENVELOPE_SIZE 6  /* members of the envelope */
 #define IDEM_PURGE_EVERY_US  (60 * HD_US_PER_S)
 
-/* The payload of ev: the envelope, then body's members. *payload owned by the caller (free). */
-static int outbox__payload(const hd_outbox_event *ev, json_t *body, char **payload, size_t *len,
-                           hd_err *err) {
+int hd_outbox_append(hd_db *db, const hd_outbox_event *ev, json_t *body, hd_err *err) {
   json_t *doc = NULL;
+  char *payload = NULL;
+  size_t len = 0;
   int rc = -1;
-  *payload = NULL;
   if (!ev || !ev->type || !*ev->type || !ev->tenant || !*ev->tenant || !ev->aggregate_key ||
       !*ev->aggregate_key) {
     hd_err_set(err, HD_INVALID_ARGUMENT,
@@ -62,61 +61,20 @@ static int outbox__payload(const hd_outbox_event *ev, json_t *body, char **paylo
     }
   }
   hd_err dump_err = {0};
-  if (hd_json_dump(doc, &HD_JSON_EVENT_LIMITS, payload, len, &dump_err) != 0) {
+  if (hd_json_dump(doc, &HD_JSON_EVENT_LIMITS, &payload, &len, &dump_err) != 0) {
     hd_err_set(err, dump_err.code, "%s: %s", what, dump_err.msg);
     goto done;
   }
-  rc = 0;
-done:
-  json_decref(doc);
-  return rc;
-}
-
-int hd_outbox_append(hd_db *db, const hd_outbox_event *ev, json_t *body, hd_err *err) {
-  char *payload = NULL;
-  size_t len = 0;
-  if (outbox__payload(ev, body, &payload, &len, err) != 0) return -1;
   const hd_db_param p[] = {hd_db_text(ev->tenant), hd_db_int(ev->aggregate_id),
                            hd_db_text(ev->type), hd_db_textn(payload, len), hd_db_int(ev->time_us)};
-  const int rc = hd_db_exec(db,
-                            "INSERT INTO outbox (tenant, aggregate_id, event_type, payload, "
-                            "created_at_us) VALUES (?, ?, ?, ?, ?)",
-                            p, 5, NULL, NULL, err);
+  rc = hd_db_exec(db,
+                  "INSERT INTO outbox (tenant, aggregate_id, event_type, payload, created_at_us) "
+                  "VALUES (?, ?, ?, ?, ?)",
+                  p, 5, NULL, NULL, err);
+done:
   free(payload);
+  json_decref(doc);
   return rc;
-}
-
-int hd_outbox_payload_split(const hd_outbox_event *ev, json_t *body, hd_outbox_split *out,
-                            hd_err *err) {
-  *out = (hd_outbox_split){0};
-  if (!ev) return hd_err_set(err, HD_INVALID_ARGUMENT, "no outbox event given");
-  for (const char *k = ev->aggregate_key; k && *k; k++)
-    if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
-      return hd_err_set(err, HD_INVALID_ARGUMENT,
-                        "an outbox event split around its aggregate's id names it with [a-z0-9_] "
-                        "only, not \"%s\"",
-                        ev->aggregate_key);
-  hd_outbox_event zero = *ev;
-  zero.aggregate_id = 0;
-  char *payload = NULL;
-  size_t len = 0;
-  if (outbox__payload(&zero, body, &payload, &len, err) != 0) return -1;
-  /* The envelope's third member. The members before it are strings, and a string's quotes are
-   * escaped, so the first place this text appears is that member. */
-  char member[80];
-  snprintf(member, sizeof member, ",\"%s\":0,", zero.aggregate_key);
-  char *at = strstr(payload, member);
-  if (!at) {
-    free(payload);
-    return hd_err_set(err, HD_INTERNAL, "the %s event has no %s to split around", ev->type,
-                      zero.aggregate_key);
-  }
-  const size_t head = (size_t)(at - payload) + strlen(member) - 2; /* up to the ':' */
-  out->head = payload;
-  out->head_len = head;
-  out->tail = payload + head + 1; /* after the '0' */
-  out->tail_len = len - head - 1;
-  return 0;
 }
 
 #define OUTBOX_TX_ATTEMPTS 10 /* a batch's tries when it deadlocks or loses a certification */

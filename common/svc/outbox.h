@@ -13,7 +13,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 #include "json/json.h"
 #include "svc/service.h"
@@ -45,24 +44,6 @@ typedef struct hd_outbox_event {
  * RESOURCE_EXHAUSTED past HD_OUTBOX_PAYLOAD_MAX bytes; INVALID_ARGUMENT without type, tenant or
  * aggregate_key. */
 int hd_outbox_append(hd_db *db, const hd_outbox_event *ev, json_t *body, hd_err *err);
-
-/* The payload hd_outbox_append would write for ev, in two parts around the aggregate's id, for
- * a stored procedure that learns the id as it inserts the entity: it writes the row with
- * CALL kit_outbox_add(tenant, id, type, CONCAT(head, id, tail), time_us) (kit migration 006).
- * ev->aggregate_id is not used; aggregate_key must be [a-z0-9_]. head and tail are one buffer
- * owned by the caller: hd_outbox_split_free. Errors as hd_outbox_append. */
-typedef struct hd_outbox_split {
-  char *head; /* the payload up to the id: head_len bytes (not NUL-terminated there) */
-  size_t head_len;
-  const char *tail; /* after the id, to the end (NUL-terminated): tail_len bytes */
-  size_t tail_len;
-} hd_outbox_split;
-int hd_outbox_payload_split(const hd_outbox_event *ev, json_t *body, hd_outbox_split *out,
-                            hd_err *err);
-static inline void hd_outbox_split_free(hd_outbox_split *s) {
-  free(s->head);
-  *s = (hd_outbox_split){0};
-}
 
 /* Writes the id the relay gives outbox row outbox_id of the database behind db into
  * out[HD_OUTBOX_EVENT_ID_MAX]: "<service>-<origin>-<outbox id>", where origin is the database's

@@ -38,27 +38,34 @@ typedef struct create__ctx {
   ticket_new ticket;            /* strings borrowed from the request and the principal */
   char hash[HD_IDEM_HASH_SIZE]; /* SHA-256 of the request as the customer it is for */
   Helpdesk__V1__Ticket *out;    /* the created (or first call's) ticket, in call->arena */
+  bool claim_first;             /* the key had a row: claim it before the work (a retry, a twin) */
+  bool key_taken;               /* set by the fast path when the key turned out to have a row */
 } create__ctx;
 
-static hd_idem_key create__key(const create__ctx *x) {
-  return (hd_idem_key){.tenant = tk_tenant(x->call),
-                       .caller_id = x->call->principal->user_id,
-                       .key = x->key,
-                       .result_kind = "ticket"};
-}
-
-/* The key had a row (a retry, a twin, a key used for another request, a row past its window):
- * claimed first this time. A concurrent twin waits on its unique key until this transaction
- * ends, then finds the ticket this one created. Runs again after a deadlock, so it resets out. */
-static int create__claimed_tx(hd_db *db, void *arg, hd_err *err) {
+/* Claims the key first: a concurrent twin waits on its unique key until this transaction ends,
+ * then finds the ticket this one created. Runs again after a deadlock, so it resets out. */
+static int create__tx(hd_db *db, void *arg, hd_err *err) {
   create__ctx *x = arg;
   hd_call *c = x->call;
   const char *tenant = tk_tenant(c);
+  const char *caller = c->principal->user_id;
   const int64_t now = tk_now(c);
   const ticket_actor actor = tk_actor(c);
-  const hd_idem_key key = create__key(x);
+  const hd_idem_key key = {
+      .tenant = tenant, .caller_id = caller, .key = x->key, .result_kind = "ticket"};
   int64_t id = 0;
   x->out = NULL;
+  x->key_taken = false;
+  if (!x->claim_first) {
+    /* Almost every key is new: the ticket, then its key with the result in one statement. A key
+     * with a row fails that statement: the whole transaction rolls back and runs again below. */
+    if (ticket_store_insert(db, tenant, &x->ticket, now, &actor, &id, err)) return -1;
+    if (hd_idem_record(db, &key, x->hash, now, id, err)) {
+      x->key_taken = err->code == HD_ALREADY_EXISTS;
+      return -1;
+    }
+    return ticket_store_new_proto(tenant, &x->ticket, id, now, c->arena, &x->out, err);
+  }
   /* ALREADY_EXISTS for the key used with another request. */
   if (hd_idem_claim(db, &key, x->hash, now, &id, err)) return -1;
   if (id == 0) {
@@ -127,19 +134,13 @@ int tickets_create_ticket(hd_call *call, const ProtobufCMessage *req, ProtobufCM
                  .department = rq->department},
   };
   if (create__hash(call, rq, customer, x.hash)) return -1;
-  /* Almost every key is new: the ticket and its key, one transaction in one round trip. */
-  const hd_idem_key key = create__key(&x);
-  const ticket_actor actor = tk_actor(call);
-  int64_t id = 0;
-  if (ticket_store_create(tk_db(call), tk_tenant(call), &x.ticket, tk_now(call), &actor, &key,
-                          x.hash, &id, &call->err) == 0) {
-    if (ticket_store_new_proto(tk_tenant(call), &x.ticket, id, tk_now(call), call->arena, &x.out,
-                               &call->err))
-      return -1;
-  } else {
-    if (call->err.code != HD_ALREADY_EXISTS) return -1;
+  if (hd_call_tx(call, create__tx, &x)) {
+    if (!x.key_taken) return -1;
+    /* The key had a row: claimed first this time, which answers a retry, a twin's ticket or a
+     * key used for another request. */
+    x.claim_first = true;
     hd_err_clear(&call->err);
-    if (hd_call_tx(call, create__claimed_tx, &x)) return -1;
+    if (hd_call_tx(call, create__tx, &x)) return -1;
   }
   *(Helpdesk__V1__Ticket *)resp = *x.out;
   return 0;

@@ -406,15 +406,9 @@ int ticket_store_event(hd_db *db, const char *tenant, int64_t ticket_id, const c
 
 /* ---- create ---- */
 
-/* CALL ticket_create (migration 007): the ticket, its CREATE history rows and its event, and with
- * key (outside a transaction) the key too, as a transaction of its own. */
-static int store__create(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
-                         const ticket_actor *actor, const hd_idem_key *key,
-                         const char *request_hash, int64_t *out_id, hd_err *err) {
+int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
+                        const ticket_actor *actor, int64_t *out_id, hd_err *err) {
   int rc = -1;
-  hd_db_rows *rows = NULL;
-  hd_outbox_split payload = {0};
-  json_t *body = NULL;
   const char *status = ticket_status_name(TICKET_PENDING_RESPONSE);
   const char *service_type =
       hd_pb_enum_name(&helpdesk__v1__service_type__descriptor, t->service_type);
@@ -425,23 +419,10 @@ static int store__create(hd_db *db, const char *tenant, const ticket_new *t, int
                "a service type and an issue type");
     goto done;
   }
-  if (key && hd_idem_check_record(key, request_hash, err) != 0) goto done;
   const bool has_department = t->department && *t->department;
-  const hd_outbox_event ev = store__event_of(TICKET_EVENT_CREATED, tenant, 0, actor, now_us);
-  json_error_t je;
-  body =
-      json_pack_ex(&je, 0, "{s:I, s:s, s:{s:s, s:n, s:s?, s:s, s:n, s:I, s:s, s:s, s:I}}",
-                   "version", (json_int_t)1, "action", "CREATE", "ticket", "status", status,
-                   "owner_id", "department", has_department ? t->department : NULL, "customer_id",
-                   t->customer_id, "category", "level", (json_int_t)1, "service_type", service_type,
-                   "issue_type", issue_type, "create_time_us", (json_int_t)now_us);
-  if (!body) {
-    hd_json_pack_failed(&je, "the " TICKET_EVENT_CREATED " event", err);
-    goto done;
-  }
-  if (hd_outbox_payload_split(&ev, body, &payload, err) != 0) goto done;
   const hd_db_param p[] = {hd_db_text(tenant),
                            hd_db_text(t->customer_id),
+                           hd_db_text(t->subject),
                            hd_db_text(t->subject),
                            hd_db_text(t->description),
                            hd_db_text(t->product ? t->product : ""),
@@ -450,49 +431,35 @@ static int store__create(hd_db *db, const char *tenant, const ticket_new *t, int
                            hd_db_text(issue_type),
                            hd_db_text(status),
                            store__opt_text(t->department),
-                           hd_db_text(actor->user_id),
-                           hd_db_text(actor->role),
                            hd_db_int(now_us),
-                           hd_db_text(TICKET_EVENT_CREATED),
-                           hd_db_textn(payload.head, payload.head_len),
-                           hd_db_textn(payload.tail, payload.tail_len),
-                           hd_db_text(key ? key->caller_id : NULL),
-                           hd_db_text(key ? key->key : NULL),
-                           hd_db_text(key ? request_hash : NULL)};
-  if (hd_db_call(db, "CALL ticket_create(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                 p, sizeof p / sizeof p[0], 1, &rows, err) != 0)
+                           hd_db_int(now_us)};
+  uint64_t id = 0;
+  if (hd_db_exec(db,
+                 "INSERT INTO tickets (tenant, customer_id, subject, title, description, product, "
+                 "brand, service_type, issue_type, status, department, level, version, fence, "
+                 "follow_up_count, resolved, created_at_us, updated_at_us) VALUES "
+                 "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1, 0, 0, 0, ?, ?)",
+                 p, sizeof p / sizeof p[0], NULL, &id, err) != 0)
     goto done;
-  const int64_t id = hd_db_rows_count(rows) == 1 ? hd_db_i64(rows, 0, 0) : 0;
-  if (id <= 0) {
-    hd_err_set(err, HD_INTERNAL, "creating a ticket answered no ticket id");
+  const int64_t tid = (int64_t)id;
+  const store__history_row created[] = {{"status", NULL, status},
+                                        {"department", NULL, t->department}};
+  if (store__history_write(db, tenant, tid, actor, "CREATE", created, has_department ? 2 : 1,
+                           now_us, err) != 0)
     goto done;
-  }
-  *out_id = id;
+  const hd_outbox_event ev = store__event_of(TICKET_EVENT_CREATED, tenant, tid, actor, now_us);
+  json_error_t je;
+  json_t *body =
+      json_pack_ex(&je, 0, "{s:I, s:s, s:{s:s, s:n, s:s?, s:s, s:n, s:I, s:s, s:s, s:I}}",
+                   "version", (json_int_t)1, "action", "CREATE", "ticket", "status", status,
+                   "owner_id", "department", has_department ? t->department : NULL, "customer_id",
+                   t->customer_id, "category", "level", (json_int_t)1, "service_type", service_type,
+                   "issue_type", issue_type, "create_time_us", (json_int_t)now_us);
+  if (store__emit(db, &ev, body, &je, NULL, 0, err) != 0) goto done;
+  *out_id = tid;
   rc = 0;
 done:
-  hd_db_rows_free(rows);
-  hd_outbox_split_free(&payload);
-  json_decref(body);
   return rc;
-}
-
-int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
-                        const ticket_actor *actor, int64_t *out_id, hd_err *err) {
-  if (!hd_db_in_tx(db))
-    return hd_err_set(err, HD_INTERNAL,
-                      "ticket_store_insert runs inside a transaction (ticket_store_create "
-                      "outside one)");
-  return store__create(db, tenant, t, now_us, actor, NULL, NULL, out_id, err);
-}
-
-int ticket_store_create(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
-                        const ticket_actor *actor, const hd_idem_key *key, const char *request_hash,
-                        int64_t *out_id, hd_err *err) {
-  if (hd_db_in_tx(db))
-    return hd_err_set(err, HD_INTERNAL,
-                      "ticket_store_create is a transaction of its own: call it outside one");
-  if (!key) return hd_err_set(err, HD_INTERNAL, "ticket_store_create needs the idempotency key");
-  return store__create(db, tenant, t, now_us, actor, key, request_hash, out_id, err);
 }
 
 int ticket_store_new_proto(const char *tenant, const ticket_new *t, int64_t id, int64_t now_us,

@@ -34,7 +34,6 @@
 #include "core/err.h"
 #include "db/db.h"
 #include "helpdesk/v1/tickets.pb-c.h"
-#include "svc/idem.h"
 #include "ticket_limits.h"
 #include "ticket_state.h"
 
@@ -126,21 +125,10 @@ typedef struct ticket_new {
 } ticket_new;
 
 /* Inserts a ticket in PENDING_RESPONSE (version 1, level 1, title = subject, no owner) with its
- * CREATE history row (field status, and department when given) and a ticket.created event, in
- * one round trip (the procedure ticket_create, migration 007). Call inside hd_db_tx (INTERNAL
- * otherwise). *out_id receives the new id. */
+ * CREATE history row (field status, and department when given) and a ticket.created event.
+ * Call inside hd_db_tx. *out_id receives the new id. */
 int ticket_store_insert(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
                         const ticket_actor *actor, int64_t *out_id, hd_err *err);
-
-/* What ticket_store_insert writes, and key (hash request_hash) with the new ticket as its result,
- * as one transaction of its own in one round trip: call it outside a transaction (INTERNAL
- * otherwise). ALREADY_EXISTS when the key already has a row (a retry, a twin, a row past its
- * window): nothing was written; claim the key first (hd_idem_claim) and insert in a transaction.
- * A deadlock or lock-wait timeout is retried as hd_db_tx does (hd_db_call). INVALID_ARGUMENT
- * for a key hd_idem_claim refuses. */
-int ticket_store_create(hd_db *db, const char *tenant, const ticket_new *t, int64_t now_us,
-                        const ticket_actor *actor, const hd_idem_key *key, const char *request_hash,
-                        int64_t *out_id, hd_err *err);
 
 /* The Ticket a successful ticket_store_insert of t just wrote (id, now_us), built without reading
  * it back: what the row holds right after the insert (nobody follows a new ticket, nothing is

@@ -330,55 +330,6 @@ static void test_insert_writes_create_history_and_a_created_event(void **state) 
   hd_arena_free(a);
 }
 
-/* The create of a new key: the ticket, its history, its event and the key with the ticket as
- * its result, one transaction in one round trip; a key that already has a row writes nothing. */
-static void test_create_with_a_new_key_writes_all_and_a_used_key_writes_nothing(void **state) {
-  fixture *f = *state;
-  char tenant[64];
-  tenant_name(tenant, sizeof tenant);
-  hd_err err = {0};
-  char hash[HD_IDEM_HASH_SIZE];
-  assert_int_equal(hd_idem_sha256_hex("request", 7, hash, &err), 0);
-  const hd_idem_key k = {.tenant = tenant, .caller_id = "cust-1", .key = "k-\xc3\xa9"};
-  const ticket_new t = a_ticket("cust-1", "billing");
-  int64_t id = 0;
-  assert_int_equal(ticket_store_create(f->db, tenant, &t, T0, &CUSTOMER, &k, hash, &id, &err), 0);
-  assert_true(id > 0);
-  int64_t claimed = 0;
-  assert_int_equal(hd_idem_claim(f->db, &k, hash, T0 + 1, &claimed, &err), 0);
-  assert_int_equal(claimed, id); /* the key names the ticket */
-  assert_int_equal(count_rows(f->db, "SELECT COUNT(*) FROM tickets WHERE tenant = ?", tenant), 1);
-  assert_int_equal(
-      count_rows(f->db, "SELECT COUNT(*) FROM ticket_history WHERE tenant = ?", tenant), 2);
-  char type[64];
-  char *payload = last_event(f->db, tenant, type, sizeof type);
-  assert_string_equal(type, "ticket.created");
-  char want[96];
-  snprintf(want, sizeof want, "\"ticket_id\":%" PRId64 ",\"actor_id\":\"cust-1\"", id);
-  assert_non_null(strstr(payload, want));
-  free(payload);
-  /* The same key again (a retry, or used for another request): refused before anything stays. */
-  int64_t again = 0;
-  assert_int_equal(
-      ticket_store_create(f->db, tenant, &t, T0 + 2, &CUSTOMER, &k, hash, &again, &err), -1);
-  assert_int_equal(err.code, HD_ALREADY_EXISTS);
-  assert_int_equal(again, 0);
-  assert_int_equal(count_rows(f->db, "SELECT COUNT(*) FROM tickets WHERE tenant = ?", tenant), 1);
-  assert_int_equal(
-      count_rows(f->db, "SELECT COUNT(*) FROM ticket_history WHERE tenant = ?", tenant), 2);
-  assert_int_equal(count_rows(f->db, "SELECT COUNT(*) FROM outbox WHERE tenant = ?", tenant), 1);
-  /* The connection holds no transaction after the refusal: a plain write is its own. */
-  assert_false(hd_db_in_tx(f->db));
-  /* A key the kit refuses, and the two calls in the wrong place. */
-  const hd_idem_key empty = {.tenant = tenant, .caller_id = "cust-1", .key = ""};
-  assert_int_equal(ticket_store_create(f->db, tenant, &t, T0, &CUSTOMER, &empty, hash, &id, &err),
-                   -1);
-  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
-  assert_int_equal(ticket_store_insert(f->db, tenant, &t, T0, &CUSTOMER, &id, &err), -1);
-  assert_int_equal(err.code, HD_INTERNAL);
-  assert_int_equal(count_rows(f->db, "SELECT COUNT(*) FROM tickets WHERE tenant = ?", tenant), 1);
-}
-
 static void test_ticket_of_another_tenant_is_not_found(void **state) {
   fixture *f = *state;
   char tenant[64], other[64];
@@ -1514,7 +1465,6 @@ int main(void) {
       cmocka_unit_test(test_locked_read_sees_tickets_merged_after_its_snapshot),
       cmocka_unit_test(test_inserted_ticket_reads_back_in_pending_response_at_version_1),
       cmocka_unit_test(test_insert_writes_create_history_and_a_created_event),
-      cmocka_unit_test(test_create_with_a_new_key_writes_all_and_a_used_key_writes_nothing),
       cmocka_unit_test(test_ticket_of_another_tenant_is_not_found),
       cmocka_unit_test(test_missing_ticket_is_not_found_with_its_id),
       cmocka_unit_test(test_multibyte_text_round_trips_byte_for_byte),

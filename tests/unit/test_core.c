@@ -1,4 +1,4 @@
-/* common/core: the per-call arena, UTF-8 validation and the error struct. */
+/* common/core: the per-call arena, UTF-8 validation, the error struct and host:port lists. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +10,7 @@
 
 #include "core/arena.h"
 #include "core/err.h"
+#include "core/hostport.h"
 #include "core/utf8.h"
 #include "rpctest.pb-c.h"
 
@@ -372,6 +373,78 @@ static void test_code_names_match_grpc(void **state) {
   assert_string_equal(hd_code_name((hd_code)-1), "UNKNOWN");
 }
 
+/* ---- host:port lists ---- */
+
+static void test_hostport_list_reads_hosts_v6_and_ports_at_their_edges(void **state) {
+  (void)state;
+  hd_hostport_list l;
+  hd_err err = {0};
+  assert_int_equal(hd_hostport_list_parse("HELPDESK_DB_NODES", "node",
+                                          "db-1:3306,[::1]:1,10.0.0.7:65535,", &l, &err),
+                   0);
+  assert_int_equal(l.n, 3);
+  assert_string_equal(l.host[0], "db-1");
+  assert_int_equal(l.port[0], 3306);
+  assert_string_equal(l.host[1], "::1");
+  assert_int_equal(l.port[1], 1);
+  assert_string_equal(l.host[2], "10.0.0.7");
+  assert_int_equal(l.port[2], 65535);
+  hd_hostport_list_free(&l);
+  assert_int_equal(l.n, 0);
+  hd_hostport_list_free(NULL);
+  /* 16 entries and a host of 255 bytes pass; one more of either does not */
+  char list[HD_HOSTPORT_TEXT];
+  size_t len = 0;
+  for (int i = 0; i < 16; i++)
+    len += (size_t)snprintf(list + len, sizeof list - len, "h%d:%d,", i, i + 1);
+  assert_int_equal(hd_hostport_list_parse("S", "server", list, &l, &err), 0);
+  assert_int_equal(l.n, 16);
+  hd_hostport_list_free(&l);
+  snprintf(list + len, sizeof list - len, "h16:17");
+  assert_int_equal(hd_hostport_list_parse("S", "server", list, &l, &err), -1);
+  assert_string_equal(err.msg, "S: more than 16 servers");
+  assert_int_equal(l.n, 0);
+  memset(list, 'a', 255);
+  snprintf(list + 255, sizeof list - 255, ":1");
+  assert_int_equal(hd_hostport_list_parse("S", "server", list, &l, &err), 0);
+  assert_int_equal(strlen(l.host[0]), 255);
+  hd_hostport_list_free(&l);
+  memset(list, 'a', 256);
+  snprintf(list + 256, sizeof list - 256, ":1");
+  assert_int_equal(hd_hostport_list_parse("S", "server", list, &l, &err), -1);
+  assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+}
+
+static void test_hostport_list_refuses_what_is_not_host_port_naming_the_entry(void **state) {
+  (void)state;
+  static const char *bad[] = {"127.0.0.1", "127.0.0.1:0", "a:1,:2",   "h:65536",      "h:3306x",
+                              "h:-1",      "[]:1",        "a:1,,b:2", "h:99999999999"};
+  static const char *quoted[] = {"'127.0.0.1'",    "'127.0.0.1:0'", "':2'",   "'h:65536'",
+                                 "'h:3306x'",      "'h:-1'",        "'[]:1'", "''",
+                                 "'h:99999999999'"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    hd_hostport_list l;
+    hd_err err = {0};
+    assert_int_equal(
+        hd_hostport_list_parse("HELPDESK_REDIS_SENTINELS", "Sentinel", bad[i], &l, &err), -1);
+    assert_int_equal(err.code, HD_INVALID_ARGUMENT);
+    char want[128];
+    snprintf(want, sizeof want, "HELPDESK_REDIS_SENTINELS: %s is not host:port (port 1..65535)",
+             quoted[i]);
+    assert_string_equal(err.msg, want);
+    assert_int_equal(l.n, 0);
+  }
+  hd_hostport_list l;
+  hd_err err = {0};
+  assert_int_equal(hd_hostport_list_parse("HELPDESK_DB_NODES", "node", "", &l, &err), -1);
+  assert_string_equal(err.msg, "HELPDESK_DB_NODES names no node (host:port,...)");
+  char big[HD_HOSTPORT_TEXT + 1];
+  memset(big, 'a', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  assert_int_equal(hd_hostport_list_parse("HELPDESK_DB_NODES", "node", big, &l, &err), -1);
+  assert_string_equal(err.msg, "HELPDESK_DB_NODES is longer than 2047 bytes");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_arena_allocation_up_to_the_cap_succeeds_and_one_past_fails),
@@ -397,6 +470,8 @@ int main(void) {
       cmocka_unit_test(test_err_conflict_is_aborted_with_its_reason_and_current_version),
       cmocka_unit_test(test_err_clear_resets_to_ok),
       cmocka_unit_test(test_code_names_match_grpc),
+      cmocka_unit_test(test_hostport_list_reads_hosts_v6_and_ports_at_their_edges),
+      cmocka_unit_test(test_hostport_list_refuses_what_is_not_host_port_naming_the_entry),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -16,12 +16,8 @@
 
 #include "config/config.h"
 #include "log/log.h"
+#include "rpc/client_internal.h"
 #include "rpc/status_details.h"
-
-struct hd_client {
-  grpc_channel *channel;
-  int64_t default_timeout_us;
-};
 
 static int client__read_file(const char *path, char **out, hd_err *err) {
   FILE *f = fopen(path, "rb");
@@ -95,9 +91,7 @@ void hd_client_destroy(hd_client *c) {
   grpc_shutdown();
 }
 
-/* The server's google.rpc.Status details (grpc-status-details-bin), when it sent any, into err's
- * details; err keeps the status line's code and message. */
-static void client__read_details(const grpc_metadata_array *md, hd_err *err) {
+void client_read_details(const grpc_metadata_array *md, hd_err *err) {
   for (size_t i = 0; i < md->count; i++)
     if (grpc_slice_str_cmp(md->metadata[i].key, HD_RPC_STATUS_DETAILS_KEY) == 0) {
       const grpc_slice v = md->metadata[i].value;
@@ -157,7 +151,7 @@ static int client__unary(hd_client *c, const char *method, grpc_metadata *md, si
     } else if (status != GRPC_STATUS_OK) {
       int dl = (int)GRPC_SLICE_LENGTH(details);
       hd_err_set(err, (hd_code)status, "%.*s", dl, (const char *)GRPC_SLICE_START_PTR(details));
-      client__read_details(&trailing_md, err);
+      client_read_details(&trailing_md, err);
     } else if (!recv) {
       hd_err_set(err, HD_INTERNAL, "%s answered OK without a message", method);
     } else {
@@ -186,8 +180,7 @@ static int client__unary(hd_client *c, const char *method, grpc_metadata *md, si
   return rc;
 }
 
-/* The absolute deadline timeout_us from now, for the core. */
-static gpr_timespec client__deadline(int64_t timeout_us) {
+gpr_timespec client_deadline(int64_t timeout_us) {
   return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_micros(timeout_us, GPR_TIMESPAN));
 }
 
@@ -212,7 +205,7 @@ int hd_client_call_raw(hd_client *c, const char *method, const char *token, int6
     n_md = 1;
   }
   if (timeout_us <= 0) timeout_us = c->default_timeout_us;
-  rc = client__unary(c, method, &md, n_md, client__deadline(timeout_us), req, req_len, arena,
+  rc = client__unary(c, method, &md, n_md, client_deadline(timeout_us), req, req_len, arena,
                      resp_bytes, resp_len, err);
   if (n_md) grpc_slice_unref(md.value);
 done:
@@ -552,7 +545,7 @@ int hd_peer_call(hd_peer *p, const char *method, const hd_peer_call_opts *opts,
     void *rb = NULL;
     size_t rl = 0;
     hd_err_clear(&last);
-    int urc = client__unary(p->client, method, md, n_md, client__deadline(this_us), buf, len, arena,
+    int urc = client__unary(p->client, method, md, n_md, client_deadline(this_us), buf, len, arena,
                             &rb, &rl, &last);
     peer__count(p, method, urc == 0 ? HD_OK : last.code);
     if (urc == 0) {

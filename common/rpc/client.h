@@ -51,6 +51,45 @@ int hd_client_call_raw(hd_client *c, const char *method, const char *token, int6
                        const void *req, size_t req_len, hd_arena *arena, void **resp_bytes,
                        size_t *resp_len, hd_err *err);
 
+/* ---- server-streaming calls (client_stream.c) ---- */
+
+typedef struct hd_client_stream hd_client_stream;
+
+/* Opens the server-streaming method ("/helpdesk.v1.TicketService/WatchTickets") on c as token
+ * (NULL: no authorization header), sends req and closes the client's side. timeout_us 0: no
+ * deadline (the stream runs until the server ends it or the caller cancels). Opening does not
+ * wait for the server: a refusal comes as the stream's end (hd_client_stream_finish). *out owned
+ * by the caller: hd_client_stream_free. INTERNAL when the call cannot start. One thread at a
+ * time uses a stream; several streams may share c. */
+int hd_client_stream_open(hd_client *c, const char *method, const char *token, int64_t timeout_us,
+                          const ProtobufCMessage *req, hd_client_stream **out, hd_err *err);
+
+/* What hd_client_stream_read found. */
+typedef enum hd_client_stream_got {
+  HD_CLIENT_STREAM_MESSAGE, /* *msg is the next message */
+  HD_CLIENT_STREAM_WAITING, /* none came within wait_ms; the read goes on: call again */
+  HD_CLIENT_STREAM_ENDED    /* the server ended the stream: hd_client_stream_finish says how */
+} hd_client_stream_got;
+
+/* Waits up to wait_ms (< 0: without end) for the next message, unpacked as desc into arena (it
+ * lives as long as the arena). 0 with *what, or -1 with err when a message does not unpack as
+ * desc or does not fit the arena (the stream is then of no further use: cancel and free it). */
+int hd_client_stream_read(hd_client_stream *s, const ProtobufCMessageDescriptor *desc,
+                          int64_t wait_ms, hd_arena *arena, ProtobufCMessage **msg,
+                          hd_client_stream_got *what, hd_err *err);
+
+/* The status the stream ended with, waited for up to wait_ms (< 0: without end): 0 for OK, else
+ * -1 with err = the status code, the server's message and its details (as hd_client_call);
+ * CANCELLED after hd_client_stream_cancel; DEADLINE_EXCEEDED when wait_ms passed first (the
+ * stream goes on). */
+int hd_client_stream_finish(hd_client_stream *s, int64_t wait_ms, hd_err *err);
+
+/* Cancels the call, as a client that goes away; reads and finish then end. */
+void hd_client_stream_cancel(hd_client_stream *s);
+
+/* Cancels the call if it still runs and frees it. NULL is a no-op. */
+void hd_client_stream_free(hd_client_stream *s);
+
 /* ---- calls between services ---- */
 
 typedef struct hd_peer hd_peer;

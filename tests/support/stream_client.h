@@ -1,6 +1,6 @@
-/* A server-streaming client on the gRPC core API for integration tests: open a call with its one
- * request, read its messages one at a time (with a bound on each wait), cancel it (a client that
- * goes away), read its status. */
+/* A server-streaming client for integration tests, over the kit's hd_client_stream: open a call
+ * with its one request, read its messages one at a time (with a bound on each wait), cancel it (a
+ * client that goes away), read its status. Every failure to do so fails the test. */
 #ifndef HD_TEST_STREAM_CLIENT_H
 #define HD_TEST_STREAM_CLIENT_H
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """helpdeskctl against the real services: the generic call on a method of each of the four
 services (JSON in, JSON out: 64-bit ids as strings, enums by name), every verb (tickets list,
-ticket show, ticket reply, claim next, escalate, handover, handover show, health), and the
+ticket show, ticket reply, claim next, escalate, handover, handover show, health), watch on a
+server stream (the ticket feed line by line, resumed after an event, ended by Ctrl-C), and the
 failures (an unknown field refused before sending, a gRPC status printed as CODE: message with
 a non-zero exit). Prints the session as an agent would see it, for the closing note.
 
@@ -243,8 +244,55 @@ def test_health_reports_each_service_serving():
     assert json.loads(js)["services"][0]["status"] == "SERVING"
 
 
+def test_watch_prints_the_feed_a_line_an_event_and_resumes_after_one():
+    print("watch (a server stream, one JSON line a message):")
+    cmd = [hdserver.binary("tools/helpdeskctl"), "watch", "TicketService/WatchTickets", "{}", "--limit", "1",
+           *as_user(*LEAD)]
+    w = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=_ctx["env"])
+    made = []
+    for i in range(40):  # until the stream, opened meanwhile, has seen one
+        t = call_json("TicketService/CreateTicket", {
+            "idempotencyKey": f"watch-{i}", "subject": "Watched", "description": "Seen on the feed",
+            "serviceType": "SERVICE_TYPE_SHARED", "issueType": "ISSUE_TYPE_TECHNICAL"}, CUSTOMER, show=False)
+        made.append(t["id"])
+        if w.poll() is not None:
+            break
+        time.sleep(0.25)
+    out, err = w.communicate(timeout=30)
+    assert w.returncode == 0, err
+    lines = out.splitlines()
+    assert len(lines) == 1, out
+    first = json.loads(lines[0])
+    print(f"  [lead-1] $ helpdeskctl watch TicketService/WatchTickets '{{}}' --limit 1\n    {lines[0][:160]}...")
+    assert first["type"] == "TICKET_EVENT_TYPE_CREATED" and first["ticketId"] in made, first
+    # resume right after that event: the next one is the next ticket made after it
+    out, _ = ctl("watch", "TicketService/WatchTickets", json.dumps({"afterEventId": first["eventId"]}),
+                 "--limit", "1", user=LEAD, lines=1)
+    after = json.loads(out)
+    assert int(after["eventId"].rsplit("-", 1)[1]) > int(first["eventId"].rsplit("-", 1)[1]), (first, after)
+    assert int(after["ticketId"]) > int(first["ticketId"]), (first, after)
+    # a table instead of JSON
+    out, _ = ctl("watch", "TicketService/WatchTickets", json.dumps({"afterEventId": first["eventId"]}),
+                 "--limit", "1", "--output", "table", user=LEAD, show=False)
+    assert f"eventId: {after['eventId']}" in out, out
+    # an id that is not of this feed: the stream's status, exit 1
+    _, err = ctl("watch", "TicketService/WatchTickets", '{"afterEventId": "nope"}', user=LEAD, expect=1)
+    assert err.startswith("helpdeskctl: INVALID_ARGUMENT: "), err
+    # Ctrl-C ends a quiet watch at once, with 0
+    w = subprocess.Popen(cmd[:4] + cmd[6:], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=_ctx["env"])
+    time.sleep(1)
+    w.send_signal(2)
+    _, err = w.communicate(timeout=10)
+    assert w.returncode == 0, (w.returncode, err)
+    # --timeout: the stream's deadline, its end asked for
+    ctl("watch", "TicketService/WatchTickets", "{}", "--timeout", "300ms", user=LEAD, show=False)
+    out, _ = ctl("watch", "Health/Watch", "{}", "--limit", "1", "--service", "routing")
+    assert json.loads(out)["status"] == "SERVING"
+
+
 def test_every_verb_has_help():
-    for verb in (["call"], ["tickets", "list"], ["ticket", "show"], ["ticket", "reply"], ["claim", "next"],
+    for verb in (["call"], ["watch"], ["tickets", "list"], ["ticket", "show"], ["ticket", "reply"], ["claim", "next"],
                  ["escalate"], ["handover"], ["handover", "show"], ["health"]):
         out, _ = ctl(*verb, "--help", show=False)
         assert out.startswith("usage: helpdeskctl " + " ".join(verb)), out
@@ -260,4 +308,5 @@ if __name__ == "__main__":
         test_escalate_moves_the_ticket_to_billing,
         test_handover_needs_every_note_then_hands_over_the_shift,
         test_health_reports_each_service_serving,
+        test_watch_prints_the_feed_a_line_an_event_and_resumes_after_one,
         test_every_verb_has_help], setup, teardown))

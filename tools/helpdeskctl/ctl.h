@@ -126,6 +126,13 @@ int ctl_svc_parse(const char *name, ctl_svc *out);
 /* The generated descriptor of a service's gRPC service. */
 const ProtobufCServiceDescriptor *ctl_svc_descriptor(ctl_svc s);
 
+/* The client of svc's target (made on first use, freed by ctl_close). 0, or -1 (err). */
+int ctl_client(ctl *c, ctl_svc svc, hd_client **out, hd_err *err);
+
+/* Adds "(tickets at 127.0.0.1:50051)" to err when it says the service is unavailable or too
+ * slow, so the reader knows which address failed. Returns -1. */
+int ctl_where(ctl *c, ctl_svc svc, hd_err *err);
+
 /* Calls full_method ("/helpdesk.v1.TicketService/GetTicket") on svc's target with c's token;
  * *resp (of type resp_desc) lives in c->arena. 0, or -1 with err the status and message. */
 int ctl_rpc_raw(ctl *c, ctl_svc svc, const char *full_method, const ProtobufCMessage *req,
@@ -159,6 +166,9 @@ int ctl_print_json(ctl *c, json_t *doc, const ctl_table *table, bool as_table_de
 
 /* The generic call: `call SERVICE/METHOD [JSON | @FILE | -]`. */
 int ctl_call_main(ctl *c, const ctl_args *a);
+
+/* The generic stream: `watch SERVICE/METHOD [JSON | @FILE | -]`, one line per message. */
+int ctl_watch_main(ctl *c, const ctl_args *a);
 
 /* The verbs (ctl_verbs.c). Each returns a CTL_EXIT_ status. */
 int ctl_tickets_list(ctl *c, const ctl_args *a);

@@ -134,8 +134,7 @@ void ctl_close(ctl *c) {
   hd_arena_free(c->arena);
 }
 
-int ctl_rpc_raw(ctl *c, ctl_svc svc, const char *full_method, const ProtobufCMessage *req,
-                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, hd_err *err) {
+int ctl_client(ctl *c, ctl_svc svc, hd_client **out, hd_err *err) {
   if (!c->clients[svc]) {
     const char *ca = c->args->tls_ca ? c->args->tls_ca : getenv("HELPDESK_TLS_CA");
     hd_client_config cfg = {.target = c->target[svc],
@@ -143,15 +142,26 @@ int ctl_rpc_raw(ctl *c, ctl_svc svc, const char *full_method, const ProtobufCMes
                             .default_timeout_us = c->args->timeout_us};
     if (hd_client_new(&cfg, &c->clients[svc], err) != 0) return -1;
   }
-  if (hd_client_call(c->clients[svc], full_method, c->token, c->args->timeout_us, req, resp_desc,
-                     c->arena, resp, err) != 0) {
-    if (err->code == HD_UNAVAILABLE || err->code == HD_DEADLINE_EXCEEDED) {
-      char msg[HD_ERR_MSG_MAX];
-      snprintf(msg, sizeof msg, "%s", err->msg);
-      hd_err_set(err, err->code, "%s (%s at %s)", msg, ctl__svcs[svc].name, c->target[svc]);
-    }
-    return -1;
+  *out = c->clients[svc];
+  return 0;
+}
+
+int ctl_where(ctl *c, ctl_svc svc, hd_err *err) {
+  if (err->code == HD_UNAVAILABLE || err->code == HD_DEADLINE_EXCEEDED) {
+    char msg[HD_ERR_MSG_MAX];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    hd_err_set(err, err->code, "%s (%s at %s)", msg, ctl__svcs[svc].name, c->target[svc]);
   }
+  return -1;
+}
+
+int ctl_rpc_raw(ctl *c, ctl_svc svc, const char *full_method, const ProtobufCMessage *req,
+                const ProtobufCMessageDescriptor *resp_desc, ProtobufCMessage **resp, hd_err *err) {
+  hd_client *client = NULL;
+  if (ctl_client(c, svc, &client, err) != 0) return -1;
+  if (hd_client_call(client, full_method, c->token, c->args->timeout_us, req, resp_desc, c->arena,
+                     resp, err) != 0)
+    return ctl_where(c, svc, err);
   return 0;
 }
 

@@ -31,6 +31,19 @@ static const ctl_verb ctl__verbs[] = {
      1,
      2,
      ctl_call_main},
+    {{"watch", NULL},
+     "watch SERVICE/METHOD [JSON | @FILE | -] [--limit N]",
+     "Opens a server-streaming method (TicketService/WatchTickets, RoutingService's watches,\n"
+     "Health/Watch) with a JSON request as `call` reads one, and prints each message as one line\n"
+     "of JSON (--output table: its \"name: value\" lines) as it comes, until the server ends\n"
+     "the stream (exit 0 when it ends OK), Ctrl-C (exit 0), --limit N messages (1-500, exit 0),\n"
+     "or --timeout D (given: the stream's deadline; its end is exit 0). A failure is exit 1.\n"
+     "  --service S   where Health is asked (tickets, routing, accounts, kpi; default tickets)\n"
+     "Example: helpdeskctl watch TicketService/WatchTickets '{\"department\": \"BILLING\"}'\n",
+     CTL_BIT(CTL_O_SERVICE) | CTL_BIT(CTL_O_LIMIT),
+     1,
+     2,
+     ctl_watch_main},
     {{"tickets", "list"},
      "tickets list [--mine | --owner U | --unassigned] [--open] [--status S] [--department D]\n"
      "             [--newest] [--limit N] [--page-token T]",

@@ -102,17 +102,6 @@ static int64_t one_int(hd_db *db, const char *sql) {
   return v;
 }
 
-static void drop_database(const char *name) {
-  hd_db *db = NULL;
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, NULL);
-  hd_err err = {0};
-  char sql[128];
-  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", name);
-  if (hd_db_new(&cfg, &db, &err) == 0) (void)hd_db_exec_script(db, sql, &err);
-  hd_db_close(db);
-}
-
 /* ---- migrations from several replicas at once ---- */
 
 /* Statements that fail when run twice (no IF NOT EXISTS; a duplicate key): a migration applied
@@ -181,7 +170,7 @@ static void test_migrations_from_replicas_starting_at_once_apply_each_once(void 
   assert_int_equal(
       one_int(first, "SELECT COUNT(*) FROM hd_migration_lock WHERE holder IS NOT NULL"), 0);
   hd_db_close(first);
-  drop_database(database);
+  hd_test_drop_database(database);
 }
 
 static void test_migration_lock_of_a_dead_holder_is_taken_over_once_its_lease_ran_out(void **s) {
@@ -206,7 +195,7 @@ static void test_migration_lock_of_a_dead_holder_is_taken_over_once_its_lease_ra
   assert_int_equal(one_int(db, "SELECT COUNT(*) FROM hd_migration_lock WHERE holder IS NOT NULL"),
                    0);
   hd_db_close(db);
-  drop_database(database);
+  hd_test_drop_database(database);
 }
 
 /* ---- every table has a primary key ---- */
@@ -251,7 +240,7 @@ static void test_every_table_of_every_schema_has_a_primary_key(void **state) {
                         "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = "
                         "DATABASE()") > 3);
     hd_db_close(db);
-    drop_database(database);
+    hd_test_drop_database(database);
   }
 }
 
@@ -389,7 +378,7 @@ static void test_concurrent_writes_to_one_ticket_through_two_nodes_all_commit(vo
   snprintf(sql, sizeof sql, "SELECT version FROM tickets WHERE id = %" PRId64, ticket);
   assert_int_equal(one_int(db, sql), 1 + WRITERS * WRITES_EACH);
   hd_db_close(db);
-  drop_database(database);
+  hd_test_drop_database(database);
 }
 
 /* ---- two timer sweeps on two nodes take the same row ---- */
@@ -509,7 +498,7 @@ static void test_two_sweeps_on_two_nodes_send_a_followup_once(void **state) {
   assert_int_equal(one_int(db, "SELECT COUNT(*) FROM fu_sent"), 1);
   assert_int_equal(one_int(db, "SELECT sent FROM fu_rows WHERE id = 1"), 1);
   hd_db_close(db);
-  drop_database(database);
+  hd_test_drop_database(database);
 }
 
 /* ---- two outbox relays on two nodes ---- */
@@ -635,7 +624,7 @@ static void test_two_relays_on_two_nodes_publish_every_event_repeats_with_its_id
   hd_kv_reply_free(x);
   hd_kv_close(kv);
   hd_db_close(db);
-  drop_database(database);
+  hd_test_drop_database(database);
 }
 
 /* ---- HELPDESK_DB_NODES ---- */

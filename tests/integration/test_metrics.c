@@ -238,13 +238,7 @@ static void test_metrics_address_follows_the_setting_and_defaults_to_grpc_port_p
   assert_int_equal(err.code, HD_INVALID_ARGUMENT);
   assert_non_null(strstr(err.msg, "HELPDESK_METRICS_ADDR"));
 
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, "mysql");
-  hd_db *db = NULL;
-  char sql[128];
-  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", f.db_name);
-  if (hd_db_new(&cfg, &db, &err) == 0) hd_db_exec_script(db, sql, &err);
-  hd_db_close(db);
+  hd_test_drop_database(f.db_name);
 }
 
 int main(void) {

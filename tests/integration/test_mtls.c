@@ -91,14 +91,7 @@ static int group_teardown(void **state) {
   if (!e) return 0;
   hd_svc_stop(e->svc);
   if (e->db_name[0]) {
-    hd_db_config cfg;
-    hd_test_db_config(&cfg, "mysql");
-    hd_db *db = NULL;
-    hd_err err = {0};
-    char sql[128];
-    snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", e->db_name);
-    if (hd_db_new(&cfg, &db, &err) == 0) hd_db_exec_script(db, sql, &err);
-    hd_db_close(db);
+    hd_test_drop_database(e->db_name);
   }
   if (e->dir[0]) {
     char cmd[128];

@@ -197,17 +197,6 @@ static void start_binary(run *r) {
   assert_true(r->port > 0);
 }
 
-static void drop_database(const char *name) {
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, "mysql");
-  hd_db *db = NULL;
-  hd_err err = {0};
-  char sql[128];
-  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", name);
-  if (hd_db_new(&cfg, &db, &err) == 0) hd_db_exec_script(db, sql, &err);
-  hd_db_close(db);
-}
-
 typedef struct totals {
   long answered, not_serving, unavailable, cancelled, after_stopping, held;
 } totals;
@@ -300,7 +289,7 @@ static void scenario(totals *sum) {
   free(log);
   unlink(r->log_path);
   hd_client_destroy(r->client);
-  drop_database(r->db_name);
+  hd_test_drop_database(r->db_name);
   free(r->request);
   free(r);
 }

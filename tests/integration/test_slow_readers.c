@@ -206,14 +206,7 @@ static void stop_server(server *s) {
   s->pid = 0;
   assert_true(WIFEXITED(wstatus));
   assert_int_equal(WEXITSTATUS(wstatus), 0);
-  hd_db_config cfg;
-  hd_test_db_config(&cfg, "mysql");
-  hd_db *db = NULL;
-  hd_err err = {0};
-  char sql[128];
-  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", s->db_name);
-  if (hd_db_new(&cfg, &db, &err) == 0) hd_db_exec_script(db, sql, &err);
-  hd_db_close(db);
+  hd_test_drop_database(s->db_name);
 }
 
 static int setup(void **state) {

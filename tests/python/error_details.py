@@ -17,7 +17,6 @@ with MariaDB and Redis from HELPDESK_DB_* / HELPDESK_REDIS_* (scripts/servers.sh
 import socket
 import subprocess
 import sys
-import time
 
 import grpc
 from google.protobuf import text_format
@@ -93,15 +92,7 @@ def setup():
     ch = grpc.insecure_channel(f"127.0.0.1:{svc.port}")
     _ctx.update(ch=ch, stub=tickets_pb2_grpc.TicketServiceStub(ch), customer=token("cust-1", "customer"),
                 agent=token("agent-1", "agent"), lead=token("lead-1", "agent,team_lead"))
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            call("ListTickets", pb.ListTicketsRequest(), "agent")
-            break
-        except grpc.RpcError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    hdserver.until(lambda: call("ListTickets", pb.ListTicketsRequest(), "agent"), grpc.RpcError)
 
 
 def teardown():

@@ -25,6 +25,20 @@ def binary(path_in_build):
     return path
 
 
+def until(call, errors, seconds=20, pause=0.1):
+    """call() again until it returns without raising one of errors (an exception class or a
+    tuple: a service still starting is NOT_SERVING until MariaDB, Redis and its migrations are
+    ready), for at most `seconds`; its result, or the last error once the time is up."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return call()
+        except errors:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(pause)
+
+
 def drop_database(name):
     """Best effort, with the mariadb client and the test servers' settings."""
     if not shutil.which("mariadb") or not (os.environ.get("HELPDESK_DB_SOCKET") or os.environ.get("HELPDESK_DB_PORT")):

@@ -77,14 +77,7 @@ def start_redis():
 
 
 def ready(call):
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return call()
-        except grpc.RpcError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    return hdserver.until(call, grpc.RpcError)
 
 
 def setup():

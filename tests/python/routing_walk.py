@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import grpc
 
@@ -41,14 +40,7 @@ def token(user, roles):
 def ready(call):
     """call() until it answers: a service still starting (RpcError), or a ticket not yet in its
     queue (AssertionError from the caller's check), for up to 20 s."""
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            return call()
-        except (grpc.RpcError, AssertionError):
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    return hdserver.until(call, (grpc.RpcError, AssertionError))
 
 
 def register_agent(agent_id, department):

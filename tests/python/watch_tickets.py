@@ -14,7 +14,6 @@ with MariaDB and Redis from HELPDESK_DB_* / HELPDESK_REDIS_* (scripts/servers.sh
 """
 import subprocess
 import sys
-import time
 
 import grpc
 
@@ -45,15 +44,7 @@ def setup():
     _ctx.update(ch=ch, stub=tickets_pb2_grpc.TicketServiceStub(ch), agent=token("agent-1", "agent"),
                 lead=token("lead-1", "agent,team_lead"), integrator=token("svc-crm", "service"),
                 customer=token("cust-1", "customer"), globex=token("agent-9", "agent", "globex"))
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            tickets("ListTickets", pb.ListTicketsRequest(), "agent")
-            break
-        except grpc.RpcError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
+    hdserver.until(lambda: tickets("ListTickets", pb.ListTicketsRequest(), "agent"), grpc.RpcError)
 
 
 def teardown():

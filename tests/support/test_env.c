@@ -27,6 +27,19 @@ void hd_test_db_config(hd_db_config *cfg, const char *database) {
   };
 }
 
+int hd_test_drop_database(const char *name) {
+  hd_db_config cfg;
+  hd_test_db_config(&cfg, NULL);
+  hd_db *db = NULL;
+  hd_err err = {0};
+  char sql[128];
+  snprintf(sql, sizeof sql, "DROP DATABASE IF EXISTS `%s`", name);
+  const int rc = hd_db_new(&cfg, &db, &err) == 0 ? hd_db_exec_script(db, sql, &err) : -1;
+  if (rc != 0) fprintf(stderr, "dropping database %s: %s\n", name, err.msg);
+  hd_db_close(db);
+  return rc;
+}
+
 void hd_test_kv_config(hd_kv_config *cfg) {
   hd_err err = {0};
   if (hd_config_kv(cfg, &err) != 0) {

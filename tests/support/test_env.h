@@ -11,6 +11,10 @@
  * Strings are borrowed from the environment. */
 void hd_test_db_config(hd_db_config *cfg, const char *database);
 
+/* Drops database `name` (a test's own, made by hd_test_unique) over a connection of its own,
+ * if it exists. 0, or -1 with the reason on stderr (a tear-down goes on). */
+int hd_test_drop_database(const char *name);
+
 /* Fills cfg from HELPDESK_REDIS_* (hd_config_kv; a bad setting fails the test). */
 void hd_test_kv_config(hd_kv_config *cfg);
 

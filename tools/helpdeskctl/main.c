@@ -149,7 +149,7 @@ static const char ctl__global_help[] =
     "                      mint a one-hour token signed with HELPDESK_AUTH_SECRET (default:\n"
     "                      the development secret), as hd-token does; role default agent\n"
     "  --output json|table the reply as JSON (call's default) or a table (the verbs')\n"
-    "  --timeout D         each call's deadline (default 10s)\n"
+    "  --timeout D         each call's deadline (default 10s; watch: none unless given)\n"
     "  --tls-ca FILE       speak TLS, trusting this CA; else HELPDESK_TLS_CA; else plaintext\n"
     "Exit status: 0 done; 1 a call failed (\"helpdeskctl: CODE: message\" on stderr, CODE the\n"
     "gRPC status, e.g. FAILED_PRECONDITION); 2 bad usage or a request refused before sending.\n";

@@ -43,15 +43,20 @@ static const char SQL_LIST[] =
 /* The tickets that count against an agent: the open ones they own that wait in no queue (a
  * ticket released or whose lease expired waits in its queue again while the ticket service still
  * names its last owner), and those they hold a claim on that AssignTicket has not made theirs
- * yet (in flight). */
-#define LOAD_WHERE                                                                           \
-  "tenant = ? AND status NOT IN ('CLOSED', 'CANCELLED') AND ((owner_id = ? AND queue = '') " \
-  "OR ticket_id IN (SELECT c.ticket_id FROM claims c WHERE c.tenant = ? AND c.agent_id = ?))"
-static const char SQL_LOAD_SUM[] =
-    "SELECT COUNT(*), COALESCE(SUM(weight), 0) FROM routing_tickets WHERE " LOAD_WHERE;
+ * yet (in flight). Their ids come from the owner index and the agent's claims, each read by its
+ * own index (one UNION, which also counts a ticket both owned and claimed once), then the rows by
+ * primary key: the cost is the agent's tickets, not the table's. (Written as one OR across both,
+ * MariaDB read every row of routing_tickets, four times per ClaimNext.) Parameters: tenant,
+ * agent, tenant, agent, tenant. */
+#define LOAD_FROM                                                                                  \
+  "FROM (SELECT ticket_id FROM routing_tickets WHERE tenant = ? AND owner_id = ? AND queue = '' "  \
+  "AND status NOT IN ('CLOSED', 'CANCELLED') UNION SELECT ticket_id FROM claims WHERE tenant = ? " \
+  "AND agent_id = ?) u JOIN routing_tickets t ON t.ticket_id = u.ticket_id WHERE t.tenant = ? "    \
+  "AND t.status NOT IN ('CLOSED', 'CANCELLED')"
+static const char SQL_LOAD_SUM[] = "SELECT COUNT(*), COALESCE(SUM(t.weight), 0) " LOAD_FROM;
 static const char SQL_LOAD_TICKETS[] =
-    "SELECT ticket_id, department, status, category, weight FROM routing_tickets WHERE " LOAD_WHERE
-    " ORDER BY created_at_us, ticket_id LIMIT ?";
+    "SELECT t.ticket_id, t.department, t.status, t.category, t.weight " LOAD_FROM
+    " ORDER BY t.created_at_us, t.ticket_id LIMIT ?";
 
 static const char *agent__presence_name(Helpdesk__V1__Presence p) {
   return hd_pb_enum_name(&helpdesk__v1__presence__descriptor, (int)p);
@@ -153,7 +158,8 @@ int routing_agent_set_presence(hd_db *db, const char *tenant, const char *agent_
 }
 
 int routing_agent_load(hd_db *db, const char *tenant, const Helpdesk__V1__Agent *agent,
-                       hd_arena *arena, Helpdesk__V1__AgentLoad **out, hd_err *err) {
+                       bool list_tickets, hd_arena *arena, Helpdesk__V1__AgentLoad **out,
+                       hd_err *err) {
   int rc = -1;
   hd_db_rows *sum = NULL, *rows = NULL;
   Helpdesk__V1__AgentLoad *l = hd_arena_new_message(arena, &helpdesk__v1__agent_load__descriptor);
@@ -161,10 +167,12 @@ int routing_agent_load(hd_db *db, const char *tenant, const Helpdesk__V1__Agent 
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
     goto done;
   }
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(agent->agent_id), hd_db_text(tenant),
-                           hd_db_text(agent->agent_id), hd_db_int(ROUTING_LOAD_TICKETS_MAX)};
-  if (hd_db_query(db, SQL_LOAD_SUM, p, 4, 1, &sum, err) ||
-      hd_db_query(db, SQL_LOAD_TICKETS, p, 5, ROUTING_LOAD_TICKETS_MAX, &rows, err))
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_text(agent->agent_id),
+                           hd_db_text(tenant), hd_db_text(agent->agent_id),
+                           hd_db_text(tenant), hd_db_int(ROUTING_LOAD_TICKETS_MAX)};
+  if (hd_db_query(db, SQL_LOAD_SUM, p, 5, 1, &sum, err) ||
+      (list_tickets &&
+       hd_db_query(db, SQL_LOAD_TICKETS, p, 6, ROUTING_LOAD_TICKETS_MAX, &rows, err)))
     goto done;
   l->agent_id = agent->agent_id;
   l->capacity = agent->effective_capacity;
@@ -177,7 +185,7 @@ int routing_agent_load(hd_db *db, const char *tenant, const Helpdesk__V1__Agent 
   l->remaining = l->capacity > l->load ? l->capacity - l->load : 0;
   l->at_capacity = l->load >= l->capacity;
   l->presence = agent->presence;
-  l->n_tickets = hd_db_rows_count(rows);
+  l->n_tickets = rows ? hd_db_rows_count(rows) : 0;
   l->tickets = l->n_tickets ? hd_arena_alloc(arena, l->n_tickets * sizeof *l->tickets) : NULL;
   if (!l->capacity_source || (l->n_tickets && !l->tickets)) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "the reply is too large");
@@ -460,7 +468,7 @@ int routing_get_agent_load(hd_call *call, const ProtobufCMessage *rq, ProtobufCM
   Helpdesk__V1__AgentLoad *load = NULL;
   if (routing_agent_require(db, rt_tenant(call), agent_id, false, call->arena, &agent,
                             &call->err) ||
-      routing_agent_load(db, rt_tenant(call), agent, call->arena, &load, &call->err))
+      routing_agent_load(db, rt_tenant(call), agent, true, call->arena, &load, &call->err))
     return -1;
   *(Helpdesk__V1__AgentLoad *)rs = *load;
   return 0;

@@ -42,9 +42,12 @@ int routing_agent_set_presence(hd_db *db, const char *tenant, const char *agent_
  * in no queue (a released or expired claim's ticket, back in its queue, no longer counts against
  * its last owner), and those they hold a claim on that is not yet theirs (in flight); and the sum
  * of their weights, against the agent's effective capacity. ClaimNext refuses at this load.
- * Reads only. *out in arena. */
+ * list_tickets: also the tickets themselves (the first ROUTING_LOAD_TICKETS_MAX, oldest first:
+ * GetAgentLoad); false: the counts alone (ClaimNext), tickets empty. Reads only, by the agent's
+ * own tickets (the owner index and their claims), whatever the table's size. *out in arena. */
 int routing_agent_load(hd_db *db, const char *tenant, const Helpdesk__V1__Agent *agent,
-                       hd_arena *arena, Helpdesk__V1__AgentLoad **out, hd_err *err);
+                       bool list_tickets, hd_arena *arena, Helpdesk__V1__AgentLoad **out,
+                       hd_err *err);
 
 /* The agent as JSON for audit rows. Caller frees with json_decref; NULL when out of memory. */
 json_t *routing_agent_json(const Helpdesk__V1__Agent *a);

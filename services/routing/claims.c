@@ -39,7 +39,7 @@ static int claims__agent(hd_db *db, const char *tenant, const char *agent_id, bo
   Helpdesk__V1__AgentLoad *load = NULL;
   if (routing_agent_get(db, tenant, agent_id, lock, arena, &ag, err)) return -1;
   if (!ag) return 0;
-  if (routing_agent_load(db, tenant, ag, arena, &load, err)) return -1;
+  if (routing_agent_load(db, tenant, ag, false, arena, &load, err)) return -1;
   a->exists = true;
   const char *pr = hd_pb_enum_name(&helpdesk__v1__presence__descriptor, (int)ag->presence);
   snprintf(a->presence, sizeof a->presence, "%s", pr ? pr : "UNSPECIFIED");

@@ -2,6 +2,7 @@
 #include "rpc/call.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,13 +70,21 @@ int hd_call_check_version(hd_call *c, const char *field, int64_t expected) {
   return hd_err_field(&c->err, field);
 }
 
+int hd_call_check_seen(hd_err *err, int64_t version, int64_t expected, const char *fmt, ...) {
+  if (expected == 0 || expected == version) return 0;
+  char what[HD_ERR_MSG_MAX];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return hd_err_conflict(err, version, "%s: version is now %" PRId64 ", you sent %" PRId64, what,
+                         version, expected);
+}
+
 int hd_call_check_current(const char *what, int64_t id, int64_t version, int64_t expected,
                           hd_err *err) {
-  if (expected == 0 || expected == version) return 0;
-  return hd_err_conflict(err, version,
-                         "%s %" PRId64 " was changed by someone else: version is now %" PRId64
-                         ", you sent %" PRId64,
-                         what, id, version, expected);
+  return hd_call_check_seen(err, version, expected, "%s %" PRId64 " was changed by someone else",
+                            what, id);
 }
 
 int hd_call_tx(hd_call *c, hd_db_tx_fn fn, void *arg) {

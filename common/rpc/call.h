@@ -65,6 +65,12 @@ int hd_call_check_version(hd_call *c, const char *field, int64_t expected);
 int hd_call_check_current(const char *what, int64_t id, int64_t version, int64_t expected,
                           hd_err *err);
 
+/* The same for a row named otherwise than by an id: fmt and its arguments say what changed,
+ * verb included ("agent %s was changed by someone else", "the scores of %s for %s were changed
+ * by someone else"), and ": version is now 7, you sent 5" follows. 0 / -1 as above. */
+int hd_call_check_seen(hd_err *err, int64_t version, int64_t expected, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Runs fn(db, arg, &call->err) in one transaction (hd_db_tx, retried on deadlock) on the
  * worker's MariaDB connection: for services run by the svc runtime, whose call->worker is an
  * hd_worker. 0, or -1 with call->err set (INTERNAL when the body failed without saying why). */

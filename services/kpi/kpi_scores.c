@@ -30,13 +30,10 @@ static int scores__tx(hd_db *db, void *arg, hd_err *err) {
                   key, 3, 1, &rows, err))
     goto done;
   const int64_t version = hd_db_rows_count(rows) ? hd_db_i64(rows, 0, 0) : 0;
-  if (rq->expected_version != 0 && rq->expected_version != version) {
-    hd_err_conflict(err, version,
-                    "the scores of %s for %s were changed by someone else: version is now %" PRId64
-                    ", you sent %" PRId64,
-                    rq->agent_id, x->month, version, rq->expected_version);
+  if (hd_call_check_seen(err, version, rq->expected_version,
+                         "the scores of %s for %s were changed by someone else", rq->agent_id,
+                         x->month))
     goto done;
-  }
   Helpdesk__V1__IndividualScores *s =
       hd_arena_new_message(c->arena, &helpdesk__v1__individual_scores__descriptor);
   if (!s || !(s->month = hd_arena_strdup(c->arena, x->month))) {

@@ -74,13 +74,9 @@ static int weights__set_tx(hd_db *db, void *arg, hd_err *err) {
                   &rows, err))
     goto done;
   const int64_t version = hd_db_rows_count(rows) ? hd_db_i64(rows, 0, 0) : 0;
-  if (rq->expected_version != 0 && rq->expected_version != version) {
-    hd_err_conflict(err, version,
-                    "the category weights were changed by someone else: version is now %lld, you "
-                    "sent %lld",
-                    (long long)version, (long long)rq->expected_version);
+  if (hd_call_check_seen(err, version, rq->expected_version,
+                         "the category weights were changed by someone else"))
     goto done;
-  }
   const int64_t now = hd_clock_now_us(hd_call_env(c)->clock);
   const hd_db_param p[] = {hd_db_text(tenant),
                            hd_db_double(rq->lower),

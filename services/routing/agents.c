@@ -265,10 +265,9 @@ static int upsert_agent__tx(hd_db *db, void *arg, hd_err *err) {
   x->after = NULL;
   if (routing_agent_get(db, tenant, rq->agent_id, true, c->arena, &before, err)) return -1;
   const int64_t seen = before ? before->version : 0;
-  if (rq->expected_version != 0 && rq->expected_version != seen)
-    return hd_err_conflict(
-        err, seen, "agent %s was changed by someone else: version is now %lld, you sent %lld",
-        rq->agent_id, (long long)seen, (long long)rq->expected_version);
+  if (hd_call_check_seen(err, seen, rq->expected_version, "agent %s was changed by someone else",
+                         rq->agent_id))
+    return -1;
   for (size_t i = 0; i < rq->n_departments; i++)
     if (routing_department_require(db, tenant, "departments", rq->departments[i], err)) return -1;
   const char *level = hd_pb_enum_name(&helpdesk__v1__agent_level__descriptor, (int)rq->level);
@@ -426,11 +425,9 @@ static int presence__tx(hd_db *db, void *arg, hd_err *err) {
   Helpdesk__V1__Agent *before = NULL;
   x->after = NULL;
   if (routing_agent_require(db, rt_tenant(c), x->agent_id, true, c->arena, &before, err)) return -1;
-  if (x->expected_version != 0 && x->expected_version != before->version)
-    return hd_err_conflict(
-        err, before->version,
-        "agent %s was changed by someone else: version is now %lld, you sent %lld", x->agent_id,
-        (long long)before->version, (long long)x->expected_version);
+  if (hd_call_check_seen(err, before->version, x->expected_version,
+                         "agent %s was changed by someone else", x->agent_id))
+    return -1;
   if (before->presence == x->presence) { /* already so: nothing to change or audit */
     x->after = before;
     return 0;

@@ -122,12 +122,9 @@ int routing_department_put(hd_db *db, const char *tenant, const Helpdesk__V1__De
     goto done;
   const bool has_own = hd_db_rows_count(own) == 1;
   const int64_t seen = *before ? (*before)->version : 0;
-  if (expected_version != 0 && expected_version != seen) {
-    hd_err_conflict(err, seen,
-                    "department %s was changed by someone else: version is now %lld, you sent %lld",
-                    d->name, (long long)seen, (long long)expected_version);
+  if (hd_call_check_seen(err, seen, expected_version, "department %s was changed by someone else",
+                         d->name))
     goto done;
-  }
   const char *desc = d->description ? d->description : "";
   if (has_own) {
     const hd_db_param p[] = {hd_db_int(d->level),

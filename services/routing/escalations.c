@@ -191,11 +191,8 @@ int routing_escalate_to_department(hd_call *call, const ProtobufCMessage *req,
     return hd_err_set(&call->err, HD_FAILED_PRECONDITION,
                       "ticket %" PRId64 " is closed or cancelled; only an open ticket is escalated",
                       t->id);
-  if (rq->expected_version && rq->expected_version != t->version)
-    return hd_err_conflict(&call->err, t->version,
-                           "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
-                           ", you sent %" PRId64,
-                           t->id, t->version, rq->expected_version);
+  if (hd_call_check_current("ticket", t->id, t->version, rq->expected_version, &call->err))
+    return -1;
   if (!consult && strcmp(t->department, rq->department) == 0)
     return hd_err_set(&call->err, HD_FAILED_PRECONDITION,
                       "ticket %" PRId64

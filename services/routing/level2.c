@@ -103,11 +103,8 @@ int routing_escalate_to_level2(hd_call *call, const ProtobufCMessage *req, Proto
                       " has no owner: Level 2 takes a ticket over from the "
                       "agent who investigated it; claim it first",
                       t->id);
-  if (rq->expected_version && rq->expected_version != t->version)
-    return hd_err_conflict(&call->err, t->version,
-                           "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
-                           ", you sent %" PRId64,
-                           t->id, t->version, rq->expected_version);
+  if (hd_call_check_current("ticket", t->id, t->version, rq->expected_version, &call->err))
+    return -1;
   x.ticket = t;
   if (hd_call_tx(call, l2__create_tx, &x)) return -1;
   if (!x.retry) {

@@ -305,13 +305,9 @@ int routing_rule_put(hd_db *db, const char *tenant, const Helpdesk__V1__RoutingR
       rules__get(db, tenant, r->name, arena, before, err))
     goto done;
   const int64_t seen = *before ? (*before)->version : 0;
-  if (expected_version != 0 && expected_version != seen) {
-    hd_err_conflict(
-        err, seen,
-        "routing rule %s was changed by someone else: version is now %lld, you sent %lld", r->name,
-        (long long)seen, (long long)expected_version);
+  if (hd_call_check_seen(err, seen, expected_version, "routing rule %s was changed by someone else",
+                         r->name))
     goto done;
-  }
   if (r->department[0] &&
       routing_department_require(db, tenant, "rule.department", r->department, err))
     goto done;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "json/json.h"
+#include "rpc/call.h"
 #include "rpc/page.h"
 #include "rpc/pb_enum.h"
 #include "svc/outbox.h"
@@ -794,13 +795,7 @@ int ticket_store_update_locked(hd_db *db, const char *tenant, const ticket_locke
     hd_err_set(err, HD_INTERNAL, "a ticket change needs an action");
     goto done;
   }
-  if (expected_version != 0 && expected_version != before->version) {
-    hd_err_conflict(err, before->version,
-                    "ticket %" PRId64 " was changed by someone else: version is now %" PRId64
-                    ", you sent %" PRId64,
-                    id, before->version, expected_version);
-    goto done;
-  }
+  if (hd_call_check_current("ticket", id, before->version, expected_version, err)) goto done;
   if (ch->fence > 0 && ch->fence <= meta.fence) {
     hd_err_set(err, HD_ABORTED,
                "ticket %" PRId64 " was written by a newer claim: fence %" PRId64

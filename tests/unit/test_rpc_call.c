@@ -124,6 +124,26 @@ static void test_stale_expected_version_is_aborted_with_the_current_one(void **s
                       "ticket 42 was changed by someone else: version is now 7, you sent 5");
   assert_int_equal(hd_call_check_current("task", 3, 2, 9, &err), -1);
   assert_string_equal(err.msg, "task 3 was changed by someone else: version is now 2, you sent 9");
+  assert_string_equal(err.reason, HD_REASON_VERSION_CONFLICT);
+  assert_int_equal(err.current_version, 2);
+  /* a row named otherwise: the caller's words, then the same versions and details */
+  hd_err_clear(&err);
+  assert_int_equal(hd_call_check_seen(&err, 4, 0, "agent %s was changed by someone else", "a-1"),
+                   0);
+  assert_int_equal(hd_call_check_seen(&err, 4, 4, "agent %s was changed by someone else", "a-1"),
+                   0);
+  assert_int_equal(err.code, HD_OK);
+  assert_int_equal(hd_call_check_seen(&err, 4, 3,
+                                      "the scores of %s for %s were changed by "
+                                      "someone else",
+                                      "a-1", "2026-11"),
+                   -1);
+  assert_int_equal(err.code, HD_ABORTED);
+  assert_string_equal(err.msg,
+                      "the scores of a-1 for 2026-11 were changed by someone else: version is now "
+                      "4, you sent 3");
+  assert_string_equal(err.reason, HD_REASON_VERSION_CONFLICT);
+  assert_int_equal(err.current_version, 4);
 }
 
 static void test_roles_are_named_in_one_order(void **state) {

@@ -184,32 +184,25 @@ gpr_timespec client_deadline(int64_t timeout_us) {
   return gpr_time_add(gpr_now(GPR_CLOCK_MONOTONIC), gpr_time_from_micros(timeout_us, GPR_TIMESPAN));
 }
 
+void client_bearer(const char *token, grpc_metadata *md) {
+  static const char prefix[] = "Bearer ";
+  const size_t n = strlen(token);
+  memset(md, 0, sizeof *md);
+  md->key = grpc_slice_from_static_string("authorization");
+  md->value = grpc_slice_malloc(sizeof prefix - 1 + n);
+  memcpy(GRPC_SLICE_START_PTR(md->value), prefix, sizeof prefix - 1);
+  memcpy(GRPC_SLICE_START_PTR(md->value) + sizeof prefix - 1, token, n);
+}
+
 int hd_client_call_raw(hd_client *c, const char *method, const char *token, int64_t timeout_us,
                        const void *req, size_t req_len, hd_arena *arena, void **resp_bytes,
                        size_t *resp_len, hd_err *err) {
-  int rc = -1;
-  char *auth_value = NULL;
   grpc_metadata md;
-  size_t n_md = 0;
-  if (token) {
-    size_t tl = strlen(token);
-    auth_value = malloc(tl + 8);
-    if (!auth_value) {
-      hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory");
-      goto done;
-    }
-    memcpy(auth_value, "Bearer ", 7);
-    memcpy(auth_value + 7, token, tl + 1);
-    md.key = grpc_slice_from_static_string("authorization");
-    md.value = grpc_slice_from_copied_string(auth_value);
-    n_md = 1;
-  }
+  if (token) client_bearer(token, &md);
   if (timeout_us <= 0) timeout_us = c->default_timeout_us;
-  rc = client__unary(c, method, &md, n_md, client_deadline(timeout_us), req, req_len, arena,
-                     resp_bytes, resp_len, err);
-  if (n_md) grpc_slice_unref(md.value);
-done:
-  free(auth_value);
+  const int rc = client__unary(c, method, &md, token ? 1 : 0, client_deadline(timeout_us), req,
+                               req_len, arena, resp_bytes, resp_len, err);
+  if (token) grpc_slice_unref(md.value);
   return rc;
 }
 
@@ -497,7 +490,7 @@ int hd_peer_call(hd_peer *p, const char *method, const hd_peer_call_opts *opts,
   int rc = -1;
   size_t n_md = 0;
   grpc_metadata md[2];
-  char auth[HD_AUTH_TOKEN_MAX + 8];
+  char token[HD_AUTH_TOKEN_MAX];
   int64_t start = hd_monotonic_us();
   int64_t budget = p->timeout_cap_us;
   if (opts->deadline_us > 0 && opts->deadline_us != INT64_MAX) {
@@ -517,17 +510,13 @@ int hd_peer_call(hd_peer *p, const char *method, const hd_peer_call_opts *opts,
   if (client__pack(req, arena, &buf, &len, err) != 0) goto done;
 
   int64_t now_s = p->clock ? hd_clock_now_us(p->clock) / HD_US_PER_S : (int64_t)time(NULL);
-  memcpy(auth, "Bearer ", 7);
   hd_err merr = {0};
-  if (hd_auth_identity_token(p->identity, opts->tenant, now_s, auth + 7, sizeof auth - 7, &merr) !=
-      0) {
+  if (hd_auth_identity_token(p->identity, opts->tenant, now_s, token, sizeof token, &merr) != 0) {
     hd_err_set(err, HD_INTERNAL, "cannot make this service's token to call %s %s: %s", p->name,
                peer__short(method), merr.msg);
     goto done;
   }
-  md[n_md].key = grpc_slice_from_static_string("authorization");
-  md[n_md].value = grpc_slice_from_copied_string(auth);
-  n_md++;
+  client_bearer(token, &md[n_md++]);
   if (peer__request_id_ok(opts->request_id)) {
     md[n_md].key = grpc_slice_from_static_string("x-request-id");
     md[n_md].value = grpc_slice_from_copied_string(opts->request_id);

@@ -17,6 +17,10 @@ struct hd_client {
  * details; err keeps the status line's code and message. */
 void client_read_details(const grpc_metadata_array *md, hd_err *err);
 
+/* md as the header "authorization: Bearer <token>"; md->value owned by the caller
+ * (grpc_slice_unref). */
+void client_bearer(const char *token, grpc_metadata *md);
+
 /* The absolute deadline timeout_us from now, for the core (GPR_CLOCK_MONOTONIC). */
 gpr_timespec client_deadline(int64_t timeout_us);
 

@@ -37,14 +37,8 @@ int hd_client_stream_open(hd_client *c, const char *method, const char *token, i
                           const ProtobufCMessage *req, hd_client_stream **out, hd_err *err) {
   *out = NULL;
   const size_t size = protobuf_c_message_get_packed_size(req);
-  const size_t token_len = token ? strlen(token) : 0;
-  char *auth = token ? malloc(token_len + 8) : NULL;
   hd_client_stream *s = calloc(1, sizeof *s);
-  if (!s || (token && !auth)) {
-    free(s);
-    free(auth);
-    return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory opening a stream");
-  }
+  if (!s) return hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory opening a stream");
   snprintf(s->method, sizeof s->method, "%s", method);
   s->cq = grpc_completion_queue_create_for_pluck(NULL);
   grpc_metadata_array_init(&s->init_md);
@@ -61,13 +55,7 @@ int hd_client_stream_open(hd_client *c, const char *method, const char *token, i
   grpc_byte_buffer *send = grpc_raw_byte_buffer_create(&body, 1);
   grpc_slice_unref(body);
   grpc_metadata md;
-  memset(&md, 0, sizeof md);
-  if (token) {
-    memcpy(auth, "Bearer ", 7);
-    memcpy(auth + 7, token, token_len + 1);
-    md.key = grpc_slice_from_static_string("authorization");
-    md.value = grpc_slice_from_copied_string(auth);
-  }
+  if (token) client_bearer(token, &md);
   grpc_op ops[3];
   memset(ops, 0, sizeof ops);
   ops[0].op = GRPC_OP_SEND_INITIAL_METADATA;
@@ -101,7 +89,6 @@ int hd_client_stream_open(hd_client *c, const char *method, const char *token, i
   }
   if (token) grpc_slice_unref(md.value);
   grpc_byte_buffer_destroy(send);
-  free(auth);
   return rc;
 }
 

@@ -292,9 +292,10 @@ int ticket_query_list(hd_db *db, const char *tenant, const ticket_list_query *q,
    * the two reads shows as it now is, at the place the first read gave it; the next page
    * starts after the first read's last key either way. */
   hd_db_param *p = HD_ARENA_ARRAY(arena, hd_db_param, shown + 2);
+  int64_t *ids = HD_ARENA_ARRAY(arena, int64_t, shown);
   st.len = 0;
   st.sql[0] = '\0';
-  if (!p) {
+  if (!p || !ids) {
     hd_err_set(err, HD_RESOURCE_EXHAUSTED, "out of memory listing tickets");
     goto done;
   }
@@ -304,7 +305,8 @@ int ticket_query_list(hd_db *db, const char *tenant, const ticket_list_query *q,
   query__sql(&st, " AND t.id IN (");
   for (size_t i = 0; i < shown; i++) {
     query__sql(&st, i ? ", ?" : "?");
-    p[i + 2] = hd_db_int(hd_db_i64(keys, i, 0));
+    ids[i] = hd_db_i64(keys, i, 0);
+    p[i + 2] = hd_db_int(ids[i]);
   }
   query__sql(&st, ")");
   if (!st.ok) {
@@ -317,7 +319,7 @@ int ticket_query_list(hd_db *db, const char *tenant, const ticket_list_query *q,
     Helpdesk__V1__Ticket *t = NULL;
     if (ticket_store_row_proto(db, rows, r, arena, &t, err) != 0) goto done;
     for (size_t i = 0; i < shown; i++)
-      if (hd_db_i64(keys, i, 0) == t->id) out->tickets[i] = t;
+      if (ids[i] == t->id) out->tickets[i] = t;
   }
   /* Tickets are never deleted, so every id is found; a gap would only close up. */
   for (size_t i = 0; i < shown; i++)

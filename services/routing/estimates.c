@@ -171,8 +171,11 @@ static int estimate__due_tx(hd_db *db, void *arg, hd_err *err) {
                            hd_db_int(hd_page_fetch(&x->page))};
   hd_db_rows *rows = NULL;
   int rc = -1;
+  /* FORCE INDEX: otherwise MariaDB also estimates a range in the primary key (the page key's
+   * ticket_id > ?) at every execution. */
   if (hd_db_query(db,
-                  "SELECT " ESTIMATE_COLUMNS " FROM customer_estimates WHERE tenant = ? AND "
+                  "SELECT " ESTIMATE_COLUMNS " FROM customer_estimates "
+                  "FORCE INDEX (ix_customer_estimates_due_list) WHERE tenant = ? AND "
                   "status = 'DUE' AND (? = '' OR owner_id = ?) AND (estimate_at_us > ? OR "
                   "(estimate_at_us = ? AND ticket_id > ?)) ORDER BY estimate_at_us, ticket_id "
                   "LIMIT ?",

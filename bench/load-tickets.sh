@@ -5,9 +5,10 @@
 # Against the stack `make run` started (.run/env); the service must have run once (migrations).
 # Rows look like real ones: six statuses in turn, 200 owners plus "bench-owner" on every tenth,
 # nobody on every seventh of the others (unassigned, and so PENDING_RESPONSE: a worked status
-# always has an owner, migration 004), 50,000 customers; hd-bench's user
-# "bench-agent" follows every hundredth. Ids follow on from the table's highest id without gaps (so a benchmark can read
-# random ids of the tenant), and creation times grow with the id, one second apart, from
+# always has an owner, migration 004), 50,000 customers; hd-bench's user "bench-agent" follows
+# every hundredth (and that ticket's follower_count says so, migration 007). Ids follow on from
+# the table's highest id without gaps (so a benchmark can read random ids of the tenant), and
+# creation times grow with the id, one second apart, from
 # 2023-11-14 (so "oldest first" and id order agree). No history or outbox rows: this is a
 # read-scale fixture, not a replay.
 set -euo pipefail
@@ -32,14 +33,15 @@ t0=$(date +%s.%N)
 while [ "$done_rows" -lt "$n" ]; do
   size=$(( n - done_rows < batch ? n - done_rows : batch ))
   sql "INSERT INTO tickets (id, tenant, customer_id, subject, title, description, product, brand,
-         service_type, issue_type, status, owner_id, department, created_at_us, updated_at_us)
+         service_type, issue_type, status, owner_id, department, follower_count, created_at_us,
+         updated_at_us)
        SELECT $first - 1 + s.seq, '$tenant', CONCAT('cust-', s.seq % 50000), 'Loaded ticket', 'Loaded ticket',
          'A ticket loaded for the scale benchmark.', 'Web Hosting', 'Bench', 'SHARED', 'TECHNICAL',
          IF(s.seq % 10 <> 0 AND s.seq % 7 = 0, 'PENDING_RESPONSE',
             ELT(1 + s.seq % 6, 'PENDING_RESPONSE', 'PROCESSING', 'PENDING_FEEDBACK', 'FEEDBACK',
                 'TO_BE_CONFIRMED', 'CLOSED')),
          IF(s.seq % 10 = 0, 'bench-owner', IF(s.seq % 7 = 0, NULL, CONCAT('agent-', s.seq % 200))),
-         'support',
+         'support', IF(s.seq % 100 = 0, 1, 0),
          $base_us + ($first - 1 + s.seq) * 1000000, $base_us + ($first - 1 + s.seq) * 1000000
        FROM seq_$((done_rows + 1))_to_$((done_rows + size)) s"
   sql "INSERT INTO follows (ticket_id, agent_id, tenant, created_at_us, ticket_created_at_us)

@@ -148,7 +148,9 @@ static int merge__tx(hd_db *db, void *arg, hd_err *err) {
                           c->arena, &x->out, err))
     return -1;
   bool followed = false;
-  if (ticket_store_followed(db, tenant, target->id, actor.user_id, &followed, err)) return -1;
+  if (ticket_store_followed(db, tenant, target->id, TICKET_FOLLOWERS_UNKNOWN, actor.user_id,
+                            &followed, err))
+    return -1;
   x->out->followed = followed;
   return 0;
 }

@@ -31,11 +31,14 @@ static int owner__require_open(const Helpdesk__V1__Ticket *t, const char *rpc, h
                     ticket_status_name(s));
 }
 
-/* Fills t->followed for the caller (an agent's own follow; false for anyone else). */
-static int owner__followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t, hd_err *err) {
+/* Fills t->followed for the caller (an agent's own follow; false for anyone else); meta is the
+ * locked row's, whose count of followers no follow can change before the commit. */
+static int owner__followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t, const ticket_meta *meta,
+                           hd_err *err) {
   bool followed = false;
   const char *viewer = tk_is_staff(c->principal) ? c->principal->user_id : NULL;
-  if (ticket_store_followed(db, tk_tenant(c), t->id, viewer, &followed, err)) return -1;
+  if (ticket_store_followed(db, tk_tenant(c), t->id, meta->followers, viewer, &followed, err))
+    return -1;
   t->followed = followed;
   return 0;
 }
@@ -123,7 +126,7 @@ static int transfer__release(hd_db *db, transfer_ctx *x, Helpdesk__V1__Ticket *t
           db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = *meta},
           rq->expected_version, &ch, tk_now(c), &actor, c->arena, &x->out, err))
     return -1;
-  return owner__followed(c, db, x->out, err);
+  return owner__followed(c, db, x->out, meta, err);
 }
 
 static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
@@ -190,7 +193,7 @@ static int transfer__tx(hd_db *db, void *arg, hd_err *err) {
                                     id, now, err))
       return -1;
   }
-  return owner__followed(c, db, x->out, err);
+  return owner__followed(c, db, x->out, &meta, err);
 }
 
 /* Hands the ticket to another agent (the owner, a team lead or a supervisor), or with
@@ -277,7 +280,7 @@ static int assign__tx(hd_db *db, void *arg, hd_err *err) {
           db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta}, rq->expected_version,
           &ch, tk_now(c), &actor, c->arena, &x->out, err))
     return -1;
-  return owner__followed(c, db, x->out, err);
+  return owner__followed(c, db, x->out, &meta, err);
 }
 
 /* Makes owner_id the owner: a team lead, supervisor or service (routing's claim, with its fence)
@@ -344,7 +347,7 @@ static int upgrade__tx(hd_db *db, void *arg, hd_err *err) {
           db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta},
           x->req->expected_version, &ch, tk_now(c), &actor, c->arena, &x->out, err))
     return -1;
-  return owner__followed(c, db, x->out, err);
+  return owner__followed(c, db, x->out, &meta, err);
 }
 
 /* Raises an open ticket's level by one and flags its title "[Upgraded L<n>] <subject>" (the
@@ -501,7 +504,7 @@ static int category__tx(hd_db *db, void *arg, hd_err *err) {
           db, tk_tenant(c), &(const ticket_locked){.ticket = t, .meta = meta},
           x->req->expected_version, &ch, tk_now(c), &actor, c->arena, &x->out, err))
     return -1;
-  return owner__followed(c, db, x->out, err);
+  return owner__followed(c, db, x->out, &meta, err);
 }
 
 /* Sets the ticket's complexity category (a KPI weight): team leads and supervisors only. Any

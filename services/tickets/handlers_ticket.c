@@ -21,10 +21,12 @@ static int ticket__failed(hd_call *c) {
   return -1;
 }
 
-/* Fills t->followed for the caller. */
-static int ticket__mark_followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t, hd_err *err) {
+/* Fills t->followed for the caller; followers as ticket_store_followed takes it. */
+static int ticket__mark_followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t, int64_t followers,
+                                 hd_err *err) {
   bool followed = false;
-  if (ticket_store_followed(db, tk_tenant(c), t->id, c->principal->user_id, &followed, err))
+  if (ticket_store_followed(db, tk_tenant(c), t->id, followers, c->principal->user_id, &followed,
+                            err))
     return -1;
   t->followed = followed;
   return 0;
@@ -77,8 +79,9 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
                : 0;
   }
   /* A locking read: it sees the twin's committed ticket whatever this transaction's snapshot. */
-  if (ticket_store_get(db, tenant, id, true, c->arena, &x->out, NULL, err)) return -1;
-  return ticket__mark_followed(c, db, x->out, err);
+  ticket_meta meta;
+  if (ticket_store_get(db, tenant, id, true, c->arena, &x->out, &meta, err)) return -1;
+  return ticket__mark_followed(c, db, x->out, meta.followers, err);
 }
 
 /* The request as it is remembered for its key: customer_id resolved (a customer's "" and their
@@ -290,14 +293,16 @@ typedef struct follow__ctx {
   Helpdesk__V1__Ticket *out; /* in call->arena */
 } follow__ctx;
 
-/* Not a change of the ticket: no version, history or event; only the follows row. The ticket is
- * locked so the reply shows it as it is when the follow commits. */
+/* Not a change of the ticket: no version, history or event; only the follows row and the
+ * ticket's count of followers (migration 007), moved by the row that was written or removed. The
+ * ticket is locked so the reply shows it as it is when the follow commits. */
 static int follow__tx(hd_db *db, void *arg, hd_err *err) {
   follow__ctx *x = arg;
   hd_call *c = x->call;
   Helpdesk__V1__Ticket *t = NULL;
   x->out = NULL;
   if (tk_ticket_load(c, db, x->ticket_id, true, &t, NULL, err)) return -1;
+  uint64_t moved = 0;
   if (x->follow) {
     /* The ticket's creation time too: ListTickets' followed_only reads in that order. */
     const hd_db_param p[] = {hd_db_int(x->ticket_id), hd_db_text(c->principal->user_id),
@@ -306,13 +311,22 @@ static int follow__tx(hd_db *db, void *arg, hd_err *err) {
     if (hd_db_exec(db,
                    "INSERT IGNORE INTO follows (ticket_id, agent_id, tenant, created_at_us, "
                    "ticket_created_at_us) VALUES (?, ?, ?, ?, ?)",
-                   p, 5, NULL, NULL, err))
+                   p, 5, &moved, NULL, err))
       return -1;
   } else {
     const hd_db_param p[] = {hd_db_int(x->ticket_id), hd_db_text(c->principal->user_id),
                              hd_db_text(tk_tenant(c))};
     if (hd_db_exec(db, "DELETE FROM follows WHERE ticket_id = ? AND agent_id = ? AND tenant = ?", p,
-                   3, NULL, NULL, err))
+                   3, &moved, NULL, err))
+      return -1;
+  }
+  if (moved > 0) {
+    const hd_db_param p[] = {hd_db_int(x->follow ? 1 : -1), hd_db_text(tk_tenant(c)),
+                             hd_db_int(x->ticket_id)};
+    if (hd_db_exec(db,
+                   "UPDATE tickets FORCE INDEX (PRIMARY) SET follower_count = follower_count + ? "
+                   "WHERE tenant = ? AND id = ?",
+                   p, 3, NULL, NULL, err))
       return -1;
   }
   t->followed = x->follow;

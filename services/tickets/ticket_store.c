@@ -28,7 +28,7 @@
   "t.product, t.brand, t.service_type, t.issue_type, t.status, t.suspended_from, t.owner_id, "  \
   "t.department, t.level, t.category, t.version, t.fence, t.follow_up_count, t.resolved, "      \
   "t.merged_into_id, t.timer_kind, t.timer_due_us, t.last_customer_reply_us, t.created_at_us, " \
-  "t.updated_at_us, t.closed_at_us, t.associated_count, "
+  "t.updated_at_us, t.closed_at_us, t.associated_count, t.follower_count, "
 
 enum {
   C_ID,
@@ -59,6 +59,7 @@ enum {
   C_UPDATED,
   C_CLOSED,
   C_ASSOCIATED,
+  C_FOLLOWERS,
   C_FOLLOWED,
   C_COUNT
 };
@@ -68,13 +69,6 @@ static const char SQL_GET[] = "SELECT " COLS_HEAD "t.description, " COLS_TAIL
 static const char SQL_GET_FOR_UPDATE[] = "SELECT " COLS_HEAD "t.description, " COLS_TAIL
                                          "0 AS followed FROM tickets t WHERE t.tenant = ? AND "
                                          "t.id = ? FOR UPDATE";
-
-/* A plain read with `followed` for one agent (the first parameter), in one round trip. */
-static const char SQL_GET_VIEWED[] =
-    "SELECT " COLS_HEAD "t.description, " COLS_TAIL
-    "(f.agent_id IS NOT NULL) AS followed FROM tickets t LEFT JOIN follows f ON "
-    "f.ticket_id = t.id AND f.agent_id = ? AND f.tenant = t.tenant "
-    "WHERE t.tenant = ? AND t.id = ?";
 
 const char ticket_store_sql_list_head[] =
     "SELECT " COLS_HEAD "'' AS description, " COLS_TAIL
@@ -233,7 +227,8 @@ static int store__to_proto(const hd_db_rows *rows, size_t r, hd_arena *a,
   if (meta) {
     *meta = (ticket_meta){.fence = hd_db_i64(rows, r, C_FENCE),
                           .timer_due_us = hd_db_i64(rows, r, C_TIMER_DUE),
-                          .last_customer_reply_us = hd_db_i64(rows, r, C_LAST_CUSTOMER_REPLY)};
+                          .last_customer_reply_us = hd_db_i64(rows, r, C_LAST_CUSTOMER_REPLY),
+                          .followers = hd_db_i64(rows, r, C_FOLLOWERS)};
     if (!hd_db_is_null(rows, r, C_TIMER_KIND)) {
       const char *k = hd_db_str(rows, r, C_TIMER_KIND, &len);
       if (store__timer_parse(k, len, &meta->timer_kind) != 0)
@@ -266,16 +261,20 @@ done:
 int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const char *viewer_id,
                             hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
   hd_db_rows *rows = NULL;
-  const hd_db_param p[] = {hd_db_text(viewer_id ? viewer_id : ""), hd_db_text(tenant),
-                           hd_db_int(id)};
-  int rc = hd_db_query(db, SQL_GET_VIEWED, p, 3, 1, &rows, err);
+  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(id)};
+  int rc = hd_db_query(db, SQL_GET, p, 2, 1, &rows, err);
   if (rc != 0) goto done;
   if (hd_db_rows_count(rows) == 0) {
     rc = hd_err_set(err, HD_NOT_FOUND, "ticket %" PRId64 " not found", id);
     goto done;
   }
-  rc = store__to_proto(rows, 0, arena, out, NULL, err);
+  ticket_meta meta;
+  rc = store__to_proto(rows, 0, arena, out, &meta, err);
   if (rc == 0) rc = store__fill_associated(db, *out, false, arena, err);
+  bool followed = false;
+  if (rc == 0)
+    rc = ticket_store_followed(db, tenant, id, meta.followers, viewer_id, &followed, err);
+  if (rc == 0) (*out)->followed = followed;
 done:
   hd_db_rows_free(rows);
   return rc;
@@ -287,10 +286,10 @@ int ticket_store_row_proto(hd_db *db, const hd_db_rows *rows, size_t r, hd_arena
   return store__fill_associated(db, *out, false, arena, err);
 }
 
-int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, const char *agent_id,
-                          bool *out, hd_err *err) {
+int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, int64_t followers,
+                          const char *agent_id, bool *out, hd_err *err) {
   *out = false;
-  if (!agent_id || !*agent_id) return 0;
+  if (!agent_id || !*agent_id || followers == 0) return 0;
   hd_db_rows *rows = NULL;
   const hd_db_param p[] = {hd_db_int(ticket_id), hd_db_text(agent_id), hd_db_text(tenant)};
   const int rc =

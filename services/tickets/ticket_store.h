@@ -80,6 +80,7 @@ typedef struct ticket_meta {
   ticket_timer_kind timer_kind;   /* NONE when no timer is set */
   int64_t timer_due_us;           /* 0 when no timer is set */
   int64_t last_customer_reply_us; /* 0 when the customer never replied */
+  int64_t followers;              /* agents following the ticket (migration 007) */
 } ticket_meta;
 
 /* Who makes a change, for history rows and events. Both borrowed for the call. */
@@ -102,13 +103,17 @@ int ticket_store_get(hd_db *db, const char *tenant, int64_t id, bool for_update,
                      Helpdesk__V1__Ticket **out, ticket_meta *meta, hd_err *err);
 
 /* A plain (non-locking) read of ticket id with Ticket.followed filled for viewer_id (NULL or ""
- * → false), in one query; as ticket_store_get otherwise. */
+ * → false): one query, and a second only when somebody follows the ticket; as ticket_store_get
+ * otherwise. */
 int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const char *viewer_id,
                             hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err);
 
-/* *out = whether agent_id follows ticket_id (false for NULL or empty agent_id). */
-int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, const char *agent_id,
-                          bool *out, hd_err *err);
+/* *out = whether agent_id follows ticket_id (false for NULL or empty agent_id). followers is the
+ * ticket's count of followers as read with it (ticket_meta.followers): 0 answers false without
+ * reading; TICKET_FOLLOWERS_UNKNOWN when it was not read. */
+#define TICKET_FOLLOWERS_UNKNOWN (-1)
+int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, int64_t followers,
+                          const char *agent_id, bool *out, hd_err *err);
 
 /* ---- create ---- */
 

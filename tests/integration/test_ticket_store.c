@@ -1047,11 +1047,17 @@ static void test_list_and_followed_mark_the_viewers_follows(void **state) {
                    0);
   assert_false(page.tickets[1]->followed);
   bool followed = false;
-  assert_int_equal(ticket_store_followed(f->db, tenant, a2, "agent-f", &followed, &err), 0);
+  assert_int_equal(ticket_store_followed(f->db, tenant, a2, TICKET_FOLLOWERS_UNKNOWN, "agent-f",
+                                         &followed, &err),
+                   0);
   assert_true(followed);
-  assert_int_equal(ticket_store_followed(f->db, tenant, a1, "agent-f", &followed, &err), 0);
+  assert_int_equal(ticket_store_followed(f->db, tenant, a1, TICKET_FOLLOWERS_UNKNOWN, "agent-f",
+                                         &followed, &err),
+                   0);
   assert_false(followed);
-  assert_int_equal(ticket_store_followed(f->db, "other-tenant", a2, "agent-f", &followed, &err), 0);
+  assert_int_equal(ticket_store_followed(f->db, "other-tenant", a2, TICKET_FOLLOWERS_UNKNOWN,
+                                         "agent-f", &followed, &err),
+                   0);
   assert_false(followed);
   hd_arena_free(a);
 }

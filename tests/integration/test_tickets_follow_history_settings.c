@@ -116,6 +116,11 @@ static Helpdesk__V1__TenantSettings settings_of(Helpdesk__V1__ReminderChannel ch
 
 /* ---- following ---- */
 
+/* tickets.follower_count of ticket id. */
+static int64_t followers(tf *t, int64_t id) {
+  return tf_sqlf(t, "SELECT follower_count FROM tickets WHERE id = %" PRId64, id);
+}
+
 static void test_follow_and_unfollow_are_idempotent_and_keep_the_version(void **state) {
   tf *t = *state;
   Helpdesk__V1__Ticket *c = tf_create(t, t->customer, NULL, "Important customer");
@@ -128,6 +133,8 @@ static void test_follow_and_unfollow_are_idempotent_and_keep_the_version(void **
     assert_int_equal(f->version, c->version);
     assert_int_equal(f->update_time_us, c->update_time_us);
     assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM follows"), 1);
+    /* The ticket's count of followers moves with the row, not with the call (migration 007). */
+    assert_int_equal(followers(t, c->id), 1);
   }
   assert_true(tf_get(t, t->agent, c->id)->followed);
   assert_true(listed_as_followed(t, t->agent, c->id));
@@ -136,6 +143,7 @@ static void test_follow_and_unfollow_are_idempotent_and_keep_the_version(void **
     assert_false(u->followed);
     assert_int_equal(u->version, c->version);
     assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM follows"), 0);
+    assert_int_equal(followers(t, c->id), 0);
   }
   assert_false(tf_get(t, t->agent, c->id)->followed);
   assert_false(listed_as_followed(t, t->agent, c->id));
@@ -151,6 +159,7 @@ static void test_followed_flag_is_per_agent(void **state) {
   follow(t, "FollowTicket", t->agent, c->id);
   follow(t, "FollowTicket", t->lead, c->id);
   follow(t, "FollowTicket", t->supervisor, c->id);
+  assert_int_equal(followers(t, c->id), 3);
   assert_true(tf_get(t, t->agent, c->id)->followed);
   assert_true(tf_get(t, t->lead, c->id)->followed);
   assert_false(tf_get(t, t->agent2, c->id)->followed);
@@ -162,6 +171,24 @@ static void test_followed_flag_is_per_agent(void **state) {
   assert_false(tf_get(t, t->lead, c->id)->followed);
   assert_true(tf_get(t, t->agent, c->id)->followed);
   assert_int_equal(tf_sql(t, "SELECT COUNT(*) FROM follows"), 2);
+  assert_int_equal(followers(t, c->id), 2);
+}
+
+/* A change's reply says whether its caller follows the ticket: read only when somebody does
+ * (the count on the locked row), so the flag must stay right either way. */
+static void test_a_changes_reply_says_whether_its_caller_follows(void **state) {
+  tf *t = *state;
+  Helpdesk__V1__Ticket *nobody = tf_create(t, t->customer, NULL, "Nobody follows this");
+  Helpdesk__V1__Ticket *mine = tf_create(t, t->customer, NULL, "The lead follows this");
+  Helpdesk__V1__Ticket *other = tf_create(t, t->customer, NULL, "Another agent follows this");
+  follow(t, "FollowTicket", t->lead, mine->id);
+  follow(t, "FollowTicket", t->agent2, other->id);
+  assert_false(tf_assign(t, nobody->id, "agent-1")->followed);
+  assert_true(tf_assign(t, mine->id, "agent-1")->followed);
+  assert_false(tf_assign(t, other->id, "agent-1")->followed);
+  follow(t, "UnfollowTicket", t->lead, mine->id);
+  assert_int_equal(followers(t, mine->id), 0);
+  assert_false(tf_assign(t, mine->id, "agent-2")->followed);
 }
 
 static void test_a_ticket_in_any_status_can_be_followed(void **state) {
@@ -531,6 +558,7 @@ int main(void) {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, tf_setup, tf_teardown)
       T(test_follow_and_unfollow_are_idempotent_and_keep_the_version),
       T(test_followed_flag_is_per_agent),
+      T(test_a_changes_reply_says_whether_its_caller_follows),
       T(test_a_ticket_in_any_status_can_be_followed),
       T(test_only_agents_team_leads_and_supervisors_follow),
       T(test_history_lists_the_create_entry_oldest_first_for_staff),

@@ -147,12 +147,7 @@ static int merge__tx(hd_db *db, void *arg, hd_err *err) {
   if (ticket_store_update(db, tenant, target->id, rq->expected_target_version, &ch, now, &actor,
                           c->arena, &x->out, err))
     return -1;
-  bool followed = false;
-  if (ticket_store_followed(db, tenant, target->id, TICKET_FOLLOWERS_UNKNOWN, actor.user_id,
-                            &followed, err))
-    return -1;
-  x->out->followed = followed;
-  return 0;
+  return ticket_store_mark_followed(db, x->out, TICKET_FOLLOWERS_UNKNOWN, actor.user_id, err);
 }
 
 /* Merges 1..TICKET_MERGE_SOURCES_MAX open tickets of the target's customer into an open target

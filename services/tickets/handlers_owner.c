@@ -35,12 +35,8 @@ static int owner__require_open(const Helpdesk__V1__Ticket *t, const char *rpc, h
  * locked row's, whose count of followers no follow can change before the commit. */
 static int owner__followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t, const ticket_meta *meta,
                            hd_err *err) {
-  bool followed = false;
   const char *viewer = tk_is_staff(c->principal) ? c->principal->user_id : NULL;
-  if (ticket_store_followed(db, tk_tenant(c), t->id, meta->followers, viewer, &followed, err))
-    return -1;
-  t->followed = followed;
-  return 0;
+  return ticket_store_mark_followed(db, t, meta->followers, viewer, err);
 }
 
 /* The reply: the ticket the transaction produced, copied into the initialised response. */

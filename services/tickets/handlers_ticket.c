@@ -21,17 +21,6 @@ static int ticket__failed(hd_call *c) {
   return -1;
 }
 
-/* Fills t->followed for the caller; followers as ticket_store_followed takes it. */
-static int ticket__mark_followed(hd_call *c, hd_db *db, Helpdesk__V1__Ticket *t, int64_t followers,
-                                 hd_err *err) {
-  bool followed = false;
-  if (ticket_store_followed(db, tk_tenant(c), t->id, followers, c->principal->user_id, &followed,
-                            err))
-    return -1;
-  t->followed = followed;
-  return 0;
-}
-
 /* ---- CreateTicket ---- */
 
 typedef struct create__ctx {
@@ -81,7 +70,7 @@ static int create__tx(hd_db *db, void *arg, hd_err *err) {
   /* A locking read: it sees the twin's committed ticket whatever this transaction's snapshot. */
   ticket_meta meta;
   if (ticket_store_get(db, tenant, id, true, c->arena, &x->out, &meta, err)) return -1;
-  return ticket__mark_followed(c, db, x->out, meta.followers, err);
+  return ticket_store_mark_followed(db, x->out, meta.followers, c->principal->user_id, err);
 }
 
 /* The request as it is remembered for its key: customer_id resolved (a customer's "" and their

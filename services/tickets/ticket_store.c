@@ -260,24 +260,9 @@ done:
 
 int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const char *viewer_id,
                             hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err) {
-  hd_db_rows *rows = NULL;
-  const hd_db_param p[] = {hd_db_text(tenant), hd_db_int(id)};
-  int rc = hd_db_query(db, SQL_GET, p, 2, 1, &rows, err);
-  if (rc != 0) goto done;
-  if (hd_db_rows_count(rows) == 0) {
-    rc = hd_err_set(err, HD_NOT_FOUND, "ticket %" PRId64 " not found", id);
-    goto done;
-  }
   ticket_meta meta;
-  rc = store__to_proto(rows, 0, arena, out, &meta, err);
-  if (rc == 0) rc = store__fill_associated(db, *out, false, arena, err);
-  bool followed = false;
-  if (rc == 0)
-    rc = ticket_store_followed(db, tenant, id, meta.followers, viewer_id, &followed, err);
-  if (rc == 0) (*out)->followed = followed;
-done:
-  hd_db_rows_free(rows);
-  return rc;
+  if (ticket_store_get(db, tenant, id, false, arena, out, &meta, err) != 0) return -1;
+  return ticket_store_mark_followed(db, *out, meta.followers, viewer_id, err);
 }
 
 int ticket_store_row_proto(hd_db *db, const hd_db_rows *rows, size_t r, hd_arena *arena,
@@ -286,16 +271,16 @@ int ticket_store_row_proto(hd_db *db, const hd_db_rows *rows, size_t r, hd_arena
   return store__fill_associated(db, *out, false, arena, err);
 }
 
-int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, int64_t followers,
-                          const char *agent_id, bool *out, hd_err *err) {
-  *out = false;
-  if (!agent_id || !*agent_id || followers == 0) return 0;
+int ticket_store_mark_followed(hd_db *db, Helpdesk__V1__Ticket *t, int64_t followers,
+                               const char *viewer_id, hd_err *err) {
+  t->followed = false;
+  if (!viewer_id || !*viewer_id || followers == 0) return 0;
   hd_db_rows *rows = NULL;
-  const hd_db_param p[] = {hd_db_int(ticket_id), hd_db_text(agent_id), hd_db_text(tenant)};
+  const hd_db_param p[] = {hd_db_int(t->id), hd_db_text(viewer_id), hd_db_text(t->tenant)};
   const int rc =
       hd_db_query(db, "SELECT 1 FROM follows WHERE ticket_id = ? AND agent_id = ? AND tenant = ?",
                   p, 3, 1, &rows, err);
-  if (rc == 0) *out = hd_db_rows_count(rows) > 0;
+  if (rc == 0) t->followed = hd_db_rows_count(rows) > 0;
   hd_db_rows_free(rows);
   return rc;
 }

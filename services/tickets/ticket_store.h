@@ -97,7 +97,7 @@ ticket_actor ticket_actor_of(const hd_principal *p);
 
 /* Reads ticket id of tenant. for_update locks the row (SELECT ... FOR UPDATE) until the caller's
  * transaction ends: do that before deciding on a change. *out is allocated in arena (strings too)
- * with associated_ticket_ids filled and followed = false (see ticket_store_followed); meta may
+ * with associated_ticket_ids filled and followed = false (see ticket_store_mark_followed); meta may
  * be NULL. NOT_FOUND "ticket 42 not found" when it does not exist in this tenant. */
 int ticket_store_get(hd_db *db, const char *tenant, int64_t id, bool for_update, hd_arena *arena,
                      Helpdesk__V1__Ticket **out, ticket_meta *meta, hd_err *err);
@@ -108,12 +108,12 @@ int ticket_store_get(hd_db *db, const char *tenant, int64_t id, bool for_update,
 int ticket_store_get_viewed(hd_db *db, const char *tenant, int64_t id, const char *viewer_id,
                             hd_arena *arena, Helpdesk__V1__Ticket **out, hd_err *err);
 
-/* *out = whether agent_id follows ticket_id (false for NULL or empty agent_id). followers is the
- * ticket's count of followers as read with it (ticket_meta.followers): 0 answers false without
- * reading; TICKET_FOLLOWERS_UNKNOWN when it was not read. */
+/* Sets t->followed: whether viewer_id follows ticket t (false for NULL or empty viewer_id).
+ * followers is t's count of followers as read with it (ticket_meta.followers): 0 answers false
+ * without reading; TICKET_FOLLOWERS_UNKNOWN when it was not read. */
 #define TICKET_FOLLOWERS_UNKNOWN (-1)
-int ticket_store_followed(hd_db *db, const char *tenant, int64_t ticket_id, int64_t followers,
-                          const char *agent_id, bool *out, hd_err *err);
+int ticket_store_mark_followed(hd_db *db, Helpdesk__V1__Ticket *t, int64_t followers,
+                               const char *viewer_id, hd_err *err);
 
 /* ---- create ---- */
 

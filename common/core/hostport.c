@@ -63,5 +63,6 @@ int hd_hostport_list_parse(const char *setting, const char *entry, const char *l
   }
   if (out->n == 0)
     return hd_err_set(err, HD_INVALID_ARGUMENT, "%s names no %s (host:port,...)", setting, entry);
+  memcpy(out->text, list, strlen(list) + 1);
   return 0;
 }

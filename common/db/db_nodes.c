@@ -13,7 +13,6 @@ struct db_nodes {
   hd_hostport_list list;
   size_t current; /* the node of the last connection */
   bool connected; /* a connection was made before: the next connect starts after current */
-  char text[HD_HOSTPORT_TEXT]; /* the list as given, for messages */
 };
 
 void db_nodes_free(db_nodes *nodes) {
@@ -30,7 +29,6 @@ int db_nodes_new(const char *list, db_nodes **out, hd_err *err) {
     db_nodes_free(nodes);
     return -1;
   }
-  snprintf(nodes->text, sizeof nodes->text, "%s", list);
   *out = nodes;
   return 0;
 }
@@ -82,5 +80,5 @@ int db_nodes_connect(hd_db *db, db_connect_fn connect, hd_err *err) {
   nodes->current = (start + nodes->list.n - 1) % nodes->list.n;
   nodes->connected = true;
   return hd_err_set(err, HD_UNAVAILABLE, "database unavailable: no node of %s is ready; last: %s",
-                    nodes->text, last);
+                    nodes->list.text, last);
 }

@@ -20,8 +20,7 @@ struct kv_sentinel {
   hd_hostport_list list;
   size_t current; /* the Sentinel that answered last: asked first */
   char master[KV_MASTER_NAME_MX + 1];
-  char text[HD_HOSTPORT_TEXT]; /* the list as given, for messages */
-  char *user, *password;       /* owned; password NULL: no AUTH */
+  char *user, *password; /* owned; password NULL: no AUTH */
 };
 
 void kv_sentinel_free(kv_sentinel *s) {
@@ -54,7 +53,6 @@ int kv_sentinel_new(const char *list, const char *master, const char *user, cons
   memcpy(s->master, name, name_len + 1);
   if (hd_hostport_list_parse("HELPDESK_REDIS_SENTINELS", "Sentinel", list, &s->list, err) != 0)
     goto done;
-  snprintf(s->text, sizeof s->text, "%s", list);
   *out = s;
   s = NULL;
   rc = 0;
@@ -147,7 +145,7 @@ int kv_sentinel_primary(kv_sentinel *s, unsigned timeout_ms, char **host, unsign
   }
   return hd_err_set(err, HD_UNAVAILABLE,
                     "redis unavailable: no Sentinel of %s named the primary '%s'; last: %s",
-                    s->text, s->master, why);
+                    s->list.text, s->master, why);
 }
 
 int kv_sentinel_check_role(redisContext *c, const char *addr, hd_err *err) {

@@ -389,6 +389,7 @@ static void test_hostport_list_reads_hosts_v6_and_ports_at_their_edges(void **st
   assert_int_equal(l.port[1], 1);
   assert_string_equal(l.host[2], "10.0.0.7");
   assert_int_equal(l.port[2], 65535);
+  assert_string_equal(l.text, "db-1:3306,[::1]:1,10.0.0.7:65535,"); /* for messages, as given */
   hd_hostport_list_free(&l);
   assert_int_equal(l.n, 0);
   hd_hostport_list_free(NULL);

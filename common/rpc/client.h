@@ -80,9 +80,10 @@ int hd_client_stream_read(hd_client_stream *s, const ProtobufCMessageDescriptor 
 
 /* The status the stream ended with, waited for up to wait_ms (< 0: without end): 0 for OK, else
  * -1 with err = the status code, the server's message and its details (as hd_client_call);
- * CANCELLED after hd_client_stream_cancel; DEADLINE_EXCEEDED when wait_ms passed first (the
- * stream goes on). */
-int hd_client_stream_finish(hd_client_stream *s, int64_t wait_ms, hd_err *err);
+ * CANCELLED after hd_client_stream_cancel. When wait_ms passed first: -1, DEADLINE_EXCEEDED and
+ * *waiting true (the stream goes on; waiting may be NULL), so that it is not taken for a server's
+ * own DEADLINE_EXCEEDED, which leaves *waiting false. */
+int hd_client_stream_finish(hd_client_stream *s, int64_t wait_ms, bool *waiting, hd_err *err);
 
 /* Cancels the call, as a client that goes away; reads and finish then end. */
 void hd_client_stream_cancel(hd_client_stream *s);

@@ -136,13 +136,16 @@ int hd_client_stream_read(hd_client_stream *s, const ProtobufCMessageDescriptor 
   return 0;
 }
 
-int hd_client_stream_finish(hd_client_stream *s, int64_t wait_ms, hd_err *err) {
+int hd_client_stream_finish(hd_client_stream *s, int64_t wait_ms, bool *waiting, hd_err *err) {
+  if (waiting) *waiting = false;
   if (!s->finished) {
     const grpc_event ev =
         grpc_completion_queue_pluck(s->cq, &s->status, stream__wait(wait_ms), NULL);
-    if (ev.type == GRPC_QUEUE_TIMEOUT)
+    if (ev.type == GRPC_QUEUE_TIMEOUT) {
+      if (waiting) *waiting = true;
       return hd_err_set(err, HD_DEADLINE_EXCEEDED, "%s has not ended within %lld ms", s->method,
                         (long long)wait_ms);
+    }
     s->finished = true;
   }
   if (s->status == GRPC_STATUS_OK) return 0;

@@ -405,6 +405,45 @@ static void test_a_slow_subscriber_is_cut_off_holding_bounded_memory_and_resumes
   free(want);
 }
 
+/* The kit's stream client (rpc/client.h) tells a wait for the end that ran out from a stream
+ * ended by the server: the feed runs on, and its events still come after the wait. */
+static void test_waiting_for_a_running_streams_end_is_not_its_end(void **state) {
+  tf *t = *state;
+  hd_client *client = NULL;
+  hd_client_stream *st = NULL;
+  hd_err err = {0};
+  const hd_client_config cfg = {.target = t->f.target};
+  assert_int_equal(hd_client_new(&cfg, &client, &err), 0);
+  Helpdesk__V1__WatchTicketsRequest req = HELPDESK__V1__WATCH_TICKETS_REQUEST__INIT;
+  req.after_event_id = (char *)event_id(t, last_id(t));
+  req.department = req.owner_id = "";
+  assert_int_equal(hd_client_stream_open(client, WATCH_METHOD, t->agent, 0, &req.base, &st, &err),
+                   0);
+  bool waiting = false;
+  assert_int_equal(hd_client_stream_finish(st, 200, &waiting, &err), -1);
+  assert_true(waiting);
+  assert_int_equal(err.code, HD_DEADLINE_EXCEEDED);
+  const int64_t id = create_in(t, "TECHNICAL");
+  hd_arena *arena = hd_arena_new(1u << 20);
+  assert_non_null(arena);
+  ProtobufCMessage *m = NULL;
+  hd_client_stream_got got = HD_CLIENT_STREAM_WAITING;
+  while (got == HD_CLIENT_STREAM_WAITING)
+    assert_int_equal(hd_client_stream_read(st, &helpdesk__v1__ticket_event__descriptor, WAIT_MS,
+                                           arena, &m, &got, &err),
+                     0);
+  assert_int_equal(got, HD_CLIENT_STREAM_MESSAGE);
+  assert_int_equal(((event *)m)->ticket_id, id);
+  hd_client_stream_cancel(st);
+  hd_err_clear(&err);
+  assert_int_equal(hd_client_stream_finish(st, WAIT_MS, &waiting, &err), -1);
+  assert_false(waiting);
+  assert_int_equal(err.code, HD_CANCELLED);
+  hd_arena_free(arena);
+  hd_client_stream_free(st);
+  hd_client_destroy(client);
+}
+
 static void test_a_caller_sees_only_its_own_tenants_events_compared_exactly(void **state) {
   tf *t = *state;
   const int64_t after = last_id(t);
@@ -528,6 +567,7 @@ int main(void) {
       T(test_a_resumed_feed_loses_and_repeats_no_event_written_while_disconnected),
       T(test_an_id_whose_transaction_is_open_holds_later_ones_back_until_it_commits),
       T(test_a_slow_subscriber_is_cut_off_holding_bounded_memory_and_resumes),
+      T(test_waiting_for_a_running_streams_end_is_not_its_end),
       T(test_a_caller_sees_only_its_own_tenants_events_compared_exactly),
       T(test_customers_are_refused_and_bad_resume_ids_get_a_status_saying_why),
       cmocka_unit_test_setup_teardown(test_opening_a_stream_takes_a_rate_limit_token, setup_limited,

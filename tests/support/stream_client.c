@@ -62,9 +62,9 @@ ProtobufCMessage *sc_recv(sc_stream *s, const ProtobufCMessageDescriptor *desc, 
 
 grpc_status_code sc_status(sc_stream *s, const char **details) {
   hd_err err = {0};
-  const int rc = hd_client_stream_finish(s->stream, SC_WAIT_MS, &err);
-  if (rc != 0 && err.code == HD_DEADLINE_EXCEEDED && strstr(err.msg, "has not ended within"))
-    fail_msg("%s", err.msg);
+  bool waiting = false;
+  const int rc = hd_client_stream_finish(s->stream, SC_WAIT_MS, &waiting, &err);
+  if (waiting) fail_msg("%s", err.msg);
   snprintf(s->details, sizeof s->details, "%s", rc == 0 ? "" : err.msg);
   if (details) *details = s->details;
   return rc == 0 ? GRPC_STATUS_OK : (grpc_status_code)err.code;

@@ -206,7 +206,7 @@ int ctl_watch_main(ctl *c, const ctl_args *a) {
     }
     if (got != HD_CLIENT_STREAM_ENDED) continue;
     /* The server ended it: OK, or --timeout ran out (the end asked for), or a failure. */
-    if (hd_client_stream_finish(st, -1, &err) != 0 &&
+    if (hd_client_stream_finish(st, -1, NULL, &err) != 0 &&
         !(timed && err.code == HD_DEADLINE_EXCEEDED)) {
       ctl_where(c, svc, &err);
       rc = ctl_fail(c, &err);

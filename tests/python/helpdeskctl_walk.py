@@ -265,7 +265,11 @@ def test_watch_prints_the_feed_a_line_an_event_and_resumes_after_one():
     first = json.loads(lines[0])
     print(f"  [lead-1] $ helpdeskctl watch TicketService/WatchTickets '{{}}' --limit 1\n    {lines[0][:160]}...")
     assert first["type"] == "TICKET_EVENT_TYPE_CREATED" and first["ticketId"] in made, first
-    # resume right after that event: the next one is the next ticket made after it
+    # resume right after that event: the next one is the next ticket made after it (one more is
+    # made here: the loop above may have stopped right after the ticket the watch saw)
+    made.append(call_json("TicketService/CreateTicket", {
+        "idempotencyKey": "watch-after", "subject": "Watched", "description": "Seen after the first",
+        "serviceType": "SERVICE_TYPE_SHARED", "issueType": "ISSUE_TYPE_TECHNICAL"}, CUSTOMER, show=False)["id"])
     out, _ = ctl("watch", "TicketService/WatchTickets", json.dumps({"afterEventId": first["eventId"]}),
                  "--limit", "1", user=LEAD, lines=1)
     after = json.loads(out)
